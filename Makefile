@@ -1,0 +1,39 @@
+# Everything runs from .venv, created and filled on first use from pyproject.toml.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+STACK ?= staging
+
+.PHONY: rehearse test lint typecheck unit bench check clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+rehearse: $(STAMP)  ## the main job: the cutover rehearsed against an embedded AWS emulator
+	$(BIN)/python -m delivery rehearse --stack $(STACK)
+
+test: $(STAMP) lint typecheck  ## the whole suite (CI runs this)
+	CI=$${CI:-true} $(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit tests/property
+
+bench: $(STAMP)  ## rollback reaction and API-call figures against the emulator
+	$(BIN)/python -m delivery.bench
+
+check: $(STAMP)
+	for stack in dev staging prod; do $(BIN)/python -m delivery check --stack $$stack || exit 1; done
+
+clean:
+	rm -rf out build .pytest_cache .mypy_cache .ruff_cache .hypothesis

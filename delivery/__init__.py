@@ -1,0 +1,1 @@
+"""Everything that runs without the Pulumi engine: config model, planning, the cutover engine."""

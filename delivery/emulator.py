@@ -1,0 +1,173 @@
+"""An embedded AWS emulator (moto's server on 127.0.0.1) and the traffic plane built inside it.
+
+The rehearsal, the benchmark and the integration tests all use this, so they exercise the same
+boto3 adapters over real HTTP that production uses against AWS.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from delivery.aws import ApiCalls, AwsClients, make_clients
+from delivery.settings import Colour
+
+REGION_AZ_SUFFIXES = "abcdef"
+ALARM_KINDS = ("5xx-rate", "latency", "error-rate", "cpu", "memory")
+
+
+@dataclass(frozen=True)
+class Emulator:
+    endpoint: str
+    region: str
+
+    def clients(self, counter: ApiCalls | None = None, max_attempts: int = 6) -> AwsClients:
+        return make_clients(
+            self.region,
+            endpoint_url=self.endpoint,
+            max_attempts=max_attempts,
+            counter=counter,
+            session=emulator_session(self.region),
+        )
+
+    def reset(self) -> None:
+        """Forget every resource, so each rehearsal run starts from an empty account."""
+        request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+
+
+def emulator_session(region: str) -> boto3.session.Session:
+    return boto3.session.Session(
+        aws_access_key_id="emulator", aws_secret_access_key="emulator", region_name=region
+    )
+
+
+@contextmanager
+def running_emulator(region: str) -> Iterator[Emulator]:
+    """moto's server on 127.0.0.1 at a free port, stopped on exit."""
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # it logs every request otherwise
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        yield Emulator(f"http://{host}:{port}", region)
+    finally:
+        server.stop()
+
+
+@dataclass(frozen=True)
+class TrafficPlane:
+    load_balancer_arn: str
+    listener_arn: str
+    target_groups: dict[Colour, str]
+    alarms: dict[Colour, tuple[str, ...]]
+    subnets: tuple[str, ...]
+
+    def gating_alarms(self, colour: Colour) -> tuple[str, ...]:
+        return self.alarms[colour]
+
+
+def build_traffic_plane(
+    clients: AwsClients,
+    name: str,
+    zones: int = 3,
+    targets: dict[Colour, int] | None = None,
+    alarms_per_colour: int = len(ALARM_KINDS),
+    live: Colour = Colour.BLUE,
+) -> TrafficPlane:
+    """VPC over ``zones`` AZs, an ALB, blue and green groups with targets, listener, alarms."""
+    targets = targets if targets is not None else {Colour.BLUE: 2, Colour.GREEN: 2}
+    ec2, elbv2 = clients.ec2, clients.elbv2
+    region = ec2.meta.region_name
+    vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnet_cidrs = list(ipaddress.IPv4Network("10.0.0.0/16").subnets(new_prefix=20))
+    subnets = tuple(
+        ec2.create_subnet(
+            VpcId=vpc_id,
+            CidrBlock=str(subnet_cidrs[i]),
+            AvailabilityZone=f"{region}{REGION_AZ_SUFFIXES[i]}",
+        )["Subnet"]["SubnetId"]
+        for i in range(zones)
+    )
+    lb_arn = elbv2.create_load_balancer(
+        Name=f"{name}-alb", Subnets=list(subnets), Scheme="internet-facing", Type="application"
+    )["LoadBalancers"][0]["LoadBalancerArn"]
+    groups: dict[Colour, str] = {}
+    for colour in Colour:
+        groups[colour] = elbv2.create_target_group(
+            Name=f"{name}-{colour}",
+            Protocol="HTTP",
+            Port=8080,
+            VpcId=vpc_id,
+            TargetType="ip",
+            HealthCheckPath="/healthz",
+        )["TargetGroups"][0]["TargetGroupArn"]
+        first_host = 10 if colour is Colour.BLUE else 110
+        hosts = [str(subnet_cidrs[0][first_host + i]) for i in range(targets[colour])]
+        if hosts:
+            elbv2.register_targets(
+                TargetGroupArn=groups[colour], Targets=[{"Id": h, "Port": 8080} for h in hosts]
+            )
+    listener_arn = elbv2.create_listener(
+        LoadBalancerArn=lb_arn,
+        Protocol="HTTP",
+        Port=80,
+        DefaultActions=[_forward(groups, live)],
+    )["Listeners"][0]["ListenerArn"]
+    alarms = {
+        colour: _create_alarms(clients.cloudwatch, name, colour, alarms_per_colour)
+        for colour in Colour
+    }
+    return TrafficPlane(lb_arn, listener_arn, groups, alarms, subnets)
+
+
+def _forward(groups: dict[Colour, str], live: Colour) -> dict[str, Any]:
+    return {
+        "Type": "forward",
+        "ForwardConfig": {
+            "TargetGroups": [
+                {"TargetGroupArn": arn, "Weight": 100 if colour is live else 0}
+                for colour, arn in groups.items()
+            ]
+        },
+    }
+
+
+def _create_alarms(cloudwatch: Any, name: str, colour: Colour, count: int) -> tuple[str, ...]:
+    names = []
+    for index in range(count):
+        kind = ALARM_KINDS[index % len(ALARM_KINDS)]
+        suffix = "" if index < len(ALARM_KINDS) else f"-{index}"
+        alarm = f"{name}-{colour}-{kind}{suffix}"
+        cloudwatch.put_metric_alarm(
+            AlarmName=alarm,
+            Namespace="AWS/ApplicationELB",
+            MetricName="HTTPCode_Target_5XX_Count",
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=5.0,
+            ComparisonOperator="GreaterThanThreshold",
+            TreatMissingData="notBreaching",
+        )
+        names.append(alarm)
+    return tuple(names)
+
+
+def set_alarm(clients: AwsClients, alarm: str, state: str, reason: str) -> None:
+    clients.cloudwatch.set_alarm_state(AlarmName=alarm, StateValue=state, StateReason=reason)
+
+
+def set_alarms(clients: AwsClients, alarms: Sequence[str], state: str, reason: str) -> None:
+    for alarm in alarms:
+        set_alarm(clients, alarm, state, reason)

@@ -1,0 +1,59 @@
+"""One error hierarchy for everything Switchyard raises on purpose.
+
+Every message says what went wrong and what to do about it, because the reader is an operator
+looking at a failed `pulumi up` or a red CI job, not the author of this code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class SwitchyardError(Exception):
+    """Base class: catch this to handle every deliberate Switchyard failure."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    key: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.reason}"
+
+
+class ConfigError(SwitchyardError):
+    """The configuration is invalid; lists every bad key at once."""
+
+    def __init__(self, problems: Sequence[Problem], source: str = "configuration") -> None:
+        self.problems = tuple(problems)
+        self.source = source
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(
+            f"{source} has {len(self.problems)} invalid setting(s); nothing was changed:\n{lines}"
+        )
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(p.key for p in self.problems)
+
+
+class PortError(SwitchyardError):
+    """An outside system (AWS, the emulator) refused or failed a call after retries."""
+
+
+class ShiftRefused(SwitchyardError):
+    """A gate failed before any traffic moved; the live colour still carries 100%."""
+
+
+class ListenerDrift(SwitchyardError):
+    """Someone else changed the listener's weights; Switchyard stops rather than fight them."""
+
+
+class RolledBack(SwitchyardError):
+    """The shift was rolled back; the old colour carries 100% again."""
+
+
+class RollbackFailed(SwitchyardError):
+    """The rollback call itself failed: traffic may still reach the bad release. Page someone."""

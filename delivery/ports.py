@@ -1,0 +1,47 @@
+"""The small interfaces the cutover engine talks through. AWS adapters live in delivery.aws."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from delivery.plan import Weights
+from delivery.settings import Colour
+
+OK = "OK"
+ALARM = "ALARM"
+INSUFFICIENT_DATA = "INSUFFICIENT_DATA"
+
+
+@dataclass(frozen=True)
+class AlarmState:
+    name: str
+    value: str  # OK, ALARM or INSUFFICIENT_DATA, as CloudWatch spells them
+    reason: str = ""
+
+
+class Listener(Protocol):
+    """The production listener's forward action over both colours' target groups."""
+
+    def read_weights(self) -> Weights: ...
+
+    def set_weights(self, weights: Weights) -> None:
+        """Set both weights in one call, so they change atomically."""
+        ...
+
+
+class Alarms(Protocol):
+    def states(self, names: Sequence[str]) -> Mapping[str, AlarmState]:
+        """Current state of each named alarm in one call; names that do not exist are absent."""
+        ...
+
+
+class TargetHealth(Protocol):
+    def healthy_targets(self, colour: Colour) -> int: ...
+
+
+class Clock(Protocol):
+    def now(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...

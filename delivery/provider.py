@@ -1,0 +1,177 @@
+"""The Pulumi dynamic-provider adapter over the cutover engine.
+
+``pulumi up`` after changing ``liveColour`` calls ``update``, which runs the stepwise shift. A
+rollback raises, so the update fails and the stack state keeps the old colour, which is what the
+listener carries again.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
+from pulumi.runtime import rpc
+
+from delivery.aws import CloudWatchAlarms, ElbListener, TargetGroupHealth, make_clients
+from delivery.clock import SystemClock
+from delivery.errors import ConfigError
+from delivery.plan import Weights
+from delivery.settings import Colour, TrafficPolicy, traffic_policy_from_inputs
+from delivery.shift import Cutover, ShiftResult
+
+MAX_GATING_ALARMS = 100  # one DescribeAlarms call per poll covers at most 100 names
+_ARN = r"arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:"
+_LISTENER_ARN = re.compile(_ARN + r"listener/app/[\w-]+/[0-9a-f]+/[0-9a-f]+$")
+_TARGET_GROUP_ARN = re.compile(_ARN + r"targetgroup/[\w-]+/[0-9a-f]+$")
+_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+REPLACING_INPUTS = ("listenerArn", "targetGroups")
+OUTPUTS = ("weights", "history", "lastOutcome")
+
+
+def _known(value: Any) -> bool:
+    return value is not None and value != rpc.UNKNOWN
+
+
+def check_inputs(news: Mapping[str, Any]) -> list[CheckFailure]:
+    """Every problem with the inputs; values still unknown (preview) are not judged yet."""
+    failures: list[CheckFailure] = []
+
+    def fail(prop: str, reason: str) -> None:
+        failures.append(CheckFailure(prop, reason))
+
+    listener = news.get("listenerArn")
+    if _known(listener) and not _LISTENER_ARN.match(str(listener)):
+        fail("listenerArn", f"must be an ALB listener ARN, got {listener!r}")
+    groups = news.get("targetGroups")
+    if not isinstance(groups, Mapping) or set(groups) != {c.value for c in Colour}:
+        fail(
+            "targetGroups", f"must map exactly blue and green to target group ARNs, got {groups!r}"
+        )
+    else:
+        for colour, arn in groups.items():
+            if _known(arn) and not _TARGET_GROUP_ARN.match(str(arn)):
+                fail(f"targetGroups.{colour}", f"must be a target group ARN, got {arn!r}")
+        if _known(groups["blue"]) and groups["blue"] == groups["green"]:
+            fail("targetGroups", "blue and green must be two different target groups")
+    live = news.get("liveColour")
+    if live not in {c.value for c in Colour}:
+        fail("liveColour", f"must be blue or green, got {live!r}")
+    try:
+        traffic_policy_from_inputs(news.get("policy") or {})
+    except ConfigError as exc:
+        failures.extend(CheckFailure(f"policy.{p.key}", p.reason) for p in exc.problems)
+    alarms = news.get("gatingAlarms")
+    if not isinstance(alarms, Mapping) or set(alarms) != {c.value for c in Colour}:
+        fail("gatingAlarms", f"must map blue and green to lists of alarm names, got {alarms!r}")
+    else:
+        for colour, names in alarms.items():
+            if not _known(names):
+                continue
+            if not isinstance(names, list) or not names:
+                fail(
+                    f"gatingAlarms.{colour}",
+                    "must name at least one alarm; a cutover no alarm can stop protects nothing",
+                )
+            elif len(names) > MAX_GATING_ALARMS:
+                fail(
+                    f"gatingAlarms.{colour}",
+                    f"at most {MAX_GATING_ALARMS} alarms, got {len(names)}",
+                )
+            elif any(_known(n) and (not isinstance(n, str) or not n.strip()) for n in names):
+                fail(f"gatingAlarms.{colour}", f"alarm names must be non-empty text, got {names!r}")
+    region = news.get("region")
+    if not isinstance(region, str) or not _REGION.match(region):
+        fail("region", f"must be an AWS region such as eu-west-1, got {region!r}")
+    return failures
+
+
+class CutoverProvider(ResourceProvider):
+    """check, diff, create, update, read over ``delivery.shift.Cutover``."""
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        return CheckResult(news, check_inputs(news))
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        inputs = [k for k in news if k not in OUTPUTS]
+        changed = [k for k in inputs if olds.get(k) != news.get(k)]
+        replaces = [k for k in changed if k in REPLACING_INPUTS]
+        return DiffResult(
+            changes=bool(changed),
+            replaces=replaces,
+            stables=["listenerArn"],
+            delete_before_replace=True,
+        )
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        live = Colour(props["liveColour"])
+        engine, _ = _wire(props)
+        result = engine.establish(live)
+        return CreateResult(id_=props["listenerArn"], outs=_outs(props, result, "established"))
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        target = Colour(news["liveColour"])
+        engine, listener = _wire(news)
+        if olds.get("liveColour") == target.value and listener.read_weights() == Weights.all_on(
+            target
+        ):
+            result = ShiftResult(target, Weights.all_on(target))
+            return UpdateResult(outs=_outs(news, result, "unchanged"))
+        result = engine.shift(target.other, target)
+        return UpdateResult(outs=_outs(news, result, "promoted"))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        weights = _listener(props).read_weights()
+        outs = dict(props)
+        outs["weights"] = weights.as_dict()
+        for colour in Colour:
+            if weights.of(colour) == 100:
+                outs["liveColour"] = colour.value
+        return ReadResult(id_=id_, outs=outs)
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        """The listener belongs to the load balancer; forgetting the cutover changes nothing."""
+
+
+def _groups(props: Mapping[str, Any]) -> dict[Colour, str]:
+    return {Colour(colour): arn for colour, arn in props["targetGroups"].items()}
+
+
+def _listener(props: Mapping[str, Any]) -> ElbListener:
+    clients = make_clients(props["region"])
+    return ElbListener(clients.elbv2, props["listenerArn"], _groups(props))
+
+
+def _wire(props: Mapping[str, Any]) -> tuple[Cutover, ElbListener]:
+    """The engine over real AWS ports (AWS_ENDPOINT_URL, if set, points boto3 elsewhere)."""
+    clients = make_clients(props["region"])
+    listener = ElbListener(clients.elbv2, props["listenerArn"], _groups(props))
+    policy: TrafficPolicy = traffic_policy_from_inputs(props["policy"])
+    target = Colour(props["liveColour"])
+    engine = Cutover(
+        listener=listener,
+        alarms=CloudWatchAlarms(clients.cloudwatch),
+        health=TargetGroupHealth(clients.elbv2, _groups(props)),
+        clock=SystemClock(),
+        policy=policy,
+        gating_alarms=props["gatingAlarms"][target.value],
+    )
+    return engine, listener
+
+
+def _outs(props: Mapping[str, Any], result: ShiftResult, outcome: str) -> dict[str, Any]:
+    return {
+        **props,
+        "weights": result.weights.as_dict(),
+        "history": [event.as_dict() for event in result.history],
+        "lastOutcome": outcome,
+    }

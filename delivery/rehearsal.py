@@ -1,0 +1,218 @@
+"""Runs the real cutover engine against the embedded AWS emulator, one scenario at a time."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from delivery.aws import ApiCalls, AwsClients, CloudWatchAlarms, ElbListener, TargetGroupHealth
+from delivery.clock import CompressedClock
+from delivery.emulator import Emulator, TrafficPlane, build_traffic_plane, set_alarm
+from delivery.errors import ListenerDrift, RollbackFailed, RolledBack, ShiftRefused
+from delivery.faults import Fault, FaultInjector
+from delivery.plan import Weights
+from delivery.scenarios import Outcome, Scenario
+from delivery.settings import Colour, Settings
+from delivery.shift import Cutover, Event
+
+FAULTED_ALARM = 0  # index of the gating alarm a scenario trips (the 5xx-rate alarm)
+
+
+@dataclass(frozen=True)
+class AlarmMark:
+    at: float  # policy time
+    alarm: str
+    state: str
+
+
+@dataclass
+class RunRecord:
+    scenario: Scenario
+    speed: float
+    target: Colour
+    outcome: Outcome = Outcome.FAILED
+    message: str = ""
+    reaction_ms: float | None = None
+    events: list[Event] = field(default_factory=list)
+    alarm_marks: list[AlarmMark] = field(default_factory=list)
+    api_calls: dict[str, Any] = field(default_factory=dict)
+    final_weights: Weights | None = None
+    wall_seconds: float = 0.0
+
+    @property
+    def as_expected(self) -> bool:
+        return self.outcome is self.scenario.expected
+
+    def steps(self) -> list[dict[str, Any]]:
+        """One row per step the engine reached: when it started, how long it baked, its end."""
+        rows: dict[int, dict[str, Any]] = {}
+        for event in self.events:
+            if event.step is None or event.kind == "poll":
+                continue
+            row = rows.setdefault(
+                event.step,
+                {
+                    "step": event.step,
+                    "started_at": event.at,
+                    "baked_seconds": 0.0,
+                    "result": "in progress",
+                },
+            )
+            if event.kind == "weights-set" and event.detail != "rollback":
+                row["weights"] = event.weights.as_dict()
+            if event.kind == "bake-passed":
+                row["baked_seconds"] = round(event.at - row["started_at"], 3)
+                row["result"] = "passed"
+            if event.kind in ("rolled-back", "rollback-failed"):
+                row["baked_seconds"] = round(event.at - row["started_at"], 3)
+                row["result"] = event.kind
+        for event in self.events:
+            if event.kind == "poll" and event.step in rows:
+                rows[event.step]["polls"] = rows[event.step].get("polls", 0) + 1
+        return list(rows.values())
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario.name,
+            "expected": self.scenario.expected.value,
+            "outcome": self.outcome.value,
+            "as_expected": self.as_expected,
+            "message": self.message,
+            "reaction_ms": None if self.reaction_ms is None else round(self.reaction_ms, 1),
+            "target": self.target.value,
+            "speed": self.speed,
+            "wall_seconds": round(self.wall_seconds, 3),
+            "final_weights": self.final_weights.as_dict() if self.final_weights else None,
+            "steps": self.steps(),
+            "alarm_events": [
+                {"at": round(m.at, 3), "alarm": m.alarm, "state": m.state} for m in self.alarm_marks
+            ],
+            "api_calls": self.api_calls,
+        }
+
+
+class _AlarmDriver:
+    """Puts the scenario's alarm into its states on a timer, like CloudWatch would."""
+
+    def __init__(
+        self, clients: AwsClients, alarm: str, clock: CompressedClock, record: RunRecord
+    ) -> None:
+        self._clients = clients
+        self._alarm = alarm
+        self._clock = clock
+        self._record = record
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.fired_at: float | None = None  # perf_counter when the scenario's fault landed
+
+    def set(self, state: str, reason: str) -> None:
+        set_alarm(self._clients, self._alarm, state, reason)
+        if self.fired_at is None and state != "OK":
+            self.fired_at = time.perf_counter()
+        self._record.alarm_marks.append(AlarmMark(self._clock.now(), self._alarm, state))
+
+    def start(self, delay_policy_seconds: float, scenario: Scenario, poll_seconds: float) -> None:
+        def run() -> None:
+            if self._stop.wait(delay_policy_seconds / self._clock.speed):
+                return
+            reason = f"rehearsal: {scenario.description}"
+            self.set(scenario.alarm_state, reason)
+            hold = 1.5 * poll_seconds / self._clock.speed
+            while scenario.flapping and not self._stop.wait(hold):
+                self.set("OK", "rehearsal: flapped back")
+                if self._stop.wait(hold):
+                    return
+                self.set(scenario.alarm_state, reason)
+
+        self._thread = threading.Thread(target=run, name="alarm-driver", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join()
+
+
+def run_scenario(
+    emulator: Emulator,
+    settings: Settings,
+    scenario: Scenario,
+    speed: float,
+    on_event: Callable[[Event], None] | None = None,
+) -> RunRecord:
+    """A fresh traffic plane, the engine over boto3 adapters, and the scenario's faults."""
+    emulator.reset()
+    policy = settings.traffic
+    source = settings.live_colour
+    target = source.other
+    operator = emulator.clients()
+    healthy = scenario.healthy_targets
+    targets = {source: 2, target: policy.min_healthy_targets if healthy is None else healthy}
+    plane: TrafficPlane = build_traffic_plane(
+        operator, settings.environment, targets=targets, live=source
+    )
+    counter = ApiCalls()
+    clients = emulator.clients(counter=counter)
+    if scenario.throttled_calls:
+        FaultInjector(
+            Fault("ModifyListener", scenario.throttled_calls),
+            Fault("DescribeListeners", scenario.throttled_calls - 1, first=2),
+        ).attach(clients.elbv2)
+    record = RunRecord(scenario, speed, target)
+    clock = CompressedClock(speed)
+    alarm = plane.gating_alarms(target)[FAULTED_ALARM]
+    driver = _AlarmDriver(operator, alarm, clock, record)
+    rolled_back_at: list[float] = []
+
+    def observe(event: Event) -> None:
+        record.events.append(event)
+        if event.kind == "rolled-back":
+            rolled_back_at.append(time.perf_counter())
+        if (
+            event.kind == "weights-set"
+            and event.step == scenario.fault_step
+            and event.detail != "rollback"
+        ):
+            driver.start(scenario.fault_at * policy.bake_seconds, scenario, policy.poll_seconds)
+        if on_event:
+            on_event(event)
+
+    if scenario.firing_before_start:
+        driver.set("ALARM", "rehearsal: already firing before the release")
+    engine = Cutover(
+        listener=ElbListener(clients.elbv2, plane.listener_arn, plane.target_groups),
+        alarms=CloudWatchAlarms(clients.cloudwatch),
+        health=TargetGroupHealth(clients.elbv2, plane.target_groups),
+        clock=clock,
+        policy=policy,
+        gating_alarms=plane.gating_alarms(target),
+        observer=observe,
+    )
+    started = time.perf_counter()
+    try:
+        engine.shift(source, target)
+        record.outcome, record.message = Outcome.PROMOTED, f"{target} is live"
+    except RolledBack as exc:
+        record.outcome, record.message = Outcome.ROLLED_BACK, str(exc)
+    except ShiftRefused as exc:
+        record.outcome, record.message = Outcome.REFUSED, str(exc)
+    except (ListenerDrift, RollbackFailed) as exc:
+        record.outcome, record.message = Outcome.FAILED, str(exc)
+    finally:
+        driver.stop()
+        record.wall_seconds = time.perf_counter() - started
+    if rolled_back_at and driver.fired_at is not None:
+        record.reaction_ms = (rolled_back_at[0] - driver.fired_at) * 1000
+    record.api_calls = counter.as_dict()
+    record.final_weights = ElbListener(
+        operator.elbv2, plane.listener_arn, plane.target_groups
+    ).read_weights()
+    return record
+
+
+def auto_speed(settings: Settings, wall_seconds_per_bake: float = 1.5) -> float:
+    """Compress time so that one bake takes about ``wall_seconds_per_bake`` on the wall clock."""
+    return max(1.0, settings.traffic.bake_seconds / wall_seconds_per_bake)
