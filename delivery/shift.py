@@ -115,7 +115,13 @@ class Cutover:
         """Move all traffic from ``source`` to ``target`` step by step, or roll back."""
         if source is target:
             raise ValueError(f"source and target are both {source}")
-        current = self._read()
+        try:
+            current = self._read()
+        except PortError as exc:
+            raise ShiftRefused(
+                f"could not read the listener's weights: {exc}. No traffic was moved by this run; "
+                "check the listener ARN and the elasticloadbalancing:DescribeListeners permission"
+            ) from exc
         steps = schedule(self._policy, current.of(target))
         self._gate(current, source, target)
         expected = current

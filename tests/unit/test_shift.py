@@ -1,0 +1,234 @@
+"""The cutover state machine on the in-memory world and a fake clock: no I/O, no real sleeps."""
+
+from __future__ import annotations
+
+import pytest
+
+from delivery.errors import ListenerDrift, RollbackFailed, RolledBack, ShiftRefused
+from delivery.plan import Weights, polls_per_bake
+from delivery.ports import ALARM, INSUFFICIENT_DATA, OK
+from delivery.settings import Colour, InsufficientData, TrafficPolicy
+from delivery.shift import Cutover, Event
+from tests.world import World, make_world
+
+BLUE, GREEN = Colour.BLUE, Colour.GREEN
+
+
+def policy(
+    steps: tuple[int, ...] = (10, 50, 100),
+    bake: int = 300,
+    poll: int = 15,
+    healthy: int = 2,
+    no_data: InsufficientData = InsufficientData.IGNORE,
+) -> TrafficPolicy:
+    return TrafficPolicy(steps, bake, poll, healthy, no_data)
+
+
+def engine(world: World, events: list[Event] | None = None) -> Cutover:
+    world.start_run()
+    return Cutover(
+        listener=world,
+        alarms=world,
+        health=world,
+        clock=world,
+        policy=world.policy,
+        gating_alarms=list(world.alarms),
+        observer=events.append if events is not None else None,
+    )
+
+
+def set_weight_calls(world: World) -> list[int]:
+    return [w.of(world.target) for _, w in world.sets]
+
+
+def test_healthy_shift_moves_one_call_per_step_and_bakes_each() -> None:
+    world = make_world(policy())
+    result = engine(world).shift(BLUE, GREEN)
+    assert result.live is GREEN
+    assert world.weights == Weights(blue=0, green=100)
+    assert set_weight_calls(world) == [10, 50, 100]
+    assert world.op_calls["ModifyListener"] == 3
+    assert world.t == pytest.approx(3 * 300)
+    # one DescribeAlarms per poll: the gate's, then every bake's polls
+    assert world.op_calls["DescribeAlarms"] == 1 + 3 * polls_per_bake(world.policy)
+    kinds = [e.kind for e in result.history]
+    assert kinds == ["gates-passed"] + ["weights-set", "bake-passed"] * 3 + ["promoted"]
+
+
+@pytest.mark.parametrize("step_index", [0, 1, 2])
+def test_alarm_during_a_bake_rolls_back_at_once_and_names_everything(step_index: int) -> None:
+    world = make_world(policy())
+    fire_at = step_index * 300 + 100  # a third of the way into that step's bake
+    world.set_alarm_at(fire_at, "green-5xx", ALARM, "5xx rate 9% > 5%")
+    with pytest.raises(RolledBack) as failure:
+        engine(world).shift(BLUE, GREEN)
+    step = (10, 50, 100)[step_index]
+    message = str(failure.value)
+    assert "green-5xx" in message
+    assert "5xx rate 9% > 5%" in message
+    assert f"step {step}%" in message
+    assert "blue=100% green=0% now in force" in message
+    assert world.weights == Weights(blue=100, green=0)
+    assert set_weight_calls(world) == [*(10, 50, 100)[: step_index + 1], 0]
+    assert world.sets[-1][0] - fire_at <= world.policy.poll_seconds
+
+
+def test_alarm_firing_before_start_refuses_and_moves_nothing() -> None:
+    world = make_world(policy())
+    world.alarms["green-latency"] = world.alarms["green-latency"].__class__(
+        "green-latency", ALARM, "p99 1.9s > 2x baseline"
+    )
+    with pytest.raises(ShiftRefused, match="green-latency.*p99 1.9s") as failure:
+        engine(world).shift(BLUE, GREEN)
+    assert "No traffic was moved: blue=100% green=0%" in str(failure.value)
+    assert world.sets == []
+
+
+def test_too_few_healthy_targets_refuses_naming_the_counts() -> None:
+    world = make_world(policy(healthy=2), healthy=1)
+    with pytest.raises(ShiftRefused, match="green has 1 healthy target.*at least 2"):
+        engine(world).shift(BLUE, GREEN)
+    assert world.sets == []
+
+
+def test_a_gating_alarm_that_does_not_exist_refuses() -> None:
+    world = make_world(policy())
+    cutover = Cutover(world, world, world, world, world.policy, ["green-5xx", "typo-alarm"])
+    world.start_run()
+    with pytest.raises(ShiftRefused, match="'typo-alarm' is missing"):
+        cutover.shift(BLUE, GREEN)
+    assert world.sets == []
+
+
+@pytest.mark.parametrize(
+    ("setting", "promoted"),
+    [(InsufficientData.IGNORE, True), (InsufficientData.ROLLBACK, False)],
+)
+def test_insufficient_data_follows_the_policy(setting: InsufficientData, promoted: bool) -> None:
+    world = make_world(policy(no_data=setting))
+    world.set_alarm_at(400, "green-latency", INSUFFICIENT_DATA, "no datapoints")
+    if promoted:
+        engine(world).shift(BLUE, GREEN)
+        assert world.weights == Weights(blue=0, green=100)
+    else:
+        with pytest.raises(RolledBack, match="INSUFFICIENT_DATA"):
+            engine(world).shift(BLUE, GREEN)
+        assert world.weights == Weights(blue=100, green=0)
+
+
+def test_failed_rollback_is_loud_and_states_the_weights_in_force() -> None:
+    world = make_world(policy())
+    world.set_alarm_at(350, "green-5xx", ALARM, "5xx")
+    world.fail("ModifyListener", 3)  # 10%, 50%, then the rollback call fails
+    with pytest.raises(RollbackFailed) as failure:
+        engine(world).shift(BLUE, GREEN)
+    message = str(failure.value)
+    assert message.startswith("ROLLBACK FAILED at step 50%")
+    assert "Weights in force now: blue=50% green=50%" in message
+    assert "by hand" in message
+
+
+def test_failed_rollback_with_an_unreadable_listener_says_the_weights_are_unknown() -> None:
+    world = make_world(policy())
+    world.set_alarm_at(350, "green-5xx", ALARM, "5xx")
+    world.fail("ModifyListener", 3)
+    world.fail("DescribeListeners", 4)  # the start, two steps, then the read after the failure
+    with pytest.raises(RollbackFailed, match="Weights in force now: unknown"):
+        engine(world).shift(BLUE, GREEN)
+
+
+def test_a_forward_step_that_fails_rolls_back() -> None:
+    world = make_world(policy())
+    world.fail("ModifyListener", 2)
+    with pytest.raises(RolledBack, match=r"setting blue=50% green=50% failed.*step 50%"):
+        engine(world).shift(BLUE, GREEN)
+    assert world.weights == Weights(blue=100, green=0)
+
+
+def test_unreadable_alarms_during_a_bake_roll_back() -> None:
+    world = make_world(policy())
+    world.fail("DescribeAlarms", 3)
+    with pytest.raises(RolledBack, match="could not read the gating alarms"):
+        engine(world).shift(BLUE, GREEN)
+    assert world.weights == Weights(blue=100, green=0)
+
+
+def test_weights_changed_by_someone_else_stop_the_shift_without_a_fight() -> None:
+    world = make_world(policy())
+    outsider = Weights(blue=70, green=30)
+    world.at(200, lambda: setattr(world, "weights", outsider))
+    with pytest.raises(ListenerDrift, match=r"expected blue=90% green=10%, found blue=70% green=30%"):
+        engine(world).shift(BLUE, GREEN)
+    assert world.weights == outsider
+    assert set_weight_calls(world) == [10]
+
+
+def test_resume_from_a_middle_step_rebakes_it_before_moving_on() -> None:
+    world = make_world(policy(), start_weight=50)
+    events: list[Event] = []
+    engine(world, events).shift(BLUE, GREEN)
+    assert set_weight_calls(world) == [100]
+    baked = [e.step for e in events if e.kind == "bake-passed"]
+    assert baked == [50, 100]
+
+
+def test_resume_at_full_weight_rebakes_and_promotes_without_a_call() -> None:
+    world = make_world(policy(), start_weight=100)
+    result = engine(world).shift(BLUE, GREEN)
+    assert result.weights == Weights(blue=0, green=100)
+    assert "ModifyListener" not in world.op_calls
+
+
+def test_resume_into_a_firing_alarm_rolls_back_instead_of_refusing() -> None:
+    world = make_world(policy(), start_weight=50)
+    world.set_alarm_at(0, "green-5xx", ALARM, "5xx")
+    world.advance(0)
+    with pytest.raises(RolledBack, match="before the shift started at step 50%"):
+        engine(world).shift(BLUE, GREEN)
+    assert world.weights == Weights(blue=100, green=0)
+
+
+@pytest.mark.parametrize(
+    ("found", "calls", "expected"),
+    [
+        (Weights(blue=100, green=0), 0, Weights(blue=100, green=0)),
+        (Weights(blue=99, green=1), 1, Weights(blue=100, green=0)),
+    ],
+)
+def test_establish_corrects_only_the_99_1_artefact(
+    found: Weights, calls: int, expected: Weights
+) -> None:
+    world = make_world(policy())
+    world.weights = found
+    result = engine(world).establish(BLUE)
+    assert world.weights == expected == result.weights
+    assert world.op_calls.get("ModifyListener", 0) == calls
+
+
+def test_establish_refuses_to_move_a_real_split() -> None:
+    world = make_world(policy())
+    world.weights = Weights(blue=50, green=50)
+    with pytest.raises(ListenerDrift, match="stack says blue is live"):
+        engine(world).establish(BLUE)
+    assert world.weights == Weights(blue=50, green=50)
+
+
+def test_the_shift_works_in_both_directions() -> None:
+    world = make_world(policy(), source=GREEN)
+    world.alarms = {n.replace("green", "blue"): s for n, s in world.alarms.items()}
+    engine(world).shift(GREEN, BLUE)
+    assert world.weights == Weights(blue=100, green=0)
+
+
+def test_shifting_to_the_same_colour_is_a_programming_error() -> None:
+    world = make_world(policy())
+    with pytest.raises(ValueError, match="both"):
+        engine(world).shift(BLUE, BLUE)
+    assert world.op_calls == {}
+
+
+def test_an_ok_alarm_state_is_never_treated_as_a_problem() -> None:
+    world = make_world(policy(steps=(100,), bake=30, poll=10))
+    world.set_alarm_at(5, "green-5xx", OK, "recovered")
+    engine(world).shift(BLUE, GREEN)
+    assert world.weights == Weights(blue=0, green=100)
