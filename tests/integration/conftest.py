@@ -1,0 +1,74 @@
+"""The embedded AWS emulator (moto server over HTTP) and a fresh traffic plane per test."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from delivery.aws import ApiCalls, AwsClients
+from delivery.emulator import Emulator, TrafficPlane, build_traffic_plane, running_emulator
+
+REGION = "eu-west-1"
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[Emulator]:
+    with running_emulator(REGION) as running:
+        yield running
+
+
+@pytest.fixture
+def operator(emulator: Emulator) -> AwsClients:
+    """Clients for the test's own actions (alarm states, outside changes), not counted."""
+    emulator.reset()
+    return emulator.clients()
+
+
+@pytest.fixture
+def plane(operator: AwsClients) -> TrafficPlane:
+    return build_traffic_plane(operator, "itest")
+
+
+@pytest.fixture
+def counter() -> ApiCalls:
+    return ApiCalls()
+
+
+@pytest.fixture
+def clients(emulator: Emulator, counter: ApiCalls, operator: AwsClients) -> AwsClients:
+    """The engine's clients: counted, with botocore's standard retry mode."""
+    return emulator.clients(counter=counter)
+
+
+@dataclass
+class ScriptedClock:
+    """Virtual time: sleeping runs the actions due by then (real HTTP calls to the emulator)."""
+
+    t: float = 0.0
+    slept: float = 0.0
+    _due: list[tuple[float, int, Callable[[], None]]] = field(default_factory=list)
+    _order: Iterator[int] = field(default_factory=itertools.count)
+
+    def at(self, when: float, action: Callable[[], None]) -> None:
+        heapq.heappush(self._due, (when, next(self._order), action))
+
+    def now(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        until = self.t + seconds
+        while self._due and self._due[0][0] <= until:
+            when, _, action = heapq.heappop(self._due)
+            self.t = max(self.t, when)
+            action()
+        self.t = until
+        self.slept += seconds
+
+
+@pytest.fixture
+def clock() -> ScriptedClock:
+    return ScriptedClock()

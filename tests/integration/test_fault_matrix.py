@@ -1,0 +1,222 @@
+"""The fault matrix: the real engine and boto3 adapters against moto's server over HTTP.
+
+moto differs from AWS in ways these tests rely on, deliberately:
+- new alarms start in OK (AWS: INSUFFICIENT_DATA) and never evaluate metrics, so tests set
+  alarm states with SetAlarmState;
+- registered targets always report healthy, so "too few healthy targets" is an empty group;
+- it never throttles, so throttling is injected at the HTTP layer (delivery.faults) and
+  botocore's real retry mode handles it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from delivery.aws import ApiCalls, AwsClients, CloudWatchAlarms, ElbListener, TargetGroupHealth
+from delivery.emulator import TrafficPlane, build_traffic_plane, set_alarm
+from delivery.errors import ListenerDrift, RollbackFailed, RolledBack, ShiftRefused
+from delivery.faults import Fault, FaultInjector
+from delivery.plan import Weights, polls_per_bake
+from delivery.settings import Colour, InsufficientData, TrafficPolicy
+from delivery.shift import Cutover, Event
+from tests.integration.conftest import ScriptedClock
+
+pytestmark = pytest.mark.integration
+BLUE, GREEN = Colour.BLUE, Colour.GREEN
+POLICY = TrafficPolicy((10, 50, 100), 60, 10, 2, InsufficientData.IGNORE)
+
+
+class Crash(BaseException):
+    pass
+
+
+def make_engine(
+    clients: AwsClients,
+    plane: TrafficPlane,
+    clock: ScriptedClock,
+    policy: TrafficPolicy = POLICY,
+    observer: Any = None,
+) -> Cutover:
+    return Cutover(
+        listener=ElbListener(clients.elbv2, plane.listener_arn, plane.target_groups),
+        alarms=CloudWatchAlarms(clients.cloudwatch),
+        health=TargetGroupHealth(clients.elbv2, plane.target_groups),
+        clock=clock,
+        policy=policy,
+        gating_alarms=plane.gating_alarms(GREEN),
+        observer=observer,
+    )
+
+
+def listener_weights(operator: AwsClients, plane: TrafficPlane) -> Weights:
+    return ElbListener(operator.elbv2, plane.listener_arn, plane.target_groups).read_weights()
+
+
+def test_healthy_promotion(
+    clients: AwsClients, operator: AwsClients, plane: TrafficPlane, clock: ScriptedClock,
+    counter: ApiCalls,
+) -> None:
+    result = make_engine(clients, plane, clock).shift(BLUE, GREEN)
+    assert result.live is GREEN
+    assert listener_weights(operator, plane) == Weights(blue=0, green=100)
+    assert counter.calls["ModifyListener"] == 3
+    # one DescribeAlarms per poll for all five gating alarms: the gate's, then each bake's
+    assert counter.calls["DescribeAlarms"] == 1 + 3 * polls_per_bake(POLICY)
+    assert clock.t == pytest.approx(180)
+
+
+@pytest.mark.parametrize("step_index", [0, 1, 2])
+def test_alarm_during_each_steps_bake_rolls_back(
+    clients: AwsClients, operator: AwsClients, plane: TrafficPlane, clock: ScriptedClock,
+    counter: ApiCalls, step_index: int,
+) -> None:
+    alarm = plane.gating_alarms(GREEN)[0]
+    fire_at = step_index * 60 + 25
+    clock.at(fire_at, lambda: set_alarm(operator, alarm, "ALARM", "5xx rate 12% > 5%"))
+    with pytest.raises(RolledBack) as failure:
+        make_engine(clients, plane, clock).shift(BLUE, GREEN)
+    step = POLICY.steps[step_index]
+    assert f"alarm '{alarm}' is ALARM (5xx rate 12% > 5%) at step {step}%" in str(failure.value)
+    assert listener_weights(operator, plane) == Weights(blue=100, green=0)
+    assert counter.calls["ModifyListener"] == step_index + 2  # the steps reached + the rollback
+    assert clock.t - fire_at <= POLICY.poll_seconds
+
+
+def test_alarm_already_firing_refuses(
+    clients: AwsClients, operator: AwsClients, plane: TrafficPlane, clock: ScriptedClock,
+    counter: ApiCalls,
+) -> None:
+    set_alarm(operator, plane.gating_alarms(GREEN)[3], "ALARM", "CPU 95% for 10 minutes")
+    with pytest.raises(ShiftRefused, match="green-cpu' is ALARM .CPU 95% for 10 minutes."):
+        make_engine(clients, plane, clock).shift(BLUE, GREEN)
+    assert "ModifyListener" not in counter.calls
+    assert listener_weights(operator, plane) == Weights(blue=100, green=0)
+
+
+def test_green_with_too_few_healthy_targets_refuses(
+    emulator: Any, clients: AwsClients, operator: AwsClients, clock: ScriptedClock,
+    counter: ApiCalls,
+) -> None:
+    plane = build_traffic_plane(operator, "sparse", targets={BLUE: 2, GREEN: 1})
+    with pytest.raises(ShiftRefused, match="green has 1 healthy target.s.; at least 2"):
+        make_engine(clients, plane, clock).shift(BLUE, GREEN)
+    assert "ModifyListener" not in counter.calls
+
+
+def test_modify_listener_throttled_several_times_still_promotes(
+    clients: AwsClients, operator: AwsClients, plane: TrafficPlane, clock: ScriptedClock,
+    counter: ApiCalls,
+) -> None:
+    injector = FaultInjector(Fault("ModifyListener", 3))
+    injector.attach(clients.elbv2)
+    make_engine(clients, plane, clock).shift(BLUE, GREEN)
+    assert injector.injected == 3
+    assert counter.calls["ModifyListener"] == 3
+    assert counter.attempts["ModifyListener"] == 6  # botocore retried each throttled attempt
+    assert listener_weights(operator, plane) == Weights(blue=0, green=100)
+
+
+@pytest.mark.parametrize("crash_after_step", [10, 50])
+def test_crash_after_a_step_then_resume_rebakes_that_step(
+    clients: AwsClients, operator: AwsClients, plane: TrafficPlane, clock: ScriptedClock,
+    crash_after_step: int,
+) -> None:
+    def crash(event: Event) -> None:
+        if event.kind == "weights-set" and event.step == crash_after_step:
+            raise Crash
+
+    with pytest.raises(Crash):
+        make_engine(clients, plane, clock, observer=crash).shift(BLUE, GREEN)
+    assert listener_weights(operator, plane) == Weights.split(GREEN, crash_after_step)
+
+    events: list[Event] = []
+    make_engine(clients, plane, clock, observer=events.append).shift(BLUE, GREEN)
+    first_bake = next(e for e in events if e.kind == "bake-passed")
+    assert first_bake.step == crash_after_step
+    moved = [e.step for e in events if e.kind == "weights-set"]
+    assert moved == [s for s in POLICY.steps if s > crash_after_step]
+    assert listener_weights(operator, plane) == Weights(blue=0, green=100)
+
+
+def test_weights_changed_by_someone_else_mid_shift_stop_without_a_fight(
+    clients: AwsClients, operator: AwsClients, plane: TrafficPlane, clock: ScriptedClock,
+    counter: ApiCalls,
+) -> None:
+    outsider = ElbListener(operator.elbv2, plane.listener_arn, plane.target_groups)
+    outsider.read_weights()
+    clock.at(30, lambda: outsider.set_weights(Weights(blue=70, green=30)))
+    with pytest.raises(ListenerDrift, match="expected blue=90% green=10%, found blue=70% green=30%"):
+        make_engine(clients, plane, clock).shift(BLUE, GREEN)
+    assert listener_weights(operator, plane) == Weights(blue=70, green=30)
+    assert counter.calls["ModifyListener"] == 1
+
+
+@pytest.mark.parametrize(
+    ("setting", "rolls_back"), [(InsufficientData.IGNORE, False), (InsufficientData.ROLLBACK, True)]
+)
+def test_insufficient_data_under_both_settings(
+    clients: AwsClients, operator: AwsClients, plane: TrafficPlane, clock: ScriptedClock,
+    setting: InsufficientData, rolls_back: bool,
+) -> None:
+    policy = TrafficPolicy(POLICY.steps, 60, 10, 2, setting)
+    alarm = plane.gating_alarms(GREEN)[1]
+    clock.at(70, lambda: set_alarm(operator, alarm, "INSUFFICIENT_DATA", "no datapoints"))
+    engine = make_engine(clients, plane, clock, policy)
+    if rolls_back:
+        with pytest.raises(RolledBack, match="INSUFFICIENT_DATA .no datapoints. at step 50%"):
+            engine.shift(BLUE, GREEN)
+        assert listener_weights(operator, plane) == Weights(blue=100, green=0)
+    else:
+        engine.shift(BLUE, GREEN)
+        assert listener_weights(operator, plane) == Weights(blue=0, green=100)
+
+
+def test_the_rollback_call_failing_is_loud_and_states_the_weights(
+    emulator: Any, operator: AwsClients, plane: TrafficPlane, clock: ScriptedClock,
+) -> None:
+    clients = emulator.clients(max_attempts=2)
+    FaultInjector(Fault("ModifyListener", 50, code="InternalFailure", status=500, first=2)).attach(
+        clients.elbv2
+    )
+    alarm = plane.gating_alarms(GREEN)[0]
+    clock.at(20, lambda: set_alarm(operator, alarm, "ALARM", "5xx"))
+    with pytest.raises(RollbackFailed) as failure:
+        make_engine(clients, plane, clock).shift(BLUE, GREEN)
+    message = str(failure.value)
+    assert message.startswith("ROLLBACK FAILED at step 10%")
+    assert "ModifyListener failed: InternalFailure" in message
+    assert "Weights in force now: blue=90% green=10%" in message
+    assert listener_weights(operator, plane) == Weights(blue=90, green=10)
+
+
+def test_create_corrects_a_listener_found_at_99_1(
+    clients: AwsClients, operator: AwsClients, plane: TrafficPlane, clock: ScriptedClock,
+) -> None:
+    artefact = ElbListener(operator.elbv2, plane.listener_arn, plane.target_groups)
+    artefact.read_weights()
+    artefact.set_weights(Weights(blue=99, green=1))
+    make_engine(clients, plane, clock).establish(BLUE)
+    assert listener_weights(operator, plane) == Weights(blue=100, green=0)
+
+
+def test_one_describe_alarms_call_per_poll_for_100_alarms(
+    clients: AwsClients, operator: AwsClients, clock: ScriptedClock, counter: ApiCalls,
+) -> None:
+    plane = build_traffic_plane(operator, "wide", alarms_per_colour=100)
+    states = CloudWatchAlarms(clients.cloudwatch).states(plane.gating_alarms(GREEN))
+    assert len(states) == 100
+    assert counter.calls["DescribeAlarms"] == 1
+
+
+def test_a_listener_not_forwarding_to_both_groups_is_reported(
+    clients: AwsClients, operator: AwsClients, plane: TrafficPlane,
+) -> None:
+    operator.elbv2.modify_listener(
+        ListenerArn=plane.listener_arn,
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": plane.target_groups[BLUE]}],
+    )
+    listener = ElbListener(clients.elbv2, plane.listener_arn, plane.target_groups)
+    with pytest.raises(ListenerDrift, match="not to exactly the blue and green target groups"):
+        listener.read_weights()
