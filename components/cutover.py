@@ -15,6 +15,7 @@ from delivery.settings import Colour, TrafficPolicy
 
 # Room for API latency and retries on top of the bakes before Pulumi gives up on an update.
 TIMEOUT_MARGIN_SECONDS = 600
+_SNAKE = {"live_colour": "live_colour", "last_outcome": "last_outcome"}
 
 
 @dataclass(frozen=True)
@@ -51,18 +52,18 @@ class BlueGreenCutover(pulumi.ComponentResource):
         self.weights_resource = ListenerWeights(
             f"{name}-weights",
             {
-                "listenerArn": args.listener_arn,
-                "targetGroups": {c.value: args.target_groups[c] for c in Colour},
-                "liveColour": args.live_colour.value,
+                "listener_arn": args.listener_arn,
+                "target_groups": {c.value: args.target_groups[c] for c in Colour},
+                "live_colour": args.live_colour.value,
                 "policy": args.policy.to_inputs(),
-                "gatingAlarms": {c.value: args.gating_alarms[c] for c in Colour},
+                "gating_alarms": {c.value: args.gating_alarms[c] for c in Colour},
                 "region": args.region,
                 "weights": None,
                 "history": None,
-                "lastOutcome": None,
+                "last_outcome": None,
             },
             pulumi.ResourceOptions(parent=self, custom_timeouts=timeouts),
         )
         self.live_colour: pulumi.Output[str] = self.weights_resource.live_colour
         self.weights: pulumi.Output[dict[str, int]] = self.weights_resource.weights
-        self.register_outputs({"liveColour": self.live_colour, "weights": self.weights})
+        self.register_outputs({"live_colour": self.live_colour, "weights": self.weights})

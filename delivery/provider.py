@@ -34,8 +34,8 @@ _ARN = r"arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:"
 _LISTENER_ARN = re.compile(_ARN + r"listener/app/[\w-]+/[0-9a-f]+/[0-9a-f]+$")
 _TARGET_GROUP_ARN = re.compile(_ARN + r"targetgroup/[\w-]+/[0-9a-f]+$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
-REPLACING_INPUTS = ("listenerArn", "targetGroups")
-OUTPUTS = ("weights", "history", "lastOutcome")
+REPLACING_INPUTS = ("listener_arn", "target_groups")
+OUTPUTS = ("weights", "history", "last_outcome")
 
 
 def _known(value: Any) -> bool:
@@ -49,46 +49,48 @@ def check_inputs(news: Mapping[str, Any]) -> list[CheckFailure]:
     def fail(prop: str, reason: str) -> None:
         failures.append(CheckFailure(prop, reason))
 
-    listener = news.get("listenerArn")
+    listener = news.get("listener_arn")
     if _known(listener) and not _LISTENER_ARN.match(str(listener)):
-        fail("listenerArn", f"must be an ALB listener ARN, got {listener!r}")
-    groups = news.get("targetGroups")
+        fail("listener_arn", f"must be an ALB listener ARN, got {listener!r}")
+    groups = news.get("target_groups")
     if not isinstance(groups, Mapping) or set(groups) != {c.value for c in Colour}:
         fail(
-            "targetGroups", f"must map exactly blue and green to target group ARNs, got {groups!r}"
+            "target_groups", f"must map exactly blue and green to target group ARNs, got {groups!r}"
         )
     else:
         for colour, arn in groups.items():
             if _known(arn) and not _TARGET_GROUP_ARN.match(str(arn)):
-                fail(f"targetGroups.{colour}", f"must be a target group ARN, got {arn!r}")
+                fail(f"target_groups.{colour}", f"must be a target group ARN, got {arn!r}")
         if _known(groups["blue"]) and groups["blue"] == groups["green"]:
-            fail("targetGroups", "blue and green must be two different target groups")
-    live = news.get("liveColour")
+            fail("target_groups", "blue and green must be two different target groups")
+    live = news.get("live_colour")
     if live not in {c.value for c in Colour}:
-        fail("liveColour", f"must be blue or green, got {live!r}")
+        fail("live_colour", f"must be blue or green, got {live!r}")
     try:
         traffic_policy_from_inputs(news.get("policy") or {})
     except ConfigError as exc:
         failures.extend(CheckFailure(f"policy.{p.key}", p.reason) for p in exc.problems)
-    alarms = news.get("gatingAlarms")
+    alarms = news.get("gating_alarms")
     if not isinstance(alarms, Mapping) or set(alarms) != {c.value for c in Colour}:
-        fail("gatingAlarms", f"must map blue and green to lists of alarm names, got {alarms!r}")
+        fail("gating_alarms", f"must map blue and green to lists of alarm names, got {alarms!r}")
     else:
         for colour, names in alarms.items():
             if not _known(names):
                 continue
             if not isinstance(names, list) or not names:
                 fail(
-                    f"gatingAlarms.{colour}",
+                    f"gating_alarms.{colour}",
                     "must name at least one alarm; a cutover no alarm can stop protects nothing",
                 )
             elif len(names) > MAX_GATING_ALARMS:
                 fail(
-                    f"gatingAlarms.{colour}",
+                    f"gating_alarms.{colour}",
                     f"at most {MAX_GATING_ALARMS} alarms, got {len(names)}",
                 )
             elif any(_known(n) and (not isinstance(n, str) or not n.strip()) for n in names):
-                fail(f"gatingAlarms.{colour}", f"alarm names must be non-empty text, got {names!r}")
+                fail(
+                    f"gating_alarms.{colour}", f"alarm names must be non-empty text, got {names!r}"
+                )
     region = news.get("region")
     if not isinstance(region, str) or not _REGION.match(region):
         fail("region", f"must be an AWS region such as eu-west-1, got {region!r}")
@@ -108,20 +110,20 @@ class CutoverProvider(ResourceProvider):
         return DiffResult(
             changes=bool(changed),
             replaces=replaces,
-            stables=["listenerArn"],
+            stables=["listener_arn"],
             delete_before_replace=True,
         )
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        live = Colour(props["liveColour"])
+        live = Colour(props["live_colour"])
         engine, _ = _wire(props)
         result = engine.establish(live)
-        return CreateResult(id_=props["listenerArn"], outs=_outs(props, result, "established"))
+        return CreateResult(id_=props["listener_arn"], outs=_outs(props, result, "established"))
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        target = Colour(news["liveColour"])
+        target = Colour(news["live_colour"])
         engine, listener = _wire(news)
-        if olds.get("liveColour") == target.value and listener.read_weights() == Weights.all_on(
+        if olds.get("live_colour") == target.value and listener.read_weights() == Weights.all_on(
             target
         ):
             result = ShiftResult(target, Weights.all_on(target))
@@ -135,7 +137,7 @@ class CutoverProvider(ResourceProvider):
         outs["weights"] = weights.as_dict()
         for colour in Colour:
             if weights.of(colour) == 100:
-                outs["liveColour"] = colour.value
+                outs["live_colour"] = colour.value
         return ReadResult(id_=id_, outs=outs)
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
@@ -143,27 +145,27 @@ class CutoverProvider(ResourceProvider):
 
 
 def _groups(props: Mapping[str, Any]) -> dict[Colour, str]:
-    return {Colour(colour): arn for colour, arn in props["targetGroups"].items()}
+    return {Colour(colour): arn for colour, arn in props["target_groups"].items()}
 
 
 def _listener(props: Mapping[str, Any]) -> ElbListener:
     clients = make_clients(props["region"])
-    return ElbListener(clients.elbv2, props["listenerArn"], _groups(props))
+    return ElbListener(clients.elbv2, props["listener_arn"], _groups(props))
 
 
 def _wire(props: Mapping[str, Any]) -> tuple[Cutover, ElbListener]:
     """The engine over real AWS ports (AWS_ENDPOINT_URL, if set, points boto3 elsewhere)."""
     clients = make_clients(props["region"])
-    listener = ElbListener(clients.elbv2, props["listenerArn"], _groups(props))
+    listener = ElbListener(clients.elbv2, props["listener_arn"], _groups(props))
     policy: TrafficPolicy = traffic_policy_from_inputs(props["policy"])
-    target = Colour(props["liveColour"])
+    target = Colour(props["live_colour"])
     engine = Cutover(
         listener=listener,
         alarms=CloudWatchAlarms(clients.cloudwatch),
         health=TargetGroupHealth(clients.elbv2, _groups(props)),
         clock=SystemClock(),
         policy=policy,
-        gating_alarms=props["gatingAlarms"][target.value],
+        gating_alarms=props["gating_alarms"][target.value],
     )
     return engine, listener
 
@@ -173,5 +175,5 @@ def _outs(props: Mapping[str, Any], result: ShiftResult, outcome: str) -> dict[s
         **props,
         "weights": result.weights.as_dict(),
         "history": [event.as_dict() for event in result.history],
-        "lastOutcome": outcome,
+        "last_outcome": outcome,
     }

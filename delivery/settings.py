@@ -91,6 +91,15 @@ _ENVIRONMENTS: Final = ("dev", "staging", "prod")
 _MISSING: Final = object()
 
 
+def _whole(value: Any) -> Any:
+    """Integral values as int: Pulumi carries every number as a float, config carries text."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and re.fullmatch(r"[+-]?\d+", value.strip()):
+        return int(value)
+    return value
+
+
 class _Reader:
     """Reads keys from a raw mapping, collecting every problem instead of stopping at one."""
 
@@ -118,8 +127,7 @@ class _Reader:
         value = self._value(name)
         if value is _MISSING:
             return None
-        if isinstance(value, str) and re.fullmatch(r"[+-]?\d+", value.strip()):
-            value = int(value)
+        value = _whole(value)
         if isinstance(value, bool) or not isinstance(value, int):
             self.fail(name, f"must be a whole number in {low}..{high}, got {value!r}")
             return None
@@ -138,7 +146,7 @@ class _Reader:
         if not isinstance(value, list):
             self.fail(name, f"must be a list such as [10, 50, 100], got {value!r}")
             return None
-        return value
+        return [v if isinstance(v, str) else _whole(v) for v in value]
 
     def choice(self, name: str, enum: type[E]) -> E | None:
         value = self._value(name)

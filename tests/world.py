@@ -101,7 +101,9 @@ class World:
         if not (0 <= weights.blue <= 100 and weights.blue + weights.green == 100):
             raise InvariantViolated(f"weights out of range: {weights}")
         if self.alarm_seen and weights != Weights.all_on(self.source):
-            raise InvariantViolated(f"set {weights} after an alarm was seen instead of rolling back")
+            raise InvariantViolated(
+                f"set {weights} after an alarm was seen instead of rolling back"
+            )
         self.alarm_seen = False
         self._check_rise(weights)
         if weights != self.weights:

@@ -55,7 +55,10 @@ def listener_weights(operator: AwsClients, plane: TrafficPlane) -> Weights:
 
 
 def test_healthy_promotion(
-    clients: AwsClients, operator: AwsClients, plane: TrafficPlane, clock: ScriptedClock,
+    clients: AwsClients,
+    operator: AwsClients,
+    plane: TrafficPlane,
+    clock: ScriptedClock,
     counter: ApiCalls,
 ) -> None:
     result = make_engine(clients, plane, clock).shift(BLUE, GREEN)
@@ -69,8 +72,12 @@ def test_healthy_promotion(
 
 @pytest.mark.parametrize("step_index", [0, 1, 2])
 def test_alarm_during_each_steps_bake_rolls_back(
-    clients: AwsClients, operator: AwsClients, plane: TrafficPlane, clock: ScriptedClock,
-    counter: ApiCalls, step_index: int,
+    clients: AwsClients,
+    operator: AwsClients,
+    plane: TrafficPlane,
+    clock: ScriptedClock,
+    counter: ApiCalls,
+    step_index: int,
 ) -> None:
     alarm = plane.gating_alarms(GREEN)[0]
     fire_at = step_index * 60 + 25
@@ -85,28 +92,37 @@ def test_alarm_during_each_steps_bake_rolls_back(
 
 
 def test_alarm_already_firing_refuses(
-    clients: AwsClients, operator: AwsClients, plane: TrafficPlane, clock: ScriptedClock,
+    clients: AwsClients,
+    operator: AwsClients,
+    plane: TrafficPlane,
+    clock: ScriptedClock,
     counter: ApiCalls,
 ) -> None:
     set_alarm(operator, plane.gating_alarms(GREEN)[3], "ALARM", "CPU 95% for 10 minutes")
-    with pytest.raises(ShiftRefused, match="green-cpu' is ALARM .CPU 95% for 10 minutes."):
+    with pytest.raises(ShiftRefused, match=r"green-cpu' is ALARM .CPU 95% for 10 minutes."):
         make_engine(clients, plane, clock).shift(BLUE, GREEN)
     assert "ModifyListener" not in counter.calls
     assert listener_weights(operator, plane) == Weights(blue=100, green=0)
 
 
 def test_green_with_too_few_healthy_targets_refuses(
-    emulator: Any, clients: AwsClients, operator: AwsClients, clock: ScriptedClock,
+    emulator: Any,
+    clients: AwsClients,
+    operator: AwsClients,
+    clock: ScriptedClock,
     counter: ApiCalls,
 ) -> None:
     plane = build_traffic_plane(operator, "sparse", targets={BLUE: 2, GREEN: 1})
-    with pytest.raises(ShiftRefused, match="green has 1 healthy target.s.; at least 2"):
+    with pytest.raises(ShiftRefused, match=r"green has 1 healthy target.s.; at least 2"):
         make_engine(clients, plane, clock).shift(BLUE, GREEN)
     assert "ModifyListener" not in counter.calls
 
 
 def test_modify_listener_throttled_several_times_still_promotes(
-    clients: AwsClients, operator: AwsClients, plane: TrafficPlane, clock: ScriptedClock,
+    clients: AwsClients,
+    operator: AwsClients,
+    plane: TrafficPlane,
+    clock: ScriptedClock,
     counter: ApiCalls,
 ) -> None:
     injector = FaultInjector(Fault("ModifyListener", 3))
@@ -120,7 +136,10 @@ def test_modify_listener_throttled_several_times_still_promotes(
 
 @pytest.mark.parametrize("crash_after_step", [10, 50])
 def test_crash_after_a_step_then_resume_rebakes_that_step(
-    clients: AwsClients, operator: AwsClients, plane: TrafficPlane, clock: ScriptedClock,
+    clients: AwsClients,
+    operator: AwsClients,
+    plane: TrafficPlane,
+    clock: ScriptedClock,
     crash_after_step: int,
 ) -> None:
     def crash(event: Event) -> None:
@@ -141,13 +160,18 @@ def test_crash_after_a_step_then_resume_rebakes_that_step(
 
 
 def test_weights_changed_by_someone_else_mid_shift_stop_without_a_fight(
-    clients: AwsClients, operator: AwsClients, plane: TrafficPlane, clock: ScriptedClock,
+    clients: AwsClients,
+    operator: AwsClients,
+    plane: TrafficPlane,
+    clock: ScriptedClock,
     counter: ApiCalls,
 ) -> None:
     outsider = ElbListener(operator.elbv2, plane.listener_arn, plane.target_groups)
     outsider.read_weights()
     clock.at(30, lambda: outsider.set_weights(Weights(blue=70, green=30)))
-    with pytest.raises(ListenerDrift, match="expected blue=90% green=10%, found blue=70% green=30%"):
+    with pytest.raises(
+        ListenerDrift, match=r"expected blue=90% green=10%, found blue=70% green=30%"
+    ):
         make_engine(clients, plane, clock).shift(BLUE, GREEN)
     assert listener_weights(operator, plane) == Weights(blue=70, green=30)
     assert counter.calls["ModifyListener"] == 1
@@ -157,15 +181,19 @@ def test_weights_changed_by_someone_else_mid_shift_stop_without_a_fight(
     ("setting", "rolls_back"), [(InsufficientData.IGNORE, False), (InsufficientData.ROLLBACK, True)]
 )
 def test_insufficient_data_under_both_settings(
-    clients: AwsClients, operator: AwsClients, plane: TrafficPlane, clock: ScriptedClock,
-    setting: InsufficientData, rolls_back: bool,
+    clients: AwsClients,
+    operator: AwsClients,
+    plane: TrafficPlane,
+    clock: ScriptedClock,
+    setting: InsufficientData,
+    rolls_back: bool,
 ) -> None:
     policy = TrafficPolicy(POLICY.steps, 60, 10, 2, setting)
     alarm = plane.gating_alarms(GREEN)[1]
     clock.at(70, lambda: set_alarm(operator, alarm, "INSUFFICIENT_DATA", "no datapoints"))
     engine = make_engine(clients, plane, clock, policy)
     if rolls_back:
-        with pytest.raises(RolledBack, match="INSUFFICIENT_DATA .no datapoints. at step 50%"):
+        with pytest.raises(RolledBack, match=r"INSUFFICIENT_DATA .no datapoints. at step 50%"):
             engine.shift(BLUE, GREEN)
         assert listener_weights(operator, plane) == Weights(blue=100, green=0)
     else:
@@ -174,7 +202,10 @@ def test_insufficient_data_under_both_settings(
 
 
 def test_the_rollback_call_failing_is_loud_and_states_the_weights(
-    emulator: Any, operator: AwsClients, plane: TrafficPlane, clock: ScriptedClock,
+    emulator: Any,
+    operator: AwsClients,
+    plane: TrafficPlane,
+    clock: ScriptedClock,
 ) -> None:
     clients = emulator.clients(max_attempts=2)
     FaultInjector(Fault("ModifyListener", 50, code="InternalFailure", status=500, first=2)).attach(
@@ -192,7 +223,10 @@ def test_the_rollback_call_failing_is_loud_and_states_the_weights(
 
 
 def test_create_corrects_a_listener_found_at_99_1(
-    clients: AwsClients, operator: AwsClients, plane: TrafficPlane, clock: ScriptedClock,
+    clients: AwsClients,
+    operator: AwsClients,
+    plane: TrafficPlane,
+    clock: ScriptedClock,
 ) -> None:
     artefact = ElbListener(operator.elbv2, plane.listener_arn, plane.target_groups)
     artefact.read_weights()
@@ -202,7 +236,10 @@ def test_create_corrects_a_listener_found_at_99_1(
 
 
 def test_one_describe_alarms_call_per_poll_for_100_alarms(
-    clients: AwsClients, operator: AwsClients, clock: ScriptedClock, counter: ApiCalls,
+    clients: AwsClients,
+    operator: AwsClients,
+    clock: ScriptedClock,
+    counter: ApiCalls,
 ) -> None:
     plane = build_traffic_plane(operator, "wide", alarms_per_colour=100)
     states = CloudWatchAlarms(clients.cloudwatch).states(plane.gating_alarms(GREEN))
@@ -211,12 +248,14 @@ def test_one_describe_alarms_call_per_poll_for_100_alarms(
 
 
 def test_a_listener_not_forwarding_to_both_groups_is_reported(
-    clients: AwsClients, operator: AwsClients, plane: TrafficPlane,
+    clients: AwsClients,
+    operator: AwsClients,
+    plane: TrafficPlane,
 ) -> None:
     operator.elbv2.modify_listener(
         ListenerArn=plane.listener_arn,
         DefaultActions=[{"Type": "forward", "TargetGroupArn": plane.target_groups[BLUE]}],
     )
     listener = ElbListener(clients.elbv2, plane.listener_arn, plane.target_groups)
-    with pytest.raises(ListenerDrift, match="not to exactly the blue and green target groups"):
+    with pytest.raises(ListenerDrift, match=r"not to exactly the blue and green target groups"):
         listener.read_weights()

@@ -110,8 +110,9 @@ def test_invariants_hold_under_random_faults_crashes_and_resumes(
     data: st.DataObject, policy: TrafficPolicy
 ) -> None:
     plan = data.draw(faults(policy))
-    world = make_world(policy, alarm_names=ALARMS, healthy=plan.healthy,
-                       start_weight=plan.start_weight)
+    world = make_world(
+        policy, alarm_names=ALARMS, healthy=plan.healthy, start_weight=plan.start_weight
+    )
     world.latency = plan.latency
     for when, name, state in plan.alarm_changes:
         world.set_alarm_at(when, name, state)

@@ -16,9 +16,9 @@ POLICY = TrafficPolicy((10, 50, 100), 300, 15, 2, InsufficientData.IGNORE)
 
 
 def test_weights_reject_anything_but_two_percentages_summing_to_100() -> None:
-    with pytest.raises(ValueError, match="sum to 100"):
+    with pytest.raises(ValueError, match=r"sum to 100"):
         Weights(blue=60, green=60)
-    with pytest.raises(ValueError, match="0..100"):
+    with pytest.raises(ValueError, match=r"0..100"):
         Weights(blue=-10, green=110)
 
 
@@ -45,7 +45,7 @@ def test_schedule_resumes_with_a_rebake_where_traffic_stands(
 
 
 def test_schedule_rejects_impossible_weights() -> None:
-    with pytest.raises(ValueError, match="0..100"):
+    with pytest.raises(ValueError, match=r"0..100"):
         schedule(POLICY, 101)
 
 

@@ -126,6 +126,16 @@ def test_the_error_message_lists_the_keys_and_says_nothing_changed() -> None:
     assert "switchyard:pollSeconds: must be in 1..300, got 0" in message
 
 
+def test_a_policy_survives_pulumis_float_numbers() -> None:
+    # Provider inputs cross the engine as protobuf Structs, where every number is a double.
+    policy = load_settings(GOOD, "staging").traffic
+    floats = {
+        k: ([float(x) for x in v] if isinstance(v, list) else float(v) if isinstance(v, int) else v)
+        for k, v in policy.to_inputs().items()
+    }
+    assert traffic_policy_from_inputs(floats) == policy
+
+
 def test_a_policy_round_trips_through_its_input_spelling() -> None:
     policy = load_settings(GOOD, "staging").traffic
     assert traffic_policy_from_inputs(policy.to_inputs()) == policy

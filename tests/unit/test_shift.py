@@ -78,7 +78,7 @@ def test_alarm_firing_before_start_refuses_and_moves_nothing() -> None:
     world.alarms["green-latency"] = world.alarms["green-latency"].__class__(
         "green-latency", ALARM, "p99 1.9s > 2x baseline"
     )
-    with pytest.raises(ShiftRefused, match="green-latency.*p99 1.9s") as failure:
+    with pytest.raises(ShiftRefused, match=r"green-latency.*p99 1.9s") as failure:
         engine(world).shift(BLUE, GREEN)
     assert "No traffic was moved: blue=100% green=0%" in str(failure.value)
     assert world.sets == []
@@ -86,7 +86,7 @@ def test_alarm_firing_before_start_refuses_and_moves_nothing() -> None:
 
 def test_too_few_healthy_targets_refuses_naming_the_counts() -> None:
     world = make_world(policy(healthy=2), healthy=1)
-    with pytest.raises(ShiftRefused, match="green has 1 healthy target.*at least 2"):
+    with pytest.raises(ShiftRefused, match=r"green has 1 healthy target.*at least 2"):
         engine(world).shift(BLUE, GREEN)
     assert world.sets == []
 
@@ -95,7 +95,7 @@ def test_a_gating_alarm_that_does_not_exist_refuses() -> None:
     world = make_world(policy())
     cutover = Cutover(world, world, world, world, world.policy, ["green-5xx", "typo-alarm"])
     world.start_run()
-    with pytest.raises(ShiftRefused, match="'typo-alarm' is missing"):
+    with pytest.raises(ShiftRefused, match=r"'typo-alarm' is missing"):
         cutover.shift(BLUE, GREEN)
     assert world.sets == []
 
@@ -111,7 +111,7 @@ def test_insufficient_data_follows_the_policy(setting: InsufficientData, promote
         engine(world).shift(BLUE, GREEN)
         assert world.weights == Weights(blue=0, green=100)
     else:
-        with pytest.raises(RolledBack, match="INSUFFICIENT_DATA"):
+        with pytest.raises(RolledBack, match=r"INSUFFICIENT_DATA"):
             engine(world).shift(BLUE, GREEN)
         assert world.weights == Weights(blue=100, green=0)
 
@@ -133,7 +133,7 @@ def test_failed_rollback_with_an_unreadable_listener_says_the_weights_are_unknow
     world.set_alarm_at(350, "green-5xx", ALARM, "5xx")
     world.fail("ModifyListener", 3)
     world.fail("DescribeListeners", 4)  # the start, two steps, then the read after the failure
-    with pytest.raises(RollbackFailed, match="Weights in force now: unknown"):
+    with pytest.raises(RollbackFailed, match=r"Weights in force now: unknown"):
         engine(world).shift(BLUE, GREEN)
 
 
@@ -148,7 +148,7 @@ def test_a_forward_step_that_fails_rolls_back() -> None:
 def test_unreadable_alarms_during_a_bake_roll_back() -> None:
     world = make_world(policy())
     world.fail("DescribeAlarms", 3)
-    with pytest.raises(RolledBack, match="could not read the gating alarms"):
+    with pytest.raises(RolledBack, match=r"could not read the gating alarms"):
         engine(world).shift(BLUE, GREEN)
     assert world.weights == Weights(blue=100, green=0)
 
@@ -157,7 +157,9 @@ def test_weights_changed_by_someone_else_stop_the_shift_without_a_fight() -> Non
     world = make_world(policy())
     outsider = Weights(blue=70, green=30)
     world.at(200, lambda: setattr(world, "weights", outsider))
-    with pytest.raises(ListenerDrift, match=r"expected blue=90% green=10%, found blue=70% green=30%"):
+    with pytest.raises(
+        ListenerDrift, match=r"expected blue=90% green=10%, found blue=70% green=30%"
+    ):
         engine(world).shift(BLUE, GREEN)
     assert world.weights == outsider
     assert set_weight_calls(world) == [10]
@@ -183,7 +185,7 @@ def test_resume_into_a_firing_alarm_rolls_back_instead_of_refusing() -> None:
     world = make_world(policy(), start_weight=50)
     world.set_alarm_at(0, "green-5xx", ALARM, "5xx")
     world.advance(0)
-    with pytest.raises(RolledBack, match="before the shift started at step 50%"):
+    with pytest.raises(RolledBack, match=r"before the shift started at step 50%"):
         engine(world).shift(BLUE, GREEN)
     assert world.weights == Weights(blue=100, green=0)
 
@@ -208,7 +210,7 @@ def test_establish_corrects_only_the_99_1_artefact(
 def test_establish_refuses_to_move_a_real_split() -> None:
     world = make_world(policy())
     world.weights = Weights(blue=50, green=50)
-    with pytest.raises(ListenerDrift, match="stack says blue is live"):
+    with pytest.raises(ListenerDrift, match=r"stack says blue is live"):
         engine(world).establish(BLUE)
     assert world.weights == Weights(blue=50, green=50)
 
@@ -222,7 +224,7 @@ def test_the_shift_works_in_both_directions() -> None:
 
 def test_shifting_to_the_same_colour_is_a_programming_error() -> None:
     world = make_world(policy())
-    with pytest.raises(ValueError, match="both"):
+    with pytest.raises(ValueError, match=r"both"):
         engine(world).shift(BLUE, BLUE)
     assert world.op_calls == {}
 

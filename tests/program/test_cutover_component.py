@@ -1,0 +1,92 @@
+"""BlueGreenCutover under Pulumi's mock runtime: what it registers and with which inputs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pytest
+
+from components.cutover import BlueGreenCutover, BlueGreenCutoverArgs
+from delivery.provider import CutoverProvider
+from delivery.settings import Colour, InsufficientData, TrafficPolicy
+from tests.program.mocks import RecordingMocks, dynamic_provider
+
+LISTENER = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/web/0123abcd/4567ef01"
+BLUE_TG = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web-blue/89ab0123"
+GREEN_TG = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web-green/cdef4567"
+POLICY = TrafficPolicy((10, 50, 100), 300, 15, 3, InsufficientData.ROLLBACK)
+
+
+@pytest.fixture
+def mocks() -> RecordingMocks:
+    recording = RecordingMocks()
+    pulumi.runtime.set_mocks(recording, project="switchyard", stack="prod", preview=False)
+    return recording
+
+
+def build(live: Colour = Colour.BLUE) -> BlueGreenCutover:
+    return BlueGreenCutover(
+        "web",
+        BlueGreenCutoverArgs(
+            listener_arn=pulumi.Output.from_input(LISTENER),
+            target_groups={Colour.BLUE: BLUE_TG, Colour.GREEN: GREEN_TG},
+            live_colour=live,
+            policy=POLICY,
+            gating_alarms={Colour.BLUE: ["web-blue-5xx"], Colour.GREEN: ["web-green-5xx"]},
+            region="eu-west-1",
+        ),
+    )
+
+
+@pulumi.runtime.test
+def test_the_component_owns_one_dynamic_resource_with_the_policy(mocks: RecordingMocks) -> Any:
+    cutover = build(Colour.GREEN)
+
+    def check(_: Any) -> None:
+        component = mocks.named("web")
+        assert component.type == "switchyard:cutover:BlueGreenCutover"
+        assert component.custom is False
+        weights = mocks.named("web-weights")
+        assert weights.type == "pulumi-python:dynamic:Resource"
+        assert weights.inputs["listener_arn"] == LISTENER
+        assert weights.inputs["target_groups"] == {"blue": BLUE_TG, "green": GREEN_TG}
+        assert weights.inputs["live_colour"] == "green"
+        assert weights.inputs["policy"] == {
+            "trafficSteps": [10, 50, 100],
+            "bakeSeconds": 300,
+            "pollSeconds": 15,
+            "minHealthyTargets": 3,
+            "insufficientData": "rollback",
+        }
+        assert weights.inputs["gating_alarms"] == {
+            "blue": ["web-blue-5xx"],
+            "green": ["web-green-5xx"],
+        }
+        assert isinstance(dynamic_provider(weights), CutoverProvider)
+
+    return cutover.weights.apply(check)
+
+
+@pulumi.runtime.test
+def test_the_registered_inputs_pass_the_providers_own_check(mocks: RecordingMocks) -> Any:
+    cutover = build()
+
+    def check(_: Any) -> None:
+        inputs = {
+            k: v for k, v in mocks.named("web-weights").inputs.items() if not k.startswith("__")
+        }
+        failures = CutoverProvider().check({}, inputs).failures
+        assert [(f.property, f.reason) for f in failures] == []
+
+    return cutover.weights.apply(check)
+
+
+@pulumi.runtime.test
+def test_the_component_exposes_the_weights(mocks: RecordingMocks) -> Any:
+    cutover = build()
+    return cutover.weights.apply(lambda w: assertion(w == {"blue": 100, "green": 0}, w))
+
+
+def assertion(condition: bool, detail: object) -> None:
+    assert condition, detail
