@@ -32,9 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check(console, settings)
         return _rehearse(console, settings, args)
     except SwitchyardError as exc:
-        Console(stderr=True).print(
-            f"[bold red]error:[/bold red] {exc}", markup=True, highlight=False
-        )
+        print(f"error: {exc}", file=sys.stderr)
         return 2
 
 

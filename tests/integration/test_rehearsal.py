@@ -1,0 +1,112 @@
+"""The main command end to end: scenarios, report, chart, exit codes and bad input."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from delivery.__main__ import main
+
+pytestmark = pytest.mark.integration
+FAST = ["--stack", "dev", "--speed", "300", "--quiet"]
+
+
+def rehearse(tmp_path: Path, *args: str) -> tuple[int, dict[str, Any]]:
+    report = tmp_path / "report.json"
+    code = main(
+        ["rehearse", *FAST, "--json", str(report), "--chart", str(tmp_path / "chart.png"), *args]
+    )
+    return code, json.loads(report.read_text())
+
+
+def test_the_default_story_promotes_then_rolls_back(tmp_path: Path) -> None:
+    threads_before = threading.active_count()
+    code, report = rehearse(tmp_path)
+    assert code == 0
+    healthy, failing = report["runs"]
+    assert healthy["scenario"] == "healthy"
+    assert healthy["outcome"] == "promoted"
+    assert healthy["reaction_ms"] is None
+    assert [s["step"] for s in healthy["steps"]] == [50, 100]
+    assert healthy["api_calls"]["calls"]["ModifyListener"] == 2
+    assert healthy["final_weights"] == {"blue": 0, "green": 100}
+    assert failing["scenario"] == "fail-at:50"
+    assert failing["outcome"] == "rolled_back"
+    assert failing["final_weights"] == {"blue": 100, "green": 0}
+    assert failing["alarm_events"][0]["state"] == "ALARM"
+    assert 0 < failing["reaction_ms"] < 5_000
+    assert failing["api_calls"]["calls"]["ModifyListener"] == 2  # the 50% step + the rollback
+    assert (tmp_path / "chart.png").read_bytes().startswith(b"\x89PNG")
+    assert threading.active_count() == threads_before  # the emulator and its threads are gone
+
+
+@pytest.mark.parametrize(
+    ("scenario", "outcome"),
+    [
+        ("unhealthy-green", "refused"),
+        ("already-firing", "refused"),
+        ("flapping", "rolled_back"),
+        ("insufficient-data", "promoted"),  # dev ignores missing data
+    ],
+)
+def test_each_scenario_ends_as_expected(tmp_path: Path, scenario: str, outcome: str) -> None:
+    code, report = rehearse(tmp_path, "--scenario", scenario)
+    assert code == 0
+    (run,) = report["runs"]
+    assert run["outcome"] == outcome
+    if outcome == "refused":
+        assert "ModifyListener" not in run["api_calls"]["calls"]
+        assert run["final_weights"] == {"blue": 100, "green": 0}
+
+
+def test_the_rollback_of_a_flapping_alarm_sticks(tmp_path: Path) -> None:
+    _, report = rehearse(tmp_path, "--scenario", "flapping")
+    (run,) = report["runs"]
+    states = [e["state"] for e in run["alarm_events"]]
+    assert states[0] == "ALARM"
+    assert run["final_weights"] == {"blue": 100, "green": 0}
+
+
+def test_the_emulator_port_is_closed_afterwards(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["rehearse", *FAST, "--scenario", "healthy", "--chart", str(tmp_path / "c.png")])
+    assert code == 0
+    out = capsys.readouterr().out
+    endpoint = next(line for line in out.splitlines() if "listening on" in line).split()[-1]
+    host, port = endpoint.removeprefix("http://").split(":")
+    assert host == "127.0.0.1"
+    with (
+        pytest.raises(ConnectionRefusedError),
+        socket.create_connection((host, int(port)), timeout=1),
+    ):
+        pass
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["rehearse", "--stack", "qa"], "no stack file Pulumi.qa.yaml"),
+        (["rehearse", "--stack", "dev", "--scenario", "meteor"], "unknown scenario 'meteor'"),
+        (["rehearse", "--stack", "dev", "--scenario", "fail-at:10"], "one of this stack's steps"),
+        (["rehearse", "--stack", "dev", "--speed", "0"], "--speed must be positive"),
+        (["check", "--stack", "qa"], "known stacks: dev, prod, staging"),
+    ],
+)
+def test_bad_input_is_a_clear_error_and_exit_code_2(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(args) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_check_prints_the_plan(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "--stack", "prod"]) == 0
+    out = capsys.readouterr().out
+    assert "steps [10, 50, 100], bake 300s each" in out
+    assert "at most 15s after it fires" in out
