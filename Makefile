@@ -5,12 +5,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 STACK ?= staging
 
-.PHONY: rehearse test lint typecheck unit bench check clean
+.PHONY: rehearse test lint typecheck unit bench check lock clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 rehearse: $(STAMP)  ## the main job: the cutover rehearsed against an embedded AWS emulator
@@ -34,6 +34,13 @@ bench: $(STAMP)  ## rollback reaction and API-call figures against the emulator
 
 check: $(STAMP)
 	for stack in dev staging prod; do $(BIN)/python -m delivery check --stack $$stack || exit 1; done
+
+lock:  ## re-resolve the newest allowed versions into constraints.txt
+	rm -rf $(VENV).lock && $(PYTHON) -m venv $(VENV).lock
+	$(VENV).lock/bin/pip install --quiet -e '.[dev]'
+	{ echo "# Exact versions for reproducible installs and derandomized property tests; refresh with 'make lock'."; \
+	  $(VENV).lock/bin/pip freeze --exclude-editable; } > constraints.txt
+	rm -rf $(VENV).lock
 
 clean:
 	rm -rf out build .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -17,8 +17,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from delivery.errors import ListenerDrift, PortError
 from delivery.plan import Weights
-from delivery.ports import AlarmState
-from delivery.settings import Colour
+from delivery.ports import AlarmState, Clock
+from delivery.settings import Colour, TrafficPolicy
+from delivery.shift import Cutover, Observer
 
 T = TypeVar("T")
 DESCRIBE_ALARMS_BATCH = 100  # AWS accepts at most 100 names per DescribeAlarms call
@@ -187,3 +188,24 @@ class TargetGroupHealth:
         reply = call(self._elbv2.describe_target_health, TargetGroupArn=self._groups[colour])
         descriptions = reply.get("TargetHealthDescriptions", [])
         return sum(1 for d in descriptions if d.get("TargetHealth", {}).get("State") == "healthy")
+
+
+def aws_cutover(
+    clients: AwsClients,
+    listener_arn: str,
+    target_groups: Mapping[Colour, str],
+    gating_alarms: Sequence[str],
+    policy: TrafficPolicy,
+    clock: Clock,
+    observer: Observer | None = None,
+) -> Cutover:
+    """The cutover engine over the boto3 ports for one listener and its two target groups."""
+    return Cutover(
+        listener=ElbListener(clients.elbv2, listener_arn, target_groups),
+        alarms=CloudWatchAlarms(clients.cloudwatch),
+        health=TargetGroupHealth(clients.elbv2, target_groups),
+        clock=clock,
+        policy=policy,
+        gating_alarms=gating_alarms,
+        observer=observer,
+    )

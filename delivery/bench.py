@@ -17,19 +17,20 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from delivery.aws import ApiCalls, CloudWatchAlarms, ElbListener, TargetGroupHealth
+from delivery.aws import ApiCalls, CloudWatchAlarms, ElbListener, aws_cutover
 from delivery.clock import SystemClock
 from delivery.emulator import (
     Emulator,
     TrafficPlane,
     build_traffic_plane,
+    force_weights,
     running_emulator,
     set_alarm,
 )
 from delivery.errors import RolledBack
 from delivery.plan import Weights
 from delivery.settings import Colour, InsufficientData, TrafficPolicy
-from delivery.shift import Cutover, Event
+from delivery.shift import Event
 
 REGION = "eu-west-1"
 
@@ -41,25 +42,6 @@ class Run:
     describe_alarm_calls: int
     polls: int
     fired_step: int | None
-
-
-def _engine(
-    emulator: Emulator,
-    plane: TrafficPlane,
-    policy: TrafficPolicy,
-    counter: ApiCalls,
-    observer: object,
-) -> Cutover:
-    clients = emulator.clients(counter=counter)
-    return Cutover(
-        listener=ElbListener(clients.elbv2, plane.listener_arn, plane.target_groups),
-        alarms=CloudWatchAlarms(clients.cloudwatch),
-        health=TargetGroupHealth(clients.elbv2, plane.target_groups),
-        clock=SystemClock(),
-        policy=policy,
-        gating_alarms=plane.gating_alarms(Colour.GREEN),
-        observer=observer,  # type: ignore[arg-type]
-    )
 
 
 def one_cutover(
@@ -92,16 +74,23 @@ def one_cutover(
             rolled.append(time.perf_counter())
 
     try:
-        _engine(emulator, plane, policy, counter, observe).shift(Colour.BLUE, Colour.GREEN)
+        engine = aws_cutover(
+            emulator.clients(counter=counter),
+            plane.listener_arn,
+            plane.target_groups,
+            plane.gating_alarms(Colour.GREEN),
+            policy,
+            SystemClock(),
+            observe,
+        )
+        engine.shift(Colour.BLUE, Colour.GREEN)
     except RolledBack:
         pass
     finally:
         for timer in timers:
             timer.cancel()
     set_alarm(operator, alarm, "OK", "benchmark reset")
-    listener = ElbListener(operator.elbv2, plane.listener_arn, plane.target_groups)
-    if listener.read_weights() != Weights.all_on(Colour.BLUE):
-        listener.set_weights(Weights.all_on(Colour.BLUE))
+    force_weights(operator, plane, Weights.all_on(Colour.BLUE))
     reaction = (rolled[0] - fired[0]) * 1000 if rolled and fired else None
     return Run(
         reaction, counter.calls["ModifyListener"], counter.calls["DescribeAlarms"], polls, fire_step
@@ -130,9 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         plane = build_traffic_plane(emulator.clients(), "bench", alarms_per_colour=args.alarms)
         _latencies(emulator, plane)
         promoted = one_cutover(emulator, plane, policy, None, rng)
-        ElbListener(emulator.clients().elbv2, plane.listener_arn, plane.target_groups).set_weights(
-            Weights.all_on(Colour.BLUE)
-        )
+        force_weights(emulator.clients(), plane, Weights.all_on(Colour.BLUE))
         runs = [
             one_cutover(emulator, plane, policy, policy.steps[i % len(policy.steps)], rng)
             for i in range(args.rollbacks)

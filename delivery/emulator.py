@@ -18,7 +18,8 @@ from typing import Any
 import boto3
 import botocore.session
 
-from delivery.aws import ApiCalls, AwsClients, make_clients
+from delivery.aws import ApiCalls, AwsClients, ElbListener, make_clients
+from delivery.plan import Weights
 from delivery.settings import Colour
 
 REGION_AZ_SUFFIXES = "abcdef"
@@ -182,3 +183,14 @@ def set_alarm(clients: AwsClients, alarm: str, state: str, reason: str) -> None:
 def set_alarms(clients: AwsClients, alarms: Sequence[str], state: str, reason: str) -> None:
     for alarm in alarms:
         set_alarm(clients, alarm, state, reason)
+
+
+def listener_weights(clients: AwsClients, plane: TrafficPlane) -> Weights:
+    return ElbListener(clients.elbv2, plane.listener_arn, plane.target_groups).read_weights()
+
+
+def force_weights(clients: AwsClients, plane: TrafficPlane, weights: Weights) -> None:
+    """Set the listener as an operator (or a crashed earlier run) would, outside the engine."""
+    listener = ElbListener(clients.elbv2, plane.listener_arn, plane.target_groups)
+    listener.read_weights()
+    listener.set_weights(weights)

@@ -22,11 +22,11 @@ from pulumi.dynamic import (
 )
 from pulumi.runtime import rpc
 
-from delivery.aws import CloudWatchAlarms, ElbListener, TargetGroupHealth, make_clients
+from delivery.aws import ElbListener, aws_cutover, make_clients
 from delivery.clock import SystemClock
 from delivery.errors import ConfigError
 from delivery.plan import Weights
-from delivery.settings import Colour, TrafficPolicy, traffic_policy_from_inputs
+from delivery.settings import Colour, traffic_policy_from_inputs
 from delivery.shift import Cutover, ShiftResult
 
 MAX_GATING_ALARMS = 100  # one DescribeAlarms call per poll covers at most 100 names
@@ -156,18 +156,16 @@ def _listener(props: Mapping[str, Any]) -> ElbListener:
 def _wire(props: Mapping[str, Any]) -> tuple[Cutover, ElbListener]:
     """The engine over real AWS ports (AWS_ENDPOINT_URL, if set, points boto3 elsewhere)."""
     clients = make_clients(props["region"])
-    listener = ElbListener(clients.elbv2, props["listener_arn"], _groups(props))
-    policy: TrafficPolicy = traffic_policy_from_inputs(props["policy"])
     target = Colour(props["live_colour"])
-    engine = Cutover(
-        listener=listener,
-        alarms=CloudWatchAlarms(clients.cloudwatch),
-        health=TargetGroupHealth(clients.elbv2, _groups(props)),
-        clock=SystemClock(),
-        policy=policy,
-        gating_alarms=props["gating_alarms"][target.value],
+    engine = aws_cutover(
+        clients,
+        props["listener_arn"],
+        _groups(props),
+        props["gating_alarms"][target.value],
+        traffic_policy_from_inputs(props["policy"]),
+        SystemClock(),
     )
-    return engine, listener
+    return engine, ElbListener(clients.elbv2, props["listener_arn"], _groups(props))
 
 
 def _outs(props: Mapping[str, Any], result: ShiftResult, outcome: str) -> dict[str, Any]:

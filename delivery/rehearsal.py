@@ -8,15 +8,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from delivery.aws import ApiCalls, AwsClients, CloudWatchAlarms, ElbListener, TargetGroupHealth
+from delivery.aws import ApiCalls, AwsClients, aws_cutover
 from delivery.clock import CompressedClock
-from delivery.emulator import Emulator, TrafficPlane, build_traffic_plane, set_alarm
+from delivery.emulator import (
+    Emulator,
+    TrafficPlane,
+    build_traffic_plane,
+    listener_weights,
+    set_alarm,
+)
 from delivery.errors import ListenerDrift, RollbackFailed, RolledBack, ShiftRefused
 from delivery.faults import Fault, FaultInjector
 from delivery.plan import Weights
 from delivery.scenarios import Outcome, Scenario
 from delivery.settings import Colour, Settings
-from delivery.shift import Cutover, Event
+from delivery.shift import Event
 
 FAULTED_ALARM = 0  # index of the gating alarm a scenario trips (the 5xx-rate alarm)
 
@@ -182,14 +188,14 @@ def run_scenario(
 
     if scenario.firing_before_start:
         driver.set("ALARM", "rehearsal: already firing before the release")
-    engine = Cutover(
-        listener=ElbListener(clients.elbv2, plane.listener_arn, plane.target_groups),
-        alarms=CloudWatchAlarms(clients.cloudwatch),
-        health=TargetGroupHealth(clients.elbv2, plane.target_groups),
-        clock=clock,
-        policy=policy,
-        gating_alarms=plane.gating_alarms(target),
-        observer=observe,
+    engine = aws_cutover(
+        clients,
+        plane.listener_arn,
+        plane.target_groups,
+        plane.gating_alarms(target),
+        policy,
+        clock,
+        observe,
     )
     started = time.perf_counter()
     try:
@@ -207,9 +213,7 @@ def run_scenario(
     if rolled_back_at and driver.fired_at is not None:
         record.reaction_ms = (rolled_back_at[0] - driver.fired_at) * 1000
     record.api_calls = counter.as_dict()
-    record.final_weights = ElbListener(
-        operator.elbv2, plane.listener_arn, plane.target_groups
-    ).read_weights()
+    record.final_weights = listener_weights(operator, plane)
     return record
 
 

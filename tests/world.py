@@ -157,14 +157,15 @@ class World:
                     f"{self.target} took traffic without a passing health gate: {reads}"
                 )
         else:
-            spans = window[-1].at - window[0].at
-            gaps = [b.at - a.at for a, b in itertools.pairwise(window)]
-            if spans < self.policy.bake_seconds - 1e-9:
+            baked = window[-1].at - since
+            gaps = [b.at - a.at for a, b in itertools.pairwise([Poll(since, False), *window])]
+            if baked < self.policy.bake_seconds - 1e-9:
                 raise InvariantViolated(
-                    f"{self.target} rose {before}->{after} after only {spans}s of bake "
+                    f"{self.target} rose {before}->{after} after only {baked}s of bake "
                     f"(policy: {self.policy.bake_seconds}s)"
                 )
-            if any(g > self.policy.poll_seconds + self.latency * 4 + 1e-9 for g in gaps):
+            slack = 3 * self.latency + 1e-9  # a resumed run reads, checks health, then polls
+            if any(g > self.policy.poll_seconds + slack for g in gaps):
                 raise InvariantViolated(f"polls further apart than the interval: {gaps}")
 
 

@@ -14,8 +14,14 @@ from typing import Any
 
 import pytest
 
-from delivery.aws import ApiCalls, AwsClients, CloudWatchAlarms, ElbListener, TargetGroupHealth
-from delivery.emulator import TrafficPlane, build_traffic_plane, set_alarm
+from delivery.aws import ApiCalls, AwsClients, CloudWatchAlarms, ElbListener, aws_cutover
+from delivery.emulator import (
+    TrafficPlane,
+    build_traffic_plane,
+    force_weights,
+    listener_weights,
+    set_alarm,
+)
 from delivery.errors import ListenerDrift, RollbackFailed, RolledBack, ShiftRefused
 from delivery.faults import Fault, FaultInjector
 from delivery.plan import Weights, polls_per_bake
@@ -39,19 +45,15 @@ def make_engine(
     policy: TrafficPolicy = POLICY,
     observer: Any = None,
 ) -> Cutover:
-    return Cutover(
-        listener=ElbListener(clients.elbv2, plane.listener_arn, plane.target_groups),
-        alarms=CloudWatchAlarms(clients.cloudwatch),
-        health=TargetGroupHealth(clients.elbv2, plane.target_groups),
-        clock=clock,
-        policy=policy,
-        gating_alarms=plane.gating_alarms(GREEN),
-        observer=observer,
+    return aws_cutover(
+        clients,
+        plane.listener_arn,
+        plane.target_groups,
+        plane.gating_alarms(GREEN),
+        policy,
+        clock,
+        observer,
     )
-
-
-def listener_weights(operator: AwsClients, plane: TrafficPlane) -> Weights:
-    return ElbListener(operator.elbv2, plane.listener_arn, plane.target_groups).read_weights()
 
 
 def test_healthy_promotion(
@@ -166,9 +168,7 @@ def test_weights_changed_by_someone_else_mid_shift_stop_without_a_fight(
     clock: ScriptedClock,
     counter: ApiCalls,
 ) -> None:
-    outsider = ElbListener(operator.elbv2, plane.listener_arn, plane.target_groups)
-    outsider.read_weights()
-    clock.at(30, lambda: outsider.set_weights(Weights(blue=70, green=30)))
+    clock.at(30, lambda: force_weights(operator, plane, Weights(blue=70, green=30)))
     with pytest.raises(
         ListenerDrift, match=r"expected blue=90% green=10%, found blue=70% green=30%"
     ):
@@ -228,9 +228,7 @@ def test_create_corrects_a_listener_found_at_99_1(
     plane: TrafficPlane,
     clock: ScriptedClock,
 ) -> None:
-    artefact = ElbListener(operator.elbv2, plane.listener_arn, plane.target_groups)
-    artefact.read_weights()
-    artefact.set_weights(Weights(blue=99, green=1))
+    force_weights(operator, plane, Weights(blue=99, green=1))
     make_engine(clients, plane, clock).establish(BLUE)
     assert listener_weights(operator, plane) == Weights(blue=100, green=0)
 

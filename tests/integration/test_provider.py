@@ -6,8 +6,14 @@ from typing import Any
 
 import pytest
 
-from delivery.aws import AwsClients, ElbListener
-from delivery.emulator import Emulator, TrafficPlane, set_alarm
+from delivery.aws import AwsClients
+from delivery.emulator import (
+    Emulator,
+    TrafficPlane,
+    force_weights,
+    listener_weights,
+    set_alarm,
+)
 from delivery.errors import ListenerDrift, RolledBack, ShiftRefused
 from delivery.plan import Weights
 from delivery.provider import CutoverProvider
@@ -42,10 +48,6 @@ def props(plane: TrafficPlane, live: str = "blue", **overrides: Any) -> dict[str
         "region": "eu-west-1",
         **overrides,
     }
-
-
-def weights(operator: AwsClients, plane: TrafficPlane) -> Weights:
-    return ElbListener(operator.elbv2, plane.listener_arn, plane.target_groups).read_weights()
 
 
 def test_check_accepts_good_inputs(plane: TrafficPlane) -> None:
@@ -106,25 +108,21 @@ def test_diff_replaces_on_a_new_listener_and_updates_on_a_colour_change(
 def test_create_establishes_the_live_colour_and_fixes_99_1(
     operator: AwsClients, plane: TrafficPlane
 ) -> None:
-    listener = ElbListener(operator.elbv2, plane.listener_arn, plane.target_groups)
-    listener.read_weights()
-    listener.set_weights(Weights(blue=99, green=1))
+    force_weights(operator, plane, Weights(blue=99, green=1))
     created = CutoverProvider().create(props(plane))
     assert created.id == plane.listener_arn
     assert created.outs is not None
     assert created.outs["weights"] == {"blue": 100, "green": 0}
-    assert weights(operator, plane) == Weights(blue=100, green=0)
+    assert listener_weights(operator, plane) == Weights(blue=100, green=0)
 
 
 def test_create_refuses_to_take_over_a_real_split(
     operator: AwsClients, plane: TrafficPlane
 ) -> None:
-    listener = ElbListener(operator.elbv2, plane.listener_arn, plane.target_groups)
-    listener.read_weights()
-    listener.set_weights(Weights(blue=40, green=60))
+    force_weights(operator, plane, Weights(blue=40, green=60))
     with pytest.raises(ListenerDrift, match="stack says blue is live"):
         CutoverProvider().create(props(plane))
-    assert weights(operator, plane) == Weights(blue=40, green=60)
+    assert listener_weights(operator, plane) == Weights(blue=40, green=60)
 
 
 def test_update_with_a_new_colour_performs_the_shift(
@@ -139,7 +137,7 @@ def test_update_with_a_new_colour_performs_the_shift(
     assert updated.outs["last_outcome"] == "promoted"
     kinds = [e["kind"] for e in updated.outs["history"]]
     assert kinds.count("bake-passed") == 2
-    assert weights(operator, plane) == Weights(blue=0, green=100)
+    assert listener_weights(operator, plane) == Weights(blue=0, green=100)
 
 
 def test_update_refused_by_a_gate_fails_and_moves_nothing(
@@ -152,7 +150,7 @@ def test_update_refused_by_a_gate_fails_and_moves_nothing(
     failing_policy = {**FAST_POLICY, "insufficientData": "rollback"}
     with pytest.raises(ShiftRefused, match="INSUFFICIENT_DATA"):
         provider.update(plane.listener_arn, old, props(plane, live="green", policy=failing_policy))
-    assert weights(operator, plane) == Weights(blue=100, green=0)
+    assert listener_weights(operator, plane) == Weights(blue=100, green=0)
 
 
 def test_update_rolls_back_when_a_bake_sees_an_alarm(
@@ -162,21 +160,17 @@ def test_update_rolls_back_when_a_bake_sees_an_alarm(
     old = props(plane, live="green")
     # An earlier shift to blue stopped at 50/50 and blue's 5xx alarm now fires: resuming must
     # roll back to green, and the failed update keeps green in the stack state.
-    listener = ElbListener(operator.elbv2, plane.listener_arn, plane.target_groups)
-    listener.read_weights()
-    listener.set_weights(Weights(blue=50, green=50))  # a crashed earlier shift to blue
+    force_weights(operator, plane, Weights(blue=50, green=50))  # a crashed earlier shift to blue
     set_alarm(operator, plane.gating_alarms(Colour.BLUE)[0], "ALARM", "5xx")
     with pytest.raises(RolledBack, match="at step 50%; rolled back, blue=0% green=100%"):
         provider.update(plane.listener_arn, old, props(plane, live="blue"))
-    assert weights(operator, plane) == Weights(blue=0, green=100)
+    assert listener_weights(operator, plane) == Weights(blue=0, green=100)
 
 
 def test_read_reports_the_actual_weights_and_live_colour(
     operator: AwsClients, plane: TrafficPlane
 ) -> None:
-    listener = ElbListener(operator.elbv2, plane.listener_arn, plane.target_groups)
-    listener.read_weights()
-    listener.set_weights(Weights(blue=0, green=100))
+    force_weights(operator, plane, Weights(blue=0, green=100))
     read = CutoverProvider().read(plane.listener_arn, props(plane))
     assert read.outs is not None
     assert read.outs["weights"] == {"blue": 0, "green": 100}
