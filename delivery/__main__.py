@@ -10,6 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from delivery.alarm_plan import worst_case_fault_to_rollback
 from delivery.emulator import running_emulator
 from delivery.errors import SwitchyardError
 from delivery.plan import expected_duration_seconds, polls_per_bake, worst_case_reaction_seconds
@@ -73,7 +74,7 @@ def _check(console: Console, settings: Settings) -> int:
     policy = settings.traffic
     console.print(
         f"stack {settings.stack}: valid ({settings.environment}, {settings.region}, "
-        f"live colour {settings.live_colour})"
+        f"{settings.network.az_count} zones, live colour {settings.live_colour})"
     )
     console.print(
         f"steps {list(policy.steps)}, bake {policy.bake_seconds}s each, poll every "
@@ -82,6 +83,12 @@ def _check(console: Console, settings: Settings) -> int:
     console.print(
         f"a healthy shift takes {expected_duration_seconds(policy)}s of bake; an alarm "
         f"is seen at most {worst_case_reaction_seconds(policy):.0f}s after it fires"
+    )
+    worst = worst_case_fault_to_rollback(settings)
+    console.print(
+        "worst case from a fault to 100/0 on the old colour: "
+        + ", ".join(f"{kind} {seconds}s" for kind, seconds in worst.items()),
+        soft_wrap=True,
     )
     return 0
 

@@ -18,12 +18,26 @@ from typing import Any
 import boto3
 import botocore.session
 
+from delivery.alarm_plan import AlarmSpec, rollback_alarm_specs
 from delivery.aws import ApiCalls, AwsClients, ElbListener, make_clients
 from delivery.plan import Weights
-from delivery.settings import Colour
+from delivery.settings import ALARM_PERIOD_SECONDS, AlarmThresholds, Colour
 
 REGION_AZ_SUFFIXES = "abcdef"
-ALARM_KINDS = ("5xx-rate", "latency", "error-rate", "cpu", "memory")
+# The prod thresholds, for planes built without a stack (tests, benchmark).
+DEFAULT_THRESHOLDS = AlarmThresholds(
+    five_xx_rate_percent=5,
+    five_xx_minutes=1,
+    min_request_count=20,
+    latency_baseline_ms=250,
+    latency_factor=2,
+    latency_minutes=3,
+    error_rate_percent=1,
+    error_rate_minutes=5,
+    cpu_percent=90,
+    memory_percent=90,
+    resource_minutes=10,
+)
 
 
 @dataclass(frozen=True)
@@ -94,8 +108,9 @@ def build_traffic_plane(
     name: str,
     zones: int = 3,
     targets: dict[Colour, int] | None = None,
-    alarms_per_colour: int = len(ALARM_KINDS),
+    alarms_per_colour: int | None = None,
     live: Colour = Colour.BLUE,
+    thresholds: AlarmThresholds = DEFAULT_THRESHOLDS,
 ) -> TrafficPlane:
     """VPC over ``zones`` AZs, an ALB, blue and green groups with targets, listener, alarms."""
     targets = targets if targets is not None else {Colour.BLUE: 2, Colour.GREEN: 2}
@@ -136,8 +151,11 @@ def build_traffic_plane(
         Port=80,
         DefaultActions=[_forward(groups, live)],
     )["Listeners"][0]["ListenerArn"]
+    specs = rollback_alarm_specs(thresholds)
     alarms = {
-        colour: _create_alarms(clients.cloudwatch, name, colour, alarms_per_colour)
+        colour: _create_alarms(
+            clients.cloudwatch, name, colour, specs, alarms_per_colour or len(specs)
+        )
         for colour in Colour
     }
     return TrafficPlane(lb_arn, listener_arn, groups, alarms, subnets)
@@ -155,22 +173,27 @@ def _forward(groups: dict[Colour, str], live: Colour) -> dict[str, Any]:
     }
 
 
-def _create_alarms(cloudwatch: Any, name: str, colour: Colour, count: int) -> tuple[str, ...]:
+def _create_alarms(
+    cloudwatch: Any, name: str, colour: Colour, specs: Sequence[AlarmSpec], count: int
+) -> tuple[str, ...]:
+    """The colour's rollback alarms as the program names them; ``count`` beyond the specs
+    repeats them (the benchmark's 100 alarms)."""
     names = []
     for index in range(count):
-        kind = ALARM_KINDS[index % len(ALARM_KINDS)]
-        suffix = "" if index < len(ALARM_KINDS) else f"-{index}"
-        alarm = f"{name}-{colour}-{kind}{suffix}"
+        spec = specs[index % len(specs)]
+        suffix = "" if index < len(specs) else f"-{index}"
+        alarm = f"{name}-{colour}-{spec.kind}{suffix}"
         cloudwatch.put_metric_alarm(
             AlarmName=alarm,
+            AlarmDescription=spec.description,
             Namespace="AWS/ApplicationELB",
             MetricName="HTTPCode_Target_5XX_Count",
             Statistic="Sum",
-            Period=60,
-            EvaluationPeriods=1,
-            Threshold=5.0,
+            Period=ALARM_PERIOD_SECONDS,
+            EvaluationPeriods=spec.periods,
+            Threshold=float(spec.threshold),
             ComparisonOperator="GreaterThanThreshold",
-            TreatMissingData="notBreaching",
+            TreatMissingData=spec.treat_missing.value,
         )
         names.append(alarm)
     return tuple(names)

@@ -21,7 +21,7 @@ from delivery.errors import ListenerDrift, RollbackFailed, RolledBack, ShiftRefu
 from delivery.faults import Fault, FaultInjector
 from delivery.plan import Weights
 from delivery.scenarios import Outcome, Scenario
-from delivery.settings import Colour, Settings
+from delivery.settings import PROJECT, Colour, Settings
 from delivery.shift import Event
 
 FAULTED_ALARM = 0  # index of the gating alarm a scenario trips (the 5xx-rate alarm)
@@ -158,7 +158,12 @@ def run_scenario(
     healthy = scenario.healthy_targets
     targets = {source: 2, target: policy.min_healthy_targets if healthy is None else healthy}
     plane: TrafficPlane = build_traffic_plane(
-        operator, settings.environment, targets=targets, live=source
+        operator,
+        f"{PROJECT}-{settings.environment}",
+        zones=settings.network.az_count,
+        targets=targets,
+        live=source,
+        thresholds=settings.alarms,
     )
     counter = ApiCalls()
     clients = emulator.clients(counter=counter)

@@ -79,7 +79,9 @@ def print_summary(console: Console, records: Sequence[RunRecord]) -> None:
     console.print(outcome_table(records))
     for record in records:
         mark = "ok" if record.as_expected else "UNEXPECTED"
-        console.print(f"[bold]{record.scenario.name}[/bold] ({mark}): {record.message}")
+        console.print(
+            f"[bold]{record.scenario.name}[/bold] ({mark}): {record.message}", soft_wrap=True
+        )
 
 
 def write_json(path: Path, records: Sequence[RunRecord]) -> None:

@@ -1,26 +1,31 @@
 """The one typed configuration model.
 
 A plain mapping of fully qualified config keys (what a ``Pulumi.<stack>.yaml`` holds under
-``config:``, or what ``pulumi.Config`` returns) goes in; frozen dataclasses come out, or one
+``config:``, or what Pulumi's runtime holds) goes in; frozen dataclasses come out, or one
 ``ConfigError`` that names every bad key and why. Nothing else in Switchyard reads configuration.
 """
 
 from __future__ import annotations
 
-import contextlib
-import difflib
+import ipaddress
 import itertools
-import json
+import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
-from delivery.errors import ConfigError, Problem
+from delivery.config_reader import ConfigReader
+from delivery.errors import ConfigError
 
 PROJECT: Final = "switchyard"
-E = TypeVar("E", bound=StrEnum)
+REGION_KEY: Final = "aws:region"  # the AWS provider's key; Pulumi allows it no schema entry
+# Secret values live in one secret object (`pulumi config set --secret --path
+# 'secretValues.<name>' ...`). Only the program reads it; the model knows the names.
+SECRET_VALUES_KEY: Final = f"{PROJECT}:secretValues"
+ALARM_PERIOD_SECONDS: Final = 60  # ALB and Container Insights metrics arrive per minute
+CLOUDWATCH_LAG_SECONDS: Final = 60  # metric ingestion before an alarm can see a datapoint
 
 
 class Colour(StrEnum):
@@ -39,19 +44,92 @@ class InsufficientData(StrEnum):
     ROLLBACK = "rollback"  # no data is treated like ALARM: prove health or go back
 
 
-REGION_KEY: Final = "aws:region"  # the AWS provider's key; Pulumi allows it no schema entry
+class NatLayout(StrEnum):
+    SINGLE = "single"  # one shared NAT gateway: cheap, one zone's failure cuts egress
+    PER_ZONE = "perZone"  # one per zone: each zone survives alone
+
+
+class Tier(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+    EMERGENCY = "emergency"
+
 
 # The project's own keys and their Pulumi schema types. Pulumi.yaml documents each one with the
 # same type (a test holds the two together), so `pulumi config` rejects mistyped values too.
 KEYS: Final[Mapping[str, str]] = {
-    f"{PROJECT}:environment": "string",
-    f"{PROJECT}:liveColour": "string",
-    f"{PROJECT}:trafficSteps": "array",
-    f"{PROJECT}:bakeSeconds": "integer",
-    f"{PROJECT}:pollSeconds": "integer",
-    f"{PROJECT}:minHealthyTargets": "integer",
-    f"{PROJECT}:insufficientData": "string",
+    f"{PROJECT}:{name}": kind
+    for name, kind in {
+        "environment": "string",
+        "owner": "string",
+        "costCentre": "string",
+        "liveColour": "string",
+        "trafficSteps": "array",
+        "bakeSeconds": "integer",
+        "pollSeconds": "integer",
+        "minHealthyTargets": "integer",
+        "insufficientData": "string",
+        "azCount": "integer",
+        "vpcCidr": "string",
+        "natGateways": "string",
+        "flowLogRetentionDays": "integer",
+        "certificateArn": "string",
+        "targetPort": "integer",
+        "testListenerPort": "integer",
+        "testClientCidrs": "array",
+        "healthCheckPath": "string",
+        "healthCheckIntervalSeconds": "integer",
+        "healthCheckTimeoutSeconds": "integer",
+        "healthyThreshold": "integer",
+        "unhealthyThreshold": "integer",
+        "fiveXxRatePercent": "integer",
+        "fiveXxMinutes": "integer",
+        "minRequestCount": "integer",
+        "latencyBaselineMs": "integer",
+        "latencyFactor": "integer",
+        "latencyMinutes": "integer",
+        "errorRatePercent": "integer",
+        "errorRateMinutes": "integer",
+        "cpuPercent": "integer",
+        "memoryPercent": "integer",
+        "resourceMinutes": "integer",
+        "clusterName": "string",
+        "k8sNamespace": "string",
+        "serviceName": "string",
+        "alertEmails": "array",
+        "alertWebhooks": "array",
+        "secretNames": "array",
+        "secretRotationDays": "integer",
+        "rotationLambdaArn": "string",
+        "keyRotationDays": "integer",
+    }.items()
 }
+# CloudWatch Logs accepts only these retention periods.
+LOG_RETENTION_DAYS: Final = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 
 
 @dataclass(frozen=True)
@@ -78,106 +156,121 @@ class TrafficPolicy:
 
 
 @dataclass(frozen=True)
+class NetworkSettings:
+    cidr: ipaddress.IPv4Network
+    az_count: int
+    nat: NatLayout
+    flow_log_retention_days: int
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    path: str
+    interval_seconds: int
+    timeout_seconds: int
+    healthy_threshold: int
+    unhealthy_threshold: int
+
+
+@dataclass(frozen=True)
+class AlbSettings:
+    certificate_arn: str | None  # None: HTTP only (dev)
+    target_port: int
+    test_listener_port: int
+    test_client_cidrs: tuple[ipaddress.IPv4Network, ...]
+    health_check: HealthCheck
+    deletion_protection: bool
+
+
+@dataclass(frozen=True)
+class AlarmThresholds:
+    five_xx_rate_percent: int
+    five_xx_minutes: int
+    min_request_count: int
+    latency_baseline_ms: int
+    latency_factor: int
+    latency_minutes: int
+    error_rate_percent: int
+    error_rate_minutes: int
+    cpu_percent: int
+    memory_percent: int
+    resource_minutes: int
+
+    def windows(self) -> dict[str, int]:
+        """Evaluation window, in seconds, of each rollback alarm."""
+        return {
+            "5xx-rate": self.five_xx_minutes * ALARM_PERIOD_SECONDS,
+            "latency": self.latency_minutes * ALARM_PERIOD_SECONDS,
+            "error-rate": self.error_rate_minutes * ALARM_PERIOD_SECONDS,
+            "cpu": self.resource_minutes * ALARM_PERIOD_SECONDS,
+            "memory": self.resource_minutes * ALARM_PERIOD_SECONDS,
+        }
+
+
+@dataclass(frozen=True)
+class Workload:
+    """Where Container Insights finds each colour's pods: service ``<serviceName>-<colour>``."""
+
+    cluster_name: str
+    namespace: str
+    service_name: str
+
+
+@dataclass(frozen=True)
+class Subscription:
+    tier: Tier
+    endpoint: str  # an e-mail address, or the secretValues key holding a webhook URL
+
+
+@dataclass(frozen=True)
+class AlertingSettings:
+    emails: tuple[Subscription, ...]
+    webhooks: tuple[Subscription, ...]
+
+
+@dataclass(frozen=True)
+class SecretsSettings:
+    names: tuple[str, ...]
+    rotation_days: int
+    rotation_lambda_arn: str | None  # None: Secrets Manager rotation off (no rotation function)
+    key_rotation_days: int
+
+
+@dataclass(frozen=True)
 class Settings:
     stack: str
     environment: str
     region: str
+    owner: str
+    cost_centre: str
     live_colour: Colour
     traffic: TrafficPolicy
+    network: NetworkSettings
+    alb: AlbSettings
+    alarms: AlarmThresholds
+    workload: Workload
+    alerting: AlertingSettings
+    secrets: SecretsSettings
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return {
+            "environment": self.environment,
+            "project": PROJECT,
+            "owner": self.owner,
+            "cost-centre": self.cost_centre,
+        }
+
+    @property
+    def secret_value_keys(self) -> tuple[str, ...]:
+        """Every key the program needs in ``secretValues``."""
+        return (*self.secrets.names, *(w.endpoint for w in self.alerting.webhooks))
 
 
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 _ENVIRONMENTS: Final = ("dev", "staging", "prod")
-_MISSING: Final = object()
-
-
-def _whole(value: Any) -> Any:
-    """Integral values as int: Pulumi carries every number as a float, config carries text."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and re.fullmatch(r"[+-]?\d+", value.strip()):
-        return int(value)
-    return value
-
-
-class _Reader:
-    """Reads keys from a raw mapping, collecting every problem instead of stopping at one."""
-
-    def __init__(self, raw: Mapping[str, Any], prefix: str) -> None:
-        self._raw = raw
-        self._prefix = prefix
-        self.problems: list[Problem] = []
-
-    def key(self, name: str) -> str:
-        return name if ":" in name else f"{self._prefix}{name}"
-
-    def fail(self, name: str, reason: str) -> None:
-        self.problems.append(Problem(self.key(name), reason))
-
-    def _value(self, name: str) -> Any:
-        value = self._raw.get(self.key(name), _MISSING)
-        if value is _MISSING or value is None:
-            self.fail(
-                name, f"is required; set it with `pulumi config set {self.key(name)} <value>`"
-            )
-            return _MISSING
-        return value
-
-    def integer(self, name: str, low: int, high: int) -> int | None:
-        value = self._value(name)
-        if value is _MISSING:
-            return None
-        value = _whole(value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.fail(name, f"must be a whole number in {low}..{high}, got {value!r}")
-            return None
-        if not low <= value <= high:
-            self.fail(name, f"must be in {low}..{high}, got {value}")
-            return None
-        return value
-
-    def integers(self, name: str) -> list[Any] | None:
-        value = self._value(name)
-        if value is _MISSING:
-            return None
-        if isinstance(value, str):
-            with contextlib.suppress(json.JSONDecodeError):
-                value = json.loads(value)
-        if not isinstance(value, list):
-            self.fail(name, f"must be a list such as [10, 50, 100], got {value!r}")
-            return None
-        return [v if isinstance(v, str) else _whole(v) for v in value]
-
-    def choice(self, name: str, enum: type[E]) -> E | None:
-        value = self._value(name)
-        if value is _MISSING:
-            return None
-        try:
-            return enum(str(value).strip().lower())
-        except ValueError:
-            options = ", ".join(member.value for member in enum)
-            self.fail(name, f"must be one of {options}, got {value!r}")
-            return None
-
-    def text(self, name: str, check: Callable[[str], str | None]) -> str | None:
-        value = self._value(name)
-        if value is _MISSING:
-            return None
-        if not isinstance(value, str):
-            self.fail(name, f"must be text, got {value!r}")
-            return None
-        reason = check(value)
-        if reason:
-            self.fail(name, reason)
-            return None
-        return value
-
-    def unknown_keys(self, known: Sequence[str]) -> None:
-        for key in self._raw:
-            if key.startswith(f"{PROJECT}:") and key not in known:
-                close = difflib.get_close_matches(key, known, n=1)
-                hint = f"; did you mean {close[0]}?" if close else "; remove it"
-                self.problems.append(Problem(key, f"is not a Switchyard setting{hint}"))
 
 
 def _steps_problem(steps: list[Any]) -> str | None:
@@ -194,8 +287,8 @@ def _steps_problem(steps: list[Any]) -> str | None:
     return None
 
 
-def read_traffic_policy(reader: _Reader) -> TrafficPolicy | None:
-    raw_steps = reader.integers("trafficSteps")
+def read_traffic_policy(reader: ConfigReader) -> TrafficPolicy | None:
+    raw_steps = reader.listing("trafficSteps")
     steps: tuple[int, ...] | None = None
     if raw_steps is not None:
         problem = _steps_problem(raw_steps)
@@ -210,44 +303,265 @@ def read_traffic_policy(reader: _Reader) -> TrafficPolicy | None:
         poll = None
     healthy = reader.integer("minHealthyTargets", 1, 1000)
     insufficient = reader.choice("insufficientData", InsufficientData)
-    if None in (steps, bake, poll, healthy, insufficient):
+    if steps is None or bake is None or poll is None or healthy is None or insufficient is None:
         return None
-    assert steps is not None and bake is not None and poll is not None
-    assert healthy is not None and insufficient is not None
     return TrafficPolicy(steps, bake, poll, healthy, insufficient)
 
 
 def traffic_policy_from_inputs(inputs: Mapping[str, Any]) -> TrafficPolicy:
     """Parse a policy in its stack-config spelling (``TrafficPolicy.to_inputs``)."""
-    reader = _Reader(inputs, prefix="")
+    reader = ConfigReader(inputs, prefix="")
     policy = read_traffic_policy(reader)
     if reader.problems or policy is None:
         raise ConfigError(reader.problems, source="traffic policy")
     return policy
 
 
-def _region_problem(value: str) -> str | None:
-    if _REGION.match(value):
+def _read_network(reader: ConfigReader) -> NetworkSettings | None:
+    cidr = reader.network("vpcCidr", 16, 24)
+    zones = reader.integer("azCount", 2, 6)
+    nat = reader.choice("natGateways", NatLayout)
+    retention = reader.integer("flowLogRetentionDays", 1, 3653)
+    if retention is not None and retention not in LOG_RETENTION_DAYS:
+        allowed = ", ".join(str(d) for d in LOG_RETENTION_DAYS[:12])
+        reader.fail(
+            "flowLogRetentionDays",
+            f"must be one CloudWatch Logs accepts ({allowed}, ...), got {retention}",
+        )
+        retention = None
+    if cidr is not None and zones is not None:
+        # Private subnets take half the VPC and public ones a quarter, split over the zones.
+        smallest = cidr.prefixlen + 2 + math.ceil(math.log2(zones))
+        if smallest > 28:
+            reader.fail(
+                "vpcCidr",
+                f"{cidr} is too small for {zones} zones: public subnets "
+                f"would be /{smallest}, AWS allows at most /28; use a larger block",
+            )
+            cidr = None
+    if cidr is None or zones is None or nat is None or retention is None:
         return None
-    return f"must be an AWS region such as eu-west-1, got {value!r}"
+    return NetworkSettings(cidr, zones, nat, retention)
 
 
-def _environment_problem(value: str) -> str | None:
-    if value in _ENVIRONMENTS:
+def _read_alb(reader: ConfigReader, environment: str | None) -> AlbSettings | None:
+    def arn_problem(value: str) -> str | None:
+        if re.match(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[\w-]+$", value):
+            return None
+        return f"must be an ACM certificate ARN, got {value!r}"
+
+    certificate = reader.text("certificateArn", arn_problem, required=False)
+    if (
+        certificate is None
+        and environment in ("staging", "prod")
+        and not reader.has_problem("certificateArn")
+    ):
+        reader.fail(
+            "certificateArn",
+            f"is required in {environment}: production traffic is "
+            "HTTPS only; only dev may run HTTP",
+        )
+    target_port = reader.integer("targetPort", 1, 65535)
+    test_port = reader.integer("testListenerPort", 1, 65535)
+    if test_port in (80, 443):
+        reader.fail(
+            "testListenerPort", f"must not be 80 or 443, which serve users; got {test_port}"
+        )
+        test_port = None
+    cidrs = _read_cidrs(reader)
+    path = reader.text(
+        "healthCheckPath",
+        lambda v: (
+            None
+            if re.fullmatch(r"/[\w./-]*", v)
+            else f"must be a URL path starting with /, got {v!r}"
+        ),
+    )
+    interval = reader.integer("healthCheckIntervalSeconds", 5, 300)
+    timeout = reader.integer("healthCheckTimeoutSeconds", 2, 120)
+    if interval is not None and timeout is not None and timeout >= interval:
+        reader.fail(
+            "healthCheckTimeoutSeconds",
+            f"must be shorter than healthCheckIntervalSeconds ({interval}), got {timeout}",
+        )
+        timeout = None
+    healthy = reader.integer("healthyThreshold", 2, 10)
+    unhealthy = reader.integer("unhealthyThreshold", 2, 10)
+    if (
+        target_port is None
+        or test_port is None
+        or cidrs is None
+        or path is None
+        or interval is None
+        or timeout is None
+        or healthy is None
+        or unhealthy is None
+    ):
         return None
-    return f"must be one of {', '.join(_ENVIRONMENTS)}, got {value!r}"
+    check = HealthCheck(path, interval, timeout, healthy, unhealthy)
+    return AlbSettings(certificate, target_port, test_port, cidrs, check, environment == "prod")
+
+
+def _read_cidrs(reader: ConfigReader) -> tuple[ipaddress.IPv4Network, ...] | None:
+    raw = reader.listing("testClientCidrs", required=False)
+    if raw is None:
+        return None
+    cidrs = []
+    for item in raw:
+        try:
+            net = ipaddress.IPv4Network(str(item))
+        except ValueError:
+            reader.fail("testClientCidrs", f"must list IPv4 CIDR blocks, got {item!r}")
+            return None
+        if net.prefixlen < 8:
+            reader.fail(
+                "testClientCidrs",
+                f"{net} opens the test listener to the internet; "
+                "list the CI or VPN ranges that run smoke tests",
+            )
+            return None
+        cidrs.append(net)
+    return tuple(cidrs)
+
+
+def _read_alarms(reader: ConfigReader) -> AlarmThresholds | None:
+    values = {
+        "five_xx_rate_percent": reader.integer("fiveXxRatePercent", 1, 100),
+        "five_xx_minutes": reader.integer("fiveXxMinutes", 1, 60),
+        "min_request_count": reader.integer("minRequestCount", 1, 1_000_000),
+        "latency_baseline_ms": reader.integer("latencyBaselineMs", 1, 60_000),
+        "latency_factor": reader.integer("latencyFactor", 1, 100),
+        "latency_minutes": reader.integer("latencyMinutes", 1, 60),
+        "error_rate_percent": reader.integer("errorRatePercent", 1, 100),
+        "error_rate_minutes": reader.integer("errorRateMinutes", 1, 60),
+        "cpu_percent": reader.integer("cpuPercent", 1, 100),
+        "memory_percent": reader.integer("memoryPercent", 1, 100),
+        "resource_minutes": reader.integer("resourceMinutes", 1, 60),
+    }
+    if any(v is None for v in values.values()):
+        return None
+    return AlarmThresholds(**values)  # type: ignore[arg-type]
+
+
+def _read_workload(reader: ConfigReader) -> Workload | None:
+    def name_problem(value: str) -> str | None:
+        if _NAME.match(value):
+            return None
+        return f"must be a lowercase DNS-style name (a-z, 0-9, -), got {value!r}"
+
+    cluster = reader.text("clusterName", name_problem)
+    namespace = reader.text("k8sNamespace", name_problem)
+    service = reader.text("serviceName", name_problem)
+    if cluster is None or namespace is None or service is None:
+        return None
+    return Workload(cluster, namespace, service)
+
+
+def _read_subscriptions(reader: ConfigReader, name: str, email: bool) -> tuple[Subscription, ...]:
+    found = []
+    for item in reader.listing(name, required=False) or []:
+        tier_text, _, endpoint = str(item).partition(":")
+        tiers = [t for t in Tier if t.value == tier_text]
+        valid = _EMAIL.match(endpoint) if email else _NAME.match(endpoint)
+        if not tiers or not valid:
+            what = "an e-mail address" if email else "a secretValues key holding the URL"
+            reader.fail(
+                name,
+                f"entries must be '<tier>:<endpoint>' with tier one of "
+                f"{', '.join(Tier)} and endpoint {what}, got {item!r}",
+            )
+            continue
+        found.append(Subscription(tiers[0], endpoint))
+    return tuple(found)
+
+
+def _read_secrets(reader: ConfigReader) -> SecretsSettings | None:
+    names = reader.listing("secretNames", required=False)
+    if names is not None:
+        bad = [n for n in names if not isinstance(n, str) or not _NAME.match(n)]
+        if bad:
+            reader.fail("secretNames", f"must be lowercase names (a-z, 0-9, -), got {bad!r}")
+            names = None
+        elif len(set(names)) != len(names):
+            reader.fail("secretNames", f"must not repeat a name, got {names!r}")
+            names = None
+    rotation = reader.integer("secretRotationDays", 1, 365)
+    lambda_arn = reader.text(
+        "rotationLambdaArn",
+        lambda v: (
+            None
+            if re.match(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[\w-]+$", v)
+            else f"must be a Lambda function ARN, got {v!r}"
+        ),
+        required=False,
+    )
+    key_rotation = reader.integer("keyRotationDays", 90, 2560)
+    if names is None or rotation is None or key_rotation is None:
+        return None
+    return SecretsSettings(tuple(names), rotation, lambda_arn, key_rotation)
+
+
+def _check_bake_covers_alarms(
+    reader: ConfigReader, traffic: TrafficPolicy | None, alarms: AlarmThresholds | None
+) -> None:
+    if traffic is None or alarms is None:
+        return
+    kind, window = max(alarms.windows().items(), key=lambda item: item[1])
+    if traffic.bake_seconds < window:
+        reader.fail(
+            "bakeSeconds",
+            f"must be at least {window} s, the evaluation window of the "
+            f"{kind} alarm: an alarm that cannot fire within a bake protects nothing "
+            f"(got {traffic.bake_seconds})",
+        )
 
 
 def load_settings(raw: Mapping[str, Any], stack: str) -> Settings:
     """Validate a stack's whole configuration; raise one ConfigError listing every problem."""
-    reader = _Reader(raw, prefix=f"{PROJECT}:")
-    region = reader.text(REGION_KEY, _region_problem)
-    environment = reader.text("environment", _environment_problem)
+    reader = ConfigReader(raw, prefix=f"{PROJECT}:")
+    region = reader.text(
+        REGION_KEY,
+        lambda v: (
+            None if _REGION.match(v) else f"must be an AWS region such as eu-west-1, got {v!r}"
+        ),
+    )
+    environment = reader.text(
+        "environment",
+        lambda v: (
+            None if v in _ENVIRONMENTS else f"must be one of {', '.join(_ENVIRONMENTS)}, got {v!r}"
+        ),
+    )
+    owner = reader.text("owner", lambda v: None if v.strip() else "must not be blank")
+    cost_centre = reader.text("costCentre", lambda v: None if v.strip() else "must not be blank")
     live = reader.choice("liveColour", Colour)
     traffic = read_traffic_policy(reader)
-    reader.unknown_keys(list(KEYS))
+    network = _read_network(reader)
+    alb = _read_alb(reader, environment)
+    alarms = _read_alarms(reader)
+    workload = _read_workload(reader)
+    alerting = AlertingSettings(
+        _read_subscriptions(reader, "alertEmails", email=True),
+        _read_subscriptions(reader, "alertWebhooks", email=False),
+    )
+    secrets = _read_secrets(reader)
+    _check_bake_covers_alarms(reader, traffic, alarms)
+    reader.unknown_keys(PROJECT, [*KEYS, SECRET_VALUES_KEY])
     if reader.problems:
         raise ConfigError(reader.problems, source=f"stack {stack!r}")
-    assert region is not None and environment is not None
-    assert live is not None and traffic is not None
-    return Settings(stack, environment, region, live, traffic)
+    assert region and environment and owner and cost_centre and live and traffic
+    assert network and alb and alarms and workload and secrets
+    return Settings(
+        stack,
+        environment,
+        region,
+        owner,
+        cost_centre,
+        live,
+        traffic,
+        network,
+        alb,
+        alarms,
+        workload,
+        alerting,
+        secrets,
+    )

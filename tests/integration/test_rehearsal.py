@@ -108,5 +108,6 @@ def test_bad_input_is_a_clear_error_and_exit_code_2(
 def test_check_prints_the_plan(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", "--stack", "prod"]) == 0
     out = capsys.readouterr().out
-    assert "steps [10, 50, 100], bake 300s each" in out
+    assert "steps [10, 50, 100], bake 600s each" in out
     assert "at most 15s after it fires" in out
+    assert "error-rate 435s, cpu 735s" in out

@@ -13,33 +13,45 @@ from delivery.errors import ConfigError
 from delivery.settings import (
     KEYS,
     PROJECT,
+    SECRET_VALUES_KEY,
     Colour,
     InsufficientData,
+    NatLayout,
+    Tier,
     load_settings,
     traffic_policy_from_inputs,
 )
-from delivery.stackfile import PROJECT_ROOT, StackNotFound, available_stacks, load_stack
+from delivery.stackfile import (
+    PROJECT_ROOT,
+    StackNotFound,
+    available_stacks,
+    load_stack,
+    stack_config,
+)
+from tests.bad_config import BAD_VALUES
 
-GOOD: dict[str, Any] = {
-    "aws:region": "eu-west-1",
-    "switchyard:environment": "staging",
-    "switchyard:liveColour": "blue",
-    "switchyard:trafficSteps": [10, 50, 100],
-    "switchyard:bakeSeconds": 120,
-    "switchyard:pollSeconds": 10,
-    "switchyard:minHealthyTargets": 2,
-    "switchyard:insufficientData": "ignore",
+GOOD: dict[str, Any] = stack_config("staging")
+OPTIONAL = {
+    "certificateArn",
+    "testClientCidrs",
+    "alertEmails",
+    "alertWebhooks",
+    "secretNames",
+    "rotationLambdaArn",
 }
 
 
-def problems_for(**overrides: Any) -> dict[str, str]:
-    raw = dict(GOOD)
+def full(key: str) -> str:
+    return key if ":" in key else f"{PROJECT}:{key}"
+
+
+def problems_for(base: dict[str, Any] | None = None, /, **overrides: Any) -> dict[str, str]:
+    raw = dict(GOOD if base is None else base)
     for key, value in overrides.items():
-        full = key if ":" in key else f"{PROJECT}:{key}"
         if value is ...:
-            raw.pop(full, None)
+            raw.pop(full(key), None)
         else:
-            raw[full] = value
+            raw[full(key)] = value
     with pytest.raises(ConfigError) as failure:
         load_settings(raw, "test")
     return {p.key: p.reason for p in failure.value.problems}
@@ -50,72 +62,82 @@ def test_a_good_mapping_becomes_frozen_typed_settings() -> None:
     assert settings.live_colour is Colour.BLUE
     assert settings.traffic.steps == (10, 50, 100)
     assert settings.traffic.insufficient_data is InsufficientData.IGNORE
+    assert settings.network.nat is NatLayout.PER_ZONE
+    assert str(settings.network.cidr) == "10.20.0.0/16"
+    assert settings.alb.deletion_protection is False
+    assert [(s.tier, s.endpoint) for s in settings.alerting.webhooks] == [
+        (Tier.CRITICAL, "chat-webhook")
+    ]
+    assert settings.secret_value_keys == ("database-password", "api-signing-key", "chat-webhook")
+    assert settings.tags == {
+        "environment": "staging",
+        "project": "switchyard",
+        "owner": "platform-team",
+        "cost-centre": "cc-1001",
+    }
     with pytest.raises(AttributeError):
         settings.traffic.bake_seconds = 1  # type: ignore[misc]
 
 
 def test_pulumi_config_strings_are_read_like_yaml_values() -> None:
-    # pulumi.Config hands scalars over as strings and arrays as JSON text.
+    # Pulumi's runtime hands scalars over as strings and arrays as JSON text.
     raw = {k: (v if isinstance(v, str) else json.dumps(v)) for k, v in GOOD.items()}
     assert raw["switchyard:trafficSteps"] == "[10, 50, 100]"
     assert load_settings(raw, "staging") == load_settings(GOOD, "staging")
 
 
-@pytest.mark.parametrize(
-    ("key", "value", "reason"),
-    [
-        ("trafficSteps", [], "at least one step"),
-        ("trafficSteps", [10, 50], "last step must be 100"),
-        ("trafficSteps", [50, 10, 100], "strictly increasing"),
-        ("trafficSteps", [10, 10, 100], "strictly increasing"),
-        ("trafficSteps", [0, 100], "1..100"),
-        ("trafficSteps", [10, 101], "1..100"),
-        ("trafficSteps", [10.5, 100], "whole percentages"),
-        ("trafficSteps", ["10", 100], "whole percentages"),
-        ("trafficSteps", "ten", "must be a list"),
-        ("bakeSeconds", 0, "1..86400"),
-        ("bakeSeconds", -5, "1..86400"),
-        ("bakeSeconds", 90_000, "1..86400"),
-        ("bakeSeconds", 1.5, "whole number"),
-        ("bakeSeconds", "soon", "whole number"),
-        ("bakeSeconds", True, "whole number"),
-        ("pollSeconds", 0, "1..300"),
-        ("pollSeconds", 301, "1..300"),
-        ("pollSeconds", 200, "must not exceed bakeSeconds (120)"),
-        ("minHealthyTargets", 0, "1..1000"),
-        ("minHealthyTargets", "two", "whole number"),
-        ("insufficientData", "maybe", "one of ignore, rollback"),
-        ("liveColour", "purple", "one of blue, green"),
-        ("environment", "qa", "one of dev, staging, prod"),
-        ("aws:region", "Europe", "AWS region"),
-        ("aws:region", 42, "must be text"),
-    ],
-)
+@pytest.mark.parametrize(("key", "value", "reason"), BAD_VALUES)
 def test_each_bad_value_names_its_key_and_why(key: str, value: Any, reason: str) -> None:
     problems = problems_for(**{key: value})
-    full = key if ":" in key else f"{PROJECT}:{key}"
-    assert list(problems) == [full]
-    assert reason in problems[full]
+    assert list(problems) == [full(key)]
+    assert reason in problems[full(key)]
 
 
-@pytest.mark.parametrize("key", ["aws:region", *KEYS])
-def test_each_missing_key_is_required_with_the_command_that_sets_it(key: str) -> None:
+@pytest.mark.parametrize(
+    "key", ["aws:region", *(k for k in KEYS if k.split(":")[1] not in OPTIONAL)]
+)
+def test_each_missing_required_key_names_the_command_that_sets_it(key: str) -> None:
     problems = problems_for(**{key: ...})
     assert f"pulumi config set {key}" in problems[key]
 
 
+@pytest.mark.parametrize("key", sorted(OPTIONAL - {"certificateArn"}))
+def test_optional_keys_may_be_left_out(key: str) -> None:
+    raw = {k: v for k, v in GOOD.items() if k != full(key)}
+    if key == "alertWebhooks":
+        assert load_settings(raw, "staging").alerting.webhooks == ()
+    else:
+        assert load_settings(raw, "staging").stack == "staging"
+
+
+def test_dev_may_run_without_a_certificate() -> None:
+    assert load_stack("dev").alb.certificate_arn is None
+
+
 def test_every_problem_is_reported_in_one_error() -> None:
-    problems = problems_for(bakeSeconds=0, liveColour="red", trafficSteps=[5])
+    problems = problems_for(bakeSeconds=0, liveColour="red", trafficSteps=[5], azCount=9)
     assert set(problems) == {
         "switchyard:bakeSeconds",
         "switchyard:liveColour",
         "switchyard:trafficSteps",
+        "switchyard:azCount",
     }
+
+
+def test_a_vpc_too_small_for_its_zones_is_rejected() -> None:
+    problems = problems_for(vpcCidr="10.0.0.0/24", azCount=6)
+    assert "too small for 6 zones" in problems["switchyard:vpcCidr"]
 
 
 def test_a_misspelt_key_is_rejected_with_a_suggestion() -> None:
     problems = problems_for(bakeSecond=60)
     assert "did you mean switchyard:bakeSeconds?" in problems["switchyard:bakeSecond"]
+
+
+def test_the_secret_values_key_is_known_but_not_read_here() -> None:
+    secret = "value-that-must-stay-out-of-the-model"
+    settings = load_settings({**GOOD, SECRET_VALUES_KEY: json.dumps({"x": secret})}, "staging")
+    assert secret not in repr(settings)
 
 
 def test_the_error_message_lists_the_keys_and_says_nothing_changed() -> None:
@@ -154,12 +176,22 @@ def test_every_stack_file_is_valid(stack: str) -> None:
 
 
 def test_the_stacks_differ_sensibly() -> None:
-    dev, staging, prod = (load_stack(s).traffic for s in ("dev", "staging", "prod"))
-    assert prod.steps == (10, 50, 100)
-    assert prod.bake_seconds >= 120
-    assert prod.insufficient_data is InsufficientData.ROLLBACK
-    assert dev.total_bake_seconds < staging.total_bake_seconds < prod.total_bake_seconds
-    assert dev.min_healthy_targets <= staging.min_healthy_targets <= prod.min_healthy_targets
+    dev, staging, prod = (load_stack(s) for s in ("dev", "staging", "prod"))
+    assert prod.traffic.steps == (10, 50, 100)
+    assert prod.traffic.bake_seconds >= 600
+    assert prod.traffic.insufficient_data is InsufficientData.ROLLBACK
+    assert (
+        dev.traffic.total_bake_seconds
+        < staging.traffic.total_bake_seconds
+        < prod.traffic.total_bake_seconds
+    )
+    assert (dev.network.az_count, staging.network.az_count, prod.network.az_count) == (2, 3, 3)
+    assert dev.network.nat is NatLayout.SINGLE
+    assert prod.network.nat is NatLayout.PER_ZONE
+    assert prod.alb.deletion_protection
+    assert not dev.alb.deletion_protection
+    assert prod.alarms.error_rate_minutes == 5
+    assert prod.alarms.resource_minutes == 10
 
 
 def test_an_unknown_stack_names_the_known_ones() -> None:
@@ -171,11 +203,15 @@ def test_an_unknown_stack_names_the_known_ones() -> None:
 def test_pulumi_yaml_documents_every_key_with_its_type() -> None:
     project = yaml.safe_load((Path(PROJECT_ROOT) / "Pulumi.yaml").read_text())
     schema = project["config"]
-    assert {f"{PROJECT}:{k}" for k in schema} == set(KEYS)
+    assert {f"{PROJECT}:{k}" for k in schema} == {*KEYS, SECRET_VALUES_KEY}
     for key, entry in schema.items():
-        assert entry["type"] == KEYS[f"{PROJECT}:{key}"], key
         assert len(entry["description"]) > 20, key
+        if f"{PROJECT}:{key}" == SECRET_VALUES_KEY:
+            assert entry["secret"] is True
+            continue
+        assert entry["type"] == KEYS[f"{PROJECT}:{key}"], key
         if entry["type"] == "array":
-            assert entry["items"]["type"] == "integer", key
+            assert entry["items"]["type"] in ("integer", "string"), key
+        assert ("default" in entry) == (key in OPTIONAL), key
     assert project["main"] == "infra/"
     assert project["runtime"]["options"]["virtualenv"] == ".venv"

@@ -1,0 +1,198 @@
+"""MultiAzNetwork: a VPC over N zones with public and private subnets, NAT and flow logs."""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from delivery.network_plan import plan_subnets
+from delivery.settings import NatLayout, NetworkSettings
+
+
+@dataclass(frozen=True)
+class MultiAzNetworkArgs:
+    settings: NetworkSettings
+    name_prefix: str
+
+
+class MultiAzNetwork(pulumi.ComponentResource):
+    def __init__(
+        self, name: str, args: MultiAzNetworkArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("switchyard:network:MultiAzNetwork", name, None, opts)
+        settings = args.settings
+        child = pulumi.ResourceOptions(parent=self)
+        plan = plan_subnets(settings.cidr, settings.az_count)
+        zones = aws.get_availability_zones_output(
+            state="available", opts=pulumi.InvokeOutputOptions(parent=self)
+        )
+
+        self.vpc = aws.ec2.Vpc(
+            f"{name}-vpc",
+            cidr_block=str(settings.cidr),
+            enable_dns_hostnames=True,
+            enable_dns_support=True,
+            tags={"Name": f"{args.name_prefix}-vpc"},
+            opts=child,
+        )
+        igw = aws.ec2.InternetGateway(
+            f"{name}-igw", vpc_id=self.vpc.id, tags={"Name": f"{args.name_prefix}-igw"}, opts=child
+        )
+        public_routes = aws.ec2.RouteTable(
+            f"{name}-public",
+            vpc_id=self.vpc.id,
+            tags={"Name": f"{args.name_prefix}-public"},
+            opts=child,
+        )
+        aws.ec2.Route(
+            f"{name}-public-default",
+            route_table_id=public_routes.id,
+            destination_cidr_block="0.0.0.0/0",
+            gateway_id=igw.id,
+            opts=child,
+        )
+
+        self.public_subnets: list[aws.ec2.Subnet] = []
+        self.private_subnets: list[aws.ec2.Subnet] = []
+        for zone in plan:
+            az = zones.names.apply(functools.partial(_zone_name, index=zone.zone_index))
+            suffix = f"{zone.zone_index}"
+            public = aws.ec2.Subnet(
+                f"{name}-public-{suffix}",
+                vpc_id=self.vpc.id,
+                cidr_block=str(zone.public),
+                availability_zone=az,
+                map_public_ip_on_launch=False,
+                tags={
+                    "Name": f"{args.name_prefix}-public-{suffix}",
+                    "tier": "public",
+                    "kubernetes.io/role/elb": "1",
+                },
+                opts=child,
+            )
+            aws.ec2.RouteTableAssociation(
+                f"{name}-public-{suffix}",
+                subnet_id=public.id,
+                route_table_id=public_routes.id,
+                opts=child,
+            )
+            private = aws.ec2.Subnet(
+                f"{name}-private-{suffix}",
+                vpc_id=self.vpc.id,
+                cidr_block=str(zone.private),
+                availability_zone=az,
+                tags={
+                    "Name": f"{args.name_prefix}-private-{suffix}",
+                    "tier": "private",
+                    "kubernetes.io/role/internal-elb": "1",
+                },
+                opts=child,
+            )
+            self.public_subnets.append(public)
+            self.private_subnets.append(private)
+
+        nat_count = 1 if settings.nat is NatLayout.SINGLE else settings.az_count
+        self.nat_gateways = [
+            aws.ec2.NatGateway(
+                f"{name}-nat-{i}",
+                allocation_id=aws.ec2.Eip(f"{name}-nat-{i}", domain="vpc", opts=child).id,
+                subnet_id=self.public_subnets[i].id,
+                tags={"Name": f"{args.name_prefix}-nat-{i}"},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]),
+            )
+            for i in range(nat_count)
+        ]
+        for i, private in enumerate(self.private_subnets):
+            nat = self.nat_gateways[i % nat_count]
+            routes = aws.ec2.RouteTable(
+                f"{name}-private-{i}",
+                vpc_id=self.vpc.id,
+                tags={"Name": f"{args.name_prefix}-private-{i}"},
+                opts=child,
+            )
+            aws.ec2.Route(
+                f"{name}-private-{i}-default",
+                route_table_id=routes.id,
+                destination_cidr_block="0.0.0.0/0",
+                nat_gateway_id=nat.id,
+                opts=child,
+            )
+            aws.ec2.RouteTableAssociation(
+                f"{name}-private-{i}", subnet_id=private.id, route_table_id=routes.id, opts=child
+            )
+
+        self.flow_log_group = aws.cloudwatch.LogGroup(
+            f"{name}-flow-logs",
+            name=f"/switchyard/{args.name_prefix}/vpc-flow-logs",
+            retention_in_days=settings.flow_log_retention_days,
+            opts=child,
+        )
+        flow_role = aws.iam.Role(
+            f"{name}-flow-logs",
+            assume_role_policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": "sts:AssumeRole",
+                            "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+                        }
+                    ],
+                }
+            ),
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-flow-logs",
+            role=flow_role.id,
+            policy=self.flow_log_group.arn.apply(
+                lambda arn: json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Action": [
+                                    "logs:CreateLogStream",
+                                    "logs:PutLogEvents",
+                                    "logs:DescribeLogStreams",
+                                ],
+                                "Resource": [arn, f"{arn}:*"],
+                            }
+                        ],
+                    }
+                )
+            ),
+            opts=child,
+        )
+        aws.ec2.FlowLog(
+            f"{name}-flow-logs",
+            vpc_id=self.vpc.id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=self.flow_log_group.arn,
+            iam_role_arn=flow_role.arn,
+            max_aggregation_interval=60,
+            opts=child,
+        )
+        self.register_outputs(
+            {
+                "vpcId": self.vpc.id,
+                "publicSubnetIds": [s.id for s in self.public_subnets],
+                "privateSubnetIds": [s.id for s in self.private_subnets],
+            }
+        )
+
+
+def _zone_name(names: list[str], index: int) -> str:
+    if index >= len(names):
+        raise ValueError(
+            f"the region has {len(names)} available zones but azCount asks for more; "
+            f"lower switchyard:azCount to at most {len(names)}"
+        )
+    return names[index]

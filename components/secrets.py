@@ -1,0 +1,136 @@
+"""EnvironmentSecrets: a rotating KMS key, the environment's secrets, and a read-only policy."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from delivery.settings import SecretsSettings
+
+
+@dataclass(frozen=True)
+class EnvironmentSecretsArgs:
+    settings: SecretsSettings
+    name_prefix: str
+    region: str
+    values: Mapping[str, pulumi.Output[str]]  # Pulumi secrets (infra.config), one per name
+    recovery_window_days: int = 30
+
+
+class EnvironmentSecrets(pulumi.ComponentResource):
+    def __init__(
+        self, name: str, args: EnvironmentSecretsArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("switchyard:secrets:EnvironmentSecrets", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        settings = args.settings
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        account = aws.get_caller_identity_output(opts=invoke).account_id
+        partition = aws.get_partition_output(opts=invoke).partition
+        self.key = aws.kms.Key(
+            f"{name}-key",
+            description=f"Switchyard {args.name_prefix}: encrypts secrets and alert topics",
+            enable_key_rotation=True,
+            rotation_period_in_days=settings.key_rotation_days,
+            deletion_window_in_days=30,
+            policy=pulumi.Output.all(partition, account).apply(lambda pa: _key_policy(*pa)),
+            opts=child,
+        )
+        aws.kms.Alias(
+            f"{name}-key", name=f"alias/{args.name_prefix}", target_key_id=self.key.id, opts=child
+        )
+        self.secrets: dict[str, aws.secretsmanager.Secret] = {}
+        for secret_name in settings.names:
+            secret = aws.secretsmanager.Secret(
+                f"{name}-{secret_name}",
+                name=f"{args.name_prefix}/{secret_name}",
+                kms_key_id=self.key.arn,
+                recovery_window_in_days=args.recovery_window_days,
+                opts=child,
+            )
+            aws.secretsmanager.SecretVersion(
+                f"{name}-{secret_name}",
+                secret_id=secret.id,
+                secret_string=args.values[secret_name],
+                opts=child,
+            )
+            if settings.rotation_lambda_arn:
+                aws.secretsmanager.SecretRotation(
+                    f"{name}-{secret_name}",
+                    secret_id=secret.id,
+                    rotation_lambda_arn=settings.rotation_lambda_arn,
+                    rotation_rules={"automatically_after_days": settings.rotation_days},
+                    opts=child,
+                )
+            self.secrets[secret_name] = secret
+
+        arns = [s.arn for s in self.secrets.values()]
+        self.read_policy = aws.iam.Policy(
+            f"{name}-read",
+            description=f"Read exactly the {args.name_prefix} secrets, nothing else",
+            policy=pulumi.Output.all(self.key.arn, *arns).apply(
+                lambda resolved: _read_policy(resolved[0], resolved[1:], args.region)
+            ),
+            opts=child,
+        )
+        self.register_outputs(
+            {
+                "keyArn": self.key.arn,
+                "secretArns": {n: s.arn for n, s in self.secrets.items()},
+                "readPolicyArn": self.read_policy.arn,
+            }
+        )
+
+
+def _key_policy(partition: str, account: str) -> str:
+    # Without the CloudWatch statement, alarms cannot publish to the KMS-encrypted alert topics.
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "AccountAdministersTheKey",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
+                    "Action": "kms:*",
+                    "Resource": "*",
+                },
+                {
+                    "Sid": "CloudWatchAlarmsPublishToEncryptedTopics",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                    "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                    "Resource": "*",
+                },
+            ],
+        }
+    )
+
+
+def _read_policy(key_arn: str, secret_arns: list[str], region: str) -> str:
+    statements: list[dict[str, object]] = []
+    if secret_arns:
+        statements.append(
+            {
+                "Sid": "ReadThisEnvironmentsSecrets",
+                "Effect": "Allow",
+                "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                "Resource": sorted(secret_arns),
+            }
+        )
+    statements.append(
+        {
+            "Sid": "DecryptThroughSecretsManagerOnly",
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": key_arn,
+            "Condition": {
+                "StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}
+            },
+        }
+    )
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})

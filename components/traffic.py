@@ -1,0 +1,303 @@
+"""WeightedAlb: an internet-facing ALB with permanent blue and green target groups.
+
+The production listener forwards to both groups. Its weights belong to the cutover's dynamic
+resource, so the listener ignores changes to its actions and `pulumi up` never resets live
+weights (pulumi-aws #5798). A declared weight 0 may come back as 1 (pulumi-aws #5772); the
+cutover corrects 99/1 to 100/0 when it is created.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from ipaddress import IPv4Network
+
+import pulumi
+import pulumi_aws as aws
+
+from delivery.settings import AlbSettings, Colour
+
+TLS13_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"  # TLS 1.3, and 1.2 for older clients
+ACCESS_LOG_DAYS = 90
+INTERNET = "0.0.0.0/0"
+
+
+@dataclass(frozen=True)
+class WeightedAlbArgs:
+    settings: AlbSettings
+    name_prefix: str
+    live_colour: Colour
+    vpc_id: pulumi.Input[str]
+    vpc_cidr: IPv4Network
+    public_subnet_ids: Sequence[pulumi.Input[str]]
+
+
+class WeightedAlb(pulumi.ComponentResource):
+    def __init__(
+        self, name: str, args: WeightedAlbArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("switchyard:traffic:WeightedAlb", name, None, opts)
+        settings = args.settings
+        child = pulumi.ResourceOptions(parent=self)
+        durable = pulumi.ResourceOptions(parent=self, protect=settings.deletion_protection)
+        https = settings.certificate_arn is not None
+
+        self.alb_security_group, self.target_security_group = self._security_groups(name, args)
+        logs = self._access_log_bucket(name, args)
+
+        self.target_groups: dict[Colour, aws.lb.TargetGroup] = {
+            colour: aws.lb.TargetGroup(
+                f"{name}-{colour}",
+                name=f"{args.name_prefix}-{colour}",
+                port=settings.target_port,
+                protocol="HTTP",
+                target_type="ip",
+                vpc_id=args.vpc_id,
+                deregistration_delay=30,
+                health_check={
+                    "path": settings.health_check.path,
+                    "port": "traffic-port",
+                    "protocol": "HTTP",
+                    "interval": settings.health_check.interval_seconds,
+                    "timeout": settings.health_check.timeout_seconds,
+                    "healthy_threshold": settings.health_check.healthy_threshold,
+                    "unhealthy_threshold": settings.health_check.unhealthy_threshold,
+                    "matcher": "200-399",
+                },
+                opts=durable,
+            )
+            for colour in Colour
+        }
+        self.load_balancer = aws.lb.LoadBalancer(
+            f"{name}-alb",
+            name=args.name_prefix,
+            internal=False,
+            load_balancer_type="application",
+            subnets=list(args.public_subnet_ids),
+            security_groups=[self.alb_security_group.id],
+            enable_deletion_protection=settings.deletion_protection,
+            drop_invalid_header_fields=True,
+            access_logs={"bucket": logs.bucket, "prefix": "alb", "enabled": True},
+            opts=pulumi.ResourceOptions(
+                parent=self, protect=settings.deletion_protection, depends_on=[self._log_policy]
+            ),
+        )
+        weighted = aws.lb.ListenerDefaultActionArgs(
+            type="forward",
+            forward=aws.lb.ListenerDefaultActionForwardArgs(
+                target_groups=[
+                    aws.lb.ListenerDefaultActionForwardTargetGroupArgs(
+                        arn=tg.arn, weight=100 if colour is args.live_colour else 0
+                    )
+                    for colour, tg in self.target_groups.items()
+                ]
+            ),
+        )
+        owned_by_cutover = pulumi.ResourceOptions(parent=self, ignore_changes=["defaultActions"])
+        ssl_policy = TLS13_POLICY if https else None
+        self.production_listener = aws.lb.Listener(
+            f"{name}-production",
+            load_balancer_arn=self.load_balancer.arn,
+            port=443 if https else 80,
+            protocol="HTTPS" if https else "HTTP",
+            ssl_policy=ssl_policy,
+            certificate_arn=settings.certificate_arn,
+            default_actions=[weighted],
+            opts=owned_by_cutover,
+        )
+        if https:
+            redirect = aws.lb.ListenerDefaultActionRedirectArgs(
+                port="443", protocol="HTTPS", status_code="HTTP_301"
+            )
+            aws.lb.Listener(
+                f"{name}-http-redirect",
+                load_balancer_arn=self.load_balancer.arn,
+                port=80,
+                protocol="HTTP",
+                default_actions=[
+                    aws.lb.ListenerDefaultActionArgs(type="redirect", redirect=redirect)
+                ],
+                opts=child,
+            )
+        idle = args.live_colour.other
+        self.test_listener = aws.lb.Listener(
+            f"{name}-test",
+            load_balancer_arn=self.load_balancer.arn,
+            port=settings.test_listener_port,
+            protocol="HTTPS" if https else "HTTP",
+            ssl_policy=ssl_policy,
+            certificate_arn=settings.certificate_arn,
+            default_actions=[
+                aws.lb.ListenerDefaultActionArgs(
+                    type="forward", target_group_arn=self.target_groups[idle].arn
+                )
+            ],
+            opts=child,
+        )
+        self.register_outputs(
+            {
+                "dnsName": self.load_balancer.dns_name,
+                "productionListenerArn": self.production_listener.arn,
+                "testListenerArn": self.test_listener.arn,
+                "targetGroupArns": {c.value: tg.arn for c, tg in self.target_groups.items()},
+            }
+        )
+
+    def _security_groups(
+        self, name: str, args: WeightedAlbArgs
+    ) -> tuple[aws.ec2.SecurityGroup, aws.ec2.SecurityGroup]:
+        child = pulumi.ResourceOptions(parent=self)
+        settings = args.settings
+        alb = aws.ec2.SecurityGroup(
+            f"{name}-alb-sg",
+            vpc_id=args.vpc_id,
+            description="ALB: 80/443 from the internet",
+            tags={"Name": f"{args.name_prefix}-alb"},
+            opts=child,
+        )
+        targets = aws.ec2.SecurityGroup(
+            f"{name}-targets-sg",
+            vpc_id=args.vpc_id,
+            description="Workloads: only from the ALB",
+            tags={"Name": f"{args.name_prefix}-targets"},
+            opts=child,
+        )
+        public_ports = (80, 443) if settings.certificate_arn else (80,)
+        for port in public_ports:
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-alb-in-{port}",
+                security_group_id=alb.id,
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                cidr_ipv4=INTERNET,
+                description="users",
+                opts=child,
+            )
+        for index, cidr in enumerate([args.vpc_cidr, *settings.test_client_cidrs]):
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-alb-in-test-{index}",
+                security_group_id=alb.id,
+                ip_protocol="tcp",
+                from_port=settings.test_listener_port,
+                to_port=settings.test_listener_port,
+                cidr_ipv4=str(cidr),
+                description="smoke tests of the idle colour",
+                opts=child,
+            )
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-alb-out-targets",
+            security_group_id=alb.id,
+            ip_protocol="tcp",
+            from_port=settings.target_port,
+            to_port=settings.target_port,
+            referenced_security_group_id=targets.id,
+            description="to the workloads",
+            opts=child,
+        )
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-targets-in-alb",
+            security_group_id=targets.id,
+            ip_protocol="tcp",
+            from_port=settings.target_port,
+            to_port=settings.target_port,
+            referenced_security_group_id=alb.id,
+            description="from the ALB only",
+            opts=child,
+        )
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-targets-out",
+            security_group_id=targets.id,
+            ip_protocol="-1",
+            cidr_ipv4=INTERNET,
+            description="workloads call out through NAT",
+            opts=child,
+        )
+        return alb, targets
+
+    def _access_log_bucket(self, name: str, args: WeightedAlbArgs) -> aws.s3.Bucket:
+        child = pulumi.ResourceOptions(parent=self)
+        bucket = aws.s3.Bucket(
+            f"{name}-access-logs",
+            bucket_prefix=f"{args.name_prefix}-alb-logs-",
+            force_destroy=not args.settings.deletion_protection,
+            opts=child,
+        )
+        # ALB access logs support only SSE-S3 encryption, not KMS.
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-access-logs",
+            bucket=bucket.id,
+            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
+            opts=child,
+        )
+        aws.s3.BucketPublicAccessBlock(
+            f"{name}-access-logs",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        aws.s3.BucketOwnershipControls(
+            f"{name}-access-logs",
+            bucket=bucket.id,
+            rule={"object_ownership": "BucketOwnerEnforced"},
+            opts=child,
+        )
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-access-logs",
+            bucket=bucket.id,
+            rules=[
+                {
+                    "id": "expire-access-logs",
+                    "status": "Enabled",
+                    "filter": {},
+                    "expiration": {"days": ACCESS_LOG_DAYS},
+                }
+            ],
+            opts=child,
+        )
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        elb_account = aws.elb.get_service_account_output(opts=invoke).arn
+        self._log_policy = aws.s3.BucketPolicy(
+            f"{name}-access-logs",
+            bucket=bucket.id,
+            policy=pulumi.Output.all(bucket.arn, elb_account).apply(lambda a: _log_policy(*a)),
+            opts=child,
+        )
+        return bucket
+
+
+def _log_policy(bucket_arn: str, elb_account_arn: str) -> str:
+    logs = f"{bucket_arn}/alb/AWSLogs/*"
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {  # regions from before August 2022 deliver as the regional ELB account
+                    "Sid": "ElbAccountWritesAccessLogs",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": elb_account_arn},
+                    "Action": "s3:PutObject",
+                    "Resource": logs,
+                },
+                {  # newer regions deliver as the log-delivery service
+                    "Sid": "LogDeliveryWritesAccessLogs",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
+                    "Action": "s3:PutObject",
+                    "Resource": logs,
+                },
+                {
+                    "Sid": "TlsOnly",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:*",
+                    "Resource": [bucket_arn, f"{bucket_arn}/*"],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                },
+            ],
+        }
+    )

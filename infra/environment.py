@@ -1,0 +1,117 @@
+"""Composes one environment from its validated configuration: network → secrets → alerting →
+ALB → alarms → dashboard → cutover. Returns what the stack exports."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.alarms import RollbackAlarms, RollbackAlarmsArgs
+from components.alerting import AlertTopics, AlertTopicsArgs
+from components.cutover import BlueGreenCutover, BlueGreenCutoverArgs
+from components.dashboard import EnvironmentDashboard, EnvironmentDashboardArgs
+from components.network import MultiAzNetwork, MultiAzNetworkArgs
+from components.secrets import EnvironmentSecrets, EnvironmentSecretsArgs
+from components.traffic import WeightedAlb, WeightedAlbArgs
+from delivery.alarm_plan import AlarmSpec, rollback_alarm_specs, worst_case_fault_to_rollback
+from delivery.settings import PROJECT, Colour
+from infra.config import StackConfig
+
+
+def build_environment(
+    stack: StackConfig, alarm_specs: Sequence[AlarmSpec] | None = None
+) -> dict[str, Any]:
+    settings = stack.settings
+    prefix = f"{PROJECT}-{settings.environment}"
+    # Tags are set once, as the provider's default tags, so every taggable resource gets them.
+    provider = aws.Provider("aws", region=settings.region, default_tags={"tags": settings.tags})
+    on_aws = pulumi.ResourceOptions(providers=[provider])
+
+    network = MultiAzNetwork("network", MultiAzNetworkArgs(settings.network, prefix), on_aws)
+    secrets = EnvironmentSecrets(
+        "secrets",
+        EnvironmentSecretsArgs(
+            settings.secrets,
+            prefix,
+            settings.region,
+            {name: stack.secret_values[name] for name in settings.secrets.names},
+            recovery_window_days=30 if settings.environment == "prod" else 7,
+        ),
+        on_aws,
+    )
+    alerting = AlertTopics(
+        "alerting",
+        AlertTopicsArgs(
+            settings.alerting,
+            prefix,
+            secrets.key.arn,
+            {w.endpoint: stack.secret_values[w.endpoint] for w in settings.alerting.webhooks},
+        ),
+        on_aws,
+    )
+    alb = WeightedAlb(
+        "traffic",
+        WeightedAlbArgs(
+            settings.alb,
+            prefix,
+            settings.live_colour,
+            network.vpc.id,
+            settings.network.cidr,
+            [s.id for s in network.public_subnets],
+        ),
+        on_aws,
+    )
+    group_suffixes = {c: tg.arn_suffix for c, tg in alb.target_groups.items()}
+    alarms = RollbackAlarms(
+        "alarms",
+        RollbackAlarmsArgs(
+            prefix,
+            alarm_specs if alarm_specs is not None else rollback_alarm_specs(settings.alarms),
+            settings.alarms.min_request_count,
+            alb.load_balancer.arn_suffix,
+            group_suffixes,
+            settings.workload,
+            {tier: topic.arn for tier, topic in alerting.topics.items()},
+        ),
+        on_aws,
+    )
+    dashboard = EnvironmentDashboard(
+        "dashboard",
+        EnvironmentDashboardArgs(
+            prefix, settings.region, alb.load_balancer.arn_suffix, group_suffixes, alarms.alarm_arns
+        ),
+        on_aws,
+    )
+    cutover = BlueGreenCutover(
+        "cutover",
+        BlueGreenCutoverArgs(
+            listener_arn=alb.production_listener.arn,
+            target_groups={c: tg.arn for c, tg in alb.target_groups.items()},
+            live_colour=settings.live_colour,
+            policy=settings.traffic,
+            gating_alarms={c: list(alarms.gating_alarms(c)) for c in Colour},
+            region=settings.region,
+        ),
+        pulumi.ResourceOptions(depends_on=[alarms]),
+    )
+    return {
+        "albDnsName": alb.load_balancer.dns_name,
+        "productionListenerArn": alb.production_listener.arn,
+        "testListenerArn": alb.test_listener.arn,
+        "targetGroupArns": {c.value: tg.arn for c, tg in alb.target_groups.items()},
+        "liveColour": cutover.live_colour,
+        "weights": cutover.weights,
+        "gatingAlarms": list(alarms.gating_alarms(settings.live_colour)),
+        "alarmNames": {c.value: list(alarms.gating_alarms(c)) for c in Colour},
+        "dashboardUrl": dashboard.url,
+        "vpcId": network.vpc.id,
+        "publicSubnetIds": [s.id for s in network.public_subnets],
+        "privateSubnetIds": [s.id for s in network.private_subnets],
+        "secretArns": {name: s.arn for name, s in secrets.secrets.items()},
+        "secretsReadPolicyArn": secrets.read_policy.arn,
+        "alertTopicArns": {t.value: topic.arn for t, topic in alerting.topics.items()},
+        "worstCaseFaultToRollbackSeconds": worst_case_fault_to_rollback(settings),
+    }

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import pytest
+
+from delivery.alarm_plan import (
+    AlarmKind,
+    MissingData,
+    fault_to_rollback_seconds,
+    rollback_alarm_specs,
+    worst_case_fault_to_rollback,
+)
+from delivery.stackfile import load_stack
+
+
+def test_prod_has_one_alarm_per_rollback_trigger_with_its_thresholds() -> None:
+    specs = {s.kind: s for s in rollback_alarm_specs(load_stack("prod").alarms)}
+    assert set(specs) == set(AlarmKind)
+    assert (specs[AlarmKind.FIVE_XX].threshold, specs[AlarmKind.FIVE_XX].periods) == (5, 1)
+    assert specs[AlarmKind.LATENCY].threshold == pytest.approx(0.5)  # 2 x 250 ms, in seconds
+    assert (specs[AlarmKind.ERROR_RATE].threshold, specs[AlarmKind.ERROR_RATE].window_seconds) == (
+        1,
+        300,
+    )
+    assert (specs[AlarmKind.CPU].threshold, specs[AlarmKind.CPU].window_seconds) == (90, 600)
+    assert (specs[AlarmKind.MEMORY].threshold, specs[AlarmKind.MEMORY].window_seconds) == (90, 600)
+
+
+def test_missing_data_is_decided_per_alarm() -> None:
+    specs = {s.kind: s for s in rollback_alarm_specs(load_stack("prod").alarms)}
+    for kind in (AlarmKind.FIVE_XX, AlarmKind.LATENCY, AlarmKind.ERROR_RATE):
+        assert specs[kind].treat_missing is MissingData.NOT_BREACHING
+    for kind in (AlarmKind.CPU, AlarmKind.MEMORY):
+        assert specs[kind].treat_missing is MissingData.MISSING
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_the_models_windows_match_the_alarms_it_plans(stack: str) -> None:
+    thresholds = load_stack(stack).alarms
+    assert {s.kind.value: s.window_seconds for s in rollback_alarm_specs(thresholds)} == (
+        thresholds.windows()
+    )
+
+
+def test_worst_case_fault_to_rollback_per_stack() -> None:
+    # window + one minute of metric ingestion + one evaluation period + one poll
+    assert worst_case_fault_to_rollback(load_stack("prod")) == {
+        "5xx-rate": 60 + 60 + 60 + 15,
+        "latency": 180 + 60 + 60 + 15,
+        "error-rate": 300 + 60 + 60 + 15,
+        "cpu": 600 + 60 + 60 + 15,
+        "memory": 600 + 60 + 60 + 15,
+    }
+    assert max(worst_case_fault_to_rollback(load_stack("dev")).values()) == 120 + 120 + 5
+
+
+def test_reaction_grows_with_the_poll_interval() -> None:
+    spec = rollback_alarm_specs(load_stack("staging").alarms)[0]
+    assert fault_to_rollback_seconds(spec, 30) - fault_to_rollback_seconds(spec, 10) == 20
