@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 STACK ?= staging
 
-.PHONY: rehearse test lint typecheck unit bench check lock clean
+.PHONY: rehearse test lint typecheck unit bench preview check lock clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,12 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit tests/property
 
-bench: $(STAMP)  ## rollback reaction and API-call figures against the emulator
+bench: $(STAMP)  ## rollback reaction and API calls against the emulator; program evaluation time
 	$(BIN)/python -m delivery.bench
+	$(BIN)/python -m infra.bench
+
+preview: $(STAMP)  ## the stack's resource graph, evaluated offline under Pulumi's mock runtime
+	$(BIN)/python -m infra.offline --stack $(STACK)
 
 check: $(STAMP)
 	for stack in dev staging prod; do $(BIN)/python -m delivery check --stack $$stack || exit 1; done

@@ -48,11 +48,10 @@ class RollbackAlarms(pulumi.ComponentResource):
                 "TargetGroup": args.target_group_suffixes[colour],
             }
             for spec in args.specs:
-                alarm_name = f"{args.name_prefix}-{colour}-{spec.kind}"
                 colour_alarms.append(
                     aws.cloudwatch.MetricAlarm(
-                        f"{name}-{colour}-{spec.kind}",
-                        name=alarm_name,
+                        f"{name}-{colour}-{spec.slug}",
+                        name=f"{args.name_prefix}-{colour}-{spec.slug}",
                         alarm_description=f"[rollback] {colour}: {spec.description}",
                         comparison_operator="GreaterThanThreshold",
                         threshold=spec.threshold,
@@ -66,7 +65,7 @@ class RollbackAlarms(pulumi.ComponentResource):
                     )
                 )
             self.alarms.extend(colour_alarms)
-            self.names[colour] = tuple(f"{args.name_prefix}-{colour}-{s.kind}" for s in args.specs)
+            self.names[colour] = tuple(f"{args.name_prefix}-{colour}-{s.slug}" for s in args.specs)
             unhealthy = aws.cloudwatch.MetricAlarm(
                 f"{name}-{colour}-unhealthy-hosts",
                 name=f"{args.name_prefix}-{colour}-unhealthy-hosts",

@@ -39,6 +39,11 @@ class AlarmSpec:
     periods: int  # evaluation periods, each ALARM_PERIOD_SECONDS; every one must breach
     treat_missing: MissingData
     description: str
+    name: str = ""  # the alarm's name suffix; the kind's value unless set
+
+    @property
+    def slug(self) -> str:
+        return self.name or self.kind.value
 
     @property
     def window_seconds(self) -> int:

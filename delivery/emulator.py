@@ -182,7 +182,7 @@ def _create_alarms(
     for index in range(count):
         spec = specs[index % len(specs)]
         suffix = "" if index < len(specs) else f"-{index}"
-        alarm = f"{name}-{colour}-{spec.kind}{suffix}"
+        alarm = f"{name}-{colour}-{spec.slug}{suffix}"
         cloudwatch.put_metric_alarm(
             AlarmName=alarm,
             AlarmDescription=spec.description,

@@ -10,7 +10,7 @@ import pytest
 from components.cutover import BlueGreenCutover, BlueGreenCutoverArgs
 from delivery.provider import CutoverProvider
 from delivery.settings import Colour, InsufficientData, TrafficPolicy
-from tests.program.mocks import RecordingMocks, dynamic_provider, install
+from infra.offline import RecordingMocks, dynamic_provider, install
 
 LISTENER = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/web/0123abcd/4567ef01"
 BLUE_TG = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web-blue/89ab0123"

@@ -15,9 +15,9 @@ import pytest
 from delivery.errors import ConfigError
 from delivery.settings import SECRET_VALUES_KEY, Colour, Settings
 from delivery.stackfile import load_stack
+from infra.offline import Evaluation, RecordingMocks, Registered, is_secret
 from tests.bad_config import BAD_VALUES
-from tests.program.harness import SECRET_VALUES, Evaluation, evaluate
-from tests.program.mocks import RecordingMocks, Registered, is_secret
+from tests.program.harness import SECRET_VALUES, evaluate
 
 STACKS = ("dev", "staging", "prod")
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
@@ -385,3 +385,20 @@ def test_missing_secret_values_are_named_with_the_command() -> None:
 def test_secret_values_in_plain_text_are_refused() -> None:
     with pytest.raises(ConfigError, match="stored in plain text"):
         evaluate("dev", {SECRET_VALUES_KEY: SECRET_VALUES}, secrets=None)
+
+
+def test_the_offline_preview_lists_the_graph(capsys: pytest.CaptureFixture[str]) -> None:
+    from infra.offline import main
+
+    assert main(["--stack", "dev"]) == 0
+    out = capsys.readouterr().out
+    assert "   2  aws:ec2/subnet:Subnet" not in out  # dev: two zones, two tiers
+    assert "   4  aws:ec2/subnet:Subnet" in out
+    assert "resources in stack dev" in out
+
+
+def test_the_offline_preview_reports_a_bad_stack(capsys: pytest.CaptureFixture[str]) -> None:
+    from infra.offline import main
+
+    assert main(["--stack", "qa"]) == 2
+    assert "no stack file Pulumi.qa.yaml" in capsys.readouterr().err

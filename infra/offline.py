@@ -1,9 +1,19 @@
-"""Pulumi's mock runtime, recording every resource the program registers."""
+"""The program under Pulumi's mock runtime: an offline preview of the resource graph.
+
+Tests, the program benchmark and ``python -m infra.offline --stack prod`` use it. No Pulumi CLI
+and no cloud: every registration is recorded with its inputs and options, and the few provider
+functions the program calls get fixed answers.
+"""
 
 from __future__ import annotations
 
+import argparse
 import base64
 import hashlib
+import json
+import sys
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,9 +21,17 @@ import dill
 import pulumi
 from pulumi.runtime.mocks import MockMonitor
 
+from delivery.alarm_plan import AlarmSpec
+from delivery.errors import SwitchyardError
+from delivery.settings import SECRET_VALUES_KEY
+from delivery.stackfile import load_stack, stack_config
+from infra.config import read_stack_config
+from infra.environment import build_environment
+
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
 SECRET_SIG = "4dabf18193072939515e22adb298388d"  # how Pulumi marks a secret on the wire
+SECRET_MARK = "1b47061264138c4ac30d75fd1eb44270"
 ZONES = [f"{REGION}{suffix}" for suffix in "abcdef"]
 
 
@@ -26,12 +44,22 @@ class Registered:
     provider: str | None
 
 
+@dataclass(frozen=True)
+class Options:
+    """Resource options as the engine receives them (the mock runtime drops them otherwise)."""
+
+    ignore_changes: tuple[str, ...]
+    protect: bool
+    parent: str
+    update_timeout: str
+
+
 def _hex(name: str) -> str:
     return hashlib.sha256(name.encode()).hexdigest()[:16]
 
 
 def _outputs(type_: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
-    """The computed outputs AWS would return, in the shape the program and tests need."""
+    """The computed outputs AWS would return, in the shape the program needs."""
     elb = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}"
     extra: dict[str, Any] = {"arn": f"arn:aws:mock:{REGION}:{ACCOUNT}:{name}"}
     if type_ == "aws:lb/loadBalancer:LoadBalancer":
@@ -51,16 +79,6 @@ def _outputs(type_: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     elif type_ == "pulumi-python:dynamic:Resource":
         extra = {"weights": {"blue": 100, "green": 0}, "last_outcome": "established"}
     return {**inputs, **extra}
-
-
-@dataclass(frozen=True)
-class Options:
-    """Resource options as the engine receives them (the mock runtime drops them otherwise)."""
-
-    ignore_changes: tuple[str, ...]
-    protect: bool
-    parent: str
-    update_timeout: str
 
 
 @dataclass
@@ -110,24 +128,12 @@ class RecordingMocks(pulumi.runtime.Mocks):
         return [r for r in self.resources if r.type == type_]
 
 
-def is_secret(value: Any) -> bool:
-    return isinstance(value, dict) and value.get(SECRET_SIG) == "1b47061264138c4ac30d75fd1eb44270"
-
-
-def dynamic_provider(resource: Registered) -> Any:
-    """The provider object a dynamic resource carries, as the Pulumi engine would unpickle it."""
-    raw = resource.inputs["__provider"]
-    if is_secret(raw):  # Pulumi marks the serialized provider secret
-        raw = raw["value"]
-    return dill.loads(base64.b64decode(raw))
-
-
 class RecordingMonitor(MockMonitor):
     def __init__(self, mocks: RecordingMocks) -> None:
         super().__init__(mocks)
         self._recording = mocks
 
-    def RegisterResource(self, request: Any) -> Any:
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (the gRPC method's name)
         self._recording.options[request.name] = Options(
             ignore_changes=tuple(request.ignoreChanges),
             protect=bool(request.protect),
@@ -141,3 +147,85 @@ def install(mocks: RecordingMocks, stack: str) -> None:
     pulumi.runtime.set_mocks(
         mocks, project="switchyard", stack=stack, preview=False, monitor=RecordingMonitor(mocks)
     )
+
+
+def is_secret(value: Any) -> bool:
+    return isinstance(value, dict) and value.get(SECRET_SIG) == SECRET_MARK
+
+
+def dynamic_provider(resource: Registered) -> Any:
+    """The provider object a dynamic resource carries, as the Pulumi engine would unpickle it."""
+    raw = resource.inputs["__provider"]
+    if is_secret(raw):  # Pulumi marks the serialized provider secret
+        raw = raw["value"]
+    return dill.loads(base64.b64decode(raw))
+
+
+@dataclass
+class Evaluation:
+    mocks: RecordingMocks
+    exports: dict[str, Any] = field(default_factory=dict)
+
+
+def placeholder_secrets(stack: str) -> dict[str, str]:
+    return {key: f"offline-placeholder-{key}" for key in load_stack(stack).secret_value_keys}
+
+
+def config_for(
+    stack: str, overrides: dict[str, Any] | None, secrets: dict[str, str] | None
+) -> dict[str, str]:
+    """The stack file's config as Pulumi hands it to a program: every value as text."""
+    raw: dict[str, Any] = {**stack_config(stack), **(overrides or {})}
+    if secrets is not None:
+        raw[SECRET_VALUES_KEY] = secrets
+    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in raw.items() if v is not None}
+
+
+def evaluate(
+    stack: str,
+    overrides: dict[str, Any] | None = None,
+    secrets: dict[str, str] | None = None,
+    mocks: RecordingMocks | None = None,
+    alarm_specs: Sequence[AlarmSpec] | None = None,
+) -> Evaluation:
+    """Run the program; pass ``mocks`` to inspect what was registered even when it raises.
+
+    ``secrets`` becomes the secret ``secretValues`` config (placeholders when not given; None
+    in ``overrides`` removes a key).
+    """
+    evaluation = Evaluation(mocks if mocks is not None else RecordingMocks())
+    install(evaluation.mocks, stack)
+    pulumi.runtime.set_all_config(
+        config_for(stack, overrides, secrets), [SECRET_VALUES_KEY] if secrets is not None else []
+    )
+
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]  # the SDK leaves it untyped
+    def run() -> pulumi.Output[Any]:
+        exports = build_environment(read_stack_config(), alarm_specs)
+        return pulumi.Output.from_input(exports).apply(evaluation.exports.update)
+
+    run()
+    return evaluation
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.offline",
+        description="Evaluate a stack's program offline and list the resources it declares.",
+    )
+    parser.add_argument("--stack", default="staging")
+    args = parser.parse_args(argv)
+    try:
+        run = evaluate(args.stack, secrets=placeholder_secrets(args.stack))
+    except SwitchyardError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for type_, count in sorted(Counter(r.type for r in run.mocks.resources).items()):
+        print(f"{count:4d}  {type_}")
+    print(f"{len(run.mocks.resources):4d}  resources in stack {args.stack}")
+    print(json.dumps(run.exports, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
