@@ -392,8 +392,7 @@ def test_the_offline_preview_lists_the_graph(capsys: pytest.CaptureFixture[str])
 
     assert main(["--stack", "dev"]) == 0
     out = capsys.readouterr().out
-    assert "   2  aws:ec2/subnet:Subnet" not in out  # dev: two zones, two tiers
-    assert "   4  aws:ec2/subnet:Subnet" in out
+    assert "   4  aws:ec2/subnet:Subnet" in out  # dev: two zones, public and private
     assert "resources in stack dev" in out
 
 
