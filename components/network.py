@@ -42,18 +42,8 @@ class MultiAzNetwork(pulumi.ComponentResource):
         igw = aws.ec2.InternetGateway(
             f"{name}-igw", vpc_id=self.vpc.id, tags={"Name": f"{args.name_prefix}-igw"}, opts=child
         )
-        public_routes = aws.ec2.RouteTable(
-            f"{name}-public",
-            vpc_id=self.vpc.id,
-            tags={"Name": f"{args.name_prefix}-public"},
-            opts=child,
-        )
-        aws.ec2.Route(
-            f"{name}-public-default",
-            route_table_id=public_routes.id,
-            destination_cidr_block="0.0.0.0/0",
-            gateway_id=igw.id,
-            opts=child,
+        public_routes = self._default_route(
+            f"{name}-public", f"{args.name_prefix}-public", gateway_id=igw.id
         )
 
         self.public_subnets: list[aws.ec2.Subnet] = []
@@ -108,18 +98,8 @@ class MultiAzNetwork(pulumi.ComponentResource):
         ]
         for i, private in enumerate(self.private_subnets):
             nat = self.nat_gateways[i % nat_count]
-            routes = aws.ec2.RouteTable(
-                f"{name}-private-{i}",
-                vpc_id=self.vpc.id,
-                tags={"Name": f"{args.name_prefix}-private-{i}"},
-                opts=child,
-            )
-            aws.ec2.Route(
-                f"{name}-private-{i}-default",
-                route_table_id=routes.id,
-                destination_cidr_block="0.0.0.0/0",
-                nat_gateway_id=nat.id,
-                opts=child,
+            routes = self._default_route(
+                f"{name}-private-{i}", f"{args.name_prefix}-private-{i}", nat_gateway_id=nat.id
             )
             aws.ec2.RouteTableAssociation(
                 f"{name}-private-{i}", subnet_id=private.id, route_table_id=routes.id, opts=child
@@ -187,6 +167,21 @@ class MultiAzNetwork(pulumi.ComponentResource):
                 "privateSubnetIds": [s.id for s in self.private_subnets],
             }
         )
+
+    def _default_route(
+        self, name: str, label: str, **target: pulumi.Input[str]
+    ) -> aws.ec2.RouteTable:
+        """A route table whose default route leaves through ``target`` (a gateway or a NAT)."""
+        child = pulumi.ResourceOptions(parent=self)
+        table = aws.ec2.RouteTable(name, vpc_id=self.vpc.id, tags={"Name": label}, opts=child)
+        aws.ec2.Route(
+            f"{name}-default",
+            route_table_id=table.id,
+            destination_cidr_block="0.0.0.0/0",
+            opts=child,
+            **target,
+        )
+        return table
 
 
 def _zone_name(names: list[str], index: int) -> str:

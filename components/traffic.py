@@ -165,27 +165,18 @@ class WeightedAlb(pulumi.ComponentResource):
         )
         public_ports = (80, 443) if settings.certificate_arn else (80,)
         for port in public_ports:
-            aws.vpc.SecurityGroupIngressRule(
-                f"{name}-alb-in-{port}",
-                security_group_id=alb.id,
-                ip_protocol="tcp",
-                from_port=port,
-                to_port=port,
-                cidr_ipv4=INTERNET,
-                description="users",
-                opts=child,
-            )
+            self._tcp_in(f"{name}-alb-in-{port}", alb, port, "users", cidr=INTERNET)
         for index, cidr in enumerate([args.vpc_cidr, *settings.test_client_cidrs]):
-            aws.vpc.SecurityGroupIngressRule(
+            self._tcp_in(
                 f"{name}-alb-in-test-{index}",
-                security_group_id=alb.id,
-                ip_protocol="tcp",
-                from_port=settings.test_listener_port,
-                to_port=settings.test_listener_port,
-                cidr_ipv4=str(cidr),
-                description="smoke tests of the idle colour",
-                opts=child,
+                alb,
+                settings.test_listener_port,
+                "smoke tests of the idle colour",
+                cidr=str(cidr),
             )
+        self._tcp_in(
+            f"{name}-targets-in-alb", targets, settings.target_port, "from the ALB only", peer=alb
+        )
         aws.vpc.SecurityGroupEgressRule(
             f"{name}-alb-out-targets",
             security_group_id=alb.id,
@@ -194,16 +185,6 @@ class WeightedAlb(pulumi.ComponentResource):
             to_port=settings.target_port,
             referenced_security_group_id=targets.id,
             description="to the workloads",
-            opts=child,
-        )
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-targets-in-alb",
-            security_group_id=targets.id,
-            ip_protocol="tcp",
-            from_port=settings.target_port,
-            to_port=settings.target_port,
-            referenced_security_group_id=alb.id,
-            description="from the ALB only",
             opts=child,
         )
         aws.vpc.SecurityGroupEgressRule(
@@ -215,6 +196,28 @@ class WeightedAlb(pulumi.ComponentResource):
             opts=child,
         )
         return alb, targets
+
+    def _tcp_in(
+        self,
+        name: str,
+        group: aws.ec2.SecurityGroup,
+        port: int,
+        description: str,
+        cidr: str | None = None,
+        peer: aws.ec2.SecurityGroup | None = None,
+    ) -> None:
+        """Admit one TCP port from a CIDR block or from another security group."""
+        aws.vpc.SecurityGroupIngressRule(
+            name,
+            security_group_id=group.id,
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
+            cidr_ipv4=cidr,
+            referenced_security_group_id=peer.id if peer else None,
+            description=description,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
 
     def _access_log_bucket(self, name: str, args: WeightedAlbArgs) -> aws.s3.Bucket:
         child = pulumi.ResourceOptions(parent=self)

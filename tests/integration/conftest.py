@@ -10,7 +10,14 @@ from dataclasses import dataclass, field
 import pytest
 
 from delivery.aws import ApiCalls, AwsClients
-from delivery.emulator import Emulator, TrafficPlane, build_traffic_plane, running_emulator
+from delivery.emulator import (
+    Emulator,
+    TrafficPlane,
+    build_traffic_plane,
+    listener_weights,
+    running_emulator,
+)
+from delivery.plan import Weights
 
 REGION = "eu-west-1"
 
@@ -72,3 +79,28 @@ class ScriptedClock:
 @pytest.fixture
 def clock() -> ScriptedClock:
     return ScriptedClock()
+
+
+@dataclass
+class Rig:
+    """One test's world: the engine's counted clients, the operator's, the plane, the clock."""
+
+    clients: AwsClients
+    operator: AwsClients
+    plane: TrafficPlane
+    clock: ScriptedClock
+    counter: ApiCalls
+
+    def weights(self) -> Weights:
+        return listener_weights(self.operator, self.plane)
+
+
+@pytest.fixture
+def rig(
+    clients: AwsClients,
+    operator: AwsClients,
+    plane: TrafficPlane,
+    clock: ScriptedClock,
+    counter: ApiCalls,
+) -> Rig:
+    return Rig(clients, operator, plane, clock, counter)

@@ -10,24 +10,16 @@ moto differs from AWS in ways these tests rely on, deliberately:
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from delivery.aws import ApiCalls, AwsClients, CloudWatchAlarms, ElbListener, aws_cutover
-from delivery.emulator import (
-    TrafficPlane,
-    build_traffic_plane,
-    force_weights,
-    listener_weights,
-    set_alarm,
-)
+from delivery.aws import AwsClients, CloudWatchAlarms, ElbListener, aws_cutover
+from delivery.emulator import Emulator, TrafficPlane, build_traffic_plane, force_weights, set_alarm
 from delivery.errors import ListenerDrift, RollbackFailed, RolledBack, ShiftRefused
 from delivery.faults import Fault, FaultInjector
 from delivery.plan import Weights, polls_per_bake
 from delivery.settings import Colour, InsufficientData, TrafficPolicy
-from delivery.shift import Cutover, Event
-from tests.integration.conftest import ScriptedClock
+from delivery.shift import Cutover, Event, Observer
+from tests.integration.conftest import Rig
 
 pytestmark = pytest.mark.integration
 BLUE, GREEN = Colour.BLUE, Colour.GREEN
@@ -39,221 +31,156 @@ class Crash(BaseException):
 
 
 def make_engine(
-    clients: AwsClients,
-    plane: TrafficPlane,
-    clock: ScriptedClock,
+    rig: Rig,
     policy: TrafficPolicy = POLICY,
-    observer: Any = None,
+    observer: Observer | None = None,
+    clients: AwsClients | None = None,
+    plane: TrafficPlane | None = None,
 ) -> Cutover:
+    plane = plane or rig.plane
     return aws_cutover(
-        clients,
+        clients or rig.clients,
         plane.listener_arn,
         plane.target_groups,
         plane.gating_alarms(GREEN),
         policy,
-        clock,
+        rig.clock,
         observer,
     )
 
 
-def test_healthy_promotion(
-    clients: AwsClients,
-    operator: AwsClients,
-    plane: TrafficPlane,
-    clock: ScriptedClock,
-    counter: ApiCalls,
-) -> None:
-    result = make_engine(clients, plane, clock).shift(BLUE, GREEN)
+def test_healthy_promotion(rig: Rig) -> None:
+    result = make_engine(rig).shift(BLUE, GREEN)
     assert result.live is GREEN
-    assert listener_weights(operator, plane) == Weights(blue=0, green=100)
-    assert counter.calls["ModifyListener"] == 3
+    assert rig.weights() == Weights(blue=0, green=100)
+    assert rig.counter.calls["ModifyListener"] == 3
     # one DescribeAlarms per poll for all five gating alarms: the gate's, then each bake's
-    assert counter.calls["DescribeAlarms"] == 1 + 3 * polls_per_bake(POLICY)
-    assert clock.t == pytest.approx(180)
+    assert rig.counter.calls["DescribeAlarms"] == 1 + 3 * polls_per_bake(POLICY)
+    assert rig.clock.t == pytest.approx(180)
 
 
 @pytest.mark.parametrize("step_index", [0, 1, 2])
-def test_alarm_during_each_steps_bake_rolls_back(
-    clients: AwsClients,
-    operator: AwsClients,
-    plane: TrafficPlane,
-    clock: ScriptedClock,
-    counter: ApiCalls,
-    step_index: int,
-) -> None:
-    alarm = plane.gating_alarms(GREEN)[0]
+def test_alarm_during_each_steps_bake_rolls_back(rig: Rig, step_index: int) -> None:
+    alarm = rig.plane.gating_alarms(GREEN)[0]
     fire_at = step_index * 60 + 25
-    clock.at(fire_at, lambda: set_alarm(operator, alarm, "ALARM", "5xx rate 12% > 5%"))
+    rig.clock.at(fire_at, lambda: set_alarm(rig.operator, alarm, "ALARM", "5xx rate 12% > 5%"))
     with pytest.raises(RolledBack) as failure:
-        make_engine(clients, plane, clock).shift(BLUE, GREEN)
+        make_engine(rig).shift(BLUE, GREEN)
     step = POLICY.steps[step_index]
     assert f"alarm '{alarm}' is ALARM (5xx rate 12% > 5%) at step {step}%" in str(failure.value)
-    assert listener_weights(operator, plane) == Weights(blue=100, green=0)
-    assert counter.calls["ModifyListener"] == step_index + 2  # the steps reached + the rollback
-    assert clock.t - fire_at <= POLICY.poll_seconds
+    assert rig.weights() == Weights(blue=100, green=0)
+    assert rig.counter.calls["ModifyListener"] == step_index + 2  # steps reached + the rollback
+    assert rig.clock.t - fire_at <= POLICY.poll_seconds
 
 
-def test_alarm_already_firing_refuses(
-    clients: AwsClients,
-    operator: AwsClients,
-    plane: TrafficPlane,
-    clock: ScriptedClock,
-    counter: ApiCalls,
-) -> None:
-    set_alarm(operator, plane.gating_alarms(GREEN)[3], "ALARM", "CPU 95% for 10 minutes")
+def test_alarm_already_firing_refuses(rig: Rig) -> None:
+    set_alarm(rig.operator, rig.plane.gating_alarms(GREEN)[3], "ALARM", "CPU 95% for 10 minutes")
     with pytest.raises(ShiftRefused, match=r"green-cpu' is ALARM .CPU 95% for 10 minutes."):
-        make_engine(clients, plane, clock).shift(BLUE, GREEN)
-    assert "ModifyListener" not in counter.calls
-    assert listener_weights(operator, plane) == Weights(blue=100, green=0)
+        make_engine(rig).shift(BLUE, GREEN)
+    assert "ModifyListener" not in rig.counter.calls
+    assert rig.weights() == Weights(blue=100, green=0)
 
 
-def test_green_with_too_few_healthy_targets_refuses(
-    emulator: Any,
-    clients: AwsClients,
-    operator: AwsClients,
-    clock: ScriptedClock,
-    counter: ApiCalls,
-) -> None:
-    plane = build_traffic_plane(operator, "sparse", targets={BLUE: 2, GREEN: 1})
+def test_green_with_too_few_healthy_targets_refuses(rig: Rig) -> None:
+    sparse = build_traffic_plane(rig.operator, "sparse", targets={BLUE: 2, GREEN: 1})
     with pytest.raises(ShiftRefused, match=r"green has 1 healthy target.s.; at least 2"):
-        make_engine(clients, plane, clock).shift(BLUE, GREEN)
-    assert "ModifyListener" not in counter.calls
+        make_engine(rig, plane=sparse).shift(BLUE, GREEN)
+    assert "ModifyListener" not in rig.counter.calls
 
 
-def test_modify_listener_throttled_several_times_still_promotes(
-    clients: AwsClients,
-    operator: AwsClients,
-    plane: TrafficPlane,
-    clock: ScriptedClock,
-    counter: ApiCalls,
-) -> None:
+def test_modify_listener_throttled_several_times_still_promotes(rig: Rig) -> None:
     injector = FaultInjector(Fault("ModifyListener", 3))
-    injector.attach(clients.elbv2)
-    make_engine(clients, plane, clock).shift(BLUE, GREEN)
+    injector.attach(rig.clients.elbv2)
+    make_engine(rig).shift(BLUE, GREEN)
     assert injector.injected == 3
-    assert counter.calls["ModifyListener"] == 3
-    assert counter.attempts["ModifyListener"] == 6  # botocore retried each throttled attempt
-    assert listener_weights(operator, plane) == Weights(blue=0, green=100)
+    assert rig.counter.calls["ModifyListener"] == 3
+    assert rig.counter.attempts["ModifyListener"] == 6  # botocore retried each throttled attempt
+    assert rig.weights() == Weights(blue=0, green=100)
 
 
 @pytest.mark.parametrize("crash_after_step", [10, 50])
-def test_crash_after_a_step_then_resume_rebakes_that_step(
-    clients: AwsClients,
-    operator: AwsClients,
-    plane: TrafficPlane,
-    clock: ScriptedClock,
-    crash_after_step: int,
-) -> None:
+def test_crash_after_a_step_then_resume_rebakes_that_step(rig: Rig, crash_after_step: int) -> None:
     def crash(event: Event) -> None:
         if event.kind == "weights-set" and event.step == crash_after_step:
             raise Crash
 
     with pytest.raises(Crash):
-        make_engine(clients, plane, clock, observer=crash).shift(BLUE, GREEN)
-    assert listener_weights(operator, plane) == Weights.split(GREEN, crash_after_step)
+        make_engine(rig, observer=crash).shift(BLUE, GREEN)
+    assert rig.weights() == Weights.split(GREEN, crash_after_step)
 
     events: list[Event] = []
-    make_engine(clients, plane, clock, observer=events.append).shift(BLUE, GREEN)
+    make_engine(rig, observer=events.append).shift(BLUE, GREEN)
     first_bake = next(e for e in events if e.kind == "bake-passed")
     assert first_bake.step == crash_after_step
     moved = [e.step for e in events if e.kind == "weights-set"]
     assert moved == [s for s in POLICY.steps if s > crash_after_step]
-    assert listener_weights(operator, plane) == Weights(blue=0, green=100)
+    assert rig.weights() == Weights(blue=0, green=100)
 
 
-def test_weights_changed_by_someone_else_mid_shift_stop_without_a_fight(
-    clients: AwsClients,
-    operator: AwsClients,
-    plane: TrafficPlane,
-    clock: ScriptedClock,
-    counter: ApiCalls,
-) -> None:
-    clock.at(30, lambda: force_weights(operator, plane, Weights(blue=70, green=30)))
+def test_weights_changed_by_someone_else_mid_shift_stop_without_a_fight(rig: Rig) -> None:
+    rig.clock.at(30, lambda: force_weights(rig.operator, rig.plane, Weights(blue=70, green=30)))
     with pytest.raises(
         ListenerDrift, match=r"expected blue=90% green=10%, found blue=70% green=30%"
     ):
-        make_engine(clients, plane, clock).shift(BLUE, GREEN)
-    assert listener_weights(operator, plane) == Weights(blue=70, green=30)
-    assert counter.calls["ModifyListener"] == 1
+        make_engine(rig).shift(BLUE, GREEN)
+    assert rig.weights() == Weights(blue=70, green=30)
+    assert rig.counter.calls["ModifyListener"] == 1
 
 
 @pytest.mark.parametrize(
     ("setting", "rolls_back"), [(InsufficientData.IGNORE, False), (InsufficientData.ROLLBACK, True)]
 )
 def test_insufficient_data_under_both_settings(
-    clients: AwsClients,
-    operator: AwsClients,
-    plane: TrafficPlane,
-    clock: ScriptedClock,
-    setting: InsufficientData,
-    rolls_back: bool,
+    rig: Rig, setting: InsufficientData, rolls_back: bool
 ) -> None:
     policy = TrafficPolicy(POLICY.steps, 60, 10, 2, setting)
-    alarm = plane.gating_alarms(GREEN)[1]
-    clock.at(70, lambda: set_alarm(operator, alarm, "INSUFFICIENT_DATA", "no datapoints"))
-    engine = make_engine(clients, plane, clock, policy)
+    alarm = rig.plane.gating_alarms(GREEN)[1]
+    rig.clock.at(70, lambda: set_alarm(rig.operator, alarm, "INSUFFICIENT_DATA", "no datapoints"))
+    engine = make_engine(rig, policy)
     if rolls_back:
         with pytest.raises(RolledBack, match=r"INSUFFICIENT_DATA .no datapoints. at step 50%"):
             engine.shift(BLUE, GREEN)
-        assert listener_weights(operator, plane) == Weights(blue=100, green=0)
+        assert rig.weights() == Weights(blue=100, green=0)
     else:
         engine.shift(BLUE, GREEN)
-        assert listener_weights(operator, plane) == Weights(blue=0, green=100)
+        assert rig.weights() == Weights(blue=0, green=100)
 
 
 def test_the_rollback_call_failing_is_loud_and_states_the_weights(
-    emulator: Any,
-    operator: AwsClients,
-    plane: TrafficPlane,
-    clock: ScriptedClock,
+    emulator: Emulator, rig: Rig
 ) -> None:
     clients = emulator.clients(max_attempts=2)
-    FaultInjector(Fault("ModifyListener", 50, code="InternalFailure", status=500, first=2)).attach(
-        clients.elbv2
-    )
-    alarm = plane.gating_alarms(GREEN)[0]
-    clock.at(20, lambda: set_alarm(operator, alarm, "ALARM", "5xx"))
+    failing = Fault("ModifyListener", 50, code="InternalFailure", status=500, first=2)
+    FaultInjector(failing).attach(clients.elbv2)
+    alarm = rig.plane.gating_alarms(GREEN)[0]
+    rig.clock.at(20, lambda: set_alarm(rig.operator, alarm, "ALARM", "5xx"))
     with pytest.raises(RollbackFailed) as failure:
-        make_engine(clients, plane, clock).shift(BLUE, GREEN)
+        make_engine(rig, clients=clients).shift(BLUE, GREEN)
     message = str(failure.value)
     assert message.startswith("ROLLBACK FAILED at step 10%")
     assert "ModifyListener failed: InternalFailure" in message
     assert "Weights in force now: blue=90% green=10%" in message
-    assert listener_weights(operator, plane) == Weights(blue=90, green=10)
+    assert rig.weights() == Weights(blue=90, green=10)
 
 
-def test_create_corrects_a_listener_found_at_99_1(
-    clients: AwsClients,
-    operator: AwsClients,
-    plane: TrafficPlane,
-    clock: ScriptedClock,
-) -> None:
-    force_weights(operator, plane, Weights(blue=99, green=1))
-    make_engine(clients, plane, clock).establish(BLUE)
-    assert listener_weights(operator, plane) == Weights(blue=100, green=0)
+def test_create_corrects_a_listener_found_at_99_1(rig: Rig) -> None:
+    force_weights(rig.operator, rig.plane, Weights(blue=99, green=1))
+    make_engine(rig).establish(BLUE)
+    assert rig.weights() == Weights(blue=100, green=0)
 
 
-def test_one_describe_alarms_call_per_poll_for_100_alarms(
-    clients: AwsClients,
-    operator: AwsClients,
-    clock: ScriptedClock,
-    counter: ApiCalls,
-) -> None:
-    plane = build_traffic_plane(operator, "wide", alarms_per_colour=100)
-    states = CloudWatchAlarms(clients.cloudwatch).states(plane.gating_alarms(GREEN))
+def test_one_describe_alarms_call_per_poll_for_100_alarms(rig: Rig) -> None:
+    wide = build_traffic_plane(rig.operator, "wide", alarms_per_colour=100)
+    states = CloudWatchAlarms(rig.clients.cloudwatch).states(wide.gating_alarms(GREEN))
     assert len(states) == 100
-    assert counter.calls["DescribeAlarms"] == 1
+    assert rig.counter.calls["DescribeAlarms"] == 1
 
 
-def test_a_listener_not_forwarding_to_both_groups_is_reported(
-    clients: AwsClients,
-    operator: AwsClients,
-    plane: TrafficPlane,
-) -> None:
-    operator.elbv2.modify_listener(
-        ListenerArn=plane.listener_arn,
-        DefaultActions=[{"Type": "forward", "TargetGroupArn": plane.target_groups[BLUE]}],
+def test_a_listener_not_forwarding_to_both_groups_is_reported(rig: Rig) -> None:
+    rig.operator.elbv2.modify_listener(
+        ListenerArn=rig.plane.listener_arn,
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": rig.plane.target_groups[BLUE]}],
     )
-    listener = ElbListener(clients.elbv2, plane.listener_arn, plane.target_groups)
-    with pytest.raises(ListenerDrift, match=r"not to exactly the blue and green target groups"):
+    listener = ElbListener(rig.clients.elbv2, rig.plane.listener_arn, rig.plane.target_groups)
+    with pytest.raises(ListenerDrift, match="not to exactly the blue and green target groups"):
         listener.read_weights()
