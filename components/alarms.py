@@ -14,7 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from delivery.alarm_plan import AlarmKind, AlarmSpec
-from delivery.settings import ALARM_PERIOD_SECONDS, Colour, Tier, Workload
+from delivery.model import ALARM_PERIOD_SECONDS, Colour, Tier, Workload
 
 ELB = "AWS/ApplicationELB"
 

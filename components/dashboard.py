@@ -10,7 +10,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from delivery.settings import Colour
+from delivery.model import Colour
 
 ELB = "AWS/ApplicationELB"
 

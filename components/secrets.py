@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from delivery.settings import SecretsSettings
+from delivery.model import SecretsSettings
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,11 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from delivery.alarm_plan import worst_case_fault_to_rollback
 from delivery.emulator import running_emulator
 from delivery.errors import SwitchyardError
+from delivery.model import Settings
 from delivery.plan import expected_duration_seconds, polls_per_bake, worst_case_reaction_seconds
 from delivery.rehearsal import RunRecord, auto_speed, run_scenario
 from delivery.report import print_summary, write_chart, write_json
 from delivery.scenarios import NAMES, default_scenarios, parse_scenario
-from delivery.settings import Settings
 from delivery.shift import Event
 from delivery.stackfile import load_stack
 

@@ -9,12 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from delivery.settings import (
-    ALARM_PERIOD_SECONDS,
-    CLOUDWATCH_LAG_SECONDS,
-    AlarmThresholds,
-    Settings,
-)
+from delivery.model import ALARM_PERIOD_SECONDS, CLOUDWATCH_LAG_SECONDS, AlarmThresholds, Settings
 
 
 class AlarmKind(StrEnum):

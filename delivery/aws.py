@@ -16,9 +16,9 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from delivery.errors import ListenerDrift, PortError
+from delivery.model import Colour, TrafficPolicy
 from delivery.plan import Weights
 from delivery.ports import AlarmState, Clock
-from delivery.settings import Colour, TrafficPolicy
 from delivery.shift import Cutover, Observer
 
 T = TypeVar("T")

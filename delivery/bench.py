@@ -28,8 +28,8 @@ from delivery.emulator import (
     set_alarm,
 )
 from delivery.errors import RolledBack
+from delivery.model import Colour, InsufficientData, TrafficPolicy
 from delivery.plan import Weights
-from delivery.settings import Colour, InsufficientData, TrafficPolicy
 from delivery.shift import Event
 
 REGION = "eu-west-1"

@@ -20,8 +20,8 @@ import botocore.session
 
 from delivery.alarm_plan import AlarmSpec, rollback_alarm_specs
 from delivery.aws import ApiCalls, AwsClients, ElbListener, make_clients
+from delivery.model import ALARM_PERIOD_SECONDS, AlarmThresholds, Colour
 from delivery.plan import Weights
-from delivery.settings import ALARM_PERIOD_SECONDS, AlarmThresholds, Colour
 
 REGION_AZ_SUFFIXES = "abcdef"
 # The prod thresholds, for planes built without a stack (tests, benchmark).

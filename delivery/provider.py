@@ -25,8 +25,9 @@ from pulumi.runtime import rpc
 from delivery.aws import ElbListener, aws_cutover, make_clients
 from delivery.clock import SystemClock
 from delivery.errors import ConfigError
+from delivery.model import Colour
 from delivery.plan import Weights
-from delivery.settings import Colour, traffic_policy_from_inputs
+from delivery.settings import traffic_policy_from_inputs
 from delivery.shift import Cutover, ShiftResult
 
 MAX_GATING_ALARMS = 100  # one DescribeAlarms call per poll covers at most 100 names

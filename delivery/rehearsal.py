@@ -19,9 +19,9 @@ from delivery.emulator import (
 )
 from delivery.errors import ListenerDrift, RollbackFailed, RolledBack, ShiftRefused
 from delivery.faults import Fault, FaultInjector
+from delivery.model import PROJECT, Colour, Settings
 from delivery.plan import Weights
 from delivery.scenarios import Outcome, Scenario
-from delivery.settings import PROJECT, Colour, Settings
 from delivery.shift import Event
 
 FAULTED_ALARM = 0  # index of the gating alarm a scenario trips (the 5xx-rate alarm)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from delivery.errors import SwitchyardError
-from delivery.settings import InsufficientData, TrafficPolicy
+from delivery.model import InsufficientData, TrafficPolicy
 
 
 class Outcome(StrEnum):

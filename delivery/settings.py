@@ -1,4 +1,4 @@
-"""The one typed configuration model.
+"""Reads raw configuration into the typed model (``delivery.model``).
 
 A plain mapping of fully qualified config keys (what a ``Pulumi.<stack>.yaml`` holds under
 ``config:``, or what Pulumi's runtime holds) goes in; frozen dataclasses come out, or one
@@ -12,49 +12,32 @@ import itertools
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any, Final
 
 from delivery.config_reader import ConfigReader
 from delivery.errors import ConfigError
+from delivery.model import (
+    PROJECT,
+    AlarmThresholds,
+    AlbSettings,
+    AlertingSettings,
+    Colour,
+    HealthCheck,
+    InsufficientData,
+    NatLayout,
+    NetworkSettings,
+    SecretsSettings,
+    Settings,
+    Subscription,
+    Tier,
+    TrafficPolicy,
+    Workload,
+)
 
-PROJECT: Final = "switchyard"
 REGION_KEY: Final = "aws:region"  # the AWS provider's key; Pulumi allows it no schema entry
 # Secret values live in one secret object (`pulumi config set --secret --path
 # 'secretValues.<name>' ...`). Only the program reads it; the model knows the names.
 SECRET_VALUES_KEY: Final = f"{PROJECT}:secretValues"
-ALARM_PERIOD_SECONDS: Final = 60  # ALB and Container Insights metrics arrive per minute
-CLOUDWATCH_LAG_SECONDS: Final = 60  # metric ingestion before an alarm can see a datapoint
-
-
-class Colour(StrEnum):
-    BLUE = "blue"
-    GREEN = "green"
-
-    @property
-    def other(self) -> Colour:
-        return Colour.GREEN if self is Colour.BLUE else Colour.BLUE
-
-
-class InsufficientData(StrEnum):
-    """What an alarm in INSUFFICIENT_DATA means during a cutover."""
-
-    IGNORE = "ignore"  # no data is not evidence of harm (quiet services, new targets)
-    ROLLBACK = "rollback"  # no data is treated like ALARM: prove health or go back
-
-
-class NatLayout(StrEnum):
-    SINGLE = "single"  # one shared NAT gateway: cheap, one zone's failure cuts egress
-    PER_ZONE = "perZone"  # one per zone: each zone survives alone
-
-
-class Tier(StrEnum):
-    INFO = "info"
-    WARNING = "warning"
-    CRITICAL = "critical"
-    EMERGENCY = "emergency"
-
 
 # The project's own keys and their Pulumi schema types. Pulumi.yaml documents each one with the
 # same type (a test holds the two together), so `pulumi config` rejects mistyped values too.
@@ -130,141 +113,6 @@ LOG_RETENTION_DAYS: Final = (
     3288,
     3653,
 )
-
-
-@dataclass(frozen=True)
-class TrafficPolicy:
-    steps: tuple[int, ...]
-    bake_seconds: int
-    poll_seconds: int
-    min_healthy_targets: int
-    insufficient_data: InsufficientData
-
-    @property
-    def total_bake_seconds(self) -> int:
-        return self.bake_seconds * len(self.steps)
-
-    def to_inputs(self) -> dict[str, Any]:
-        """The stack-config spelling, so a policy can travel as plain data (dynamic provider)."""
-        return {
-            "trafficSteps": list(self.steps),
-            "bakeSeconds": self.bake_seconds,
-            "pollSeconds": self.poll_seconds,
-            "minHealthyTargets": self.min_healthy_targets,
-            "insufficientData": self.insufficient_data.value,
-        }
-
-
-@dataclass(frozen=True)
-class NetworkSettings:
-    cidr: ipaddress.IPv4Network
-    az_count: int
-    nat: NatLayout
-    flow_log_retention_days: int
-
-
-@dataclass(frozen=True)
-class HealthCheck:
-    path: str
-    interval_seconds: int
-    timeout_seconds: int
-    healthy_threshold: int
-    unhealthy_threshold: int
-
-
-@dataclass(frozen=True)
-class AlbSettings:
-    certificate_arn: str | None  # None: HTTP only (dev)
-    target_port: int
-    test_listener_port: int
-    test_client_cidrs: tuple[ipaddress.IPv4Network, ...]
-    health_check: HealthCheck
-    deletion_protection: bool
-
-
-@dataclass(frozen=True)
-class AlarmThresholds:
-    five_xx_rate_percent: int
-    five_xx_minutes: int
-    min_request_count: int
-    latency_baseline_ms: int
-    latency_factor: int
-    latency_minutes: int
-    error_rate_percent: int
-    error_rate_minutes: int
-    cpu_percent: int
-    memory_percent: int
-    resource_minutes: int
-
-    def windows(self) -> dict[str, int]:
-        """Evaluation window, in seconds, of each rollback alarm."""
-        return {
-            "5xx-rate": self.five_xx_minutes * ALARM_PERIOD_SECONDS,
-            "latency": self.latency_minutes * ALARM_PERIOD_SECONDS,
-            "error-rate": self.error_rate_minutes * ALARM_PERIOD_SECONDS,
-            "cpu": self.resource_minutes * ALARM_PERIOD_SECONDS,
-            "memory": self.resource_minutes * ALARM_PERIOD_SECONDS,
-        }
-
-
-@dataclass(frozen=True)
-class Workload:
-    """Where Container Insights finds each colour's pods: service ``<serviceName>-<colour>``."""
-
-    cluster_name: str
-    namespace: str
-    service_name: str
-
-
-@dataclass(frozen=True)
-class Subscription:
-    tier: Tier
-    endpoint: str  # an e-mail address, or the secretValues key holding a webhook URL
-
-
-@dataclass(frozen=True)
-class AlertingSettings:
-    emails: tuple[Subscription, ...]
-    webhooks: tuple[Subscription, ...]
-
-
-@dataclass(frozen=True)
-class SecretsSettings:
-    names: tuple[str, ...]
-    rotation_days: int
-    rotation_lambda_arn: str | None  # None: Secrets Manager rotation off (no rotation function)
-    key_rotation_days: int
-
-
-@dataclass(frozen=True)
-class Settings:
-    stack: str
-    environment: str
-    region: str
-    owner: str
-    cost_centre: str
-    live_colour: Colour
-    traffic: TrafficPolicy
-    network: NetworkSettings
-    alb: AlbSettings
-    alarms: AlarmThresholds
-    workload: Workload
-    alerting: AlertingSettings
-    secrets: SecretsSettings
-
-    @property
-    def tags(self) -> dict[str, str]:
-        return {
-            "environment": self.environment,
-            "project": PROJECT,
-            "owner": self.owner,
-            "cost-centre": self.cost_centre,
-        }
-
-    @property
-    def secret_value_keys(self) -> tuple[str, ...]:
-        """Every key the program needs in ``secretValues``."""
-        return (*self.secrets.names, *(w.endpoint for w in self.alerting.webhooks))
 
 
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import NoReturn
 
 from delivery.errors import ListenerDrift, PortError, RollbackFailed, RolledBack, ShiftRefused
+from delivery.model import Colour, InsufficientData, TrafficPolicy
 from delivery.plan import Step, Weights, schedule
 from delivery.ports import (
     ALARM,
@@ -23,7 +24,6 @@ from delivery.ports import (
     Listener,
     TargetHealth,
 )
-from delivery.settings import Colour, InsufficientData, TrafficPolicy
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ from typing import Any
 import yaml
 
 from delivery.errors import SwitchyardError
-from delivery.settings import Settings, load_settings
+from delivery.model import Settings
+from delivery.settings import load_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

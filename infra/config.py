@@ -10,7 +10,8 @@ import pulumi
 from pulumi.runtime import config as runtime_config
 
 from delivery.errors import ConfigError, Problem
-from delivery.settings import PROJECT, REGION_KEY, SECRET_VALUES_KEY, Settings, load_settings
+from delivery.model import PROJECT, Settings
+from delivery.settings import REGION_KEY, SECRET_VALUES_KEY, load_settings
 
 
 @dataclass(frozen=True)

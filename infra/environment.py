@@ -17,7 +17,7 @@ from components.network import MultiAzNetwork, MultiAzNetworkArgs
 from components.secrets import EnvironmentSecrets, EnvironmentSecretsArgs
 from components.traffic import WeightedAlb, WeightedAlbArgs
 from delivery.alarm_plan import AlarmSpec, rollback_alarm_specs, worst_case_fault_to_rollback
-from delivery.settings import PROJECT, Colour
+from delivery.model import PROJECT, Colour
 from infra.config import StackConfig
 
 

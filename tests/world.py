@@ -13,9 +13,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from delivery.errors import PortError
+from delivery.model import Colour, InsufficientData, TrafficPolicy
 from delivery.plan import Weights
 from delivery.ports import ALARM, INSUFFICIENT_DATA, OK, AlarmState
-from delivery.settings import Colour, InsufficientData, TrafficPolicy
 
 
 class Crash(BaseException):

@@ -16,8 +16,8 @@ from delivery.aws import AwsClients, CloudWatchAlarms, ElbListener, aws_cutover
 from delivery.emulator import Emulator, TrafficPlane, build_traffic_plane, force_weights, set_alarm
 from delivery.errors import ListenerDrift, RollbackFailed, RolledBack, ShiftRefused
 from delivery.faults import Fault, FaultInjector
+from delivery.model import Colour, InsufficientData, TrafficPolicy
 from delivery.plan import Weights, polls_per_bake
-from delivery.settings import Colour, InsufficientData, TrafficPolicy
 from delivery.shift import Cutover, Event, Observer
 from tests.integration.conftest import Rig
 

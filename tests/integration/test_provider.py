@@ -15,9 +15,9 @@ from delivery.emulator import (
     set_alarm,
 )
 from delivery.errors import ListenerDrift, RolledBack, ShiftRefused
+from delivery.model import Colour
 from delivery.plan import Weights
 from delivery.provider import CutoverProvider
-from delivery.settings import Colour
 
 pytestmark = pytest.mark.integration
 FAST_POLICY = {

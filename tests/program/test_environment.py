@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from delivery.errors import ConfigError
-from delivery.settings import SECRET_VALUES_KEY, Colour, Settings
+from delivery.model import Colour, Settings
+from delivery.settings import SECRET_VALUES_KEY
 from delivery.stackfile import load_stack
 from infra.offline import Evaluation, RecordingMocks, Registered, is_secret
 from tests.bad_config import BAD_VALUES

@@ -14,9 +14,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from delivery.errors import ListenerDrift, RollbackFailed, RolledBack, ShiftRefused
+from delivery.model import Colour, InsufficientData, TrafficPolicy
 from delivery.plan import Weights
 from delivery.ports import ALARM, INSUFFICIENT_DATA, OK
-from delivery.settings import Colour, InsufficientData, TrafficPolicy
 from delivery.shift import Cutover
 from tests.world import Crash, World, make_world
 

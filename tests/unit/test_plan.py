@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from delivery.model import Colour, InsufficientData, TrafficPolicy
 from delivery.plan import (
     Step,
     Weights,
@@ -10,7 +11,6 @@ from delivery.plan import (
     schedule,
     worst_case_reaction_seconds,
 )
-from delivery.settings import Colour, InsufficientData, TrafficPolicy
 
 POLICY = TrafficPolicy((10, 50, 100), 300, 15, 2, InsufficientData.IGNORE)
 

@@ -10,17 +10,8 @@ import pytest
 import yaml
 
 from delivery.errors import ConfigError
-from delivery.settings import (
-    KEYS,
-    PROJECT,
-    SECRET_VALUES_KEY,
-    Colour,
-    InsufficientData,
-    NatLayout,
-    Tier,
-    load_settings,
-    traffic_policy_from_inputs,
-)
+from delivery.model import PROJECT, Colour, InsufficientData, NatLayout, Tier
+from delivery.settings import KEYS, SECRET_VALUES_KEY, load_settings, traffic_policy_from_inputs
 from delivery.stackfile import (
     PROJECT_ROOT,
     StackNotFound,

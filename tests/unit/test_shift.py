@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from delivery.errors import ListenerDrift, RollbackFailed, RolledBack, ShiftRefused
+from delivery.model import Colour, InsufficientData, TrafficPolicy
 from delivery.plan import Weights, polls_per_bake
 from delivery.ports import ALARM, INSUFFICIENT_DATA, OK
-from delivery.settings import Colour, InsufficientData, TrafficPolicy
 from delivery.shift import Cutover, Event
 from tests.world import World, make_world
 
