@@ -129,6 +129,7 @@ class Cutover:
             if step.move:
                 expected = self._advance(expected, step, source, target)
             self._bake(step, expected, source)
+        self._confirm(expected, steps[-1].weight, source)
         self._emit("promoted", expected, steps[-1].weight, f"{target} is live")
         return self._result(target, expected)
 
@@ -162,18 +163,22 @@ class Cutover:
             stop(f"{verdict} before the shift started")
         self._emit("gates-passed", current, None, f"{healthy} healthy target(s) in {target}")
 
-    def _advance(self, expected: Weights, step: Step, source: Colour, target: Colour) -> Weights:
+    def _confirm(self, expected: Weights, step: int, source: Colour) -> None:
+        """The listener still carries what this run set; someone else's change stops the run."""
         try:
             observed = self._listener.read_weights()
         except PortError as exc:
-            self._rollback(source, step.weight, f"could not read the listener before step: {exc}")
+            self._rollback(source, step, f"could not read the listener: {exc}")
         if observed != expected:
-            self._emit("drift", observed, step.weight, f"expected {expected}")
+            self._emit("drift", observed, step, f"expected {expected}")
             raise ListenerDrift(
                 f"the listener's weights were changed outside Switchyard: expected {expected}, "
-                f"found {observed}. Stopped before step {step.weight}% without touching them. "
+                f"found {observed}. Stopped at step {step}% without touching them. "
                 f"Decide which colour should be live, set the listener, then run again."
             )
+
+    def _advance(self, expected: Weights, step: Step, source: Colour, target: Colour) -> Weights:
+        self._confirm(expected, step.weight, source)
         wanted = Weights.split(target, step.weight)
         try:
             self._set(wanted, step.weight)

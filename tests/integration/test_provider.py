@@ -86,6 +86,8 @@ def test_check_rejects_the_same_group_for_both_colours(plane: TrafficPlane) -> N
 def test_check_leaves_unknown_preview_values_alone(plane: TrafficPlane) -> None:
     from pulumi.runtime import rpc
 
+    whole = props(plane, target_groups=rpc.UNKNOWN, gating_alarms=rpc.UNKNOWN)
+    assert CutoverProvider().check({}, whole).failures == []
     unknown = props(
         plane, listener_arn=rpc.UNKNOWN, gating_alarms={"blue": rpc.UNKNOWN, "green": rpc.UNKNOWN}
     )

@@ -165,6 +165,14 @@ def test_weights_changed_by_someone_else_stop_the_shift_without_a_fight() -> Non
     assert set_weight_calls(world) == [10]
 
 
+def test_a_change_during_the_last_bake_is_reported_not_promoted() -> None:
+    world = make_world(policy())
+    world.at(700, lambda: setattr(world, "weights", Weights(blue=20, green=80)))
+    with pytest.raises(ListenerDrift, match=r"expected blue=0% green=100%, found blue=20%"):
+        engine(world).shift(BLUE, GREEN)
+    assert world.weights == Weights(blue=20, green=80)
+
+
 def test_resume_from_a_middle_step_rebakes_it_before_moving_on() -> None:
     world = make_world(policy(), start_weight=50)
     events: list[Event] = []
