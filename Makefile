@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 STACK ?= staging
 
-.PHONY: rehearse test lint typecheck unit bench preview check lock clean
+.PHONY: rehearse test pytest lint typecheck unit bench preview check lock clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +16,11 @@ $(STAMP): pyproject.toml constraints.txt
 rehearse: $(STAMP)  ## the main job: the cutover rehearsed against an embedded AWS emulator
 	$(BIN)/python -m delivery rehearse --stack $(STACK)
 
-test: $(STAMP) lint typecheck  ## the whole suite (CI runs this)
-	CI=$${CI:-true} $(BIN)/python -m pytest
+test: $(STAMP) lint  ## the whole suite (CI runs this): lint, then types and tests side by side
+	$(MAKE) --no-print-directory --output-sync=target -j2 typecheck pytest
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -25,6 +25,7 @@ from delivery.scenarios import Outcome, Scenario
 from delivery.shift import Event
 
 FAULTED_ALARM = 0  # index of the gating alarm a scenario trips (the 5xx-rate alarm)
+MIN_FLAP_SECONDS = 0.2
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,8 @@ class _AlarmDriver:
                 return
             reason = f"rehearsal: {scenario.description}"
             self.set(scenario.alarm_state, reason)
-            hold = 1.5 * poll_seconds / self._clock.speed
+            # Each state lasts one and a half polls, and long enough on a busy machine to be seen.
+            hold = max(1.5 * poll_seconds / self._clock.speed, MIN_FLAP_SECONDS)
             while scenario.flapping and not self._stop.wait(hold):
                 self.set("OK", "rehearsal: flapped back")
                 if self._stop.wait(hold):
