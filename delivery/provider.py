@@ -27,14 +27,14 @@ from delivery.clock import SystemClock
 from delivery.errors import ConfigError
 from delivery.model import Colour
 from delivery.plan import Weights
-from delivery.settings import traffic_policy_from_inputs
+from delivery.settings import REGION_PATTERN, traffic_policy_from_inputs
 from delivery.shift import Cutover, ShiftResult
 
 MAX_GATING_ALARMS = 100  # one DescribeAlarms call per poll covers at most 100 names
 _ARN = r"arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:"
 _LISTENER_ARN = re.compile(_ARN + r"listener/app/[\w-]+/[0-9a-f]+/[0-9a-f]+$")
 _TARGET_GROUP_ARN = re.compile(_ARN + r"targetgroup/[\w-]+/[0-9a-f]+$")
-_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+COLOURS = {c.value for c in Colour}
 REPLACING_INPUTS = ("listener_arn", "target_groups")
 OUTPUTS = ("weights", "history", "last_outcome")
 
@@ -45,60 +45,70 @@ def _known(value: Any) -> bool:
 
 def check_inputs(news: Mapping[str, Any]) -> list[CheckFailure]:
     """Every problem with the inputs; values still unknown (preview) are not judged yet."""
-    failures: list[CheckFailure] = []
-
-    def fail(prop: str, reason: str) -> None:
-        failures.append(CheckFailure(prop, reason))
-
-    listener = news.get("listener_arn")
-    if _known(listener) and not _LISTENER_ARN.match(str(listener)):
-        fail("listener_arn", f"must be an ALB listener ARN, got {listener!r}")
-    groups = news.get("target_groups")
-    if not _known(groups):
-        pass
-    elif not isinstance(groups, Mapping) or set(groups) != {c.value for c in Colour}:
-        fail(
-            "target_groups", f"must map exactly blue and green to target group ARNs, got {groups!r}"
-        )
-    else:
-        for colour, arn in groups.items():
-            if _known(arn) and not _TARGET_GROUP_ARN.match(str(arn)):
-                fail(f"target_groups.{colour}", f"must be a target group ARN, got {arn!r}")
-        if _known(groups["blue"]) and groups["blue"] == groups["green"]:
-            fail("target_groups", "blue and green must be two different target groups")
+    failures = [
+        *_check_listener(news.get("listener_arn")),
+        *_check_groups(news.get("target_groups")),
+        *_check_alarms(news.get("gating_alarms")),
+    ]
     live = news.get("live_colour")
-    if live not in {c.value for c in Colour}:
-        fail("live_colour", f"must be blue or green, got {live!r}")
+    if live not in COLOURS:
+        failures.append(CheckFailure("live_colour", f"must be blue or green, got {live!r}"))
     try:
         traffic_policy_from_inputs(news.get("policy") or {})
     except ConfigError as exc:
         failures.extend(CheckFailure(f"policy.{p.key}", p.reason) for p in exc.problems)
-    alarms = news.get("gating_alarms")
-    if not _known(alarms):
-        pass
-    elif not isinstance(alarms, Mapping) or set(alarms) != {c.value for c in Colour}:
-        fail("gating_alarms", f"must map blue and green to lists of alarm names, got {alarms!r}")
-    else:
-        for colour, names in alarms.items():
-            if not _known(names):
-                continue
-            if not isinstance(names, list) or not names:
-                fail(
-                    f"gating_alarms.{colour}",
-                    "must name at least one alarm; a cutover no alarm can stop protects nothing",
-                )
-            elif len(names) > MAX_GATING_ALARMS:
-                fail(
-                    f"gating_alarms.{colour}",
-                    f"at most {MAX_GATING_ALARMS} alarms, got {len(names)}",
-                )
-            elif any(_known(n) and (not isinstance(n, str) or not n.strip()) for n in names):
-                fail(
-                    f"gating_alarms.{colour}", f"alarm names must be non-empty text, got {names!r}"
-                )
     region = news.get("region")
-    if not isinstance(region, str) or not _REGION.match(region):
-        fail("region", f"must be an AWS region such as eu-west-1, got {region!r}")
+    if not isinstance(region, str) or not REGION_PATTERN.match(region):
+        reason = f"must be an AWS region such as eu-west-1, got {region!r}"
+        failures.append(CheckFailure("region", reason))
+    return failures
+
+
+def _check_listener(arn: Any) -> list[CheckFailure]:
+    if _known(arn) and not _LISTENER_ARN.match(str(arn)):
+        return [CheckFailure("listener_arn", f"must be an ALB listener ARN, got {arn!r}")]
+    return []
+
+
+def _check_groups(groups: Any) -> list[CheckFailure]:
+    if not _known(groups):
+        return []
+    if not isinstance(groups, Mapping) or set(groups) != COLOURS:
+        reason = f"must map exactly blue and green to target group ARNs, got {groups!r}"
+        return [CheckFailure("target_groups", reason)]
+    failures = [
+        CheckFailure(f"target_groups.{colour}", f"must be a target group ARN, got {arn!r}")
+        for colour, arn in groups.items()
+        if _known(arn) and not _TARGET_GROUP_ARN.match(str(arn))
+    ]
+    if _known(groups["blue"]) and groups["blue"] == groups["green"]:
+        failures.append(
+            CheckFailure("target_groups", "blue and green must be two different target groups")
+        )
+    return failures
+
+
+def _check_alarms(alarms: Any) -> list[CheckFailure]:
+    if not _known(alarms):
+        return []
+    if not isinstance(alarms, Mapping) or set(alarms) != COLOURS:
+        reason = f"must map blue and green to lists of alarm names, got {alarms!r}"
+        return [CheckFailure("gating_alarms", reason)]
+    failures = []
+    for colour, names in alarms.items():
+        prop = f"gating_alarms.{colour}"
+        if not _known(names):
+            continue
+        if not isinstance(names, list) or not names:
+            reason = "must name at least one alarm; a cutover no alarm can stop protects nothing"
+            failures.append(CheckFailure(prop, reason))
+        elif len(names) > MAX_GATING_ALARMS:
+            reason = f"at most {MAX_GATING_ALARMS} alarms, got {len(names)}"
+            failures.append(CheckFailure(prop, reason))
+        elif any(_known(n) and (not isinstance(n, str) or not n.strip()) for n in names):
+            failures.append(
+                CheckFailure(prop, f"alarm names must be non-empty text, got {names!r}")
+            )
     return failures
 
 

@@ -115,7 +115,7 @@ LOG_RETENTION_DAYS: Final = (
 )
 
 
-_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 _ENVIRONMENTS: Final = ("dev", "staging", "prod")
@@ -370,7 +370,9 @@ def load_settings(raw: Mapping[str, Any], stack: str) -> Settings:
     region = reader.text(
         REGION_KEY,
         lambda v: (
-            None if _REGION.match(v) else f"must be an AWS region such as eu-west-1, got {v!r}"
+            None
+            if REGION_PATTERN.match(v)
+            else f"must be an AWS region such as eu-west-1, got {v!r}"
         ),
     )
     environment = reader.text(
