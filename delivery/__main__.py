@@ -160,7 +160,8 @@ class _BakeProgress:
         self._progress.stop()
 
     def on_event(self, event: Event) -> None:
-        label = f"step {event.step}% {event.kind}" if event.step else event.kind
+        doing = "baking" if event.kind == "poll" else event.kind
+        label = f"step {event.step}% ({event.weights}) {doing}" if event.step else doing
         self._progress.update(
             self._task,
             completed=min(event.at, self._total),
