@@ -49,7 +49,7 @@ def test_the_default_story_promotes_then_rolls_back(tmp_path: Path) -> None:
     assert failing["outcome"] == "rolled_back"
     assert failing["final_weights"] == {"blue": 100, "green": 0}
     assert failing["alarm_events"][0]["state"] == "ALARM"
-    assert 0 < failing["reaction_ms"] < 5_000
+    assert failing["reaction_ms"] > 0  # measured, not judged: speed is the benchmark's job
     assert failing["api_calls"]["calls"]["ModifyListener"] == 2  # the 50% step + the rollback
     assert (tmp_path / "chart.png").read_bytes().startswith(b"\x89PNG")
     assert settled_thread_count(threads_before) == threads_before  # the emulator is gone
