@@ -37,21 +37,21 @@ class RollbackAlarms(pulumi.ComponentResource):
         super().__init__("switchyard:alarms:RollbackAlarms", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.names: dict[Colour, tuple[str, ...]] = {}
-        self.alarms: list[aws.cloudwatch.MetricAlarm] = []
         self.composites: dict[Colour, aws.cloudwatch.CompositeAlarm] = {}
         self.alarm_arns: list[pulumi.Output[str]] = []
         critical, info = args.topic_arns[Tier.CRITICAL], args.topic_arns[Tier.INFO]
         for colour in Colour:
+            self.names[colour] = tuple(f"{args.name_prefix}-{colour}-{s.slug}" for s in args.specs)
             colour_alarms = []
             dimensions = {
                 "LoadBalancer": args.load_balancer_suffix,
                 "TargetGroup": args.target_group_suffixes[colour],
             }
-            for spec in args.specs:
+            for spec, alarm_name in zip(args.specs, self.names[colour], strict=True):
                 colour_alarms.append(
                     aws.cloudwatch.MetricAlarm(
                         f"{name}-{colour}-{spec.slug}",
-                        name=f"{args.name_prefix}-{colour}-{spec.slug}",
+                        name=alarm_name,
                         alarm_description=f"[rollback] {colour}: {spec.description}",
                         comparison_operator="GreaterThanThreshold",
                         threshold=spec.threshold,
@@ -64,8 +64,6 @@ class RollbackAlarms(pulumi.ComponentResource):
                         **_measure(spec, dimensions, args, colour),
                     )
                 )
-            self.alarms.extend(colour_alarms)
-            self.names[colour] = tuple(f"{args.name_prefix}-{colour}-{s.slug}" for s in args.specs)
             unhealthy = aws.cloudwatch.MetricAlarm(
                 f"{name}-{colour}-unhealthy-hosts",
                 name=f"{args.name_prefix}-{colour}-unhealthy-hosts",

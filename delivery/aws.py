@@ -44,10 +44,6 @@ class ApiCalls:
         if model is not None:
             self.calls[model.name] += 1
 
-    @property
-    def retries(self) -> int:
-        return sum(self.attempts.values()) - sum(self.calls.values())
-
     def as_dict(self) -> dict[str, Any]:
         return {"calls": dict(self.calls), "attempts": dict(self.attempts)}
 

@@ -203,11 +203,6 @@ def set_alarm(clients: AwsClients, alarm: str, state: str, reason: str) -> None:
     clients.cloudwatch.set_alarm_state(AlarmName=alarm, StateValue=state, StateReason=reason)
 
 
-def set_alarms(clients: AwsClients, alarms: Sequence[str], state: str, reason: str) -> None:
-    for alarm in alarms:
-        set_alarm(clients, alarm, state, reason)
-
-
 def listener_weights(clients: AwsClients, plane: TrafficPlane) -> Weights:
     return ElbListener(clients.elbv2, plane.listener_arn, plane.target_groups).read_weights()
 

@@ -22,7 +22,7 @@ from pulumi.dynamic import (
 )
 from pulumi.runtime import rpc
 
-from delivery.aws import ElbListener, aws_cutover, make_clients
+from delivery.aws import AwsClients, ElbListener, aws_cutover, make_clients
 from delivery.clock import SystemClock
 from delivery.errors import ConfigError
 from delivery.model import Colour
@@ -163,8 +163,8 @@ def _groups(props: Mapping[str, Any]) -> dict[Colour, str]:
     return {Colour(colour): arn for colour, arn in props["target_groups"].items()}
 
 
-def _listener(props: Mapping[str, Any]) -> ElbListener:
-    clients = make_clients(props["region"])
+def _listener(props: Mapping[str, Any], clients: AwsClients | None = None) -> ElbListener:
+    clients = clients or make_clients(props["region"])
     return ElbListener(clients.elbv2, props["listener_arn"], _groups(props))
 
 
@@ -180,7 +180,7 @@ def _wire(props: Mapping[str, Any]) -> tuple[Cutover, ElbListener]:
         traffic_policy_from_inputs(props["policy"]),
         SystemClock(),
     )
-    return engine, ElbListener(clients.elbv2, props["listener_arn"], _groups(props))
+    return engine, _listener(props, clients)
 
 
 def _outs(props: Mapping[str, Any], result: ShiftResult, outcome: str) -> dict[str, Any]:

@@ -98,7 +98,7 @@ class Cutover:
         1) and is corrected. Anything further from 100/0 is somebody's traffic split; creating
         the cutover must not silently move it.
         """
-        current = self._read()
+        current = self._listener.read_weights()
         if current.of(live) == 100:
             return self._result(live, current)
         if current.of(live) == 99:
@@ -116,7 +116,7 @@ class Cutover:
         if source is target:
             raise ValueError(f"source and target are both {source}")
         try:
-            current = self._read()
+            current = self._listener.read_weights()
         except PortError as exc:
             raise ShiftRefused(
                 f"could not read the listener's weights: {exc}. No traffic was moved by this run; "
@@ -240,9 +240,6 @@ class Cutover:
             return True
         rollback_on_no_data = self._policy.insufficient_data is InsufficientData.ROLLBACK
         return state.value == INSUFFICIENT_DATA and rollback_on_no_data
-
-    def _read(self) -> Weights:
-        return self._listener.read_weights()
 
     def _set(self, weights: Weights, step: int | None, detail: str = "") -> None:
         self._listener.set_weights(weights)
