@@ -57,11 +57,13 @@ def rollback_alarm_specs(t: AlarmThresholds) -> tuple[AlarmSpec, ...]:
       stack's insufficientData setting decides (prod: roll back).
     """
     latency_ms = t.latency_baseline_ms * t.latency_factor
+    # The model owns which setting sets each alarm's window; the specs count it in periods.
+    periods = {kind: seconds // ALARM_PERIOD_SECONDS for kind, seconds in t.windows().items()}
     return (
         AlarmSpec(
             AlarmKind.FIVE_XX,
             t.five_xx_rate_percent,
-            t.five_xx_minutes,
+            periods[AlarmKind.FIVE_XX],
             MissingData.NOT_BREACHING,
             f"Target 5xx above {t.five_xx_rate_percent}% of requests for "
             f"{t.five_xx_minutes} min (judged from {t.min_request_count} requests/min)",
@@ -69,7 +71,7 @@ def rollback_alarm_specs(t: AlarmThresholds) -> tuple[AlarmSpec, ...]:
         AlarmSpec(
             AlarmKind.LATENCY,
             latency_ms / 1000,
-            t.latency_minutes,
+            periods[AlarmKind.LATENCY],
             MissingData.NOT_BREACHING,
             f"p95 target response time above {latency_ms} ms ({t.latency_factor}x the "
             f"{t.latency_baseline_ms} ms baseline) for {t.latency_minutes} min",
@@ -77,7 +79,7 @@ def rollback_alarm_specs(t: AlarmThresholds) -> tuple[AlarmSpec, ...]:
         AlarmSpec(
             AlarmKind.ERROR_RATE,
             t.error_rate_percent,
-            t.error_rate_minutes,
+            periods[AlarmKind.ERROR_RATE],
             MissingData.NOT_BREACHING,
             f"5xx and connection errors above {t.error_rate_percent}% of requests for "
             f"{t.error_rate_minutes} min",
@@ -85,14 +87,14 @@ def rollback_alarm_specs(t: AlarmThresholds) -> tuple[AlarmSpec, ...]:
         AlarmSpec(
             AlarmKind.CPU,
             t.cpu_percent,
-            t.resource_minutes,
+            periods[AlarmKind.CPU],
             MissingData.MISSING,
             f"Pod CPU above {t.cpu_percent}% for {t.resource_minutes} min",
         ),
         AlarmSpec(
             AlarmKind.MEMORY,
             t.memory_percent,
-            t.resource_minutes,
+            periods[AlarmKind.MEMORY],
             MissingData.MISSING,
             f"Pod memory above {t.memory_percent}% for {t.resource_minutes} min",
         ),

@@ -66,21 +66,6 @@ class ConfigReader:
             return None
         return value
 
-    def number(self, name: str, low: float, high: float) -> float | None:
-        value = self._value(name)
-        if value is _MISSING:
-            return None
-        if isinstance(value, str):
-            with contextlib.suppress(ValueError):
-                value = float(value)
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            self.fail(name, f"must be a number in {low:g}..{high:g}, got {value!r}")
-            return None
-        if not low <= value <= high:
-            self.fail(name, f"must be in {low:g}..{high:g}, got {value:g}")
-            return None
-        return float(value)
-
     def listing(self, name: str, required: bool = True) -> list[Any] | None:
         value = self._value(name, required)
         if value is _MISSING:
@@ -118,6 +103,16 @@ class ConfigReader:
             self.fail(name, reason)
             return None
         return value
+
+    def matching(
+        self, name: str, pattern: re.Pattern[str], what: str, required: bool = True
+    ) -> str | None:
+        """Text that ``pattern`` matches; otherwise a problem saying it must be ``what``."""
+        return self.text(
+            name,
+            lambda v: None if pattern.match(v) else f"must be {what}, got {v!r}",
+            required=required,
+        )
 
     def network(self, name: str, low_prefix: int, high_prefix: int) -> ipaddress.IPv4Network | None:
         def problem(value: str) -> str | None:

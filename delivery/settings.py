@@ -118,6 +118,9 @@ LOG_RETENTION_DAYS: Final = (
 REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+_URL_PATH = re.compile(r"/[\w./-]*\Z")  # matched from the start: the whole value
+_CERTIFICATE_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[\w-]+$")
+_LAMBDA_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[\w-]+$")
 _ENVIRONMENTS: Final = ("dev", "staging", "prod")
 
 
@@ -193,12 +196,9 @@ def _read_network(reader: ConfigReader) -> NetworkSettings | None:
 
 
 def _read_alb(reader: ConfigReader, environment: str | None) -> AlbSettings | None:
-    def arn_problem(value: str) -> str | None:
-        if re.match(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[\w-]+$", value):
-            return None
-        return f"must be an ACM certificate ARN, got {value!r}"
-
-    certificate = reader.text("certificateArn", arn_problem, required=False)
+    certificate = reader.matching(
+        "certificateArn", _CERTIFICATE_ARN, "an ACM certificate ARN", required=False
+    )
     if (
         certificate is None
         and environment in ("staging", "prod")
@@ -217,14 +217,7 @@ def _read_alb(reader: ConfigReader, environment: str | None) -> AlbSettings | No
         )
         test_port = None
     cidrs = _read_cidrs(reader)
-    path = reader.text(
-        "healthCheckPath",
-        lambda v: (
-            None
-            if re.fullmatch(r"/[\w./-]*", v)
-            else f"must be a URL path starting with /, got {v!r}"
-        ),
-    )
+    path = reader.matching("healthCheckPath", _URL_PATH, "a URL path starting with /")
     interval = reader.integer("healthCheckIntervalSeconds", 5, 300)
     timeout = reader.integer("healthCheckTimeoutSeconds", 2, 120)
     if interval is not None and timeout is not None and timeout >= interval:
@@ -292,14 +285,10 @@ def _read_alarms(reader: ConfigReader) -> AlarmThresholds | None:
 
 
 def _read_workload(reader: ConfigReader) -> Workload | None:
-    def name_problem(value: str) -> str | None:
-        if _NAME.match(value):
-            return None
-        return f"must be a lowercase DNS-style name (a-z, 0-9, -), got {value!r}"
-
-    cluster = reader.text("clusterName", name_problem)
-    namespace = reader.text("k8sNamespace", name_problem)
-    service = reader.text("serviceName", name_problem)
+    what = "a lowercase DNS-style name (a-z, 0-9, -)"
+    cluster = reader.matching("clusterName", _NAME, what)
+    namespace = reader.matching("k8sNamespace", _NAME, what)
+    service = reader.matching("serviceName", _NAME, what)
     if cluster is None or namespace is None or service is None:
         return None
     return Workload(cluster, namespace, service)
@@ -334,14 +323,8 @@ def _read_secrets(reader: ConfigReader) -> SecretsSettings | None:
             reader.fail("secretNames", f"must not repeat a name, got {names!r}")
             names = None
     rotation = reader.integer("secretRotationDays", 1, 365)
-    lambda_arn = reader.text(
-        "rotationLambdaArn",
-        lambda v: (
-            None
-            if re.match(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[\w-]+$", v)
-            else f"must be a Lambda function ARN, got {v!r}"
-        ),
-        required=False,
+    lambda_arn = reader.matching(
+        "rotationLambdaArn", _LAMBDA_ARN, "a Lambda function ARN", required=False
     )
     key_rotation = reader.integer("keyRotationDays", 90, 2560)
     if names is None or rotation is None or key_rotation is None:
@@ -367,14 +350,7 @@ def _check_bake_covers_alarms(
 def load_settings(raw: Mapping[str, Any], stack: str) -> Settings:
     """Validate a stack's whole configuration; raise one ConfigError listing every problem."""
     reader = ConfigReader(raw, prefix=f"{PROJECT}:")
-    region = reader.text(
-        REGION_KEY,
-        lambda v: (
-            None
-            if REGION_PATTERN.match(v)
-            else f"must be an AWS region such as eu-west-1, got {v!r}"
-        ),
-    )
+    region = reader.matching(REGION_KEY, REGION_PATTERN, "an AWS region such as eu-west-1")
     environment = reader.text(
         "environment",
         lambda v: (
