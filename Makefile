@@ -10,7 +10,7 @@ STACK ?= staging
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[rehearse,dev]'
 	touch $(STAMP)
 
 rehearse: $(STAMP)  ## the main job: the cutover rehearsed against an embedded AWS emulator
@@ -33,7 +33,7 @@ unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit tests/property
 
 bench: $(STAMP)  ## rollback reaction and API calls against the emulator; program evaluation time
-	$(BIN)/python -m delivery.bench
+	$(BIN)/python -m delivery.rehearsal.bench
 	$(BIN)/python -m infra.bench
 
 preview: $(STAMP)  ## the stack's resource graph, evaluated offline under Pulumi's mock runtime
@@ -44,7 +44,7 @@ check: $(STAMP)
 
 lock:  ## re-resolve the newest allowed versions into constraints.txt
 	rm -rf $(VENV).lock && $(PYTHON) -m venv $(VENV).lock
-	$(VENV).lock/bin/pip install --quiet -e '.[dev]'
+	$(VENV).lock/bin/pip install --quiet -e '.[rehearse,dev]'
 	{ echo "# Exact versions for reproducible installs and derandomized property tests; refresh with 'make lock'."; \
 	  $(VENV).lock/bin/pip freeze --exclude-editable; } > constraints.txt
 	rm -rf $(VENV).lock

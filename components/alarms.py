@@ -13,8 +13,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from delivery.alarm_plan import AlarmKind, AlarmSpec
-from delivery.model import ALARM_PERIOD_SECONDS, Colour, Tier, Workload
+from delivery.config.model import ALARM_PERIOD_SECONDS, Colour, Tier, Workload
+from delivery.plans.alarms import AlarmKind, AlarmSpec
 
 ELB = "AWS/ApplicationELB"
 

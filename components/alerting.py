@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from delivery.model import AlertingSettings, Tier
+from delivery.config.model import AlertingSettings, Tier
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import Resource
 
-from delivery.model import Colour, TrafficPolicy
-from delivery.plan import expected_duration_seconds
-from delivery.provider import CutoverProvider
+from delivery.config.model import Colour, TrafficPolicy
+from delivery.cutover.provider import CutoverProvider
+from delivery.plans.schedule import expected_duration_seconds
 
 # Room for API latency and retries on top of the bakes before Pulumi gives up on an update.
 TIMEOUT_MARGIN_SECONDS = 600

@@ -10,7 +10,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from delivery.model import Colour
+from delivery.config.model import Colour
 
 ELB = "AWS/ApplicationELB"
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from delivery.model import NatLayout, NetworkSettings
-from delivery.network_plan import plan_subnets
+from delivery.config.model import NatLayout, NetworkSettings
+from delivery.plans.subnets import plan_subnets
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from delivery.model import SecretsSettings
+from delivery.config.model import SecretsSettings
 
 
 @dataclass(frozen=True)

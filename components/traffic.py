@@ -16,7 +16,7 @@ from ipaddress import IPv4Network
 import pulumi
 import pulumi_aws as aws
 
-from delivery.model import AlbSettings, Colour
+from delivery.config.model import AlbSettings, Colour
 
 TLS13_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"  # TLS 1.3, and 1.2 for older clients
 ACCESS_LOG_DAYS = 90

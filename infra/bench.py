@@ -15,8 +15,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from delivery.alarm_plan import rollback_alarm_specs
-from delivery.stackfile import load_stack
+from delivery.config.stackfile import load_stack
+from delivery.plans.alarms import rollback_alarm_specs
 from infra.offline import evaluate, placeholder_secrets
 
 STACK = "prod"

@@ -9,9 +9,9 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as runtime_config
 
+from delivery.config.model import PROJECT, Settings
+from delivery.config.settings import REGION_KEY, SECRET_VALUES_KEY, load_settings
 from delivery.errors import ConfigError, Problem
-from delivery.model import PROJECT, Settings
-from delivery.settings import REGION_KEY, SECRET_VALUES_KEY, load_settings
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from components.dashboard import EnvironmentDashboard, EnvironmentDashboardArgs
 from components.network import MultiAzNetwork, MultiAzNetworkArgs
 from components.secrets import EnvironmentSecrets, EnvironmentSecretsArgs
 from components.traffic import WeightedAlb, WeightedAlbArgs
-from delivery.alarm_plan import AlarmSpec, rollback_alarm_specs, worst_case_fault_to_rollback
-from delivery.model import PROJECT, Colour
+from delivery.config.model import PROJECT, Colour
+from delivery.plans.alarms import AlarmSpec, rollback_alarm_specs, worst_case_fault_to_rollback
 from infra.config import StackConfig
 
 

@@ -21,10 +21,10 @@ import dill
 import pulumi
 from pulumi.runtime.mocks import MockMonitor
 
-from delivery.alarm_plan import AlarmSpec
+from delivery.config.settings import SECRET_VALUES_KEY
+from delivery.config.stackfile import load_stack, stack_config
 from delivery.errors import SwitchyardError
-from delivery.settings import SECRET_VALUES_KEY
-from delivery.stackfile import load_stack, stack_config
+from delivery.plans.alarms import AlarmSpec
 from infra.config import read_stack_config
 from infra.environment import build_environment
 

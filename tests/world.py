@@ -12,10 +12,10 @@ import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from delivery.config.model import Colour, InsufficientData, TrafficPolicy
+from delivery.cutover.ports import ALARM, INSUFFICIENT_DATA, OK, AlarmState
 from delivery.errors import PortError
-from delivery.model import Colour, InsufficientData, TrafficPolicy
-from delivery.plan import Weights
-from delivery.ports import ALARM, INSUFFICIENT_DATA, OK, AlarmState
+from delivery.plans.schedule import Weights
 
 
 class Crash(BaseException):

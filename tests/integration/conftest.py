@@ -9,15 +9,15 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from delivery.aws import ApiCalls, AwsClients
-from delivery.emulator import (
+from delivery.cutover.aws import ApiCalls, AwsClients
+from delivery.plans.schedule import Weights
+from delivery.rehearsal.emulator import (
     Emulator,
     TrafficPlane,
     build_traffic_plane,
     listener_weights,
     running_emulator,
 )
-from delivery.plan import Weights
 
 REGION = "eu-west-1"
 

@@ -4,7 +4,7 @@ moto differs from AWS in ways these tests rely on, deliberately:
 - new alarms start in OK (AWS: INSUFFICIENT_DATA) and never evaluate metrics, so tests set
   alarm states with SetAlarmState;
 - registered targets always report healthy, so "too few healthy targets" is an empty group;
-- it never throttles, so throttling is injected at the HTTP layer (delivery.faults) and
+- it never throttles, so throttling is injected at the HTTP layer (delivery.rehearsal.faults) and
   botocore's real retry mode handles it.
 """
 
@@ -12,13 +12,19 @@ from __future__ import annotations
 
 import pytest
 
-from delivery.aws import AwsClients, CloudWatchAlarms, ElbListener, aws_cutover
-from delivery.emulator import Emulator, TrafficPlane, build_traffic_plane, force_weights, set_alarm
+from delivery.config.model import Colour, InsufficientData, TrafficPolicy
+from delivery.cutover.aws import AwsClients, CloudWatchAlarms, ElbListener, aws_cutover
+from delivery.cutover.engine import Cutover, Event, Observer
 from delivery.errors import ListenerDrift, RollbackFailed, RolledBack, ShiftRefused
-from delivery.faults import Fault, FaultInjector
-from delivery.model import Colour, InsufficientData, TrafficPolicy
-from delivery.plan import Weights, polls_per_bake
-from delivery.shift import Cutover, Event, Observer
+from delivery.plans.schedule import Weights, polls_per_bake
+from delivery.rehearsal.emulator import (
+    Emulator,
+    TrafficPlane,
+    build_traffic_plane,
+    force_weights,
+    set_alarm,
+)
+from delivery.rehearsal.faults import Fault, FaultInjector
 from tests.integration.conftest import Rig
 
 pytestmark = pytest.mark.integration

@@ -6,18 +6,18 @@ from typing import Any
 
 import pytest
 
-from delivery.aws import AwsClients
-from delivery.emulator import (
+from delivery.config.model import Colour
+from delivery.cutover.aws import AwsClients
+from delivery.cutover.provider import CutoverProvider
+from delivery.errors import ListenerDrift, RolledBack, ShiftRefused
+from delivery.plans.schedule import Weights
+from delivery.rehearsal.emulator import (
     Emulator,
     TrafficPlane,
     force_weights,
     listener_weights,
     set_alarm,
 )
-from delivery.errors import ListenerDrift, RolledBack, ShiftRefused
-from delivery.model import Colour
-from delivery.plan import Weights
-from delivery.provider import CutoverProvider
 
 pytestmark = pytest.mark.integration
 FAST_POLICY = {

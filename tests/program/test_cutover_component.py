@@ -8,8 +8,8 @@ import pulumi
 import pytest
 
 from components.cutover import BlueGreenCutover, BlueGreenCutoverArgs
-from delivery.model import Colour, InsufficientData, TrafficPolicy
-from delivery.provider import CutoverProvider
+from delivery.config.model import Colour, InsufficientData, TrafficPolicy
+from delivery.cutover.provider import CutoverProvider
 from infra.offline import RecordingMocks, dynamic_provider, install
 
 LISTENER = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/web/0123abcd/4567ef01"

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
+from delivery.config.model import Colour, Settings
+from delivery.config.settings import SECRET_VALUES_KEY
+from delivery.config.stackfile import load_stack
 from delivery.errors import ConfigError
-from delivery.model import Colour, Settings
-from delivery.settings import SECRET_VALUES_KEY
-from delivery.stackfile import load_stack
 from infra.offline import Evaluation, RecordingMocks, Registered, is_secret
 from tests.bad_config import BAD_VALUES
 from tests.program.harness import SECRET_VALUES, evaluate

@@ -2,14 +2,14 @@ from __future__ import annotations
 
 import pytest
 
-from delivery.alarm_plan import (
+from delivery.config.stackfile import load_stack
+from delivery.plans.alarms import (
     AlarmKind,
     MissingData,
     fault_to_rollback_seconds,
     rollback_alarm_specs,
     worst_case_fault_to_rollback,
 )
-from delivery.stackfile import load_stack
 
 
 def test_prod_has_one_alarm_per_rollback_trigger_with_its_thresholds() -> None:

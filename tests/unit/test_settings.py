@@ -9,16 +9,21 @@ from typing import Any
 import pytest
 import yaml
 
-from delivery.errors import ConfigError
-from delivery.model import PROJECT, Colour, InsufficientData, NatLayout, Tier
-from delivery.settings import KEYS, SECRET_VALUES_KEY, load_settings, traffic_policy_from_inputs
-from delivery.stackfile import (
+from delivery.config.model import PROJECT, Colour, InsufficientData, NatLayout, Tier
+from delivery.config.settings import (
+    KEYS,
+    SECRET_VALUES_KEY,
+    load_settings,
+    traffic_policy_from_inputs,
+)
+from delivery.config.stackfile import (
     PROJECT_ROOT,
     StackNotFound,
     available_stacks,
     load_stack,
     stack_config,
 )
+from delivery.errors import ConfigError
 from tests.bad_config import BAD_VALUES
 
 GOOD: dict[str, Any] = stack_config("staging")

@@ -1,4 +1,4 @@
-"""Reads raw configuration into the typed model (``delivery.model``).
+"""Reads raw configuration into the typed model (``delivery.config.model``).
 
 A plain mapping of fully qualified config keys (what a ``Pulumi.<stack>.yaml`` holds under
 ``config:``, or what Pulumi's runtime holds) goes in; frozen dataclasses come out, or one
@@ -14,9 +14,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final
 
-from delivery.config_reader import ConfigReader
-from delivery.errors import ConfigError
-from delivery.model import (
+from delivery.config.model import (
     PROJECT,
     AlarmThresholds,
     AlbSettings,
@@ -33,6 +31,8 @@ from delivery.model import (
     TrafficPolicy,
     Workload,
 )
+from delivery.config.reader import ConfigReader
+from delivery.errors import ConfigError
 
 REGION_KEY: Final = "aws:region"  # the AWS provider's key; Pulumi allows it no schema entry
 # Secret values live in one secret object (`pulumi config set --secret --path

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from delivery.model import Colour, InsufficientData, TrafficPolicy
-from delivery.plan import (
+from delivery.config.model import Colour, InsufficientData, TrafficPolicy
+from delivery.plans.schedule import (
     Step,
     Weights,
     expected_duration_seconds,

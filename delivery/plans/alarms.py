@@ -9,7 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from delivery.model import ALARM_PERIOD_SECONDS, CLOUDWATCH_LAG_SECONDS, AlarmThresholds, Settings
+from delivery.config.model import (
+    ALARM_PERIOD_SECONDS,
+    CLOUDWATCH_LAG_SECONDS,
+    AlarmThresholds,
+    Settings,
+)
 
 
 class AlarmKind(StrEnum):

@@ -22,13 +22,13 @@ from pulumi.dynamic import (
 )
 from pulumi.runtime import rpc
 
-from delivery.aws import AwsClients, ElbListener, aws_cutover, make_clients
-from delivery.clock import SystemClock
+from delivery.config.model import Colour
+from delivery.config.settings import REGION_PATTERN, traffic_policy_from_inputs
+from delivery.cutover.aws import AwsClients, ElbListener, aws_cutover, make_clients
+from delivery.cutover.clock import SystemClock
+from delivery.cutover.engine import Cutover, ShiftResult
 from delivery.errors import ConfigError
-from delivery.model import Colour
-from delivery.plan import Weights
-from delivery.settings import REGION_PATTERN, traffic_policy_from_inputs
-from delivery.shift import Cutover, ShiftResult
+from delivery.plans.schedule import Weights
 
 MAX_GATING_ALARMS = 100  # one DescribeAlarms call per poll covers at most 100 names
 _ARN = r"arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:"

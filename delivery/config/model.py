@@ -1,6 +1,6 @@
 """The typed configuration model: what a validated stack configuration is.
 
-``delivery.settings`` builds these from raw configuration; everything else only reads them.
+``delivery.config.settings`` builds these from raw configuration; everything else only reads them.
 """
 
 from __future__ import annotations

@@ -15,11 +15,11 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from delivery.config.model import Colour, TrafficPolicy
+from delivery.cutover.engine import Cutover, Observer
+from delivery.cutover.ports import AlarmState, Clock
 from delivery.errors import ListenerDrift, PortError
-from delivery.model import Colour, TrafficPolicy
-from delivery.plan import Weights
-from delivery.ports import AlarmState, Clock
-from delivery.shift import Cutover, Observer
+from delivery.plans.schedule import Weights
 
 T = TypeVar("T")
 DESCRIBE_ALARMS_BATCH = 100  # AWS accepts at most 100 names per DescribeAlarms call

@@ -1,6 +1,6 @@
 """The cutover state machine: moves traffic step by step and rolls back on any gating alarm.
 
-It talks only to the ports in ``delivery.ports``. Semantics (DESIGN.md, "The cutover"):
+It talks only to the ports in ``delivery.cutover.ports``. Semantics (DESIGN.md, "The cutover"):
 resume from the listener's actual weights; gate on target health and alarms before anything
 moves; one listener call per step; bake with one alarm poll per interval; on ALARM put 100% back
 on the old colour at once and fail loudly; never fight someone else's weight change.
@@ -12,10 +12,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import NoReturn
 
-from delivery.errors import ListenerDrift, PortError, RollbackFailed, RolledBack, ShiftRefused
-from delivery.model import Colour, InsufficientData, TrafficPolicy
-from delivery.plan import Step, Weights, schedule
-from delivery.ports import (
+from delivery.config.model import Colour, InsufficientData, TrafficPolicy
+from delivery.cutover.ports import (
     ALARM,
     INSUFFICIENT_DATA,
     Alarms,
@@ -24,6 +22,8 @@ from delivery.ports import (
     Listener,
     TargetHealth,
 )
+from delivery.errors import ListenerDrift, PortError, RollbackFailed, RolledBack, ShiftRefused
+from delivery.plans.schedule import Step, Weights, schedule
 
 
 @dataclass(frozen=True)

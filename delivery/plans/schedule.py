@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from delivery.model import Colour, TrafficPolicy
+from delivery.config.model import Colour, TrafficPolicy
 
 
 @dataclass(frozen=True, order=True)

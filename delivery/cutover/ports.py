@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from delivery.model import Colour
-from delivery.plan import Weights
+from delivery.config.model import Colour
+from delivery.plans.schedule import Weights
 
 OK = "OK"
 ALARM = "ALARM"

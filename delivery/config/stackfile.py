@@ -10,11 +10,11 @@ from typing import Any
 
 import yaml
 
+from delivery.config.model import Settings
+from delivery.config.settings import load_settings
 from delivery.errors import SwitchyardError
-from delivery.model import Settings
-from delivery.settings import load_settings
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 class StackNotFound(SwitchyardError):

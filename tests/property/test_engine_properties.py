@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from hypothesis import given
 from hypothesis import strategies as st
 
+from delivery.config.model import Colour, InsufficientData, TrafficPolicy
+from delivery.cutover.engine import Cutover
+from delivery.cutover.ports import ALARM, INSUFFICIENT_DATA, OK
 from delivery.errors import ListenerDrift, RollbackFailed, RolledBack, ShiftRefused
-from delivery.model import Colour, InsufficientData, TrafficPolicy
-from delivery.plan import Weights
-from delivery.ports import ALARM, INSUFFICIENT_DATA, OK
-from delivery.shift import Cutover
+from delivery.plans.schedule import Weights
 from tests.world import Crash, World, make_world
 
 ALARMS = ("green-5xx", "green-latency", "green-cpu")

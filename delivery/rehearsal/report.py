@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from delivery.rehearsal import RunRecord
+from delivery.rehearsal.run import RunRecord
 
 OUTCOME_STYLE = {"promoted": "green", "rolled_back": "yellow", "refused": "cyan", "failed": "red"}
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from delivery.config.model import Colour, InsufficientData, TrafficPolicy
+from delivery.cutover.engine import Cutover, Event
+from delivery.cutover.ports import ALARM, INSUFFICIENT_DATA, OK
 from delivery.errors import ListenerDrift, RollbackFailed, RolledBack, ShiftRefused
-from delivery.model import Colour, InsufficientData, TrafficPolicy
-from delivery.plan import Weights, polls_per_bake
-from delivery.ports import ALARM, INSUFFICIENT_DATA, OK
-from delivery.shift import Cutover, Event
+from delivery.plans.schedule import Weights, polls_per_bake
 from tests.world import World, make_world
 
 BLUE, GREEN = Colour.BLUE, Colour.GREEN

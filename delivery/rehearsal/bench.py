@@ -1,6 +1,6 @@
 """Benchmark: rollback reaction time and API calls per cutover, against the embedded emulator.
 
-    python -m delivery.bench [--rollbacks 20] [--alarms 100] [--poll 1] [--bake 2]
+    python -m delivery.rehearsal.bench [--rollbacks 20] [--alarms 100] [--poll 1] [--bake 2]
 
 Real clock, real HTTP. Reaction time runs from the moment SetAlarmState returns (the alarm is
 in ALARM) to the moment the rollback's ModifyListener returns (the listener reads 100/0).
@@ -17,9 +17,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from delivery.aws import ApiCalls, CloudWatchAlarms, ElbListener, aws_cutover
-from delivery.clock import SystemClock
-from delivery.emulator import (
+from delivery.config.model import Colour, InsufficientData, TrafficPolicy
+from delivery.cutover.aws import ApiCalls, CloudWatchAlarms, ElbListener, aws_cutover
+from delivery.cutover.clock import SystemClock
+from delivery.cutover.engine import Event
+from delivery.errors import RolledBack
+from delivery.plans.schedule import Weights
+from delivery.rehearsal.emulator import (
     Emulator,
     TrafficPlane,
     build_traffic_plane,
@@ -27,10 +31,6 @@ from delivery.emulator import (
     running_emulator,
     set_alarm,
 )
-from delivery.errors import RolledBack
-from delivery.model import Colour, InsufficientData, TrafficPolicy
-from delivery.plan import Weights
-from delivery.shift import Event
 
 REGION = "eu-west-1"
 
@@ -104,7 +104,7 @@ def percentile(values: Sequence[float], fraction: float) -> float:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m delivery.bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m delivery.rehearsal.bench", description=__doc__)
     parser.add_argument("--rollbacks", type=int, default=20)
     parser.add_argument("--alarms", type=int, default=100, help="gating alarms per colour")
     parser.add_argument("--poll", type=int, default=1, help="poll interval, seconds")

@@ -18,10 +18,10 @@ from typing import Any
 import boto3
 import botocore.session
 
-from delivery.alarm_plan import AlarmSpec, rollback_alarm_specs
-from delivery.aws import ApiCalls, AwsClients, ElbListener, make_clients
-from delivery.model import ALARM_PERIOD_SECONDS, AlarmThresholds, Colour
-from delivery.plan import Weights
+from delivery.config.model import ALARM_PERIOD_SECONDS, AlarmThresholds, Colour
+from delivery.cutover.aws import ApiCalls, AwsClients, ElbListener, make_clients
+from delivery.plans.alarms import AlarmSpec, rollback_alarm_specs
+from delivery.plans.schedule import Weights
 
 REGION_AZ_SUFFIXES = "abcdef"
 # The prod thresholds, for planes built without a stack (tests, benchmark).

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from delivery.network_plan import MAX_SUBNET_PREFIX, plan_subnets
+from delivery.plans.subnets import MAX_SUBNET_PREFIX, plan_subnets
 
 
 @st.composite

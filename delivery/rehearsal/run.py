@@ -8,21 +8,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from delivery.aws import ApiCalls, AwsClients, aws_cutover
-from delivery.clock import CompressedClock
-from delivery.emulator import (
+from delivery.config.model import PROJECT, Colour, Settings
+from delivery.cutover.aws import ApiCalls, AwsClients, aws_cutover
+from delivery.cutover.clock import CompressedClock
+from delivery.cutover.engine import Event
+from delivery.errors import ListenerDrift, RollbackFailed, RolledBack, ShiftRefused
+from delivery.plans.schedule import Weights
+from delivery.rehearsal.emulator import (
     Emulator,
     TrafficPlane,
     build_traffic_plane,
     listener_weights,
     set_alarm,
 )
-from delivery.errors import ListenerDrift, RollbackFailed, RolledBack, ShiftRefused
-from delivery.faults import Fault, FaultInjector
-from delivery.model import PROJECT, Colour, Settings
-from delivery.plan import Weights
-from delivery.scenarios import Outcome, Scenario
-from delivery.shift import Event
+from delivery.rehearsal.faults import Fault, FaultInjector
+from delivery.rehearsal.scenarios import Outcome, Scenario
 
 FAULTED_ALARM = 0  # index of the gating alarm a scenario trips (the 5xx-rate alarm)
 MIN_FLAP_SECONDS = 0.2

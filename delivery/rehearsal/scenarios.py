@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from delivery.config.model import InsufficientData, TrafficPolicy
 from delivery.errors import SwitchyardError
-from delivery.model import InsufficientData, TrafficPolicy
 
 
 class Outcome(StrEnum):

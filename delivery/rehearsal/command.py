@@ -1,0 +1,98 @@
+"""`python -m delivery rehearse`: the real engine against the embedded emulator, with progress."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from delivery.config.model import Settings
+from delivery.cutover.engine import Event
+from delivery.errors import SwitchyardError
+from delivery.rehearsal.emulator import running_emulator
+from delivery.rehearsal.report import print_summary, write_chart, write_json
+from delivery.rehearsal.run import RunRecord, auto_speed, run_scenario
+from delivery.rehearsal.scenarios import default_scenarios, parse_scenario
+
+OUT = Path("out")
+
+
+def rehearse(settings: Settings, args: argparse.Namespace) -> int:
+    console = Console()
+    policy = settings.traffic
+    scenarios = (
+        [parse_scenario(s, policy) for s in args.scenario]
+        if args.scenario
+        else default_scenarios(policy)
+    )
+    speed = args.speed if args.speed is not None else auto_speed(settings)
+    if speed <= 0:
+        raise SwitchyardError(f"--speed must be positive, got {speed}")
+    console.print(
+        f"Rehearsing stack [bold]{settings.stack}[/bold]: {settings.live_colour} → "
+        f"{settings.live_colour.other}, steps {list(policy.steps)}, bake "
+        f"{policy.bake_seconds}s, poll {policy.poll_seconds}s, time ×{speed:g}"
+    )
+    records: list[RunRecord] = []
+    with running_emulator(settings.region) as emulator:
+        console.print(f"AWS emulator listening on {emulator.endpoint}")
+        for scenario in scenarios:
+            console.print(f"\n[bold]{scenario.name}[/bold]: {scenario.description}")
+            with _BakeProgress(
+                console, scenario.name, policy.total_bake_seconds, args.quiet
+            ) as view:
+                records.append(run_scenario(emulator, settings, scenario, speed, view.on_event))
+    print_summary(console, records)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    chart = args.chart or OUT / f"rehearsal-{settings.stack}-{stamp}.png"
+    write_chart(
+        chart,
+        records,
+        f"Rehearsal of {settings.stack}: {settings.live_colour} → {settings.live_colour.other}",
+    )
+    console.print(f"timeline chart: {chart}")
+    if args.json:
+        write_json(args.json, records)
+        console.print(f"report: {args.json}")
+    unexpected = [r.scenario.name for r in records if not r.as_expected]
+    if unexpected:
+        console.print(f"[red]not as expected: {', '.join(unexpected)}[/red]")
+        return 1
+    return 0
+
+
+class _BakeProgress:
+    """A live bar over the policy's total bake time, labelled with what the engine is doing."""
+
+    def __init__(self, console: Console, name: str, total: float, quiet: bool) -> None:
+        self._name = name
+        self._total = total
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed:.0f}s"),
+            TimeElapsedColumn(),
+            console=console,
+            disable=quiet,
+            transient=True,
+        )
+        self._task = self._progress.add_task(name, total=total)
+
+    def __enter__(self) -> _BakeProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._progress.stop()
+
+    def on_event(self, event: Event) -> None:
+        doing = "baking" if event.kind == "poll" else event.kind
+        label = f"step {event.step}% ({event.weights}) {doing}" if event.step else doing
+        self._progress.update(
+            self._task,
+            completed=min(event.at, self._total),
+            description=f"{self._name}: {label}",
+        )
