@@ -11,7 +11,7 @@ from delivery.errors import SwitchyardError
 
 class Outcome(StrEnum):
     PROMOTED = "promoted"
-    ROLLED_BACK = "rolled_back"
+    ROLLED_BACK = "rolled-back"
     REFUSED = "refused"
     FAILED = "failed"  # drift or a failed rollback: never what a scenario expects
 
