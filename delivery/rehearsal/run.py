@@ -63,7 +63,7 @@ class RunRecord:
                 event.step,
                 {
                     "step": event.step,
-                    "started_at": event.at,
+                    "started_at": round(event.at, 3),
                     "baked_seconds": 0.0,
                     "result": "in progress",
                 },
@@ -123,20 +123,30 @@ class _AlarmDriver:
 
     def start(self, delay_policy_seconds: float, scenario: Scenario, poll_seconds: float) -> None:
         def run() -> None:
-            if self._stop.wait(delay_policy_seconds / self._clock.speed):
+            if self._stop.wait(self._clock.wall_seconds(delay_policy_seconds)):
                 return
             reason = f"rehearsal: {scenario.description}"
             self.set(scenario.alarm_state, reason)
-            # Each state lasts one and a half polls, and long enough on a busy machine to be seen.
-            hold = max(1.5 * poll_seconds / self._clock.speed, MIN_FLAP_SECONDS)
-            while scenario.flapping and not self._stop.wait(hold):
+            while scenario.flapping and not self._stop.wait(self.flap_hold(poll_seconds)):
                 self.set("OK", "rehearsal: flapped back")
-                if self._stop.wait(hold):
+                if self._stop.wait(self.flap_hold(poll_seconds)):
                     return
                 self.set(scenario.alarm_state, reason)
 
         self._thread = threading.Thread(target=run, name="alarm-driver", daemon=True)
         self._thread.start()
+
+    def flap_hold(self, poll_seconds: float) -> float:
+        """Each flapping state lasts one and a half polls, long enough on a busy machine."""
+        return max(self._clock.wall_seconds(1.5 * poll_seconds), MIN_FLAP_SECONDS)
+
+    def await_recovery_after(self, policy_time: float, poll_seconds: float) -> None:
+        """Wait until the alarm has gone back to OK after ``policy_time`` (a flapping alarm)."""
+        deadline = time.monotonic() + 3 * self.flap_hold(poll_seconds) + 1
+        while time.monotonic() < deadline:
+            if any(m.state == "OK" and m.at > policy_time for m in self._record.alarm_marks):
+                return
+            time.sleep(0.01)
 
     def stop(self) -> None:
         self._stop.set()
@@ -215,6 +225,9 @@ def run_scenario(
     except (ListenerDrift, RollbackFailed) as exc:
         record.outcome, record.message = Outcome.FAILED, str(exc)
     finally:
+        if scenario.flapping and record.events:
+            # Keep watching after the rollback: the alarm clears, and the rollback must stick.
+            driver.await_recovery_after(record.events[-1].at, policy.poll_seconds)
         driver.stop()
         record.wall_seconds = time.perf_counter() - started
     if rolled_back_at and driver.fired_at is not None:

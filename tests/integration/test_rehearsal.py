@@ -46,7 +46,7 @@ def test_the_default_story_promotes_then_rolls_back(tmp_path: Path) -> None:
     assert healthy["api_calls"]["calls"]["ModifyListener"] == 2
     assert healthy["final_weights"] == {"blue": 0, "green": 100}
     assert failing["scenario"] == "fail-at:50"
-    assert failing["outcome"] == "rolled_back"
+    assert failing["outcome"] == "rolled-back"
     assert failing["final_weights"] == {"blue": 100, "green": 0}
     assert failing["alarm_events"][0]["state"] == "ALARM"
     assert failing["reaction_ms"] > 0  # measured, not judged: speed is the benchmark's job
@@ -60,7 +60,7 @@ def test_the_default_story_promotes_then_rolls_back(tmp_path: Path) -> None:
     [
         ("unhealthy-green", "refused"),
         ("already-firing", "refused"),
-        ("flapping", "rolled_back"),
+        ("flapping", "rolled-back"),
         ("insufficient-data", "promoted"),  # dev ignores missing data
     ],
 )
@@ -77,9 +77,14 @@ def test_each_scenario_ends_as_expected(tmp_path: Path, scenario: str, outcome: 
 def test_the_rollback_of_a_flapping_alarm_sticks(tmp_path: Path) -> None:
     _, report = rehearse(tmp_path, "--scenario", "flapping")
     (run,) = report["runs"]
+    rollback = next(s for s in run["steps"] if s["result"] == "rolled-back")
+    rolled_back_at = rollback["started_at"] + rollback["baked_seconds"]
     states = [e["state"] for e in run["alarm_events"]]
-    assert states[0] == "ALARM"
-    assert run["final_weights"] == {"blue": 100, "green": 0}
+    assert states[:2] == ["ALARM", "OK"]  # the alarm really flapped
+    cleared = [e for e in run["alarm_events"] if e["state"] == "OK"]
+    assert cleared[-1]["at"] > rolled_back_at  # it cleared after the rollback ...
+    assert run["final_weights"] == {"blue": 100, "green": 0}  # ... and the rollback stuck
+    assert run["api_calls"]["calls"]["ModifyListener"] == 2  # the step and the rollback only
 
 
 def test_the_emulator_port_is_closed_afterwards(
