@@ -151,8 +151,8 @@ class Cutover:
             stop(f"could not read {target}'s target health: {exc}")
         if healthy < self._policy.min_healthy_targets:
             stop(
-                f"{target} has {healthy} healthy target(s); at least "
-                f"{self._policy.min_healthy_targets} are needed before it takes traffic. "
+                f"{target} has {healthy} healthy target(s); it needs at least "
+                f"{self._policy.min_healthy_targets} before it takes traffic. "
                 f"Deploy or fix {target}'s targets, or lower minHealthyTargets"
             )
         try:

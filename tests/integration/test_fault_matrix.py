@@ -89,7 +89,7 @@ def test_alarm_already_firing_refuses(rig: Rig) -> None:
 
 def test_green_with_too_few_healthy_targets_refuses(rig: Rig) -> None:
     sparse = build_traffic_plane(rig.operator, "sparse", targets={BLUE: 2, GREEN: 1})
-    with pytest.raises(ShiftRefused, match=r"green has 1 healthy target.s.; at least 2"):
+    with pytest.raises(ShiftRefused, match=r"green has 1 healthy target.s.; it needs at least 2"):
         make_engine(rig, plane=sparse).shift(BLUE, GREEN)
     assert "ModifyListener" not in rig.counter.calls
 
