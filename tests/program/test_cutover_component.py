@@ -82,10 +82,25 @@ def test_the_registered_inputs_pass_the_providers_own_check(mocks: RecordingMock
     return cutover.weights.apply(check)
 
 
+class LiveWeightsMocks(RecordingMocks):
+    """Answers the dynamic resource with weights no default could produce."""
+
+    def new_resource(
+        self, args: pulumi.runtime.MockResourceArgs
+    ) -> tuple[str | None, dict[str, Any]]:
+        id_, outputs = super().new_resource(args)
+        if args.typ == "pulumi-python:dynamic:Resource":
+            outputs = {**outputs, "weights": {"blue": 37, "green": 63}, "live_colour": "green"}
+        return id_, outputs
+
+
 @pulumi.runtime.test
-def test_the_component_exposes_the_weights(mocks: RecordingMocks) -> Any:
+def test_the_component_exposes_what_its_dynamic_resource_reports() -> Any:
+    install(LiveWeightsMocks(), "prod")
     cutover = build()
-    return cutover.weights.apply(lambda w: assertion(w == {"blue": 100, "green": 0}, w))
+    return pulumi.Output.all(cutover.weights, cutover.live_colour).apply(
+        lambda both: assertion(both == [{"blue": 37, "green": 63}, "green"], both)
+    )
 
 
 def assertion(condition: bool, detail: object) -> None:

@@ -16,6 +16,7 @@ from delivery.config.model import Colour, Settings
 from delivery.config.settings import SECRET_VALUES_KEY
 from delivery.config.stackfile import load_stack
 from delivery.errors import ConfigError
+from delivery.plans.alarms import worst_case_fault_to_rollback
 from infra.offline import Evaluation, RecordingMocks, Registered, is_secret
 from tests.bad_config import BAD_VALUES
 from tests.program.harness import SECRET_VALUES, evaluate
@@ -335,7 +336,7 @@ def test_the_cutover_owns_the_production_listener(stack: tuple[Settings, Evaluat
     assert weights["target_groups"] == run.exports["targetGroupArns"]
     assert weights["gating_alarms"] == run.exports["alarmNames"]
     assert weights["policy"]["bakeSeconds"] == settings.traffic.bake_seconds
-    assert run.exports["worstCaseFaultToRollbackSeconds"]["cpu"] > settings.traffic.poll_seconds
+    assert run.exports["worstCaseFaultToRollbackSeconds"] == worst_case_fault_to_rollback(settings)
 
 
 @pytest.mark.parametrize(
