@@ -24,9 +24,11 @@ OUTCOME_STYLE = {
 
 def _table(title: str, *columns: str) -> Table:
     """Compact tables that fit an 80-column terminal without cutting a word."""
-    table = Table(title=title, box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
+    table = Table(
+        title=title, box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, collapse_padding=True
+    )
     for column in columns:
-        table.add_column(column, no_wrap=True, overflow="fold")
+        table.add_column(column, no_wrap=True, overflow="ellipsis")
     return table
 
 
@@ -142,12 +144,12 @@ def timeline_figure(records: Sequence[RunRecord], title: str) -> Any:
             Line2D([], [], color=colour, linestyle=":", label=f"alarm {state}")
             for state, colour in STATE_COLOURS.items()
         ],
-        loc="upper right",
+        loc="lower center",
         fontsize=8,
         ncols=3,
         frameon=False,
     )
-    fig.tight_layout(rect=(0, 0, 1, 0.93))
+    fig.tight_layout(rect=(0, 0.05, 1, 0.95))
     return fig
 
 

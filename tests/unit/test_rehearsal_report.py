@@ -22,13 +22,30 @@ def rolled_back() -> RunRecord:
     record.events = [
         Event(0.1, "gates-passed", BLUE),
         Event(0.2, "weights-set", HALF, 50),
-        Event(40.123456, "weights-set", BLUE, 50, "rollback"),
-        Event(40.2, "rolled-back", BLUE, 50, "alarm"),
+        *(Event(0.2 + 15 * n, "poll", HALF, 50) for n in range(41)),  # a prod-sized bake
+        Event(1206.923456, "weights-set", BLUE, 50, "rollback"),
+        Event(1207.2, "rolled-back", BLUE, 50, "alarm"),
     ]
     record.alarm_marks = [AlarmMark(39.0, "web-green-5xx-rate", "INSUFFICIENT_DATA")]
-    record.api_calls = {"calls": {"ModifyListener": 2, "DescribeAlarms": 9}, "attempts": {}}
+    record.api_calls = {
+        "calls": {"ModifyListener": 2, "DescribeAlarms": 124},
+        "attempts": {"ModifyListener": 2, "DescribeAlarms": 124},
+    }
     record.final_weights = BLUE
     record.reaction_ms = 812.0
+    return record
+
+
+def promoted() -> RunRecord:
+    scenario = Scenario("throttled", Outcome.PROMOTED, "ELBv2 throttles")
+    record = RunRecord(scenario, 400.0, Colour.GREEN, Outcome.PROMOTED, "green is live")
+    for n, weight in enumerate((10, 50, 100)):
+        start = 6.8 + 600.05 * n
+        record.events += [
+            Event(start, "weights-set", Weights.split(Colour.GREEN, weight), weight),
+            Event(start + 600.0, "bake-passed", Weights.split(Colour.GREEN, weight), weight),
+        ]
+    record.final_weights = Weights.all_on(Colour.GREEN)
     return record
 
 
@@ -43,10 +60,10 @@ def refused() -> RunRecord:
 @pytest.mark.parametrize("width", [80, 120])
 def test_the_tables_fit_the_terminal_without_cutting_a_word(width: int) -> None:
     console = Console(width=width, record=True, force_terminal=False)
-    print_summary(console, [rolled_back(), refused()])
+    print_summary(console, [promoted(), rolled_back(), refused()])
     text = console.export_text()
     assert "…" not in text
-    assert max(len(line) for line in text.splitlines()) <= width
+    assert max(len(line.rstrip()) for line in text.splitlines()) <= width
     for word in ("insufficient-data", "unhealthy-green", "rolled-back", "ModifyListener"):
         assert word in text
     assert "DescribeAlarms" in text
@@ -64,7 +81,7 @@ def test_step_times_are_rounded_in_the_json() -> None:
     steps = rolled_back().as_json()["steps"]
     assert steps[0]["started_at"] == 0.2
     assert steps[0]["result"] == "rolled-back"
-    assert steps[0]["baked_seconds"] == 40.0
+    assert steps[0]["baked_seconds"] == 1207.0
 
 
 def test_the_chart_gives_each_run_its_own_row_with_its_own_alarm_marks() -> None:
