@@ -26,11 +26,8 @@ EXIT_INTERRUPTED = 130
 
 DESCRIPTION = """\
 Switchyard's delivery tools. They read the same stack files (Pulumi.<stack>.yaml) as
-`pulumi up`, through one validated configuration model.
-
-  check     validate a stack file and print its cutover plan and reaction budgets
-  rehearse  run the real cutover engine against an embedded AWS emulator (moto server on
-            127.0.0.1); needs the rehearsal extra: pip install -e '.[rehearse]'
+`pulumi up`, through one validated configuration model. `rehearse` needs the rehearsal
+extra: pip install -e '.[rehearse]' (make rehearse installs it).
 """
 
 EXIT_CODES = f"""\
@@ -40,10 +37,6 @@ exit codes:
   {EXIT_BAD_INPUT}    bad input: an invalid stack file, an unknown scenario, a bad option
   {EXIT_INTERRUPTED}  interrupted (Ctrl-C)
 """
-
-
-class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    """Keeps the description's layout and shows each option's default."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -66,26 +59,30 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m delivery",
         description=DESCRIPTION,
         epilog=EXIT_CODES,
-        formatter_class=_HelpFormatter,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     check = commands.add_parser(
         "check",
         help="validate a stack file and print its cutover plan",
-        description="Validate Pulumi.<stack>.yaml and print its cutover plan.",
+        description="Validate Pulumi.<stack>.yaml and print its cutover plan and the worst\n"
+        "case from a fault to the rollback for each alarm.",
         epilog=EXIT_CODES,
-        formatter_class=_HelpFormatter,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     check.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
     rehearse = commands.add_parser(
         "rehearse",
         help="run the real cutover engine against an embedded AWS emulator",
-        description="Run the real cutover engine against an embedded AWS emulator, one "
-        "scenario at a time, and report each run's outcome, reaction and API calls.",
+        description="Run the real cutover engine against an embedded AWS emulator (moto's\n"
+        "server on 127.0.0.1), one scenario at a time, and report each run's outcome,\n"
+        "rollback reaction and API calls.",
         epilog=EXIT_CODES,
-        formatter_class=_HelpFormatter,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    rehearse.add_argument("--stack", default="staging", help="stack whose policy to rehearse")
+    rehearse.add_argument(
+        "--stack", default="staging", help="stack whose policy to rehearse (default: staging)"
+    )
     rehearse.add_argument(
         "--scenario",
         action="append",
@@ -99,7 +96,7 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="time compression factor (default: one bake takes about 1.5 s of wall time)",
     )
-    rehearse.add_argument("--json", type=Path, default=None, help="write the JSON report here")
+    rehearse.add_argument("--json", type=Path, default=None, help="also write the JSON report here")
     rehearse.add_argument(
         "--chart",
         type=Path,
