@@ -147,6 +147,43 @@ class SecretsSettings:
     key_rotation_days: int
 
 
+class BaselineSource(StrEnum):
+    """Where the latency alarms' baseline comes from at release time."""
+
+    STATIC = "static"  # latencyBaselineMs as written in the stack file
+    MEASURED = "measured"  # the live colour's p95 over the last 7 days, measured per release
+
+
+@dataclass(frozen=True)
+class SmokeCheck:
+    """One critical path checked through the test listener before any traffic moves."""
+
+    path: str
+    status: int
+    timeout_seconds: float
+
+    def __str__(self) -> str:
+        return f"{self.path} -> {self.status} within {self.timeout_seconds:g}s"
+
+
+@dataclass(frozen=True)
+class LoadCheck:
+    """A bounded load run against the test listener and the thresholds it must meet."""
+
+    requests: int
+    duration_seconds: int
+    concurrency: int
+    p95_ms: int
+    error_rate_percent: float
+
+
+@dataclass(frozen=True)
+class ReleaseSettings:
+    smoke: tuple[SmokeCheck, ...]
+    load: LoadCheck
+    baseline: BaselineSource
+
+
 @dataclass(frozen=True)
 class Settings:
     stack: str
@@ -162,6 +199,7 @@ class Settings:
     workload: Workload
     alerting: AlertingSettings
     secrets: SecretsSettings
+    release: ReleaseSettings
 
     @property
     def tags(self) -> dict[str, str]:

@@ -19,13 +19,17 @@ from delivery.config.model import (
     AlarmThresholds,
     AlbSettings,
     AlertingSettings,
+    BaselineSource,
     Colour,
     HealthCheck,
     InsufficientData,
+    LoadCheck,
     NatLayout,
     NetworkSettings,
+    ReleaseSettings,
     SecretsSettings,
     Settings,
+    SmokeCheck,
     Subscription,
     Tier,
     TrafficPolicy,
@@ -86,6 +90,13 @@ KEYS: Final[Mapping[str, str]] = {
         "secretRotationDays": "integer",
         "rotationLambdaArn": "string",
         "keyRotationDays": "integer",
+        "smokeChecks": "array",
+        "loadRequests": "integer",
+        "loadDurationSeconds": "integer",
+        "loadConcurrency": "integer",
+        "loadP95Ms": "integer",
+        "loadErrorRatePercent": "integer",
+        "latencyBaselineSource": "string",
     }.items()
 }
 # CloudWatch Logs accepts only these retention periods.
@@ -332,6 +343,54 @@ def _read_secrets(reader: ConfigReader) -> SecretsSettings | None:
     return SecretsSettings(tuple(names), rotation, lambda_arn, key_rotation)
 
 
+_SMOKE = re.compile(r"^(?P<path>/\S*) (?P<status>[1-5]\d\d) (?P<timeout>\d+(\.\d+)?)$")
+
+
+def _read_smoke(reader: ConfigReader) -> tuple[SmokeCheck, ...] | None:
+    raw = reader.listing("smokeChecks")
+    if raw is None:
+        return None
+    checks = []
+    for item in raw:
+        found = _SMOKE.match(str(item))
+        timeout = float(found["timeout"]) if found else 0.0
+        if not found or not 0 < timeout <= 60:
+            reader.fail(
+                "smokeChecks",
+                "entries must be '<path> <expected status> <timeout seconds>' with a timeout "
+                f"in (0, 60], e.g. '/healthz 200 2'; got {item!r}",
+            )
+            return None
+        checks.append(SmokeCheck(found["path"], int(found["status"]), timeout))
+    if not checks:
+        reader.fail("smokeChecks", "must list at least one critical path, e.g. ['/healthz 200 2']")
+        return None
+    return tuple(checks)
+
+
+def _read_release(reader: ConfigReader) -> ReleaseSettings | None:
+    smoke = _read_smoke(reader)
+    requests = reader.integer("loadRequests", 1, 1_000_000)
+    duration = reader.integer("loadDurationSeconds", 1, 3600)
+    concurrency = reader.integer("loadConcurrency", 1, 256)
+    p95 = reader.integer("loadP95Ms", 1, 60_000)
+    error_rate = reader.integer("loadErrorRatePercent", 0, 100)
+    baseline = reader.choice("latencyBaselineSource", BaselineSource)
+    if (
+        smoke is None
+        or requests is None
+        or duration is None
+        or concurrency is None
+        or p95 is None
+        or error_rate is None
+        or baseline is None
+    ):
+        return None
+    return ReleaseSettings(
+        smoke, LoadCheck(requests, duration, concurrency, p95, float(error_rate)), baseline
+    )
+
+
 def _check_bake_covers_alarms(
     reader: ConfigReader, traffic: TrafficPolicy | None, alarms: AlarmThresholds | None
 ) -> None:
@@ -370,12 +429,13 @@ def load_settings(raw: Mapping[str, Any], stack: str) -> Settings:
         _read_subscriptions(reader, "alertWebhooks", email=False),
     )
     secrets = _read_secrets(reader)
+    release = _read_release(reader)
     _check_bake_covers_alarms(reader, traffic, alarms)
     reader.unknown_keys(PROJECT, [*KEYS, SECRET_VALUES_KEY])
     if reader.problems:
         raise ConfigError(reader.problems, source=f"stack {stack!r}")
     assert region and environment and owner and cost_centre and live and traffic
-    assert network and alb and alarms and workload and secrets
+    assert network and alb and alarms and workload and secrets and release
     return Settings(
         stack,
         environment,
@@ -390,4 +450,5 @@ def load_settings(raw: Mapping[str, Any], stack: str) -> Settings:
         workload,
         alerting,
         secrets,
+        release,
     )

@@ -1,0 +1,202 @@
+"""Delivery metrics from the release records, against the seed's targets.
+
+- deployment frequency: promotions per week over the window;
+- lead time: median hours from the commit to its promotion;
+- change failure rate: the share of releases that reached users (moved traffic) and were then
+  rolled back or aborted; releases stopped before any traffic moved are caught changes, not
+  failed ones, and count in neither side;
+- time to restore: median minutes from the failure (the alarm, the abort) to 100% on a good
+  colour.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from delivery.release.record import Outcome, ReleaseRecord
+
+WEEK = timedelta(days=7)
+FAILURES = (Outcome.ROLLED_BACK, Outcome.ABORTED)
+
+
+@dataclass(frozen=True)
+class Targets:
+    deployments_per_week: float = 10.0  # at least
+    lead_time_hours: float = 4.0  # under
+    time_to_restore_minutes: float = 30.0  # under
+    change_failure_rate: float = 0.05  # under
+
+
+@dataclass(frozen=True)
+class Metrics:
+    since: datetime
+    until: datetime
+    counts: dict[str, int]
+    deployment_frequency_per_week: float
+    lead_time_hours: float | None
+    change_failure_rate: float | None
+    time_to_restore_minutes: float | None
+    targets: Targets
+
+    @property
+    def meets(self) -> dict[str, bool | None]:
+        t = self.targets
+
+        def under(value: float | None, limit: float) -> bool | None:
+            return None if value is None else value < limit
+
+        return {
+            "deployment_frequency_per_week": self.deployment_frequency_per_week
+            >= t.deployments_per_week,
+            "lead_time_hours": under(self.lead_time_hours, t.lead_time_hours),
+            "change_failure_rate": under(self.change_failure_rate, t.change_failure_rate),
+            "time_to_restore_minutes": under(
+                self.time_to_restore_minutes, t.time_to_restore_minutes
+            ),
+        }
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "since": self.since.isoformat(),
+            "until": self.until.isoformat(),
+            "counts": self.counts,
+            "deployment_frequency_per_week": round(self.deployment_frequency_per_week, 3),
+            "lead_time_hours": _round(self.lead_time_hours),
+            "change_failure_rate": _round(self.change_failure_rate),
+            "time_to_restore_minutes": _round(self.time_to_restore_minutes),
+            "targets": {
+                "deployment_frequency_per_week": self.targets.deployments_per_week,
+                "lead_time_hours": self.targets.lead_time_hours,
+                "change_failure_rate": self.targets.change_failure_rate,
+                "time_to_restore_minutes": self.targets.time_to_restore_minutes,
+            },
+            "meets_targets": self.meets,
+        }
+
+    def lines(self) -> list[str]:
+        meets = self.meets
+
+        def mark(key: str) -> str:
+            return {True: "meets target", False: "MISSES target", None: "no data"}[meets[key]]
+
+        def show(value: float | None, unit: str) -> str:
+            return "n/a" if value is None else f"{value:.2f} {unit}"
+
+        t = self.targets
+        cfr = None if self.change_failure_rate is None else 100 * self.change_failure_rate
+        return [
+            f"releases {self.since:%Y-%m-%d} .. {self.until:%Y-%m-%d}: "
+            + ", ".join(f"{k} {v}" for k, v in self.counts.items()),
+            f"deployment frequency  {self.deployment_frequency_per_week:.2f} per week "
+            f"(target {t.deployments_per_week:g}+): {mark('deployment_frequency_per_week')}",
+            f"lead time             {show(self.lead_time_hours, 'h')} median "
+            f"(target under {t.lead_time_hours:g} h): {mark('lead_time_hours')}",
+            f"change failure rate   {show(cfr, '%')} "
+            f"(target under {100 * t.change_failure_rate:g}%): {mark('change_failure_rate')}",
+            f"time to restore       {show(self.time_to_restore_minutes, 'min')} median "
+            f"(target under {t.time_to_restore_minutes:g} min): {mark('time_to_restore_minutes')}",
+        ]
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def _median(values: Sequence[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def in_window(
+    records: Sequence[ReleaseRecord], since: datetime, until: datetime
+) -> list[ReleaseRecord]:
+    return [r for r in records if r.outcome is not None and since <= r.started_at <= until]
+
+
+def compute(
+    records: Sequence[ReleaseRecord],
+    since: datetime,
+    until: datetime,
+    targets: Targets = Targets(),
+) -> Metrics:
+    if until <= since:
+        raise ValueError(f"the window must end after it starts: {since} .. {until}")
+    window = in_window(records, since, until)
+    counts = {o.value: sum(1 for r in window if r.outcome is o) for o in Outcome}
+    promoted = [r for r in window if r.outcome is Outcome.PROMOTED]
+    failed = [r for r in window if r.outcome in FAILURES]
+    reached_users = len(promoted) + len(failed)
+    lead = [s / 3600 for r in promoted if (s := r.lead_time_seconds) is not None]
+    restore = [s / 60 for r in failed if (s := r.time_to_restore_seconds) is not None]
+    return Metrics(
+        since=since,
+        until=until,
+        counts=counts,
+        deployment_frequency_per_week=len(promoted) / ((until - since) / WEEK),
+        lead_time_hours=_median(lead),
+        change_failure_rate=len(failed) / reached_users if reached_users else None,
+        time_to_restore_minutes=_median(restore),
+        targets=targets,
+    )
+
+
+def write_chart(path: Path, records: Sequence[ReleaseRecord], metrics: Metrics) -> None:
+    """Releases per week by outcome, and each promotion's lead time against the target."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    window = in_window(records, metrics.since, metrics.until)
+    weeks = max(1, int((metrics.until - metrics.since) / WEEK + 0.999))
+    colours = {
+        Outcome.PROMOTED: "tab:green",
+        Outcome.ROLLED_BACK: "tab:red",
+        Outcome.ABORTED: "tab:orange",
+        Outcome.STOPPED: "tab:gray",
+        Outcome.FAILED: "black",
+    }
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6.5), constrained_layout=True)
+    bottoms = [0] * weeks
+    for outcome, colour in colours.items():
+        per_week = [0] * weeks
+        for r in window:
+            if r.outcome is outcome:
+                per_week[min(weeks - 1, int((r.started_at - metrics.since) / WEEK))] += 1
+        top.bar(range(weeks), per_week, bottom=bottoms, color=colour, label=outcome.value)
+        bottoms = [a + b for a, b in zip(bottoms, per_week, strict=True)]
+    top.axhline(
+        metrics.targets.deployments_per_week,
+        color="tab:blue",
+        linestyle="--",
+        label="target deployments/week",
+    )
+    top.set_title(
+        f"Releases per week (frequency {metrics.deployment_frequency_per_week:.1f}/week, "
+        f"change failure rate "
+        + (
+            "n/a"
+            if metrics.change_failure_rate is None
+            else f"{100 * metrics.change_failure_rate:.1f}%"
+        )
+        + ")"
+    )
+    top.set_xlabel(f"week since {metrics.since:%Y-%m-%d}")
+    top.legend(fontsize="small", ncols=3)
+    promoted = [r for r in window if r.lead_time_seconds is not None]
+    bottom.scatter(
+        [r.promoted_at for r in promoted],
+        [(r.lead_time_seconds or 0) / 3600 for r in promoted],
+        color="tab:green",
+        label="lead time of a promotion",
+    )
+    bottom.axhline(metrics.targets.lead_time_hours, color="tab:red", linestyle="--", label="target")
+    bottom.set_ylabel("hours from commit to promotion")
+    bottom.legend(fontsize="small")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)

@@ -1,0 +1,378 @@
+"""A whole release over the stack port: baseline, stage, smoke, load, promote, outcome.
+
+Each step is a stack-config change plus ``pulumi up`` (so a person can do it by hand); the driver
+adds what ``pulumi up`` cannot: the checks between the steps, an abort that restores the old
+colour when the run is interrupted during promote, the config put back after a rollback, and a
+record of every release, saved at every phase so that a killed run is resumed by the next one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from delivery.config.model import BaselineSource, Colour, Settings
+from delivery.cutover.ports import Clock, Listener, TargetHealth
+from delivery.errors import PortError, SwitchyardError
+from delivery.plans.schedule import Weights
+from delivery.release import checks, notify
+from delivery.release.baseline import Baseline
+from delivery.release.keys import LATENCY_BASELINE_MS, LIVE_COLOUR, image_key
+from delivery.release.notify import Notifier
+from delivery.release.port import StackPort, UpFailed, text_value
+from delivery.release.progress import Progress, describe, is_alarm, is_rollback, moved_traffic_to
+from delivery.release.record import (
+    Outcome,
+    Phase,
+    PhaseResult,
+    RecordStore,
+    ReleaseRecord,
+    Result,
+    now_utc,
+    unfinished,
+)
+
+EXIT_CODES: Mapping[Outcome, int] = {
+    Outcome.PROMOTED: 0,
+    Outcome.FAILED: 1,
+    Outcome.ROLLED_BACK: 3,
+    Outcome.STOPPED: 4,
+    Outcome.ABORTED: 130,
+}
+HEALTH_WAIT_SECONDS = 600.0
+HEALTH_POLL_SECONDS = 10.0
+
+
+class Ended(SwitchyardError):
+    """The release reached ``outcome`` before its last phase; the message is the cause."""
+
+    def __init__(self, outcome: Outcome, cause: str) -> None:
+        super().__init__(cause)
+        self.outcome = outcome
+
+
+class Stop(Ended):
+    """A phase failed before any traffic moved: the release stops with exit 4."""
+
+    def __init__(self, cause: str) -> None:
+        super().__init__(Outcome.STOPPED, cause)
+
+
+class ReleaseBlocked(SwitchyardError):
+    """The release cannot start from what the listener carries now; nothing was changed."""
+
+
+@dataclass(frozen=True)
+class Ports:
+    stack: StackPort
+    listener: Listener
+    health: TargetHealth
+    records: RecordStore
+    notifier: Notifier
+    clock: Clock
+    baseline: Baseline | None = None
+    now: Callable[[], datetime] = now_utc
+    say: Callable[[str], None] = print
+
+
+@dataclass(frozen=True)
+class Request:
+    image: str
+    commit: str | None = None
+    commit_time: datetime | None = None
+    run_url: str | None = None
+    test_url: str | None = None  # default: the test listener on the ALB's DNS name
+
+
+class Release:
+    def __init__(self, settings: Settings, ports: Ports) -> None:
+        self._settings = settings
+        self._p = ports
+        self._record: ReleaseRecord | None = None
+        self._traffic_moved = False
+
+    def run(self, request: Request) -> ReleaseRecord:
+        """Run the release to an outcome and return its (saved) record.
+
+        Interrupted during promote (Ctrl-C, a cancelled CI job), it restores the old colour,
+        records the release as aborted and returns; interrupted elsewhere it saves the record
+        as it stands (the next run resumes it) and re-raises.
+        """
+        record = self._begin(request)
+        self._record = record
+        try:
+            self._phases(record, request)
+            record.promoted_at = self._p.now()
+            self._finish(record, Outcome.PROMOTED, "")
+        except Ended as exc:
+            self._finish(record, exc.outcome, str(exc))
+        except KeyboardInterrupt:
+            if not self._in_promote(record):
+                self._save(record)
+                raise
+            self._abort(record)
+        except SwitchyardError as exc:
+            self._finish(record, Outcome.FAILED, str(exc))
+        return record
+
+    # -- beginning and resuming ------------------------------------------------------------
+
+    def _begin(self, request: Request) -> ReleaseRecord:
+        stack = self._p.stack.name
+        config = self._p.stack.config()
+        carrying = self._carrying()
+        previous = unfinished(self._p.records.load().records, stack)
+        if previous is not None and previous.image == request.image:
+            previous.runs += 1
+            self._p.say(
+                f"resuming release {previous.id} of {previous.image} (run {previous.runs}); "
+                f"passed before: {', '.join(p.phase for p in previous.phases) or 'nothing'}"
+            )
+            return previous
+        if previous is not None:
+            previous.outcome, previous.ended_at = Outcome.FAILED, self._p.now()
+            previous.cause = f"interrupted and not resumed: a release of {request.image} followed"
+            self._p.records.save(previous)
+        if carrying is None:
+            raise ReleaseBlocked(
+                f"the production listener is split ({self._p.listener.read_weights()}): a "
+                "cutover did not finish. Resume it by running the same release again, or run "
+                "`pulumi refresh` then `pulumi up` to let the cutover restore the live colour; "
+                "nothing was changed"
+            )
+        configured = text_value(config, LIVE_COLOUR)
+        if configured != carrying.value:
+            self._p.say(
+                f"liveColour is {configured} but the listener carries 100% {carrying}: "
+                f"releasing from {carrying}, the colour users are on"
+            )
+        record = ReleaseRecord.begin(stack, request.image, carrying, self._p.now())
+        record.commit, record.commit_time, record.run_url = (
+            request.commit,
+            request.commit_time,
+            request.run_url,
+        )
+        self._save(record)
+        self._send(notify.started(record))
+        return record
+
+    def _carrying(self) -> Colour | None:
+        weights = self._p.listener.read_weights()
+        return next((c for c in Colour if weights.of(c) == 100), None)
+
+    # -- the phases ------------------------------------------------------------------------
+
+    def _phases(self, record: ReleaseRecord, request: Request) -> None:
+        if not record.passed(Phase.BASELINE):
+            self._phase(record, Phase.BASELINE, lambda: self._measure_baseline(record))
+        if record.passed(Phase.STAGE) and self._staged(record):
+            self._resumed(record, Phase.STAGE)
+        else:
+            self._phase(record, Phase.STAGE, lambda: self._stage(record))
+        base_url = request.test_url or self._test_url()
+        self._phase(record, Phase.SMOKE, lambda: self._smoke(base_url))
+        self._phase(record, Phase.LOAD, lambda: self._load(base_url))
+        self._phase(record, Phase.PROMOTE, lambda: self._promote(record))
+
+    def _phase(self, record: ReleaseRecord, phase: Phase, body: Callable[[], str]) -> None:
+        started = self._p.now()
+        self._p.say(f"{phase}: ...")
+        # The phase is on record before it runs, so a killed run shows where it died.
+        entry = PhaseResult(phase, Result.FAILED, started, started, "in progress")
+        record.phases = [p for p in record.phases if p.phase is not phase] + [entry]
+        self._save(record)
+        try:
+            detail = body()
+        except SwitchyardError as exc:
+            entry.ended_at, entry.detail = self._p.now(), str(exc)
+            raise
+        except KeyboardInterrupt:
+            entry.ended_at, entry.detail = self._p.now(), "interrupted"
+            raise
+        entry.result, entry.ended_at, entry.detail = Result.PASSED, self._p.now(), detail
+        self._p.say(f"{phase}: {detail}")
+        self._save(record)
+
+    def _resumed(self, record: ReleaseRecord, phase: Phase) -> None:
+        for entry in record.phases:
+            if entry.phase is phase:
+                entry.result = Result.RESUMED
+        self._p.say(f"{phase}: done by an earlier run, not repeated")
+        self._save(record)
+
+    def _measure_baseline(self, record: ReleaseRecord) -> str:
+        static = self._settings.alarms.latency_baseline_ms
+        record.baseline_ms, record.baseline_source = float(static), "static"
+        if self._settings.release.baseline is not BaselineSource.MEASURED:
+            return f"static latencyBaselineMs {static} ms"
+        if self._p.baseline is None:
+            return f"no CloudWatch access in this run; static {static} ms kept"
+        outputs = self._p.stack.outputs()
+        groups = outputs.get("targetGroupArns") or {}
+        balancer = str(outputs.get("loadBalancerArn") or "")
+        group = groups.get(record.source.value)
+        measured = self._p.baseline.p95_ms(str(group), balancer) if group else None
+        if measured is None:
+            return f"no p95 data for {record.source} over 7 days; static {static} ms kept"
+        baseline = max(1, round(measured))
+        self._p.stack.set_config({LATENCY_BASELINE_MS: str(baseline)})
+        record.baseline_ms, record.baseline_source = float(baseline), "measured"
+        factor = self._settings.alarms.latency_factor
+        return (
+            f"{record.source}'s p95 over 7 days is {measured:.0f} ms: latency alarms at "
+            f"{factor} x {baseline} = {factor * baseline} ms"
+        )
+
+    def _staged(self, record: ReleaseRecord) -> bool:
+        return text_value(self._p.stack.config(), image_key(record.target)) == record.image
+
+    def _stage(self, record: ReleaseRecord) -> str:
+        target = record.target
+        # liveColour is pinned to the colour users are on: staging never moves traffic.
+        self._p.stack.set_config(
+            {image_key(target): record.image, LIVE_COLOUR: record.source.value}
+        )
+        try:
+            self._p.stack.up(self._show)
+        except UpFailed as exc:
+            raise Stop(
+                f"staging {record.image} on {target} failed (a failed deploy or pre-traffic "
+                f"hook): {exc}"
+            ) from exc
+        healthy = self._wait_healthy(target)
+        return f"{record.image} on {target}, {healthy} healthy target(s)"
+
+    def _wait_healthy(self, colour: Colour) -> int:
+        needed = self._settings.traffic.min_healthy_targets
+        deadline = self._p.clock.now() + HEALTH_WAIT_SECONDS
+        while True:
+            try:
+                healthy = self._p.health.healthy_targets(colour)
+            except PortError as exc:
+                raise Stop(f"could not read {colour}'s target health: {exc}") from exc
+            if healthy >= needed:
+                return healthy
+            if self._p.clock.now() >= deadline:
+                raise Stop(
+                    f"{colour} has {healthy} healthy target(s) after {HEALTH_WAIT_SECONDS:.0f}s; "
+                    f"{needed} needed (minHealthyTargets). Check the new pods' logs and health "
+                    f"check ({self._settings.alb.health_check.path})"
+                )
+            self._p.clock.sleep(HEALTH_POLL_SECONDS)
+
+    def _test_url(self) -> str:
+        outputs = self._p.stack.outputs()
+        if outputs.get("testListenerUrl"):
+            return str(outputs["testListenerUrl"])
+        host = outputs.get("albDnsName")
+        if not host:
+            raise SwitchyardError(
+                "the stack exports no albDnsName, so the test listener cannot be found; run "
+                "`pulumi up` once, or pass --test-url"
+            )
+        scheme = "https" if self._settings.alb.certificate_arn else "http"
+        return f"{scheme}://{host}:{self._settings.alb.test_listener_port}"
+
+    def _smoke(self, base_url: str) -> str:
+        results = checks.smoke(base_url, self._settings.release.smoke)
+        failed = [r for r in results if not r.ok]
+        if failed:
+            raise Stop("smoke test failed: " + "; ".join(str(r) for r in failed))
+        return f"{len(results)} critical path(s) answered as expected"
+
+    def _load(self, base_url: str) -> str:
+        result = checks.load(base_url, self._settings.release.smoke, self._settings.release.load)
+        if result.breaches:
+            raise Stop(f"load test failed: {'; '.join(result.breaches)} ({result})")
+        return str(result)
+
+    # -- promote and its outcomes ----------------------------------------------------------
+
+    def _in_promote(self, record: ReleaseRecord) -> bool:
+        return bool(record.phases) and record.phases[-1].phase is Phase.PROMOTE
+
+    def _show(self, event: Progress) -> None:
+        line = describe(event)
+        if line:
+            self._p.say(line)
+        record = self._record
+        if record is None:
+            return
+        if moved_traffic_to(event, record.target):
+            self._traffic_moved = True
+        if (is_alarm(event) or is_rollback(event)) and record.failed_at is None:
+            record.failed_at = self._p.now()
+
+    def _promote(self, record: ReleaseRecord) -> str:
+        target = record.target
+        self._traffic_moved = self._listener_weights().of(target) > 0
+        self._p.stack.set_config({LIVE_COLOUR: target.value})
+        try:
+            self._p.stack.up(self._show)
+        except UpFailed as exc:
+            raise self._after_failed_promote(record, str(exc)) from exc
+        return f"{target} is live"
+
+    def _after_failed_promote(self, record: ReleaseRecord, error: str) -> SwitchyardError:
+        source, target = record.source, record.target
+        weights = self._listener_weights()
+        if weights == Weights.all_on(source):
+            self._p.stack.set_config({LIVE_COLOUR: source.value})  # config matches reality
+            if not self._traffic_moved:
+                return Stop(error)
+            record.restored_at = self._p.now()
+            record.failed_at = record.failed_at or record.restored_at
+            return Ended(Outcome.ROLLED_BACK, error)
+        return SwitchyardError(
+            f"pulumi up failed during promote with the listener at {weights}: {error}. "
+            + (
+                f"{target} carries all traffic but the update failed elsewhere: run "
+                "`pulumi refresh`, then `pulumi up`"
+                if weights == Weights.all_on(target)
+                else f"Traffic is split: restore {Weights.all_on(source)} on the listener, "
+                "then run `pulumi refresh` and `pulumi up`"
+            )
+        )
+
+    def _listener_weights(self) -> Weights:
+        return self._p.listener.read_weights()
+
+    def _abort(self, record: ReleaseRecord) -> None:
+        record.failed_at = self._p.now()
+        safe = Weights.all_on(record.source)
+        try:
+            self._p.listener.set_weights(safe)
+            record.restored_at = self._p.now()
+            cause = f"interrupted during promote; the driver restored {safe}"
+        except PortError as exc:
+            cause = (
+                f"interrupted during promote and restoring {safe} FAILED ({exc}): restore it "
+                "on the listener by hand at once"
+            )
+        self._p.stack.set_config({LIVE_COLOUR: record.source.value})
+        cause += (
+            "; the interrupted update may leave a pending operation: run `pulumi refresh`, "
+            "then release again"
+        )
+        self._finish(record, Outcome.ABORTED, cause)
+
+    # -- bookkeeping -----------------------------------------------------------------------
+
+    def _finish(self, record: ReleaseRecord, outcome: Outcome, cause: str) -> None:
+        if record.outcome is not None:
+            return
+        record.outcome, record.cause, record.ended_at = outcome, cause, self._p.now()
+        self._save(record)
+        self._send(notify.finished(record))
+
+    def _save(self, record: ReleaseRecord) -> None:
+        self._p.records.save(record)
+
+    def _send(self, notice: notify.Notice | None) -> None:
+        if notice is None:
+            return
+        try:
+            self._p.notifier.publish(notice.tier, notice.subject, notice.message)
+        except PortError as exc:
+            self._p.say(f"warning: notification not sent: {exc}")

@@ -1,0 +1,39 @@
+"""The stack port: the few Pulumi operations a release needs, so that the orchestration is
+tested without the Pulumi CLI. ``delivery.release.automation`` implements it over the Automation
+API; ``delivery.release.rehearse`` over the embedded emulator and the real cutover engine."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from delivery.errors import SwitchyardError
+from delivery.release.progress import OnProgress
+
+
+class UpFailed(SwitchyardError):
+    """``pulumi up`` failed; the message is what the engine said."""
+
+
+class StackPort(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    def config(self) -> dict[str, str]:
+        """The stack's current config, every value as text, keys fully qualified."""
+        ...
+
+    def set_config(self, values: Mapping[str, str]) -> None:
+        """Set these keys in the stack's config (what ``pulumi config set`` does)."""
+        ...
+
+    def up(self, on_progress: OnProgress) -> None:
+        """``pulumi up``; raises UpFailed. Reports the cutover's progress when it runs one."""
+        ...
+
+    def outputs(self) -> dict[str, Any]: ...
+
+
+def text_value(config: Mapping[str, str], key: str) -> str | None:
+    value = config.get(key)
+    return None if value in (None, "") else str(value)

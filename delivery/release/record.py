@@ -1,0 +1,307 @@
+"""The release record: one JSON document per release, from which delivery metrics come.
+
+Kept in an S3 bucket in real use (versioned, encrypted, private) and in a local folder in the
+rehearsal and tests. A record is saved at every phase, so a crash leaves it unfinished
+(``outcome`` None) and the next run for the same stack and image resumes it.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Protocol
+
+from delivery.config.model import Colour
+from delivery.errors import SwitchyardError
+
+SCHEMA_VERSION = 1
+
+
+class Outcome(StrEnum):
+    PROMOTED = "promoted"  # exit 0
+    ROLLED_BACK = "rolled_back"  # exit 3: traffic moved, an alarm put it back
+    STOPPED = "stopped"  # exit 4: stopped before any traffic moved
+    ABORTED = "aborted"  # interrupted during promote; the driver restored the old colour
+    FAILED = "failed"  # exit 1: anything else
+
+
+class Phase(StrEnum):
+    BASELINE = "baseline"
+    STAGE = "stage"
+    SMOKE = "smoke"
+    LOAD = "load"
+    PROMOTE = "promote"
+
+
+class Result(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    RESUMED = "resumed"  # passed in an earlier, interrupted run of the same release
+
+
+class RecordError(SwitchyardError):
+    """A record file cannot be read as a release record."""
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.astimezone(UTC).isoformat()
+
+
+def _moment(value: Any, what: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError as exc:
+        raise RecordError(f"{what} must be an ISO 8601 time, got {value!r}") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@dataclass
+class PhaseResult:
+    phase: Phase
+    result: Result
+    started_at: datetime
+    ended_at: datetime
+    detail: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "phase": self.phase.value,
+            "result": self.result.value,
+            "started_at": _iso(self.started_at),
+            "ended_at": _iso(self.ended_at),
+            "detail": self.detail,
+        }
+
+
+@dataclass
+class ReleaseRecord:
+    id: str
+    stack: str
+    image: str
+    source: Colour
+    target: Colour
+    started_at: datetime
+    commit: str | None = None
+    commit_time: datetime | None = None
+    run_url: str | None = None
+    phases: list[PhaseResult] = field(default_factory=list)
+    outcome: Outcome | None = None  # None: in progress, or interrupted
+    cause: str = ""
+    ended_at: datetime | None = None
+    baseline_ms: float | None = None
+    baseline_source: str = "static"
+    failed_at: datetime | None = None  # the fault: the alarm seen, or the abort
+    restored_at: datetime | None = None  # 100% back on a good colour
+    promoted_at: datetime | None = None
+    runs: int = 1  # how many driver runs this release took (resumed after a crash: 2+)
+
+    @classmethod
+    def begin(cls, stack: str, image: str, source: Colour, started_at: datetime) -> ReleaseRecord:
+        stamp = started_at.strftime("%Y%m%dT%H%M%SZ")
+        return cls(
+            f"{stack}-{stamp}-{secrets.token_hex(3)}",
+            stack,
+            image,
+            source,
+            source.other,
+            started_at,
+        )
+
+    def passed(self, phase: Phase) -> bool:
+        return any(
+            p.phase is phase and p.result in (Result.PASSED, Result.RESUMED) for p in self.phases
+        )
+
+    @property
+    def time_to_restore_seconds(self) -> float | None:
+        if self.failed_at is None or self.restored_at is None:
+            return None
+        return max(0.0, (self.restored_at - self.failed_at).total_seconds())
+
+    @property
+    def lead_time_seconds(self) -> float | None:
+        if self.promoted_at is None or self.commit_time is None:
+            return None
+        return (self.promoted_at - self.commit_time).total_seconds()
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "version": SCHEMA_VERSION,
+            "id": self.id,
+            "stack": self.stack,
+            "image": self.image,
+            "commit": self.commit,
+            "commit_time": _iso(self.commit_time),
+            "run_url": self.run_url,
+            "source": self.source.value,
+            "target": self.target.value,
+            "started_at": _iso(self.started_at),
+            "ended_at": _iso(self.ended_at),
+            "phases": [p.as_json() for p in self.phases],
+            "outcome": None if self.outcome is None else self.outcome.value,
+            "cause": self.cause,
+            "baseline_ms": self.baseline_ms,
+            "baseline_source": self.baseline_source,
+            "failed_at": _iso(self.failed_at),
+            "restored_at": _iso(self.restored_at),
+            "promoted_at": _iso(self.promoted_at),
+            "time_to_restore_seconds": self.time_to_restore_seconds,
+            "lead_time_seconds": self.lead_time_seconds,
+            "runs": self.runs,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> ReleaseRecord:
+        if not isinstance(data, dict):
+            raise RecordError(f"a record must be a JSON object, got {type(data).__name__}")
+        if data.get("version") != SCHEMA_VERSION:
+            raise RecordError(
+                f"record version {data.get('version')!r} is not {SCHEMA_VERSION}, the version "
+                "this driver reads"
+            )
+        try:
+            phases = [
+                PhaseResult(
+                    Phase(p["phase"]),
+                    Result(p["result"]),
+                    _moment(p["started_at"], "phases.started_at") or now_utc(),
+                    _moment(p["ended_at"], "phases.ended_at") or now_utc(),
+                    str(p.get("detail", "")),
+                )
+                for p in data.get("phases", [])
+            ]
+            started = _moment(data["started_at"], "started_at")
+            outcome = data.get("outcome")
+            return cls(
+                id=str(data["id"]),
+                stack=str(data["stack"]),
+                image=str(data["image"]),
+                source=Colour(data["source"]),
+                target=Colour(data["target"]),
+                started_at=started or now_utc(),
+                commit=data.get("commit"),
+                commit_time=_moment(data.get("commit_time"), "commit_time"),
+                run_url=data.get("run_url"),
+                phases=phases,
+                outcome=None if outcome is None else Outcome(outcome),
+                cause=str(data.get("cause", "")),
+                ended_at=_moment(data.get("ended_at"), "ended_at"),
+                baseline_ms=data.get("baseline_ms"),
+                baseline_source=str(data.get("baseline_source", "static")),
+                failed_at=_moment(data.get("failed_at"), "failed_at"),
+                restored_at=_moment(data.get("restored_at"), "restored_at"),
+                promoted_at=_moment(data.get("promoted_at"), "promoted_at"),
+                runs=int(data.get("runs", 1)),
+            )
+        except (KeyError, ValueError, TypeError) as exc:
+            raise RecordError(f"not a release record: {type(exc).__name__}: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A stored document that is not a release record; reported, never silently dropped."""
+
+    where: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Loaded:
+    records: list[ReleaseRecord]
+    unreadable: list[Unreadable]
+
+
+class RecordStore(Protocol):
+    def save(self, record: ReleaseRecord) -> None: ...
+
+    def load(self) -> Loaded: ...
+
+
+def parse(text: str | bytes, where: str) -> ReleaseRecord:
+    try:
+        return ReleaseRecord.from_json(json.loads(text))
+    except json.JSONDecodeError as exc:
+        raise RecordError(f"{where} is not JSON: {exc}") from exc
+    except RecordError as exc:
+        raise RecordError(f"{where}: {exc}") from exc
+
+
+def _sorted(found: Iterator[tuple[str, bytes]]) -> Loaded:
+    records, bad = [], []
+    for where, body in found:
+        try:
+            records.append(parse(body, where))
+        except RecordError as exc:
+            bad.append(Unreadable(where, str(exc)))
+    records.sort(key=lambda r: r.started_at)
+    return Loaded(records, bad)
+
+
+def record_name(record: ReleaseRecord) -> str:
+    return f"{record.stack}/{record.id}.json"
+
+
+class LocalRecords:
+    """Records as files under a folder: ``<folder>/<stack>/<id>.json``."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def save(self, record: ReleaseRecord) -> None:
+        path = self.folder / record_name(record)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".json.partial")
+        partial.write_text(json.dumps(record.as_json(), indent=2) + "\n")
+        partial.replace(path)  # a reader never sees half a record
+
+    def load(self) -> Loaded:
+        if not self.folder.is_dir():
+            return Loaded([], [])
+        return _sorted((str(p), p.read_bytes()) for p in sorted(self.folder.glob("*/*.json")))
+
+
+class S3Records:
+    """Records as objects under ``s3://<bucket>/<prefix>/<stack>/<id>.json``."""
+
+    def __init__(self, s3: Any, bucket: str, prefix: str = "releases") -> None:
+        self._s3 = s3
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+
+    def save(self, record: ReleaseRecord) -> None:
+        self._s3.put_object(
+            Bucket=self.bucket,
+            Key=f"{self.prefix}/{record_name(record)}",
+            Body=json.dumps(record.as_json(), indent=2).encode(),
+            ContentType="application/json",
+        )
+
+    def load(self) -> Loaded:
+        def objects() -> Iterator[tuple[str, bytes]]:
+            pages = self._s3.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=f"{self.prefix}/"
+            )
+            for page in pages:
+                for item in page.get("Contents", []):
+                    body = self._s3.get_object(Bucket=self.bucket, Key=item["Key"])["Body"].read()
+                    yield f"s3://{self.bucket}/{item['Key']}", body
+
+        return _sorted(objects())
+
+
+def unfinished(records: Sequence[ReleaseRecord], stack: str) -> ReleaseRecord | None:
+    """The stack's latest release when it never reached an outcome (its run was killed)."""
+    mine = [r for r in records if r.stack == stack]
+    return mine[-1] if mine and mine[-1].outcome is None else None

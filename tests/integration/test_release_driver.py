@@ -1,0 +1,306 @@
+"""Every exit path of a release over the stack port: the real orchestration and cutover engine,
+an in-memory AWS world on a fake clock, real HTTP smoke and load checks on 127.0.0.1."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from delivery.config.model import Colour, LoadCheck, Settings, Tier
+from delivery.config.stackfile import load_stack
+from delivery.cutover.ports import ALARM, AlarmState
+from delivery.plans.schedule import Weights
+from delivery.rehearsal.servers import ColourServer, colour_servers
+from delivery.release.keys import LATENCY_BASELINE_MS, LIVE_COLOUR, image_key
+from delivery.release.orchestrate import EXIT_CODES, Ports, Release, ReleaseBlocked, Request
+from delivery.release.progress import Progress
+from delivery.release.record import LocalRecords, Outcome, Phase, ReleaseRecord, Result
+from tests.release_world import WorldStack, world_stack
+from tests.world import Crash
+
+IMAGE = "registry.example.com/web@sha256:" + "a" * 64
+COMMIT_TIME = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+@dataclasses.dataclass
+class Sent:
+    notices: list[tuple[Tier, str, str]] = dataclasses.field(default_factory=list)
+
+    def publish(self, tier: Tier, subject: str, message: str) -> None:
+        self.notices.append((tier, subject, message))
+
+
+@dataclasses.dataclass
+class FixedBaseline:
+    value: float | None
+    asked: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+
+    def p95_ms(self, target_group_arn: str, load_balancer_arn: str) -> float | None:
+        self.asked.append((target_group_arn, load_balancer_arn))
+        return self.value
+
+
+class Clock:
+    """Driver time: each reading one minute after the last, from a fixed start."""
+
+    def __init__(self) -> None:
+        self.t = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        self.t += timedelta(minutes=1)
+        return self.t
+
+
+@pytest.fixture(scope="module")
+def servers() -> Iterator[dict[Colour, ColourServer]]:
+    with colour_servers("blue", "green") as running:
+        yield {Colour(name): server for name, server in running.items()}
+
+
+@pytest.fixture
+def settings() -> Settings:
+    staging = load_stack("staging")
+    small = LoadCheck(
+        requests=60, duration_seconds=20, concurrency=4, p95_ms=2000, error_rate_percent=1.0
+    )
+    return dataclasses.replace(staging, release=dataclasses.replace(staging.release, load=small))
+
+
+@dataclasses.dataclass
+class Rig:
+    stack: WorldStack
+    records: LocalRecords
+    sent: Sent
+    baseline: FixedBaseline
+    settings: Settings
+    lines: list[str]
+
+    def release(self, image: str = IMAGE) -> ReleaseRecord:
+        ports = Ports(
+            stack=self.stack,
+            listener=self.stack.world,
+            health=self.stack.world,
+            records=self.records,
+            notifier=self.sent,
+            clock=self.stack.world,
+            baseline=self.baseline,
+            now=Clock(),
+            say=self.lines.append,
+        )
+        return Release(self.settings, ports).run(
+            Request(image, commit="abc1234", commit_time=COMMIT_TIME, run_url="https://ci/run/1")
+        )
+
+    def stored(self) -> list[dict[str, Any]]:
+        return [json.loads(p.read_text()) for p in sorted(self.records.folder.glob("*/*.json"))]
+
+
+@pytest.fixture
+def rig(settings: Settings, servers: dict[Colour, ColourServer], tmp_path: Path) -> Rig:
+    for server in servers.values():
+        server.behaviour = type(server.behaviour)()
+    return Rig(
+        world_stack(settings, servers),
+        LocalRecords(tmp_path / "records"),
+        Sent(),
+        FixedBaseline(180.0),
+        settings,
+        [],
+    )
+
+
+def phases(record: ReleaseRecord) -> dict[str, str]:
+    return {p.phase.value: p.result.value for p in record.phases}
+
+
+def test_a_clean_release_is_promoted_and_recorded(rig: Rig) -> None:
+    record = rig.release()
+
+    assert record.outcome is Outcome.PROMOTED and EXIT_CODES[record.outcome] == 0
+    assert rig.stack.world.weights == Weights.all_on(Colour.GREEN)
+    assert rig.stack.values[LIVE_COLOUR] == "green"
+    assert rig.stack.values[image_key(Colour.GREEN)] == IMAGE
+    assert phases(record) == {p.value: "passed" for p in Phase}
+    assert record.promoted_at is not None
+    assert record.lead_time_seconds == (record.promoted_at - COMMIT_TIME).total_seconds()
+    [stored] = rig.stored()
+    assert stored["outcome"] == "promoted" and stored["image"] == IMAGE
+    assert [(t, s.split(":")[0]) for t, s, _ in rig.sent.notices] == [
+        (Tier.INFO, "[staging] release started"),
+        (Tier.INFO, "[staging] release promoted"),
+    ]
+    assert "https://ci/run/1" in rig.sent.notices[-1][2]
+    # one progress line per step and bake, none per poll
+    assert sum("bake-passed" in line for line in rig.lines) == len(rig.settings.traffic.steps)
+    assert not any(" poll " in line for line in rig.lines)
+
+
+def test_the_measured_baseline_sets_the_latency_threshold(rig: Rig) -> None:
+    record = rig.release()
+
+    assert rig.stack.values[LATENCY_BASELINE_MS] == "180"
+    assert (record.baseline_ms, record.baseline_source) == (180.0, "measured")
+    assert rig.baseline.asked == [("arn:tg/blue", "arn:lb")]  # the live colour's group
+
+
+def test_no_baseline_data_keeps_the_static_value(rig: Rig) -> None:
+    rig.baseline.value = None
+    record = rig.release()
+
+    assert rig.stack.values[LATENCY_BASELINE_MS] == "250"
+    assert (record.baseline_ms, record.baseline_source) == (250.0, "static")
+
+
+def test_an_alarm_during_promote_rolls_back_and_puts_the_config_back(rig: Rig) -> None:
+    def fire_at_50(event: Progress) -> None:
+        if event.kind == "weights-set" and event.step == 50 and event.weights.green == 50:
+            rig.stack.world.alarms["green-5xx"] = AlarmState("green-5xx", ALARM, "5xx at 7%")
+
+    rig.stack.during_promote = fire_at_50
+    record = rig.release()
+
+    assert record.outcome is Outcome.ROLLED_BACK and EXIT_CODES[record.outcome] == 3
+    assert "green-5xx" in record.cause and "5xx at 7%" in record.cause
+    assert rig.stack.world.weights == Weights.all_on(Colour.BLUE)
+    assert rig.stack.values[LIVE_COLOUR] == "blue"  # config matches reality again
+    assert record.time_to_restore_seconds is not None and record.time_to_restore_seconds > 0
+    assert rig.stored()[0]["outcome"] == "rolled_back"
+    tier, subject, message = rig.sent.notices[-1]
+    assert tier is Tier.CRITICAL and "ROLLED BACK" in subject and "5xx at 7%" in message
+
+
+@pytest.mark.parametrize(
+    ("breakage", "phase", "reason"),
+    [
+        ("smoke", "smoke", "smoke test failed: /api/orders: expected 200, got 500"),
+        ("load", "load", "load test failed: error rate"),
+        ("hook", "stage", "pre-traffic hook"),
+    ],
+)
+def test_a_failed_check_stops_before_any_traffic_moves(
+    rig: Rig, servers: dict[Colour, ColourServer], breakage: str, phase: str, reason: str
+) -> None:
+    candidate = servers[Colour.GREEN].behaviour
+    if breakage == "smoke":
+        candidate.failing_paths = frozenset({"/api/orders"})
+    if breakage == "load":
+        candidate.fail_every = 10  # smoke's two requests pass; 10% of the load run fails
+    rig.stack.hook_fails = breakage == "hook"
+
+    record = rig.release()
+
+    assert record.outcome is Outcome.STOPPED and EXIT_CODES[record.outcome] == 4
+    assert reason in record.cause
+    assert phases(record)[phase] == "failed" and Phase.PROMOTE.value not in phases(record)
+    assert rig.stack.world.sets == []  # the listener was never touched
+    assert rig.stack.values[LIVE_COLOUR] == "blue"
+    assert rig.stored()[0]["outcome"] == "stopped"
+    assert rig.sent.notices[-1][0] is Tier.WARNING
+
+
+def test_a_gate_that_refuses_the_shift_stops_with_the_config_put_back(rig: Rig) -> None:
+    rig.stack.world.alarms["green-latency"] = AlarmState("green-latency", ALARM, "slow")
+    record = rig.release()
+
+    assert record.outcome is Outcome.STOPPED
+    assert "green-latency" in record.cause and "No traffic was moved" in record.cause
+    assert rig.stack.values[LIVE_COLOUR] == "blue"
+    assert rig.stack.world.weights == Weights.all_on(Colour.BLUE)
+
+
+def test_someone_else_moving_the_weights_mid_shift_is_a_failure(rig: Rig) -> None:
+    def meddle(event: Progress) -> None:
+        if event.kind == "bake-passed" and event.step == 10:
+            rig.stack.world.weights = Weights(blue=70, green=30)
+
+    rig.stack.during_promote = meddle
+    record = rig.release()
+
+    assert record.outcome is Outcome.FAILED and EXIT_CODES[record.outcome] == 1
+    assert "Traffic is split" in record.cause and "blue=70% green=30%" in record.cause
+    assert rig.stored()[0]["outcome"] == "failed"
+
+
+def test_ctrl_c_during_promote_restores_the_old_colour_and_records_an_abort(rig: Rig) -> None:
+    def interrupt(event: Progress) -> None:
+        if event.kind == "weights-set" and event.step == 50:
+            raise KeyboardInterrupt
+
+    rig.stack.during_promote = interrupt
+    record = rig.release()
+
+    assert record.outcome is Outcome.ABORTED and EXIT_CODES[record.outcome] != 0
+    assert rig.stack.world.weights == Weights.all_on(Colour.BLUE)
+    assert rig.stack.world.sets[-1][1] == Weights.all_on(Colour.BLUE)
+    assert rig.stack.values[LIVE_COLOUR] == "blue"
+    assert "pulumi refresh" in record.cause
+    assert record.time_to_restore_seconds is not None
+    assert rig.stored()[0]["outcome"] == "aborted"
+    assert rig.sent.notices[-1][0] is Tier.CRITICAL
+
+
+def test_ctrl_c_before_promote_leaves_a_record_the_next_run_resumes(rig: Rig) -> None:
+    rig.stack.crash_on_up = None
+    original_up = rig.stack.up
+
+    def interrupted_stage(on_progress: object) -> None:
+        raise KeyboardInterrupt
+
+    rig.stack.up = interrupted_stage  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        rig.release()
+    assert rig.stored()[0]["outcome"] is None
+    rig.stack.up = original_up  # type: ignore[method-assign]
+
+    record = rig.release()
+    assert record.outcome is Outcome.PROMOTED and record.runs == 2
+    assert len(rig.stored()) == 1
+
+
+def test_a_crash_between_stage_and_promote_is_resumed_by_the_next_run(rig: Rig) -> None:
+    rig.stack.crash_on_up = 2  # stage's up passes, the driver dies in promote's
+    with pytest.raises(Crash):
+        rig.release()
+    [interrupted] = rig.stored()
+    assert interrupted["outcome"] is None
+    assert [p["phase"] for p in interrupted["phases"]] == [p.value for p in Phase]
+
+    rig.stack.crash_on_up = None
+    ups_before = rig.stack.ups
+    record = rig.release()
+
+    assert record.outcome is Outcome.PROMOTED and record.runs == 2
+    assert phases(record)["stage"] == Result.RESUMED.value
+    assert rig.stack.ups - ups_before == 1  # promote only: the image was not staged again
+    assert rig.stack.world.weights == Weights.all_on(Colour.GREEN)
+    assert [r["id"] for r in rig.stored()] == [record.id]
+    assert any("resuming release" in line for line in rig.lines)
+
+
+def test_a_new_image_closes_an_interrupted_release_instead_of_resuming_it(rig: Rig) -> None:
+    rig.stack.crash_on_up = 2
+    with pytest.raises(Crash):
+        rig.release()
+    rig.stack.crash_on_up = None
+
+    record = rig.release(image=IMAGE.replace("a", "b"))
+
+    assert record.outcome is Outcome.PROMOTED and record.runs == 1
+    outcomes = sorted(str(r["outcome"]) for r in rig.stored())
+    assert outcomes == ["failed", "promoted"]
+
+
+def test_a_split_listener_blocks_a_new_release_and_changes_nothing(rig: Rig) -> None:
+    rig.stack.world.weights = Weights(blue=50, green=50)
+    before = dict(rig.stack.values)
+
+    with pytest.raises(ReleaseBlocked, match="split"):
+        rig.release()
+
+    assert rig.stack.values == before and rig.stack.ups == 0

@@ -1,0 +1,150 @@
+"""Delivery metrics on a synthetic record with known answers; the record's own format."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from delivery.config.model import Colour
+from delivery.release.metrics import compute, write_chart
+from delivery.release.record import (
+    LocalRecords,
+    Outcome,
+    Phase,
+    PhaseResult,
+    RecordError,
+    ReleaseRecord,
+    Result,
+    parse,
+    unfinished,
+)
+
+SINCE = datetime(2026, 10, 1, tzinfo=UTC)
+UNTIL = SINCE + timedelta(days=28)
+
+
+def release(
+    day: float,
+    outcome: Outcome | None,
+    lead_hours: float | None = None,
+    restore_minutes: float | None = None,
+    stack: str = "prod",
+) -> ReleaseRecord:
+    start = SINCE + timedelta(days=day)
+    record = ReleaseRecord.begin(stack, f"web:{day}", Colour.BLUE, start)
+    record.outcome = outcome
+    record.ended_at = start + timedelta(hours=1)
+    if lead_hours is not None:
+        record.promoted_at = start + timedelta(hours=1)
+        record.commit_time = record.promoted_at - timedelta(hours=lead_hours)
+    if restore_minutes is not None:
+        record.failed_at = start + timedelta(minutes=30)
+        record.restored_at = record.failed_at + timedelta(minutes=restore_minutes)
+    return record
+
+
+def synthetic() -> list[ReleaseRecord]:
+    promoted = [
+        release(day, Outcome.PROMOTED, lead_hours=lead)
+        for day, lead in zip(range(1, 9), [1, 2, 3, 5, 6, 7, 8, 9], strict=True)
+    ]
+    return [
+        *promoted,
+        release(10, Outcome.ROLLED_BACK, restore_minutes=10),
+        release(11, Outcome.ABORTED, restore_minutes=20),
+        release(12, Outcome.STOPPED),  # caught before users: neither failure nor deployment
+        release(13, Outcome.STOPPED),
+        release(14, None),  # still running
+        release(-3, Outcome.PROMOTED, lead_hours=100),  # before the window
+        release(29, Outcome.ROLLED_BACK, restore_minutes=500),  # after it
+    ]
+
+
+def test_the_metrics_of_a_synthetic_record() -> None:
+    metrics = compute(synthetic(), SINCE, UNTIL)
+
+    assert metrics.deployment_frequency_per_week == pytest.approx(2.0)  # 8 in 4 weeks
+    assert metrics.lead_time_hours == pytest.approx(5.5)  # median of 1,2,3,5,6,7,8,9
+    assert metrics.change_failure_rate == pytest.approx(0.2)  # 2 of the 10 that reached users
+    assert metrics.time_to_restore_minutes == pytest.approx(15.0)
+    assert metrics.counts == {
+        "promoted": 8,
+        "rolled_back": 1,
+        "stopped": 2,
+        "aborted": 1,
+        "failed": 0,
+    }
+    assert metrics.meets == {
+        "deployment_frequency_per_week": False,
+        "lead_time_hours": False,
+        "change_failure_rate": False,
+        "time_to_restore_minutes": True,
+    }
+    data = metrics.as_json()
+    assert data["change_failure_rate"] == 0.2 and data["time_to_restore_minutes"] == 15.0
+
+
+def test_no_releases_means_no_data_rather_than_perfect_scores() -> None:
+    metrics = compute([], SINCE, UNTIL)
+
+    assert metrics.deployment_frequency_per_week == 0
+    assert metrics.lead_time_hours is None and metrics.change_failure_rate is None
+    assert metrics.meets["change_failure_rate"] is None
+    assert any("no data" in line for line in metrics.lines())
+
+
+def test_the_chart_is_written(tmp_path: Path) -> None:
+    records = synthetic()
+    path = tmp_path / "delivery.png"
+    write_chart(path, records, compute(records, SINCE, UNTIL))
+
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_record_survives_its_json_form() -> None:
+    record = release(1, Outcome.ROLLED_BACK, restore_minutes=12)
+    record.phases.append(
+        PhaseResult(Phase.SMOKE, Result.PASSED, SINCE, SINCE + timedelta(seconds=5), "ok")
+    )
+    record.cause = "alarm 'prod-green-5xx-rate' is ALARM"
+
+    again = ReleaseRecord.from_json(json.loads(json.dumps(record.as_json())))
+
+    assert again == record
+    assert again.time_to_restore_seconds == 720
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("{not json", "is not JSON"),
+        ("[1, 2]", "must be a JSON object"),
+        ('{"version": 99}', "record version 99"),
+        ('{"version": 1, "id": "x"}', "not a release record: KeyError"),
+    ],
+)
+def test_a_malformed_record_is_named_and_set_aside(tmp_path: Path, body: str, reason: str) -> None:
+    store = LocalRecords(tmp_path)
+    good = release(1, Outcome.PROMOTED, lead_hours=1)
+    store.save(good)
+    (tmp_path / "prod" / "broken.json").write_text(body)
+
+    loaded = store.load()
+
+    assert loaded.records == [good]
+    [bad] = loaded.unreadable
+    assert bad.where.endswith("broken.json") and reason in bad.reason
+    with pytest.raises(RecordError, match=r"broken\.json"):
+        parse(body, "broken.json")
+
+
+def test_only_the_latest_unfinished_release_of_a_stack_is_resumable() -> None:
+    done = release(1, Outcome.PROMOTED)
+    running = release(2, None)
+    other = release(3, None, stack="staging")
+
+    assert unfinished([done, running, other], "prod") is running
+    assert unfinished([running, release(4, Outcome.STOPPED)], "prod") is None
