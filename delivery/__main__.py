@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from delivery.config.model import Settings
 from delivery.config.stackfile import load_stack
@@ -28,24 +29,41 @@ DESCRIPTION = """\
 Switchyard's delivery tools. They read the same stack files (Pulumi.<stack>.yaml) as
 `pulumi up`, through one validated configuration model. `rehearse` needs the rehearsal
 extra: pip install -e '.[rehearse]' (make rehearse installs it).
+
+  check     validate a stack file; print its cutover plan and reaction budgets
+  rehearse  the real cutover engine against an embedded AWS emulator
+  release   a whole release through the Automation API (or --rehearse on the emulator):
+            baseline, stage, smoke, load, promote; one record per release
+  status    live colour, weights, candidate, alarms, last releases; --watch follows a shift
+  preview   a stack's changes as a pull-request comment (Automation API, or --offline:
+            the program under mocks at a base git ref and at the working tree)
+  report    delivery metrics from the release records, with a chart
 """
 
 EXIT_CODES = f"""\
 exit codes:
-  {EXIT_OK}    done; every rehearsed scenario ended as it expects
-  {EXIT_UNEXPECTED}    a rehearsed scenario ended otherwise than it expects (see the outcome table)
+  {EXIT_OK}    done; every rehearsed scenario ended as it expects; a release was promoted
+  {EXIT_UNEXPECTED}    a rehearsed scenario ended otherwise than it expects (see the outcome table);
+       a release failed otherwise than below (drift, a failed rollback, no such stack)
   {EXIT_BAD_INPUT}    bad input: an invalid stack file, an unknown scenario, a bad option
-  {EXIT_INTERRUPTED}  interrupted (Ctrl-C)
+  3    release: rolled back; liveColour was set back to the old colour
+  4    release: stopped before any traffic moved (a gate, the smoke or load test, the hook)
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C, a cancelled CI job); during a promote the driver put
+       100% back on the old colour and recorded the release as aborted
 """
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.command == "report":
+            return _release_command("report", None, args)
         settings = load_stack(args.stack)
         if args.command == "check":
             return _check(settings)
-        return _rehearse(settings, args)
+        if args.command == "rehearse":
+            return _rehearse(settings, args)
+        return _release_command(args.command, settings, args)
     except SwitchyardError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -104,7 +122,101 @@ def _parser() -> argparse.ArgumentParser:
         help="timeline PNG path (default: out/rehearsal-<stack>-<time>.png, a new file per run)",
     )
     rehearse.add_argument("--quiet", action="store_true", help="no progress display")
+    _release_parsers(commands)
     return parser
+
+
+def _release_parsers(commands: Any) -> None:
+    def command(name: str, help_text: str, description: str) -> argparse.ArgumentParser:
+        made: argparse.ArgumentParser = commands.add_parser(
+            name,
+            help=help_text,
+            description=description,
+            epilog=EXIT_CODES,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        return made
+
+    release = command(
+        "release",
+        "a whole release of an image to a stack",
+        "Release an image: measure the latency baseline, stage the image on the idle colour,\n"
+        "smoke and load test it through the test listener, then promote it (liveColour and\n"
+        "`pulumi up`), recording every phase. A second run with the same image resumes an\n"
+        "interrupted release.",
+    )
+    release.add_argument("--stack", required=True, help="the stack to release to")
+    release.add_argument("--image", required=True, help="the image, by digest (repo@sha256:...)")
+    release.add_argument("--commit", help="the commit the image was built from (lead time)")
+    release.add_argument("--json", type=Path, help="also write the release record here")
+    release.add_argument(
+        "--records",
+        type=Path,
+        help="keep records in this folder (default: the stack's releaseRecordsBucket in S3; "
+        "with --rehearse: out/releases)",
+    )
+    release.add_argument(
+        "--test-url",
+        help="base URL of the test listener (default: http(s)://<albDnsName>:<testListenerPort>;"
+        " with HTTPS give a host name the certificate covers)",
+    )
+    release.add_argument(
+        "--stage-only",
+        action="store_true",
+        help="stop after the load test, ready to promote: the same command without this flag "
+        "resumes and promotes (the production-stage approval gate)",
+    )
+    release.add_argument("--rehearse", action="store_true", help="against the embedded emulator")
+    release.add_argument(
+        "--scenario",
+        default="clean",
+        help="with --rehearse: clean, smoke-fails, load-fails or alarm-at:<step> "
+        "(default: clean)",
+    )
+    release.add_argument(
+        "--speed",
+        type=float,
+        help="with --rehearse: time compression (default: one bake takes about 0.3 s)",
+    )
+    status = command(
+        "status",
+        "where a stack's traffic stands, and its last releases",
+        "Print the live colour, the listener's weights, the candidate image, the gating\n"
+        "alarms and the last releases; --watch follows a shift until a colour carries 100%.",
+    )
+    status.add_argument("--stack", required=True, help="stack name")
+    status.add_argument("--watch", action="store_true", help="follow a shift until it settles")
+    status.add_argument("--records", type=Path, help="records folder (default: the S3 bucket)")
+    preview = command(
+        "preview",
+        "a stack's changes rendered as a pull-request comment",
+        "Render a stack's changes as a pull-request comment: pulumi preview --diff through\n"
+        "the Automation API, or --offline the program under mocks at --base and now.",
+    )
+    preview.add_argument("--stack", required=True, help="stack name")
+    preview.add_argument("--markdown", type=Path, required=True, help="write the comment here")
+    preview.add_argument(
+        "--offline",
+        action="store_true",
+        help="no credentials or CLI: compare the program under mocks at --base and now",
+    )
+    preview.add_argument(
+        "--base", default="origin/main", help="with --offline: the base git ref (default: "
+        "origin/main)"
+    )
+    report = command(
+        "report",
+        "delivery metrics from the release records",
+        "Deployment frequency, lead time, change failure rate and time to restore from the\n"
+        "release records, against the targets, with a chart.",
+    )
+    report.add_argument("--since", default="30d", help="window: 30d, 12h, 4w (default: 30d)")
+    report.add_argument("--stack", help="only this stack's releases (default: every stack)")
+    source = report.add_mutually_exclusive_group()
+    source.add_argument("--records", type=Path, help="records folder")
+    source.add_argument("--bucket", help="records bucket in S3")
+    report.add_argument("--json", type=Path, help="also write the metrics here")
+    report.add_argument("--chart", type=Path, help="write a PNG chart here")
 
 
 def _check(settings: Settings) -> int:
@@ -140,6 +252,27 @@ def _rehearse(settings: Settings, args: argparse.Namespace) -> int:
             "with: pip install -e '.[rehearse]' (make rehearse does this)"
         ) from exc
     return rehearse(settings, args)
+
+
+def _release_command(command: str, settings: Settings | None, args: argparse.Namespace) -> int:
+    try:
+        from delivery.release import command as release
+        from delivery.release import preview
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] not in REHEARSAL_EXTRA:
+            raise
+        raise SwitchyardError(
+            f"the {command} command needs {exc.name!r} (the rehearsal extra): pip install -e "
+            "'.[rehearse]'"
+        ) from exc
+    if command == "report":
+        return release.report(args)
+    assert settings is not None
+    if command == "release":
+        return release.release(settings, args)
+    if command == "status":
+        return release.status(settings, args)
+    return preview.preview_command(settings, args)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from components.alerting import AlertTopics, AlertTopicsArgs
 from components.cutover import BlueGreenCutover, BlueGreenCutoverArgs
 from components.dashboard import EnvironmentDashboard, EnvironmentDashboardArgs
 from components.network import MultiAzNetwork, MultiAzNetworkArgs
+from components.records import ReleaseRecords, ReleaseRecordsArgs
 from components.secrets import EnvironmentSecrets, EnvironmentSecretsArgs
 from components.traffic import WeightedAlb, WeightedAlbArgs
 from delivery.config.model import PROJECT, Colour
@@ -97,8 +98,15 @@ def build_environment(
         ),
         pulumi.ResourceOptions(depends_on=[alarms]),
     )
+    records = ReleaseRecords(
+        "records",
+        ReleaseRecordsArgs(prefix, secrets.key.arn, protect=settings.alb.deletion_protection),
+        on_aws,
+    )
     return {
         "albDnsName": alb.load_balancer.dns_name,
+        "loadBalancerArn": alb.load_balancer.arn,
+        "releaseRecordsBucket": records.bucket.bucket,
         "productionListenerArn": alb.production_listener.arn,
         "testListenerArn": alb.test_listener.arn,
         "targetGroupArns": {c.value: tg.arn for c, tg in alb.target_groups.items()},

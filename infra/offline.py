@@ -208,18 +208,41 @@ def evaluate(
     return evaluation
 
 
+def graph(stack: str, run: Evaluation) -> dict[str, Any]:
+    """The evaluated graph as plain data, keyed by type and name (a URN's identity)."""
+    resources = {
+        f"{r.type}::{r.name}": {
+            "type": r.type,
+            "name": r.name,
+            "inputs": r.inputs,
+            "protect": run.mocks.options[r.name].protect if r.name in run.mocks.options else False,
+        }
+        for r in run.mocks.resources
+    }
+    return {"stack": stack, "config": stack_config(stack), "resources": resources}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m infra.offline",
         description="Evaluate a stack's program offline and list the resources it declares.",
     )
     parser.add_argument("--stack", default="staging")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the graph as JSON (each resource's type, name, inputs and protect flag, "
+        "and the stack's config): what the offline preview diff compares",
+    )
     args = parser.parse_args(argv)
     try:
         run = evaluate(args.stack, secrets=placeholder_secrets(args.stack))
     except SwitchyardError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.json:
+        print(json.dumps(graph(args.stack, run), default=str, sort_keys=True))
+        return 0
     for type_, count in sorted(Counter(r.type for r in run.mocks.resources).items()):
         print(f"{count:4d}  {type_}")
     print(f"{len(run.mocks.resources):4d}  resources in stack {args.stack}")

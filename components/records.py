@@ -1,0 +1,95 @@
+"""The release records bucket: one JSON document per release, written by the CI driver.
+
+Versioned (a record overwritten by a later phase keeps its history), encrypted with the
+environment's KMS key, private (public access blocked, bucket-owner objects, TLS only), and
+kept through `pulumi destroy` in prod, since delivery metrics are computed from it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+
+@dataclass
+class ReleaseRecordsArgs:
+    name_prefix: str
+    kms_key_arn: pulumi.Input[str]
+    protect: bool  # prod: the bucket survives a destroy and refuses deletion while it has records
+
+
+class ReleaseRecords(pulumi.ComponentResource):
+    def __init__(
+        self, name: str, args: ReleaseRecordsArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("switchyard:records:ReleaseRecords", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.bucket = aws.s3.Bucket(
+            f"{name}-bucket",
+            bucket_prefix=f"{args.name_prefix}-releases-",
+            force_destroy=not args.protect,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )
+        aws.s3.BucketVersioning(
+            f"{name}-versioning",
+            bucket=self.bucket.id,
+            versioning_configuration={"status": "Enabled"},
+            opts=child,
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-encryption",
+            bucket=self.bucket.id,
+            rules=[
+                {
+                    "apply_server_side_encryption_by_default": {
+                        "sse_algorithm": "aws:kms",
+                        "kms_master_key_id": args.kms_key_arn,
+                    },
+                    "bucket_key_enabled": True,
+                }
+            ],
+            opts=child,
+        )
+        aws.s3.BucketPublicAccessBlock(
+            f"{name}-public-access",
+            bucket=self.bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        aws.s3.BucketOwnershipControls(
+            f"{name}-ownership",
+            bucket=self.bucket.id,
+            rule={"object_ownership": "BucketOwnerEnforced"},
+            opts=child,
+        )
+        aws.s3.BucketPolicy(
+            f"{name}-policy",
+            bucket=self.bucket.id,
+            policy=self.bucket.arn.apply(_tls_only),
+            opts=child,
+        )
+        self.register_outputs({"bucketName": self.bucket.bucket})
+
+
+def _tls_only(bucket_arn: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "TlsOnly",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:*",
+                    "Resource": [bucket_arn, f"{bucket_arn}/*"],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                }
+            ],
+        }
+    )

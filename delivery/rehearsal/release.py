@@ -1,0 +1,229 @@
+"""`release --rehearse`: the whole release flow against the embedded emulator.
+
+The stack port is backed by the emulator's traffic plane and the real cutover engine (what the
+program's `pulumi up` runs); each colour's pods are a small HTTP server on 127.0.0.1 that the
+smoke and load checks reach as they would reach the test listener; notifications go to SNS
+topics in the emulator; records to a local folder. Time is compressed so that a bake takes a
+fraction of a second.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from delivery.config.model import PROJECT, Colour, LoadCheck, Settings, Tier
+from delivery.config.stackfile import stack_config
+from delivery.cutover.aws import AwsClients, ElbListener, TargetGroupHealth, aws_cutover
+from delivery.cutover.clock import CompressedClock
+from delivery.errors import ListenerDrift, RollbackFailed, RolledBack, ShiftRefused
+from delivery.rehearsal.emulator import (
+    Emulator,
+    TrafficPlane,
+    build_traffic_plane,
+    emulator_session,
+    running_emulator,
+    set_alarm,
+)
+from delivery.rehearsal.scenarios import ScenarioError
+from delivery.rehearsal.servers import ColourServer, colour_servers
+from delivery.release.baseline import CloudWatchBaseline
+from delivery.release.keys import LIVE_COLOUR, image_key
+from delivery.release.notify import SnsNotifier
+from delivery.release.orchestrate import Ports, Release, Request
+from delivery.release.port import UpFailed
+from delivery.release.progress import OnProgress, Progress
+from delivery.release.record import LocalRecords, ReleaseRecord, now_utc
+
+SCENARIOS = ("clean", "smoke-fails", "load-fails", "alarm-at:<step>")
+WALL_SECONDS_PER_BAKE = 0.3
+# A bounded load run sized for a laptop: the stack's thresholds, fewer requests.
+REHEARSAL_LOAD = LoadCheck(
+    requests=200, duration_seconds=10, concurrency=8, p95_ms=0, error_rate_percent=0
+)
+
+
+@dataclass(frozen=True)
+class ReleaseScenario:
+    name: str
+    expected_exit: int
+    alarm_step: int | None = None
+    broken_path: bool = False
+    flaky: bool = False
+
+
+def parse_release_scenario(text: str, settings: Settings) -> ReleaseScenario:
+    if text == "clean":
+        return ReleaseScenario(text, 0)
+    if text == "smoke-fails":
+        return ReleaseScenario(text, 4, broken_path=True)
+    if text == "load-fails":
+        return ReleaseScenario(text, 4, flaky=True)
+    name, _, step = text.partition(":")
+    steps = settings.traffic.steps
+    if name == "alarm-at" and step.isdigit() and int(step) in steps:
+        return ReleaseScenario(text, 3, alarm_step=int(step))
+    raise ScenarioError(
+        f"unknown release scenario {text!r}; use one of {', '.join(SCENARIOS)} with a step of "
+        f"stack {settings.stack} ({', '.join(str(s) for s in steps)})"
+    )
+
+
+def rehearsal_settings(settings: Settings) -> Settings:
+    load = settings.release.load
+    small = dataclasses.replace(
+        REHEARSAL_LOAD,
+        requests=min(load.requests, REHEARSAL_LOAD.requests),
+        concurrency=min(load.concurrency, REHEARSAL_LOAD.concurrency),
+        duration_seconds=min(load.duration_seconds, REHEARSAL_LOAD.duration_seconds),
+        p95_ms=load.p95_ms,
+        error_rate_percent=load.error_rate_percent,
+    )
+    return dataclasses.replace(settings, release=dataclasses.replace(settings.release, load=small))
+
+
+class EmulatorStack:
+    """The stack port over the emulator: `up` stages images and runs the real engine."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        clients: AwsClients,
+        plane: TrafficPlane,
+        servers: Mapping[Colour, ColourServer],
+        clock: CompressedClock,
+        during_promote: Callable[[Progress], None],
+    ) -> None:
+        self._settings = settings
+        self._clients = clients
+        self._plane = plane
+        self._servers = dict(servers)
+        self._clock = clock
+        self._during_promote = during_promote
+        raw = stack_config(settings.stack)
+        self._values = {k: v if isinstance(v, str) else str(v) for k, v in raw.items()}
+        self._live = settings.live_colour
+        self._deployed: dict[Colour, str] = {}
+
+    @property
+    def name(self) -> str:
+        return self._settings.stack
+
+    def config(self) -> dict[str, str]:
+        return dict(self._values)
+
+    def set_config(self, values: Mapping[str, str]) -> None:
+        self._values.update(values)
+
+    def up(self, on_progress: OnProgress) -> None:
+        for colour in Colour:
+            image = self._values.get(image_key(colour))
+            if image and image != self._deployed.get(colour):
+                self._deployed[colour] = image
+                self._servers[colour].behaviour.image = image
+        wanted = Colour(self._values[LIVE_COLOUR])
+        if wanted is self._live:
+            return
+
+        def observe(event: Progress) -> None:
+            on_progress(event)
+            self._during_promote(event)
+
+        engine = aws_cutover(
+            self._clients,
+            self._plane.listener_arn,
+            self._plane.target_groups,
+            self._plane.gating_alarms(wanted),
+            self._settings.traffic,
+            self._clock,
+            observe,
+        )
+        try:
+            engine.shift(self._live, wanted)
+        except (RolledBack, ShiftRefused, ListenerDrift, RollbackFailed) as exc:
+            raise UpFailed(f"cutover: {exc}") from exc
+        self._live = wanted
+
+    def outputs(self) -> dict[str, Any]:
+        return {
+            "testListenerUrl": self._servers[self._live.other].url,
+            "targetGroupArns": {c.value: arn for c, arn in self._plane.target_groups.items()},
+            "loadBalancerArn": self._plane.load_balancer_arn,
+            "productionListenerArn": self._plane.listener_arn,
+        }
+
+
+def _topics(emulator: Emulator, prefix: str) -> tuple[Any, dict[Tier, str]]:
+    sns = emulator_session(emulator.region).client("sns", endpoint_url=emulator.endpoint)
+    topics = {t: sns.create_topic(Name=f"{prefix}-{t.value}")["TopicArn"] for t in Tier}
+    return sns, topics
+
+
+def rehearse_release(
+    settings: Settings,
+    scenario: ReleaseScenario,
+    request: Request,
+    records: Path,
+    say: Callable[[str], None],
+    speed: float | None = None,
+) -> ReleaseRecord:
+    settings = rehearsal_settings(settings)
+    speed = speed or max(1.0, settings.traffic.bake_seconds / WALL_SECONDS_PER_BAKE)
+    prefix = f"{PROJECT}-{settings.environment}"
+    source = settings.live_colour
+    with (
+        running_emulator(settings.region) as emulator,
+        colour_servers(*(c.value for c in Colour)) as by_name,
+    ):
+        servers = {Colour(name): server for name, server in by_name.items()}
+        candidate = servers[source.other].behaviour
+        if scenario.broken_path:
+            candidate.failing_paths = frozenset({settings.release.smoke[-1].path})
+        if scenario.flaky:
+            # Every few requests fail: the smoke checks (the first ones) pass, the load run's
+            # error rate lands above the threshold.
+            threshold = settings.release.load.error_rate_percent
+            candidate.fail_every = max(len(settings.release.smoke) + 1, int(50 / (threshold + 1)))
+        operator = emulator.clients()
+        plane = build_traffic_plane(
+            operator,
+            prefix,
+            zones=settings.network.az_count,
+            targets={source: 2, source.other: settings.traffic.min_healthy_targets},
+            live=source,
+            thresholds=settings.alarms,
+        )
+        clients = emulator.clients()
+        sns, topics = _topics(emulator, prefix)
+        clock = CompressedClock(speed)
+        fired: list[str] = []
+
+        def fault(event: Progress) -> None:
+            if (
+                scenario.alarm_step is not None
+                and not fired
+                and event.kind == "poll"
+                and event.step == scenario.alarm_step
+            ):
+                alarm = plane.gating_alarms(source.other)[0]
+                set_alarm(operator, alarm, "ALARM", f"rehearsal: 5xx at {event.step}%")
+                fired.append(alarm)
+
+        say(
+            f"emulator on {emulator.endpoint}; {source} on {servers[source].url}, "
+            f"{source.other} on {servers[source.other].url}; time x{speed:g}"
+        )
+        ports = Ports(
+            stack=EmulatorStack(settings, clients, plane, servers, clock, fault),
+            listener=ElbListener(clients.elbv2, plane.listener_arn, plane.target_groups),
+            health=TargetGroupHealth(clients.elbv2, plane.target_groups),
+            records=LocalRecords(records),
+            notifier=SnsNotifier(sns, topics),
+            clock=clock,
+            baseline=CloudWatchBaseline(clients.cloudwatch, now_utc()),
+            say=say,
+        )
+        return Release(settings, ports).run(request)

@@ -1,0 +1,99 @@
+"""The stack port over the Pulumi Automation API: a LocalWorkspace over this project directory.
+
+Needs the Pulumi CLI on PATH and a backend login (``pulumi login``); none of that exists on a
+machine without the cloud, so the orchestration is tested over the port instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from delivery.config.stackfile import PROJECT_ROOT
+from delivery.errors import SwitchyardError
+from delivery.release.port import UpFailed
+from delivery.release.progress import OnProgress
+
+PULUMI_INSTALL = "https://www.pulumi.com/docs/iac/download-install/"
+
+
+class StackUnavailable(SwitchyardError):
+    """The stack cannot be opened: no CLI, no login, or no such stack. Nothing was changed."""
+
+
+def _automation() -> Any:
+    from pulumi import automation
+
+    return automation
+
+
+def open_stack(stack: str, work_dir: Path = PROJECT_ROOT) -> Any:
+    auto = _automation()
+    try:
+        return auto.select_stack(stack_name=stack, work_dir=str(work_dir))
+    except FileNotFoundError as exc:
+        raise StackUnavailable(
+            f"the Pulumi CLI is not installed or not on PATH ({exc}); install it "
+            f"({PULUMI_INSTALL}) or, in CI, add the pulumi/actions step before this one"
+        ) from exc
+    except auto.errors.StackNotFoundError as exc:
+        raise StackUnavailable(
+            f"stack {stack!r} does not exist in the backend you are logged in to. Check "
+            f"`pulumi whoami -v` and `pulumi stack ls`; create it once with `pulumi stack "
+            f"init {stack} --secrets-provider awskms://alias/...` (README, real use)"
+        ) from exc
+    except auto.errors.CommandError as exc:
+        raise StackUnavailable(f"pulumi could not select stack {stack!r}: {exc}") from exc
+
+
+class AutomationStack:
+    """``pulumi.automation`` behind the stack port."""
+
+    def __init__(self, stack: Any, say: Callable[[str], None] = print) -> None:
+        self._stack = stack
+        self._say = say
+
+    @classmethod
+    def select(cls, stack: str, say: Callable[[str], None] = print) -> AutomationStack:
+        return cls(open_stack(stack), say)
+
+    @property
+    def name(self) -> str:
+        return str(self._stack.name)
+
+    def config(self) -> dict[str, str]:
+        return {k: str(v.value) for k, v in self._stack.get_all_config().items() if not v.secret}
+
+    def set_config(self, values: Mapping[str, str]) -> None:
+        auto = _automation()
+        self._stack.set_all_config({k: auto.ConfigValue(value=v) for k, v in values.items()})
+
+    def up(self, on_progress: OnProgress) -> None:
+        """``pulumi up``. The cutover runs inside the Pulumi engine's process, so its progress
+        reaches the driver through the listener watch wrapped around this (status.watched)."""
+        auto = _automation()
+        errors: list[str] = []
+
+        def on_event(event: Any) -> None:
+            diagnostic = event.diagnostic_event
+            if diagnostic is not None and diagnostic.severity in ("error", "warning"):
+                message = diagnostic.message.strip()
+                self._say(f"pulumi {diagnostic.severity}: {message}")
+                if diagnostic.severity == "error":
+                    errors.append(message)
+
+        try:
+            self._stack.up(on_event=on_event, color="never", suppress_progress=True)
+        except auto.errors.CommandError as exc:
+            raise UpFailed("\n".join(errors) or str(exc)) from exc
+
+    def outputs(self) -> dict[str, Any]:
+        return {k: v.value for k, v in self._stack.outputs().items()}
+
+    def preview(self, on_event: Callable[[Any], None]) -> None:
+        auto = _automation()
+        try:
+            self._stack.preview(diff=True, on_event=on_event, color="never")
+        except auto.errors.CommandError as exc:
+            raise SwitchyardError(f"pulumi preview failed: {exc}") from exc

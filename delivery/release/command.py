@@ -1,0 +1,250 @@
+"""The release commands of ``python -m delivery``: release, status, report (and their wiring
+to AWS and the Automation API). Imported lazily: only these commands need boto3's S3/SNS and
+pulumi.automation."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import boto3
+
+from delivery.config.model import Colour, Settings, Tier
+from delivery.config.stackfile import PROJECT_ROOT
+from delivery.cutover.aws import AwsClients, CloudWatchAlarms, ElbListener, TargetGroupHealth
+from delivery.cutover.aws import make_clients as make_cutover_clients
+from delivery.cutover.clock import SystemClock
+from delivery.errors import ConfigError, SwitchyardError
+from delivery.release.automation import AutomationStack, StackUnavailable
+from delivery.release.baseline import CloudWatchBaseline
+from delivery.release.metrics import compute, write_chart
+from delivery.release.notify import SnsNotifier
+from delivery.release.orchestrate import EXIT_CODES, Ports, Release, Request
+from delivery.release.record import (
+    LocalRecords,
+    Outcome,
+    RecordStore,
+    ReleaseRecord,
+    S3Records,
+    now_utc,
+)
+from delivery.release.status import WatchedStack, status_lines, watch
+
+EXIT_FAILED = EXIT_CODES[Outcome.FAILED]
+REQUIRED_OUTPUTS = ("productionListenerArn", "targetGroupArns", "alertTopicArns", "alarmNames")
+
+
+def commit_time(commit: str | None, repo: Path = PROJECT_ROOT) -> datetime | None:
+    """The commit's committer time from git, or None when git does not know the commit."""
+    if not commit:
+        return None
+    if not re.fullmatch(r"[0-9a-fA-F]{4,40}", commit):
+        raise SwitchyardError(f"--commit must be a git commit SHA, got {commit!r}")
+    try:
+        shown = subprocess.run(
+            ["git", "-C", str(repo), "show", "-s", "--format=%cI", commit],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return datetime.fromisoformat(shown.stdout.strip())
+
+
+def ci_run_url() -> str | None:
+    server, repo, run = (
+        os.environ.get(k) for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")
+    )
+    return f"{server}/{repo}/actions/runs/{run}" if server and repo and run else None
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """A cancelled CI job gets SIGTERM (after SIGINT): both become KeyboardInterrupt, so the
+    driver aborts a promote the same way for either."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@dataclass(frozen=True)
+class Aws:
+    """The driver's AWS access in real use (credentials from the environment: OIDC in CI)."""
+
+    cutover: AwsClients
+    s3: Any
+    sns: Any
+
+    @classmethod
+    def connect(cls, region: str) -> Aws:
+        session = boto3.session.Session(region_name=region)
+        return cls(make_cutover_clients(region), session.client("s3"), session.client("sns"))
+
+
+def _outputs(stack: AutomationStack) -> dict[str, Any]:
+    outputs = stack.outputs()
+    missing = [k for k in REQUIRED_OUTPUTS if k not in outputs]
+    if missing:
+        raise StackUnavailable(
+            f"stack {stack.name} exports no {', '.join(missing)}: it has not been deployed. "
+            "Run the first `pulumi up` by hand (README, real use); releases come after"
+        )
+    return outputs
+
+
+def _records(args: argparse.Namespace, outputs: dict[str, Any], aws: Aws | None) -> RecordStore:
+    if args.records:
+        return LocalRecords(args.records)
+    bucket = getattr(args, "bucket", None) or outputs.get("releaseRecordsBucket")
+    if not bucket or aws is None:
+        raise SwitchyardError(
+            "no release records: pass --records DIR, or --bucket NAME (the stack's "
+            "releaseRecordsBucket output)"
+        )
+    return S3Records(aws.s3, str(bucket))
+
+
+def _groups(outputs: dict[str, Any]) -> dict[Colour, str]:
+    return {Colour(k): str(v) for k, v in outputs["targetGroupArns"].items()}
+
+
+def release(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        request = Request(
+            image=args.image,
+            commit=args.commit,
+            commit_time=commit_time(args.commit),
+            run_url=ci_run_url(),
+            test_url=args.test_url,
+        )
+        with terminate_as_interrupt():
+            record = (
+                _rehearse(settings, args, request)
+                if args.rehearse
+                else _real(settings, args, request)
+            )
+    except ConfigError:
+        raise
+    except SwitchyardError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    return _summarise(record, args.json)
+
+
+def _rehearse(settings: Settings, args: argparse.Namespace, request: Request) -> ReleaseRecord:
+    from delivery.rehearsal.release import parse_release_scenario, rehearse_release
+
+    scenario = parse_release_scenario(args.scenario, settings)
+    records = args.records or Path("out/releases")
+    return rehearse_release(settings, scenario, request, records, print, args.speed)
+
+
+def _real(settings: Settings, args: argparse.Namespace, request: Request) -> ReleaseRecord:
+    if args.scenario != "clean" or args.speed is not None:
+        raise SwitchyardError("--scenario and --speed only apply with --rehearse")
+    stack = AutomationStack.select(settings.stack)
+    outputs = _outputs(stack)
+    aws = Aws.connect(settings.region)
+    groups = _groups(outputs)
+    listener = ElbListener(aws.cutover.elbv2, outputs["productionListenerArn"], groups)
+    clock = SystemClock()
+    ports = Ports(
+        stack=WatchedStack(stack, listener, clock, settings.traffic.poll_seconds, print),
+        listener=listener,
+        health=TargetGroupHealth(aws.cutover.elbv2, groups),
+        records=_records(args, outputs, aws),
+        notifier=SnsNotifier(aws.sns, {Tier(k): v for k, v in outputs["alertTopicArns"].items()}),
+        clock=clock,
+        baseline=CloudWatchBaseline(aws.cutover.cloudwatch, now_utc()),
+    )
+    return Release(settings, ports).run(request)
+
+
+def _summarise(record: ReleaseRecord, json_path: Path | None) -> int:
+    assert record.outcome is not None
+    print(f"\nrelease {record.id}: {record.outcome.value} ({record.source} -> {record.target})")
+    for phase in record.phases:
+        took = (phase.ended_at - phase.started_at).total_seconds()
+        print(f"  {phase.phase:<9} {phase.result:<8} {took:7.1f}s  {phase.detail}")
+    if record.cause:
+        print(f"cause: {record.cause}")
+    if record.time_to_restore_seconds is not None:
+        print(f"time to restore: {record.time_to_restore_seconds:.1f}s")
+    if json_path:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(record.as_json(), indent=2) + "\n")
+        print(f"record: {json_path}")
+    return EXIT_CODES[record.outcome]
+
+
+def status(settings: Settings, args: argparse.Namespace) -> int:
+    stack = AutomationStack.select(settings.stack)
+    outputs = _outputs(stack)
+    aws = Aws.connect(settings.region)
+    listener = ElbListener(aws.cutover.elbv2, outputs["productionListenerArn"], _groups(outputs))
+    for line in status_lines(
+        settings.stack,
+        stack,
+        listener,
+        CloudWatchAlarms(aws.cutover.cloudwatch),
+        _records(args, outputs, aws),
+    ):
+        print(line)
+    if args.watch:
+        watch(listener, SystemClock(), print, settings.traffic.poll_seconds)
+    return 0
+
+
+def parse_since(text: str) -> timedelta:
+    found = re.fullmatch(r"(\d+)([dhw])", text.strip())
+    if not found or int(found[1]) == 0:
+        raise SwitchyardError(f"--since must look like 30d, 12h or 4w, got {text!r}")
+    unit = {"d": "days", "h": "hours", "w": "weeks"}[found[2]]
+    return timedelta(**{unit: int(found[1])})
+
+
+def report(args: argparse.Namespace) -> int:
+    until = now_utc()
+    since = until - parse_since(args.since)
+    if args.records:
+        store: RecordStore = LocalRecords(args.records)
+    elif args.bucket:
+        store = S3Records(boto3.session.Session().client("s3"), args.bucket)
+    else:
+        raise SwitchyardError("report needs --records DIR or --bucket NAME")
+    loaded = store.load()
+    for bad in loaded.unreadable:
+        print(f"warning: skipped {bad.where}: {bad.reason}", file=sys.stderr)
+    records = [r for r in loaded.records if args.stack is None or r.stack == args.stack]
+    metrics = compute(records, since, until)
+    for line in metrics.lines():
+        print(line)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        body = {**metrics.as_json(), "skipped": [b.where for b in loaded.unreadable]}
+        args.json.write_text(json.dumps(body, indent=2) + "\n")
+        print(f"metrics: {args.json}")
+    if args.chart:
+        write_chart(args.chart, records, metrics)
+        print(f"chart: {args.chart}")
+    return 0
