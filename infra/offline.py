@@ -215,7 +215,10 @@ def graph(stack: str, run: Evaluation) -> dict[str, Any]:
             "type": r.type,
             "name": r.name,
             "inputs": r.inputs,
-            "protect": run.mocks.options[r.name].protect if r.name in run.mocks.options else False,
+            "protect": r.name in run.mocks.options and run.mocks.options[r.name].protect,
+            "ignore_changes": list(
+                run.mocks.options[r.name].ignore_changes if r.name in run.mocks.options else ()
+            ),
         }
         for r in run.mocks.resources
     }

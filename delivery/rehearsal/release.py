@@ -178,6 +178,7 @@ def rehearse_release(
         running_emulator(settings.region) as emulator,
         colour_servers(*(c.value for c in Colour)) as by_name,
     ):
+        emulator.reset()  # moto's backends are per process: start from an empty account
         servers = {Colour(name): server for name, server in by_name.items()}
         candidate = servers[source.other].behaviour
         if scenario.broken_path:

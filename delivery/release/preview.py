@@ -236,7 +236,10 @@ def plan_from_graphs(
                 Change(OpType.DELETE, old["type"], old["name"], protected=bool(old["protect"]))
             )
         elif old is not None and new is not None:
-            changed = _changed_inputs(old["inputs"], new["inputs"])
+            ignored = set(new.get("ignore_changes") or ())  # the engine will not diff these
+            changed = tuple(
+                p for p in _changed_inputs(old["inputs"], new["inputs"]) if p not in ignored
+            )
             if changed:
                 plan.changes.append(
                     Change(OpType.UPDATE, new["type"], new["name"], changed, (), new["protect"])

@@ -1,0 +1,188 @@
+"""The release commands end to end: `release --rehearse` for every scenario against the
+embedded emulator, `report` over the records it wrote, the offline preview between two commits,
+and the bad inputs of each."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from delivery.__main__ import main
+from delivery.config.stackfile import PROJECT_ROOT
+from delivery.release.offline import OfflinePreviewError, offline_plan
+from delivery.release.preview import COMMENT_LIMIT, render
+
+IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web@sha256:" + "c" * 64
+
+
+def git(repo: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.name=ci", "-c", "user.email=ci@example.com", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+HEAD = git(PROJECT_ROOT, "rev-parse", "HEAD")
+
+
+def rehearse(scenario: str, records: Path, out: Path) -> tuple[int, dict[str, Any]]:
+    code = main(
+        [
+            "release",
+            "--stack",
+            "staging",
+            "--image",
+            IMAGE,
+            "--commit",
+            HEAD,
+            "--rehearse",
+            "--scenario",
+            scenario,
+            "--records",
+            str(records),
+            "--json",
+            str(out),
+        ]
+    )
+    return code, json.loads(out.read_text())
+
+
+@pytest.mark.parametrize(
+    ("scenario", "code", "outcome", "failed_phase"),
+    [
+        ("clean", 0, "promoted", None),
+        ("smoke-fails", 4, "stopped", "smoke"),
+        ("load-fails", 4, "stopped", "load"),
+        ("alarm-at:50", 3, "rolled_back", "promote"),
+    ],
+)
+def test_each_rehearsed_release_ends_with_its_exit_code_and_a_record(
+    tmp_path: Path, scenario: str, code: int, outcome: str, failed_phase: str | None
+) -> None:
+    exit_code, record = rehearse(scenario, tmp_path / "records", tmp_path / "record.json")
+
+    assert exit_code == code
+    assert record["outcome"] == outcome
+    failed = [p["phase"] for p in record["phases"] if p["result"] == "failed"]
+    assert failed == ([failed_phase] if failed_phase else [])
+    [stored] = (tmp_path / "records" / "staging").glob("*.json")
+    assert json.loads(stored.read_text())["id"] == record["id"]
+    assert record["commit"] == HEAD and record["commit_time"] is not None
+    if outcome == "rolled_back":
+        assert "5xx at 50%" in record["cause"]
+        assert record["time_to_restore_seconds"] is not None
+
+
+def test_report_computes_the_metrics_from_rehearsed_records(tmp_path: Path) -> None:
+    records = tmp_path / "records"
+    assert rehearse("clean", records, tmp_path / "a.json")[0] == 0
+    assert rehearse("alarm-at:10", records, tmp_path / "b.json")[0] == 3
+    assert rehearse("smoke-fails", records, tmp_path / "c.json")[0] == 4
+    (records / "staging" / "garbage.json").write_text("{")
+
+    code = main(
+        [
+            "report",
+            "--records",
+            str(records),
+            "--json",
+            str(tmp_path / "metrics.json"),
+            "--chart",
+            str(tmp_path / "metrics.png"),
+        ]
+    )
+
+    assert code == 0
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["deployment_frequency_per_week"] == pytest.approx(7 / 30, abs=1e-3)
+    assert metrics["change_failure_rate"] == 0.5  # one promoted, one rolled back
+    assert metrics["lead_time_hours"] > 0
+    assert metrics["time_to_restore_minutes"] is not None
+    assert metrics["counts"]["stopped"] == 1
+    assert metrics["skipped"] == [str(records / "staging" / "garbage.json")]
+    assert (tmp_path / "metrics.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--scenario", "alarm-at:30", "--rehearse"], "unknown release scenario 'alarm-at:30'"),
+        (["--scenario", "explode", "--rehearse"], "unknown release scenario"),
+        (["--commit", "not a sha", "--rehearse"], "--commit must be a git commit SHA"),
+    ],
+)
+def test_bad_release_input_is_refused_with_the_reason(
+    argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        ["release", "--stack", "staging", "--image", IMAGE, "--records", str(tmp_path), *argv]
+    )
+
+    assert code == 1
+    assert message in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())  # no record: nothing started
+
+
+def test_a_real_release_without_the_pulumi_cli_says_how_to_get_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no `pulumi` anywhere
+    code = main(["release", "--stack", "staging", "--image", IMAGE])
+
+    assert code == 1
+    assert "the Pulumi CLI is not installed" in capsys.readouterr().err
+
+
+def test_report_refuses_a_bad_window(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", "--records", str(tmp_path), "--since", "forever"]) == 2
+    assert "--since must look like 30d" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def two_commits(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the project as one commit, then a prod change as the next commit."""
+    repo = tmp_path_factory.mktemp("project")
+    listed = git(PROJECT_ROOT, "ls-files", "--cached", "--others", "--exclude-standard")
+    for name in listed.splitlines():
+        source = PROJECT_ROOT / name
+        if source.is_file():
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, repo / name)
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "base")
+    prod = repo / "Pulumi.prod.yaml"
+    text = prod.read_text()
+    text = text.replace("switchyard:liveColour: blue", "switchyard:liveColour: green")
+    text = text.replace("switchyard:azCount: 3", "switchyard:azCount: 4")
+    prod.write_text(text)
+    git(repo, "commit", "-qam", "prod: a fourth zone, and release green")
+    return repo
+
+
+def test_the_offline_preview_diffs_two_commits(two_commits: Path) -> None:
+    plan = offline_plan("prod", "HEAD~1", work_tree=two_commits)
+    text = render(plan)
+
+    created = {(c.type, c.name) for c in plan.changes if c.op.value == "create"}
+    assert ("aws:ec2/subnet:Subnet", "network-private-3") in created
+    assert ("aws:ec2/natGateway:NatGateway", "network-nat-3") in created
+    updated = {c.name: c.properties for c in plan.changes if c.op.value == "update"}
+    assert "live_colour" in updated["cutover-weights"]
+    assert "traffic-production" not in updated  # its actions are the cutover's (ignoreChanges)
+    assert plan.live_change is not None and [str(c) for c in plan.live_change] == ["blue", "green"]
+    assert "### Cutover: blue → green" in text and len(text) <= COMMENT_LIMIT
+    assert "offline: HEAD~1 → working tree" in text
+
+
+def test_an_unknown_base_ref_says_how_to_fetch_it(two_commits: Path) -> None:
+    with pytest.raises(OfflinePreviewError, match="fetch-depth: 0"):
+        offline_plan("prod", "origin/no-such-branch", work_tree=two_commits)

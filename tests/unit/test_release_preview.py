@@ -1,0 +1,197 @@
+"""PR preview rendering from engine events built with pulumi.automation.events' own classes,
+and the comment trimmed to GitHub's limit without losing a warning."""
+
+from __future__ import annotations
+
+import pytest
+from pulumi.automation.events import (
+    DiffKind,
+    EngineEvent,
+    OpType,
+    PropertyDiff,
+    ResourcePreEvent,
+    StepEventMetadata,
+    StepEventStateMetadata,
+)
+
+from delivery.config.model import Colour
+from delivery.config.stackfile import load_stack
+from delivery.release.preview import COMMENT_LIMIT, plan_from_events, plan_from_graphs, render
+
+URN = "urn:pulumi:prod::switchyard::{type}::{name}"
+
+
+def step(
+    op: OpType,
+    type_: str,
+    name: str,
+    diff: dict[str, DiffKind] | None = None,
+    keys: list[str] | None = None,
+    protect: bool = False,
+) -> EngineEvent:
+    urn = URN.format(type=type_, name=name)
+    state = StepEventStateMetadata(type_, urn, f"{name}-id", "", "", protect=protect)
+    metadata = StepEventMetadata(
+        op,
+        urn,
+        type_,
+        provider="",
+        old=state if op is not OpType.CREATE else None,
+        new=state if op is not OpType.DELETE else None,
+        keys=keys,
+        diffs=list(diff or {}),
+        detailed_diff={k: PropertyDiff(kind, True) for k, kind in (diff or {}).items()},
+    )
+    return EngineEvent(1, 0, resource_pre_event=ResourcePreEvent(metadata))
+
+
+def events() -> list[EngineEvent]:
+    same = [step(OpType.SAME, "aws:ec2/subnet:Subnet", f"subnet-{i}") for i in range(90)]
+    return [
+        EngineEvent(0, 0),  # events without a resource step are not changes
+        step(OpType.SAME, "pulumi:pulumi:Stack", "switchyard-prod"),
+        *same,
+        step(
+            OpType.UPDATE,
+            "aws:lb/targetGroup:TargetGroup",
+            "traffic-blue",
+            {"healthCheck.path": DiffKind.UPDATE, "healthCheck.interval": DiffKind.UPDATE},
+        ),
+        step(
+            OpType.REPLACE,
+            "aws:kms/key:Key",
+            "secrets-key",
+            {"customerMasterKeySpec": DiffKind.UPDATE_REPLACE},
+            keys=["customerMasterKeySpec"],
+        ),
+        step(OpType.DELETE, "aws:secretsmanager/secret:Secret", "secrets-api-key", protect=True),
+        step(OpType.DELETE, "aws:cloudwatch/metricAlarm:MetricAlarm", "alarms-old"),
+        step(OpType.CREATE, "aws:cloudwatch/metricAlarm:MetricAlarm", "alarms-new"),
+    ]
+
+
+def test_counts_properties_and_loud_warnings_come_from_the_engine_events() -> None:
+    plan = plan_from_events("prod", events())
+    text = render(plan)
+
+    assert plan.counts == {
+        OpType.SAME: 90,
+        OpType.UPDATE: 1,
+        OpType.REPLACE: 1,
+        OpType.DELETE: 2,
+        OpType.CREATE: 1,
+    }
+    assert "+1 ~1 +-1 -2 (pulumi preview)" in text
+    assert "> [!CAUTION]" in text
+    assert "**REPLACES** KMS key `secrets-key` because of customerMasterKeySpec" in text
+    assert "**DELETES** secret (protected) `secrets-api-key`" in text
+    assert "alarms-old" not in text.split("| operation")[0]  # an alarm is not stateful
+    assert "**traffic-blue**: `healthCheck.interval`, `healthCheck.path`" in text
+
+
+def test_a_step_from_the_clis_json_is_read_the_same_way() -> None:
+    raw = {
+        "sequence": 7,
+        "timestamp": 1764200000,
+        "resourcePreEvent": {
+            "metadata": {
+                "op": "replace",
+                "urn": URN.format(type="aws:lb/loadBalancer:LoadBalancer", name="traffic-alb"),
+                "type": "aws:lb/loadBalancer:LoadBalancer",
+                "provider": "urn:pulumi:prod::switchyard::pulumi:providers:aws::aws::id",
+                "old": {"type": "aws:lb/loadBalancer:LoadBalancer", "urn": "u", "protect": True},
+                "new": {"type": "aws:lb/loadBalancer:LoadBalancer", "urn": "u", "protect": True},
+                "keys": ["internal"],
+                "diffs": ["internal"],
+                "detailedDiff": {"internal": {"diffKind": "update-replace", "inputDiff": True}},
+            }
+        },
+    }
+    text = render(plan_from_events("prod", [EngineEvent.from_json(raw)]))
+
+    assert "**REPLACES** load balancer (protected) `traffic-alb` because of internal" in text
+
+
+def test_a_live_colour_change_shows_the_cutover_plan() -> None:
+    plan = plan_from_events("prod", events())
+    plan.live_change = (Colour.BLUE, Colour.GREEN)
+    plan.settings = load_stack("prod")
+    text = render(plan)
+
+    assert "### Cutover: blue → green" in text
+    assert "| 2 | green 50% / blue 50% | 10 min |" in text
+    assert "blocks for about **30 min**" in text
+    assert "**735 s** (cpu alarm)" in text
+
+
+def test_a_huge_diff_is_cut_to_githubs_limit_keeping_every_warning() -> None:
+    changes = [
+        step(
+            OpType.UPDATE,
+            "aws:cloudwatch/metricAlarm:MetricAlarm",
+            f"alarm-{i}",
+            {f"dimensions.property-{j}": DiffKind.UPDATE for j in range(12)},
+        )
+        for i in range(3000)
+    ]
+    replaced = [
+        step(OpType.REPLACE, "aws:lb/targetGroup:TargetGroup", f"group-{i}", keys=["port"])
+        for i in range(40)
+    ]
+    text = render(plan_from_events("prod", [*changes, *replaced]))
+
+    assert len(text) <= COMMENT_LIMIT
+    assert all(f"`group-{i}` because of port" in text for i in range(40))
+    assert "more change(s) not shown" in text and "job log" in text
+    assert text.rstrip().endswith("</details>")
+
+
+def test_warnings_that_alone_overflow_are_cut_with_a_note() -> None:
+    replaced = [
+        step(OpType.DELETE, "aws:s3/bucket:Bucket", f"bucket-{i:05d}-" + "x" * 80)
+        for i in range(1000)
+    ]
+    text = render(plan_from_events("prod", replaced))
+
+    assert len(text) <= COMMENT_LIMIT
+    assert text.startswith("## Pulumi preview: `prod`") and "cut to 65,536" in text
+
+
+@pytest.mark.parametrize("limit", [2_000, 10_000])
+def test_any_limit_is_respected(limit: int) -> None:
+    many = [step(OpType.CREATE, "aws:ec2/subnet:Subnet", f"s-{i}") for i in range(500)]
+    assert len(render(plan_from_events("prod", many), limit=limit)) <= limit
+
+
+def test_offline_graphs_give_creates_deletes_and_changed_inputs() -> None:
+    def node(name: str, type_: str, protect: bool = False, **inputs: object) -> dict[str, object]:
+        return {
+            "type": type_,
+            "name": name,
+            "inputs": inputs,
+            "protect": protect,
+            "ignore_changes": ["defaultActions"] if "listener" in name else [],
+        }
+
+    base = {
+        "a": node("traffic-alb", "aws:lb/loadBalancer:LoadBalancer", True, idleTimeout=60),
+        "b": node("secrets-db", "aws:secretsmanager/secret:Secret", True),
+        "c": node("traffic-listener", "aws:lb/listener:Listener", defaultActions=[1]),
+        "d": node("cutover", "pulumi-python:dynamic:Resource", __provider="old", live="blue"),
+    }
+    head = {
+        "a": node("traffic-alb", "aws:lb/loadBalancer:LoadBalancer", True, idleTimeout=120),
+        "c": node("traffic-listener", "aws:lb/listener:Listener", defaultActions=[2]),
+        "d": node("cutover", "pulumi-python:dynamic:Resource", __provider="new", live="green"),
+        "e": node("alarms-new", "aws:cloudwatch/metricAlarm:MetricAlarm"),
+    }
+    plan = plan_from_graphs("prod", base, head, "offline")
+
+    assert [(c.op, c.name, c.properties) for c in plan.changes] == [
+        (OpType.UPDATE, "traffic-alb", ("idleTimeout",)),
+        (OpType.DELETE, "secrets-db", ()),
+        (OpType.UPDATE, "cutover", ("live",)),
+        (OpType.CREATE, "alarms-new", ()),
+    ]
+    assert plan.unchanged == 1  # the listener: its actions belong to the cutover
+    assert "**DELETES** secret (protected) `secrets-db`" in render(plan)
