@@ -170,8 +170,7 @@ def _release_parsers(commands: Any) -> None:
     release.add_argument(
         "--scenario",
         default="clean",
-        help="with --rehearse: clean, smoke-fails, load-fails or alarm-at:<step> "
-        "(default: clean)",
+        help="with --rehearse: clean, smoke-fails, load-fails or alarm-at:<step> (default: clean)",
     )
     release.add_argument(
         "--speed",
@@ -201,8 +200,9 @@ def _release_parsers(commands: Any) -> None:
         help="no credentials or CLI: compare the program under mocks at --base and now",
     )
     preview.add_argument(
-        "--base", default="origin/main", help="with --offline: the base git ref (default: "
-        "origin/main)"
+        "--base",
+        default="origin/main",
+        help="with --offline: the base git ref (default: origin/main)",
     )
     report = command(
         "report",

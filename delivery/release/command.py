@@ -136,6 +136,7 @@ def release(settings: Settings, args: argparse.Namespace) -> int:
             commit_time=commit_time(args.commit),
             run_url=ci_run_url(),
             test_url=args.test_url,
+            stage_only=args.stage_only,
         )
         with terminate_as_interrupt():
             record = (
@@ -181,8 +182,8 @@ def _real(settings: Settings, args: argparse.Namespace, request: Request) -> Rel
 
 
 def _summarise(record: ReleaseRecord, json_path: Path | None) -> int:
-    assert record.outcome is not None
-    print(f"\nrelease {record.id}: {record.outcome.value} ({record.source} -> {record.target})")
+    outcome = record.outcome.value if record.outcome else "validated, not promoted yet"
+    print(f"\nrelease {record.id}: {outcome} ({record.source} -> {record.target})")
     for phase in record.phases:
         took = (phase.ended_at - phase.started_at).total_seconds()
         print(f"  {phase.phase:<9} {phase.result:<8} {took:7.1f}s  {phase.detail}")
@@ -194,7 +195,7 @@ def _summarise(record: ReleaseRecord, json_path: Path | None) -> int:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(record.as_json(), indent=2) + "\n")
         print(f"record: {json_path}")
-    return EXIT_CODES[record.outcome]
+    return EXIT_CODES[record.outcome] if record.outcome else 0
 
 
 def status(settings: Settings, args: argparse.Namespace) -> int:

@@ -83,6 +83,7 @@ class Request:
     commit_time: datetime | None = None
     run_url: str | None = None
     test_url: str | None = None  # default: the test listener on the ALB's DNS name
+    stage_only: bool = False  # stop validated, before promote; the next run resumes
 
 
 class Release:
@@ -103,6 +104,12 @@ class Release:
         self._record = record
         try:
             self._phases(record, request)
+            if request.stage_only:
+                self._p.say(
+                    f"validated {record.image} on {record.target}; promote it by running the "
+                    "same release without --stage-only"
+                )
+                return record
             record.promoted_at = self._p.now()
             self._finish(record, Outcome.PROMOTED, "")
         except Ended as exc:
@@ -173,7 +180,8 @@ class Release:
         base_url = request.test_url or self._test_url()
         self._phase(record, Phase.SMOKE, lambda: self._smoke(base_url))
         self._phase(record, Phase.LOAD, lambda: self._load(base_url))
-        self._phase(record, Phase.PROMOTE, lambda: self._promote(record))
+        if not request.stage_only:
+            self._phase(record, Phase.PROMOTE, lambda: self._promote(record))
 
     def _phase(self, record: ReleaseRecord, phase: Phase, body: Callable[[], str]) -> None:
         started = self._p.now()

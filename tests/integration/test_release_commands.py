@@ -186,3 +186,15 @@ def test_the_offline_preview_diffs_two_commits(two_commits: Path) -> None:
 def test_an_unknown_base_ref_says_how_to_fetch_it(two_commits: Path) -> None:
     with pytest.raises(OfflinePreviewError, match="fetch-depth: 0"):
         offline_plan("prod", "origin/no-such-branch", work_tree=two_commits)
+
+
+@pytest.mark.parametrize("command", ["release", "status", "preview", "report"])
+def test_each_release_command_explains_its_exit_codes(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as done:
+        main([command, "--help"])
+    assert done.value.code == 0
+    text = capsys.readouterr().out
+    assert "\n  3    release: rolled back" in text and "\n  4    release: stopped" in text
+    assert "(default: None)" not in text

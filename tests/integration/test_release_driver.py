@@ -81,7 +81,7 @@ class Rig:
     settings: Settings
     lines: list[str]
 
-    def release(self, image: str = IMAGE) -> ReleaseRecord:
+    def release(self, image: str = IMAGE, stage_only: bool = False) -> ReleaseRecord:
         ports = Ports(
             stack=self.stack,
             listener=self.stack.world,
@@ -94,7 +94,13 @@ class Rig:
             say=self.lines.append,
         )
         return Release(self.settings, ports).run(
-            Request(image, commit="abc1234", commit_time=COMMIT_TIME, run_url="https://ci/run/1")
+            Request(
+                image,
+                commit="abc1234",
+                commit_time=COMMIT_TIME,
+                run_url="https://ci/run/1",
+                stage_only=stage_only,
+            )
         )
 
     def stored(self) -> list[dict[str, Any]]:
@@ -304,3 +310,24 @@ def test_a_split_listener_blocks_a_new_release_and_changes_nothing(rig: Rig) -> 
         rig.release()
 
     assert rig.stack.values == before and rig.stack.ups == 0
+
+
+def test_stage_only_validates_and_the_next_run_promotes_without_staging_again(rig: Rig) -> None:
+    validated = rig.release(stage_only=True)
+
+    assert validated.outcome is None
+    assert phases(validated) == {
+        "baseline": "passed",
+        "stage": "passed",
+        "smoke": "passed",
+        "load": "passed",
+    }
+    assert rig.stack.world.weights == Weights.all_on(Colour.BLUE)  # nothing moved yet
+    assert rig.stack.values[LIVE_COLOUR] == "blue" and rig.stack.ups == 1
+
+    promoted = rig.release()  # the production job, after its approval
+
+    assert promoted.id == validated.id and promoted.outcome is Outcome.PROMOTED
+    assert phases(promoted)["stage"] == "resumed" and rig.stack.ups == 2
+    assert rig.stack.world.weights == Weights.all_on(Colour.GREEN)
+    assert [t for t, _, _ in rig.sent.notices] == [Tier.INFO, Tier.INFO]  # one start, one end
