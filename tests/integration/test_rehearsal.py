@@ -52,7 +52,8 @@ def test_the_default_story_promotes_then_rolls_back(tmp_path: Path) -> None:
     assert failing["reaction_ms"] > 0  # measured, not judged: speed is the benchmark's job
     assert failing["api_calls"]["calls"]["ModifyListener"] == 2  # the 50% step + the rollback
     assert (tmp_path / "chart.png").read_bytes().startswith(b"\x89PNG")
-    assert settled_thread_count(threads_before) == threads_before  # the emulator is gone
+    # the emulator left no thread behind (a transient one from an earlier test may have ended)
+    assert settled_thread_count(threads_before) <= threads_before
 
 
 @pytest.mark.parametrize(
