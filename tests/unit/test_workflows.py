@@ -1,0 +1,182 @@
+"""The GitHub workflows: valid against the workflow schema check-jsonschema vendors, every
+action pinned by commit, minimal permissions per job, OIDC only, the approval environments and
+one never-cancelled release per stack."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+NAMES = {p.stem: p for p in WORKFLOWS}
+PINNED = re.compile(
+    r"^\s*(?:-\s+)?uses:\s+(?P<action>[\w.-]+/[\w./-]+)@(?P<sha>[0-9a-f]{40})"
+    r"\s+#\s+(?P<version>v\d+(?:\.\d+)+)\s*$"
+)
+ANY_USES = re.compile(r"^\s*(?:-\s+)?uses:\s")
+
+
+def load(path: Path) -> dict[str, Any]:
+    document: dict[Any, Any] = yaml.safe_load(path.read_text())
+    if True in document:  # YAML 1.1 reads the key `on` as true
+        document["on"] = document.pop(True)
+    return document
+
+
+def jobs(path: Path) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = load(path)["jobs"]
+    return found
+
+
+def uses(job: dict[str, Any]) -> list[str]:
+    return [str(s["uses"]).split("@")[0] for s in job.get("steps", []) if "uses" in s]
+
+
+def check_jsonschema(schema: str, *paths: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", schema, *map(str, paths)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_the_four_workflows_exist() -> None:
+    assert set(NAMES) == {"ci", "deploy-staging", "deploy-prod", "app-image"}
+
+
+@pytest.mark.parametrize(
+    "schema", ["vendor.github-workflows", "custom.github-workflows-require-timeout"]
+)
+def test_every_workflow_is_valid_against_the_vendored_schema(schema: str) -> None:
+    done = check_jsonschema(schema, *WORKFLOWS)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_schema_check_catches_a_broken_workflow(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yml"
+    broken.write_text(NAMES["ci"].read_text().replace("runs-on:", "runs_on:", 1))
+    done = check_jsonschema("vendor.github-workflows", broken)
+    assert done.returncode != 0 and "runs-on" in done.stdout
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.stem)
+def test_every_action_is_pinned_by_commit_with_its_version(path: Path) -> None:
+    lines = [line for line in path.read_text().splitlines() if ANY_USES.match(line)]
+    assert lines
+    unpinned = [line.strip() for line in lines if not PINNED.match(line)]
+    assert unpinned == []
+
+
+def test_each_action_is_pinned_to_one_commit_everywhere() -> None:
+    seen: dict[str, set[tuple[str, str]]] = {}
+    for path in WORKFLOWS:
+        for line in path.read_text().splitlines():
+            if found := PINNED.match(line):
+                seen.setdefault(found["action"], set()).add((found["sha"], found["version"]))
+    assert {action: len(pins) for action, pins in seen.items()} == dict.fromkeys(seen, 1)
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.stem)
+def test_permissions_are_empty_by_default_and_minimal_per_job(path: Path) -> None:
+    assert load(path)["permissions"] == {}
+    for name, job in jobs(path).items():
+        granted = job["permissions"]
+        assert isinstance(granted, dict), f"{name}: permissions must be listed, not {granted!r}"
+        assert granted.get("contents") == "read", name
+        assert set(granted) <= {"contents", "id-token", "pull-requests"}, name
+        aws = "aws-actions/configure-aws-credentials" in uses(job)
+        assert (granted.get("id-token") == "write") is aws, f"{name}: id-token only for OIDC"
+        comments = "marocchino/sticky-pull-request-comment" in uses(job)
+        assert (granted.get("pull-requests") == "write") is comments, name
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.stem)
+def test_no_long_lived_aws_keys_and_no_expressions_inside_scripts(path: Path) -> None:
+    text = path.read_text()
+    assert "aws-access-key-id" not in text and "aws-secret-access-key" not in text
+    assert "secrets.AWS" not in text
+    for name, job in jobs(path).items():
+        for step in job.get("steps", []):
+            # inputs reach scripts through env, never spliced into the shell text
+            assert "${{" not in str(step.get("run", "")), f"{name}: {step.get('run')}"
+            if "configure-aws-credentials" in str(step.get("uses", "")):
+                assert "role-to-assume" in step["with"]
+
+
+def test_ci_runs_on_pull_requests_to_main_develop_and_release_branches() -> None:
+    ci = load(NAMES["ci"])
+    assert ci["on"]["pull_request"]["branches"] == ["main", "develop", "release/**"]
+    steps = {
+        name: [str(s.get("run", "")) for s in job["steps"]]
+        for name, job in jobs(NAMES["ci"]).items()
+    }
+    assert "make test" in steps["test"]
+    assert any("bandit" in s for s in steps["security"])
+    assert any("pip-audit" in s for s in steps["security"])
+    assert any("preview" in s and "--offline" in s for s in steps["offline-preview"])
+    # the real preview needs the role and this repository's secrets: never on forks
+    real = jobs(NAMES["ci"])["preview"]
+    assert "vars.AWS_PREVIEW_ROLE_ARN" in real["if"] and "head.repo.full_name" in real["if"]
+    assert real["strategy"]["matrix"]["stack"] == ["dev", "staging", "prod"]
+
+
+def test_prod_stages_behind_one_approval_and_promotes_behind_another() -> None:
+    prod = jobs(NAMES["deploy-prod"])
+    assert load(NAMES["deploy-prod"])["on"] == {
+        "workflow_dispatch": {
+            "inputs": {
+                "image": {"description": prod_input("image"), "required": True, "type": "string"},
+                "commit": {"description": prod_input("commit"), "required": True, "type": "string"},
+            }
+        }
+    }
+    assert prod["stage"]["environment"] == "production-stage"
+    assert prod["promote"]["environment"] == "production"
+    assert prod["promote"]["needs"] == "stage"
+    stage_run = " ".join(str(s.get("run", "")) for s in prod["stage"]["steps"])
+    promote_run = " ".join(str(s.get("run", "")) for s in prod["promote"]["steps"])
+    assert "release --stack prod --stage-only" in stage_run
+    assert "release --stack prod" in promote_run and "--stage-only" not in promote_run
+    assert jobs(NAMES["deploy-staging"])["release"]["environment"] == "staging"
+
+
+def prod_input(name: str) -> str:
+    inputs = load(NAMES["deploy-prod"])["on"]["workflow_dispatch"]["inputs"]
+    return str(inputs[name]["description"])
+
+
+@pytest.mark.parametrize(
+    ("workflow", "stack"), [("deploy-staging", "staging"), ("deploy-prod", "prod")]
+)
+def test_one_release_per_stack_at_a_time_never_cancelled(workflow: str, stack: str) -> None:
+    document = load(NAMES[workflow])
+    concurrency = document["concurrency"]
+    assert concurrency == {"group": f"release-{stack}", "cancel-in-progress": False}
+    for job in document["jobs"].values():
+        assert "concurrency" not in job  # the workflow's group covers every job
+        runs = [str(s.get("run", "")) for s in job["steps"]]
+        release = [r for r in runs if "delivery release" in r]
+        assert release and all(r.startswith("exec ") for r in release)  # gets the signal
+
+
+def test_the_app_image_is_scanned_before_it_is_pushed_and_output_by_digest() -> None:
+    document = load(NAMES["app-image"])
+    assert "workflow_call" in document["on"]
+    outputs = document["on"]["workflow_call"]["outputs"]
+    assert outputs["digest"]["value"] == "${{ jobs.image.outputs.digest }}"
+    steps = jobs(NAMES["app-image"])["image"]["steps"]
+    order = [str(s.get("uses", "")).split("@")[0] for s in steps]
+    scan = order.index("aquasecurity/trivy-action")
+    pushes = [i for i, s in enumerate(steps) if s.get("with", {}).get("push") is True]
+    assert pushes and all(i > scan for i in pushes)
+    trivy = steps[scan]["with"]
+    assert trivy["severity"] == "CRITICAL,HIGH" and trivy["exit-code"] == "1"
+    assert "anchore/sbom-action" in order
