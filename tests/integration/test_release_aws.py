@@ -1,0 +1,205 @@
+"""The driver's AWS adapters against moto's server over HTTP: notifications reach the tier
+topics, status reads the plane, the watch follows a shift, and the baseline query is one AWS
+accepts."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from delivery.config.model import Colour, Tier
+from delivery.cutover.aws import AwsClients, CloudWatchAlarms, ElbListener
+from delivery.cutover.clock import SystemClock
+from delivery.plans.schedule import Weights
+from delivery.rehearsal.emulator import (
+    Emulator,
+    TrafficPlane,
+    emulator_session,
+    force_weights,
+    set_alarm,
+)
+from delivery.release import notify
+from delivery.release.baseline import CloudWatchBaseline, arn_suffix
+from delivery.release.keys import LIVE_COLOUR, image_key
+from delivery.release.notify import SnsNotifier
+from delivery.release.progress import OnProgress, Progress
+from delivery.release.record import LocalRecords, Outcome, ReleaseRecord
+from delivery.release.status import WatchedStack, status_lines, watch
+from tests.integration.conftest import ScriptedClock
+
+START = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
+
+
+def test_a_rollback_is_published_to_the_critical_topic_with_its_cause(
+    emulator: Emulator, operator: AwsClients
+) -> None:
+    session = emulator_session(emulator.region)
+    sns = session.client("sns", endpoint_url=emulator.endpoint)
+    sqs = session.client("sqs", endpoint_url=emulator.endpoint)
+    topics = {t: sns.create_topic(Name=f"it-{t.value}")["TopicArn"] for t in Tier}
+    queue = sqs.create_queue(QueueName="it-critical")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
+    sns.subscribe(
+        TopicArn=topics[Tier.CRITICAL],
+        Protocol="sqs",
+        Endpoint=queue_arn["Attributes"]["QueueArn"],
+    )
+    record = ReleaseRecord.begin("prod", "web@sha256:1", Colour.BLUE, START)
+    record.outcome, record.cause = Outcome.ROLLED_BACK, "alarm 'prod-green-5xx-rate' is ALARM"
+    record.run_url = "https://github.com/o/r/actions/runs/7"
+    notice = notify.finished(record)
+    assert notice is not None and notice.tier is Tier.CRITICAL
+
+    SnsNotifier(sns, topics).publish(notice.tier, notice.subject, notice.message)
+
+    [message] = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1)["Messages"]
+    body = json.loads(message["Body"])
+    assert body["Subject"] == "[prod] release ROLLED BACK: web@sha256:1"
+    assert "prod-green-5xx-rate" in body["Message"] and "actions/runs/7" in body["Message"]
+
+
+@pytest.mark.parametrize(
+    ("outcome", "tier"),
+    [
+        (Outcome.PROMOTED, Tier.INFO),
+        (Outcome.STOPPED, Tier.WARNING),
+        (Outcome.ABORTED, Tier.CRITICAL),
+        (Outcome.FAILED, None),
+    ],
+)
+def test_each_outcome_goes_to_its_tier(outcome: Outcome, tier: Tier | None) -> None:
+    record = ReleaseRecord.begin("prod", "web@sha256:1", Colour.BLUE, START)
+    record.outcome = outcome
+    notice = notify.finished(record)
+    assert (notice.tier if notice else None) is tier
+    assert notify.started(record).tier is Tier.INFO
+
+
+class View:
+    def __init__(self, plane: TrafficPlane, config: dict[str, str]) -> None:
+        self._plane = plane
+        self._config = config
+
+    def config(self) -> dict[str, str]:
+        return dict(self._config)
+
+    def outputs(self) -> dict[str, Any]:
+        return {"alarmNames": {c.value: list(a) for c, a in self._plane.alarms.items()}}
+
+
+def test_status_shows_weights_candidate_alarms_and_last_releases(
+    plane: TrafficPlane, operator: AwsClients, tmp_path: Path
+) -> None:
+    records = LocalRecords(tmp_path)
+    done = ReleaseRecord.begin("staging", "web@sha256:old", Colour.GREEN, START)
+    done.outcome = Outcome.PROMOTED
+    records.save(done)
+    records.save(ReleaseRecord.begin("staging", "web@sha256:new", Colour.BLUE, START))
+    set_alarm(operator, plane.alarms[Colour.GREEN][0], "ALARM", "test")
+    force_weights(operator, plane, Weights(blue=90, green=10))
+    config = {LIVE_COLOUR: "blue", image_key(Colour.GREEN): "web@sha256:new"}
+
+    lines = status_lines(
+        "staging",
+        View(plane, config),
+        ElbListener(operator.elbv2, plane.listener_arn, plane.target_groups),
+        CloudWatchAlarms(operator.cloudwatch),
+        records,
+    )
+    text = "\n".join(lines)
+
+    assert "listener blue=90% green=10%  <- a shift is in progress" in text
+    green = next(line for line in lines if line.strip().startswith("green"))
+    assert "candidate" in green and "web@sha256:new" in green
+    assert f"1 in ALARM ({plane.alarms[Colour.GREEN][0]})" in green
+    assert "in progress (or interrupted)" in text and "web@sha256:old" in text
+
+
+def test_watch_reports_each_weight_change_until_a_colour_carries_everything(
+    plane: TrafficPlane, operator: AwsClients, clock: ScriptedClock
+) -> None:
+    force_weights(operator, plane, Weights(blue=90, green=10))
+
+    def move_to(green: int) -> Callable[[], None]:
+        return lambda: force_weights(operator, plane, Weights.split(Colour.GREEN, green))
+
+    clock.at(25, move_to(50))
+    clock.at(55, move_to(100))
+    lines: list[str] = []
+
+    final = watch(
+        ElbListener(operator.elbv2, plane.listener_arn, plane.target_groups),
+        clock,
+        lines.append,
+        interval=10,
+    )
+
+    assert final == Weights.all_on(Colour.GREEN)
+    assert [line.split("listener ")[1] for line in lines] == [
+        "blue=90% green=10%",
+        "blue=50% green=50%",
+        "blue=0% green=100%",
+    ]
+
+
+def test_a_watched_up_reports_the_cutover_it_cannot_see(
+    plane: TrafficPlane, operator: AwsClients
+) -> None:
+    seen: list[Progress] = []
+    noticed = threading.Condition()
+
+    def on_progress(event: Progress) -> None:
+        with noticed:
+            seen.append(event)
+            noticed.notify_all()
+
+    def reported(green: int) -> Callable[[], bool]:
+        return lambda: any(e.weights.green == green for e in seen)
+
+    class Stack:
+        """A `pulumi up` whose cutover moves the listener out of the driver's sight."""
+
+        name = "staging"
+
+        def config(self) -> dict[str, str]:
+            return {}
+
+        def set_config(self, values: object) -> None:
+            return None
+
+        def outputs(self) -> dict[str, Any]:
+            return {}
+
+        def up(self, on_progress: OnProgress) -> None:
+            for green in (10, 50, 100):
+                force_weights(operator, plane, Weights.split(Colour.GREEN, green))
+                with noticed:  # the next step only once the watch has reported this one
+                    assert noticed.wait_for(reported(green), timeout=30)
+
+    listener = ElbListener(operator.elbv2, plane.listener_arn, plane.target_groups)
+    WatchedStack(Stack(), listener, SystemClock(), 0.02, lambda _: None).up(on_progress)
+
+    assert [e.weights.green for e in seen] == [10, 50, 100]
+    assert all(e.kind == "weights-set" for e in seen)
+
+
+def test_the_baseline_query_is_accepted_and_no_data_means_none(
+    plane: TrafficPlane, operator: AwsClients
+) -> None:
+    # moto computes no percentile statistics (AWS does): the query's shape is what is tested.
+    baseline = CloudWatchBaseline(operator.cloudwatch, datetime.now(UTC))
+    measured = baseline.p95_ms(plane.target_groups[Colour.BLUE], plane.load_balancer_arn)
+    assert measured is None
+
+
+def test_cloudwatch_dimensions_come_from_the_arns() -> None:
+    lb = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188"
+    tg = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web-blue/73e2d6bc24d8a067"
+    assert arn_suffix(lb, "loadbalancer") == "app/web/50dc6c495c0c9188"
+    assert arn_suffix(tg, "targetgroup") == "targetgroup/web-blue/73e2d6bc24d8a067"
