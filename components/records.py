@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.buckets import make_private, tls_only
+
 
 @dataclass
 class ReleaseRecordsArgs:
@@ -53,21 +55,7 @@ class ReleaseRecords(pulumi.ComponentResource):
             ],
             opts=child,
         )
-        aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access",
-            bucket=self.bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-ownership",
-            bucket=self.bucket.id,
-            rule={"object_ownership": "BucketOwnerEnforced"},
-            opts=child,
-        )
+        make_private(f"{name}-access", self.bucket, child)
         aws.s3.BucketPolicy(
             f"{name}-policy",
             bucket=self.bucket.id,
@@ -78,18 +66,4 @@ class ReleaseRecords(pulumi.ComponentResource):
 
 
 def _tls_only(bucket_arn: str) -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "TlsOnly",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "s3:*",
-                    "Resource": [bucket_arn, f"{bucket_arn}/*"],
-                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                }
-            ],
-        }
-    )
+    return json.dumps({"Version": "2012-10-17", "Statement": [tls_only(bucket_arn)]})

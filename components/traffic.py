@@ -16,6 +16,7 @@ from ipaddress import IPv4Network
 import pulumi
 import pulumi_aws as aws
 
+from components.buckets import make_private, tls_only
 from delivery.config.model import AlbSettings, Colour
 
 TLS13_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"  # TLS 1.3, and 1.2 for older clients
@@ -234,21 +235,7 @@ class WeightedAlb(pulumi.ComponentResource):
             rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
             opts=child,
         )
-        aws.s3.BucketPublicAccessBlock(
-            f"{name}-access-logs",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-access-logs",
-            bucket=bucket.id,
-            rule={"object_ownership": "BucketOwnerEnforced"},
-            opts=child,
-        )
+        make_private(f"{name}-access-logs", bucket, child)
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-access-logs",
             bucket=bucket.id,
@@ -293,14 +280,7 @@ def _log_policy(bucket_arn: str, elb_account_arn: str) -> str:
                     "Action": "s3:PutObject",
                     "Resource": logs,
                 },
-                {
-                    "Sid": "TlsOnly",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "s3:*",
-                    "Resource": [bucket_arn, f"{bucket_arn}/*"],
-                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                },
+                tls_only(bucket_arn),
             ],
         }
     )

@@ -17,12 +17,12 @@ from typing import Any
 
 from delivery.config.model import PROJECT, Colour, LoadCheck, Settings, Tier
 from delivery.config.stackfile import stack_config
-from delivery.cutover.aws import AwsClients, ElbListener, TargetGroupHealth, aws_cutover
+from delivery.cutover.aws import ElbListener, TargetGroupHealth, aws_cutover
 from delivery.cutover.clock import CompressedClock
+from delivery.cutover.engine import Cutover
 from delivery.errors import ListenerDrift, RollbackFailed, RolledBack, ShiftRefused
 from delivery.rehearsal.emulator import (
     Emulator,
-    TrafficPlane,
     build_traffic_plane,
     emulator_session,
     running_emulator,
@@ -85,75 +85,59 @@ def rehearsal_settings(settings: Settings) -> Settings:
     return dataclasses.replace(settings, release=dataclasses.replace(settings.release, load=small))
 
 
-class EmulatorStack:
-    """The stack port over the emulator: `up` stages images and runs the real engine."""
+class SimulatedStack:
+    """The stack port in a simulation: the config in memory; ``up`` deploys changed images onto
+    the colours' servers and, when liveColour changes, runs the real cutover engine that
+    ``engine(target, on_progress)`` builds, as the program's dynamic resource does."""
 
     def __init__(
         self,
         settings: Settings,
-        clients: AwsClients,
-        plane: TrafficPlane,
         servers: Mapping[Colour, ColourServer],
-        clock: CompressedClock,
-        during_promote: Callable[[Progress], None],
+        engine: Callable[[Colour, OnProgress], Cutover],
+        outputs: Mapping[str, Any] | None = None,
     ) -> None:
-        self._settings = settings
-        self._clients = clients
-        self._plane = plane
-        self._servers = dict(servers)
-        self._clock = clock
-        self._during_promote = during_promote
+        self.settings = settings
+        self.servers = dict(servers)
+        self._engine = engine
+        self._outputs = dict(outputs or {})
         raw = stack_config(settings.stack)
-        self._values = {k: v if isinstance(v, str) else str(v) for k, v in raw.items()}
-        self._live = settings.live_colour
-        self._deployed: dict[Colour, str] = {}
+        self.values = {k: v if isinstance(v, str) else str(v) for k, v in raw.items()}
+        self.live = settings.live_colour
+        self.deployed: dict[Colour, str] = {}
 
     @property
     def name(self) -> str:
-        return self._settings.stack
+        return self.settings.stack
 
     def config(self) -> dict[str, str]:
-        return dict(self._values)
+        return dict(self.values)
 
     def set_config(self, values: Mapping[str, str]) -> None:
-        self._values.update(values)
+        self.values.update(values)
+
+    def changed_images(self) -> dict[Colour, str]:
+        return {
+            colour: image
+            for colour in Colour
+            if (image := self.values.get(image_key(colour))) and image != self.deployed.get(colour)
+        }
 
     def up(self, on_progress: OnProgress) -> None:
-        for colour in Colour:
-            image = self._values.get(image_key(colour))
-            if image and image != self._deployed.get(colour):
-                self._deployed[colour] = image
-                self._servers[colour].behaviour.image = image
-        wanted = Colour(self._values[LIVE_COLOUR])
-        if wanted is self._live:
+        for colour, image in self.changed_images().items():
+            self.deployed[colour] = image
+            self.servers[colour].behaviour.image = image
+        wanted = Colour(self.values[LIVE_COLOUR])
+        if wanted is self.live:
             return
-
-        def observe(event: Progress) -> None:
-            on_progress(event)
-            self._during_promote(event)
-
-        engine = aws_cutover(
-            self._clients,
-            self._plane.listener_arn,
-            self._plane.target_groups,
-            self._plane.gating_alarms(wanted),
-            self._settings.traffic,
-            self._clock,
-            observe,
-        )
         try:
-            engine.shift(self._live, wanted)
+            self._engine(wanted, on_progress).shift(self.live, wanted)
         except (RolledBack, ShiftRefused, ListenerDrift, RollbackFailed) as exc:
             raise UpFailed(f"cutover: {exc}") from exc
-        self._live = wanted
+        self.live = wanted
 
     def outputs(self) -> dict[str, Any]:
-        return {
-            "testListenerUrl": self._servers[self._live.other].url,
-            "targetGroupArns": {c.value: arn for c, arn in self._plane.target_groups.items()},
-            "loadBalancerArn": self._plane.load_balancer_arn,
-            "productionListenerArn": self._plane.listener_arn,
-        }
+        return {"testListenerUrl": self.servers[self.live.other].url, **self._outputs}
 
 
 def _topics(emulator: Emulator, prefix: str) -> tuple[Any, dict[Tier, str]]:
@@ -217,8 +201,34 @@ def rehearse_release(
             f"emulator on {emulator.endpoint}; {source} on {servers[source].url}, "
             f"{source.other} on {servers[source.other].url}; time x{speed:g}"
         )
+
+        def engine(target: Colour, on_progress: OnProgress) -> Cutover:
+            def observe(event: Progress) -> None:
+                on_progress(event)
+                fault(event)
+
+            return aws_cutover(
+                clients,
+                plane.listener_arn,
+                plane.target_groups,
+                plane.gating_alarms(target),
+                settings.traffic,
+                clock,
+                observe,
+            )
+
+        stack = SimulatedStack(
+            settings,
+            servers,
+            engine,
+            {
+                "targetGroupArns": {c.value: arn for c, arn in plane.target_groups.items()},
+                "loadBalancerArn": plane.load_balancer_arn,
+                "productionListenerArn": plane.listener_arn,
+            },
+        )
         ports = Ports(
-            stack=EmulatorStack(settings, clients, plane, servers, clock, fault),
+            stack=stack,
             listener=ElbListener(clients.elbv2, plane.listener_arn, plane.target_groups),
             health=TargetGroupHealth(clients.elbv2, plane.target_groups),
             records=LocalRecords(records),

@@ -313,11 +313,19 @@ def test_access_logs_go_to_an_encrypted_private_bucket(stack: tuple[Settings, Ev
     _, run = stack
     logs = run.mocks.named("traffic-alb").inputs["accessLogs"]
     assert logs["enabled"] is True
-    sse = run.mocks.of_type(
-        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
-    )[0].inputs["rules"][0]
+    [sse] = [
+        r.inputs["rules"][0]
+        for r in run.mocks.of_type(
+            "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+        )
+        if r.name == "traffic-access-logs"
+    ]
     assert sse["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "AES256"
-    block = run.mocks.of_type("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")[0].inputs
+    [block] = [
+        r.inputs
+        for r in run.mocks.of_type("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+        if r.name == "traffic-access-logs"
+    ]
     assert all(
         block[k]
         for k in (

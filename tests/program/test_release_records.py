@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -10,7 +11,10 @@ from delivery.config.stackfile import load_stack
 from infra.offline import Evaluation
 from tests.program.harness import evaluate
 
-BUCKET = "aws:s3/bucket:Bucket"
+
+def find(evaluation: Evaluation, type_: str, name: str = "records-access") -> dict[str, Any]:
+    [found] = [r.inputs for r in evaluation.mocks.of_type(type_) if r.name == name]
+    return found
 
 
 @pytest.fixture(scope="module", params=("dev", "prod"))
@@ -33,7 +37,7 @@ def test_records_are_versioned_encrypted_with_the_key_and_private(
     assert rule["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "aws:kms"
     key_arn = rule["applyServerSideEncryptionByDefault"]["kmsMasterKeyId"]
     assert key_arn == "arn:aws:mock:eu-west-1:123456789012:secrets-key"
-    block = mocks.named("records-public-access").inputs
+    block = find(evaluation, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
     assert all(
         block[k]
         for k in (
@@ -43,9 +47,9 @@ def test_records_are_versioned_encrypted_with_the_key_and_private(
             "restrictPublicBuckets",
         )
     )
-    assert mocks.named("records-ownership").inputs["rule"]["objectOwnership"] == (
-        "BucketOwnerEnforced"
-    )
+    assert find(evaluation, "aws:s3/bucketOwnershipControls:BucketOwnershipControls")["rule"][
+        "objectOwnership"
+    ] == ("BucketOwnerEnforced")
     [deny] = json.loads(mocks.named("records-policy").inputs["policy"])["Statement"]
     assert deny["Effect"] == "Deny" and deny["Condition"]["Bool"]["aws:SecureTransport"] == "false"
 

@@ -1,0 +1,36 @@
+"""What every Switchyard bucket is: private (public access blocked, objects owned by the
+bucket owner) and reachable over TLS only. One declaration, used by each bucket's component."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+
+def make_private(name: str, bucket: aws.s3.Bucket, opts: pulumi.ResourceOptions) -> None:
+    aws.s3.BucketPublicAccessBlock(
+        name,
+        bucket=bucket.id,
+        block_public_acls=True,
+        block_public_policy=True,
+        ignore_public_acls=True,
+        restrict_public_buckets=True,
+        opts=opts,
+    )
+    aws.s3.BucketOwnershipControls(
+        name, bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=opts
+    )
+
+
+def tls_only(bucket_arn: str) -> dict[str, Any]:
+    """The bucket-policy statement refusing every request not made over TLS."""
+    return {
+        "Sid": "TlsOnly",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
