@@ -22,3 +22,22 @@ def evaluate(
     mocks: RecordingMocks | None = None,
 ) -> Evaluation:
     return evaluate_offline(stack, overrides, secrets, mocks)
+
+
+def is_private(run: Evaluation, name: str) -> bool:
+    """The bucket controls ``name`` registered block every kind of public access and leave
+    objects to the bucket owner."""
+    [block] = [
+        r.inputs
+        for r in run.mocks.of_type("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+        if r.name == name
+    ]
+    [owner] = [
+        r.inputs
+        for r in run.mocks.of_type("aws:s3/bucketOwnershipControls:BucketOwnershipControls")
+        if r.name == name
+    ]
+    public = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+    return all(block[k] is True for k in public) and owner["rule"] == {
+        "objectOwnership": "BucketOwnerEnforced"
+    }

@@ -19,7 +19,7 @@ from delivery.errors import ConfigError
 from delivery.plans.alarms import worst_case_fault_to_rollback
 from infra.offline import Evaluation, RecordingMocks, Registered, is_secret
 from tests.bad_config import BAD_VALUES
-from tests.program.harness import SECRET_VALUES, evaluate
+from tests.program.harness import SECRET_VALUES, evaluate, is_private
 
 STACKS = ("dev", "staging", "prod")
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
@@ -321,20 +321,7 @@ def test_access_logs_go_to_an_encrypted_private_bucket(stack: tuple[Settings, Ev
         if r.name == "traffic-access-logs"
     ]
     assert sse["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "AES256"
-    [block] = [
-        r.inputs
-        for r in run.mocks.of_type("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
-        if r.name == "traffic-access-logs"
-    ]
-    assert all(
-        block[k]
-        for k in (
-            "blockPublicAcls",
-            "blockPublicPolicy",
-            "ignorePublicAcls",
-            "restrictPublicBuckets",
-        )
-    )
+    assert is_private(run, "traffic-access-logs")
 
 
 def test_the_cutover_owns_the_production_listener(stack: tuple[Settings, Evaluation]) -> None:

@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 
 from delivery.config.stackfile import load_stack
 from infra.offline import Evaluation
-from tests.program.harness import evaluate
-
-
-def find(evaluation: Evaluation, type_: str, name: str = "records-access") -> dict[str, Any]:
-    [found] = [r.inputs for r in evaluation.mocks.of_type(type_) if r.name == name]
-    return found
+from tests.program.harness import evaluate, is_private
 
 
 @pytest.fixture(scope="module", params=("dev", "prod"))
@@ -37,19 +31,7 @@ def test_records_are_versioned_encrypted_with_the_key_and_private(
     assert rule["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "aws:kms"
     key_arn = rule["applyServerSideEncryptionByDefault"]["kmsMasterKeyId"]
     assert key_arn == "arn:aws:mock:eu-west-1:123456789012:secrets-key"
-    block = find(evaluation, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
-    assert all(
-        block[k]
-        for k in (
-            "blockPublicAcls",
-            "blockPublicPolicy",
-            "ignorePublicAcls",
-            "restrictPublicBuckets",
-        )
-    )
-    assert find(evaluation, "aws:s3/bucketOwnershipControls:BucketOwnershipControls")["rule"][
-        "objectOwnership"
-    ] == ("BucketOwnerEnforced")
+    assert is_private(evaluation, "records-access")
     [deny] = json.loads(mocks.named("records-policy").inputs["policy"])["Statement"]
     assert deny["Effect"] == "Deny" and deny["Condition"]["Bool"]["aws:SecureTransport"] == "false"
 
