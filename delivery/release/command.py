@@ -74,17 +74,25 @@ def ci_run_url() -> str | None:
 
 @contextlib.contextmanager
 def terminate_as_interrupt() -> Iterator[None]:
-    """A cancelled CI job gets SIGTERM (after SIGINT): both become KeyboardInterrupt, so the
-    driver aborts a promote the same way for either."""
+    """A cancelled CI job gets SIGINT, then SIGTERM a few seconds later, then SIGKILL. The first
+    of either becomes KeyboardInterrupt (the driver aborts a promote on it); later ones are
+    ignored, so that the abort (one listener call, the config, the record) is not interrupted
+    in turn."""
+    handled = (signal.SIGINT, signal.SIGTERM)
+    previous = {s: signal.getsignal(s) for s in handled}
 
     def interrupt(signum: int, frame: FrameType | None) -> None:
+        for each in handled:
+            signal.signal(each, signal.SIG_IGN)
         raise KeyboardInterrupt(f"signal {signum}")
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    for each in handled:
+        signal.signal(each, interrupt)
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for each, handler in previous.items():
+            signal.signal(each, handler)
 
 
 @dataclass(frozen=True)

@@ -129,7 +129,10 @@ class Release:
         stack = self._p.stack.name
         config = self._p.stack.config()
         carrying = self._carrying()
-        previous = unfinished(self._p.records.load().records, stack)
+        loaded = self._p.records.load()
+        for bad in loaded.unreadable:
+            self._p.say(f"warning: release record {bad.where} is unreadable, ignored: {bad.reason}")
+        previous = unfinished(loaded.records, stack)
         if previous is not None and previous.image == request.image:
             previous.runs += 1
             self._p.say(

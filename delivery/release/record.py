@@ -16,8 +16,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
+from botocore.exceptions import ClientError
+
 from delivery.config.model import Colour
-from delivery.errors import SwitchyardError
+from delivery.cutover.aws import call
+from delivery.errors import PortError, SwitchyardError
 
 SCHEMA_VERSION = 1
 
@@ -281,7 +284,8 @@ class S3Records:
         self.prefix = prefix.strip("/")
 
     def save(self, record: ReleaseRecord) -> None:
-        self._s3.put_object(
+        call(
+            self._s3.put_object,
             Bucket=self.bucket,
             Key=f"{self.prefix}/{record_name(record)}",
             Body=json.dumps(record.as_json(), indent=2).encode(),
@@ -293,10 +297,16 @@ class S3Records:
             pages = self._s3.get_paginator("list_objects_v2").paginate(
                 Bucket=self.bucket, Prefix=f"{self.prefix}/"
             )
-            for page in pages:
-                for item in page.get("Contents", []):
-                    body = self._s3.get_object(Bucket=self.bucket, Key=item["Key"])["Body"].read()
-                    yield f"s3://{self.bucket}/{item['Key']}", body
+            try:
+                for page in pages:
+                    for item in page.get("Contents", []):
+                        found = call(self._s3.get_object, Bucket=self.bucket, Key=item["Key"])
+                        yield f"s3://{self.bucket}/{item['Key']}", found["Body"].read()
+            except ClientError as exc:
+                raise PortError(
+                    f"cannot list s3://{self.bucket}/{self.prefix}/: {exc}; check the bucket "
+                    "name (the stack's releaseRecordsBucket output) and s3:ListBucket"
+                ) from exc
 
         return _sorted(objects())
 

@@ -5,17 +5,23 @@ accepts."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
+from delivery.__main__ import main
 from delivery.config.model import Colour, Tier
 from delivery.cutover.aws import AwsClients, CloudWatchAlarms, ElbListener
 from delivery.cutover.clock import SystemClock
+from delivery.errors import PortError
 from delivery.plans.schedule import Weights
 from delivery.rehearsal.emulator import (
     Emulator,
@@ -26,10 +32,11 @@ from delivery.rehearsal.emulator import (
 )
 from delivery.release import notify
 from delivery.release.baseline import CloudWatchBaseline, arn_suffix
+from delivery.release.command import terminate_as_interrupt
 from delivery.release.keys import LIVE_COLOUR, image_key
 from delivery.release.notify import SnsNotifier
 from delivery.release.progress import OnProgress, Progress
-from delivery.release.record import LocalRecords, Outcome, ReleaseRecord
+from delivery.release.record import LocalRecords, Outcome, ReleaseRecord, S3Records
 from delivery.release.status import WatchedStack, status_lines, watch
 from tests.integration.conftest import ScriptedClock
 
@@ -203,3 +210,76 @@ def test_cloudwatch_dimensions_come_from_the_arns() -> None:
     tg = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web-blue/73e2d6bc24d8a067"
     assert arn_suffix(lb, "loadbalancer") == "app/web/50dc6c495c0c9188"
     assert arn_suffix(tg, "targetgroup") == "targetgroup/web-blue/73e2d6bc24d8a067"
+
+
+def test_records_in_s3_round_trip_and_a_bad_object_is_named(
+    emulator: Emulator, operator: AwsClients
+) -> None:
+    # its own boto3 session: S3's client customisations cannot be injected twice into the
+    # emulator's shared botocore session
+    s3 = boto3.session.Session(
+        aws_access_key_id="emulator",
+        aws_secret_access_key="emulator",
+        region_name=emulator.region,
+    ).client("s3", endpoint_url=emulator.endpoint)
+    s3.create_bucket(
+        Bucket="it-releases", CreateBucketConfiguration={"LocationConstraint": emulator.region}
+    )
+    store = S3Records(s3, "it-releases")
+    record = ReleaseRecord.begin("prod", "web@sha256:1", Colour.BLUE, START)
+    record.outcome = Outcome.PROMOTED
+    store.save(record)
+    s3.put_object(Bucket="it-releases", Key="releases/prod/torn.json", Body=b'{"version": 1')
+
+    loaded = store.load()
+
+    assert loaded.records == [record]
+    [bad] = loaded.unreadable
+    assert bad.where == "s3://it-releases/releases/prod/torn.json" and "not JSON" in bad.reason
+    with pytest.raises(PortError, match="s3:ListBucket"):
+        S3Records(s3, "no-such-bucket").load()
+    with pytest.raises(PortError, match="NoSuchBucket"):
+        S3Records(s3, "no-such-bucket").save(record)
+
+
+def test_the_first_signal_interrupts_and_later_ones_do_not() -> None:
+    survived: list[str] = []
+
+    def cancelled_job() -> None:
+        with terminate_as_interrupt():
+            try:
+                os.kill(os.getpid(), signal.SIGTERM)  # the runner cancels the job
+                time.sleep(5)  # the handler raises long before this ends
+            except KeyboardInterrupt:
+                os.kill(os.getpid(), signal.SIGINT)  # its next signal, during the abort
+                survived.append("abort finished")
+                raise
+
+    with pytest.raises(KeyboardInterrupt):
+        cancelled_job()
+    assert survived == ["abort finished"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_stack_that_does_not_exist_is_named_with_the_way_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A stand-in for the Pulumi CLI answering as the real one does for an unknown stack; the
+    # Automation API library classifies its answer.
+    cli = tmp_path / "pulumi"
+    cli.write_text(
+        "#!/bin/sh\n"
+        'case "$*" in\n'
+        '  version) echo "v3.205.0";;\n'
+        '  *"stack select"*) echo "error: no stack named \'staging\' found" >&2; exit 255;;\n'
+        '  *) echo "unexpected: $*" >&2; exit 1;;\n'
+        "esac\n"
+    )
+    cli.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+
+    code = main(["release", "--stack", "staging", "--image", "web@sha256:1"])
+
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "stack 'staging' does not exist" in err and "pulumi stack init staging" in err
