@@ -148,6 +148,11 @@ def _release_parsers(commands: Any) -> None:
     release.add_argument("--stack", required=True, help="the stack to release to")
     release.add_argument("--image", required=True, help="the image, by digest (repo@sha256:...)")
     release.add_argument("--commit", help="the commit the image was built from (lead time)")
+    release.add_argument(
+        "--commit-time",
+        help="that commit's time, ISO 8601 (default: from git, when this checkout has the "
+        "commit; the application's commit usually lives in another repository)",
+    )
     release.add_argument("--json", type=Path, help="also write the release record here")
     release.add_argument(
         "--records",

@@ -14,7 +14,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -46,8 +46,19 @@ EXIT_FAILED = EXIT_CODES[Outcome.FAILED]
 REQUIRED_OUTPUTS = ("productionListenerArn", "targetGroupArns", "alertTopicArns", "alarmNames")
 
 
-def commit_time(commit: str | None, repo: Path = PROJECT_ROOT) -> datetime | None:
-    """The commit's committer time from git, or None when git does not know the commit."""
+def commit_time(
+    commit: str | None, given: str | None = None, repo: Path = PROJECT_ROOT
+) -> datetime | None:
+    """The commit's time: as given, else its committer time from git, else None."""
+    if given:
+        try:
+            moment = datetime.fromisoformat(given)
+        except ValueError as exc:
+            raise SwitchyardError(
+                f"--commit-time must be an ISO 8601 time such as 2026-11-02T09:00:00Z, "
+                f"got {given!r}"
+            ) from exc
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     if not commit:
         return None
     if not re.fullmatch(r"[0-9a-fA-F]{4,40}", commit):
@@ -141,7 +152,7 @@ def release(settings: Settings, args: argparse.Namespace) -> int:
         request = Request(
             image=args.image,
             commit=args.commit,
-            commit_time=commit_time(args.commit),
+            commit_time=commit_time(args.commit, args.commit_time),
             run_url=ci_run_url(),
             test_url=args.test_url,
             stage_only=args.stage_only,
@@ -186,7 +197,17 @@ def _real(settings: Settings, args: argparse.Namespace, request: Request) -> Rel
         clock=clock,
         baseline=CloudWatchBaseline(aws.cutover.cloudwatch, now_utc()),
     )
-    return Release(settings, ports).run(request)
+    stack_file = PROJECT_ROOT / f"Pulumi.{settings.stack}.yaml"
+    before = stack_file.read_text()
+    try:
+        return Release(settings, ports).run(request)
+    finally:
+        if stack_file.read_text() != before:
+            print(
+                f"{stack_file.name} changed (the release's config: liveColour, images, baseline):"
+                " commit it, or the next `pulumi up` from the repository puts the old values "
+                "back (the workflows upload it as an artifact)"
+            )
 
 
 def _summarise(record: ReleaseRecord, json_path: Path | None) -> int:

@@ -33,7 +33,16 @@ def git(repo: Path, *args: str) -> str:
 HEAD = git(PROJECT_ROOT, "rev-parse", "HEAD")
 
 
-def rehearse(scenario: str, records: Path, out: Path) -> tuple[int, dict[str, Any]]:
+COMMIT_TIME = "2026-11-26T22:00:00+00:00"
+SCENARIOS = {  # scenario: (exit code, outcome, the phase that failed)
+    "clean": (0, "promoted", None),
+    "smoke-fails": (4, "stopped", "smoke"),
+    "load-fails": (4, "stopped", "load"),
+    "alarm-at:50": (3, "rolled_back", "promote"),
+}
+
+
+def rehearse(scenario: str, records: Path, out: Path, *extra: str) -> tuple[int, dict[str, Any]]:
     code = main(
         [
             "release",
@@ -50,42 +59,59 @@ def rehearse(scenario: str, records: Path, out: Path) -> tuple[int, dict[str, An
             str(records),
             "--json",
             str(out),
+            *extra,
         ]
     )
     return code, json.loads(out.read_text())
 
 
-@pytest.mark.parametrize(
-    ("scenario", "code", "outcome", "failed_phase"),
-    [
-        ("clean", 0, "promoted", None),
-        ("smoke-fails", 4, "stopped", "smoke"),
-        ("load-fails", 4, "stopped", "load"),
-        ("alarm-at:50", 3, "rolled_back", "promote"),
-    ],
-)
+@pytest.fixture(scope="module")
+def rehearsed(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, dict[str, tuple[int, dict[str, Any]]]]:
+    """Each scenario once, into one records folder (the commit time given for `clean`)."""
+    folder = tmp_path_factory.mktemp("rehearsed")
+    results = {
+        name: rehearse(
+            name,
+            folder / "records",
+            folder / f"{name}.json",
+            *(["--commit-time", COMMIT_TIME] if name == "clean" else []),
+        )
+        for name in SCENARIOS
+    }
+    return folder / "records", results
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
 def test_each_rehearsed_release_ends_with_its_exit_code_and_a_record(
-    tmp_path: Path, scenario: str, code: int, outcome: str, failed_phase: str | None
+    rehearsed: tuple[Path, dict[str, tuple[int, dict[str, Any]]]], scenario: str
 ) -> None:
-    exit_code, record = rehearse(scenario, tmp_path / "records", tmp_path / "record.json")
+    records, results = rehearsed
+    code, outcome, failed_phase = SCENARIOS[scenario]
+    exit_code, record = results[scenario]
 
     assert exit_code == code
     assert record["outcome"] == outcome
     failed = [p["phase"] for p in record["phases"] if p["result"] == "failed"]
     assert failed == ([failed_phase] if failed_phase else [])
-    [stored] = (tmp_path / "records" / "staging").glob("*.json")
-    assert json.loads(stored.read_text())["id"] == record["id"]
-    assert record["commit"] == HEAD and record["commit_time"] is not None
+    stored = json.loads((records / "staging" / f"{record['id']}.json").read_text())
+    assert stored == record
+    assert record["commit"] == HEAD
+    if scenario == "clean":
+        assert record["commit_time"] == COMMIT_TIME
+    else:  # from git: this checkout has the commit
+        assert record["commit_time"] == git(PROJECT_ROOT, "show", "-s", "--format=%cI", HEAD)
     if outcome == "rolled_back":
         assert "5xx at 50%" in record["cause"]
         assert record["time_to_restore_seconds"] is not None
 
 
-def test_report_computes_the_metrics_from_rehearsed_records(tmp_path: Path) -> None:
+def test_report_computes_the_metrics_from_rehearsed_records(
+    rehearsed: tuple[Path, dict[str, tuple[int, dict[str, Any]]]], tmp_path: Path
+) -> None:
     records = tmp_path / "records"
-    assert rehearse("clean", records, tmp_path / "a.json")[0] == 0
-    assert rehearse("alarm-at:10", records, tmp_path / "b.json")[0] == 3
-    assert rehearse("smoke-fails", records, tmp_path / "c.json")[0] == 4
+    shutil.copytree(rehearsed[0], records)
     (records / "staging" / "garbage.json").write_text("{")
 
     code = main(
@@ -106,7 +132,7 @@ def test_report_computes_the_metrics_from_rehearsed_records(tmp_path: Path) -> N
     assert metrics["change_failure_rate"] == 0.5  # one promoted, one rolled back
     assert metrics["lead_time_hours"] > 0
     assert metrics["time_to_restore_minutes"] is not None
-    assert metrics["counts"]["stopped"] == 1
+    assert metrics["counts"]["stopped"] == 2
     assert metrics["skipped"] == [str(records / "staging" / "garbage.json")]
     assert (tmp_path / "metrics.png").read_bytes()[:4] == b"\x89PNG"
 
@@ -117,6 +143,7 @@ def test_report_computes_the_metrics_from_rehearsed_records(tmp_path: Path) -> N
         (["--scenario", "alarm-at:30", "--rehearse"], "unknown release scenario 'alarm-at:30'"),
         (["--scenario", "explode", "--rehearse"], "unknown release scenario"),
         (["--commit", "not a sha", "--rehearse"], "--commit must be a git commit SHA"),
+        (["--commit-time", "yesterday", "--rehearse"], "--commit-time must be an ISO 8601"),
     ],
 )
 def test_bad_release_input_is_refused_with_the_reason(

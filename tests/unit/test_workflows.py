@@ -135,6 +135,11 @@ def test_prod_stages_behind_one_approval_and_promotes_behind_another() -> None:
             "inputs": {
                 "image": {"description": prod_input("image"), "required": True, "type": "string"},
                 "commit": {"description": prod_input("commit"), "required": True, "type": "string"},
+                "commit-time": {
+                    "description": prod_input("commit-time"),
+                    "required": True,
+                    "type": "string",
+                },
             }
         }
     }
