@@ -219,7 +219,7 @@ def _summarise(record: ReleaseRecord, json_path: Path | None) -> int:
     if record.cause:
         print(f"cause: {record.cause}")
     if record.time_to_restore_seconds is not None:
-        print(f"time to restore: {record.time_to_restore_seconds:.1f}s")
+        print(f"time to restore: {record.time_to_restore_seconds:.3f}s")
     if json_path:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(record.as_json(), indent=2) + "\n")
