@@ -35,6 +35,7 @@ unit: $(STAMP)
 bench: $(STAMP)  ## rollback reaction and API calls against the emulator; program evaluation time
 	$(BIN)/python -m delivery.rehearsal.bench
 	$(BIN)/python -m infra.bench
+	$(BIN)/python -m delivery.rehearsal.release_bench
 
 preview: $(STAMP)  ## the stack's resource graph, evaluated offline under Pulumi's mock runtime
 	$(BIN)/python -m infra.offline --stack $(STACK)
