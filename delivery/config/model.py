@@ -178,7 +178,7 @@ class LoadCheck:
 
 
 @dataclass(frozen=True)
-class ReleaseSettings:
+class ReleaseChecks:
     smoke: tuple[SmokeCheck, ...]
     load: LoadCheck
     baseline: BaselineSource
@@ -199,7 +199,7 @@ class Settings:
     workload: Workload
     alerting: AlertingSettings
     secrets: SecretsSettings
-    release: ReleaseSettings
+    checks: ReleaseChecks  # what the release driver checks before traffic moves
 
     @property
     def tags(self) -> dict[str, str]:

@@ -26,7 +26,7 @@ from delivery.config.model import (
     LoadCheck,
     NatLayout,
     NetworkSettings,
-    ReleaseSettings,
+    ReleaseChecks,
     SecretsSettings,
     Settings,
     SmokeCheck,
@@ -368,7 +368,7 @@ def _read_smoke(reader: ConfigReader) -> tuple[SmokeCheck, ...] | None:
     return tuple(checks)
 
 
-def _read_release(reader: ConfigReader) -> ReleaseSettings | None:
+def _read_checks(reader: ConfigReader) -> ReleaseChecks | None:
     smoke = _read_smoke(reader)
     requests = reader.integer("loadRequests", 1, 1_000_000)
     duration = reader.integer("loadDurationSeconds", 1, 3600)
@@ -386,7 +386,7 @@ def _read_release(reader: ConfigReader) -> ReleaseSettings | None:
         or baseline is None
     ):
         return None
-    return ReleaseSettings(
+    return ReleaseChecks(
         smoke, LoadCheck(requests, duration, concurrency, p95, float(error_rate)), baseline
     )
 
@@ -429,13 +429,13 @@ def load_settings(raw: Mapping[str, Any], stack: str) -> Settings:
         _read_subscriptions(reader, "alertWebhooks", email=False),
     )
     secrets = _read_secrets(reader)
-    release = _read_release(reader)
+    checks = _read_checks(reader)
     _check_bake_covers_alarms(reader, traffic, alarms)
     reader.unknown_keys(PROJECT, [*KEYS, SECRET_VALUES_KEY])
     if reader.problems:
         raise ConfigError(reader.problems, source=f"stack {stack!r}")
     assert region and environment and owner and cost_centre and live and traffic
-    assert network and alb and alarms and workload and secrets and release
+    assert network and alb and alarms and workload and secrets and checks
     return Settings(
         stack,
         environment,
@@ -450,5 +450,5 @@ def load_settings(raw: Mapping[str, Any], stack: str) -> Settings:
         workload,
         alerting,
         secrets,
-        release,
+        checks,
     )

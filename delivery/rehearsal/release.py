@@ -73,7 +73,7 @@ def parse_release_scenario(text: str, settings: Settings) -> ReleaseScenario:
 
 
 def rehearsal_settings(settings: Settings) -> Settings:
-    load = settings.release.load
+    load = settings.checks.load
     small = dataclasses.replace(
         REHEARSAL_LOAD,
         requests=min(load.requests, REHEARSAL_LOAD.requests),
@@ -82,7 +82,7 @@ def rehearsal_settings(settings: Settings) -> Settings:
         p95_ms=load.p95_ms,
         error_rate_percent=load.error_rate_percent,
     )
-    return dataclasses.replace(settings, release=dataclasses.replace(settings.release, load=small))
+    return dataclasses.replace(settings, checks=dataclasses.replace(settings.checks, load=small))
 
 
 class SimulatedStack:
@@ -166,12 +166,12 @@ def rehearse_release(
         servers = {Colour(name): server for name, server in by_name.items()}
         candidate = servers[source.other].behaviour
         if scenario.broken_path:
-            candidate.failing_paths = frozenset({settings.release.smoke[-1].path})
+            candidate.failing_paths = frozenset({settings.checks.smoke[-1].path})
         if scenario.flaky:
             # Every few requests fail: the smoke checks (the first ones) pass, the load run's
             # error rate lands above the threshold.
-            threshold = settings.release.load.error_rate_percent
-            candidate.fail_every = max(len(settings.release.smoke) + 1, int(50 / (threshold + 1)))
+            threshold = settings.checks.load.error_rate_percent
+            candidate.fail_every = max(len(settings.checks.smoke) + 1, int(50 / (threshold + 1)))
         operator = emulator.clients()
         plane = build_traffic_plane(
             operator,

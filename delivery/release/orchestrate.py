@@ -215,7 +215,7 @@ class Release:
     def _measure_baseline(self, record: ReleaseRecord) -> str:
         static = self._settings.alarms.latency_baseline_ms
         record.baseline_ms, record.baseline_source = float(static), "static"
-        if self._settings.release.baseline is not BaselineSource.MEASURED:
+        if self._settings.checks.baseline is not BaselineSource.MEASURED:
             return f"static latencyBaselineMs {static} ms"
         if self._p.baseline is None:
             return f"no CloudWatch access in this run; static {static} ms kept"
@@ -286,14 +286,14 @@ class Release:
         return f"{scheme}://{host}:{self._settings.alb.test_listener_port}"
 
     def _smoke(self, base_url: str) -> str:
-        results = checks.smoke(base_url, self._settings.release.smoke)
+        results = checks.smoke(base_url, self._settings.checks.smoke)
         failed = [r for r in results if not r.ok]
         if failed:
             raise Stop("smoke test failed: " + "; ".join(str(r) for r in failed))
         return f"{len(results)} critical path(s) answered as expected"
 
     def _load(self, base_url: str) -> str:
-        result = checks.load(base_url, self._settings.release.smoke, self._settings.release.load)
+        result = checks.load(base_url, self._settings.checks.smoke, self._settings.checks.load)
         if result.breaches:
             raise Stop(f"load test failed: {'; '.join(result.breaches)} ({result})")
         return str(result)

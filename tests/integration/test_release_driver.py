@@ -69,7 +69,7 @@ def settings() -> Settings:
     small = LoadCheck(
         requests=60, duration_seconds=20, concurrency=4, p95_ms=2000, error_rate_percent=1.0
     )
-    return dataclasses.replace(staging, release=dataclasses.replace(staging.release, load=small))
+    return dataclasses.replace(staging, checks=dataclasses.replace(staging.checks, load=small))
 
 
 @dataclasses.dataclass

@@ -78,12 +78,12 @@ def test_a_good_mapping_becomes_frozen_typed_settings() -> None:
         "owner": "platform-team",
         "cost-centre": "cc-1001",
     }
-    assert [str(c) for c in settings.release.smoke] == [
+    assert [str(c) for c in settings.checks.smoke] == [
         "/healthz -> 200 within 2s",
         "/api/orders -> 200 within 5s",
     ]
-    assert settings.release.load.concurrency == 16
-    assert settings.release.baseline is BaselineSource.MEASURED
+    assert settings.checks.load.concurrency == 16
+    assert settings.checks.baseline is BaselineSource.MEASURED
     with pytest.raises(AttributeError):
         settings.traffic.bake_seconds = 1  # type: ignore[misc]
 
