@@ -11,6 +11,7 @@ from delivery.config.model import Colour, Settings
 from delivery.cutover.engine import Cutover
 from delivery.rehearsal.release import SimulatedStack
 from delivery.rehearsal.servers import ColourServer
+from delivery.release.keys import HOOK_COMMAND, RELEASE_STEP, Step
 from delivery.release.port import UpFailed
 from delivery.release.progress import OnProgress, Progress
 from tests.world import Crash, World, make_world
@@ -29,6 +30,7 @@ class WorldStack(SimulatedStack):
         )
         self.world = world
         self.hook_fails = False
+        self.cleanup_fails = False
         self.crash_on_up: int | None = None  # the n-th `up` dies (the driver is killed)
         self.during_promote: Callable[[Progress], None] | None = None
         self.ups = 0
@@ -49,10 +51,14 @@ class WorldStack(SimulatedStack):
         self.ups += 1
         if self.crash_on_up == self.ups:
             raise Crash(f"the driver was killed during up #{self.ups}")
-        if self.hook_fails and self.changed_images():
-            raise UpFailed("job pre-traffic-hook failed: migration exited 1")
+        if self.hook_fails and self.values.get(RELEASE_STEP) == Step.HOOK:
+            raise UpFailed("job web-hook-3f2a9c1d7e failed: migration exited 1")
+        if self.cleanup_fails and self.values.get(RELEASE_STEP) == Step.CLEANUP:
+            raise UpFailed("deployment web-blue: scale down timed out")
         super().up(on_progress)
 
 
 def world_stack(settings: Settings, servers: dict[Colour, ColourServer]) -> WorldStack:
-    return WorldStack(settings, make_world(settings.traffic, source=settings.live_colour), servers)
+    stack = WorldStack(settings, make_world(settings.traffic, source=settings.live_colour), servers)
+    stack.values[HOOK_COMMAND] = '["./manage", "migrate", "--expand-only"]'
+    return stack

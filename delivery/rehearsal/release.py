@@ -31,7 +31,7 @@ from delivery.rehearsal.emulator import (
 from delivery.rehearsal.scenarios import ScenarioError
 from delivery.rehearsal.servers import ColourServer, colour_servers
 from delivery.release.baseline import CloudWatchBaseline
-from delivery.release.keys import LIVE_COLOUR, image_key
+from delivery.release.keys import LIVE_COLOUR, RELEASE_STEP, Step, image_key
 from delivery.release.notify import SnsNotifier
 from delivery.release.orchestrate import Ports, Release, Request
 from delivery.release.port import UpFailed
@@ -105,6 +105,7 @@ class SimulatedStack:
         self.values = {k: v if isinstance(v, str) else str(v) for k, v in raw.items()}
         self.live = settings.live_colour
         self.deployed: dict[Colour, str] = {}
+        self.cleaned: Colour | None = None  # the colour the last clean-up shrank
 
     @property
     def name(self) -> str:
@@ -127,6 +128,8 @@ class SimulatedStack:
         for colour, image in self.changed_images().items():
             self.deployed[colour] = image
             self.servers[colour].behaviour.image = image
+        if self.values.get(RELEASE_STEP) == Step.CLEANUP:
+            self.cleaned = self.live.other
         wanted = Colour(self.values[LIVE_COLOUR])
         if wanted is self.live:
             return

@@ -18,7 +18,14 @@ from delivery.errors import PortError, SwitchyardError
 from delivery.plans.schedule import Weights
 from delivery.release import checks, notify
 from delivery.release.baseline import Baseline
-from delivery.release.keys import LATENCY_BASELINE_MS, LIVE_COLOUR, image_key
+from delivery.release.keys import (
+    LATENCY_BASELINE_MS,
+    LIVE_COLOUR,
+    RELEASE_STEP,
+    Step,
+    has_hook,
+    image_key,
+)
 from delivery.release.notify import Notifier
 from delivery.release.port import StackPort, UpFailed, text_value
 from delivery.release.progress import Progress, describe, is_alarm, is_rollback, moved_traffic_to
@@ -111,6 +118,7 @@ class Release:
                 )
                 return record
             record.promoted_at = self._p.now()
+            self._clean_up(record)
             self._finish(record, Outcome.PROMOTED, "")
         except Ended as exc:
             self._finish(record, exc.outcome, str(exc))
@@ -180,6 +188,10 @@ class Release:
             self._resumed(record, Phase.STAGE)
         else:
             self._phase(record, Phase.STAGE, lambda: self._stage(record))
+        if record.passed(Phase.HOOK):
+            self._resumed(record, Phase.HOOK)
+        elif has_hook(self._p.stack.config()):
+            self._phase(record, Phase.HOOK, self._hook)
         base_url = request.test_url or self._test_url()
         self._phase(record, Phase.SMOKE, lambda: self._smoke(base_url))
         self._phase(record, Phase.LOAD, lambda: self._load(base_url))
@@ -242,7 +254,11 @@ class Release:
         target = record.target
         # liveColour is pinned to the colour users are on: staging never moves traffic.
         self._p.stack.set_config(
-            {image_key(target): record.image, LIVE_COLOUR: record.source.value}
+            {
+                image_key(target): record.image,
+                LIVE_COLOUR: record.source.value,
+                RELEASE_STEP: Step.STAGE.value,
+            }
         )
         try:
             self._p.stack.up(self._show)
@@ -253,6 +269,35 @@ class Release:
             ) from exc
         healthy = self._wait_healthy(target)
         return f"{record.image} on {target}, {healthy} healthy target(s)"
+
+    def _hook(self) -> str:
+        self._p.stack.set_config({RELEASE_STEP: Step.HOOK.value})
+        try:
+            self._p.stack.up(self._show)
+        except UpFailed as exc:
+            raise Stop(f"the pre-traffic hook failed: {exc}") from exc
+        return "the pre-traffic Job succeeded"
+
+    def _clean_up(self, record: ReleaseRecord) -> None:
+        """Shrink the old colour. The release is promoted whatever happens here: a failed
+        clean-up leaves the old colour at full size, which costs money, not users."""
+
+        def body() -> str:
+            self._p.stack.set_config({RELEASE_STEP: Step.CLEANUP.value})
+            try:
+                self._p.stack.up(self._show)
+            except UpFailed as exc:
+                raise SwitchyardError(
+                    f"clean-up failed: {exc}; {record.source} still runs at full size. Run "
+                    "`pulumi up` again (releaseStep is cleanup) once the cause is fixed"
+                ) from exc
+            return f"{record.source} shrinks after scaleDownDelaySeconds"
+
+        try:
+            self._phase(record, Phase.CLEANUP, body)
+        except SwitchyardError as exc:
+            self._p.say(f"warning: {exc}")
+            self._save(record)
 
     def _wait_healthy(self, colour: Colour) -> int:
         needed = self._settings.traffic.min_healthy_targets

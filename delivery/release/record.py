@@ -36,9 +36,11 @@ class Outcome(StrEnum):
 class Phase(StrEnum):
     BASELINE = "baseline"
     STAGE = "stage"
+    HOOK = "hook"  # the pre-traffic Job (expand-only migrations), when one is configured
     SMOKE = "smoke"
     LOAD = "load"
     PROMOTE = "promote"
+    CLEANUP = "cleanup"  # the old colour shrinks, after a promotion only
 
 
 class Result(StrEnum):

@@ -17,7 +17,13 @@ from delivery.config.stackfile import load_stack
 from delivery.cutover.ports import ALARM, AlarmState
 from delivery.plans.schedule import Weights
 from delivery.rehearsal.servers import ColourServer, colour_servers
-from delivery.release.keys import LATENCY_BASELINE_MS, LIVE_COLOUR, image_key
+from delivery.release.keys import (
+    HOOK_COMMAND,
+    LATENCY_BASELINE_MS,
+    LIVE_COLOUR,
+    RELEASE_STEP,
+    image_key,
+)
 from delivery.release.orchestrate import EXIT_CODES, Ports, Release, ReleaseBlocked, Request
 from delivery.release.progress import Progress
 from delivery.release.record import LocalRecords, Outcome, Phase, ReleaseRecord, Result
@@ -133,6 +139,7 @@ def test_a_clean_release_is_promoted_and_recorded(rig: Rig) -> None:
     assert rig.stack.values[LIVE_COLOUR] == "green"
     assert rig.stack.values[image_key(Colour.GREEN)] == IMAGE
     assert phases(record) == {p.value: "passed" for p in Phase}
+    assert rig.stack.values[RELEASE_STEP] == "cleanup" and rig.stack.cleaned is Colour.BLUE
     assert record.promoted_at is not None
     assert record.lead_time_seconds == (record.promoted_at - COMMIT_TIME).total_seconds()
     [stored] = rig.stored()
@@ -186,7 +193,7 @@ def test_an_alarm_during_promote_rolls_back_and_puts_the_config_back(rig: Rig) -
     [
         ("smoke", "smoke", "smoke test failed: /api/orders: expected 200, got 500"),
         ("load", "load", "load test failed: error rate"),
-        ("hook", "stage", "pre-traffic hook"),
+        ("hook", "hook", "the pre-traffic hook failed: job web-hook-3f2a9c1d7e failed"),
     ],
 )
 def test_a_failed_check_stops_before_any_traffic_moves(
@@ -270,20 +277,27 @@ def test_ctrl_c_before_promote_leaves_a_record_the_next_run_resumes(rig: Rig) ->
 
 
 def test_a_crash_between_stage_and_promote_is_resumed_by_the_next_run(rig: Rig) -> None:
-    rig.stack.crash_on_up = 2  # stage's up passes, the driver dies in promote's
+    rig.stack.crash_on_up = 3  # stage's and the hook's ups pass, the driver dies in promote's
     with pytest.raises(Crash):
         rig.release()
     [interrupted] = rig.stored()
     assert interrupted["outcome"] is None
-    assert [p["phase"] for p in interrupted["phases"]] == [p.value for p in Phase]
+    assert [p["phase"] for p in interrupted["phases"]] == [
+        "baseline",
+        "stage",
+        "hook",
+        "smoke",
+        "load",
+        "promote",
+    ]
 
     rig.stack.crash_on_up = None
     ups_before = rig.stack.ups
     record = rig.release()
 
     assert record.outcome is Outcome.PROMOTED and record.runs == 2
-    assert phases(record)["stage"] == Result.RESUMED.value
-    assert rig.stack.ups - ups_before == 1  # promote only: the image was not staged again
+    assert phases(record)["stage"] == phases(record)["hook"] == Result.RESUMED.value
+    assert rig.stack.ups - ups_before == 2  # promote and clean-up: nothing staged again
     assert rig.stack.world.weights == Weights.all_on(Colour.GREEN)
     assert [r["id"] for r in rig.stored()] == [record.id]
     assert any("resuming release" in line for line in rig.lines)
@@ -319,15 +333,38 @@ def test_stage_only_validates_and_the_next_run_promotes_without_staging_again(ri
     assert phases(validated) == {
         "baseline": "passed",
         "stage": "passed",
+        "hook": "passed",
         "smoke": "passed",
         "load": "passed",
     }
     assert rig.stack.world.weights == Weights.all_on(Colour.BLUE)  # nothing moved yet
-    assert rig.stack.values[LIVE_COLOUR] == "blue" and rig.stack.ups == 1
+    assert rig.stack.values[LIVE_COLOUR] == "blue" and rig.stack.ups == 2
 
     promoted = rig.release()  # the production job, after its approval
 
     assert promoted.id == validated.id and promoted.outcome is Outcome.PROMOTED
-    assert phases(promoted)["stage"] == "resumed" and rig.stack.ups == 2
+    assert phases(promoted)["stage"] == "resumed" and rig.stack.ups == 4  # promote, clean-up
     assert rig.stack.world.weights == Weights.all_on(Colour.GREEN)
     assert [t for t, _, _ in rig.sent.notices] == [Tier.INFO, Tier.INFO]  # one start, one end
+
+
+def test_a_failed_clean_up_leaves_the_release_promoted_and_says_so(rig: Rig) -> None:
+    rig.stack.cleanup_fails = True
+    record = rig.release()
+
+    assert record.outcome is Outcome.PROMOTED and EXIT_CODES[record.outcome] == 0
+    assert phases(record)["cleanup"] == "failed"
+    assert rig.stack.world.weights == Weights.all_on(Colour.GREEN)
+    assert any(
+        "warning: clean-up failed" in line and "blue still runs" in line for line in rig.lines
+    )
+    assert rig.stored()[0]["phases"][-1]["detail"].startswith("clean-up failed")
+
+
+def test_without_a_hook_command_there_is_no_hook_step(rig: Rig) -> None:
+    del rig.stack.values[HOOK_COMMAND]
+    rig.stack.hook_fails = True  # would fail, were it run
+    record = rig.release()
+
+    assert record.outcome is Outcome.PROMOTED
+    assert "hook" not in phases(record)
