@@ -1,0 +1,47 @@
+"""What a `pulumi up` user sees: the program run as Pulumi's Python language host runs it."""
+
+from __future__ import annotations
+
+from tests.program.harness import SECRET_VALUES
+from tests.program.langhost import run_as_language_host
+
+
+def test_a_good_stack_runs_and_registers_its_resources() -> None:
+    run = run_as_language_host("dev", secrets=SECRET_VALUES)
+    assert run.successful, run.errors
+    assert run.errors == []
+    assert len(run.mocks.of_type("aws:ec2/subnet:Subnet")) == 4
+
+
+def test_a_bad_configuration_prints_its_message_only_and_registers_nothing() -> None:
+    run = run_as_language_host(
+        "staging", {"switchyard:bakeSeconds": 0, "bakeSecnds": 60}, secrets=SECRET_VALUES
+    )
+    assert not run.successful
+    (message,) = run.errors
+    assert "Traceback" not in message
+    assert message.startswith("stack 'staging' has 2 invalid setting(s); nothing was changed:")
+    assert "switchyard:bakeSeconds: must be in 1..86400, got 0" in message
+    assert "switchyard:bakeSecnds: is not a Switchyard setting; did you mean" in message
+    assert run.mocks.resources == []
+
+
+def test_missing_secret_values_print_cleanly_with_the_command() -> None:
+    partial = {k: v for k, v in SECRET_VALUES.items() if k != "chat-webhook"}
+    run = run_as_language_host("staging", secrets=partial)
+    (message,) = run.errors
+    assert "Traceback" not in message
+    assert (
+        "switchyard:secretValues.chat-webhook: is missing; set it with `pulumi config set "
+        "--secret --path 'switchyard:secretValues.chat-webhook' <value>`"
+    ) in message
+    assert run.mocks.resources == []
+
+
+def test_plain_text_secret_values_name_the_command_without_a_placeholder() -> None:
+    run = run_as_language_host("dev", {"switchyard:secretValues": SECRET_VALUES})
+    (message,) = run.errors
+    assert "Traceback" not in message
+    assert "--path 'switchyard:secretValues.<name>'" in message
+    assert "{name}" not in message
+    assert all(value not in message for value in SECRET_VALUES.values())
