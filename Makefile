@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 STACK ?= staging
 
-.PHONY: rehearse test pytest lint typecheck unit bench preview check lock clean
+.PHONY: rehearse test pytest lint typecheck unit bench preview check schema lock clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,9 @@ preview: $(STAMP)  ## the stack's resource graph, evaluated offline under Pulumi
 
 check: $(STAMP)
 	for stack in dev staging prod; do $(BIN)/python -m delivery check --stack $$stack || exit 1; done
+
+schema: $(STAMP)  ## rewrite Pulumi.yaml's config schema from the key declarations (delivery/config/keys.py)
+	$(BIN)/python -m delivery.config.keys
 
 lock:  ## re-resolve the newest allowed versions into constraints.txt
 	rm -rf $(VENV).lock && $(PYTHON) -m venv $(VENV).lock

@@ -13,17 +13,15 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from delivery.config.alarm_kinds import ELB_NAMESPACE, Dimensions, Metric
 from delivery.config.model import ALARM_PERIOD_SECONDS, Colour, Tier, Workload
-from delivery.plans.alarms import AlarmKind, AlarmSpec
-
-ELB = "AWS/ApplicationELB"
+from delivery.plans.alarms import AlarmSpec, alarm_name, dimensions
 
 
 @dataclass(frozen=True)
 class RollbackAlarmsArgs:
     name_prefix: str
     specs: Sequence[AlarmSpec]
-    min_request_count: int
     load_balancer_suffix: pulumi.Input[str]
     target_group_suffixes: Mapping[Colour, pulumi.Input[str]]
     workload: Workload
@@ -41,17 +39,25 @@ class RollbackAlarms(pulumi.ComponentResource):
         self.alarm_arns: list[pulumi.Output[str]] = []
         critical, info = args.topic_arns[Tier.CRITICAL], args.topic_arns[Tier.INFO]
         for colour in Colour:
-            self.names[colour] = tuple(f"{args.name_prefix}-{colour}-{s.slug}" for s in args.specs)
-            colour_alarms = []
-            dimensions = {
-                "LoadBalancer": args.load_balancer_suffix,
-                "TargetGroup": args.target_group_suffixes[colour],
+            self.names[colour] = tuple(
+                alarm_name(args.name_prefix, colour, s.slug) for s in args.specs
+            )
+            dims = {
+                which: dimensions(
+                    which,
+                    colour,
+                    args.workload,
+                    args.load_balancer_suffix,
+                    args.target_group_suffixes[colour],
+                )
+                for which in Dimensions
             }
-            for spec, alarm_name in zip(args.specs, self.names[colour], strict=True):
+            colour_alarms = []
+            for spec, name_of_alarm in zip(args.specs, self.names[colour], strict=True):
                 colour_alarms.append(
                     aws.cloudwatch.MetricAlarm(
                         f"{name}-{colour}-{spec.slug}",
-                        name=alarm_name,
+                        name=name_of_alarm,
                         alarm_description=f"[rollback] {colour}: {spec.description}",
                         comparison_operator="GreaterThanThreshold",
                         threshold=spec.threshold,
@@ -61,16 +67,16 @@ class RollbackAlarms(pulumi.ComponentResource):
                         alarm_actions=[critical],
                         ok_actions=[info],
                         opts=child,
-                        **_measure(spec, dimensions, args, colour),
+                        **_measure(spec, dims),
                     )
                 )
             unhealthy = aws.cloudwatch.MetricAlarm(
                 f"{name}-{colour}-unhealthy-hosts",
-                name=f"{args.name_prefix}-{colour}-unhealthy-hosts",
+                name=alarm_name(args.name_prefix, colour, "unhealthy-hosts"),
                 alarm_description=f"[warning] {colour}: a target failed its health checks",
-                namespace=ELB,
+                namespace=ELB_NAMESPACE,
                 metric_name="UnHealthyHostCount",
-                dimensions=dimensions,
+                dimensions=dims[Dimensions.TARGET_GROUP],
                 statistic="Maximum",
                 period=ALARM_PERIOD_SECONDS,
                 evaluation_periods=2,
@@ -84,7 +90,7 @@ class RollbackAlarms(pulumi.ComponentResource):
             # AWS evaluates composite alarms; the emulator used in tests has none.
             self.composites[colour] = aws.cloudwatch.CompositeAlarm(
                 f"{name}-{colour}-page",
-                alarm_name=f"{args.name_prefix}-{colour}-page",
+                alarm_name=alarm_name(args.name_prefix, colour, "page"),
                 alarm_description=f"[page] {colour}: a rollback trigger is firing",
                 alarm_rule=" OR ".join(f'ALARM("{n}")' for n in self.names[colour]),
                 alarm_actions=[args.topic_arns[Tier.EMERGENCY]],
@@ -105,69 +111,30 @@ class RollbackAlarms(pulumi.ComponentResource):
         return self.names[colour]
 
 
-def _metric(query_id: str, name: str, dimensions: Mapping[str, Any]) -> dict[str, Any]:
-    # PutMetricAlarm needs ReturnData false on every query but the one the alarm judges.
-    metric = {
-        "namespace": ELB,
-        "metric_name": name,
-        "dimensions": dict(dimensions),
-        "period": ALARM_PERIOD_SECONDS,
-        "stat": "Sum",
-    }
-    return {"id": query_id, "metric": metric, "return_data": False}
-
-
-def _measure(
-    spec: AlarmSpec, dimensions: Mapping[str, Any], args: RollbackAlarmsArgs, colour: Colour
-) -> dict[str, Any]:
-    """What the alarm watches: a plain metric, or metric math for the rates."""
-    enough = f"requests >= {args.min_request_count}"
-    if spec.kind is AlarmKind.FIVE_XX:
-        return {
-            "metric_queries": [
-                _metric("errors", "HTTPCode_Target_5XX_Count", dimensions),
-                _metric("requests", "RequestCount", dimensions),
-                {
-                    "id": "rate",
-                    "label": "Target 5xx (% of requests)",
-                    "return_data": True,
-                    "expression": f"IF({enough}, 100 * FILL(errors, 0) / requests, 0)",
-                },
-            ]
-        }
-    if spec.kind is AlarmKind.ERROR_RATE:
-        return {
-            "metric_queries": [
-                _metric("errors", "HTTPCode_Target_5XX_Count", dimensions),
-                _metric("refused", "TargetConnectionErrorCount", dimensions),
-                _metric("requests", "RequestCount", dimensions),
-                {
-                    "id": "rate",
-                    "label": "Errors (% of requests)",
-                    "return_data": True,
-                    "expression": f"IF({enough}, 100 * (FILL(errors, 0) + FILL(refused, 0)) / "
-                    f"(requests + FILL(refused, 0)), 0)",
-                },
-            ]
-        }
-    if spec.kind is AlarmKind.LATENCY:
-        return {
-            "namespace": ELB,
-            "metric_name": "TargetResponseTime",
-            "dimensions": dimensions,
-            "extended_statistic": "p95",
-            "period": ALARM_PERIOD_SECONDS,
-        }
-    pods = {
-        "ClusterName": args.workload.cluster_name,
-        "Namespace": args.workload.namespace,
-        "Service": f"{args.workload.service_name}-{colour}",
-    }
-    metric = "pod_cpu_utilization" if spec.kind is AlarmKind.CPU else "pod_memory_utilization"
+def _metric(metric: Metric, dims: Mapping[Dimensions, Mapping[str, Any]]) -> dict[str, Any]:
     return {
-        "namespace": "ContainerInsights",
-        "metric_name": metric,
-        "dimensions": pods,
-        "statistic": "Average",
+        "namespace": metric.namespace,
+        "metric_name": metric.name,
+        "dimensions": dict(dims[metric.dimensions]),
         "period": ALARM_PERIOD_SECONDS,
     }
+
+
+def _measure(spec: AlarmSpec, dims: Mapping[Dimensions, Mapping[str, Any]]) -> dict[str, Any]:
+    """What the alarm watches, as PutMetricAlarm's arguments: one metric, or metric math."""
+    measure = spec.measure
+    if isinstance(measure, Metric):
+        statistic = "extended_statistic" if measure.percentile else "statistic"
+        return {**_metric(measure, dims), statistic: measure.statistic}
+    # PutMetricAlarm needs ReturnData false on every query but the one the alarm judges.
+    inputs = [
+        {"id": query_id, "metric": {**_metric(m, dims), "stat": m.statistic}, "return_data": False}
+        for query_id, m in measure.inputs
+    ]
+    result = {
+        "id": "result",
+        "label": measure.label,
+        "return_data": True,
+        "expression": measure.expression,
+    }
+    return {"metric_queries": [*inputs, result]}

@@ -10,9 +10,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from delivery.config.alarm_kinds import ELB_NAMESPACE
 from delivery.config.model import Colour
-
-ELB = "AWS/ApplicationELB"
 
 
 @dataclass(frozen=True)
@@ -67,7 +66,15 @@ def _per_colour(
             "period": 60,
             "stacked": stacked,
             "metrics": [
-                [ELB, metric, "LoadBalancer", lb, "TargetGroup", suffix, {"label": colour.value}]
+                [
+                    ELB_NAMESPACE,
+                    metric,
+                    "LoadBalancer",
+                    lb,
+                    "TargetGroup",
+                    suffix,
+                    {"label": colour.value},
+                ]
                 for colour, suffix in groups.items()
             ],
         },

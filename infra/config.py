@@ -9,8 +9,8 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from delivery.config.model import PROJECT, Settings
-from delivery.config.settings import REGION_KEY, SECRET_VALUES_KEY, load_settings
+from delivery.config.model import Settings
+from delivery.config.settings import SECRET_VALUES_KEY, load_settings
 from delivery.errors import ConfigError, Problem
 
 
@@ -26,32 +26,30 @@ def read_stack_config() -> StackConfig:
     Values go over as Pulumi holds them (text, JSON text for arrays), so one ConfigError lists
     every bad or misspelt key instead of the first typed getter failing alone.
     """
-    every = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
-    raw: dict[str, Any] = {k: v for k, v in every.items() if k.startswith(f"{PROJECT}:")}
-    region = pulumi.Config("aws").get("region")
-    if region is not None:
-        raw[REGION_KEY] = region
+    raw = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
     stack = pulumi.get_stack()
     settings = load_settings(raw, stack)
     return StackConfig(settings, _secret_values(settings, raw.get(SECRET_VALUES_KEY), stack))
 
 
 def _secret_values(settings: Settings, raw: Any, stack: str) -> dict[str, pulumi.Output[str]]:
-    how = f"pulumi config set --secret --path '{SECRET_VALUES_KEY}.{{name}}' <value>"
+    def how(name: str) -> str:
+        return f"pulumi config set --secret --path '{SECRET_VALUES_KEY}.{name}' <value>"
+
     needed = settings.secret_value_keys
     if raw is not None and not runtime_config.is_config_secret(SECRET_VALUES_KEY):
         raise ConfigError(
             [
                 Problem(
                     SECRET_VALUES_KEY,
-                    f"is stored in plain text; remove it and set each value with `{how}`",
+                    f"is stored in plain text; remove it and set each value with `{how('<name>')}`",
                 )
             ],
             source=f"stack {stack!r}",
         )
     values = raw if isinstance(raw, dict) else json.loads(raw) if isinstance(raw, str) else {}
     problems = [
-        Problem(f"{SECRET_VALUES_KEY}.{key}", f"is missing; set it with `{how.format(name=key)}`")
+        Problem(f"{SECRET_VALUES_KEY}.{key}", f"is missing; set it with `{how(key)}`")
         for key in needed
         if not isinstance(values.get(key), str) or not values[key]
     ]

@@ -17,7 +17,7 @@ from components.network import MultiAzNetwork, MultiAzNetworkArgs
 from components.records import ReleaseRecords, ReleaseRecordsArgs
 from components.secrets import EnvironmentSecrets, EnvironmentSecretsArgs
 from components.traffic import WeightedAlb, WeightedAlbArgs
-from delivery.config.model import PROJECT, Colour
+from delivery.config.model import Colour
 from delivery.plans.alarms import AlarmSpec, rollback_alarm_specs, worst_case_fault_to_rollback
 from infra.config import StackConfig
 
@@ -26,7 +26,7 @@ def build_environment(
     stack: StackConfig, alarm_specs: Sequence[AlarmSpec] | None = None
 ) -> dict[str, Any]:
     settings = stack.settings
-    prefix = f"{PROJECT}-{settings.environment}"
+    prefix = settings.name_prefix
     # Tags are set once, as the provider's default tags, so every taggable resource gets them.
     provider = aws.Provider("aws", region=settings.region, default_tags={"tags": settings.tags})
     on_aws = pulumi.ResourceOptions(providers=[provider])
@@ -39,7 +39,7 @@ def build_environment(
             prefix,
             settings.region,
             {name: stack.secret_values[name] for name in settings.secrets.names},
-            recovery_window_days=30 if settings.environment == "prod" else 7,
+            recovery_window_days=settings.environment.secret_recovery_days,
         ),
         on_aws,
     )
@@ -71,7 +71,6 @@ def build_environment(
         RollbackAlarmsArgs(
             prefix,
             alarm_specs if alarm_specs is not None else rollback_alarm_specs(settings.alarms),
-            settings.alarms.min_request_count,
             alb.load_balancer.arn_suffix,
             group_suffixes,
             settings.workload,

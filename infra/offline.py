@@ -21,7 +21,9 @@ import dill
 import pulumi
 from pulumi.runtime.mocks import MockMonitor
 
-from delivery.config.settings import SECRET_VALUES_KEY
+from delivery.config.keys import qualified
+from delivery.config.regions import zone_names
+from delivery.config.settings import REGION_KEY, SECRET_VALUES_KEY
 from delivery.config.stackfile import load_stack, stack_config
 from delivery.errors import SwitchyardError
 from delivery.plans.alarms import AlarmSpec
@@ -29,10 +31,8 @@ from infra.config import read_stack_config
 from infra.environment import build_environment
 
 ACCOUNT = "123456789012"
-REGION = "eu-west-1"
 SECRET_SIG = "4dabf18193072939515e22adb298388d"  # how Pulumi marks a secret on the wire
 SECRET_MARK = "1b47061264138c4ac30d75fd1eb44270"
-ZONES = [f"{REGION}{suffix}" for suffix in "abcdef"]
 
 
 @dataclass
@@ -58,16 +58,16 @@ def _hex(name: str) -> str:
     return hashlib.sha256(name.encode()).hexdigest()[:16]
 
 
-def _outputs(type_: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+def _outputs(type_: str, name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
     """The computed outputs AWS would return, in the shape the program needs."""
-    elb = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}"
-    extra: dict[str, Any] = {"arn": f"arn:aws:mock:{REGION}:{ACCOUNT}:{name}"}
+    elb = f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT}"
+    extra: dict[str, Any] = {"arn": f"arn:aws:mock:{region}:{ACCOUNT}:{name}"}
     if type_ == "aws:lb/loadBalancer:LoadBalancer":
         suffix = f"app/{inputs.get('name', name)}/{_hex(name)}"
         extra = {
             "arn": f"{elb}:loadbalancer/{suffix}",
             "arnSuffix": suffix,
-            "dnsName": f"{name}.{REGION}.elb.amazonaws.com",
+            "dnsName": f"{name}.{region}.elb.amazonaws.com",
         }
     elif type_ == "aws:lb/targetGroup:TargetGroup":
         suffix = f"targetgroup/{inputs.get('name', name)}/{_hex(name)}"
@@ -83,6 +83,7 @@ def _outputs(type_: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass
 class RecordingMocks(pulumi.runtime.Mocks):
+    region: str = "eu-west-1"  # the stack's aws:region, which the default provider would use
     resources: list[Registered] = field(default_factory=list)
     options: dict[str, Options] = field(default_factory=dict)
 
@@ -93,15 +94,16 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.resources.append(
             Registered(args.typ, args.name, inputs, bool(args.custom), args.provider)
         )
-        return f"{args.name}-id", _outputs(args.typ, args.name, inputs)
+        return f"{args.name}-id", _outputs(args.typ, args.name, inputs, self.region)
 
     def call(
         self, args: pulumi.runtime.MockCallArgs
     ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        zones = list(zone_names(self.region) or ())  # the region's real zones
         answers: dict[str, dict[str, Any]] = {
             "aws:index/getAvailabilityZones:getAvailabilityZones": {
-                "names": ZONES,
-                "zoneIds": ZONES,
+                "names": zones,
+                "zoneIds": zones,
             },
             "aws:index/getCallerIdentity:getCallerIdentity": {
                 "accountId": ACCOUNT,
@@ -175,8 +177,9 @@ def placeholder_secrets(stack: str) -> dict[str, str]:
 def config_for(
     stack: str, overrides: dict[str, Any] | None, secrets: dict[str, str] | None
 ) -> dict[str, str]:
-    """The stack file's config as Pulumi hands it to a program: every value as text."""
-    raw: dict[str, Any] = {**stack_config(stack), **(overrides or {})}
+    """The stack file's config as Pulumi hands it to a program: every key with its namespace,
+    every value as text."""
+    raw, _ = qualified({**stack_config(stack), **(overrides or {})})
     if secrets is not None:
         raw[SECRET_VALUES_KEY] = secrets
     return {k: v if isinstance(v, str) else json.dumps(v) for k, v in raw.items() if v is not None}
@@ -195,10 +198,10 @@ def evaluate(
     in ``overrides`` removes a key).
     """
     evaluation = Evaluation(mocks if mocks is not None else RecordingMocks())
+    config = config_for(stack, overrides, secrets)
+    evaluation.mocks.region = config.get(REGION_KEY, evaluation.mocks.region)
     install(evaluation.mocks, stack)
-    pulumi.runtime.set_all_config(
-        config_for(stack, overrides, secrets), [SECRET_VALUES_KEY] if secrets is not None else []
-    )
+    pulumi.runtime.set_all_config(config, [SECRET_VALUES_KEY] if secrets is not None else [])
 
     @pulumi.runtime.test  # type: ignore[untyped-decorator]  # the SDK leaves it untyped
     def run() -> pulumi.Output[Any]:

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
@@ -13,6 +14,28 @@ from typing import Any, Final
 PROJECT: Final = "switchyard"
 ALARM_PERIOD_SECONDS: Final = 60  # ALB and Container Insights metrics arrive per minute
 CLOUDWATCH_LAG_SECONDS: Final = 60  # metric ingestion before an alarm can see a datapoint
+
+
+class Environment(StrEnum):
+    """The environments, and every decision that differs between them."""
+
+    DEV = "dev"
+    STAGING = "staging"
+    PROD = "prod"
+
+    @property
+    def protected(self) -> bool:
+        """prod: deletion protection on the ALB and target groups, a long secret recovery."""
+        return self is Environment.PROD
+
+    @property
+    def https_only(self) -> bool:
+        """Only dev may serve HTTP; staging and prod need a certificate."""
+        return self is not Environment.DEV
+
+    @property
+    def secret_recovery_days(self) -> int:
+        return 30 if self.protected else 7
 
 
 class Colour(StrEnum):
@@ -95,27 +118,12 @@ class AlbSettings:
 
 @dataclass(frozen=True)
 class AlarmThresholds:
-    five_xx_rate_percent: int
-    five_xx_minutes: int
-    min_request_count: int
-    latency_baseline_ms: int
-    latency_factor: int
-    latency_minutes: int
-    error_rate_percent: int
-    error_rate_minutes: int
-    cpu_percent: int
-    memory_percent: int
-    resource_minutes: int
+    """Every rollback alarm's settings by key name (``delivery.config.alarm_kinds``)."""
 
-    def windows(self) -> dict[str, int]:
-        """Evaluation window, in seconds, of each rollback alarm."""
-        return {
-            "5xx-rate": self.five_xx_minutes * ALARM_PERIOD_SECONDS,
-            "latency": self.latency_minutes * ALARM_PERIOD_SECONDS,
-            "error-rate": self.error_rate_minutes * ALARM_PERIOD_SECONDS,
-            "cpu": self.resource_minutes * ALARM_PERIOD_SECONDS,
-            "memory": self.resource_minutes * ALARM_PERIOD_SECONDS,
-        }
+    values: Mapping[str, int]
+
+    def __getitem__(self, key: str) -> int:
+        return self.values[key]
 
 
 @dataclass(frozen=True)
@@ -187,7 +195,7 @@ class ReleaseChecks:
 @dataclass(frozen=True)
 class Settings:
     stack: str
-    environment: str
+    environment: Environment
     region: str
     owner: str
     cost_centre: str
@@ -202,9 +210,14 @@ class Settings:
     checks: ReleaseChecks  # what the release driver checks before traffic moves
 
     @property
+    def name_prefix(self) -> str:
+        """What every AWS name of this environment starts with: ``switchyard-<environment>``."""
+        return f"{PROJECT}-{self.environment}"
+
+    @property
     def tags(self) -> dict[str, str]:
         return {
-            "environment": self.environment,
+            "environment": self.environment.value,
             "project": PROJECT,
             "owner": self.owner,
             "cost-centre": self.cost_centre,

@@ -1,38 +1,120 @@
-"""Reads raw configuration values, collecting every problem instead of stopping at the first."""
+"""Declares configuration keys and reads raw values, collecting every problem at once.
+
+A key is declared once, as a ``Key`` (``delivery.config.keys`` lists them all): its name, type,
+range or choices, and the description that becomes its ``Pulumi.yaml`` schema entry. The
+``ConfigReader`` getters take a key's name and find its range there, so no range is written twice.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import difflib
 import ipaddress
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Literal, TypeVar
 
+from delivery.config.model import PROJECT
 from delivery.errors import Problem
 
 E = TypeVar("E", bound=StrEnum)
 _MISSING: Final = object()
+KeyType = Literal["string", "integer", "array", "object"]
+
+
+@dataclass(frozen=True)
+class Key:
+    """One configuration key. ``name`` is a project key's bare name (``bakeSeconds``) or a
+    provider's qualified one (``aws:region``, which Pulumi allows no schema entry)."""
+
+    name: str
+    type: KeyType
+    description: str
+    low: int | None = None  # integers: the allowed range, shown in the schema description
+    high: int | None = None
+    items: Literal["string", "integer"] | None = None  # arrays: the type of each entry
+    choices: tuple[str, ...] = ()  # text with a fixed set of values
+    optional: bool = False  # may be left out: the schema gives it an empty default
+    secret: bool = False  # set with `pulumi config set --secret`
+
+    @property
+    def full(self) -> str:
+        return self.name if ":" in self.name else f"{PROJECT}:{self.name}"
+
+    @property
+    def in_schema(self) -> bool:
+        return ":" not in self.name
+
+    def schema(self) -> dict[str, Any]:
+        """This key's entry in ``Pulumi.yaml``'s ``config:`` schema."""
+        text = self.description
+        if self.low is not None:
+            text = f"{text.removesuffix('.')} ({self.low}..{self.high})."
+        if self.choices:
+            text += f" One of: {', '.join(self.choices)}."
+        entry: dict[str, Any] = {}
+        if self.secret:
+            entry["secret"] = True
+        else:
+            entry["type"] = self.type
+        if self.optional:
+            entry["default"] = [] if self.type == "array" else ""
+        if self.items:
+            entry["items"] = {"type": self.items}
+        entry["description"] = text
+        return entry
+
+
+def integer(name: str, low: int, high: int, description: str) -> Key:
+    return Key(name, "integer", description, low=low, high=high)
+
+
+def text(name: str, description: str, optional: bool = False) -> Key:
+    return Key(name, "string", description, optional=optional)
+
+
+def choice(name: str, enum: type[StrEnum], description: str) -> Key:
+    return Key(name, "string", description, choices=tuple(member.value for member in enum))
+
+
+def array(
+    name: str, items: Literal["string", "integer"], description: str, optional: bool = False
+) -> Key:
+    return Key(name, "array", description, items=items, optional=optional)
 
 
 def whole(value: Any) -> Any:
     """Integral values as int: Pulumi carries every number as a float, config carries text."""
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and re.fullmatch(r"[+-]?\d+", value.strip()):
+    if isinstance(value, str) and re.fullmatch(r"[+-]?\d{1,18}", value.strip()):
         return int(value)
     return value
+
+
+_URL = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)(?:[^/\s'\"@]*@)?([^/\s'\"?#]*)[^\s'\"]*")
+
+
+def shown(value: Any, limit: int = 80) -> str:
+    """A value quoted for a message: URLs keep only scheme and host (a webhook's token lives
+    in its path), and a long value is cut short so a pasted blob cannot flood the output."""
+    text = _URL.sub(r"\1\2/...", repr(value))
+    return text if len(text) <= limit else f"{text[: limit - 4]}...{text[-1]}"
 
 
 class ConfigReader:
     """Typed getters over a raw mapping; each records a ``Problem`` and returns None when bad."""
 
-    def __init__(self, raw: Mapping[str, Any], prefix: str) -> None:
+    def __init__(self, raw: Mapping[str, Any], keys: Sequence[Key], prefix: str) -> None:
         self._raw = raw
+        self._keys = {k.name: k for k in keys}
         self._prefix = prefix
         self.problems: list[Problem] = []
+
+    def declared(self, name: str) -> Key:
+        return self._keys[name]
 
     def key(self, name: str) -> str:
         return name if ":" in name else f"{self._prefix}{name}"
@@ -43,38 +125,43 @@ class ConfigReader:
     def has_problem(self, name: str) -> bool:
         return any(p.key == self.key(name) for p in self.problems)
 
-    def _value(self, name: str, required: bool = True) -> Any:
+    def _value(self, name: str) -> Any:
         value = self._raw.get(self.key(name), _MISSING)
         if value is _MISSING or value is None or value == "":
-            if required:
+            if not self._keys[name].optional:
                 self.fail(
                     name, f"is required; set it with `pulumi config set {self.key(name)} <value>`"
                 )
             return _MISSING
         return value
 
-    def integer(self, name: str, low: int, high: int) -> int | None:
+    def integer(self, name: str) -> int | None:
+        key = self._keys[name]
+        low, high = key.low, key.high
+        assert low is not None and high is not None, f"{name} is not declared as an integer"
         value = self._value(name)
         if value is _MISSING:
             return None
         value = whole(value)
         if isinstance(value, bool) or not isinstance(value, int):
-            self.fail(name, f"must be a whole number in {low}..{high}, got {value!r}")
+            self.fail(name, f"must be a whole number in {low}..{high}, got {shown(value)}")
             return None
         if not low <= value <= high:
-            self.fail(name, f"must be in {low}..{high}, got {value}")
+            self.fail(name, f"must be in {low}..{high}, got {shown(value)}")
             return None
         return value
 
-    def listing(self, name: str, required: bool = True) -> list[Any] | None:
-        value = self._value(name, required)
+    def listing(self, name: str) -> list[Any] | None:
+        """A list (YAML, or JSON text as Pulumi carries it); ``[]`` when an optional key is
+        absent, None when it is bad or a required one is absent."""
+        value = self._value(name)
         if value is _MISSING:
-            return None if required else []
+            return [] if self._keys[name].optional else None
         if isinstance(value, str):
             with contextlib.suppress(json.JSONDecodeError):
                 value = json.loads(value)
         if not isinstance(value, list):
-            self.fail(name, f"must be a list such as [10, 50, 100], got {value!r}")
+            self.fail(name, f"must be a list such as [10, 50, 100], got {shown(value)}")
             return None
         return [v if isinstance(v, str) else whole(v) for v in value]
 
@@ -86,32 +173,26 @@ class ConfigReader:
             if str(value).strip().lower() == member.value.lower():
                 return member
         options = ", ".join(member.value for member in enum)
-        self.fail(name, f"must be one of {options}, got {value!r}")
+        self.fail(name, f"must be one of {options}, got {shown(value)}")
         return None
 
-    def text(
-        self, name: str, check: Callable[[str], str | None], required: bool = True
-    ) -> str | None:
-        value = self._value(name, required)
+    def text(self, name: str, check: Callable[[str], str | None] | None = None) -> str | None:
+        value = self._value(name)
         if value is _MISSING:
             return None
         if not isinstance(value, str):
-            self.fail(name, f"must be text, got {value!r}")
+            self.fail(name, f"must be text, got {shown(value)}")
             return None
-        reason = check(value)
+        reason = check(value) if check else None
         if reason:
             self.fail(name, reason)
             return None
         return value
 
-    def matching(
-        self, name: str, pattern: re.Pattern[str], what: str, required: bool = True
-    ) -> str | None:
+    def matching(self, name: str, pattern: re.Pattern[str], what: str) -> str | None:
         """Text that ``pattern`` matches; otherwise a problem saying it must be ``what``."""
         return self.text(
-            name,
-            lambda v: None if pattern.match(v) else f"must be {what}, got {v!r}",
-            required=required,
+            name, lambda v: None if pattern.match(v) else f"must be {what}, got {shown(v)}"
         )
 
     def network(self, name: str, low_prefix: int, high_prefix: int) -> ipaddress.IPv4Network | None:
@@ -119,18 +200,10 @@ class ConfigReader:
             try:
                 net = ipaddress.IPv4Network(value)
             except ValueError:
-                return f"must be an IPv4 CIDR block such as 10.20.0.0/16, got {value!r}"
+                return f"must be an IPv4 CIDR block such as 10.20.0.0/16, got {shown(value)}"
             if not low_prefix <= net.prefixlen <= high_prefix:
                 return f"must be a /{low_prefix} to /{high_prefix} block, got /{net.prefixlen}"
             return None
 
         value = self.text(name, problem)
         return None if value is None else ipaddress.IPv4Network(value)
-
-    def unknown_keys(self, namespace: str, known: Iterable[str]) -> None:
-        known = list(known)
-        for key in self._raw:
-            if key.startswith(f"{namespace}:") and key not in known:
-                close = difflib.get_close_matches(key, known, n=1)
-                hint = f"; did you mean {close[0]}?" if close else "; remove it"
-                self.problems.append(Problem(key, f"is not a Switchyard setting{hint}"))

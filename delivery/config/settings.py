@@ -14,6 +14,8 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final
 
+from delivery.config.alarm_kinds import ALARM_KEYS, KINDS
+from delivery.config.keys import DECLARED, REGION, SECRET_VALUES, qualified, unknown_key_problems
 from delivery.config.model import (
     PROJECT,
     AlarmThresholds,
@@ -21,6 +23,7 @@ from delivery.config.model import (
     AlertingSettings,
     BaselineSource,
     Colour,
+    Environment,
     HealthCheck,
     InsufficientData,
     LoadCheck,
@@ -35,70 +38,13 @@ from delivery.config.model import (
     TrafficPolicy,
     Workload,
 )
-from delivery.config.reader import ConfigReader
+from delivery.config.reader import ConfigReader, shown
 from delivery.errors import ConfigError
 
-REGION_KEY: Final = "aws:region"  # the AWS provider's key; Pulumi allows it no schema entry
+REGION_KEY: Final = REGION.full
 # Secret values live in one secret object (`pulumi config set --secret --path
 # 'secretValues.<name>' ...`). Only the program reads it; the model knows the names.
-SECRET_VALUES_KEY: Final = f"{PROJECT}:secretValues"
-
-# The project's own keys and their Pulumi schema types. Pulumi.yaml documents each one with the
-# same type (a test holds the two together), so `pulumi config` rejects mistyped values too.
-KEYS: Final[Mapping[str, str]] = {
-    f"{PROJECT}:{name}": kind
-    for name, kind in {
-        "environment": "string",
-        "owner": "string",
-        "costCentre": "string",
-        "liveColour": "string",
-        "trafficSteps": "array",
-        "bakeSeconds": "integer",
-        "pollSeconds": "integer",
-        "minHealthyTargets": "integer",
-        "insufficientData": "string",
-        "azCount": "integer",
-        "vpcCidr": "string",
-        "natGateways": "string",
-        "flowLogRetentionDays": "integer",
-        "certificateArn": "string",
-        "targetPort": "integer",
-        "testListenerPort": "integer",
-        "testClientCidrs": "array",
-        "healthCheckPath": "string",
-        "healthCheckIntervalSeconds": "integer",
-        "healthCheckTimeoutSeconds": "integer",
-        "healthyThreshold": "integer",
-        "unhealthyThreshold": "integer",
-        "fiveXxRatePercent": "integer",
-        "fiveXxMinutes": "integer",
-        "minRequestCount": "integer",
-        "latencyBaselineMs": "integer",
-        "latencyFactor": "integer",
-        "latencyMinutes": "integer",
-        "errorRatePercent": "integer",
-        "errorRateMinutes": "integer",
-        "cpuPercent": "integer",
-        "memoryPercent": "integer",
-        "resourceMinutes": "integer",
-        "clusterName": "string",
-        "k8sNamespace": "string",
-        "serviceName": "string",
-        "alertEmails": "array",
-        "alertWebhooks": "array",
-        "secretNames": "array",
-        "secretRotationDays": "integer",
-        "rotationLambdaArn": "string",
-        "keyRotationDays": "integer",
-        "smokeChecks": "array",
-        "loadRequests": "integer",
-        "loadDurationSeconds": "integer",
-        "loadConcurrency": "integer",
-        "loadP95Ms": "integer",
-        "loadErrorRatePercent": "integer",
-        "latencyBaselineSource": "string",
-    }.items()
-}
+SECRET_VALUES_KEY: Final = SECRET_VALUES.full
 # CloudWatch Logs accepts only these retention periods.
 LOG_RETENTION_DAYS: Final = (
     1,
@@ -132,20 +78,19 @@ _NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 _URL_PATH = re.compile(r"/[\w./-]*\Z")  # matched from the start: the whole value
 _CERTIFICATE_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[\w-]+$")
 _LAMBDA_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[\w-]+$")
-_ENVIRONMENTS: Final = ("dev", "staging", "prod")
 
 
 def _steps_problem(steps: list[Any]) -> str | None:
     if not steps:
         return "must list at least one step, ending at 100"
     if any(isinstance(s, bool) or not isinstance(s, int) for s in steps):
-        return f"must contain whole percentages only, got {steps!r}"
+        return f"must contain whole percentages only, got {shown(steps)}"
     if any(not 1 <= s <= 100 for s in steps):
-        return f"every step must be in 1..100, got {steps!r}"
+        return f"every step must be in 1..100, got {shown(steps)}"
     if any(b <= a for a, b in itertools.pairwise(steps)):
-        return f"steps must be strictly increasing, got {steps!r}"
+        return f"steps must be strictly increasing, got {shown(steps)}"
     if steps[-1] != 100:
-        return f"the last step must be 100 so the release ends with all traffic, got {steps!r}"
+        return f"the last step must be 100 so the release ends with all traffic, got {shown(steps)}"
     return None
 
 
@@ -158,12 +103,12 @@ def read_traffic_policy(reader: ConfigReader) -> TrafficPolicy | None:
             reader.fail("trafficSteps", problem)
         else:
             steps = tuple(raw_steps)
-    bake = reader.integer("bakeSeconds", 1, 86_400)
-    poll = reader.integer("pollSeconds", 1, 300)
+    bake = reader.integer("bakeSeconds")
+    poll = reader.integer("pollSeconds")
     if bake is not None and poll is not None and poll > bake:
         reader.fail("pollSeconds", f"must not exceed bakeSeconds ({bake}), got {poll}")
         poll = None
-    healthy = reader.integer("minHealthyTargets", 1, 1000)
+    healthy = reader.integer("minHealthyTargets")
     insufficient = reader.choice("insufficientData", InsufficientData)
     if steps is None or bake is None or poll is None or healthy is None or insufficient is None:
         return None
@@ -172,7 +117,7 @@ def read_traffic_policy(reader: ConfigReader) -> TrafficPolicy | None:
 
 def traffic_policy_from_inputs(inputs: Mapping[str, Any]) -> TrafficPolicy:
     """Parse a policy in its stack-config spelling (``TrafficPolicy.to_inputs``)."""
-    reader = ConfigReader(inputs, prefix="")
+    reader = ConfigReader(inputs, DECLARED, prefix="")
     policy = read_traffic_policy(reader)
     if reader.problems or policy is None:
         raise ConfigError(reader.problems, source="traffic policy")
@@ -181,9 +126,9 @@ def traffic_policy_from_inputs(inputs: Mapping[str, Any]) -> TrafficPolicy:
 
 def _read_network(reader: ConfigReader) -> NetworkSettings | None:
     cidr = reader.network("vpcCidr", 16, 24)
-    zones = reader.integer("azCount", 2, 6)
+    zones = reader.integer("azCount")
     nat = reader.choice("natGateways", NatLayout)
-    retention = reader.integer("flowLogRetentionDays", 1, 3653)
+    retention = reader.integer("flowLogRetentionDays")
     if retention is not None and retention not in LOG_RETENTION_DAYS:
         allowed = ", ".join(str(d) for d in LOG_RETENTION_DAYS[:12])
         reader.fail(
@@ -206,13 +151,12 @@ def _read_network(reader: ConfigReader) -> NetworkSettings | None:
     return NetworkSettings(cidr, zones, nat, retention)
 
 
-def _read_alb(reader: ConfigReader, environment: str | None) -> AlbSettings | None:
-    certificate = reader.matching(
-        "certificateArn", _CERTIFICATE_ARN, "an ACM certificate ARN", required=False
-    )
+def _read_alb(reader: ConfigReader, environment: Environment | None) -> AlbSettings | None:
+    certificate = reader.matching("certificateArn", _CERTIFICATE_ARN, "an ACM certificate ARN")
     if (
         certificate is None
-        and environment in ("staging", "prod")
+        and environment is not None
+        and environment.https_only
         and not reader.has_problem("certificateArn")
     ):
         reader.fail(
@@ -220,8 +164,8 @@ def _read_alb(reader: ConfigReader, environment: str | None) -> AlbSettings | No
             f"is required in {environment}: production traffic is "
             "HTTPS only; only dev may run HTTP",
         )
-    target_port = reader.integer("targetPort", 1, 65535)
-    test_port = reader.integer("testListenerPort", 1, 65535)
+    target_port = reader.integer("targetPort")
+    test_port = reader.integer("testListenerPort")
     if test_port in (80, 443):
         reader.fail(
             "testListenerPort", f"must not be 80 or 443, which serve users; got {test_port}"
@@ -229,16 +173,16 @@ def _read_alb(reader: ConfigReader, environment: str | None) -> AlbSettings | No
         test_port = None
     cidrs = _read_cidrs(reader)
     path = reader.matching("healthCheckPath", _URL_PATH, "a URL path starting with /")
-    interval = reader.integer("healthCheckIntervalSeconds", 5, 300)
-    timeout = reader.integer("healthCheckTimeoutSeconds", 2, 120)
+    interval = reader.integer("healthCheckIntervalSeconds")
+    timeout = reader.integer("healthCheckTimeoutSeconds")
     if interval is not None and timeout is not None and timeout >= interval:
         reader.fail(
             "healthCheckTimeoutSeconds",
             f"must be shorter than healthCheckIntervalSeconds ({interval}), got {timeout}",
         )
         timeout = None
-    healthy = reader.integer("healthyThreshold", 2, 10)
-    unhealthy = reader.integer("unhealthyThreshold", 2, 10)
+    healthy = reader.integer("healthyThreshold")
+    unhealthy = reader.integer("unhealthyThreshold")
     if (
         target_port is None
         or test_port is None
@@ -251,11 +195,12 @@ def _read_alb(reader: ConfigReader, environment: str | None) -> AlbSettings | No
     ):
         return None
     check = HealthCheck(path, interval, timeout, healthy, unhealthy)
-    return AlbSettings(certificate, target_port, test_port, cidrs, check, environment == "prod")
+    protected = environment is not None and environment.protected
+    return AlbSettings(certificate, target_port, test_port, cidrs, check, protected)
 
 
 def _read_cidrs(reader: ConfigReader) -> tuple[ipaddress.IPv4Network, ...] | None:
-    raw = reader.listing("testClientCidrs", required=False)
+    raw = reader.listing("testClientCidrs")
     if raw is None:
         return None
     cidrs = []
@@ -263,7 +208,7 @@ def _read_cidrs(reader: ConfigReader) -> tuple[ipaddress.IPv4Network, ...] | Non
         try:
             net = ipaddress.IPv4Network(str(item))
         except ValueError:
-            reader.fail("testClientCidrs", f"must list IPv4 CIDR blocks, got {item!r}")
+            reader.fail("testClientCidrs", f"must list IPv4 CIDR blocks, got {shown(item)}")
             return None
         if net.prefixlen < 8:
             reader.fail(
@@ -277,22 +222,10 @@ def _read_cidrs(reader: ConfigReader) -> tuple[ipaddress.IPv4Network, ...] | Non
 
 
 def _read_alarms(reader: ConfigReader) -> AlarmThresholds | None:
-    values = {
-        "five_xx_rate_percent": reader.integer("fiveXxRatePercent", 1, 100),
-        "five_xx_minutes": reader.integer("fiveXxMinutes", 1, 60),
-        "min_request_count": reader.integer("minRequestCount", 1, 1_000_000),
-        "latency_baseline_ms": reader.integer("latencyBaselineMs", 1, 60_000),
-        "latency_factor": reader.integer("latencyFactor", 1, 100),
-        "latency_minutes": reader.integer("latencyMinutes", 1, 60),
-        "error_rate_percent": reader.integer("errorRatePercent", 1, 100),
-        "error_rate_minutes": reader.integer("errorRateMinutes", 1, 60),
-        "cpu_percent": reader.integer("cpuPercent", 1, 100),
-        "memory_percent": reader.integer("memoryPercent", 1, 100),
-        "resource_minutes": reader.integer("resourceMinutes", 1, 60),
-    }
+    values = {key.name: reader.integer(key.name) for key in ALARM_KEYS}
     if any(v is None for v in values.values()):
         return None
-    return AlarmThresholds(**values)  # type: ignore[arg-type]
+    return AlarmThresholds({k: v for k, v in values.items() if v is not None})
 
 
 def _read_workload(reader: ConfigReader) -> Workload | None:
@@ -307,7 +240,7 @@ def _read_workload(reader: ConfigReader) -> Workload | None:
 
 def _read_subscriptions(reader: ConfigReader, name: str, email: bool) -> tuple[Subscription, ...]:
     found = []
-    for item in reader.listing(name, required=False) or []:
+    for item in reader.listing(name) or []:
         tier_text, _, endpoint = str(item).partition(":")
         tiers = [t for t in Tier if t.value == tier_text]
         valid = _EMAIL.match(endpoint) if email else _NAME.match(endpoint)
@@ -316,7 +249,7 @@ def _read_subscriptions(reader: ConfigReader, name: str, email: bool) -> tuple[S
             reader.fail(
                 name,
                 f"entries must be '<tier>:<endpoint>' with tier one of "
-                f"{', '.join(Tier)} and endpoint {what}, got {item!r}",
+                f"{', '.join(Tier)} and endpoint {what}, got {shown(item)}",
             )
             continue
         found.append(Subscription(tiers[0], endpoint))
@@ -324,20 +257,18 @@ def _read_subscriptions(reader: ConfigReader, name: str, email: bool) -> tuple[S
 
 
 def _read_secrets(reader: ConfigReader) -> SecretsSettings | None:
-    names = reader.listing("secretNames", required=False)
+    names = reader.listing("secretNames")
     if names is not None:
         bad = [n for n in names if not isinstance(n, str) or not _NAME.match(n)]
         if bad:
-            reader.fail("secretNames", f"must be lowercase names (a-z, 0-9, -), got {bad!r}")
+            reader.fail("secretNames", f"must be lowercase names (a-z, 0-9, -), got {shown(bad)}")
             names = None
         elif len(set(names)) != len(names):
-            reader.fail("secretNames", f"must not repeat a name, got {names!r}")
+            reader.fail("secretNames", f"must not repeat a name, got {shown(names)}")
             names = None
-    rotation = reader.integer("secretRotationDays", 1, 365)
-    lambda_arn = reader.matching(
-        "rotationLambdaArn", _LAMBDA_ARN, "a Lambda function ARN", required=False
-    )
-    key_rotation = reader.integer("keyRotationDays", 90, 2560)
+    rotation = reader.integer("secretRotationDays")
+    lambda_arn = reader.matching("rotationLambdaArn", _LAMBDA_ARN, "a Lambda function ARN")
+    key_rotation = reader.integer("keyRotationDays")
     if names is None or rotation is None or key_rotation is None:
         return None
     return SecretsSettings(tuple(names), rotation, lambda_arn, key_rotation)
@@ -358,7 +289,7 @@ def _read_smoke(reader: ConfigReader) -> tuple[SmokeCheck, ...] | None:
             reader.fail(
                 "smokeChecks",
                 "entries must be '<path> <expected status> <timeout seconds>' with a timeout "
-                f"in (0, 60], e.g. '/healthz 200 2'; got {item!r}",
+                f"in (0, 60], e.g. '/healthz 200 2'; got {shown(item)}",
             )
             return None
         checks.append(SmokeCheck(found["path"], int(found["status"]), timeout))
@@ -370,11 +301,11 @@ def _read_smoke(reader: ConfigReader) -> tuple[SmokeCheck, ...] | None:
 
 def _read_checks(reader: ConfigReader) -> ReleaseChecks | None:
     smoke = _read_smoke(reader)
-    requests = reader.integer("loadRequests", 1, 1_000_000)
-    duration = reader.integer("loadDurationSeconds", 1, 3600)
-    concurrency = reader.integer("loadConcurrency", 1, 256)
-    p95 = reader.integer("loadP95Ms", 1, 60_000)
-    error_rate = reader.integer("loadErrorRatePercent", 0, 100)
+    requests = reader.integer("loadRequests")
+    duration = reader.integer("loadDurationSeconds")
+    concurrency = reader.integer("loadConcurrency")
+    p95 = reader.integer("loadP95Ms")
+    error_rate = reader.integer("loadErrorRatePercent")
     baseline = reader.choice("latencyBaselineSource", BaselineSource)
     if (
         smoke is None
@@ -396,26 +327,28 @@ def _check_bake_covers_alarms(
 ) -> None:
     if traffic is None or alarms is None:
         return
-    kind, window = max(alarms.windows().items(), key=lambda item: item[1])
+    kind = max(KINDS, key=lambda k: k.window_seconds(alarms.values))
+    window = kind.window_seconds(alarms.values)
     if traffic.bake_seconds < window:
         reader.fail(
             "bakeSeconds",
             f"must be at least {window} s, the evaluation window of the "
-            f"{kind} alarm: an alarm that cannot fire within a bake protects nothing "
+            f"{kind.name} alarm: an alarm that cannot fire within a bake protects nothing "
             f"(got {traffic.bake_seconds})",
         )
 
 
 def load_settings(raw: Mapping[str, Any], stack: str) -> Settings:
-    """Validate a stack's whole configuration; raise one ConfigError listing every problem."""
-    reader = ConfigReader(raw, prefix=f"{PROJECT}:")
+    """Validate a stack's whole configuration; raise one ConfigError listing every problem.
+
+    ``raw`` holds every key of the stack, as the stack file or Pulumi's runtime has it; keys
+    without a namespace are the project's, as Pulumi reads them.
+    """
+    config, problems = qualified(raw)
+    reader = ConfigReader(config, DECLARED, prefix=f"{PROJECT}:")
+    reader.problems.extend(problems)
     region = reader.matching(REGION_KEY, REGION_PATTERN, "an AWS region such as eu-west-1")
-    environment = reader.text(
-        "environment",
-        lambda v: (
-            None if v in _ENVIRONMENTS else f"must be one of {', '.join(_ENVIRONMENTS)}, got {v!r}"
-        ),
-    )
+    environment = reader.choice("environment", Environment)
     owner = reader.text("owner", lambda v: None if v.strip() else "must not be blank")
     cost_centre = reader.text("costCentre", lambda v: None if v.strip() else "must not be blank")
     live = reader.choice("liveColour", Colour)
@@ -431,7 +364,7 @@ def load_settings(raw: Mapping[str, Any], stack: str) -> Settings:
     secrets = _read_secrets(reader)
     checks = _read_checks(reader)
     _check_bake_covers_alarms(reader, traffic, alarms)
-    reader.unknown_keys(PROJECT, [*KEYS, SECRET_VALUES_KEY])
+    reader.problems.extend(unknown_key_problems(config))
     if reader.problems:
         raise ConfigError(reader.problems, source=f"stack {stack!r}")
     assert region and environment and owner and cost_centre and live and traffic

@@ -10,7 +10,7 @@ import functools
 import ipaddress
 import logging
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -18,26 +18,16 @@ from typing import Any
 import boto3
 import botocore.session
 
-from delivery.config.model import ALARM_PERIOD_SECONDS, AlarmThresholds, Colour
+from delivery.config.alarm_kinds import Dimensions, Metric
+from delivery.config.model import ALARM_PERIOD_SECONDS, AlarmThresholds, Colour, Workload
+from delivery.config.regions import zone_names
+from delivery.config.stackfile import load_stack
 from delivery.cutover.aws import ApiCalls, AwsClients, ElbListener, make_clients
-from delivery.plans.alarms import AlarmSpec, rollback_alarm_specs
+from delivery.errors import SwitchyardError
+from delivery.plans.alarms import AlarmSpec, alarm_name, dimensions, rollback_alarm_specs
 from delivery.plans.schedule import Weights
 
-REGION_AZ_SUFFIXES = "abcdef"
-# The prod thresholds, for planes built without a stack (tests, benchmark).
-DEFAULT_THRESHOLDS = AlarmThresholds(
-    five_xx_rate_percent=5,
-    five_xx_minutes=1,
-    min_request_count=20,
-    latency_baseline_ms=250,
-    latency_factor=2,
-    latency_minutes=3,
-    error_rate_percent=1,
-    error_rate_minutes=5,
-    cpu_percent=90,
-    memory_percent=90,
-    resource_minutes=10,
-)
+DEFAULT_WORKLOAD = Workload("switchyard-rehearsal", "web", "web")
 
 
 @dataclass(frozen=True)
@@ -111,19 +101,29 @@ def build_traffic_plane(
     targets: dict[Colour, int] | None = None,
     alarms_per_colour: int | None = None,
     live: Colour = Colour.BLUE,
-    thresholds: AlarmThresholds = DEFAULT_THRESHOLDS,
+    thresholds: AlarmThresholds | None = None,
+    workload: Workload = DEFAULT_WORKLOAD,
 ) -> TrafficPlane:
-    """VPC over ``zones`` AZs, an ALB, blue and green groups with targets, listener, alarms."""
+    """VPC over ``zones`` AZs, an ALB, blue and green groups with targets, listener, alarms.
+
+    The alarms are the program's rollback alarms (prod's thresholds unless given), with their
+    real metrics, so the emulator holds what CloudWatch would.
+    """
     targets = targets if targets is not None else {Colour.BLUE: 2, Colour.GREEN: 2}
     ec2, elbv2 = clients.ec2, clients.elbv2
     region = ec2.meta.region_name
+    region_zones = zone_names(region) or ()
+    if zones > len(region_zones):
+        raise SwitchyardError(
+            f"{region} has {len(region_zones)} zones; a traffic plane over {zones} cannot be built"
+        )
     vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     subnet_cidrs = list(ipaddress.IPv4Network("10.0.0.0/16").subnets(new_prefix=20))
     subnets = tuple(
         ec2.create_subnet(
             VpcId=vpc_id,
             CidrBlock=str(subnet_cidrs[i]),
-            AvailabilityZone=f"{region}{REGION_AZ_SUFFIXES[i]}",
+            AvailabilityZone=region_zones[i],
         )["Subnet"]["SubnetId"]
         for i in range(zones)
     )
@@ -152,13 +152,17 @@ def build_traffic_plane(
         Port=80,
         DefaultActions=[_forward(groups, live)],
     )["Listeners"][0]["ListenerArn"]
-    specs = rollback_alarm_specs(thresholds)
-    alarms = {
-        colour: _create_alarms(
-            clients.cloudwatch, name, colour, specs, alarms_per_colour or len(specs)
-        )
-        for colour in Colour
-    }
+    specs = rollback_alarm_specs(thresholds or load_stack("prod").alarms)
+    lb_suffix = lb_arn.split(":loadbalancer/")[1]  # as CloudWatch names the ALB and groups
+    alarms = {}
+    for colour in Colour:
+        group_suffix = groups[colour].split(":")[-1]
+        dims = {
+            which: dimensions(which, colour, workload, lb_suffix, group_suffix)
+            for which in Dimensions
+        }
+        count = alarms_per_colour or len(specs)
+        alarms[colour] = _create_alarms(clients.cloudwatch, name, colour, specs, count, dims)
     return TrafficPlane(lb_arn, listener_arn, groups, alarms, subnets)
 
 
@@ -175,29 +179,73 @@ def _forward(groups: dict[Colour, str], live: Colour) -> dict[str, Any]:
 
 
 def _create_alarms(
-    cloudwatch: Any, name: str, colour: Colour, specs: Sequence[AlarmSpec], count: int
+    cloudwatch: Any,
+    name: str,
+    colour: Colour,
+    specs: Sequence[AlarmSpec],
+    count: int,
+    dims: Mapping[Dimensions, Mapping[str, str]],
 ) -> tuple[str, ...]:
-    """The colour's rollback alarms as the program names them; ``count`` beyond the specs
-    repeats them (the benchmark's 100 alarms)."""
+    """The colour's rollback alarms as the program names and defines them; ``count`` beyond
+    the specs repeats them (the benchmark's 100 alarms)."""
     names = []
     for index in range(count):
         spec = specs[index % len(specs)]
         suffix = "" if index < len(specs) else f"-{index}"
-        alarm = f"{name}-{colour}-{spec.slug}{suffix}"
+        alarm = alarm_name(name, colour, f"{spec.slug}{suffix}")
         cloudwatch.put_metric_alarm(
             AlarmName=alarm,
             AlarmDescription=spec.description,
-            Namespace="AWS/ApplicationELB",
-            MetricName="HTTPCode_Target_5XX_Count",
-            Statistic="Sum",
-            Period=ALARM_PERIOD_SECONDS,
             EvaluationPeriods=spec.periods,
+            DatapointsToAlarm=spec.periods,
             Threshold=float(spec.threshold),
             ComparisonOperator="GreaterThanThreshold",
             TreatMissingData=spec.treat_missing.value,
+            **_measure(spec, dims),
         )
         names.append(alarm)
     return tuple(names)
+
+
+def _metric(metric: Metric, dims: Mapping[Dimensions, Mapping[str, str]]) -> dict[str, Any]:
+    return {
+        "Namespace": metric.namespace,
+        "MetricName": metric.name,
+        "Dimensions": [{"Name": k, "Value": v} for k, v in dims[metric.dimensions].items()],
+    }
+
+
+def _measure(spec: AlarmSpec, dims: Mapping[Dimensions, Mapping[str, str]]) -> dict[str, Any]:
+    """PutMetricAlarm's arguments for what the alarm watches, as boto3 spells them."""
+    measure = spec.measure
+    if isinstance(measure, Metric):
+        statistic = "ExtendedStatistic" if measure.percentile else "Statistic"
+        return {
+            **_metric(measure, dims),
+            "Period": ALARM_PERIOD_SECONDS,
+            statistic: measure.statistic,
+        }
+    queries: list[dict[str, Any]] = [
+        {
+            "Id": query_id,
+            "MetricStat": {
+                "Metric": _metric(metric, dims),
+                "Period": ALARM_PERIOD_SECONDS,
+                "Stat": metric.statistic,
+            },
+            "ReturnData": False,
+        }
+        for query_id, metric in measure.inputs
+    ]
+    queries.append(
+        {
+            "Id": "result",
+            "Expression": measure.expression,
+            "Label": measure.label,
+            "ReturnData": True,
+        }
+    )
+    return {"Metrics": queries}
 
 
 def set_alarm(clients: AwsClients, alarm: str, state: str, reason: str) -> None:

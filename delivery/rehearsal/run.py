@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from delivery.config.model import PROJECT, Colour, Settings
+from delivery.config.model import Colour, Settings
 from delivery.cutover.aws import ApiCalls, AwsClients, aws_cutover
 from delivery.cutover.clock import CompressedClock
 from delivery.cutover.engine import Event
@@ -171,11 +171,12 @@ def run_scenario(
     targets = {source: 2, target: policy.min_healthy_targets if healthy is None else healthy}
     plane: TrafficPlane = build_traffic_plane(
         operator,
-        f"{PROJECT}-{settings.environment}",
+        settings.name_prefix,
         zones=settings.network.az_count,
         targets=targets,
         live=source,
         thresholds=settings.alarms,
+        workload=settings.workload,
     )
     counter = ApiCalls()
     clients = emulator.clients(counter=counter)

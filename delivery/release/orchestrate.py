@@ -225,7 +225,7 @@ class Release:
         self._save(record)
 
     def _measure_baseline(self, record: ReleaseRecord) -> str:
-        static = self._settings.alarms.latency_baseline_ms
+        static = self._settings.alarms["latencyBaselineMs"]
         record.baseline_ms, record.baseline_source = float(static), "static"
         if self._settings.checks.baseline is not BaselineSource.MEASURED:
             return f"static latencyBaselineMs {static} ms"
@@ -241,7 +241,7 @@ class Release:
         baseline = max(1, round(measured))
         self._p.stack.set_config({LATENCY_BASELINE_MS: str(baseline)})
         record.baseline_ms, record.baseline_source = float(baseline), "measured"
-        factor = self._settings.alarms.latency_factor
+        factor = self._settings.alarms["latencyFactor"]
         return (
             f"{record.source}'s p95 over 7 days is {measured:.0f} ms: latency alarms at "
             f"{factor} x {baseline} = {factor * baseline} ms"

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-from google.protobuf import empty_pb2
 from pulumi.runtime.mocks import MockEngine, MockSettings
 from pulumi.runtime.settings import configure, set_root_resource
 
@@ -55,10 +54,10 @@ def run_as_language_host(
     asyncio.set_event_loop(loop)
     # pulumi.runtime.set_mocks without its root stack: run_in_stack registers the root itself.
     monitor = RecordingMonitor(mocks)
-    features = set(monitor.GetDeploymentInfo(empty_pb2.Empty()).supportedFeatures)
-    set_root_resource(None)
+    features = set(monitor.GetDeploymentInfo(None).supportedFeatures)  # type: ignore[no-untyped-call]
+    set_root_resource(None)  # type: ignore[arg-type]  # the SDK's own reset value
     configure(
-        MockSettings(
+        MockSettings(  # type: ignore[no-untyped-call]
             monitor=monitor,
             monitor_features=features,
             engine=MockEngine(logger),
@@ -72,10 +71,12 @@ def run_as_language_host(
     pulumi.runtime.set_all_config(config, [SECRET_VALUES_KEY] if secrets is not None else [])
     successful = False
     program = str(PROJECT_ROOT / "infra")
+
+    def run_program() -> None:
+        runpy.run_path(program, run_name="__main__")
+
     try:
-        loop.run_until_complete(
-            pulumi.runtime.run_in_stack(lambda: runpy.run_path(program, run_name="__main__"))
-        )
+        loop.run_until_complete(pulumi.runtime.run_in_stack(run_program))
         successful = True
     except pulumi.RunError as e:
         pulumi.log.error(str(e))

@@ -173,8 +173,8 @@ def test_every_rollback_trigger_has_its_alarm_per_colour(
     for colour in Colour:
         prefix = f"switchyard-{settings.environment}-{colour}"
         five_xx = alarms[f"{prefix}-5xx-rate"]
-        assert five_xx["threshold"] == t.five_xx_rate_percent
-        assert f"requests >= {t.min_request_count}" in five_xx["metricQueries"][2]["expression"]
+        assert five_xx["threshold"] == t["fiveXxRatePercent"]
+        assert f"requests >= {t['minRequestCount']}" in five_xx["metricQueries"][2]["expression"]
         assert [q.get("returnData", False) for q in five_xx["metricQueries"]] == [
             False,
             False,
@@ -182,19 +182,19 @@ def test_every_rollback_trigger_has_its_alarm_per_colour(
         ]
         latency = alarms[f"{prefix}-latency"]
         assert latency["threshold"] == pytest.approx(
-            t.latency_baseline_ms * t.latency_factor / 1000
+            t["latencyBaselineMs"] * t["latencyFactor"] / 1000
         )
         assert latency["extendedStatistic"] == "p95"
         errors = alarms[f"{prefix}-error-rate"]
         assert (errors["threshold"], errors["evaluationPeriods"]) == (
-            t.error_rate_percent,
-            t.error_rate_minutes,
+            t["errorRatePercent"],
+            t["errorRateMinutes"],
         )
-        for kind, limit in (("cpu", t.cpu_percent), ("memory", t.memory_percent)):
+        for kind, limit in (("cpu", t["cpuPercent"]), ("memory", t["memoryPercent"])):
             resource = alarms[f"{prefix}-{kind}"]
             assert (resource["threshold"], resource["evaluationPeriods"]) == (
                 limit,
-                t.resource_minutes,
+                t["resourceMinutes"],
             )
             assert resource["dimensions"]["Service"] == f"{settings.workload.service_name}-{colour}"
             assert resource["treatMissingData"] == "missing"

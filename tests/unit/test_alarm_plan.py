@@ -2,10 +2,9 @@ from __future__ import annotations
 
 import pytest
 
+from delivery.config.alarm_kinds import KINDS, MissingData
 from delivery.config.stackfile import load_stack
 from delivery.plans.alarms import (
-    AlarmKind,
-    MissingData,
     fault_to_rollback_seconds,
     rollback_alarm_specs,
     worst_case_fault_to_rollback,
@@ -13,37 +12,35 @@ from delivery.plans.alarms import (
 
 
 def test_prod_has_one_alarm_per_rollback_trigger_with_its_thresholds() -> None:
-    specs = {s.kind: s for s in rollback_alarm_specs(load_stack("prod").alarms)}
-    assert set(specs) == set(AlarmKind)
-    assert (specs[AlarmKind.FIVE_XX].threshold, specs[AlarmKind.FIVE_XX].periods) == (5, 1)
-    assert specs[AlarmKind.LATENCY].threshold == pytest.approx(0.5)  # 2 x 250 ms, in seconds
-    assert (specs[AlarmKind.ERROR_RATE].threshold, specs[AlarmKind.ERROR_RATE].window_seconds) == (
-        1,
-        300,
-    )
-    assert (specs[AlarmKind.CPU].threshold, specs[AlarmKind.CPU].window_seconds) == (90, 600)
-    assert (specs[AlarmKind.MEMORY].threshold, specs[AlarmKind.MEMORY].window_seconds) == (90, 600)
+    specs = {s.slug: s for s in rollback_alarm_specs(load_stack("prod").alarms)}
+    assert list(specs) == [k.name for k in KINDS]
+    assert (specs["5xx-rate"].threshold, specs["5xx-rate"].periods) == (5, 1)
+    assert specs["latency"].threshold == pytest.approx(0.5)  # 2 x 250 ms, in seconds
+    assert (specs["error-rate"].threshold, specs["error-rate"].window_seconds) == (1, 300)
+    assert (specs["cpu"].threshold, specs["cpu"].window_seconds) == (90, 600)
+    assert (specs["memory"].threshold, specs["memory"].window_seconds) == (90, 600)
 
 
 def test_missing_data_is_decided_per_alarm() -> None:
-    specs = {s.kind: s for s in rollback_alarm_specs(load_stack("prod").alarms)}
-    for kind in (AlarmKind.FIVE_XX, AlarmKind.LATENCY, AlarmKind.ERROR_RATE):
+    specs = {s.slug: s for s in rollback_alarm_specs(load_stack("prod").alarms)}
+    for kind in ("5xx-rate", "latency", "error-rate"):
         assert specs[kind].treat_missing is MissingData.NOT_BREACHING
-    for kind in (AlarmKind.CPU, AlarmKind.MEMORY):
+    for kind in ("cpu", "memory"):
         assert specs[kind].treat_missing is MissingData.MISSING
+
+
+def test_metric_math_takes_the_stacks_values() -> None:
+    specs = {s.slug: s for s in rollback_alarm_specs(load_stack("prod").alarms)}
+    expression = getattr(specs["5xx-rate"].measure, "expression", "")
+    assert expression.startswith("IF(requests >= 50, ")
+    assert "{" not in expression
 
 
 def test_each_alarm_watches_the_window_its_stack_file_sets() -> None:
     # Pulumi.staging.yaml: fiveXxMinutes 1, latencyMinutes 2, errorRateMinutes 5,
     # resourceMinutes 5
-    specs = {s.kind: s.window_seconds for s in rollback_alarm_specs(load_stack("staging").alarms)}
-    assert specs == {
-        AlarmKind.FIVE_XX: 60,
-        AlarmKind.LATENCY: 120,
-        AlarmKind.ERROR_RATE: 300,
-        AlarmKind.CPU: 300,
-        AlarmKind.MEMORY: 300,
-    }
+    specs = {s.slug: s.window_seconds for s in rollback_alarm_specs(load_stack("staging").alarms)}
+    assert specs == {"5xx-rate": 60, "latency": 120, "error-rate": 300, "cpu": 300, "memory": 300}
 
 
 def test_worst_case_fault_to_rollback_per_stack() -> None:

@@ -1,0 +1,360 @@
+"""Every configuration key, declared once.
+
+To add a key: append one declaration to its area below — ``integer(name, low, high,
+description)``, ``text(...)``, ``choice(name, Enum, ...)`` or ``array(name, items, ...)`` — read it
+in ``delivery/config/settings.py`` with the ``ConfigReader`` getter of its type (which takes the
+range from here), set it in the stack files, and run ``make schema``: ``Pulumi.yaml``'s schema
+entry is generated from the declaration, and a test fails when the two differ. A rollback
+alarm's keys are declared with its kind in ``delivery/config/alarm_kinds.py``.
+
+Keys are read as Pulumi reads them: ``bakeSeconds`` in a stack file is ``switchyard:bakeSeconds``.
+Besides the project's own, only the namespaces of the providers the program uses (and Pulumi's
+``pulumi:``) may appear; anything else is reported with the closest real key.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import importlib.util
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Final
+
+import yaml
+
+from delivery.config.alarm_kinds import ALARM_KEYS
+from delivery.config.model import (
+    PROJECT,
+    BaselineSource,
+    Colour,
+    Environment,
+    InsufficientData,
+    NatLayout,
+)
+from delivery.config.reader import Key, array, choice, integer, text
+from delivery.errors import Problem
+
+REGION = Key("aws:region", "string", "The AWS region of every resource.")
+SECRET_VALUES = Key(
+    "secretValues",
+    "object",
+    "Secret object of every secret value, one entry per secretNames item and per "
+    "alertWebhooks key: `pulumi config set --secret --path 'secretValues.database-password' "
+    "<value>`.",
+    secret=True,
+)
+
+STACK: Final = (
+    REGION,
+    choice("environment", Environment, "Environment name; prod turns on deletion protection."),
+    text("owner", "Team that owns the environment; tagged on every resource as `owner`."),
+    text(
+        "costCentre",
+        "Cost centre billed for the environment; tagged on every resource as `cost-centre`.",
+    ),
+    choice(
+        "liveColour",
+        Colour,
+        "Colour that should carry 100% of production traffic. Changing it and running "
+        "`pulumi up` performs the stepwise, alarm-gated cutover to that colour.",
+    ),
+)
+TRAFFIC: Final = (
+    array(
+        "trafficSteps",
+        "integer",
+        "Percentages of production traffic sent to the new colour, one step at a time: "
+        "strictly increasing integers in 1..100 ending at 100, e.g. [10, 50, 100].",
+    ),
+    integer(
+        "bakeSeconds",
+        1,
+        86_400,
+        "Seconds to hold each step while the gating alarms are watched; at least the longest "
+        "evaluation window of the rollback alarms.",
+    ),
+    integer(
+        "pollSeconds",
+        1,
+        300,
+        "Seconds between alarm polls during a bake, at most bakeSeconds. Worst-case rollback "
+        "reaction is one poll interval after the alarm fires.",
+    ),
+    integer(
+        "minHealthyTargets",
+        1,
+        1000,
+        "Healthy targets the new colour's target group needs before any traffic moves.",
+    ),
+    choice(
+        "insufficientData",
+        InsufficientData,
+        "What a gating alarm in INSUFFICIENT_DATA means during a cutover.",
+    ),
+)
+NETWORK: Final = (
+    integer(
+        "azCount",
+        2,
+        6,
+        "Availability zones the VPC spans, at most as many as the region has; one public and "
+        "one private subnet in each.",
+    ),
+    text(
+        "vpcCidr", "The VPC's IPv4 block, /16 to /24, e.g. 10.30.0.0/16; subnets are planned in it."
+    ),
+    choice(
+        "natGateways",
+        NatLayout,
+        "`single` (one shared NAT gateway) or `perZone` (one per availability zone).",
+    ),
+    integer(
+        "flowLogRetentionDays",
+        1,
+        3653,
+        "Days VPC flow logs are kept in CloudWatch Logs: a retention CloudWatch accepts, "
+        "e.g. 7, 30, 365.",
+    ),
+)
+ALB: Final = (
+    text(
+        "certificateArn",
+        "ACM certificate for the HTTPS listener, in the stack's region (TLS 1.3 policy; HTTP "
+        "redirects to HTTPS). Required in staging and prod; empty in dev means HTTP only.",
+        optional=True,
+    ),
+    integer(
+        "targetPort", 1, 65535, "Port the workloads listen on; the only port the ALB may reach."
+    ),
+    integer(
+        "testListenerPort",
+        1,
+        65535,
+        "Port of the test listener, which always forwards to the idle colour for smoke tests "
+        "(not 80 or 443).",
+    ),
+    array(
+        "testClientCidrs",
+        "string",
+        "CIDR blocks (CI runners, VPN) allowed to reach the test listener, besides the VPC itself.",
+        optional=True,
+    ),
+    text("healthCheckPath", "Path the target groups' health checks request, e.g. /healthz."),
+    integer("healthCheckIntervalSeconds", 5, 300, "Seconds between health checks."),
+    integer(
+        "healthCheckTimeoutSeconds",
+        2,
+        120,
+        "Seconds before a health check times out, shorter than the interval.",
+    ),
+    integer(
+        "healthyThreshold", 2, 10, "Consecutive passing checks before a target counts as healthy."
+    ),
+    integer(
+        "unhealthyThreshold",
+        2,
+        10,
+        "Consecutive failing checks before a target counts as unhealthy.",
+    ),
+)
+WORKLOAD: Final = (
+    text("clusterName", "EKS cluster whose Container Insights metrics judge CPU and memory."),
+    text("k8sNamespace", "Kubernetes namespace of the workloads."),
+    text(
+        "serviceName",
+        "Service name; each colour's pods run as the Kubernetes service <serviceName>-<colour>.",
+    ),
+)
+ALERTING: Final = (
+    array(
+        "alertEmails",
+        "string",
+        "E-mail subscriptions as '<tier>:<address>', tier one of info, warning, critical, "
+        "emergency.",
+        optional=True,
+    ),
+    array(
+        "alertWebhooks",
+        "string",
+        "HTTPS (chat, paging) subscriptions as '<tier>:<key>', where <key> names the entry of "
+        "the secret `secretValues` that holds the URL, so the URL stays encrypted.",
+        optional=True,
+    ),
+)
+SECRETS: Final = (
+    array(
+        "secretNames",
+        "string",
+        "Application secrets stored in Secrets Manager; each value is read from "
+        "`secretValues.<name>`.",
+        optional=True,
+    ),
+    integer(
+        "secretRotationDays",
+        1,
+        365,
+        "Days between Secrets Manager rotations when a rotation function is configured.",
+    ),
+    text(
+        "rotationLambdaArn",
+        "Lambda function that rotates the secrets; empty leaves Secrets Manager rotation off.",
+        optional=True,
+    ),
+    integer(
+        "keyRotationDays",
+        90,
+        2560,
+        "Days between automatic rotations of the environment's KMS key.",
+    ),
+    SECRET_VALUES,
+)
+
+RELEASE_CHECKS: Final = (
+    array(
+        "smokeChecks",
+        "string",
+        "Critical paths the release driver checks through the test listener before any "
+        "traffic moves, each '<path> <expected status> <timeout seconds>', e.g. '/healthz 200 2'.",
+    ),
+    integer(
+        "loadRequests",
+        1,
+        1_000_000,
+        "Requests in the release's bounded load run against the test listener.",
+    ),
+    integer(
+        "loadDurationSeconds",
+        1,
+        3600,
+        "Longest the load run may take, in seconds; it stops early when every request is done.",
+    ),
+    integer("loadConcurrency", 1, 256, "Requests in flight at once during the load run."),
+    integer(
+        "loadP95Ms",
+        1,
+        60_000,
+        "The load run fails, and the release stops before traffic moves, when its p95 latency "
+        "exceeds this many ms.",
+    ),
+    integer(
+        "loadErrorRatePercent",
+        0,
+        100,
+        "The load run fails when more than this percentage of its requests fail.",
+    ),
+    choice(
+        "latencyBaselineSource",
+        BaselineSource,
+        "`static` keeps latencyBaselineMs as written; `measured` has the release driver set it "
+        "to the live colour's p95 response time over the last 7 days before each release.",
+    ),
+)
+
+DECLARED: Final[tuple[Key, ...]] = (
+    *STACK,
+    *TRAFFIC,
+    *NETWORK,
+    *ALB,
+    *ALARM_KEYS,
+    *WORKLOAD,
+    *ALERTING,
+    *SECRETS,
+    *RELEASE_CHECKS,
+)
+BY_FULL_NAME: Final[Mapping[str, Key]] = {k.full: k for k in DECLARED}
+assert len(BY_FULL_NAME) == len(DECLARED), "a key is declared twice"
+
+# Namespaces of the providers the program uses, and each one's Python SDK package, whose
+# generated config/vars.py reads every key of the provider (so the list follows the pin).
+PROVIDERS: Final[Mapping[str, str]] = {"aws": "pulumi_aws"}
+ENGINE_NAMESPACE: Final = "pulumi"  # the engine's own keys (pulumi:tags, ...)
+
+
+@functools.cache
+def provider_keys(namespace: str) -> frozenset[str]:
+    """Every config key the provider reads, as ``<namespace>:<camelCaseName>``."""
+    spec = importlib.util.find_spec(PROVIDERS[namespace])
+    assert spec and spec.origin, f"the {PROVIDERS[namespace]} package is not installed"
+    source = (Path(spec.origin).parent / "config" / "vars.py").read_text(encoding="utf-8")
+    return frozenset(f"{namespace}:{name}" for name in _CONFIG_READ.findall(source))
+
+
+_CONFIG_READ = re.compile(r"__config__\.get\w*\('(\w+)'")
+
+
+def qualified(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
+    """Keys as Pulumi reads them: a key without a namespace belongs to the project."""
+    found: dict[str, Any] = {}
+    problems = []
+    for key, value in raw.items():
+        full = str(key) if ":" in str(key) else f"{PROJECT}:{key}"
+        if full in found:
+            problems.append(
+                Problem(full, f"is set twice (as {key} and as {full}); keep one of them")
+            )
+        found[full] = value
+    return found, problems
+
+
+def unknown_key_problems(keys: Iterable[str]) -> list[Problem]:
+    """Every key that no declaration and no provider the program uses would read."""
+    problems = []
+    project = [k.full for k in DECLARED]
+    for key in keys:
+        namespace, _, name = key.partition(":")
+        if key in BY_FULL_NAME or namespace == ENGINE_NAMESPACE:
+            continue
+        if namespace in PROVIDERS:
+            if key in provider_keys(namespace):
+                continue
+            ours = _closest(f"{PROJECT}:{name}", project)
+            if ours and ours.lower() == f"{PROJECT}:{name}".lower():
+                problems.append(
+                    Problem(
+                        key,
+                        f"is a Switchyard setting, not the {namespace} provider's; "
+                        f"write it as {ours}",
+                    )
+                )
+                continue
+            close = _closest(key, [*provider_keys(namespace), *project])
+            hint = f"did you mean {close}?" if close else "remove it"
+            problems.append(Problem(key, f"is not a setting of the {namespace} provider; {hint}"))
+            continue
+        close = _closest(key, project) or _closest(f"{PROJECT}:{name}", project)
+        hint = f"did you mean {close}?" if close else "remove it"
+        if namespace == PROJECT:
+            problems.append(Problem(key, f"is not a Switchyard setting; {hint}"))
+        else:
+            spaces = ", ".join([PROJECT, *PROVIDERS, ENGINE_NAMESPACE])
+            problems.append(
+                Problem(
+                    key,
+                    f"is in namespace {namespace!r}, which nothing reads (known: {spaces}); {hint}",
+                )
+            )
+    return problems
+
+
+def _closest(key: str, candidates: Iterable[str]) -> str | None:
+    by_lower = {c.lower(): c for c in candidates}
+    close = difflib.get_close_matches(key.lower(), list(by_lower), n=1, cutoff=0.75)
+    return by_lower[close[0]] if close else None
+
+
+def schema() -> dict[str, Any]:
+    """``Pulumi.yaml``'s ``config:`` section, from the declarations."""
+    return {k.name: k.schema() for k in DECLARED if k.in_schema}
+
+
+def write_schema(project_file: Path) -> None:
+    """Rewrite the ``config:`` section (the file's last) of ``Pulumi.yaml``; keep the rest."""
+    text_before = re.split(r"(?m)^config:\s*$", project_file.read_text(), maxsplit=1)[0]
+    body = yaml.safe_dump({"config": schema()}, sort_keys=False, width=100, allow_unicode=True)
+    project_file.write_text(text_before + body)
+
+
+if __name__ == "__main__":
+    write_schema(Path(__file__).resolve().parents[2] / "Pulumi.yaml")

@@ -1,0 +1,76 @@
+"""AWS regions and their availability zones, known without calling AWS.
+
+A region is real when botocore's endpoint data (shipped with botocore, read offline) offers
+every service the program uses there. ``ZONES`` holds the zones each region offers a new
+account, the same table the AWS emulator (moto) uses; ``check`` judges ``azCount`` from it and
+the offline runtime answers ``getAvailabilityZones`` with it. The program asks the region itself.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Final
+
+import botocore.session
+
+# The services whose resources the program declares (IAM is global, so it has no regions).
+SERVICES: Final = ("ec2", "elbv2", "cloudwatch", "logs", "sns", "secretsmanager", "kms", "s3")
+
+# Zone letters per region: "<region><letter>" is each zone's name.
+ZONES: Final[dict[str, str]] = {
+    "af-south-1": "abc",
+    "ap-east-1": "abc",
+    "ap-east-2": "abc",
+    "ap-northeast-1": "acd",
+    "ap-northeast-2": "abcd",
+    "ap-northeast-3": "abc",
+    "ap-south-1": "abc",
+    "ap-south-2": "abc",
+    "ap-southeast-1": "abc",
+    "ap-southeast-2": "abc",
+    "ap-southeast-3": "abc",
+    "ap-southeast-4": "abc",
+    "ap-southeast-5": "abc",
+    "ap-southeast-6": "abc",
+    "ap-southeast-7": "abc",
+    "ca-central-1": "abd",
+    "ca-west-1": "abc",
+    "cn-north-1": "ab",
+    "cn-northwest-1": "abc",
+    "eu-central-1": "abc",
+    "eu-central-2": "abc",
+    "eu-north-1": "abc",
+    "eu-south-1": "abc",
+    "eu-south-2": "abc",
+    "eu-west-1": "abc",
+    "eu-west-2": "abc",
+    "eu-west-3": "abc",
+    "il-central-1": "abc",
+    "me-central-1": "abc",
+    "me-south-1": "abc",
+    "mx-central-1": "abc",
+    "sa-east-1": "abc",
+    "us-east-1": "abcdef",
+    "us-east-2": "abc",
+    "us-gov-east-1": "abc",
+    "us-gov-west-1": "abc",
+    "us-west-1": "ab",
+    "us-west-2": "abcd",
+}
+
+
+@functools.cache
+def real_regions() -> frozenset[str]:
+    """Every region, in every partition, that offers all of ``SERVICES``."""
+    session = botocore.session.get_session()
+    found: set[str] = set()
+    for partition in session.get_available_partitions():
+        offered = [set(session.get_available_regions(s, partition)) for s in SERVICES]
+        found |= set.intersection(*offered)
+    return frozenset(found)
+
+
+def zone_names(region: str) -> tuple[str, ...] | None:
+    """The region's zones, or None when the table does not know the region."""
+    letters = ZONES.get(region)
+    return None if letters is None else tuple(f"{region}{letter}" for letter in letters)

@@ -1,0 +1,119 @@
+"""Keys as Pulumi reads them: bare keys are the project's, other namespaces are named, nothing
+is silently ignored, and no message echoes a secret."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from delivery.config.keys import DECLARED, provider_keys
+from delivery.config.settings import load_settings
+from delivery.config.stackfile import PROJECT_ROOT, load_stack, stack_config
+from delivery.errors import ConfigError
+
+GOOD: dict[str, Any] = stack_config("staging")
+
+
+def problems(raw: dict[str, Any]) -> dict[str, str]:
+    with pytest.raises(ConfigError) as failure:
+        load_settings(raw, "test")
+    return {p.key: p.reason for p in failure.value.problems}
+
+
+def test_a_key_without_a_namespace_is_the_projects() -> None:
+    raw = {k.removeprefix("switchyard:"): v for k, v in GOOD.items()}
+    assert "azCount" in raw
+    assert load_settings(raw, "staging") == load_settings(GOOD, "staging")
+
+
+def test_a_misspelt_key_without_a_namespace_gets_a_suggestion() -> None:
+    found = problems({**GOOD, "bakeSecnds": 600})
+    assert found == {
+        "switchyard:bakeSecnds": "is not a Switchyard setting; did you mean switchyard:bakeSeconds?"
+    }
+
+
+def test_a_key_set_with_and_without_its_namespace_is_rejected() -> None:
+    found = problems({**GOOD, "azCount": 2})
+    assert found == {
+        "switchyard:azCount": "is set twice (as azCount and as switchyard:azCount); "
+        "keep one of them"
+    }
+
+
+@pytest.mark.parametrize(
+    ("key", "suggestion"),
+    [
+        ("switchyrd:bakeSeconds", "switchyard:bakeSeconds"),
+        ("switchyrd:rotationLambdaArn", "switchyard:rotationLambdaArn"),
+        ("Switchyard:azCount", "switchyard:azCount"),
+    ],
+)
+def test_a_key_in_a_namespace_nothing_reads_names_the_closest_real_key(
+    key: str, suggestion: str
+) -> None:
+    reason = problems({**GOOD, key: "x"})[key]
+    assert "which nothing reads" in reason
+    assert reason.endswith(f"did you mean {suggestion}?")
+
+
+def test_a_project_key_under_the_aws_namespace_is_named() -> None:
+    found = problems({**GOOD, "aws:azCount": 3})
+    assert found == {
+        "aws:azCount": "is a Switchyard setting, not the aws provider's; write it as "
+        "switchyard:azCount"
+    }
+
+
+def test_a_misspelt_provider_key_gets_a_suggestion() -> None:
+    assert problems({**GOOD, "aws:regoin": "eu-west-1"})["aws:regoin"] == (
+        "is not a setting of the aws provider; did you mean aws:region?"
+    )
+
+
+def test_the_providers_own_keys_and_the_engines_pass() -> None:
+    assert {"aws:region", "aws:profile", "aws:skipCredentialsValidation"} <= provider_keys("aws")
+    raw = {**GOOD, "aws:profile": "ops", "aws:skipMetadataApiCheck": "true", "pulumi:tags": "{}"}
+    assert load_settings(raw, "staging").region == "eu-west-1"
+
+
+def test_every_declared_key_is_read() -> None:
+    # Leaving out any required key must be reported under that key: no declaration is unused.
+    for key in DECLARED:
+        if key.optional or key.secret:
+            continue
+        raw = {k: v for k, v in GOOD.items() if k != key.full}
+        assert key.full in problems(raw), key.full
+
+
+def test_a_webhook_url_under_the_wrong_key_is_not_echoed() -> None:
+    url = "https://hooks.example.com/services/T000/B000/sEcReTtOkEn"
+    found = problems({**GOOD, "switchyard:alertWebhooks": [f"critical:{url}"]})
+    assert "sEcReTtOkEn" not in str(found)
+    assert "https://hooks.example.com/..." in found["switchyard:alertWebhooks"]
+    found = problems({**GOOD, "switchyard:alertEmails": [f"critical:{url}"]})
+    assert "sEcReTtOkEn" not in str(found)
+
+
+def write_stack(root: Path, text: str) -> None:
+    (root / "Pulumi.qa.yaml").write_text(text)
+
+
+def test_a_key_set_twice_in_a_stack_file_is_named_with_its_lines(tmp_path: Path) -> None:
+    original = (PROJECT_ROOT / "Pulumi.staging.yaml").read_text()
+    write_stack(tmp_path, original + "  switchyard:bakeSeconds: 30\n")
+    with pytest.raises(ConfigError) as failure:
+        load_stack("qa", tmp_path)
+    (problem,) = failure.value.problems
+    assert problem.key == "switchyard:bakeSeconds"
+    assert "is set twice (lines" in problem.reason
+    assert "YAML would keep only the last; delete one" in problem.reason
+
+
+def test_a_stack_file_with_bare_keys_loads_as_pulumi_reads_it(tmp_path: Path) -> None:
+    original = (PROJECT_ROOT / "Pulumi.staging.yaml").read_text()
+    write_stack(tmp_path, original.replace("  switchyard:", "  "))
+    assert load_stack("qa", tmp_path) == dataclasses.replace(load_stack("staging"), stack="qa")
