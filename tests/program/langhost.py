@@ -85,6 +85,7 @@ def run_as_language_host(
         pulumi.log.error(traceback.format_exc())
     finally:
         loop.close()
-        asyncio.set_event_loop(None)
+        asyncio.set_event_loop(asyncio.new_event_loop())  # as the other mock runs expect
+        set_root_resource(None)  # type: ignore[arg-type]  # the next mock run makes its own
     errors = [r.getMessage() for r in collect.records if r.levelno >= logging.ERROR]
     return HostRun(successful, errors, mocks)
