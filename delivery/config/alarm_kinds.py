@@ -98,6 +98,31 @@ _TARGET_5XX = Metric("HTTPCode_Target_5XX_Count", "Sum")
 _REQUESTS = Metric("RequestCount", "Sum")
 _ENOUGH = "requests >= {minRequestCount}"
 
+
+def _pod_usage(resource: str, label: str) -> AlarmKind:
+    """CPU or memory of the colour's pods above a percentage, from Container Insights."""
+    key = f"{resource}Percent"
+    return AlarmKind(
+        name=resource,
+        keys=(
+            integer(
+                key,
+                1,
+                100,
+                f"Roll back when the new colour's pods use more {label} than this percentage.",
+            ),
+            RESOURCE_MINUTES,
+        ),
+        window_key=RESOURCE_MINUTES.name,
+        measure=Metric(
+            f"pod_{resource}_utilization", "Average", CONTAINER_INSIGHTS, Dimensions.PODS
+        ),
+        threshold=lambda t: t[key],
+        treat_missing=MissingData.MISSING,
+        describe=lambda t: f"Pod {label} above {t[key]}% for {t['resourceMinutes']} min",
+    )
+
+
 # TreatMissingData, decided per kind:
 # - the request-based alarms (5xx, latency, error rate) have no datapoints when a colour gets
 #   no requests, which is the idle colour's normal state and no evidence of harm: notBreaching;
@@ -201,40 +226,8 @@ KINDS: Final[tuple[AlarmKind, ...]] = (
             f"{t['errorRateMinutes']} min"
         ),
     ),
-    AlarmKind(
-        name="cpu",
-        keys=(
-            integer(
-                "cpuPercent",
-                1,
-                100,
-                "Roll back when the new colour's pods use more CPU than this percentage.",
-            ),
-            RESOURCE_MINUTES,
-        ),
-        window_key="resourceMinutes",
-        measure=Metric("pod_cpu_utilization", "Average", CONTAINER_INSIGHTS, Dimensions.PODS),
-        threshold=lambda t: t["cpuPercent"],
-        treat_missing=MissingData.MISSING,
-        describe=lambda t: f"Pod CPU above {t['cpuPercent']}% for {t['resourceMinutes']} min",
-    ),
-    AlarmKind(
-        name="memory",
-        keys=(
-            integer(
-                "memoryPercent",
-                1,
-                100,
-                "Roll back when the new colour's pods use more memory than this percentage.",
-            ),
-            RESOURCE_MINUTES,
-        ),
-        window_key="resourceMinutes",
-        measure=Metric("pod_memory_utilization", "Average", CONTAINER_INSIGHTS, Dimensions.PODS),
-        threshold=lambda t: t["memoryPercent"],
-        treat_missing=MissingData.MISSING,
-        describe=lambda t: f"Pod memory above {t['memoryPercent']}% for {t['resourceMinutes']} min",
-    ),
+    _pod_usage("cpu", "CPU"),
+    _pod_usage("memory", "memory"),
 )
 # Every kind's keys, each once, in declaration order.
 ALARM_KEYS: Final[tuple[Key, ...]] = tuple(
