@@ -36,7 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 record = rehearse_release(
                     settings,
                     scenario,
-                    Request(f"web@sha256:{name}-{run}"),
+                    Request(f"web:bench-{run}"),
                     Path(folder),
                     lambda _line: None,
                 )

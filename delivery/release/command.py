@@ -27,6 +27,7 @@ from delivery.cutover.aws import AwsClients, CloudWatchAlarms, ElbListener, Targ
 from delivery.cutover.aws import make_clients as make_cutover_clients
 from delivery.cutover.clock import SystemClock
 from delivery.errors import ConfigError, SwitchyardError
+from delivery.rehearsal.scenarios import ScenarioError
 from delivery.release.automation import AutomationStack, StackUnavailable
 from delivery.release.baseline import CloudWatchBaseline
 from delivery.release.metrics import compute, write_chart
@@ -43,6 +44,28 @@ from delivery.release.record import (
 from delivery.release.status import WatchedStack, status_lines, watch
 
 EXIT_FAILED = EXIT_CODES[Outcome.FAILED]
+# <registry/repository>[:tag][@sha256:<64 hex>], lowercase repository as OCI requires
+IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/:-]*(?::[\w.-]{1,128})?(?:@sha256:[0-9a-f]{64})?$")
+
+
+class BadRequest(SwitchyardError):
+    """A release option is unusable; nothing was started."""
+
+
+def check_image(image: str, settings: Settings) -> str:
+    if not IMAGE.match(image):
+        raise BadRequest(
+            f"--image must be an image reference such as <account>.dkr.ecr.<region>."
+            f"amazonaws.com/web@sha256:<64 hex digits>, got {image!r}"
+        )
+    if settings.environment == "prod" and "@sha256:" not in image:
+        raise BadRequest(
+            f"prod releases take an image by digest (repository@sha256:...), so what was "
+            f"tested is what runs; got {image!r} (app-image.yml outputs the digest)"
+        )
+    return image
+
+
 REQUIRED_OUTPUTS = ("productionListenerArn", "targetGroupArns", "alertTopicArns", "alarmNames")
 
 
@@ -54,7 +77,7 @@ def commit_time(
         try:
             moment = datetime.fromisoformat(given)
         except ValueError as exc:
-            raise SwitchyardError(
+            raise BadRequest(
                 f"--commit-time must be an ISO 8601 time such as 2026-11-02T09:00:00Z, "
                 f"got {given!r}"
             ) from exc
@@ -62,7 +85,7 @@ def commit_time(
     if not commit:
         return None
     if not re.fullmatch(r"[0-9a-fA-F]{4,40}", commit):
-        raise SwitchyardError(f"--commit must be a git commit SHA, got {commit!r}")
+        raise BadRequest(f"--commit must be a git commit SHA, got {commit!r}")
     try:
         shown = subprocess.run(
             ["git", "-C", str(repo), "show", "-s", "--format=%cI", commit],
@@ -150,7 +173,7 @@ def _groups(outputs: dict[str, Any]) -> dict[Colour, str]:
 def release(settings: Settings, args: argparse.Namespace) -> int:
     try:
         request = Request(
-            image=args.image,
+            image=check_image(args.image, settings),
             commit=args.commit,
             commit_time=commit_time(args.commit, args.commit_time),
             run_url=ci_run_url(),
@@ -163,8 +186,8 @@ def release(settings: Settings, args: argparse.Namespace) -> int:
                 if args.rehearse
                 else _real(settings, args, request)
             )
-    except ConfigError:
-        raise
+    except (ConfigError, BadRequest, ScenarioError):
+        raise  # bad input: exit 2, nothing was started
     except SwitchyardError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -181,7 +204,7 @@ def _rehearse(settings: Settings, args: argparse.Namespace, request: Request) ->
 
 def _real(settings: Settings, args: argparse.Namespace, request: Request) -> ReleaseRecord:
     if args.scenario != "clean" or args.speed is not None:
-        raise SwitchyardError("--scenario and --speed only apply with --rehearse")
+        raise BadRequest("--scenario and --speed only apply with --rehearse")
     stack = AutomationStack.select(settings.stack)
     outputs = _outputs(stack)
     aws = Aws.connect(settings.region)

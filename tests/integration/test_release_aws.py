@@ -278,7 +278,7 @@ def test_a_stack_that_does_not_exist_is_named_with_the_way_out(
     cli.chmod(0o755)
     monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
 
-    code = main(["release", "--stack", "staging", "--image", "web@sha256:1"])
+    code = main(["release", "--stack", "staging", "--image", "web:1.4.2"])
 
     assert code == 1
     err = capsys.readouterr().err

@@ -144,6 +144,9 @@ def test_report_computes_the_metrics_from_rehearsed_records(
         (["--scenario", "explode", "--rehearse"], "unknown release scenario"),
         (["--commit", "not a sha", "--rehearse"], "--commit must be a git commit SHA"),
         (["--commit-time", "yesterday", "--rehearse"], "--commit-time must be an ISO 8601"),
+        (["--rehearse", "--image", "Web Server:latest"], "--image must be an image reference"),
+        (["--rehearse", "--image", "web@sha256:1"], "--image must be an image reference"),
+        (["--scenario", "load-fails"], "--scenario and --speed only apply with --rehearse"),
     ],
 )
 def test_bad_release_input_is_refused_with_the_reason(
@@ -153,9 +156,23 @@ def test_bad_release_input_is_refused_with_the_reason(
         ["release", "--stack", "staging", "--image", IMAGE, "--records", str(tmp_path), *argv]
     )
 
-    assert code == 1
+    assert code == 2
     assert message in capsys.readouterr().err
     assert not any(tmp_path.iterdir())  # no record: nothing started
+
+
+def test_prod_takes_images_by_digest_only(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["release", "--stack", "prod", "--image", "web:1.4.2", "--rehearse"])
+    assert code == 2
+    assert "prod releases take an image by digest" in capsys.readouterr().err
+
+
+def test_a_stack_without_a_stack_file_is_named_with_the_known_ones(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(["release", "--stack", "qa", "--image", IMAGE, "--rehearse"])
+    assert code == 2
+    assert "no stack file Pulumi.qa.yaml" in capsys.readouterr().err
 
 
 def test_a_real_release_without_the_pulumi_cli_says_how_to_get_it(
