@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -18,7 +19,7 @@ import boto3
 import pytest
 
 from delivery.__main__ import main
-from delivery.config.model import Colour, Tier
+from delivery.config.model import Colour, SmokeCheck, Tier
 from delivery.cutover.aws import AwsClients, CloudWatchAlarms, ElbListener
 from delivery.cutover.clock import SystemClock
 from delivery.errors import PortError
@@ -32,6 +33,7 @@ from delivery.rehearsal.emulator import (
 )
 from delivery.release import notify
 from delivery.release.baseline import CloudWatchBaseline, arn_suffix
+from delivery.release.checks import smoke
 from delivery.release.command import terminate_as_interrupt
 from delivery.release.keys import LIVE_COLOUR, image_key
 from delivery.release.notify import SnsNotifier
@@ -283,3 +285,18 @@ def test_a_stack_that_does_not_exist_is_named_with_the_way_out(
     assert code == 1
     err = capsys.readouterr().err
     assert "stack 'staging' does not exist" in err and "pulumi stack init staging" in err
+
+
+def test_a_test_listener_that_does_not_answer_fails_the_smoke_test_with_the_reason() -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    [result] = smoke(f"http://127.0.0.1:{port}", (SmokeCheck("/healthz", 200, 2.0),))
+
+    assert not result.ok and result.answer.status is None
+    assert str(result).startswith("/healthz: expected 200, got ") and "refused" in str(result)
+
+
+def test_only_http_urls_are_fetched() -> None:
+    with pytest.raises(ValueError, match="HTTP"):
+        smoke("file:///etc", (SmokeCheck("/passwd", 200, 1.0),))
