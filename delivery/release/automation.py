@@ -85,6 +85,11 @@ class AutomationStack:
 
         try:
             self._stack.up(on_event=on_event, color="never", suppress_progress=True)
+        except auto.errors.ConcurrentUpdateError as exc:
+            raise StackUnavailable(
+                f"another update of stack {self.name} is running ({exc}); wait for it, or if "
+                "it died, clear its lock (README: after an interrupted up) and run again"
+            ) from exc
         except auto.errors.CommandError as exc:
             raise UpFailed("\n".join(errors) or str(exc)) from exc
 

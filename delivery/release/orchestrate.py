@@ -368,6 +368,12 @@ class Release:
             self._p.stack.up(self._show)
         except UpFailed as exc:
             raise self._after_failed_promote(record, str(exc)) from exc
+        except SwitchyardError:
+            # `pulumi up` did not run (another update holds the stack, the backend is gone):
+            # the config must not claim a colour the listener does not carry.
+            if self._listener_weights() == Weights.all_on(record.source):
+                self._p.stack.set_config({LIVE_COLOUR: record.source.value})
+            raise
         return f"{target} is live"
 
     def _after_failed_promote(self, record: ReleaseRecord, error: str) -> SwitchyardError:

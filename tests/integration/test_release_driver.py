@@ -17,6 +17,7 @@ from delivery.config.stackfile import load_stack
 from delivery.cutover.ports import ALARM, AlarmState
 from delivery.plans.schedule import Weights
 from delivery.rehearsal.servers import ColourServer, colour_servers
+from delivery.release.automation import StackUnavailable
 from delivery.release.keys import (
     HOOK_COMMAND,
     LATENCY_BASELINE_MS,
@@ -25,7 +26,7 @@ from delivery.release.keys import (
     image_key,
 )
 from delivery.release.orchestrate import EXIT_CODES, Ports, Release, ReleaseBlocked, Request
-from delivery.release.progress import Progress
+from delivery.release.progress import OnProgress, Progress
 from delivery.release.record import LocalRecords, Outcome, Phase, ReleaseRecord, Result
 from tests.release_world import WorldStack, world_stack
 from tests.world import Crash
@@ -368,3 +369,20 @@ def test_without_a_hook_command_there_is_no_hook_step(rig: Rig) -> None:
 
     assert record.outcome is Outcome.PROMOTED
     assert "hook" not in phases(record)
+
+
+def test_an_up_that_cannot_run_during_promote_fails_with_the_config_put_back(rig: Rig) -> None:
+    real_up = rig.stack.up
+
+    def locked(on_progress: OnProgress) -> None:
+        if rig.stack.values[LIVE_COLOUR] == "green":
+            raise StackUnavailable("another update of stack staging is running")
+        real_up(on_progress)
+
+    rig.stack.up = locked  # type: ignore[method-assign]
+    record = rig.release()
+
+    assert record.outcome is Outcome.FAILED and EXIT_CODES[record.outcome] == 1
+    assert "another update" in record.cause
+    assert rig.stack.values[LIVE_COLOUR] == "blue"
+    assert rig.stack.world.weights == Weights.all_on(Colour.BLUE)
