@@ -62,7 +62,13 @@ class BlueGreenCutover(pulumi.ComponentResource):
                 "history": None,
                 "last_outcome": None,
             },
-            pulumi.ResourceOptions(parent=self, custom_timeouts=timeouts),
+            # A component's depends_on does not reach its children: the weights resource,
+            # which moves traffic, must itself wait for what the cutover was told to wait for.
+            pulumi.ResourceOptions(
+                parent=self,
+                custom_timeouts=timeouts,
+                depends_on=opts.depends_on if opts is not None else None,
+            ),
         )
         self.live_colour: pulumi.Output[str] = self.weights_resource.live_colour
         self.weights: pulumi.Output[dict[str, int]] = self.weights_resource.weights

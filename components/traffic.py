@@ -17,7 +17,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.buckets import make_private, tls_only
-from delivery.config.model import AlbSettings, Colour
+from delivery.config.model import DEREGISTRATION_DELAY_SECONDS, AlbSettings, Colour
 
 TLS13_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"  # TLS 1.3, and 1.2 for older clients
 ACCESS_LOG_DAYS = 90
@@ -55,7 +55,7 @@ class WeightedAlb(pulumi.ComponentResource):
                 protocol="HTTP",
                 target_type="ip",
                 vpc_id=args.vpc_id,
-                deregistration_delay=30,
+                deregistration_delay=DEREGISTRATION_DELAY_SECONDS,
                 health_check={
                     "path": settings.health_check.path,
                     "port": "traffic-port",

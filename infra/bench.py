@@ -2,8 +2,9 @@
 
     python -m infra.bench [--repeat 3]
 
-Prints the prod program's resource count and evaluation time, then how both grow with the
-number of availability zones (2..6) and with the number of rollback alarms per colour.
+Prints each stack's resource count and evaluation time (target: prod under 3 s), then how the
+prod program grows with the number of availability zones (2..6) and of rollback alarms per
+colour.
 """
 
 from __future__ import annotations
@@ -20,14 +21,16 @@ from delivery.plans.alarms import rollback_alarm_specs
 from infra.offline import evaluate, placeholder_secrets
 
 STACK = "prod"
+STACKS = ("dev", "staging", "prod")
+TARGET_SECONDS = 3.0
 
 
-def timed(repeat: int, **kwargs: Any) -> tuple[int, float]:
+def timed(repeat: int, stack: str = STACK, **kwargs: Any) -> tuple[int, float]:
     """Resource count and median seconds over ``repeat`` evaluations."""
     seconds, count = [], 0
     for _ in range(repeat):
         started = time.perf_counter()
-        run = evaluate(STACK, secrets=placeholder_secrets(STACK), **kwargs)
+        run = evaluate(stack, secrets=placeholder_secrets(stack), **kwargs)
         seconds.append(time.perf_counter() - started)
         count = len(run.mocks.resources)
     return count, statistics.median(seconds)
@@ -40,11 +43,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
     timed(1)  # warm imports and caches
-    count, seconds = timed(args.repeat)
-    print(
-        f"prod program under mocks: {count} resources in {seconds * 1000:.0f} ms "
-        f"(median of {args.repeat})"
-    )
+    print(f"stack     resources  time (ms, median of {args.repeat})")
+    for stack in STACKS:
+        count, seconds = timed(args.repeat, stack)
+        verdict = ""
+        if stack == STACK:
+            verdict = "  within" if seconds < TARGET_SECONDS else "  OVER"
+            verdict += f" the {TARGET_SECONDS:.0f} s target"
+        print(f"{stack:<8}  {count:>9}  {seconds * 1000:>9.0f}{verdict}")
     print("\navailability zones  resources  time (ms)")
     for zones in range(2, 7):
         count, seconds = timed(args.repeat, overrides={"switchyard:azCount": zones})

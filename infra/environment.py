@@ -1,5 +1,6 @@
 """Composes one environment from its validated configuration: network → secrets → alerting →
-ALB → alarms → dashboard → cutover. Returns what the stack exports."""
+ALB → cluster → workload → alarms → dashboard → cutover → scaling. Returns what the stack
+exports."""
 
 from __future__ import annotations
 
@@ -11,14 +12,22 @@ import pulumi_aws as aws
 
 from components.alarms import RollbackAlarms, RollbackAlarmsArgs
 from components.alerting import AlertTopics, AlertTopicsArgs
+from components.cluster import EksCluster, EksClusterArgs, ServiceAccountRole
 from components.cutover import BlueGreenCutover, BlueGreenCutoverArgs
 from components.dashboard import EnvironmentDashboard, EnvironmentDashboardArgs
 from components.network import MultiAzNetwork, MultiAzNetworkArgs
 from components.records import ReleaseRecords, ReleaseRecordsArgs
 from components.secrets import EnvironmentSecrets, EnvironmentSecretsArgs
 from components.traffic import WeightedAlb, WeightedAlbArgs
+from components.workload import (
+    BlueGreenWorkload,
+    BlueGreenWorkloadArgs,
+    ColourScaling,
+    ColourScalingArgs,
+)
 from delivery.config.model import Colour
 from delivery.plans.alarms import AlarmSpec, rollback_alarm_specs, worst_case_fault_to_rollback
+from delivery.plans.release import plan_release
 from infra.config import StackConfig
 
 
@@ -65,6 +74,48 @@ def build_environment(
         ),
         on_aws,
     )
+    workload = settings.workload
+    cluster = EksCluster(
+        "cluster",
+        EksClusterArgs(
+            settings.cluster,
+            workload.cluster_name,
+            prefix,
+            settings.region,
+            network.vpc.id,
+            [s.id for s in network.private_subnets],
+            alb.target_security_group.id,
+            secrets.key.arn,
+            settings.network.flow_log_retention_days,
+            protect=settings.environment.protected,
+        ),
+        on_aws,
+    )
+    app_role = cluster.service_account_role(
+        "workload-service-account",
+        ServiceAccountRole(
+            workload.namespace, workload.service_name, policy_arns=(secrets.read_policy.arn,)
+        ),
+    )
+    plan = plan_release(
+        workload.service_name, settings.service, settings.release, settings.live_colour
+    )
+    service = BlueGreenWorkload(
+        "workload",
+        BlueGreenWorkloadArgs(
+            workload,
+            settings.service,
+            plan,
+            settings.alb.health_check,
+            settings.alb.target_port,
+            settings.region,
+            f"{prefix}/",
+            {c: tg.arn for c, tg in alb.target_groups.items()},
+            app_role.arn,
+            cluster.provider,
+            cluster.load_balancer_controller,
+        ),
+    )
     group_suffixes = {c: tg.arn_suffix for c, tg in alb.target_groups.items()}
     alarms = RollbackAlarms(
         "alarms",
@@ -95,7 +146,18 @@ def build_environment(
             gating_alarms={c: list(alarms.gating_alarms(c)) for c in Colour},
             region=settings.region,
         ),
-        pulumi.ResourceOptions(depends_on=[alarms]),
+        pulumi.ResourceOptions(depends_on=[alarms, *service.ready_for_traffic]),
+    )
+    ColourScaling(
+        "scaling",
+        ColourScalingArgs(
+            workload,
+            settings.service,
+            plan,
+            settings.release.scale_down_delay_seconds,
+            cluster.provider,
+            cutover,
+        ),
     )
     records = ReleaseRecords(
         "records",
@@ -121,4 +183,9 @@ def build_environment(
         "secretsReadPolicyArn": secrets.read_policy.arn,
         "alertTopicArns": {t.value: topic.arn for t, topic in alerting.topics.items()},
         "worstCaseFaultToRollbackSeconds": worst_case_fault_to_rollback(settings),
+        "clusterName": cluster.cluster.name,
+        "clusterEndpoint": cluster.cluster.endpoint,
+        "images": {c.value: p.image for c, p in plan.colours.items()},
+        "releaseStep": settings.release.step.value,
+        "hookJobs": [h.name for h in plan.hooks],
     }

@@ -52,6 +52,10 @@ class Options:
     protect: bool
     parent: str
     update_timeout: str
+    depends_on: tuple[str, ...]  # the names of the resources it waits for
+
+    def waits_for(self, name: str) -> bool:
+        return name in self.depends_on
 
 
 def _hex(name: str) -> str:
@@ -76,6 +80,21 @@ def _outputs(type_: str, name: str, inputs: dict[str, Any], region: str) -> dict
         extra = {"arn": f"{elb}:listener/app/{name}/{_hex(name)}/{_hex(name + 'l')}"}
     elif type_ == "aws:s3/bucket:Bucket":
         extra["bucket"] = f"{inputs.get('bucketPrefix', '')}{_hex(name)}"
+    elif type_ == "aws:eks/cluster:Cluster":
+        cluster = inputs.get("name", name)
+        issuer = f"https://oidc.eks.{region}.amazonaws.com/id/{_hex(name).upper()}"
+        extra = {
+            "arn": f"arn:aws:eks:{region}:{ACCOUNT}:cluster/{cluster}",
+            "endpoint": f"https://{_hex(name).upper()}.gr7.{region}.eks.amazonaws.com",
+            "certificateAuthority": {"data": base64.b64encode(b"mock-ca").decode()},
+            "identities": [{"oidcs": [{"issuer": issuer}]}],
+            "vpcConfig": {**inputs.get("vpcConfig", {}), "clusterSecurityGroupId": "sg-cluster"},
+        }
+    elif type_ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+        host = str(inputs.get("url", "")).removeprefix("https://")
+        extra = {"arn": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{host}"}
+    elif type_ == "aws:ec2/launchTemplate:LaunchTemplate":
+        extra["latestVersion"] = 1
     elif type_ == "pulumi-python:dynamic:Resource":
         extra = {"weights": {"blue": 100, "green": 0}, "last_outcome": "established"}
     return {**inputs, **extra}
@@ -121,8 +140,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
         }
         return answers.get(args.token, {}), []  # the SDK iterates the failures: not None
 
-    def named(self, name: str) -> Registered:
-        found = [r for r in self.resources if r.name == name]
+    def named(self, name: str, type_: str | None = None) -> Registered:
+        found = [r for r in self.resources if r.name == name and type_ in (None, r.type)]
         assert found, f"no resource named {name!r}; registered: {[r.name for r in self.resources]}"
         return found[0]
 
@@ -141,6 +160,7 @@ class RecordingMonitor(MockMonitor):
             protect=bool(request.protect),
             parent=request.parent,
             update_timeout=request.customTimeouts.update,
+            depends_on=tuple(urn.rsplit("::", 1)[-1] for urn in request.dependencies),
         )
         return super().RegisterResource(request)  # type: ignore[no-untyped-call]
 

@@ -25,7 +25,10 @@ class Dimensions(StrEnum):
     """Which of a colour's resources a metric is reported for."""
 
     TARGET_GROUP = "targetGroup"  # LoadBalancer and TargetGroup: the colour's target group
-    PODS = "pods"  # ClusterName, Namespace, Service <serviceName>-<colour> (Container Insights)
+    # ClusterName, Namespace, Service: one of the dimension sets Container Insights publishes
+    # the pod metrics under, Service being the Kubernetes Service <serviceName>-<colour> that
+    # selects the colour's pods (components/workload.py).
+    PODS = "pods"
 
 
 class MissingData(StrEnum):
@@ -100,7 +103,9 @@ _ENOUGH = "requests >= {minRequestCount}"
 
 
 def _pod_usage(resource: str, label: str) -> AlarmKind:
-    """CPU or memory of the colour's pods above a percentage, from Container Insights."""
+    """CPU or memory of the colour's pods above a percentage of their limit, from Container
+    Insights (``pod_<resource>_utilization_over_pod_limit``: usage / the sum of the containers'
+    limits, published only for pods whose containers all set one)."""
     key = f"{resource}Percent"
     return AlarmKind(
         name=resource,
@@ -109,17 +114,23 @@ def _pod_usage(resource: str, label: str) -> AlarmKind:
                 key,
                 1,
                 100,
-                f"Roll back when the new colour's pods use more {label} than this percentage.",
+                f"Roll back when the new colour's pods use more than this percentage of their "
+                f"{label} limit.",
             ),
             RESOURCE_MINUTES,
         ),
         window_key=RESOURCE_MINUTES.name,
         measure=Metric(
-            f"pod_{resource}_utilization", "Average", CONTAINER_INSIGHTS, Dimensions.PODS
+            f"pod_{resource}_utilization_over_pod_limit",
+            "Average",
+            CONTAINER_INSIGHTS,
+            Dimensions.PODS,
         ),
         threshold=lambda t: t[key],
         treat_missing=MissingData.MISSING,
-        describe=lambda t: f"Pod {label} above {t[key]}% for {t['resourceMinutes']} min",
+        describe=lambda t: (
+            f"Pod {label} above {t[key]}% of its limit for {t['resourceMinutes']} min"
+        ),
     )
 
 

@@ -28,10 +28,13 @@ from delivery.config.alarm_kinds import ALARM_KEYS
 from delivery.config.model import (
     PROJECT,
     BaselineSource,
+    CapacityType,
     Colour,
     Environment,
     InsufficientData,
+    KubernetesVersion,
     NatLayout,
+    ReleaseStep,
 )
 from delivery.config.reader import Key, array, choice, integer, text
 from delivery.errors import Problem
@@ -160,11 +163,152 @@ ALB: Final = (
     ),
 )
 WORKLOAD: Final = (
-    text("clusterName", "EKS cluster whose Container Insights metrics judge CPU and memory."),
+    text(
+        "clusterName",
+        "Name of the environment's EKS cluster; Container Insights reports its pods under it.",
+    ),
     text("k8sNamespace", "Kubernetes namespace of the workloads."),
     text(
         "serviceName",
-        "Service name; each colour's pods run as the Kubernetes service <serviceName>-<colour>.",
+        "Service name, at most 47 characters; each colour runs as the Deployment and Service "
+        "<serviceName>-<colour>.",
+    ),
+)
+CLUSTER: Final = (
+    choice(
+        "kubernetesVersion",
+        KubernetesVersion,
+        "Kubernetes minor version of the EKS cluster (the versions whose Cluster Autoscaler "
+        "chart the program pins).",
+    ),
+    array(
+        "clusterPublicAccessCidrs",
+        "string",
+        "CIDR blocks (CI runners, VPN) that may reach the Kubernetes API's public endpoint; "
+        "empty keeps the endpoint private (then `pulumi up` must run from inside the VPC).",
+        optional=True,
+    ),
+    array(
+        "clusterAdminRoleArns",
+        "string",
+        "IAM roles granted cluster administration through EKS access entries (at least one). "
+        "Whoever runs `pulumi up` must be one of these or deployRoleArn.",
+    ),
+    text(
+        "deployRoleArn",
+        "IAM role of the CI deploy job; it gets the same cluster access entry as the "
+        "administrators.",
+        optional=True,
+    ),
+    array(
+        "nodeInstanceTypes",
+        "string",
+        "EC2 instance types of the managed node groups (x86_64, Amazon Linux 2023), "
+        "e.g. [m6i.large].",
+    ),
+    choice(
+        "nodeCapacityType",
+        CapacityType,
+        "Capacity of the node groups; spot only outside prod.",
+    ),
+    integer("nodeMinSize", 0, 100, "Fewest nodes per zone; there is one node group per zone."),
+    integer(
+        "nodeDesiredSize",
+        0,
+        100,
+        "Nodes per zone when a node group is created; the Cluster Autoscaler owns it afterwards.",
+    ),
+    integer("nodeMaxSize", 1, 100, "Most nodes per zone the Cluster Autoscaler may grow to."),
+)
+SERVICE: Final = (
+    text(
+        "blueImage",
+        "Container image the blue colour runs, with a tag or a digest (prod: digest only). "
+        "Change it only while blue is not live: the live colour's pods never change in place.",
+    ),
+    text("greenImage", "Container image the green colour runs; as blueImage."),
+    array(
+        "containerCommand",
+        "string",
+        "Command of the service's container; empty runs the image's entrypoint.",
+        optional=True,
+    ),
+    array(
+        "containerEnv",
+        "string",
+        "Environment of the service's container as 'NAME=value' entries (no secrets: those "
+        "come from Secrets Manager).",
+        optional=True,
+    ),
+    integer(
+        "cpuRequestMillicores",
+        10,
+        64_000,
+        "CPU each pod requests, in millicores; the autoscaler's percentage is of this.",
+    ),
+    integer(
+        "cpuLimitMillicores",
+        10,
+        64_000,
+        "CPU limit of each pod in millicores, at least the request; the CPU rollback alarm's "
+        "percentage is of this.",
+    ),
+    integer("memoryRequestMiB", 16, 262_144, "Memory each pod requests, in MiB."),
+    integer(
+        "memoryLimitMiB",
+        16,
+        262_144,
+        "Memory limit of each pod in MiB, at least the request; the memory rollback alarm's "
+        "percentage is of this.",
+    ),
+    integer(
+        "minReplicas",
+        1,
+        1000,
+        "Fewest pods of a colour at full size (the live colour, and the other one until clean-up).",
+    ),
+    integer("maxReplicas", 1, 1000, "Most pods of a colour at full size, at least minReplicas."),
+    integer(
+        "idleReplicas",
+        1,
+        1000,
+        "Pods the idle colour keeps after clean-up, at most minReplicas: warm for the next "
+        "release.",
+    ),
+    integer(
+        "autoscaleCpuPercent",
+        10,
+        100,
+        "CPU use, as a percentage of the request, that the pod autoscaler aims for.",
+    ),
+)
+RELEASE: Final = (
+    choice(
+        "releaseStep",
+        ReleaseStep,
+        "`stage`: the colour that is not live runs its image at full size; `hook`: as stage, "
+        "and the pre-traffic Job runs for that colour's image; `cleanup`: after a successful "
+        "cutover and scaleDownDelaySeconds, the colour that is not live shrinks to "
+        "idleReplicas.",
+    ),
+    array(
+        "hookCommand",
+        "string",
+        "Command of the pre-traffic Job (e.g. expand-only migrations) that must succeed before "
+        "any traffic reaches a release; empty means no hook.",
+        optional=True,
+    ),
+    text(
+        "hookImage",
+        "Image of the pre-traffic Job; empty runs it in the release's own image.",
+        optional=True,
+    ),
+    integer(
+        "scaleDownDelaySeconds",
+        0,
+        3600,
+        "Seconds after a successful cutover before the old colour shrinks to idleReplicas.",
+        default=30,
     ),
 )
 ALERTING: Final = (
@@ -259,6 +403,9 @@ DECLARED: Final[tuple[Key, ...]] = (
     *ALB,
     *ALARM_KEYS,
     *WORKLOAD,
+    *CLUSTER,
+    *SERVICE,
+    *RELEASE,
     *ALERTING,
     *SECRETS,
     *RELEASE_CHECKS,

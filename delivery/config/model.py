@@ -14,6 +14,8 @@ from typing import Any, Final
 PROJECT: Final = "switchyard"
 ALARM_PERIOD_SECONDS: Final = 60  # ALB and Container Insights metrics arrive per minute
 CLOUDWATCH_LAG_SECONDS: Final = 60  # metric ingestion before an alarm can see a datapoint
+DEREGISTRATION_DELAY_SECONDS: Final = 30  # the target groups' drain time for in-flight requests
+HOOK_HASH_CHARS: Final = 10  # a hook Job is named <serviceName>-hook-<hash of its release>
 
 
 class Environment(StrEnum):
@@ -36,6 +38,16 @@ class Environment(StrEnum):
     @property
     def secret_recovery_days(self) -> int:
         return 30 if self.protected else 7
+
+    @property
+    def digests_only(self) -> bool:
+        """prod runs only images pinned by digest: a release is exactly one build."""
+        return self is Environment.PROD
+
+    @property
+    def spot_allowed(self) -> bool:
+        """Spot nodes (taken back at two minutes' notice) only outside prod."""
+        return self is not Environment.PROD
 
 
 class Colour(StrEnum):
@@ -192,6 +204,79 @@ class ReleaseChecks:
     baseline: BaselineSource
 
 
+class KubernetesVersion(StrEnum):
+    """The Kubernetes minor versions the program supports: those it pins charts for."""
+
+    V1_33 = "1.33"
+    V1_34 = "1.34"
+    V1_35 = "1.35"
+
+
+# The Cluster Autoscaler chart whose app version matches each Kubernetes version
+# (kubernetes/autoscaler tags cluster-autoscaler-chart-<chart version>).
+CLUSTER_AUTOSCALER_CHARTS: Final = {
+    KubernetesVersion.V1_33: "9.51.0",
+    KubernetesVersion.V1_34: "9.53.0",
+    KubernetesVersion.V1_35: "9.59.0",
+}
+
+
+class CapacityType(StrEnum):
+    ON_DEMAND = "onDemand"
+    SPOT = "spot"
+
+
+class ReleaseStep(StrEnum):
+    """Where a release stands; together with ``liveColour`` it decides each colour's size."""
+
+    STAGE = "stage"  # the other colour runs at full size: the candidate, or the old colour
+    HOOK = "hook"  # as stage, and the pre-traffic Job runs for the other colour's image
+    CLEANUP = "cleanup"  # after the cutover and a delay, the other colour shrinks to idle
+
+
+@dataclass(frozen=True)
+class NodeGroupSettings:
+    instance_types: tuple[str, ...]
+    capacity: CapacityType
+    min_size: int  # per zone: one managed node group per zone, for the autoscaler's balance
+    desired_size: int
+    max_size: int
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    kubernetes_version: KubernetesVersion
+    public_access_cidrs: tuple[ipaddress.IPv4Network, ...]  # empty: private endpoint only
+    admin_role_arns: tuple[str, ...]
+    deploy_role_arn: str | None
+    nodes: NodeGroupSettings
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """What each colour's pods run and how big they may grow."""
+
+    images: dict[Colour, str]
+    command: tuple[str, ...]  # empty: the image's entrypoint
+    env: tuple[tuple[str, str], ...]
+    cpu_request_millicores: int
+    cpu_limit_millicores: int
+    memory_request_mib: int
+    memory_limit_mib: int
+    min_replicas: int
+    max_replicas: int
+    idle_replicas: int
+    cpu_target_percent: int  # the autoscaler's target, relative to the CPU request
+
+
+@dataclass(frozen=True)
+class ReleaseSettings:
+    step: ReleaseStep
+    hook_command: tuple[str, ...]  # empty: no pre-traffic hook
+    hook_image: str | None  # None: the release's own image
+    scale_down_delay_seconds: int
+
+
 @dataclass(frozen=True)
 class Settings:
     stack: str
@@ -208,6 +293,9 @@ class Settings:
     alerting: AlertingSettings
     secrets: SecretsSettings
     checks: ReleaseChecks  # what the release driver checks before traffic moves
+    cluster: ClusterSettings
+    service: ServiceSettings
+    release: ReleaseSettings
 
     @property
     def name_prefix(self) -> str:

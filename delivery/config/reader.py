@@ -37,6 +37,7 @@ class Key:
     items: Literal["string", "integer"] | None = None  # arrays: the type of each entry
     choices: tuple[str, ...] = ()  # text with a fixed set of values
     optional: bool = False  # may be left out: the schema gives it an empty default
+    default: int | None = None  # an optional integer's value when left out
     secret: bool = False  # set with `pulumi config set --secret`
 
     @property
@@ -59,7 +60,9 @@ class Key:
             entry["secret"] = True
         else:
             entry["type"] = self.type
-        if self.optional:
+        if self.default is not None:
+            entry["default"] = self.default
+        elif self.optional:
             entry["default"] = [] if self.type == "array" else ""
         if self.items:
             entry["items"] = {"type": self.items}
@@ -67,8 +70,17 @@ class Key:
         return entry
 
 
-def integer(name: str, low: int, high: int, description: str) -> Key:
-    return Key(name, "integer", description, low=low, high=high)
+def integer(name: str, low: int, high: int, description: str, default: int | None = None) -> Key:
+    """A whole number in low..high; with a ``default`` the key may be left out."""
+    return Key(
+        name,
+        "integer",
+        description,
+        low=low,
+        high=high,
+        optional=default is not None,
+        default=default,
+    )
 
 
 def text(name: str, description: str, optional: bool = False) -> Key:
@@ -141,7 +153,7 @@ class ConfigReader:
         assert low is not None and high is not None, f"{name} is not declared as an integer"
         value = self._value(name)
         if value is _MISSING:
-            return None
+            return key.default
         value = whole(value)
         if isinstance(value, bool) or not isinstance(value, int):
             self.fail(name, f"must be a whole number in {low}..{high}, got {shown(value)}")
@@ -194,6 +206,27 @@ class ConfigReader:
         return self.text(
             name, lambda v: None if pattern.match(v) else f"must be {what}, got {shown(v)}"
         )
+
+    def cidr_blocks(
+        self, name: str, opens: str, instead: str
+    ) -> tuple[ipaddress.IPv4Network, ...] | None:
+        """A list of IPv4 blocks, none wider than /8: a wider one would open ``opens`` to the
+        internet, and the problem says what to list ``instead``."""
+        raw = self.listing(name)
+        if raw is None:
+            return None
+        found = []
+        for item in raw:
+            try:
+                net = ipaddress.IPv4Network(str(item))
+            except ValueError:
+                self.fail(name, f"must list IPv4 CIDR blocks, got {shown(item)}")
+                return None
+            if net.prefixlen < 8:
+                self.fail(name, f"{net} opens {opens} to the internet; {instead}")
+                return None
+            found.append(net)
+        return tuple(found)
 
     def network(self, name: str, low_prefix: int, high_prefix: int) -> ipaddress.IPv4Network | None:
         def problem(value: str) -> str | None:

@@ -17,6 +17,7 @@ from typing import Any, Final
 from delivery.config.alarm_kinds import ALARM_KEYS, KINDS
 from delivery.config.keys import DECLARED, REGION, SECRET_VALUES, qualified, unknown_key_problems
 from delivery.config.model import (
+    HOOK_HASH_CHARS,
     PROJECT,
     AlarmThresholds,
     AlbSettings,
@@ -39,6 +40,7 @@ from delivery.config.model import (
     Workload,
 )
 from delivery.config.reader import ConfigReader, shown
+from delivery.config.workloads import read_cluster, read_release, read_service
 from delivery.errors import ConfigError
 
 REGION_KEY: Final = REGION.full
@@ -75,6 +77,7 @@ LOG_RETENTION_DAYS: Final = (
 REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+MAX_SERVICE_NAME: Final = 63 - len("-hook-") - HOOK_HASH_CHARS  # Kubernetes names: 63 at most
 _URL_PATH = re.compile(r"/[\w./-]*\Z")  # matched from the start: the whole value
 _CERTIFICATE_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[\w-]+$")
 _LAMBDA_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[\w-]+$")
@@ -200,25 +203,9 @@ def _read_alb(reader: ConfigReader, environment: Environment | None) -> AlbSetti
 
 
 def _read_cidrs(reader: ConfigReader) -> tuple[ipaddress.IPv4Network, ...] | None:
-    raw = reader.listing("testClientCidrs")
-    if raw is None:
-        return None
-    cidrs = []
-    for item in raw:
-        try:
-            net = ipaddress.IPv4Network(str(item))
-        except ValueError:
-            reader.fail("testClientCidrs", f"must list IPv4 CIDR blocks, got {shown(item)}")
-            return None
-        if net.prefixlen < 8:
-            reader.fail(
-                "testClientCidrs",
-                f"{net} opens the test listener to the internet; "
-                "list the CI or VPN ranges that run smoke tests",
-            )
-            return None
-        cidrs.append(net)
-    return tuple(cidrs)
+    return reader.cidr_blocks(
+        "testClientCidrs", "the test listener", "list the CI or VPN ranges that run smoke tests"
+    )
 
 
 def _read_alarms(reader: ConfigReader) -> AlarmThresholds | None:
@@ -233,6 +220,13 @@ def _read_workload(reader: ConfigReader) -> Workload | None:
     cluster = reader.matching("clusterName", _NAME, what)
     namespace = reader.matching("k8sNamespace", _NAME, what)
     service = reader.matching("serviceName", _NAME, what)
+    if service is not None and len(service) > MAX_SERVICE_NAME:
+        reader.fail(
+            "serviceName",
+            f"must be at most {MAX_SERVICE_NAME} characters, so that '<serviceName>-green' and "
+            f"'<serviceName>-hook-<hash>' stay valid Kubernetes names; got {len(service)}",
+        )
+        service = None
     if cluster is None or namespace is None or service is None:
         return None
     return Workload(cluster, namespace, service)
@@ -363,12 +357,16 @@ def load_settings(raw: Mapping[str, Any], stack: str) -> Settings:
     )
     secrets = _read_secrets(reader)
     checks = _read_checks(reader)
+    cluster = read_cluster(reader, environment)
+    service = read_service(reader, environment)
+    release = read_release(reader, environment)
     _check_bake_covers_alarms(reader, traffic, alarms)
     reader.problems.extend(unknown_key_problems(config))
     if reader.problems:
         raise ConfigError(reader.problems, source=f"stack {stack!r}")
     assert region and environment and owner and cost_centre and live and traffic
     assert network and alb and alarms and workload and secrets and checks
+    assert cluster and service and release
     return Settings(
         stack,
         environment,
@@ -384,4 +382,7 @@ def load_settings(raw: Mapping[str, Any], stack: str) -> Settings:
         alerting,
         secrets,
         checks,
+        cluster,
+        service,
+        release,
     )

@@ -82,8 +82,8 @@ def test_nat_layout_matches_the_stack(stack: tuple[Settings, Evaluation]) -> Non
 def test_flow_logs_go_to_cloudwatch_logs(stack: tuple[Settings, Evaluation]) -> None:
     settings, run = stack
     (flow,) = run.mocks.of_type("aws:ec2/flowLog:FlowLog")
-    (group,) = run.mocks.of_type("aws:cloudwatch/logGroup:LogGroup")
-    (role,) = run.mocks.of_type("aws:iam/role:Role")
+    group = run.mocks.named("network-flow-logs", "aws:cloudwatch/logGroup:LogGroup")
+    role = run.mocks.named("network-flow-logs", "aws:iam/role:Role")
     assert flow.inputs["trafficType"] == "ALL"
     assert flow.inputs["vpcId"] == run.exports["vpcId"]
     assert flow.inputs["logDestination"].endswith(f":{group.name}")

@@ -41,6 +41,13 @@ OPTIONAL = {
     "alertWebhooks",
     "secretNames",
     "rotationLambdaArn",
+    "clusterPublicAccessCidrs",
+    "deployRoleArn",
+    "containerCommand",
+    "containerEnv",
+    "hookCommand",
+    "hookImage",
+    "scaleDownDelaySeconds",
 }
 
 

@@ -1,0 +1,465 @@
+"""EksCluster: the environment's Kubernetes cluster, its nodes, add-ons and controllers.
+
+The control plane and the nodes live in the private subnets of every zone; the API endpoint is
+private, and public only from ``clusterPublicAccessCidrs``. Secrets are envelope-encrypted
+with the environment's KMS key; api, audit and authenticator logs go to CloudWatch Logs.
+Access is granted only through access entries (authentication mode API) to the roles in
+config. The AWS Load Balancer Controller registers pods in the ALB's target groups
+(TargetGroupBinding); the Cluster Autoscaler grows the node groups with demand; metrics-server
+feeds the pod autoscalers; the CloudWatch Observability add-on publishes the Container Insights
+metrics the CPU and memory rollback alarms read.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from delivery.config.model import CLUSTER_AUTOSCALER_CHARTS, CapacityType, ClusterSettings
+from delivery.plans.iam import (
+    AWS_MANAGED,
+    scoped_autoscaler_policy,
+    secrets_encryption_policy,
+    service_account_trust_policy,
+    service_trust_policy,
+)
+
+VENDORED: Final = Path(__file__).parent / "vendored"
+LOAD_BALANCER_CONTROLLER: Final = {
+    "chart": "aws-load-balancer-controller",
+    "version": "3.5.0",  # app version v3.5.0: the vendored IAM policy and CRD
+    "repo": "https://aws.github.io/eks-charts",
+}
+CLUSTER_AUTOSCALER_REPO: Final = "https://kubernetes.github.io/autoscaler"
+METRICS_SERVER: Final = {
+    "chart": "metrics-server",
+    "version": "3.13.1",  # app version 0.8.1
+    "repo": "https://kubernetes-sigs.github.io/metrics-server/",
+}
+CONTROL_PLANE_LOGS: Final = ("api", "audit", "authenticator")
+CLUSTER_ADMIN: Final = "arn:{partition}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+# Nodes pull images and join the cluster; the VPC CNI's own permissions go to its service
+# account (IRSA), not to every pod's node.
+NODE_POLICIES: Final = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly")
+AMI_TYPE: Final = "AL2023_x86_64_STANDARD"
+
+
+def vendored_policy(name: str) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads((VENDORED / name).read_text())
+    return document
+
+
+@dataclass(frozen=True)
+class ServiceAccountRole:
+    namespace: str
+    service_account: str
+    managed_policies: tuple[str, ...] = ()  # AWS managed policy names
+    policy: pulumi.Input[str] | None = None  # a policy document of its own
+    policy_arns: tuple[pulumi.Input[str], ...] = ()  # existing customer-managed policies
+
+
+@dataclass(frozen=True)
+class EksClusterArgs:
+    settings: ClusterSettings
+    cluster_name: str
+    name_prefix: str
+    region: str
+    vpc_id: pulumi.Input[str]
+    private_subnet_ids: Sequence[pulumi.Input[str]]
+    workload_security_group_id: pulumi.Input[str]  # the group the ALB may reach, on every node
+    kms_key_arn: pulumi.Input[str]
+    log_retention_days: int
+    protect: bool
+
+
+class EksCluster(pulumi.ComponentResource):
+    def __init__(
+        self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("switchyard:cluster:EksCluster", name, None, opts)
+        self._name = name
+        self._args = args
+        settings = args.settings
+        child = pulumi.ResourceOptions(parent=self)
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        self.partition = aws.get_partition_output(opts=invoke).partition
+
+        logs = aws.cloudwatch.LogGroup(
+            f"{name}-control-plane-logs",
+            name=f"/aws/eks/{args.cluster_name}/cluster",  # the group EKS writes to
+            retention_in_days=args.log_retention_days,
+            opts=child,
+        )
+        role = aws.iam.Role(
+            f"{name}-control-plane",
+            assume_role_policy=service_trust_policy("eks.amazonaws.com", tag_session=True),
+            opts=child,
+        )
+        attachments = self._attach(f"{name}-control-plane", role, ("AmazonEKSClusterPolicy",))
+        encryption = aws.iam.RolePolicy(
+            f"{name}-control-plane-kms",
+            role=role.id,
+            policy=pulumi.Output.from_input(args.kms_key_arn).apply(secrets_encryption_policy),
+            opts=child,
+        )
+        public = bool(settings.public_access_cidrs)
+        self.cluster = aws.eks.Cluster(
+            f"{name}-eks",
+            name=args.cluster_name,
+            version=settings.kubernetes_version,
+            role_arn=role.arn,
+            vpc_config={
+                "subnet_ids": list(args.private_subnet_ids),
+                "endpoint_private_access": True,
+                "endpoint_public_access": public,
+                "public_access_cidrs": [str(c) for c in settings.public_access_cidrs] or None,
+            },
+            encryption_config={
+                "provider": {"key_arn": args.kms_key_arn},
+                "resources": ["secrets"],
+            },
+            enabled_cluster_log_types=list(CONTROL_PLANE_LOGS),
+            access_config={
+                "authentication_mode": "API",
+                "bootstrap_cluster_creator_admin_permissions": False,
+            },
+            opts=pulumi.ResourceOptions(
+                parent=self, protect=args.protect, depends_on=[logs, encryption, *attachments]
+            ),
+        )
+        self.access_entries = self._grant_access()
+        issuer = self.cluster.identities.apply(lambda ids: ids[0].oidcs[0].issuer)  # type: ignore[index]
+        self.oidc_provider = aws.iam.OpenIdConnectProvider(
+            f"{name}-oidc",
+            url=issuer,
+            client_id_lists=["sts.amazonaws.com"],
+            opts=child,
+        )
+        self.oidc_issuer: pulumi.Output[str] = issuer
+
+        cni_role = self.service_account_role(
+            f"{name}-vpc-cni",
+            ServiceAccountRole("kube-system", "aws-node", ("AmazonEKS_CNI_Policy",)),
+        )
+        early_addons = [
+            self._addon("vpc-cni", cni_role),
+            self._addon("kube-proxy"),
+        ]
+        self.node_groups = self._node_groups(early_addons)
+        cloudwatch_role = self.service_account_role(
+            f"{name}-cloudwatch",
+            ServiceAccountRole(
+                "amazon-cloudwatch",
+                "cloudwatch-agent",
+                ("CloudWatchAgentServerPolicy", "AWSXrayWriteOnlyAccess"),
+            ),
+        )
+        on_nodes = pulumi.ResourceOptions(depends_on=self.node_groups)
+        late_addons = [
+            self._addon("coredns", opts=on_nodes),
+            self._addon("amazon-cloudwatch-observability", cloudwatch_role, on_nodes),
+        ]
+
+        self.kubeconfig = pulumi.Output.all(
+            self.cluster.name, self.cluster.endpoint, self.cluster.certificate_authority.data
+        ).apply(lambda v: _kubeconfig(v[0], v[1], v[2], args.region))
+        self.provider = k8s.Provider(
+            f"{name}-k8s",
+            kubeconfig=self.kubeconfig,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=self.access_entries),
+        )
+        ready = [*self.node_groups, *late_addons, *self.access_entries]
+        self.load_balancer_controller = self._load_balancer_controller(ready)
+        self._cluster_autoscaler(ready)
+        self._metrics_server(ready)
+        self.register_outputs(
+            {
+                "clusterName": self.cluster.name,
+                "endpoint": self.cluster.endpoint,
+                "oidcProviderArn": self.oidc_provider.arn,
+            }
+        )
+
+    # -- IAM ---------------------------------------------------------------------------------
+
+    def _attach(
+        self,
+        name: str,
+        role: aws.iam.Role,
+        policies: Sequence[str],
+        parent: pulumi.Resource | None = None,
+    ) -> list[aws.iam.RolePolicyAttachment]:
+        """Attach AWS managed policies, by name, to ``role``."""
+        return [
+            aws.iam.RolePolicyAttachment(
+                f"{name}-{policy}",
+                role=role.name,
+                policy_arn=self.partition.apply(functools.partial(_aws_managed, name=policy)),
+                opts=pulumi.ResourceOptions(parent=parent or self),
+            )
+            for policy in policies
+        ]
+
+    def service_account_role(
+        self, name: str, account: ServiceAccountRole, parent: pulumi.Resource | None = None
+    ) -> aws.iam.Role:
+        """A role that exactly one Kubernetes service account may assume (IRSA)."""
+        child = pulumi.ResourceOptions(parent=parent or self)
+        role = aws.iam.Role(
+            name,
+            assume_role_policy=pulumi.Output.all(self.oidc_provider.arn, self.oidc_issuer).apply(
+                lambda v: service_account_trust_policy(
+                    v[0], v[1], account.namespace, account.service_account
+                )
+            ),
+            opts=child,
+        )
+        self._attach(name, role, account.managed_policies, parent)
+        for index, arn in enumerate(account.policy_arns):
+            aws.iam.RolePolicyAttachment(
+                f"{name}-attached-{index}", role=role.name, policy_arn=arn, opts=child
+            )
+        if account.policy is not None:
+            document = aws.iam.Policy(f"{name}-policy", policy=account.policy, opts=child)
+            aws.iam.RolePolicyAttachment(
+                f"{name}-policy", role=role.name, policy_arn=document.arn, opts=child
+            )
+        return role
+
+    def _grant_access(self) -> list[pulumi.Resource]:
+        """Cluster administrators and the CI deploy role, through access entries only."""
+        settings = self._args.settings
+        principals = [*settings.admin_role_arns]
+        if settings.deploy_role_arn and settings.deploy_role_arn not in principals:
+            principals.append(settings.deploy_role_arn)
+        granted: list[pulumi.Resource] = []
+        for index, arn in enumerate(principals):
+            entry = aws.eks.AccessEntry(
+                f"{self._name}-access-{index}",
+                cluster_name=self.cluster.name,
+                principal_arn=arn,
+                type="STANDARD",
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            granted.append(
+                aws.eks.AccessPolicyAssociation(
+                    f"{self._name}-access-{index}",
+                    cluster_name=self.cluster.name,
+                    principal_arn=entry.principal_arn,
+                    policy_arn=self.partition.apply(lambda p: CLUSTER_ADMIN.format(partition=p)),
+                    access_scope={"type": "cluster"},
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+            )
+        return granted
+
+    # -- nodes and add-ons -------------------------------------------------------------------
+
+    def _addon(
+        self,
+        addon: str,
+        role: aws.iam.Role | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> aws.eks.Addon:
+        # No addon_version: EKS installs its default for the cluster's Kubernetes version.
+        return aws.eks.Addon(
+            f"{self._name}-{addon}",
+            cluster_name=self.cluster.name,
+            addon_name=addon,
+            service_account_role_arn=role.arn if role else None,
+            resolve_conflicts_on_create="OVERWRITE",
+            resolve_conflicts_on_update="PRESERVE",
+            opts=pulumi.ResourceOptions.merge(pulumi.ResourceOptions(parent=self), opts),
+        )
+
+    def _node_groups(self, before: Sequence[pulumi.Resource]) -> list[aws.eks.NodeGroup]:
+        """One managed node group per zone, so the autoscaler can keep the zones balanced."""
+        args, nodes = self._args, self._args.settings.nodes
+        child = pulumi.ResourceOptions(parent=self)
+        role = aws.iam.Role(
+            f"{self._name}-nodes",
+            assume_role_policy=service_trust_policy("ec2.amazonaws.com"),
+            opts=child,
+        )
+        attachments = self._attach(f"{self._name}-nodes", role, NODE_POLICIES)
+        template = aws.ec2.LaunchTemplate(
+            f"{self._name}-nodes",
+            name_prefix=f"{args.name_prefix}-nodes-",
+            # With security groups in the template EKS adds none: name the cluster's own
+            # group (control plane <-> nodes) and the one the ALB may reach the pods through.
+            vpc_security_group_ids=[
+                self.cluster.vpc_config.cluster_security_group_id,
+                args.workload_security_group_id,
+            ],
+            metadata_options={
+                "http_endpoint": "enabled",
+                "http_tokens": "required",  # IMDSv2 only
+                # 2 hops: the Container Insights agent in a pod reads instance metadata.
+                "http_put_response_hop_limit": 2,
+            },
+            block_device_mappings=[
+                {
+                    "device_name": "/dev/xvda",
+                    "ebs": {"volume_size": 50, "volume_type": "gp3", "encrypted": "true"},
+                }
+            ],
+            opts=child,
+        )
+        capacity = "SPOT" if nodes.capacity is CapacityType.SPOT else "ON_DEMAND"
+        return [
+            aws.eks.NodeGroup(
+                f"{self._name}-nodes-{zone}",
+                cluster_name=self.cluster.name,
+                node_role_arn=role.arn,
+                subnet_ids=[subnet],
+                instance_types=list(nodes.instance_types),
+                capacity_type=capacity,
+                ami_type=AMI_TYPE,
+                scaling_config={
+                    "min_size": nodes.min_size,
+                    "desired_size": nodes.desired_size,
+                    "max_size": nodes.max_size,
+                },
+                update_config={"max_unavailable": 1},
+                launch_template={"id": template.id, "version": template.latest_version.apply(str)},
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    depends_on=[*attachments, *before],
+                    # The Cluster Autoscaler owns the desired size once the group exists.
+                    ignore_changes=["scalingConfig.desiredSize"],
+                ),
+            )
+            for zone, subnet in enumerate(args.private_subnet_ids)
+        ]
+
+    # -- controllers -------------------------------------------------------------------------
+
+    def _release(
+        self,
+        name: str,
+        chart: dict[str, str],
+        values: pulumi.Input[dict[str, Any]],
+        after: Sequence[pulumi.Resource],
+    ) -> k8s.helm.v3.Release:
+        return k8s.helm.v3.Release(
+            f"{self._name}-{name}",
+            name=name,
+            chart=chart["chart"],
+            version=chart["version"],
+            repository_opts={"repo": chart["repo"]},
+            namespace="kube-system",
+            values=values,
+            atomic=True,
+            opts=pulumi.ResourceOptions(parent=self, provider=self.provider, depends_on=after),
+        )
+
+    def _load_balancer_controller(self, after: Sequence[pulumi.Resource]) -> k8s.helm.v3.Release:
+        account = "aws-load-balancer-controller"
+        role = self.service_account_role(
+            f"{self._name}-load-balancer-controller",
+            ServiceAccountRole(
+                "kube-system",
+                account,
+                policy=json.dumps(
+                    vendored_policy("aws-load-balancer-controller-v3.5.0-iam-policy.json")
+                ),
+            ),
+        )
+        values = pulumi.Output.all(role.arn, self._args.vpc_id).apply(
+            lambda v: {
+                "clusterName": self._args.cluster_name,
+                "region": self._args.region,
+                "vpcId": v[1],  # given, so the controller never needs instance metadata
+                "replicaCount": 2,
+                "serviceAccount": {
+                    "create": True,
+                    "name": account,
+                    "annotations": {"eks.amazonaws.com/role-arn": v[0]},
+                },
+            }
+        )
+        return self._release(account, LOAD_BALANCER_CONTROLLER, values, after)
+
+    def _cluster_autoscaler(self, after: Sequence[pulumi.Resource]) -> None:
+        account = "cluster-autoscaler"
+        name = self._args.cluster_name
+        policy = vendored_policy("cluster-autoscaler-chart-9.53.0-iam-policy.json")
+        role = self.service_account_role(
+            f"{self._name}-cluster-autoscaler",
+            ServiceAccountRole(
+                "kube-system", account, policy=scoped_autoscaler_policy(policy, name)
+            ),
+        )
+        chart = {
+            "chart": "cluster-autoscaler",
+            "version": CLUSTER_AUTOSCALER_CHARTS[self._args.settings.kubernetes_version],
+            "repo": CLUSTER_AUTOSCALER_REPO,
+        }
+        values = role.arn.apply(
+            lambda arn: {
+                "cloudProvider": "aws",
+                "awsRegion": self._args.region,
+                "autoDiscovery": {"clusterName": name},
+                "rbac": {
+                    "serviceAccount": {
+                        "create": True,
+                        "name": account,
+                        "annotations": {"eks.amazonaws.com/role-arn": arn},
+                    }
+                },
+                "extraArgs": {"balance-similar-node-groups": True, "expander": "least-waste"},
+            }
+        )
+        self._release(account, chart, values, after)
+
+    def _metrics_server(self, after: Sequence[pulumi.Resource]) -> None:
+        self._release("metrics-server", METRICS_SERVER, {"replicas": 2}, after)
+
+
+def _aws_managed(partition: str, name: str) -> str:
+    return AWS_MANAGED.format(partition=partition, name=name)
+
+
+def _kubeconfig(name: str, endpoint: str, ca_data: str, region: str) -> str:
+    """A kubeconfig that authenticates with `aws eks get-token` as whoever runs Pulumi."""
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {
+                    "name": name,
+                    "cluster": {"server": endpoint, "certificate-authority-data": ca_data},
+                }
+            ],
+            "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
+            "current-context": name,
+            "users": [
+                {
+                    "name": name,
+                    "user": {
+                        "exec": {
+                            "apiVersion": "client.authentication.k8s.io/v1beta1",
+                            "command": "aws",
+                            "args": [
+                                "eks",
+                                "get-token",
+                                "--cluster-name",
+                                name,
+                                "--region",
+                                region,
+                            ],
+                        }
+                    },
+                }
+            ],
+        }
+    )

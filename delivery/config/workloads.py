@@ -1,0 +1,196 @@
+"""Reads the cluster, service and release keys (declared in ``delivery.config.keys``) into the
+model. ``delivery.config.settings.load_settings`` calls these with its reader, so their
+problems join the one ``ConfigError`` with every other key's.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from delivery.config.model import (
+    CapacityType,
+    ClusterSettings,
+    Colour,
+    Environment,
+    KubernetesVersion,
+    NodeGroupSettings,
+    ReleaseSettings,
+    ReleaseStep,
+    ServiceSettings,
+)
+from delivery.config.reader import ConfigReader, shown
+
+# registry/repository, then a tag, a digest or both; an image without either would mean
+# `latest`, which names no release.
+IMAGE: Final = re.compile(
+    r"^(?:[a-z0-9.-]+(?::\d+)?/)?[a-z0-9]+(?:[._/-][a-z0-9]+)*"
+    r"(?P<tag>:\w[\w.-]{0,127})?(?P<digest>@sha256:[a-f0-9]{64})?$"
+)
+_ROLE_ARN: Final = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+_INSTANCE_TYPE: Final = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
+_ENV: Final = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)=(?P<value>.*)$", re.DOTALL)
+_ARGUMENT: Final = re.compile(r".")
+
+
+def image_problem(value: str, environment: Environment | None) -> str | None:
+    match = IMAGE.match(value)
+    if not match or not (match["tag"] or match["digest"]):
+        return (
+            "must be a container image with a tag or a digest, such as "
+            f"registry.example.com/web:1.4.2 or ...web@sha256:<64 hex>; got {shown(value)}"
+        )
+    if environment is not None and environment.digests_only and not match["digest"]:
+        return (
+            "must be an image pinned by digest (...@sha256:<64 hex>) in prod, so that a "
+            f"release is exactly one build; got {shown(value)}"
+        )
+    return None
+
+
+def _strings(reader: ConfigReader, name: str, pattern: re.Pattern[str], what: str) -> list[str]:
+    """A list of text items that ``pattern`` matches; a problem names the first bad one."""
+    items = reader.listing(name) or []
+    bad = [i for i in items if not isinstance(i, str) or not pattern.match(i)]
+    if bad:
+        reader.fail(name, f"must list {what}, got {shown(bad[0])}")
+        return []
+    return items
+
+
+def _at_least_one(reader: ConfigReader, name: str, found: list[str], why: str) -> None:
+    if not found and not reader.has_problem(name):
+        reader.fail(name, why)
+
+
+def read_cluster(reader: ConfigReader, environment: Environment | None) -> ClusterSettings | None:
+    version = reader.choice("kubernetesVersion", KubernetesVersion)
+    cidrs = reader.cidr_blocks(
+        "clusterPublicAccessCidrs",
+        "the Kubernetes API",
+        "list the CI or VPN ranges that run `pulumi up`, or none for a private endpoint",
+    )
+    admins = _strings(reader, "clusterAdminRoleArns", _ROLE_ARN, "IAM role ARNs")
+    _at_least_one(
+        reader,
+        "clusterAdminRoleArns",
+        admins,
+        "must name at least one IAM role ARN: the cluster grants no one access implicitly, "
+        "and whoever runs `pulumi up` must be one of these roles or deployRoleArn",
+    )
+    deploy = reader.matching("deployRoleArn", _ROLE_ARN, "an IAM role ARN")
+    nodes = _read_nodes(reader, environment)
+    if version is None or cidrs is None or not admins or nodes is None:
+        return None
+    if reader.has_problem("deployRoleArn"):
+        return None
+    return ClusterSettings(version, cidrs, tuple(admins), deploy, nodes)
+
+
+def _read_nodes(reader: ConfigReader, environment: Environment | None) -> NodeGroupSettings | None:
+    types = _strings(reader, "nodeInstanceTypes", _INSTANCE_TYPE, "EC2 instance types")
+    _at_least_one(
+        reader,
+        "nodeInstanceTypes",
+        types,
+        "must list at least one EC2 instance type, e.g. m6i.large",
+    )
+    capacity = reader.choice("nodeCapacityType", CapacityType)
+    if capacity is CapacityType.SPOT and environment is not None and not environment.spot_allowed:
+        reader.fail(
+            "nodeCapacityType",
+            f"must be onDemand in {environment}: spot nodes can be taken back with two "
+            "minutes' notice",
+        )
+        capacity = None
+    low = reader.integer("nodeMinSize")
+    desired = reader.integer("nodeDesiredSize")
+    high = _not_below(reader, "nodeMaxSize", reader.integer("nodeMaxSize"), low, "nodeMinSize")
+    if low is not None and desired is not None and high is not None and not low <= desired <= high:
+        reader.fail(
+            "nodeDesiredSize",
+            f"must lie between nodeMinSize ({low}) and nodeMaxSize ({high}), got {desired}",
+        )
+        desired = None
+    if not types or capacity is None or low is None or desired is None or high is None:
+        return None
+    return NodeGroupSettings(tuple(types), capacity, low, desired, high)
+
+
+def read_service(reader: ConfigReader, environment: Environment | None) -> ServiceSettings | None:
+    images = {
+        colour: reader.text(f"{colour}Image", lambda v: image_problem(v, environment))
+        for colour in Colour
+    }
+    command = _strings(reader, "containerCommand", _ARGUMENT, "non-empty arguments")
+    env = []
+    for item in reader.listing("containerEnv") or []:
+        match = _ENV.match(item) if isinstance(item, str) else None
+        if not match:
+            reader.fail("containerEnv", f"entries must be 'NAME=value', got {shown(item)}")
+            continue
+        env.append((match["name"], match["value"]))
+    cpu_request = reader.integer("cpuRequestMillicores")
+    cpu_limit = _not_below(
+        reader,
+        "cpuLimitMillicores",
+        reader.integer("cpuLimitMillicores"),
+        cpu_request,
+        "cpuRequestMillicores",
+    )
+    memory_request = reader.integer("memoryRequestMiB")
+    memory_limit = _not_below(
+        reader,
+        "memoryLimitMiB",
+        reader.integer("memoryLimitMiB"),
+        memory_request,
+        "memoryRequestMiB",
+    )
+    low = reader.integer("minReplicas")
+    high = _not_below(reader, "maxReplicas", reader.integer("maxReplicas"), low, "minReplicas")
+    idle = reader.integer("idleReplicas")
+    if low is not None and idle is not None and idle > low:
+        reader.fail("idleReplicas", f"must not exceed minReplicas ({low}), got {idle}")
+        idle = None
+    target = reader.integer("autoscaleCpuPercent")
+    blue, green = images[Colour.BLUE], images[Colour.GREEN]
+    numbers = (cpu_request, cpu_limit, memory_request, memory_limit, low, high, idle, target)
+    if blue is None or green is None or any(n is None for n in numbers):
+        return None
+    if reader.has_problem("containerCommand") or reader.has_problem("containerEnv"):
+        return None
+    return ServiceSettings(
+        {Colour.BLUE: blue, Colour.GREEN: green},
+        tuple(command),
+        tuple(env),
+        *numbers,  # type: ignore[arg-type]  # each checked for None above
+    )
+
+
+def _not_below(
+    reader: ConfigReader, name: str, value: int | None, floor: int | None, floor_key: str
+) -> int | None:
+    """``value`` unless it is below ``floor`` (another key's value), which is a problem."""
+    if value is not None and floor is not None and value < floor:
+        reader.fail(name, f"must be at least {floor_key} ({floor}), got {value}")
+        return None
+    return value
+
+
+def read_release(reader: ConfigReader, environment: Environment | None) -> ReleaseSettings | None:
+    step = reader.choice("releaseStep", ReleaseStep)
+    hook_command = _strings(reader, "hookCommand", _ARGUMENT, "non-empty arguments")
+    hook_image = reader.text("hookImage", lambda v: image_problem(v, environment))
+    if step is ReleaseStep.HOOK and not hook_command and not reader.has_problem("hookCommand"):
+        reader.fail(
+            "releaseStep",
+            "is hook but hookCommand is empty: set hookCommand to the Job's command, "
+            "or go straight from stage to the promotion",
+        )
+        step = None
+    delay = reader.integer("scaleDownDelaySeconds")
+    if step is None or delay is None:
+        return None
+    if reader.has_problem("hookCommand") or reader.has_problem("hookImage"):
+        return None
+    return ReleaseSettings(step, tuple(hook_command), hook_image, delay)

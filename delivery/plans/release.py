@@ -1,0 +1,106 @@
+"""Pure planning of a release on the two colours: who runs what, at which size, which hook Jobs.
+
+A release is a sequence of stack-config changes, each followed by `pulumi up`
+(``releaseStep`` and ``liveColour``; README "A release by hand"). From those two keys and the
+images this decides, for each colour, its image, its size and whether `pulumi up` may touch
+its pods; and which pre-traffic Jobs exist. The workload component turns the plan into
+Kubernetes objects; nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from enum import StrEnum
+
+from delivery.config.model import (
+    HOOK_HASH_CHARS,
+    Colour,
+    ReleaseSettings,
+    ReleaseStep,
+    ServiceSettings,
+)
+
+
+class Size(StrEnum):
+    FULL = "full"  # the autoscaler between minReplicas and maxReplicas
+    IDLE = "idle"  # idleReplicas, pinned
+
+
+@dataclass(frozen=True)
+class HookJob:
+    name: str  # one name per (release image, hook image, command): a new release, a new Job
+    release_image: str  # the image this Job prepares the way for
+    image: str
+    command: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ColourPlan:
+    colour: Colour
+    image: str
+    live: bool
+    size: Size
+    # The live colour's pods are never changed by `pulumi up`: a new image (or any other pod
+    # change) reaches users only by staging it on the other colour and shifting traffic.
+    frozen: bool
+    # Its scale-down waits for the cutover (and scaleDownDelaySeconds): a failed or rolled
+    # back shift leaves it running.
+    after_cutover: bool
+
+
+@dataclass(frozen=True)
+class ReleasePlan:
+    colours: dict[Colour, ColourPlan]
+    hooks: tuple[HookJob, ...]  # every Job declared this run, the gating one first
+    gating_hook: HookJob | None  # the live image's Job: the cutover starts only after it
+    release_image: str  # the live colour's image: the cutover's release identity
+
+    @property
+    def shrinking(self) -> ColourPlan | None:
+        """The colour that scales down once the cutover has succeeded, if any."""
+        return next((c for c in self.colours.values() if c.after_cutover), None)
+
+
+def hook_job_name(
+    service_name: str, release_image: str, image: str, command: tuple[str, ...]
+) -> str:
+    identity = "\0".join((release_image, image, *command)).encode()
+    digest = hashlib.sha256(identity).hexdigest()[:HOOK_HASH_CHARS]
+    return f"{service_name}-hook-{digest}"
+
+
+def plan_release(
+    service_name: str, service: ServiceSettings, release: ReleaseSettings, live: Colour
+) -> ReleasePlan:
+    other = live.other
+    cleanup = release.step is ReleaseStep.CLEANUP
+    colours = {
+        live: ColourPlan(live, service.images[live], True, Size.FULL, True, False),
+        other: ColourPlan(
+            other,
+            service.images[other],
+            False,
+            Size.IDLE if cleanup else Size.FULL,
+            False,
+            cleanup,
+        ),
+    }
+    hooks: list[HookJob] = []
+    if release.hook_command:
+        # The live image's Job always exists: it ran before traffic reached that image. When a
+        # promotion skipped the hook step, it runs in the promotion's `pulumi up`, before the
+        # cutover. In the hook step, the other colour's image gets its Job ahead of the shift.
+        images = [service.images[live]]
+        if release.step is ReleaseStep.HOOK and service.images[other] not in images:
+            images.append(service.images[other])
+        for release_image in images:
+            image = release.hook_image or release_image
+            name = hook_job_name(service_name, release_image, image, release.hook_command)
+            hooks.append(HookJob(name, release_image, image, release.hook_command))
+    return ReleasePlan(
+        colours,
+        tuple(hooks),
+        hooks[0] if hooks else None,
+        service.images[live],
+    )

@@ -1,0 +1,156 @@
+"""Every IAM document the program registers parses and names only actions that exist; roles for
+service accounts trust exactly one Kubernetes service account.
+
+Actions are checked against botocore's service models (installed with boto3): an IAM action is
+the service's prefix and one of its API operations. The few IAM actions that are permissions
+without an API operation of their own are listed with their reason.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import functools
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import botocore.session
+import pytest
+
+from components.cluster import VENDORED
+from delivery.plans.iam import scoped_autoscaler_policy
+from infra.offline import Evaluation
+from tests.program.harness import evaluate
+
+STACKS = ("dev", "staging", "prod")
+# IAM prefix -> botocore service models whose operations it authorises.
+SERVICES = {
+    "acm": ["acm"],
+    "autoscaling": ["autoscaling"],
+    "cloudwatch": ["cloudwatch"],
+    "cognito-idp": ["cognito-idp"],
+    "ec2": ["ec2"],
+    "eks": ["eks"],
+    "elasticloadbalancing": ["elbv2", "elb"],
+    "iam": ["iam"],
+    "kms": ["kms"],
+    "logs": ["logs"],
+    "s3": ["s3"],
+    "secretsmanager": ["secretsmanager"],
+    "shield": ["shield"],
+    "sns": ["sns"],
+    "sts": ["sts"],
+    "waf-regional": ["waf-regional"],
+    "wafv2": ["wafv2"],
+}
+PERMISSION_ONLY = {
+    "sts:TagSession": "session tags on AssumeRole; EKS's cluster role trust policy allows it",
+    "elasticloadbalancing:SetWebAcl": "checked when a WAF web ACL is associated with an ALB",
+}
+SUBJECT = re.compile(r"^system:serviceaccount:[a-z0-9-]+:[a-z0-9-]+$")
+
+
+@functools.cache
+def operations(prefix: str) -> frozenset[str]:
+    loader = botocore.session.get_session().get_component("data_loader")
+    found: set[str] = set()
+    for service in SERVICES[prefix]:
+        model = loader.load_service_model(service, "service-2")
+        found.update(model["operations"])
+    return frozenset(found)
+
+
+def unknown_actions(document: dict[str, Any]) -> list[str]:
+    unknown = []
+    for statement in document["Statement"]:
+        actions = statement.get("Action", [])
+        for action in [actions] if isinstance(actions, str) else actions:
+            prefix, _, operation = action.partition(":")
+            if action in PERMISSION_ONLY:
+                continue
+            if prefix not in SERVICES or not fnmatch.filter(operations(prefix), operation):
+                unknown.append(action)
+    return unknown
+
+
+def documents(run: Evaluation) -> Iterator[tuple[str, dict[str, Any]]]:
+    for resource in run.mocks.resources:
+        for key in ("policy", "assumeRolePolicy"):
+            text = resource.inputs.get(key)
+            if isinstance(text, str) and resource.type.startswith("aws:"):
+                yield f"{resource.type} {resource.name}.{key}", json.loads(text)
+
+
+@pytest.fixture(scope="module", params=STACKS)
+def run(request: pytest.FixtureRequest) -> Evaluation:
+    return evaluate(request.param)
+
+
+def test_every_document_names_only_actions_that_exist(run: Evaluation) -> None:
+    found = dict(documents(run))
+    assert len(found) >= 15  # the roles, policies, key and bucket policies of an environment
+    for where, document in found.items():
+        assert document["Version"] == "2012-10-17", where
+        assert unknown_actions(document) == [], where
+
+
+def test_the_check_rejects_a_misspelt_action() -> None:
+    document = {"Statement": [{"Action": ["ec2:DescribeInstance", "eks:DescribeCluster"]}]}
+    assert unknown_actions(document) == ["ec2:DescribeInstance"]
+    assert unknown_actions({"Statement": [{"Action": "kms:GenerateDataKey*"}]}) == []
+    assert unknown_actions({"Statement": [{"Action": "lambda:Invoke"}]}) == ["lambda:Invoke"]
+
+
+def test_roles_for_service_accounts_trust_exactly_one_account(run: Evaluation) -> None:
+    subjects = []
+    for where, document in documents(run):
+        federated = [s for s in document["Statement"] if "Federated" in s.get("Principal", {})]
+        if not federated:
+            continue
+        assert len(document["Statement"]) == 1, where
+        (statement,) = federated
+        assert statement["Action"] == "sts:AssumeRoleWithWebIdentity", where
+        assert set(statement["Condition"]) == {"StringEquals"}, f"{where}: no wildcards"
+        condition = statement["Condition"]["StringEquals"]
+        (subject,) = [v for k, v in condition.items() if k.endswith(":sub")]
+        (audience,) = [v for k, v in condition.items() if k.endswith(":aud")]
+        assert SUBJECT.match(subject), f"{where}: {subject}"
+        assert audience == "sts.amazonaws.com", where
+        issuer = statement["Principal"]["Federated"].split(":oidc-provider/")[1]
+        assert all(k.startswith(f"{issuer}:") for k in condition), where
+        subjects.append(subject)
+    assert sorted(subjects) == sorted(
+        [
+            "system:serviceaccount:kube-system:aws-node",
+            "system:serviceaccount:amazon-cloudwatch:cloudwatch-agent",
+            "system:serviceaccount:kube-system:aws-load-balancer-controller",
+            "system:serviceaccount:kube-system:cluster-autoscaler",
+            "system:serviceaccount:web:web",
+        ]
+    )
+
+
+def test_the_load_balancer_controller_gets_its_published_policy_unchanged(run: Evaluation) -> None:
+    vendored = json.loads(
+        (VENDORED / "aws-load-balancer-controller-v3.5.0-iam-policy.json").read_text()
+    )
+    policy = json.loads(run.mocks.named("cluster-load-balancer-controller-policy").inputs["policy"])
+    assert policy == vendored
+
+
+def test_the_autoscaler_may_change_only_this_clusters_node_groups() -> None:
+    vendored = json.loads(
+        (VENDORED / "cluster-autoscaler-chart-9.53.0-iam-policy.json").read_text()
+    )
+    policy = json.loads(scoped_autoscaler_policy(vendored, "switchyard-prod"))
+    writes = [s for s in policy["Statement"] if "autoscaling:SetDesiredCapacity" in s["Action"]]
+    (write,) = writes
+    assert write["Condition"] == {
+        "StringEquals": {"aws:ResourceTag/k8s.io/cluster-autoscaler/switchyard-prod": "owned"}
+    }
+    reads = [s for s in policy["Statement"] if s is not write]
+    assert all("Condition" not in s for s in reads)
+    assert sorted(a for s in policy["Statement"] for a in s["Action"]) == sorted(
+        a for s in vendored["Statement"] for a in s["Action"]
+    )

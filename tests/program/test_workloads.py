@@ -1,0 +1,446 @@
+"""The cluster, the two colours and a release's steps under Pulumi's mock runtime, every stack.
+
+Each assertion names the resource and the input, option or dependency it checks.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from components.cluster import LOAD_BALANCER_CONTROLLER, METRICS_SERVER
+from delivery.config.model import (
+    CLUSTER_AUTOSCALER_CHARTS,
+    DEREGISTRATION_DELAY_SECONDS,
+    Colour,
+    Settings,
+)
+from delivery.config.stackfile import load_stack
+from delivery.errors import ConfigError
+from infra.offline import Evaluation, RecordingMocks, Registered
+from tests.program.harness import evaluate
+from tests.program.manifests import kubernetes_objects, render, validation_errors
+
+STACKS = ("dev", "staging", "prod")
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+JOB = "kubernetes:batch/v1:Job"
+HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
+TGB = "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding"
+NEW = "registry.example.com/web:2.0.0"
+
+
+@pytest.fixture(scope="module", params=STACKS)
+def stack(request: pytest.FixtureRequest) -> tuple[Settings, Evaluation]:
+    return load_stack(request.param), evaluate(request.param)
+
+
+def release(stack: str, live: Colour, step: str, **images: str) -> Evaluation:
+    """The program for a stack with liveColour, releaseStep and the colours' images set."""
+    overrides: dict[str, Any] = {"switchyard:liveColour": live.value}
+    overrides["switchyard:releaseStep"] = step
+    overrides.update({f"switchyard:{c}Image": image for c, image in images.items()})
+    return evaluate(stack, overrides)
+
+
+def deployment(run: Evaluation, colour: Colour) -> Registered:
+    return run.mocks.named(f"workload-{colour}")
+
+
+def autoscaler(run: Evaluation, colour: Colour) -> dict[str, Any]:
+    spec: dict[str, Any] = run.mocks.named(f"scaling-{colour}").inputs["spec"]
+    return spec
+
+
+def image(run: Evaluation, colour: Colour) -> str:
+    container = deployment(run, colour).inputs["spec"]["template"]["spec"]["containers"][0]
+    return str(container["image"])
+
+
+# -- the cluster ------------------------------------------------------------------------------
+
+
+def test_the_control_plane_is_private_encrypted_and_logged(
+    stack: tuple[Settings, Evaluation],
+) -> None:
+    settings, run = stack
+    eks = run.mocks.named("cluster-eks").inputs
+    assert eks["name"] == settings.workload.cluster_name
+    assert eks["version"] == settings.cluster.kubernetes_version
+    vpc = eks["vpcConfig"]
+    assert vpc["subnetIds"] == run.exports["privateSubnetIds"]
+    assert vpc["endpointPrivateAccess"] is True
+    assert vpc["endpointPublicAccess"] is bool(settings.cluster.public_access_cidrs)
+    assert vpc.get("publicAccessCidrs", []) == [
+        str(c) for c in settings.cluster.public_access_cidrs
+    ]
+    (encryption,) = [eks["encryptionConfig"]]
+    assert encryption["resources"] == ["secrets"]
+    assert encryption["provider"]["keyArn"] == run.mocks.named("secrets-key").inputs.get(
+        "arn", "arn:aws:mock:eu-west-1:123456789012:secrets-key"
+    )
+    assert eks["enabledClusterLogTypes"] == ["api", "audit", "authenticator"]
+    assert eks["accessConfig"] == {
+        "authenticationMode": "API",
+        "bootstrapClusterCreatorAdminPermissions": False,
+    }
+    logs = run.mocks.named("cluster-control-plane-logs").inputs
+    assert logs["name"] == f"/aws/eks/{settings.workload.cluster_name}/cluster"
+    assert logs["retentionInDays"] == settings.network.flow_log_retention_days
+    assert run.mocks.options["cluster-eks"].waits_for("cluster-control-plane-logs")
+    assert run.mocks.options["cluster-eks"].protect is (settings.environment == "prod")
+
+
+def test_prod_has_no_public_endpoint() -> None:
+    assert load_stack("prod").cluster.public_access_cidrs == ()
+    assert load_stack("dev").cluster.public_access_cidrs != ()
+
+
+def test_access_is_granted_only_to_the_configured_roles(
+    stack: tuple[Settings, Evaluation],
+) -> None:
+    settings, run = stack
+    entries = run.mocks.of_type("aws:eks/accessEntry:AccessEntry")
+    expected = {*settings.cluster.admin_role_arns, settings.cluster.deploy_role_arn}
+    assert {e.inputs["principalArn"] for e in entries} == expected
+    associations = run.mocks.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+    assert len(associations) == len(entries)
+    for association in associations:
+        assert association.inputs["policyArn"].endswith("/AmazonEKSClusterAdminPolicy")
+        assert association.inputs["accessScope"] == {"type": "cluster"}
+    assert run.mocks.options["cluster-k8s"].depends_on, "the provider waits for access"
+
+
+def test_one_node_group_per_zone_in_the_private_subnets(
+    stack: tuple[Settings, Evaluation],
+) -> None:
+    settings, run = stack
+    groups = run.mocks.of_type("aws:eks/nodeGroup:NodeGroup")
+    assert len(groups) == settings.network.az_count
+    assert [g.inputs["subnetIds"] for g in groups] == [[s] for s in run.exports["privateSubnetIds"]]
+    nodes = settings.cluster.nodes
+    for group in groups:
+        assert group.inputs["capacityType"] == (
+            "SPOT" if nodes.capacity.value == "spot" else "ON_DEMAND"
+        )
+        assert group.inputs["instanceTypes"] == list(nodes.instance_types)
+        assert group.inputs["scalingConfig"] == {
+            "minSize": nodes.min_size,
+            "desiredSize": nodes.desired_size,
+            "maxSize": nodes.max_size,
+        }
+        assert run.mocks.options[group.name].ignore_changes == ("scalingConfig.desiredSize",)
+        assert run.mocks.options[group.name].waits_for("cluster-vpc-cni")
+    template = run.mocks.named("cluster-nodes", "aws:ec2/launchTemplate:LaunchTemplate").inputs
+    assert "traffic-targets-sg-id" in template["vpcSecurityGroupIds"], "pods reachable by ALB"
+    assert "sg-cluster" in template["vpcSecurityGroupIds"], "nodes reach the control plane"
+    assert template["metadataOptions"]["httpTokens"] == "required"
+    roles = [
+        r.inputs["policyArn"].rsplit("/", 1)[1]
+        for r in run.mocks.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        if r.name.startswith("cluster-nodes-")
+    ]
+    assert sorted(roles) == ["AmazonEC2ContainerRegistryReadOnly", "AmazonEKSWorkerNodePolicy"]
+
+
+def test_the_add_ons_and_their_order(stack: tuple[Settings, Evaluation]) -> None:
+    _, run = stack
+    addons = {a.inputs["addonName"]: a for a in run.mocks.of_type("aws:eks/addon:Addon")}
+    assert set(addons) == {"vpc-cni", "coredns", "kube-proxy", "amazon-cloudwatch-observability"}
+    assert addons["vpc-cni"].inputs["serviceAccountRoleArn"].endswith("cluster-vpc-cni")
+    cloudwatch = addons["amazon-cloudwatch-observability"]
+    assert cloudwatch.inputs["serviceAccountRoleArn"].endswith("cluster-cloudwatch")
+    for late in ("coredns", "amazon-cloudwatch-observability"):
+        assert run.mocks.options[addons[late].name].waits_for("cluster-nodes-0"), late
+
+
+def test_controllers_are_pinned_helm_releases_with_their_own_roles(
+    stack: tuple[Settings, Evaluation],
+) -> None:
+    settings, run = stack
+    releases = {
+        r.inputs["name"]: r.inputs for r in run.mocks.of_type("kubernetes:helm.sh/v3:Release")
+    }
+    assert set(releases) == {"aws-load-balancer-controller", "cluster-autoscaler", "metrics-server"}
+    controller = releases["aws-load-balancer-controller"]
+    assert controller["version"] == LOAD_BALANCER_CONTROLLER["version"] == "3.5.0"
+    assert controller["values"]["clusterName"] == settings.workload.cluster_name
+    assert controller["values"]["vpcId"] == run.exports["vpcId"]
+    account = controller["values"]["serviceAccount"]
+    assert account["name"] == "aws-load-balancer-controller"
+    assert account["annotations"]["eks.amazonaws.com/role-arn"].endswith(
+        "cluster-load-balancer-controller"
+    )
+    autoscaler = releases["cluster-autoscaler"]
+    assert autoscaler["version"] == CLUSTER_AUTOSCALER_CHARTS[settings.cluster.kubernetes_version]
+    assert autoscaler["values"]["autoDiscovery"]["clusterName"] == settings.workload.cluster_name
+    assert autoscaler["values"]["rbac"]["serviceAccount"]["annotations"][
+        "eks.amazonaws.com/role-arn"
+    ].endswith("cluster-cluster-autoscaler")
+    assert releases["metrics-server"]["version"] == METRICS_SERVER["version"]
+    for name in ("cluster-aws-load-balancer-controller", "cluster-cluster-autoscaler"):
+        assert run.mocks.options[name].waits_for("cluster-coredns"), name
+
+
+def test_every_kubernetes_object_goes_through_the_clusters_provider(
+    stack: tuple[Settings, Evaluation],
+) -> None:
+    _, run = stack
+    kubernetes = [r for r in run.mocks.resources if r.type.startswith("kubernetes:")]
+    assert len(kubernetes) > 10
+    for resource in kubernetes:
+        assert resource.provider and "pulumi:providers:kubernetes::cluster-k8s" in resource.provider
+    (provider,) = run.mocks.of_type("pulumi:providers:kubernetes")
+    kubeconfig = json.loads(provider.inputs["kubeconfig"])
+    (user,) = kubeconfig["users"]
+    assert user["user"]["exec"]["command"] == "aws"
+    assert user["user"]["exec"]["args"][:2] == ["eks", "get-token"]
+
+
+# -- the two colours --------------------------------------------------------------------------
+
+
+def test_each_colour_has_its_deployment_service_budget_and_binding(
+    stack: tuple[Settings, Evaluation],
+) -> None:
+    settings, run = stack
+    service = settings.workload.service_name
+    for colour in Colour:
+        name = f"{service}-{colour}"
+        assert deployment(run, colour).inputs["metadata"]["name"] == name
+        assert run.mocks.named(f"workload-{colour}-service").inputs["metadata"]["name"] == name
+        budget = run.mocks.named(f"workload-{colour}-disruption-budget").inputs
+        assert budget["spec"]["maxUnavailable"] == 1
+        binding = run.mocks.named(f"workload-{colour}-binding")
+        assert binding.type == TGB
+        assert binding.inputs["spec"]["targetGroupARN"] == run.exports["targetGroupArns"][colour]
+        assert binding.inputs["spec"]["targetType"] == "ip"
+        assert binding.inputs["spec"]["serviceRef"] == {
+            "name": name,
+            "port": settings.alb.target_port,
+        }
+        options = run.mocks.options[f"workload-{colour}"]
+        assert options.waits_for(f"workload-{colour}-binding"), "readiness gates need the binding"
+        assert run.mocks.options[f"workload-{colour}-binding"].waits_for(
+            "cluster-aws-load-balancer-controller"
+        )
+    for colour in Colour:
+        group = run.mocks.named(f"traffic-{colour}").inputs
+        assert group["targetType"] == "ip"
+
+
+def test_pods_run_locked_down_and_drain_before_they_stop(
+    stack: tuple[Settings, Evaluation],
+) -> None:
+    settings, run = stack
+    for colour in Colour:
+        pod = deployment(run, colour).inputs["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        (container,) = pod["containers"]
+        security = container["securityContext"]
+        assert security["readOnlyRootFilesystem"] is True
+        assert security["allowPrivilegeEscalation"] is False
+        assert security["capabilities"] == {"drop": ["ALL"]}
+        pause = container["lifecycle"]["preStop"]["sleep"]["seconds"]
+        assert pause > DEREGISTRATION_DELAY_SECONDS
+        assert pod["terminationGracePeriodSeconds"] > pause
+        for probe in ("readinessProbe", "livenessProbe"):
+            assert container[probe]["httpGet"]["path"] == settings.alb.health_check.path
+        limits = container["resources"]["limits"]
+        assert limits == {
+            "cpu": f"{settings.service.cpu_limit_millicores}m",
+            "memory": f"{settings.service.memory_limit_mib}Mi",
+        }
+        (zones, _) = pod["topologySpreadConstraints"]
+        assert zones["topologyKey"] == "topology.kubernetes.io/zone"
+        assert zones["whenUnsatisfiable"] == "DoNotSchedule"
+        assert pod["serviceAccountName"] == settings.workload.service_name
+        assert "replicas" not in deployment(run, colour).inputs["spec"], "the HPA owns replicas"
+    namespace = run.mocks.named("workload-namespace").inputs["metadata"]["labels"]
+    assert namespace["pod-security.kubernetes.io/enforce"] == "restricted"
+
+
+def test_the_service_account_reads_only_this_environments_secrets(
+    stack: tuple[Settings, Evaluation],
+) -> None:
+    settings, run = stack
+    account = run.mocks.named(
+        "workload-service-account", "kubernetes:core/v1:ServiceAccount"
+    ).inputs
+    role_arn = account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
+    assert role_arn.endswith(":workload-service-account")
+    attached = [
+        r.inputs["policyArn"]
+        for r in run.mocks.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        if r.name.startswith("workload-service-account")
+    ]
+    assert attached == [run.exports["secretsReadPolicyArn"]]
+    role = run.mocks.named("workload-service-account", "aws:iam/role:Role")
+    trust = json.loads(role.inputs["assumeRolePolicy"])
+    (condition,) = [s["Condition"]["StringEquals"] for s in trust["Statement"]]
+    subject = next(v for k, v in condition.items() if k.endswith(":sub"))
+    ns = settings.workload.namespace
+    assert subject == f"system:serviceaccount:{ns}:{settings.workload.service_name}"
+
+
+def test_cpu_and_memory_alarms_read_the_pods_against_their_limits(
+    stack: tuple[Settings, Evaluation],
+) -> None:
+    settings, run = stack
+    alarms = {
+        r.inputs["name"]: r.inputs
+        for r in run.mocks.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+    }
+    for colour in Colour:
+        service = run.mocks.named(f"workload-{colour}-service").inputs["metadata"]
+        for kind, metric in (
+            ("cpu", "pod_cpu_utilization_over_pod_limit"),
+            ("memory", "pod_memory_utilization_over_pod_limit"),
+        ):
+            alarm = alarms[f"switchyard-{settings.environment}-{colour}-{kind}"]
+            assert alarm["namespace"] == "ContainerInsights"
+            assert alarm["metricName"] == metric
+            assert alarm["dimensions"] == {
+                "ClusterName": run.mocks.named("cluster-eks").inputs["name"],
+                "Namespace": service["namespace"],
+                "Service": service["name"],
+            }
+
+
+def test_every_kubernetes_object_is_valid_for_the_clusters_version(
+    stack: tuple[Settings, Evaluation],
+) -> None:
+    settings, run = stack
+    objects = kubernetes_objects(run)
+    assert {o.type for o in objects} >= {DEPLOYMENT, JOB, HPA, TGB}
+    for resource in objects:
+        errors = validation_errors(render(resource), settings.cluster.kubernetes_version)
+        assert errors == [], f"{resource.name}: {errors}"
+
+
+def test_validation_catches_what_the_api_server_rejects() -> None:
+    run = evaluate("dev")
+    version = load_stack("dev").cluster.kubernetes_version
+    manifest = render(deployment(run, Colour.BLUE))
+    manifest["spec"]["template"]["spec"]["containers"][0]["readOnlyRootFs"] = True
+    assert validation_errors(manifest, version)
+    binding = render(run.mocks.named("workload-blue-binding"))
+    binding["spec"]["targetGroupArn"] = binding["spec"].pop("targetGroupARN")
+    assert validation_errors(binding, version)
+    binding["spec"]["targetGroupARN"] = binding["spec"].pop("targetGroupArn")
+    binding["spec"]["targetType"] = "pod"
+    assert any("targetType" in e for e in validation_errors(binding, version))
+
+
+# -- a release, step by step ------------------------------------------------------------------
+
+
+def test_steady_state_the_live_colour_is_full_and_the_other_idle(
+    stack: tuple[Settings, Evaluation],
+) -> None:
+    settings, run = stack
+    live, other = settings.live_colour, settings.live_colour.other
+    service = settings.service
+    assert (autoscaler(run, live)["minReplicas"], autoscaler(run, live)["maxReplicas"]) == (
+        service.min_replicas,
+        service.max_replicas,
+    )
+    assert autoscaler(run, other)["minReplicas"] == autoscaler(run, other)["maxReplicas"]
+    assert autoscaler(run, other)["maxReplicas"] == service.idle_replicas
+    assert run.mocks.options[f"workload-{live}"].ignore_changes == ("spec.template",)
+    assert run.mocks.options[f"workload-{other}"].ignore_changes == ()
+
+
+def test_stage_puts_the_new_image_on_the_idle_colour_at_full_size() -> None:
+    run = release("staging", Colour.BLUE, "stage", green=NEW)
+    settings = load_stack("staging")
+    assert image(run, Colour.GREEN) == NEW
+    assert image(run, Colour.BLUE) == settings.service.images[Colour.BLUE]
+    assert autoscaler(run, Colour.GREEN)["minReplicas"] == settings.service.min_replicas
+    assert run.mocks.options["workload-blue"].ignore_changes == ("spec.template",)
+    test = run.mocks.named("traffic-test").inputs["defaultActions"][0]
+    assert test["targetGroupArn"] == run.exports["targetGroupArns"]["green"]
+    weights = run.mocks.named("cutover-weights").inputs
+    assert weights["live_colour"] == "blue", "production traffic does not move"
+    assert run.mocks.of_type("time:index/sleep:Sleep") == []
+    assert run.mocks.options["workload-green"].update_timeout == "15m"
+
+
+def test_a_new_image_for_the_live_colour_never_rolls_its_pods() -> None:
+    # A mistake: the live colour's image changed. Its pods are frozen (ignore_changes), so
+    # `pulumi up` leaves them; the new image reaches users only through a release.
+    run = release("prod", Colour.BLUE, "cleanup", blue=NEW.replace(":2.0.0", "@sha256:" + "a" * 64))
+    assert run.mocks.options["workload-blue"].ignore_changes == ("spec.template",)
+
+
+def test_the_hook_step_runs_the_candidates_job_before_any_traffic() -> None:
+    settings = load_stack("staging")
+    run = release("staging", Colour.BLUE, "hook", green=NEW)
+    jobs = {
+        j.inputs["metadata"]["annotations"]["switchyard/release"]: j for j in run.mocks.of_type(JOB)
+    }
+    assert set(jobs) == {settings.service.images[Colour.BLUE], NEW}
+    job = jobs[NEW].inputs
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == NEW
+    assert container["command"] == list(settings.release.hook_command)
+    assert job["spec"]["backoffLimit"] == 0
+    assert "kubectl logs" in job["metadata"]["annotations"]["switchyard/logs"]
+    assert "/aws/containerinsights/" in job["metadata"]["annotations"]["switchyard/logs"]
+    # still staged: the cutover waits for the live colour's Job, which already ran
+    assert run.mocks.options["cutover-weights"].waits_for(
+        jobs[settings.service.images[Colour.BLUE]].name
+    )
+
+
+def test_promotion_waits_for_the_candidates_readiness_and_its_hook() -> None:
+    run = release("staging", Colour.GREEN, "hook", green=NEW)
+    (hook,) = [
+        j
+        for j in run.mocks.of_type(JOB)
+        if j.inputs["metadata"]["annotations"]["switchyard/release"] == NEW
+    ]
+    weights = run.mocks.options["cutover-weights"]
+    assert weights.waits_for("workload-green"), "the candidate's rollout and readiness"
+    assert weights.waits_for(hook.name), "the candidate's pre-traffic Job"
+    assert not weights.waits_for("workload-blue")
+    assert run.mocks.named("cutover-weights").inputs["live_colour"] == "green"
+    # the old colour stays at full size until clean-up
+    settings = load_stack("staging")
+    assert autoscaler(run, Colour.BLUE)["minReplicas"] == settings.service.min_replicas
+    assert run.mocks.options["workload-green"].ignore_changes == ("spec.template",)
+
+
+def test_a_promotion_that_skipped_the_hook_step_still_runs_it_first() -> None:
+    run = release("staging", Colour.GREEN, "stage", green=NEW)
+    (hook,) = run.mocks.of_type(JOB)
+    assert hook.inputs["metadata"]["annotations"]["switchyard/release"] == NEW
+    assert run.mocks.options["cutover-weights"].waits_for(hook.name)
+
+
+def test_cleanup_shrinks_the_old_colour_only_after_the_cutover_and_the_delay() -> None:
+    settings = load_stack("staging")
+    run = release("staging", Colour.GREEN, "cleanup", green=NEW)
+    (delay,) = run.mocks.of_type("time:index/sleep:Sleep")
+    assert delay.inputs["createDuration"] == f"{settings.release.scale_down_delay_seconds}s"
+    assert delay.inputs["triggers"] == {"colour": "blue", "release": NEW}
+    assert run.mocks.options[delay.name].waits_for("cutover-weights"), "the shift itself"
+    old = autoscaler(run, Colour.BLUE)
+    assert (old["minReplicas"], old["maxReplicas"]) == (settings.service.idle_replicas,) * 2
+    assert run.mocks.options["scaling-blue"].waits_for(delay.name)
+    assert not run.mocks.options["scaling-green"].waits_for(delay.name)
+    assert autoscaler(run, Colour.GREEN)["minReplicas"] == settings.service.min_replicas
+
+
+def test_no_hook_configured_means_no_job_and_no_hook_step() -> None:
+    run = evaluate("dev", {"switchyard:hookCommand": None})
+    assert run.mocks.of_type(JOB) == []
+    mocks = RecordingMocks()
+    with pytest.raises(ConfigError) as failure:
+        evaluate(
+            "dev", {"switchyard:hookCommand": None, "switchyard:releaseStep": "hook"}, mocks=mocks
+        )
+    assert failure.value.keys == ("switchyard:releaseStep",)
+    assert mocks.resources == []

@@ -1,0 +1,80 @@
+"""The release plan: sizes, frozen pods and hook Jobs for each step of a release."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from delivery.config.model import Colour, ReleaseStep, Settings
+from delivery.config.settings import MAX_SERVICE_NAME
+from delivery.config.stackfile import load_stack
+from delivery.plans.release import ReleasePlan, Size, hook_job_name, plan_release
+
+OLD = "registry.example.com/web:1.0.0"
+NEW = "registry.example.com/web:2.0.0"
+
+
+def plan_for(
+    live: Colour, step: ReleaseStep, blue: str = OLD, green: str = NEW, hook: bool = True
+) -> ReleasePlan:
+    settings: Settings = load_stack("staging")
+    service = dataclasses.replace(settings.service, images={Colour.BLUE: blue, Colour.GREEN: green})
+    release = dataclasses.replace(
+        settings.release, step=step, hook_command=("/app/migrate",) if hook else ()
+    )
+    return plan_release("web", service, release, live)
+
+
+def test_stage_runs_the_candidate_at_full_size_beside_the_frozen_live_colour() -> None:
+    plan = plan_for(Colour.BLUE, ReleaseStep.STAGE)
+    live, candidate = plan.colours[Colour.BLUE], plan.colours[Colour.GREEN]
+    assert (live.live, live.frozen, live.size) == (True, True, Size.FULL)
+    assert (candidate.live, candidate.frozen, candidate.size) == (False, False, Size.FULL)
+    assert candidate.image == NEW
+    assert plan.shrinking is None
+    assert [h.release_image for h in plan.hooks] == [OLD], "only the live release's Job"
+
+
+def test_the_hook_step_adds_the_candidates_job() -> None:
+    plan = plan_for(Colour.BLUE, ReleaseStep.HOOK)
+    assert [h.release_image for h in plan.hooks] == [OLD, NEW]
+    assert plan.gating_hook is not None and plan.gating_hook.release_image == OLD
+
+
+def test_promotion_gates_on_the_new_release_and_keeps_the_old_colour_full() -> None:
+    plan = plan_for(Colour.GREEN, ReleaseStep.HOOK)
+    assert plan.release_image == NEW
+    assert plan.gating_hook is not None and plan.gating_hook.release_image == NEW
+    assert plan.colours[Colour.BLUE].size is Size.FULL
+    # the Job keeps its name from the hook step to the promotion: it does not run twice
+    staged = plan_for(Colour.BLUE, ReleaseStep.HOOK)
+    assert plan.gating_hook.name in {h.name for h in staged.hooks}
+
+
+def test_cleanup_shrinks_the_other_colour_after_the_cutover() -> None:
+    plan = plan_for(Colour.GREEN, ReleaseStep.CLEANUP)
+    assert plan.shrinking is not None
+    assert plan.shrinking.colour is Colour.BLUE
+    assert (plan.shrinking.size, plan.shrinking.after_cutover) == (Size.IDLE, True)
+    assert not plan.colours[Colour.GREEN].after_cutover
+
+
+def test_no_hook_command_means_no_jobs() -> None:
+    plan = plan_for(Colour.BLUE, ReleaseStep.STAGE, hook=False)
+    assert plan.hooks == ()
+    assert plan.gating_hook is None
+
+
+def test_one_image_on_both_colours_needs_one_job() -> None:
+    plan = plan_for(Colour.BLUE, ReleaseStep.HOOK, green=OLD)
+    assert len(plan.hooks) == 1
+
+
+def test_job_names_follow_the_release_and_stay_valid_kubernetes_names() -> None:
+    a = hook_job_name("web", OLD, OLD, ("/app/migrate",))
+    assert a == hook_job_name("web", OLD, OLD, ("/app/migrate",))
+    assert a != hook_job_name("web", NEW, NEW, ("/app/migrate",))
+    assert a != hook_job_name("web", OLD, OLD, ("/app/migrate", "--dry-run"))
+    longest = hook_job_name("a" * MAX_SERVICE_NAME, OLD, OLD, ())
+    assert len(longest) == 63
+    assert re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", longest)
