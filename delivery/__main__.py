@@ -67,9 +67,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SwitchyardError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+    except KeyboardInterrupt as interrupt:
+        print(interrupted_line(interrupt), file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def interrupted_line(interrupt: KeyboardInterrupt) -> str:
+    """One line for Ctrl-C, with what the interrupted work left in force (its notes)."""
+    notes = getattr(interrupt, "__notes__", [])
+    return "interrupted" + (f": {'; '.join(notes)}" if notes else "")
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from delivery.config.model import Colour, InsufficientData, TrafficPolicy
-from delivery.cutover.ports import ALARM, INSUFFICIENT_DATA, OK, AlarmState
+from delivery.cutover.ports import AlarmState, AlarmValue
 from delivery.errors import PortError
 from delivery.plans.schedule import Weights
 
@@ -60,7 +60,7 @@ class World:
     def at(self, when: float, action: Callable[[], None]) -> None:
         heapq.heappush(self._timeline, (when, next(self._order), action))
 
-    def set_alarm_at(self, when: float, name: str, state: str, reason: str = "test") -> None:
+    def set_alarm_at(self, when: float, name: str, state: AlarmValue, reason: str = "test") -> None:
         self.at(when, lambda: self.alarms.__setitem__(name, AlarmState(name, state, reason)))
 
     def fail(self, operation: str, *call_numbers: int) -> None:
@@ -133,10 +133,10 @@ class World:
     # -- invariants ----------------------------------------------------------------------------
 
     def _bad(self, state: AlarmState) -> bool:
-        if state.value == ALARM:
+        if state.value is AlarmValue.ALARM:
             return True
         no_data_rolls_back = self.policy.insufficient_data is InsufficientData.ROLLBACK
-        return state.value == INSUFFICIENT_DATA and no_data_rolls_back
+        return state.value is AlarmValue.INSUFFICIENT_DATA and no_data_rolls_back
 
     def _check_rise(self, new: Weights) -> None:
         before, after = self.weights.of(self.target), new.of(self.target)
@@ -182,6 +182,6 @@ def make_world(
         source=source,
         target=target,
         weights=Weights.split(target, start_weight),
-        alarms={n: AlarmState(n, OK, "fine") for n in alarm_names},
+        alarms={n: AlarmState(n, AlarmValue.OK, "fine") for n in alarm_names},
         healthy={source: 3, target: healthy},
     )

@@ -1,28 +1,42 @@
-"""boto3 implementations of the engine's ports.
+"""boto3 implementations of the engine's ports, and the SNS and SSM adapters around them.
 
-Throttling and transient faults are retried by botocore's ``standard`` retry mode; what still
-fails after that becomes a ``PortError`` naming the operation and AWS's error code.
+Throttling and transient faults are retried by botocore's ``standard`` retry mode, within a
+budget: one call, every attempt and back-off included, ends within ``CallBudget.seconds`` (the
+poll interval for the listener and the alarms), so a failing API can blind the engine for at
+most one poll before it rolls back. What still fails becomes a ``PortError`` naming the
+operation and AWS's error code.
 """
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.retries import quota, standard
 
 from delivery.config.model import Colour, TrafficPolicy
-from delivery.cutover.engine import Cutover, Observer
-from delivery.cutover.ports import AlarmState, Clock
+from delivery.cutover.alerts import AlertMessage
+from delivery.cutover.clock import SystemClock
+from delivery.cutover.engine import Cutover
+from delivery.cutover.events import Observer
+from delivery.cutover.ports import AlarmState, AlarmValue, Clock
+from delivery.cutover.records import RollbackRecord
 from delivery.errors import ListenerDrift, PortError
 from delivery.plans.schedule import Weights
 
 T = TypeVar("T")
 DESCRIBE_ALARMS_BATCH = 100  # AWS accepts at most 100 names per DescribeAlarms call
+DEFAULT_MAX_ATTEMPTS: Final = 6
+MAX_CONNECT_SECONDS: Final = 2.0
+MAX_READ_SECONDS: Final = 5.0
+MAX_BACKOFF_SECONDS: Final = 20.0  # botocore's own cap
+_STARTED = "switchyard-call-started"
 
 
 @dataclass
@@ -49,35 +63,140 @@ class ApiCalls:
 
 
 @dataclass(frozen=True)
+class CallBudget:
+    """How long one API call may take, every attempt and back-off included.
+
+    Each attempt gets a connect timeout of an eighth of the budget and a read timeout of a
+    quarter (capped at 2 s and 5 s), so several attempts fit; a retry is made only if its
+    back-off and a whole further attempt still fit.
+    """
+
+    seconds: float
+
+    def __post_init__(self) -> None:
+        if self.seconds <= 0:
+            raise ValueError(f"a call budget must be positive, got {self.seconds}")
+
+    @property
+    def connect_timeout(self) -> float:
+        return min(MAX_CONNECT_SECONDS, self.seconds / 8)
+
+    @property
+    def read_timeout(self) -> float:
+        return min(MAX_READ_SECONDS, self.seconds / 4)
+
+    @property
+    def attempt_seconds(self) -> float:
+        """The longest one attempt can take: connecting, then waiting for the answer."""
+        return self.connect_timeout + self.read_timeout
+
+    @property
+    def max_backoff(self) -> float:
+        return min(MAX_BACKOFF_SECONDS, self.seconds / 4)
+
+
+DEFAULT_BUDGET: Final = CallBudget(10.0)
+NOTIFY_BUDGET: Final = CallBudget(10.0)  # SNS and SSM: after the traffic is safe, not on its path
+
+
+class RetryWithinBudget:
+    """botocore's standard retry decisions, stopped where the next attempt would overrun.
+
+    Registered first on the client's ``needs-retry`` event, so its answer (a delay, or False
+    for "no retry") is the one botocore acts on; botocore's own handler is never consulted.
+    Back-offs are slept on the injected clock (the engine's), so tests see them in virtual
+    time; botocore then retries at once.
+    """
+
+    def __init__(self, budget: CallBudget, max_attempts: int, clock: Clock) -> None:
+        self._budget = budget
+        self._max_attempts = max_attempts
+        self._clock = clock
+
+    def attach(self, client: Any) -> None:
+        service = client.meta.service_model.service_id.hyphenize()
+        adapter = standard.RetryEventAdapter()
+        detector = standard.ThrottlingErrorDetector(adapter)
+        retry_quota = standard.RetryQuotaChecker(quota.RetryQuota(), detector)
+        self._standard = standard.RetryHandler(
+            retry_policy=standard.RetryPolicy(
+                retry_checker=standard.StandardRetryConditions(max_attempts=self._max_attempts),
+                retry_backoff=standard.ExponentialBackoff(
+                    max_backoff=self._budget.max_backoff,  # type: ignore[arg-type]  # a float works
+                    service_name=service,
+                    throttling_detector=detector,
+                ),
+            ),
+            retry_event_adapter=adapter,
+            retry_quota=retry_quota,  # type: ignore[arg-type]  # the stubs name the wrong class
+            service_name=service,
+        )
+        events = client.meta.events
+        events.register(f"before-call.{service}", self._start)
+        events.register_first(f"needs-retry.{service}", self._needs_retry)
+        events.register(f"after-call.{service}", retry_quota.release_retry_quota)
+
+    def _start(self, context: dict[str, Any], **_: Any) -> None:
+        context[_STARTED] = self._clock.now()
+
+    def _needs_retry(self, request_dict: dict[str, Any], **kwargs: Any) -> float | bool:
+        delay = self._standard.needs_retry(request_dict=request_dict, **kwargs)
+        if delay is None or delay is False:
+            return False
+        started = request_dict.get("context", {}).get(_STARTED, self._clock.now())
+        elapsed = self._clock.now() - started
+        if elapsed + delay + self._budget.attempt_seconds > self._budget.seconds:
+            return False
+        self._clock.sleep(delay)
+        return 0.0
+
+
+@dataclass(frozen=True)
 class AwsClients:
     elbv2: Any
     cloudwatch: Any
     ec2: Any
+    sns: Any
+    ssm: Any
 
 
 def make_clients(
     region: str,
     endpoint_url: str | None = None,
-    max_attempts: int = 6,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     counter: ApiCalls | None = None,
     session: boto3.session.Session | None = None,
+    budget: CallBudget = DEFAULT_BUDGET,
+    clock: Clock | None = None,
 ) -> AwsClients:
-    """Clients with botocore's standard retry mode (throttling backs off with jitter)."""
-    config = Config(
-        region_name=region,
-        retries={"mode": "standard", "max_attempts": max_attempts},
-        connect_timeout=5,
-        read_timeout=20,
-    )
-    session = session or boto3.session.Session()
+    """Clients with botocore's standard retry mode, each call held within its budget.
 
-    def client(service: str) -> Any:
+    ``budget`` bounds the listener and alarm calls (pass the poll interval); SNS and SSM get
+    ``NOTIFY_BUDGET``. Back-offs sleep on ``clock`` (default: the real one).
+    """
+    session = session or boto3.session.Session()
+    clock = clock or SystemClock()
+
+    def client(service: str, within: CallBudget) -> Any:
+        config = Config(
+            region_name=region,
+            retries={"mode": "standard", "max_attempts": max_attempts},
+            connect_timeout=within.connect_timeout,
+            read_timeout=within.read_timeout,
+        )
         made = session.client(service, config=config, endpoint_url=endpoint_url)  # type: ignore[call-overload]
+        RetryWithinBudget(within, max_attempts, clock).attach(made)
         if counter is not None:
             counter.attach(made)
         return made
 
-    return AwsClients(client("elbv2"), client("cloudwatch"), client("ec2"))
+    return AwsClients(
+        elbv2=client("elbv2", budget),
+        cloudwatch=client("cloudwatch", budget),
+        ec2=client("ec2", NOTIFY_BUDGET),
+        sns=client("sns", NOTIFY_BUDGET),
+        ssm=client("ssm", NOTIFY_BUDGET),
+    )
 
 
 def call(operation: Callable[..., T], **kwargs: Any) -> T:
@@ -94,29 +213,54 @@ def call(operation: Callable[..., T], **kwargs: Any) -> T:
 
 
 class ElbListener:
-    """The production listener's default forward action over the blue and green groups."""
+    """The production listener's default actions over the blue and green target groups.
+
+    Only the forward action's weights are Switchyard's: every other default action (an
+    ``authenticate-oidc`` or ``authenticate-cognito`` before the forward), each action's
+    ``Order`` and the forward's stickiness are written back as they were read.
+    """
 
     def __init__(self, elbv2: Any, listener_arn: str, target_groups: Mapping[Colour, str]) -> None:
         self._elbv2 = elbv2
         self._arn = listener_arn
         self._groups = dict(target_groups)
-        self._stickiness: dict[str, Any] | None = None
+        self._actions: list[dict[str, Any]] | None = None
 
     def read_weights(self) -> Weights:
         found = call(self._elbv2.describe_listeners, ListenerArns=[self._arn])["Listeners"]
         if not found:
             raise PortError(f"listener {self._arn} does not exist; check the listener ARN")
-        forward = [a for a in found[0].get("DefaultActions", []) if a.get("Type") == "forward"]
-        if len(forward) != 1:
+        actions = list(found[0].get("DefaultActions", []))
+        weights = self._weights(self._forward(actions))
+        self._actions = actions
+        return weights
+
+    def set_weights(self, weights: Weights) -> None:
+        """One ModifyListener call with every default action, the forward's weights changed.
+
+        The actions are those of the last read (the engine reads before each step), so a
+        rollback costs one call.
+        """
+        if self._actions is None:
+            self.read_weights()
+        assert self._actions is not None
+        actions = [self._rewritten(action, weights) for action in self._actions]
+        call(self._elbv2.modify_listener, ListenerArn=self._arn, DefaultActions=actions)
+
+    def _forward(self, actions: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
+        forwards = [a for a in actions if a.get("Type") == "forward"]
+        if len(forwards) != 1:
+            kinds = ", ".join(str(a.get("Type")) for a in actions) or "none"
             raise ListenerDrift(
-                f"listener {self._arn} has no single forward default action; Switchyard needs "
-                "one forward action naming both the blue and the green target group"
+                f"listener {self._arn} has default actions [{kinds}] and no single forward "
+                "action to both the blue and the green target group; Switchyard needs one "
+                "forward action naming both. Restore it on the listener, then run again"
             )
-        config = forward[0].get("ForwardConfig") or {}
-        self._stickiness = config.get("TargetGroupStickinessConfig")
-        groups = config.get("TargetGroups") or [
-            {"TargetGroupArn": forward[0].get("TargetGroupArn")}
-        ]
+        return forwards[0]
+
+    def _weights(self, forward: Mapping[str, Any]) -> Weights:
+        config = forward.get("ForwardConfig") or {}
+        groups = config.get("TargetGroups") or [{"TargetGroupArn": forward.get("TargetGroupArn")}]
         weights = {g["TargetGroupArn"]: int(g.get("Weight", 1)) for g in groups}
         if set(weights) != set(self._groups.values()):
             raise ListenerDrift(
@@ -134,20 +278,22 @@ class ElbListener:
                 "to 100/0 for the live colour"
             ) from exc
 
-    def set_weights(self, weights: Weights) -> None:
-        forward: dict[str, Any] = {
-            "TargetGroups": [
-                {"TargetGroupArn": arn, "Weight": weights.of(colour)}
-                for colour, arn in self._groups.items()
+    def _rewritten(self, action: Mapping[str, Any], weights: Weights) -> dict[str, Any]:
+        rewritten = copy.deepcopy(dict(action))
+        if rewritten.get("Type") == "forward":
+            config = rewritten.setdefault("ForwardConfig", {})
+            weight_of = {arn: weights.of(colour) for colour, arn in self._groups.items()}
+            config["TargetGroups"] = [
+                {"TargetGroupArn": arn, "Weight": weight_of[arn]} for arn in weight_of
             ]
-        }
-        if self._stickiness:
-            forward["TargetGroupStickinessConfig"] = self._stickiness
-        call(
-            self._elbv2.modify_listener,
-            ListenerArn=self._arn,
-            DefaultActions=[{"Type": "forward", "ForwardConfig": forward}],
-        )
+            # AWS rejects a TargetGroupArn beside a ForwardConfig naming more than one group.
+            rewritten.pop("TargetGroupArn", None)
+        oidc = rewritten.get("AuthenticateOidcConfig")
+        if oidc is not None:
+            # AWS never returns the client secret; ModifyListener keeps it only when told to.
+            oidc.pop("ClientSecret", None)
+            oidc["UseExistingClientSecret"] = True
+        return rewritten
 
 
 def _batches(names: Sequence[str], size: int) -> Iterator[Sequence[str]]:
@@ -170,7 +316,9 @@ class CloudWatchAlarms:
             )
             for alarm in [*reply.get("MetricAlarms", []), *reply.get("CompositeAlarms", [])]:
                 found[alarm["AlarmName"]] = AlarmState(
-                    alarm["AlarmName"], alarm["StateValue"], alarm.get("StateReason", "")
+                    alarm["AlarmName"],
+                    AlarmValue(alarm["StateValue"]),
+                    alarm.get("StateReason", ""),
                 )
         return found
 
@@ -186,6 +334,59 @@ class TargetGroupHealth:
         return sum(1 for d in descriptions if d.get("TargetHealth", {}).get("State") == "healthy")
 
 
+class SnsAlerts:
+    """Publishes alert messages to SNS topics."""
+
+    def __init__(self, sns: Any) -> None:
+        self._sns = sns
+
+    def publish(self, topic_arn: str, message: AlertMessage) -> None:
+        call(
+            self._sns.publish,
+            TopicArn=topic_arn,
+            Subject=message.subject,
+            MessageStructure="json",
+            Message=message.sns_message(),
+        )
+
+
+class SsmRollbackRecords:
+    """Rollback records as SSM parameters ``<path>/<colour>`` (String, overwritten in place;
+    SSM keeps the last 100 versions as history). Pulumi does not manage them."""
+
+    def __init__(self, ssm: Any, path: str) -> None:
+        self._ssm = ssm
+        self._path = path.rstrip("/")
+
+    def parameter(self, colour: Colour) -> str:
+        return f"{self._path}/{colour}"
+
+    def read(self, colour: Colour) -> RollbackRecord | None:
+        try:
+            reply = call(self._ssm.get_parameter, Name=self.parameter(colour))
+        except PortError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, ClientError) and _code(cause) == "ParameterNotFound":
+                return None
+            raise
+        return RollbackRecord.from_json(reply["Parameter"]["Value"])
+
+    def write(self, record: RollbackRecord) -> None:
+        # Tags cannot be combined with Overwrite in PutParameter; the path says whose it is.
+        call(
+            self._ssm.put_parameter,
+            Name=self.parameter(record.colour),
+            Value=record.to_json(),
+            Type="String",
+            Overwrite=True,
+            Description="Switchyard rollback record: a rolled-back release stays refused",
+        )
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
 def aws_cutover(
     clients: AwsClients,
     listener_arn: str,
@@ -193,7 +394,7 @@ def aws_cutover(
     gating_alarms: Sequence[str],
     policy: TrafficPolicy,
     clock: Clock,
-    observer: Observer | None = None,
+    on_event: Observer | None = None,
 ) -> Cutover:
     """The cutover engine over the boto3 ports for one listener and its two target groups."""
     return Cutover(
@@ -203,5 +404,5 @@ def aws_cutover(
         clock=clock,
         policy=policy,
         gating_alarms=gating_alarms,
-        observer=observer,
+        on_event=on_event,
     )

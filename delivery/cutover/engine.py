@@ -4,72 +4,41 @@ It talks only to the ports in ``delivery.cutover.ports``. Semantics (DESIGN.md, 
 resume from the listener's actual weights; gate on target health and alarms before anything
 moves; one listener call per step; bake with one alarm poll per interval; on ALARM put 100% back
 on the old colour at once and fail loudly; never fight someone else's weight change.
+
+Every operation ends with one ``CutoverReport`` (``Cutover.report``, and ``report`` on the
+error it raises); observers get each ``Event`` as it happens through ``on_event``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import NoReturn
 
 from delivery.config.model import Colour, InsufficientData, TrafficPolicy
-from delivery.cutover.ports import (
-    ALARM,
-    INSUFFICIENT_DATA,
-    Alarms,
-    AlarmState,
-    Clock,
-    Listener,
-    TargetHealth,
+from delivery.cutover.events import CutoverReport, Event, EventKind, Observer, Outcome, Verdict
+from delivery.cutover.ports import Alarms, AlarmState, AlarmValue, Clock, Listener, TargetHealth
+from delivery.errors import (
+    CutoverStopped,
+    ListenerDrift,
+    PortError,
+    RollbackFailed,
+    RolledBack,
+    ShiftRefused,
 )
-from delivery.errors import ListenerDrift, PortError, RollbackFailed, RolledBack, ShiftRefused
 from delivery.plans.schedule import Step, Weights, schedule
 
-
-@dataclass(frozen=True)
-class Event:
-    """One thing the engine did or saw, at policy-clock time ``at``."""
-
-    at: float
-    kind: str  # gates-passed, weights-set, poll, bake-passed, alarm, rolled-back, promoted, ...
-    weights: Weights
-    step: int | None = None
-    detail: str = ""
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "at": round(self.at, 3),
-            "kind": self.kind,
-            "weights": self.weights.as_dict(),
-            "step": self.step,
-            "detail": self.detail,
-        }
-
-
-Observer = Callable[[Event], None]
-
-
-@dataclass(frozen=True)
-class ShiftResult:
-    live: Colour
-    weights: Weights
-    history: tuple[Event, ...] = field(default=())
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """Why the gating alarms say stop, or None when they do not."""
-
-    alarm: str
-    state: str
-    reason: str
-
-    def __str__(self) -> str:
-        because = f" ({self.reason})" if self.reason else ""
-        return f"alarm {self.alarm!r} is {self.state}{because}"
+INTERRUPTED = "interrupted (Ctrl-C); aborted"
 
 
 class Cutover:
+    """One production listener's cutover between the blue and green target groups.
+
+    ``establish`` (Pulumi create), ``hold`` (an update that keeps the live colour) and
+    ``shift`` (an update that changes it) each return a ``CutoverReport`` or raise a
+    ``CutoverStopped`` error carrying one. ``on_event`` is called with every ``Event``,
+    polls included, from the engine's thread.
+    """
+
     def __init__(
         self,
         listener: Listener,
@@ -78,7 +47,7 @@ class Cutover:
         clock: Clock,
         policy: TrafficPolicy,
         gating_alarms: Sequence[str],
-        observer: Observer | None = None,
+        on_event: Observer | None = None,
     ) -> None:
         self._listener = listener
         self._alarms = alarms
@@ -86,42 +55,91 @@ class Cutover:
         self._clock = clock
         self._policy = policy
         self._gating = tuple(dict.fromkeys(gating_alarms))
-        self._observer = observer
-        self._history: list[Event] = []
+        self._on_event = on_event
+        self.report: CutoverReport | None = None
+        self._source = self._target = Colour.BLUE
+        self._events: list[Event] = []
+        self._polls = 0
+        self._step: int | None = None
+        self._moving = False
+        self._current = Weights.all_on(Colour.BLUE)
+        self._trouble_at: float | None = None
 
     # -- public operations -------------------------------------------------------------------
 
-    def establish(self, live: Colour) -> ShiftResult:
+    def establish(self, live: Colour) -> CutoverReport:
         """Make sure ``live`` carries all traffic when the cutover is first created.
 
         A listener found at 99/1 is the pulumi-aws #5772 artefact (a declared weight 0 became
         1) and is corrected. Anything further from 100/0 is somebody's traffic split; creating
         the cutover must not silently move it.
         """
-        current = self._listener.read_weights()
+        self._begin(live, live)
+        current = self._read_or_refuse()
         if current.of(live) == 100:
-            return self._result(live, current)
+            return self._finish(Outcome.ESTABLISHED, current)
         if current.of(live) == 99:
             corrected = Weights.all_on(live)
-            self._set(corrected, step=None, detail="corrected the 99/1 weight artefact")
-            return self._result(live, corrected)
-        raise ListenerDrift(
+            self._set(corrected, None, EventKind.CORRECTED, "corrected the 99/1 weight artefact")
+            return self._finish(Outcome.ESTABLISHED, corrected)
+        return self._drift(
+            current,
+            None,
             f"the listener sends {current} but the stack says {live} is live. Switchyard will "
             f"not move that traffic at create time. Set liveColour to the colour that carries "
-            f"the traffic, or restore {Weights.all_on(live)} on the listener, then run again."
+            f"the traffic, or restore {Weights.all_on(live)} on the listener, then run again.",
         )
 
-    def shift(self, source: Colour, target: Colour) -> ShiftResult:
-        """Move all traffic from ``source`` to ``target`` step by step, or roll back."""
+    def hold(self, live: Colour) -> CutoverReport:
+        """Keep ``live`` (the colour last promoted, still live in the config) at 100%.
+
+        100% on ``live``: nothing to do. A split: a shift to the other colour did not finish,
+        so 100% goes back on ``live`` at once, reported as a rollback. 100% on the other colour:
+        someone finished a change outside Switchyard; stop with ``ListenerDrift``, move nothing.
+        """
+        other = live.other
+        self._begin(live, other)
+        current = self._read_or_refuse()
+        if current.of(live) == 100:
+            self._target = live
+            return self._finish(Outcome.UNCHANGED, current)
+        if current.of(other) == 100:
+            self._drift(
+                current,
+                None,
+                f"the listener sends all traffic to {other} ({current}), but {live} is the "
+                f"colour Switchyard last promoted and the stack says {live}: someone finished a "
+                f"change outside Switchyard. Nothing was moved. Either set liveColour to {other} "
+                f"(the next pulumi up bakes {other} where it stands and records it as live), or "
+                f"restore {Weights.all_on(live)} on the listener by hand, then run again.",
+            )
+        self._trouble_at = self._clock.now()
+        return self._rollback(
+            live,
+            current.of(other),
+            f"a shift to {other} did not finish (the listener carried {current}) and the stack "
+            f"says {live}, the colour last promoted, is live; this is a rollback, not a release",
+        )
+
+    def shift(self, source: Colour, target: Colour) -> CutoverReport:
+        """Move all traffic from ``source`` to ``target`` step by step, or roll back.
+
+        Ctrl-C (KeyboardInterrupt) during a shift is an abort: 100% goes back on ``source``
+        and the KeyboardInterrupt propagates with a note saying what is in force.
+        """
         if source is target:
             raise ValueError(f"source and target are both {source}")
+        self._begin(source, target)
         try:
-            current = self._listener.read_weights()
-        except PortError as exc:
-            raise ShiftRefused(
-                f"could not read the listener's weights: {exc}. No traffic was moved by this run; "
-                "check the listener ARN and the elasticloadbalancing:DescribeListeners permission"
-            ) from exc
+            return self._shift(source, target)
+        except KeyboardInterrupt as interrupt:
+            interrupt.add_note(self._abort(source))
+            raise
+
+    # -- the steps ---------------------------------------------------------------------------
+
+    def _shift(self, source: Colour, target: Colour) -> CutoverReport:
+        current = self._read_or_refuse()
         steps = schedule(self._policy, current.of(target))
         self._gate(current, source, target)
         expected = current
@@ -130,20 +148,34 @@ class Cutover:
                 expected = self._advance(expected, step, source, target)
             self._bake(step, expected, source)
         self._confirm(expected, steps[-1].weight, source)
-        self._emit("promoted", expected, steps[-1].weight, f"{target} is live")
-        return self._result(target, expected)
+        self._emit(EventKind.PROMOTED, expected, steps[-1].weight, f"{target} is live")
+        return self._finish(Outcome.PROMOTED, expected, step=steps[-1].weight)
 
-    # -- the steps ---------------------------------------------------------------------------
+    def _read_or_refuse(self) -> Weights:
+        try:
+            current = self._listener.read_weights()
+        except ListenerDrift as drift:
+            self._finish(Outcome.DRIFT, None, None, str(drift), None, drift)
+            raise
+        except PortError as exc:
+            self._refuse(
+                f"could not read the listener's weights: {exc}. No traffic was moved by this "
+                "run; check the listener ARN and the elasticloadbalancing:DescribeListeners "
+                "permission"
+            )
+        self._current = current
+        return current
 
     def _gate(self, current: Weights, source: Colour, target: Colour) -> None:
         """Health and alarm gates. Before traffic moves a failure refuses; after, it rolls back."""
         resuming = current.of(target) > 0
 
-        def stop(cause: str) -> NoReturn:
+        def stop(cause: str, verdict: Verdict | None = None) -> NoReturn:
             if resuming:
-                self._rollback(source, current.of(target), cause)
-            self._emit("refused", current, None, cause)
-            raise ShiftRefused(f"{cause}. No traffic was moved: {current} still in force.")
+                self._trouble_at = self._clock.now()
+                self._rollback(source, current.of(target), cause, verdict)
+            self._emit(EventKind.REFUSED, current, None, cause)
+            self._refuse(f"{cause}. No traffic was moved: {current} still in force.", verdict)
 
         try:
             healthy = self._health.healthy_targets(target)
@@ -160,65 +192,97 @@ class Cutover:
         except PortError as exc:
             stop(f"could not read the gating alarms: {exc}")
         if verdict:
-            stop(f"{verdict} before the shift started")
-        self._emit("gates-passed", current, None, f"{healthy} healthy target(s) in {target}")
+            stop(f"{verdict} before the shift started", verdict)
+        self._emit(
+            EventKind.GATES_PASSED, current, None, f"{healthy} healthy target(s) in {target}"
+        )
 
     def _confirm(self, expected: Weights, step: int, source: Colour) -> None:
         """The listener still carries what this run set; someone else's change stops the run."""
         try:
             observed = self._listener.read_weights()
         except PortError as exc:
+            self._trouble_at = self._clock.now()
             self._rollback(source, step, f"could not read the listener: {exc}")
         if observed != expected:
-            self._emit("drift", observed, step, f"expected {expected}")
-            raise ListenerDrift(
+            self._current = observed
+            self._drift(
+                observed,
+                step,
                 f"the listener's weights were changed outside Switchyard: expected {expected}, "
                 f"found {observed}. Stopped at step {step}% without touching them. "
-                f"Decide which colour should be live, set the listener, then run again."
+                f"Decide which colour should be live, set the listener, then run again.",
             )
 
     def _advance(self, expected: Weights, step: Step, source: Colour, target: Colour) -> Weights:
         self._confirm(expected, step.weight, source)
         wanted = Weights.split(target, step.weight)
+        self._moving, self._step = True, step.weight
         try:
-            self._set(wanted, step.weight)
+            self._set(wanted, step.weight, EventKind.STEP_SET)
         except PortError as exc:
+            self._trouble_at = self._clock.now()
             self._rollback(source, step.weight, f"setting {wanted} failed: {exc}")
         return wanted
 
     def _bake(self, step: Step, weights: Weights, source: Colour) -> None:
+        self._step = step.weight
         deadline = self._clock.now() + self._policy.bake_seconds
         polls = 0
         while True:
+            started = self._clock.now()
             try:
                 verdict = self._judge()
             except PortError as exc:
+                # Blind: the alarms could not be read within the call budget. Roll back now;
+                # the reaction counts from the start of the read that failed.
+                self._trouble_at = started
                 self._rollback(source, step.weight, f"could not read the gating alarms: {exc}")
             polls += 1
-            self._emit("poll", weights, step.weight)
+            self._polls += 1
+            self._emit(EventKind.POLL, weights, step.weight)
             if verdict:
-                self._emit("alarm", weights, step.weight, str(verdict))
-                self._rollback(source, step.weight, str(verdict))
+                self._trouble_at = self._clock.now()
+                self._emit(EventKind.ALARM, weights, step.weight, str(verdict))
+                self._rollback(source, step.weight, str(verdict), verdict)
             now = self._clock.now()
             if now >= deadline:
                 break
             self._clock.sleep(min(self._policy.poll_seconds, deadline - now))
-        self._emit("bake-passed", weights, step.weight, f"{polls} poll(s), no alarm")
+        self._emit(EventKind.BAKE_PASSED, weights, step.weight, f"{polls} poll(s), no alarm")
 
-    def _rollback(self, source: Colour, step: int, cause: str) -> NoReturn:
+    def _rollback(
+        self, source: Colour, step: int, cause: str, verdict: Verdict | None = None
+    ) -> NoReturn:
         safe = Weights.all_on(source)
         try:
-            self._set(safe, step, detail="rollback")
+            self._set(safe, step, EventKind.ROLLBACK_SET, "rollback")
         except PortError as exc:
-            actual = self._describe_actual()
-            self._emit("rollback-failed", safe, step, str(exc))
-            raise RollbackFailed(
+            actual = self._actual_weights()
+            self._emit(EventKind.ROLLBACK_FAILED, safe, step, str(exc))
+            shown = str(actual) if actual else "unknown, the listener could not be read either"
+            failed = RollbackFailed(
                 f"ROLLBACK FAILED at step {step}%: {cause}; the call to restore {safe} failed: "
-                f"{exc}. Weights in force now: {actual}. Restore {safe} on the listener by hand "
+                f"{exc}. Weights in force now: {shown}. Restore {safe} on the listener by hand "
                 f"at once."
-            ) from exc
-        self._emit("rolled-back", safe, step, cause)
-        raise RolledBack(f"{cause} at step {step}%; rolled back, {safe} now in force.")
+            )
+            self._finish(Outcome.ROLLBACK_FAILED, actual, step, cause, verdict, failed)
+            raise failed from exc
+        self._emit(EventKind.ROLLED_BACK, safe, step, cause)
+        error = RolledBack(f"{cause} at step {step}%; rolled back, {safe} now in force.")
+        self._finish(Outcome.ROLLED_BACK, safe, step, cause, verdict, error)
+        raise error
+
+    def _abort(self, source: Colour) -> str:
+        """After Ctrl-C: 100% back on ``source`` if this run moved or found traffic on the
+        other colour. Returns what is in force, for the interrupt's note."""
+        if not self._moving and self._current.of(source) == 100:
+            return f"interrupted before any traffic moved: {self._current} still in force"
+        self._trouble_at = self._clock.now()
+        try:
+            self._rollback(source, self._step or 0, INTERRUPTED)
+        except CutoverStopped as stopped:
+            return str(stopped)
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -230,33 +294,79 @@ class Cutover:
             state = states.get(name)
             if state is None:
                 fix = "create it or fix the name in the gating alarm list"
-                return Verdict(name, "missing", f"no such alarm; {fix}")
+                return Verdict(name, None, f"no such alarm; {fix}")
             if self._is_bad(state):
                 return Verdict(name, state.value, state.reason)
         return None
 
     def _is_bad(self, state: AlarmState) -> bool:
-        if state.value == ALARM:
+        if state.value is AlarmValue.ALARM:
             return True
         rollback_on_no_data = self._policy.insufficient_data is InsufficientData.ROLLBACK
-        return state.value == INSUFFICIENT_DATA and rollback_on_no_data
+        return state.value is AlarmValue.INSUFFICIENT_DATA and rollback_on_no_data
 
-    def _set(self, weights: Weights, step: int | None, detail: str = "") -> None:
+    def _set(self, weights: Weights, step: int | None, kind: EventKind, detail: str = "") -> None:
         self._listener.set_weights(weights)
-        self._emit("weights-set", weights, step, detail)
+        self._current = weights
+        self._emit(kind, weights, step, detail)
 
-    def _describe_actual(self) -> str:
+    def _actual_weights(self) -> Weights | None:
         try:
-            return str(self._listener.read_weights())
-        except PortError as exc:
-            return f"unknown, the listener could not be read either ({exc})"
+            return self._listener.read_weights()
+        except PortError:
+            return None
 
-    def _emit(self, kind: str, weights: Weights, step: int | None, detail: str = "") -> None:
+    def _emit(self, kind: EventKind, weights: Weights, step: int | None, detail: str = "") -> None:
         event = Event(self._clock.now(), kind, weights, step, detail)
-        if kind != "poll":
-            self._history.append(event)
-        if self._observer:
-            self._observer(event)
+        if kind is not EventKind.POLL:
+            self._events.append(event)
+        if self._on_event:
+            self._on_event(event)
 
-    def _result(self, live: Colour, weights: Weights) -> ShiftResult:
-        return ShiftResult(live, weights, tuple(self._history))
+    def _refuse(self, message: str, verdict: Verdict | None = None) -> NoReturn:
+        error = ShiftRefused(message)
+        self._finish(Outcome.REFUSED, self._current, None, message, verdict, error)
+        raise error
+
+    def _drift(self, observed: Weights, step: int | None, message: str) -> NoReturn:
+        self._emit(EventKind.DRIFT, observed, step, message)
+        error = ListenerDrift(message)
+        self._finish(Outcome.DRIFT, observed, step, message, None, error)
+        raise error
+
+    def _begin(self, source: Colour, target: Colour) -> None:
+        self._source, self._target = source, target
+        self._events = []
+        self._polls = 0
+        self._step = None
+        self._moving = False
+        self._current = Weights.all_on(source)
+        self._trouble_at = None
+
+    def _finish(
+        self,
+        outcome: Outcome,
+        weights: Weights | None,
+        step: int | None = None,
+        cause: str = "",
+        verdict: Verdict | None = None,
+        error: CutoverStopped | None = None,
+    ) -> CutoverReport:
+        reaction = None
+        if self._trouble_at is not None and outcome is Outcome.ROLLED_BACK:
+            reaction = max(0.0, self._clock.now() - self._trouble_at)
+        self.report = CutoverReport(
+            source=self._source,
+            target=self._target,
+            outcome=outcome,
+            weights=weights,
+            events=tuple(self._events),
+            polls=self._polls,
+            step=step,
+            cause=cause,
+            alarm=verdict,
+            reaction_seconds=reaction,
+        )
+        if error is not None:
+            error.report = self.report
+        return self.report

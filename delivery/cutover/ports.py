@@ -1,23 +1,28 @@
-"""The small interfaces the cutover engine talks through. AWS adapters live in delivery.aws."""
+"""The small interfaces the cutover engine talks through; AWS adapters: delivery.cutover.aws."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Protocol
 
 from delivery.config.model import Colour
 from delivery.plans.schedule import Weights
 
-OK = "OK"
-ALARM = "ALARM"
-INSUFFICIENT_DATA = "INSUFFICIENT_DATA"
+
+class AlarmValue(StrEnum):
+    """A CloudWatch alarm's state, as CloudWatch spells it."""
+
+    OK = "OK"
+    ALARM = "ALARM"
+    INSUFFICIENT_DATA = "INSUFFICIENT_DATA"
 
 
 @dataclass(frozen=True)
 class AlarmState:
     name: str
-    value: str  # OK, ALARM or INSUFFICIENT_DATA, as CloudWatch spells them
+    value: AlarmValue
     reason: str = ""
 
 

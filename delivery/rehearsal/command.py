@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from delivery.config.model import Settings
-from delivery.cutover.engine import Event
+from delivery.cutover.events import Event
 from delivery.errors import SwitchyardError
 from delivery.rehearsal.emulator import running_emulator
 from delivery.rehearsal.report import print_summary, write_chart, write_json

@@ -22,7 +22,16 @@ from delivery.config.alarm_kinds import Dimensions, Metric
 from delivery.config.model import ALARM_PERIOD_SECONDS, AlarmThresholds, Colour, Workload
 from delivery.config.regions import zone_names
 from delivery.config.stackfile import load_stack
-from delivery.cutover.aws import ApiCalls, AwsClients, ElbListener, make_clients
+from delivery.cutover.aws import (
+    DEFAULT_BUDGET,
+    DEFAULT_MAX_ATTEMPTS,
+    ApiCalls,
+    AwsClients,
+    CallBudget,
+    ElbListener,
+    make_clients,
+)
+from delivery.cutover.ports import Clock
 from delivery.errors import SwitchyardError
 from delivery.plans.alarms import AlarmSpec, alarm_name, dimensions, rollback_alarm_specs
 from delivery.plans.schedule import Weights
@@ -35,13 +44,21 @@ class Emulator:
     endpoint: str
     region: str
 
-    def clients(self, counter: ApiCalls | None = None, max_attempts: int = 6) -> AwsClients:
+    def clients(
+        self,
+        counter: ApiCalls | None = None,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        budget: CallBudget = DEFAULT_BUDGET,
+        clock: Clock | None = None,
+    ) -> AwsClients:
         return make_clients(
             self.region,
             endpoint_url=self.endpoint,
             max_attempts=max_attempts,
             counter=counter,
             session=emulator_session(self.region),
+            budget=budget,
+            clock=clock,
         )
 
     def reset(self) -> None:

@@ -156,7 +156,7 @@ def timeline_figure(records: Sequence[RunRecord], title: str) -> Any:
 def _plot_run(ax: Any, record: RunRecord) -> None:
     times, weights = [0.0], [0]
     for event in record.events:
-        if event.kind == "weights-set":
+        if event.kind.sets_weights:
             times.append(event.at)
             weights.append(event.weights.of(record.target))
     end = record.events[-1].at if record.events else 0.0

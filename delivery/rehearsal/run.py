@@ -11,7 +11,8 @@ from typing import Any
 from delivery.config.model import Colour, Settings
 from delivery.cutover.aws import ApiCalls, AwsClients, aws_cutover
 from delivery.cutover.clock import CompressedClock
-from delivery.cutover.engine import Event
+from delivery.cutover.engine import Cutover
+from delivery.cutover.events import CutoverReport, Event, EventKind
 from delivery.errors import ListenerDrift, RollbackFailed, RolledBack, ShiftRefused
 from delivery.plans.schedule import Weights
 from delivery.rehearsal.emulator import (
@@ -44,6 +45,7 @@ class RunRecord:
     message: str = ""
     reaction_ms: float | None = None
     events: list[Event] = field(default_factory=list)
+    report: CutoverReport | None = None  # the engine's own report of the run
     alarm_marks: list[AlarmMark] = field(default_factory=list)
     api_calls: dict[str, Any] = field(default_factory=dict)
     final_weights: Weights | None = None
@@ -57,7 +59,7 @@ class RunRecord:
         """One row per step the engine reached: when it started, how long it baked, its end."""
         rows: dict[int, dict[str, Any]] = {}
         for event in self.events:
-            if event.step is None or event.kind == "poll":
+            if event.step is None or event.kind is EventKind.POLL:
                 continue
             row = rows.setdefault(
                 event.step,
@@ -68,16 +70,16 @@ class RunRecord:
                     "result": "in progress",
                 },
             )
-            if event.kind == "weights-set" and event.detail != "rollback":
+            if event.kind is EventKind.STEP_SET:
                 row["weights"] = event.weights.as_dict()
-            if event.kind == "bake-passed":
+            if event.kind is EventKind.BAKE_PASSED:
                 row["baked_seconds"] = round(event.at - row["started_at"], 3)
                 row["result"] = "passed"
-            if event.kind in ("rolled-back", "rollback-failed"):
+            if event.kind in (EventKind.ROLLED_BACK, EventKind.ROLLBACK_FAILED):
                 row["baked_seconds"] = round(event.at - row["started_at"], 3)
                 row["result"] = event.kind
         for event in self.events:
-            if event.kind == "poll" and event.step in rows:
+            if event.kind is EventKind.POLL and event.step in rows:
                 rows[event.step]["polls"] = rows[event.step].get("polls", 0) + 1
         return list(rows.values())
 
@@ -193,13 +195,9 @@ def run_scenario(
 
     def observe(event: Event) -> None:
         record.events.append(event)
-        if event.kind == "rolled-back":
+        if event.kind is EventKind.ROLLED_BACK:
             rolled_back_at.append(time.perf_counter())
-        if (
-            event.kind == "weights-set"
-            and event.step == scenario.fault_step
-            and event.detail != "rollback"
-        ):
+        if event.kind is EventKind.STEP_SET and event.step == scenario.fault_step:
             driver.start(scenario.fault_at * policy.bake_seconds, scenario, policy.poll_seconds)
         if on_event:
             on_event(event)
@@ -217,14 +215,15 @@ def run_scenario(
     )
     started = time.perf_counter()
     try:
-        engine.shift(source, target)
-        record.outcome, record.message = Outcome.PROMOTED, f"{target} is live"
-    except RolledBack as exc:
-        record.outcome, record.message = Outcome.ROLLED_BACK, str(exc)
-    except ShiftRefused as exc:
-        record.outcome, record.message = Outcome.REFUSED, str(exc)
-    except (ListenerDrift, RollbackFailed) as exc:
-        record.outcome, record.message = Outcome.FAILED, str(exc)
+        _shift(engine, record, source, target)
+    except KeyboardInterrupt as interrupt:
+        # The engine aborted as on any Ctrl-C (100% back on the old colour); say so for the
+        # emulator's listener, as read now, and let the interrupt end the rehearsal.
+        interrupt.add_note(
+            f"rehearsal {scenario.name!r} interrupted; the emulator's listener carries "
+            f"{listener_weights(operator, plane)}, as an abort leaves it"
+        )
+        raise
     finally:
         if scenario.flapping and record.events:
             # Keep watching after the rollback: the alarm clears, and the rollback must stick.
@@ -236,6 +235,21 @@ def run_scenario(
     record.api_calls = counter.as_dict()
     record.final_weights = listener_weights(operator, plane)
     return record
+
+
+def _shift(engine: Cutover, record: RunRecord, source: Colour, target: Colour) -> None:
+    """Run the shift; its outcome, message and report go into ``record``."""
+    try:
+        engine.shift(source, target)
+        record.outcome, record.message = Outcome.PROMOTED, f"{target} is live"
+    except RolledBack as exc:
+        record.outcome, record.message = Outcome.ROLLED_BACK, str(exc)
+    except ShiftRefused as exc:
+        record.outcome, record.message = Outcome.REFUSED, str(exc)
+    except (ListenerDrift, RollbackFailed) as exc:
+        record.outcome, record.message = Outcome.FAILED, str(exc)
+    finally:
+        record.report = engine.report
 
 
 def auto_speed(settings: Settings, wall_seconds_per_bake: float = 1.5) -> float:

@@ -10,11 +10,14 @@ moto differs from AWS in ways these tests rely on, deliberately:
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from delivery.config.model import Colour, InsufficientData, TrafficPolicy
-from delivery.cutover.aws import AwsClients, CloudWatchAlarms, ElbListener, aws_cutover
-from delivery.cutover.engine import Cutover, Event, Observer
+from delivery.cutover.aws import AwsClients, CallBudget, CloudWatchAlarms, ElbListener, aws_cutover
+from delivery.cutover.engine import Cutover
+from delivery.cutover.events import Event, EventKind, Observer, Outcome
 from delivery.errors import ListenerDrift, RollbackFailed, RolledBack, ShiftRefused
 from delivery.plans.schedule import Weights, polls_per_bake
 from delivery.rehearsal.emulator import (
@@ -39,7 +42,7 @@ class Crash(BaseException):
 def make_engine(
     rig: Rig,
     policy: TrafficPolicy = POLICY,
-    observer: Observer | None = None,
+    on_event: Observer | None = None,
     clients: AwsClients | None = None,
     plane: TrafficPlane | None = None,
 ) -> Cutover:
@@ -51,7 +54,7 @@ def make_engine(
         plane.gating_alarms(GREEN),
         policy,
         rig.clock,
-        observer,
+        on_event,
     )
 
 
@@ -107,18 +110,18 @@ def test_modify_listener_throttled_several_times_still_promotes(rig: Rig) -> Non
 @pytest.mark.parametrize("crash_after_step", [10, 50])
 def test_crash_after_a_step_then_resume_rebakes_that_step(rig: Rig, crash_after_step: int) -> None:
     def crash(event: Event) -> None:
-        if event.kind == "weights-set" and event.step == crash_after_step:
+        if event.kind is EventKind.STEP_SET and event.step == crash_after_step:
             raise Crash
 
     with pytest.raises(Crash):
-        make_engine(rig, observer=crash).shift(BLUE, GREEN)
+        make_engine(rig, on_event=crash).shift(BLUE, GREEN)
     assert rig.weights() == Weights.split(GREEN, crash_after_step)
 
     events: list[Event] = []
-    make_engine(rig, observer=events.append).shift(BLUE, GREEN)
-    first_bake = next(e for e in events if e.kind == "bake-passed")
+    make_engine(rig, on_event=events.append).shift(BLUE, GREEN)
+    first_bake = next(e for e in events if e.kind is EventKind.BAKE_PASSED)
     assert first_bake.step == crash_after_step
-    moved = [e.step for e in events if e.kind == "weights-set"]
+    moved = [e.step for e in events if e.kind is EventKind.STEP_SET]
     assert moved == [s for s in POLICY.steps if s > crash_after_step]
     assert rig.weights() == Weights(blue=0, green=100)
 
@@ -190,3 +193,138 @@ def test_a_listener_not_forwarding_to_both_groups_is_reported(rig: Rig) -> None:
     listener = ElbListener(rig.clients.elbv2, rig.plane.listener_arn, rig.plane.target_groups)
     with pytest.raises(ListenerDrift, match="not to exactly the blue and green target groups"):
         listener.read_weights()
+
+
+# -- the listener's other actions (authentication, order, stickiness) -------------------------
+
+OIDC = {
+    "Type": "authenticate-oidc",
+    "Order": 1,
+    "AuthenticateOidcConfig": {
+        "Issuer": "https://idp.example.com",
+        "AuthorizationEndpoint": "https://idp.example.com/authorize",
+        "TokenEndpoint": "https://idp.example.com/token",
+        "UserInfoEndpoint": "https://idp.example.com/userinfo",
+        "ClientId": "switchyard",
+        "ClientSecret": "not-for-logs",
+    },
+}
+
+
+def authenticated_listener(rig: Rig) -> None:
+    groups = rig.plane.target_groups
+    rig.operator.elbv2.modify_listener(
+        ListenerArn=rig.plane.listener_arn,
+        DefaultActions=[
+            OIDC,
+            {
+                "Type": "forward",
+                "Order": 2,
+                "ForwardConfig": {
+                    "TargetGroups": [
+                        {"TargetGroupArn": groups[BLUE], "Weight": 100},
+                        {"TargetGroupArn": groups[GREEN], "Weight": 0},
+                    ],
+                    "TargetGroupStickinessConfig": {"Enabled": True, "DurationSeconds": 300},
+                },
+            },
+        ],
+    )
+
+
+def default_actions(rig: Rig) -> list[dict[str, Any]]:
+    found = rig.operator.elbv2.describe_listeners(ListenerArns=[rig.plane.listener_arn])
+    actions: list[dict[str, Any]] = found["Listeners"][0]["DefaultActions"]
+    return actions
+
+
+def test_a_shift_keeps_authentication_order_and_stickiness(rig: Rig) -> None:
+    authenticated_listener(rig)
+    make_engine(rig).shift(BLUE, GREEN)
+    oidc, forward = sorted(default_actions(rig), key=lambda a: a["Order"])
+    assert (oidc["Type"], oidc["Order"]) == ("authenticate-oidc", 1)
+    config = oidc["AuthenticateOidcConfig"]
+    assert config["ClientId"] == "switchyard"
+    # AWS never returns the secret; ModifyListener keeps the stored one only when told to.
+    assert "ClientSecret" not in config
+    assert config["UseExistingClientSecret"] is True
+    assert (forward["Type"], forward["Order"]) == ("forward", 2)
+    stickiness = forward["ForwardConfig"]["TargetGroupStickinessConfig"]
+    assert stickiness == {"Enabled": True, "DurationSeconds": 300}
+    assert rig.weights() == Weights(blue=0, green=100)
+
+
+def test_a_rollback_keeps_authentication_too(rig: Rig) -> None:
+    authenticated_listener(rig)
+    alarm = rig.plane.gating_alarms(GREEN)[0]
+    rig.clock.at(20, lambda: set_alarm(rig.operator, alarm, "ALARM", "5xx"))
+    with pytest.raises(RolledBack):
+        make_engine(rig).shift(BLUE, GREEN)
+    assert [a["Type"] for a in sorted(default_actions(rig), key=lambda a: a["Order"])] == [
+        "authenticate-oidc",
+        "forward",
+    ]
+    assert rig.weights() == Weights(blue=100, green=0)
+
+
+def test_a_listener_without_a_forward_to_both_groups_is_refused_by_name(rig: Rig) -> None:
+    rig.operator.elbv2.modify_listener(
+        ListenerArn=rig.plane.listener_arn,
+        DefaultActions=[
+            {
+                "Type": "fixed-response",
+                "FixedResponseConfig": {"StatusCode": "503", "ContentType": "text/plain"},
+            }
+        ],
+    )
+    with pytest.raises(ListenerDrift, match=r"default actions \[fixed-response\] and no single"):
+        make_engine(rig).shift(BLUE, GREEN)
+    assert rig.counter.calls["ModifyListener"] == 0
+
+
+# -- blind time: failing alarm reads and throttled rollbacks, on the injected clock -----------
+
+POLL = 1.0
+FAST = TrafficPolicy((10, 50, 100), 4, 1, 2, InsufficientData.IGNORE)
+
+
+@pytest.mark.parametrize("timeout", [True, False], ids=["hung-reads", "throttled-reads"])
+def test_unreadable_alarms_roll_back_within_two_polls_and_a_second(
+    emulator: Emulator, rig: Rig, timeout: bool
+) -> None:
+    """Every DescribeAlarms attempt from the 4th call on fails (a hung read lasts the whole
+    read timeout on the injected clock), with retries allowed up to 20 attempts."""
+    budget = CallBudget(POLL)
+    clients = emulator.clients(counter=rig.counter, max_attempts=20, budget=budget, clock=rig.clock)
+    hang = budget.attempt_seconds if timeout else 0.0
+    failing = Fault(
+        "DescribeAlarms", 10_000, first=4, timeout=timeout, stall=lambda: rig.clock.sleep(hang)
+    )
+    FaultInjector(failing).attach(clients.cloudwatch)
+    with pytest.raises(RolledBack, match="could not read the gating alarms") as failure:
+        make_engine(rig, FAST, clients=clients).shift(BLUE, GREEN)
+    report = failure.value.report
+    assert report is not None
+    assert report.outcome is Outcome.ROLLED_BACK
+    assert report.reaction_seconds is not None
+    assert 0 < report.reaction_seconds <= 2 * POLL + 1
+    assert failing.injected < 20  # the budget, not max_attempts, ended the retries
+    assert rig.weights() == Weights(blue=100, green=0)
+
+
+def test_a_rollback_throttled_twice_still_restores_within_two_and_a_half_seconds(
+    emulator: Emulator, rig: Rig
+) -> None:
+    clients = emulator.clients(counter=rig.counter, budget=CallBudget(POLL), clock=rig.clock)
+    throttled = Fault("ModifyListener", 2, first=2)  # the step to 10%, then the rollback
+    FaultInjector(throttled).attach(clients.elbv2)
+    alarm = rig.plane.gating_alarms(GREEN)[0]
+    rig.clock.at(2, lambda: set_alarm(rig.operator, alarm, "ALARM", "5xx"))
+    with pytest.raises(RolledBack) as failure:
+        make_engine(rig, FAST, clients=clients).shift(BLUE, GREEN)
+    report = failure.value.report
+    assert report is not None and report.reaction_seconds is not None
+    assert report.reaction_seconds <= 2.5
+    assert throttled.injected == 2
+    assert rig.counter.attempts["ModifyListener"] == 1 + 3  # the step; the rollback's three
+    assert rig.weights() == Weights(blue=100, green=0)

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from delivery.config.model import Colour, InsufficientData, TrafficPolicy
 from delivery.cutover.engine import Cutover
-from delivery.cutover.ports import ALARM, INSUFFICIENT_DATA, OK
+from delivery.cutover.ports import AlarmValue
 from delivery.errors import ListenerDrift, RollbackFailed, RolledBack, ShiftRefused
 from delivery.plans.schedule import Weights
 from tests.world import Crash, World, make_world
@@ -39,7 +39,7 @@ def policies(draw: st.DrawFn) -> TrafficPolicy:
 
 @dataclass
 class Faults:
-    alarm_changes: list[tuple[float, str, str]]
+    alarm_changes: list[tuple[float, str, AlarmValue]]
     failures: dict[str, list[int]]
     crash_at_call: int | None
     latency: float
@@ -57,7 +57,7 @@ def faults(draw: st.DrawFn, policy: TrafficPolicy) -> Faults:
                 st.tuples(
                     st.floats(0, horizon, allow_nan=False),
                     st.sampled_from(ALARMS),
-                    st.sampled_from([OK, ALARM, INSUFFICIENT_DATA]),
+                    st.sampled_from(list(AlarmValue)),
                 ),
                 max_size=5,
             )
@@ -139,7 +139,7 @@ def test_an_alarm_is_acted_on_within_one_poll_interval(
     world = make_world(policy, alarm_names=ALARMS)
     step = min(step, len(policy.steps) - 1)
     moment = step * policy.bake_seconds + fire_at * policy.bake_seconds
-    world.set_alarm_at(moment, "green-cpu", ALARM)
+    world.set_alarm_at(moment, "green-cpu", AlarmValue.ALARM)
     outcome = run_once(world)
     if isinstance(outcome, RolledBack):
         rollback_time = world.sets[-1][0]

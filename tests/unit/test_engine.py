@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from delivery.config.model import Colour, InsufficientData, TrafficPolicy
-from delivery.cutover.engine import Cutover, Event
-from delivery.cutover.ports import ALARM, INSUFFICIENT_DATA, OK
+from delivery.cutover.engine import Cutover
+from delivery.cutover.events import CutoverReport, Event, EventKind, Outcome
+from delivery.cutover.ports import AlarmValue
 from delivery.errors import ListenerDrift, RollbackFailed, RolledBack, ShiftRefused
 from delivery.plans.schedule import Weights, polls_per_bake
 from tests.world import World, make_world
@@ -33,7 +34,7 @@ def engine(world: World, events: list[Event] | None = None) -> Cutover:
         clock=world,
         policy=world.policy,
         gating_alarms=list(world.alarms),
-        observer=events.append if events is not None else None,
+        on_event=events.append if events is not None else None,
     )
 
 
@@ -45,21 +46,26 @@ def test_healthy_shift_moves_one_call_per_step_and_bakes_each() -> None:
     world = make_world(policy())
     result = engine(world).shift(BLUE, GREEN)
     assert result.live is GREEN
+    assert result.outcome is Outcome.PROMOTED
     assert world.weights == Weights(blue=0, green=100)
     assert set_weight_calls(world) == [10, 50, 100]
     assert world.op_calls["ModifyListener"] == 3
     assert world.t == pytest.approx(3 * 300)
     # one DescribeAlarms per poll: the gate's, then every bake's polls
     assert world.op_calls["DescribeAlarms"] == 1 + 3 * polls_per_bake(world.policy)
-    kinds = [e.kind for e in result.history]
-    assert kinds == ["gates-passed"] + ["weights-set", "bake-passed"] * 3 + ["promoted"]
+    kinds = [e.kind for e in result.events]
+    assert kinds == [
+        EventKind.GATES_PASSED,
+        *[EventKind.STEP_SET, EventKind.BAKE_PASSED] * 3,
+        EventKind.PROMOTED,
+    ]
 
 
 @pytest.mark.parametrize("step_index", [0, 1, 2])
 def test_alarm_during_a_bake_rolls_back_at_once_and_names_everything(step_index: int) -> None:
     world = make_world(policy())
     fire_at = step_index * 300 + 100  # a third of the way into that step's bake
-    world.set_alarm_at(fire_at, "green-5xx", ALARM, "5xx rate 9% > 5%")
+    world.set_alarm_at(fire_at, "green-5xx", AlarmValue.ALARM, "5xx rate 9% > 5%")
     with pytest.raises(RolledBack) as failure:
         engine(world).shift(BLUE, GREEN)
     step = (10, 50, 100)[step_index]
@@ -76,7 +82,7 @@ def test_alarm_during_a_bake_rolls_back_at_once_and_names_everything(step_index:
 def test_alarm_firing_before_start_refuses_and_moves_nothing() -> None:
     world = make_world(policy())
     world.alarms["green-latency"] = world.alarms["green-latency"].__class__(
-        "green-latency", ALARM, "p99 1.9s > 2x baseline"
+        "green-latency", AlarmValue.ALARM, "p99 1.9s > 2x baseline"
     )
     with pytest.raises(ShiftRefused, match=r"green-latency.*p99 1.9s") as failure:
         engine(world).shift(BLUE, GREEN)
@@ -106,7 +112,7 @@ def test_a_gating_alarm_that_does_not_exist_refuses() -> None:
 )
 def test_insufficient_data_follows_the_policy(setting: InsufficientData, promoted: bool) -> None:
     world = make_world(policy(no_data=setting))
-    world.set_alarm_at(400, "green-latency", INSUFFICIENT_DATA, "no datapoints")
+    world.set_alarm_at(400, "green-latency", AlarmValue.INSUFFICIENT_DATA, "no datapoints")
     if promoted:
         engine(world).shift(BLUE, GREEN)
         assert world.weights == Weights(blue=0, green=100)
@@ -118,7 +124,7 @@ def test_insufficient_data_follows_the_policy(setting: InsufficientData, promote
 
 def test_failed_rollback_is_loud_and_states_the_weights_in_force() -> None:
     world = make_world(policy())
-    world.set_alarm_at(350, "green-5xx", ALARM, "5xx")
+    world.set_alarm_at(350, "green-5xx", AlarmValue.ALARM, "5xx")
     world.fail("ModifyListener", 3)  # 10%, 50%, then the rollback call fails
     with pytest.raises(RollbackFailed) as failure:
         engine(world).shift(BLUE, GREEN)
@@ -130,7 +136,7 @@ def test_failed_rollback_is_loud_and_states_the_weights_in_force() -> None:
 
 def test_failed_rollback_with_an_unreadable_listener_says_the_weights_are_unknown() -> None:
     world = make_world(policy())
-    world.set_alarm_at(350, "green-5xx", ALARM, "5xx")
+    world.set_alarm_at(350, "green-5xx", AlarmValue.ALARM, "5xx")
     world.fail("ModifyListener", 3)
     world.fail("DescribeListeners", 4)  # the start, two steps, then the read after the failure
     with pytest.raises(RollbackFailed, match=r"Weights in force now: unknown"):
@@ -178,7 +184,7 @@ def test_resume_from_a_middle_step_rebakes_it_before_moving_on() -> None:
     events: list[Event] = []
     engine(world, events).shift(BLUE, GREEN)
     assert set_weight_calls(world) == [100]
-    baked = [e.step for e in events if e.kind == "bake-passed"]
+    baked = [e.step for e in events if e.kind is EventKind.BAKE_PASSED]
     assert baked == [50, 100]
 
 
@@ -191,7 +197,7 @@ def test_resume_at_full_weight_rebakes_and_promotes_without_a_call() -> None:
 
 def test_resume_into_a_firing_alarm_rolls_back_instead_of_refusing() -> None:
     world = make_world(policy(), start_weight=50)
-    world.set_alarm_at(0, "green-5xx", ALARM, "5xx")
+    world.set_alarm_at(0, "green-5xx", AlarmValue.ALARM, "5xx")
     world.advance(0)
     with pytest.raises(RolledBack, match=r"before the shift started at step 50%"):
         engine(world).shift(BLUE, GREEN)
@@ -239,6 +245,114 @@ def test_shifting_to_the_same_colour_is_a_programming_error() -> None:
 
 def test_an_ok_alarm_state_is_never_treated_as_a_problem() -> None:
     world = make_world(policy(steps=(100,), bake=30, poll=10))
-    world.set_alarm_at(5, "green-5xx", OK, "recovered")
+    world.set_alarm_at(5, "green-5xx", AlarmValue.OK, "recovered")
     engine(world).shift(BLUE, GREEN)
     assert world.weights == Weights(blue=0, green=100)
+
+
+# -- hold: an update that keeps the live colour ------------------------------------------------
+
+
+def test_hold_with_the_live_colour_in_place_changes_nothing() -> None:
+    world = make_world(policy())
+    report = engine(world).hold(BLUE)
+    assert report.outcome is Outcome.UNCHANGED
+    assert report.events == ()
+    assert world.op_calls == {"DescribeListeners": 1}
+
+
+def test_hold_puts_an_unfinished_shift_back_at_once_as_a_rollback() -> None:
+    world = make_world(policy(), start_weight=50)
+    cutover = engine(world)
+    with pytest.raises(RolledBack, match=r"a shift to green did not finish.*not a release"):
+        cutover.hold(BLUE)
+    assert world.weights == Weights(blue=100, green=0)
+    assert world.op_calls["ModifyListener"] == 1
+    assert cutover.report is not None
+    assert cutover.report.outcome is Outcome.ROLLED_BACK
+    assert [e.kind for e in cutover.report.events] == [
+        EventKind.ROLLBACK_SET,
+        EventKind.ROLLED_BACK,
+    ]
+
+
+def test_hold_refuses_to_fight_a_change_finished_by_hand() -> None:
+    world = make_world(policy(), start_weight=100)
+    with pytest.raises(ListenerDrift, match=r"set liveColour to green.*restore blue=100%") as drift:
+        engine(world).hold(BLUE)
+    assert world.weights == Weights(blue=0, green=100)
+    assert "ModifyListener" not in world.op_calls
+    assert drift.value.report is not None
+    assert drift.value.report.outcome is Outcome.DRIFT
+
+
+# -- Ctrl-C is an abort ------------------------------------------------------------------------
+
+
+def test_ctrl_c_during_a_bake_puts_the_old_colour_back_and_says_so() -> None:
+    world = make_world(policy())
+
+    def interrupt(event: Event) -> None:
+        if event.kind is EventKind.POLL and event.step == 50:
+            raise KeyboardInterrupt
+
+    cutover = Cutover(world, world, world, world, world.policy, list(world.alarms), interrupt)
+    world.start_run()
+    with pytest.raises(KeyboardInterrupt) as interrupted:
+        cutover.shift(BLUE, GREEN)
+    assert world.weights == Weights(blue=100, green=0)
+    assert interrupted.value.__notes__ == [
+        "interrupted (Ctrl-C); aborted at step 50%; rolled back, blue=100% green=0% now in force."
+    ]
+    assert cutover.report is not None
+    assert cutover.report.outcome is Outcome.ROLLED_BACK
+
+
+def test_ctrl_c_before_anything_moved_moves_nothing() -> None:
+    world = make_world(policy())
+
+    def interrupt(event: Event) -> None:
+        if event.kind is EventKind.GATES_PASSED:
+            raise KeyboardInterrupt
+
+    cutover = Cutover(world, world, world, world, world.policy, list(world.alarms), interrupt)
+    with pytest.raises(KeyboardInterrupt) as interrupted:
+        cutover.shift(BLUE, GREEN)
+    assert "ModifyListener" not in world.op_calls
+    assert interrupted.value.__notes__ == [
+        "interrupted before any traffic moved: blue=100% green=0% still in force"
+    ]
+
+
+# -- the report --------------------------------------------------------------------------------
+
+
+def test_the_report_of_a_rollback_names_the_alarm_step_and_reaction() -> None:
+    world = make_world(policy())
+    world.set_alarm_at(350, "green-5xx", AlarmValue.ALARM, "5xx rate 9% > 5%")
+    with pytest.raises(RolledBack) as failure:
+        engine(world).shift(BLUE, GREEN)
+    report = failure.value.report
+    assert report is not None
+    assert (report.outcome, report.step, report.weights) == (
+        Outcome.ROLLED_BACK,
+        50,
+        Weights(blue=100, green=0),
+    )
+    assert report.alarm is not None
+    assert (report.alarm.alarm, report.alarm.reason) == ("green-5xx", "5xx rate 9% > 5%")
+    assert report.steps == (10, 50)
+    assert report.reaction_seconds == pytest.approx(0.0)  # the fake world answers instantly
+    # all of step 10's bake, then step 50's polls at 300, 315, 330, 345 and 360 (sees 350)
+    assert report.polls == polls_per_bake(world.policy) + 5
+    assert CutoverReport.from_dict(report.as_dict()) == report
+
+
+def test_the_report_of_a_refusal_round_trips() -> None:
+    world = make_world(policy(healthy=2), healthy=1)
+    with pytest.raises(ShiftRefused) as failure:
+        engine(world).shift(BLUE, GREEN)
+    report = failure.value.report
+    assert report is not None and report.outcome is Outcome.REFUSED
+    assert "green has 1 healthy target" in report.cause
+    assert CutoverReport.from_dict(report.as_dict()) == report
