@@ -9,13 +9,13 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import Resource
 
-from delivery.config.model import Colour, TrafficPolicy
-from delivery.cutover.provider import CutoverProvider
+from delivery.config.model import Colour, Tier, TrafficPolicy
+from delivery.cutover.provider import OUTPUTS, CutoverProvider
 from delivery.plans.schedule import expected_duration_seconds
 
 # Room for API latency and retries on top of the bakes before Pulumi gives up on an update.
 TIMEOUT_MARGIN_SECONDS = 600
-_SNAKE = {"live_colour": "live_colour", "last_outcome": "last_outcome"}
+ALERT_TIERS = (Tier.CRITICAL, Tier.EMERGENCY)
 
 
 @dataclass(frozen=True)
@@ -26,13 +26,18 @@ class BlueGreenCutoverArgs:
     policy: TrafficPolicy
     gating_alarms: Mapping[Colour, pulumi.Input[Sequence[pulumi.Input[str]]]]
     region: str
+    stack: str
+    alert_topics: Mapping[Tier, pulumi.Input[str]]  # critical and emergency
+    record_path: str  # SSM path of the rollback records, e.g. /switchyard/prod/cutover
+    release: pulumi.Input[str] = ""  # the release on the live colour: the image it runs
+    retry_rollback: str = ""  # a rollback record's id: shift that release again on purpose
 
 
 class ListenerWeights(Resource):
-    """The dynamic resource; its outputs record the weights and the last shift's history."""
+    """The dynamic resource; its outputs record the weights and the last operation's report."""
 
     weights: pulumi.Output[dict[str, int]]
-    history: pulumi.Output[list[dict[str, Any]]]
+    report: pulumi.Output[dict[str, Any]]
     live_colour: pulumi.Output[str]
     last_outcome: pulumi.Output[str]
 
@@ -41,7 +46,11 @@ class ListenerWeights(Resource):
 
 
 class BlueGreenCutover(pulumi.ComponentResource):
-    """Changing ``live_colour`` and running ``pulumi up`` moves traffic step by step."""
+    """Changing ``live_colour`` and running ``pulumi up`` moves traffic step by step.
+
+    ``live_colour`` (output) is the colour last promoted: it changes only when a shift
+    succeeds, so what follows it (the test listener) sees the candidate until promotion.
+    """
 
     def __init__(
         self, name: str, args: BlueGreenCutoverArgs, opts: pulumi.ResourceOptions | None = None
@@ -49,19 +58,22 @@ class BlueGreenCutover(pulumi.ComponentResource):
         super().__init__("switchyard:cutover:BlueGreenCutover", name, None, opts)
         budget = expected_duration_seconds(args.policy) + TIMEOUT_MARGIN_SECONDS
         timeouts = pulumi.CustomTimeouts(create="10m", update=f"{budget}s")
+        props: dict[str, Any] = {
+            "listener_arn": args.listener_arn,
+            "target_groups": {c.value: args.target_groups[c] for c in Colour},
+            "live_colour": args.live_colour.value,
+            "policy": args.policy.to_inputs(),
+            "gating_alarms": {c.value: args.gating_alarms[c] for c in Colour},
+            "region": args.region,
+            "stack": args.stack,
+            "release": args.release,
+            "retry_rollback": args.retry_rollback,
+            "alert_topics": {t.value: args.alert_topics[t] for t in ALERT_TIERS},
+            "record_path": args.record_path,
+        }
         self.weights_resource = ListenerWeights(
             f"{name}-weights",
-            {
-                "listener_arn": args.listener_arn,
-                "target_groups": {c.value: args.target_groups[c] for c in Colour},
-                "live_colour": args.live_colour.value,
-                "policy": args.policy.to_inputs(),
-                "gating_alarms": {c.value: args.gating_alarms[c] for c in Colour},
-                "region": args.region,
-                "weights": None,
-                "history": None,
-                "last_outcome": None,
-            },
+            {**props, **dict.fromkeys(OUTPUTS)},
             # A component's depends_on does not reach its children: the weights resource,
             # which moves traffic, must itself wait for what the cutover was told to wait for.
             pulumi.ResourceOptions(
@@ -72,4 +84,7 @@ class BlueGreenCutover(pulumi.ComponentResource):
         )
         self.live_colour: pulumi.Output[str] = self.weights_resource.live_colour
         self.weights: pulumi.Output[dict[str, int]] = self.weights_resource.weights
-        self.register_outputs({"live_colour": self.live_colour, "weights": self.weights})
+        self.report: pulumi.Output[dict[str, Any]] = self.weights_resource.report
+        self.register_outputs(
+            {"live_colour": self.live_colour, "weights": self.weights, "report": self.report}
+        )

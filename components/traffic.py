@@ -4,6 +4,10 @@ The production listener forwards to both groups. Its weights belong to the cutov
 resource, so the listener ignores changes to its actions and `pulumi up` never resets live
 weights (pulumi-aws #5798). A declared weight 0 may come back as 1 (pulumi-aws #5772); the
 cutover corrects 99/1 to 100/0 when it is created.
+
+TestListener: the test port forwards to the colour that is not live *according to the
+cutover's outcome* (its live-colour output), not the config: it reaches the candidate while a
+shift runs and after a rollback, and the old colour only once a promotion succeeded.
 """
 
 from __future__ import annotations
@@ -35,10 +39,14 @@ class WeightedAlbArgs:
 
 
 class WeightedAlb(pulumi.ComponentResource):
+    """The load balancer, its security groups, target groups, and production listeners."""
+
     def __init__(
         self, name: str, args: WeightedAlbArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("switchyard:traffic:WeightedAlb", name, None, opts)
+        self.name = name
+        self.settings = args.settings
         settings = args.settings
         child = pulumi.ResourceOptions(parent=self)
         durable = pulumi.ResourceOptions(parent=self, protect=settings.deletion_protection)
@@ -121,26 +129,10 @@ class WeightedAlb(pulumi.ComponentResource):
                 ],
                 opts=child,
             )
-        idle = args.live_colour.other
-        self.test_listener = aws.lb.Listener(
-            f"{name}-test",
-            load_balancer_arn=self.load_balancer.arn,
-            port=settings.test_listener_port,
-            protocol="HTTPS" if https else "HTTP",
-            ssl_policy=ssl_policy,
-            certificate_arn=settings.certificate_arn,
-            default_actions=[
-                aws.lb.ListenerDefaultActionArgs(
-                    type="forward", target_group_arn=self.target_groups[idle].arn
-                )
-            ],
-            opts=child,
-        )
         self.register_outputs(
             {
                 "dnsName": self.load_balancer.dns_name,
                 "productionListenerArn": self.production_listener.arn,
-                "testListenerArn": self.test_listener.arn,
                 "targetGroupArns": {c.value: tg.arn for c, tg in self.target_groups.items()},
             }
         )
@@ -258,6 +250,42 @@ class WeightedAlb(pulumi.ComponentResource):
             opts=child,
         )
         return bucket
+
+
+@dataclass(frozen=True)
+class TestListenerArgs:
+    alb: WeightedAlb
+    live_colour: pulumi.Input[str]  # the cutover's outcome: the colour last promoted
+
+
+class TestListener(pulumi.ComponentResource):
+    """The test port, forwarding to the colour the cutover has not (yet) made live."""
+
+    def __init__(
+        self, name: str, args: TestListenerArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("switchyard:traffic:TestListener", name, None, opts)
+        alb, settings = args.alb, args.alb.settings
+        https = settings.certificate_arn is not None
+        groups = {c.value: tg.arn for c, tg in alb.target_groups.items()}
+        idle_group = pulumi.Output.all(pulumi.Output.from_input(args.live_colour), groups).apply(
+            lambda both: both[1][Colour(both[0]).other.value]
+        )
+        self.listener = aws.lb.Listener(
+            f"{alb.name}-test",
+            load_balancer_arn=alb.load_balancer.arn,
+            port=settings.test_listener_port,
+            protocol="HTTPS" if https else "HTTP",
+            ssl_policy=TLS13_POLICY if https else None,
+            certificate_arn=settings.certificate_arn,
+            default_actions=[
+                aws.lb.ListenerDefaultActionArgs(type="forward", target_group_arn=idle_group)
+            ],
+            # It used to be the load balancer component's child: same listener, no replacement
+            # (a new listener on the same port would collide with the old one).
+            opts=pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(parent=alb)]),
+        )
+        self.register_outputs({"testListenerArn": self.listener.arn})
 
 
 def _log_policy(bucket_arn: str, elb_account_arn: str) -> str:

@@ -1,6 +1,6 @@
 """Composes one environment from its validated configuration: network → secrets → alerting →
-ALB → cluster → workload → alarms → dashboard → cutover → scaling. Returns what the stack
-exports."""
+ALB → cluster → workload → alarms → dashboard → cutover → test listener (it follows the
+cutover's outcome) → scaling. Returns what the stack exports."""
 
 from __future__ import annotations
 
@@ -18,14 +18,14 @@ from components.dashboard import EnvironmentDashboard, EnvironmentDashboardArgs
 from components.network import MultiAzNetwork, MultiAzNetworkArgs
 from components.records import ReleaseRecords, ReleaseRecordsArgs
 from components.secrets import EnvironmentSecrets, EnvironmentSecretsArgs
-from components.traffic import WeightedAlb, WeightedAlbArgs
+from components.traffic import TestListener, TestListenerArgs, WeightedAlb, WeightedAlbArgs
 from components.workload import (
     BlueGreenWorkload,
     BlueGreenWorkloadArgs,
     ColourScaling,
     ColourScalingArgs,
 )
-from delivery.config.model import Colour
+from delivery.config.model import PROJECT, Colour, Tier
 from delivery.plans.alarms import AlarmSpec, rollback_alarm_specs, worst_case_fault_to_rollback
 from delivery.plans.release import plan_release
 from infra.config import StackConfig
@@ -145,6 +145,11 @@ def build_environment(
             policy=settings.traffic,
             gating_alarms={c: list(alarms.gating_alarms(c)) for c in Colour},
             region=settings.region,
+            stack=settings.stack,
+            alert_topics={t: alerting.topics[t].arn for t in (Tier.CRITICAL, Tier.EMERGENCY)},
+            record_path=f"/{PROJECT}/{settings.environment}/cutover",
+            release=settings.service.images[settings.live_colour],
+            retry_rollback=settings.retry_rollback,
         ),
         pulumi.ResourceOptions(depends_on=[alarms, *service.ready_for_traffic]),
     )
@@ -159,6 +164,9 @@ def build_environment(
             cutover,
         ),
     )
+    test_listener = TestListener(
+        "test-listener", TestListenerArgs(alb, cutover.live_colour), on_aws
+    )
     records = ReleaseRecords(
         "records",
         ReleaseRecordsArgs(prefix, secrets.key.arn, protect=settings.alb.deletion_protection),
@@ -169,7 +177,7 @@ def build_environment(
         "loadBalancerArn": alb.load_balancer.arn,
         "releaseRecordsBucket": records.bucket.bucket,
         "productionListenerArn": alb.production_listener.arn,
-        "testListenerArn": alb.test_listener.arn,
+        "testListenerArn": test_listener.listener.arn,
         "targetGroupArns": {c.value: tg.arn for c, tg in alb.target_groups.items()},
         "liveColour": cutover.live_colour,
         "weights": cutover.weights,

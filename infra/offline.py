@@ -53,6 +53,7 @@ class Options:
     parent: str
     update_timeout: str
     depends_on: tuple[str, ...]  # the names of the resources it waits for
+    aliases: tuple[str, ...] = ()  # each alias as the engine receives it (its text form)
 
     def waits_for(self, name: str) -> bool:
         return name in self.depends_on
@@ -161,6 +162,7 @@ class RecordingMonitor(MockMonitor):
             parent=request.parent,
             update_timeout=request.customTimeouts.update,
             depends_on=tuple(urn.rsplit("::", 1)[-1] for urn in request.dependencies),
+            aliases=tuple(str(a).replace("\n", " ").strip() for a in request.aliases),
         )
         return super().RegisterResource(request)  # type: ignore[no-untyped-call]
 

@@ -63,6 +63,12 @@ STACK: Final = (
         "Colour that should carry 100% of production traffic. Changing it and running "
         "`pulumi up` performs the stepwise, alarm-gated cutover to that colour.",
     ),
+    text(
+        "retryRollback",
+        "Retry a rolled-back release on purpose: the id of its rollback record, exactly as the "
+        "refusal prints it (for example green@2026-11-27T05:12:03Z).",
+        optional=True,
+    ),
 )
 TRAFFIC: Final = (
     array(

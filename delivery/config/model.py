@@ -296,6 +296,7 @@ class Settings:
     cluster: ClusterSettings
     service: ServiceSettings
     release: ReleaseSettings
+    retry_rollback: str = ""  # a rollback record's id: shift that rolled-back release again
 
     @property
     def name_prefix(self) -> str:

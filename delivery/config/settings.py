@@ -75,6 +75,7 @@ LOG_RETENTION_DAYS: Final = (
 
 
 REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+_ROLLBACK_ID = re.compile(r"(blue|green)@\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\Z")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 MAX_SERVICE_NAME: Final = 63 - len("-hook-") - HOOK_HASH_CHARS  # Kubernetes names: 63 at most
@@ -346,6 +347,11 @@ def load_settings(raw: Mapping[str, Any], stack: str) -> Settings:
     owner = reader.text("owner", lambda v: None if v.strip() else "must not be blank")
     cost_centre = reader.text("costCentre", lambda v: None if v.strip() else "must not be blank")
     live = reader.choice("liveColour", Colour)
+    retry_rollback = reader.matching(
+        "retryRollback",
+        _ROLLBACK_ID,
+        "a rollback record's id as the refusal prints it, such as green@2026-11-27T05:12:03Z",
+    )
     traffic = read_traffic_policy(reader)
     network = _read_network(reader)
     alb = _read_alb(reader, environment)
@@ -385,4 +391,5 @@ def load_settings(raw: Mapping[str, Any], stack: str) -> Settings:
         cluster,
         service,
         release,
+        retry_rollback or "",
     )

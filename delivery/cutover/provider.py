@@ -1,15 +1,27 @@
 """The Pulumi dynamic-provider adapter over the cutover engine.
 
-``pulumi up`` after changing ``liveColour`` calls ``update``, which runs the stepwise shift. A
-rollback raises, so the update fails and the stack state keeps the old colour, which is what the
-listener carries again.
+What ``pulumi up`` does when the state, the stack config and the listener disagree (the state
+records the colour last promoted, and the weights ``read`` or the last operation saw):
+
+- recorded A, config A, listener 100% A: nothing.
+- recorded A, config B, listener anything: a stepwise shift to B, resuming from the actual
+  weights (refused if B's release was rolled back and not retried on purpose).
+- recorded A, config A, listener split (once ``read`` has seen it: ``pulumi refresh`` or
+  ``up --refresh``): 100% back on A at once, reported as a rollback (the update fails).
+- recorded A, config A, listener 100% B: ``ListenerDrift``; nothing moves.
+
+A rollback fails the update, so the stack state keeps A, which the listener carries again. It
+is published to the critical topic (a failed rollback also to emergency), and a rollback of a
+shift is recorded in SSM (``delivery.cutover.records``). A failed publish or record never
+blocks or undoes the rollback: it is added to the error.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Final
 
 from pulumi.dynamic import (
     CheckFailure,
@@ -20,84 +32,207 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
+from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
-from delivery.config.model import Colour
+from delivery.config.model import Colour, TrafficPolicy
 from delivery.config.settings import REGION_PATTERN, traffic_policy_from_inputs
-from delivery.cutover.aws import AwsClients, ElbListener, aws_cutover, make_clients
+from delivery.cutover.alerts import rollback_message
+from delivery.cutover.aws import (
+    AwsClients,
+    CallBudget,
+    ElbListener,
+    SnsAlerts,
+    SsmRollbackRecords,
+    aws_cutover,
+    make_clients,
+)
 from delivery.cutover.clock import SystemClock
-from delivery.cutover.engine import Cutover, ShiftResult
-from delivery.errors import ConfigError
+from delivery.cutover.engine import Cutover
+from delivery.cutover.events import CutoverReport, Outcome
+from delivery.cutover.records import RollbackRecord
+from delivery.errors import (
+    ConfigError,
+    CutoverStopped,
+    PortError,
+    ReleaseRolledBack,
+    RollbackFailed,
+    RolledBack,
+    ShiftRefused,
+)
 from delivery.plans.schedule import Weights
 
-MAX_GATING_ALARMS = 100  # one DescribeAlarms call per poll covers at most 100 names
-_ARN = r"arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:"
-_LISTENER_ARN = re.compile(_ARN + r"listener/app/[\w-]+/[0-9a-f]+/[0-9a-f]+$")
-_TARGET_GROUP_ARN = re.compile(_ARN + r"targetgroup/[\w-]+/[0-9a-f]+$")
-COLOURS = {c.value for c in Colour}
-REPLACING_INPUTS = ("listener_arn", "target_groups")
-OUTPUTS = ("weights", "history", "last_outcome")
+MAX_GATING_ALARMS: Final = 100  # one DescribeAlarms call per poll covers at most 100 names
+MAX_ALARM_NAME: Final = 255
+MAX_RELEASE: Final = 256
+_ARN = r"arn:aws[a-z-]*:elasticloadbalancing:(?P<region>[a-z0-9-]+):\d{12}:"
+_LISTENER_ARN = re.compile(_ARN + r"listener/app/[\w-]+/[0-9a-f]+/[0-9a-f]+")
+_TARGET_GROUP_ARN = re.compile(_ARN + r"targetgroup/[\w-]+/[0-9a-f]+")
+_TOPIC_ARN = re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}")
+# SSM parameter names: letters, digits, _ . - and /; "aws" and "ssm" prefixes are reserved.
+_RECORD_PATH = re.compile(r"(?i)(?!/(aws|ssm))(/[a-z0-9_.-]+)+")
+MAX_RECORD_PATH: Final = 900  # SSM allows 1,011 characters for the whole name
+COLOURS: Final = frozenset(c.value for c in Colour)
+ALERT_TIERS: Final = ("critical", "emergency")
+INPUTS: Final = (
+    "listener_arn",
+    "target_groups",
+    "live_colour",
+    "policy",
+    "gating_alarms",
+    "region",
+    "stack",
+    "release",
+    "retry_rollback",
+    "alert_topics",
+    "record_path",
+)
+OPTIONAL_INPUTS: Final = frozenset({"release", "retry_rollback"})
+REPLACING_INPUTS: Final = ("listener_arn", "target_groups")
+OUTPUTS: Final = ("weights", "report", "last_outcome")
 
 
-def _known(value: Any) -> bool:
-    return value is not None and value != rpc.UNKNOWN
+@dataclass(frozen=True)
+class CutoverProps:
+    """The dynamic resource's inputs, typed. ``from_props`` expects inputs ``check`` passed."""
+
+    listener_arn: str
+    target_groups: Mapping[Colour, str]
+    live_colour: Colour
+    policy: TrafficPolicy
+    gating_alarms: Mapping[Colour, tuple[str, ...]]
+    region: str
+    stack: str
+    alert_topics: Mapping[str, str]
+    record_path: str
+    release: str = ""
+    retry_rollback: str = ""
+
+    @classmethod
+    def from_props(cls, props: Mapping[str, Any]) -> CutoverProps:
+        return cls(
+            listener_arn=props["listener_arn"],
+            target_groups={Colour(c): arn for c, arn in props["target_groups"].items()},
+            live_colour=Colour(props["live_colour"]),
+            policy=traffic_policy_from_inputs(props["policy"]),
+            gating_alarms={Colour(c): tuple(n) for c, n in props["gating_alarms"].items()},
+            region=props["region"],
+            stack=props["stack"],
+            alert_topics=dict(props["alert_topics"]),
+            record_path=props["record_path"],
+            release=props.get("release") or "",
+            retry_rollback=props.get("retry_rollback") or "",
+        )
+
+    def to_props(self) -> dict[str, Any]:
+        return {
+            "listener_arn": self.listener_arn,
+            "target_groups": {c.value: arn for c, arn in self.target_groups.items()},
+            "live_colour": self.live_colour.value,
+            "policy": self.policy.to_inputs(),
+            "gating_alarms": {c.value: list(n) for c, n in self.gating_alarms.items()},
+            "region": self.region,
+            "stack": self.stack,
+            "release": self.release,
+            "retry_rollback": self.retry_rollback,
+            "alert_topics": dict(self.alert_topics),
+            "record_path": self.record_path,
+        }
+
+
+# -- check -----------------------------------------------------------------------------------
+
+
+def _unknown(value: Any) -> bool:
+    """A value a preview does not know yet: Pulumi's deserialiser (``keep_unknowns``) gives an
+    ``Unknown`` object; the raw wire sentinel is ``rpc.UNKNOWN``."""
+    return isinstance(value, Unknown) or (isinstance(value, str) and value == rpc.UNKNOWN)
 
 
 def check_inputs(news: Mapping[str, Any]) -> list[CheckFailure]:
-    """Every problem with the inputs; values still unknown (preview) are not judged yet."""
+    """Every problem with the inputs, one ``CheckFailure`` each. Never raises.
+
+    A missing input "is required"; a value still unknown (a preview) is not judged yet.
+    """
     failures = [
-        *_check_listener(news.get("listener_arn")),
-        *_check_groups(news.get("target_groups")),
-        *_check_alarms(news.get("gating_alarms")),
+        CheckFailure(key, "is required")
+        for key in INPUTS
+        if key not in OPTIONAL_INPUTS and news.get(key) is None
     ]
-    live = news.get("live_colour")
-    if live not in COLOURS:
-        failures.append(CheckFailure("live_colour", f"must be blue or green, got {live!r}"))
-    try:
-        traffic_policy_from_inputs(news.get("policy") or {})
-    except ConfigError as exc:
-        failures.extend(CheckFailure(f"policy.{p.key}", p.reason) for p in exc.problems)
-    region = news.get("region")
-    if not isinstance(region, str) or not REGION_PATTERN.match(region):
-        reason = f"must be an AWS region such as eu-west-1, got {region!r}"
-        failures.append(CheckFailure("region", reason))
-    return failures
+    checks = {
+        "listener_arn": _check_listener,
+        "target_groups": _check_groups,
+        "live_colour": _check_colour,
+        "policy": _check_policy,
+        "gating_alarms": _check_alarms,
+        "region": _check_region,
+        "stack": _check_stack,
+        "release": _check_release,
+        "retry_rollback": _check_retry,
+        "alert_topics": _check_topics,
+        "record_path": _check_record_path,
+    }
+    for key, judge in checks.items():
+        value = news.get(key)
+        if value is not None and not _unknown(value):
+            failures.extend(judge(value))
+    return [*failures, *_check_regions_agree(news)]
 
 
 def _check_listener(arn: Any) -> list[CheckFailure]:
-    if _known(arn) and not _LISTENER_ARN.match(str(arn)):
+    if not isinstance(arn, str) or not _LISTENER_ARN.fullmatch(arn):
         return [CheckFailure("listener_arn", f"must be an ALB listener ARN, got {arn!r}")]
     return []
 
 
 def _check_groups(groups: Any) -> list[CheckFailure]:
-    if not _known(groups):
-        return []
     if not isinstance(groups, Mapping) or set(groups) != COLOURS:
         reason = f"must map exactly blue and green to target group ARNs, got {groups!r}"
         return [CheckFailure("target_groups", reason)]
     failures = [
         CheckFailure(f"target_groups.{colour}", f"must be a target group ARN, got {arn!r}")
         for colour, arn in groups.items()
-        if _known(arn) and not _TARGET_GROUP_ARN.match(str(arn))
+        if not _unknown(arn) and (not isinstance(arn, str) or not _TARGET_GROUP_ARN.fullmatch(arn))
     ]
-    if _known(groups["blue"]) and groups["blue"] == groups["green"]:
+    if not _unknown(groups["blue"]) and groups["blue"] == groups["green"]:
         failures.append(
             CheckFailure("target_groups", "blue and green must be two different target groups")
         )
     return failures
 
 
+def _is_colour(value: Any) -> bool:
+    return isinstance(value, str) and value in COLOURS
+
+
+def _check_colour(colour: Any) -> list[CheckFailure]:
+    if not _is_colour(colour):
+        return [CheckFailure("live_colour", f"must be blue or green, got {colour!r}")]
+    return []
+
+
+def _check_policy(policy: Any) -> list[CheckFailure]:
+    if not isinstance(policy, Mapping):
+        reason = (
+            "must be a mapping with trafficSteps, bakeSeconds, pollSeconds, minHealthyTargets "
+            f"and insufficientData, got {policy!r}"
+        )
+        return [CheckFailure("policy", reason)]
+    try:
+        traffic_policy_from_inputs(policy)
+    except ConfigError as exc:
+        return [CheckFailure(f"policy.{p.key}", p.reason) for p in exc.problems]
+    return []
+
+
 def _check_alarms(alarms: Any) -> list[CheckFailure]:
-    if not _known(alarms):
-        return []
     if not isinstance(alarms, Mapping) or set(alarms) != COLOURS:
         reason = f"must map blue and green to lists of alarm names, got {alarms!r}"
         return [CheckFailure("gating_alarms", reason)]
     failures = []
     for colour, names in alarms.items():
         prop = f"gating_alarms.{colour}"
-        if not _known(names):
+        if _unknown(names):
             continue
         if not isinstance(names, list) or not names:
             reason = "must name at least one alarm; a cutover no alarm can stop protects nothing"
@@ -105,88 +240,220 @@ def _check_alarms(alarms: Any) -> list[CheckFailure]:
         elif len(names) > MAX_GATING_ALARMS:
             reason = f"at most {MAX_GATING_ALARMS} alarms, got {len(names)}"
             failures.append(CheckFailure(prop, reason))
-        elif any(_known(n) and (not isinstance(n, str) or not n.strip()) for n in names):
-            failures.append(
-                CheckFailure(prop, f"alarm names must be non-empty text, got {names!r}")
-            )
+        elif any(not _unknown(n) and not _alarm_name(n) for n in names):
+            reason = f"alarm names must be text of 1 to {MAX_ALARM_NAME} characters, got {names!r}"
+            failures.append(CheckFailure(prop, reason))
     return failures
 
 
+def _alarm_name(name: Any) -> bool:
+    return isinstance(name, str) and bool(name.strip()) and len(name) <= MAX_ALARM_NAME
+
+
+def _check_region(region: Any) -> list[CheckFailure]:
+    if not isinstance(region, str) or not REGION_PATTERN.fullmatch(region):
+        reason = f"must be an AWS region such as eu-west-1, got {region!r}"
+        return [CheckFailure("region", reason)]
+    return []
+
+
+def _check_regions_agree(news: Mapping[str, Any]) -> list[CheckFailure]:
+    """The cutover calls AWS in ``region``: a listener elsewhere would read as not found."""
+    region, arn = news.get("region"), news.get("listener_arn")
+    if not isinstance(region, str) or not isinstance(arn, str) or _check_region(region):
+        return []
+    found = _LISTENER_ARN.fullmatch(arn)
+    if found is None or _unknown(arn) or found["region"] == region:
+        return []
+    reason = (
+        f"is {region} but the listener ARN is in {found['region']}; the cutover calls AWS in "
+        f"this region, so set it to {found['region']} (the stack's aws:region)"
+    )
+    return [CheckFailure("region", reason)]
+
+
+def _check_stack(stack: Any) -> list[CheckFailure]:
+    if not isinstance(stack, str) or not stack.strip():
+        return [CheckFailure("stack", f"must name the stack, got {stack!r}")]
+    return []
+
+
+def _check_release(release: Any) -> list[CheckFailure]:
+    if not isinstance(release, str) or len(release) > MAX_RELEASE:
+        reason = f"must be text of at most {MAX_RELEASE} characters, got {release!r}"
+        return [CheckFailure("release", reason)]
+    return []
+
+
+def _check_retry(retry: Any) -> list[CheckFailure]:
+    if not isinstance(retry, str):
+        reason = f"must be a rollback record's id (text) or empty, got {retry!r}"
+        return [CheckFailure("retry_rollback", reason)]
+    return []
+
+
+def _check_topics(topics: Any) -> list[CheckFailure]:
+    if not isinstance(topics, Mapping) or not set(ALERT_TIERS) <= set(topics):
+        reason = f"must map critical and emergency to SNS topic ARNs, got {topics!r}"
+        return [CheckFailure("alert_topics", reason)]
+    return [
+        CheckFailure(f"alert_topics.{tier}", f"must be an SNS topic ARN, got {topics[tier]!r}")
+        for tier in ALERT_TIERS
+        if not _unknown(topics[tier])
+        and (not isinstance(topics[tier], str) or not _TOPIC_ARN.fullmatch(topics[tier]))
+    ]
+
+
+def _check_record_path(path: Any) -> list[CheckFailure]:
+    if not isinstance(path, str) or len(path) > MAX_RECORD_PATH or not _RECORD_PATH.fullmatch(path):
+        reason = (
+            "must be an SSM parameter path such as /switchyard/prod/cutover (letters, digits, "
+            f"_ . - and /; not under /aws or /ssm), got {path!r}"
+        )
+        return [CheckFailure("record_path", reason)]
+    return []
+
+
+# -- the provider ----------------------------------------------------------------------------
+
+
 class CutoverProvider(ResourceProvider):
-    """check, diff, create, update, read over ``delivery.shift.Cutover``."""
+    """check, diff, create, update, read over ``delivery.cutover.engine.Cutover``."""
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         return CheckResult(news, check_inputs(news))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        inputs = [k for k in news if k not in OUTPUTS]
-        changed = [k for k in inputs if olds.get(k) != news.get(k)]
-        replaces = [k for k in changed if k in REPLACING_INPUTS]
+        changed = [k for k in INPUTS if olds.get(k) != news.get(k)]
         return DiffResult(
-            changes=bool(changed),
-            replaces=replaces,
+            changes=bool(changed) or _off_live(olds),
+            replaces=[k for k in changed if k in REPLACING_INPUTS],
             stables=["listener_arn"],
             delete_before_replace=True,
         )
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        live = Colour(props["live_colour"])
-        engine, _ = _wire(props)
-        result = engine.establish(live)
-        return CreateResult(id_=props["listener_arn"], outs=_outs(props, result, "established"))
+        inputs = CutoverProps.from_props(props)
+        report = _Wiring(inputs).engine.establish(inputs.live_colour)
+        return CreateResult(id_=inputs.listener_arn, outs=_outs(props, report))
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        target = Colour(news["live_colour"])
-        engine, listener = _wire(news)
-        if olds.get("live_colour") == target.value and listener.read_weights() == Weights.all_on(
-            target
-        ):
-            result = ShiftResult(target, Weights.all_on(target))
-            return UpdateResult(outs=_outs(news, result, "unchanged"))
-        result = engine.shift(target.other, target)
-        return UpdateResult(outs=_outs(news, result, "promoted"))
+        inputs = CutoverProps.from_props(news)
+        recorded = _recorded_live(olds, inputs.live_colour)
+        wiring = _Wiring(inputs)
+        shifting = inputs.live_colour is not recorded
+        try:
+            if shifting:
+                wiring.refuse_a_rolled_back_release(recorded)
+                report = wiring.engine.shift(recorded, inputs.live_colour)
+            else:
+                report = wiring.engine.hold(recorded)
+        except (RolledBack, RollbackFailed) as exc:
+            problems = wiring.after_rollback(exc, record=shifting)
+            if not problems:
+                raise
+            error = type(exc)(f"{exc} Also: {' '.join(problems)}")
+            error.report = exc.report
+            raise error from exc
+        return UpdateResult(outs=_outs(news, report))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        weights = _listener(props).read_weights()
-        outs = dict(props)
-        outs["weights"] = weights.as_dict()
-        for colour in Colour:
-            if weights.of(colour) == 100:
-                outs["live_colour"] = colour.value
-        return ReadResult(id_=id_, outs=outs)
+        """Record the listener's actual weights; the recorded live colour stays as it was."""
+        clients = make_clients(props["region"])
+        listener = ElbListener(clients.elbv2, props["listener_arn"], _groups(props))
+        return ReadResult(id_=id_, outs={**props, "weights": listener.read_weights().as_dict()})
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         """The listener belongs to the load balancer; forgetting the cutover changes nothing."""
+
+
+class _Wiring:
+    """The engine and its neighbours (alerts, rollback records) over real AWS clients.
+    AWS_ENDPOINT_URL, if set, points boto3 elsewhere (the emulator in tests)."""
+
+    def __init__(self, inputs: CutoverProps) -> None:
+        self.inputs = inputs
+        policy = inputs.policy
+        self.clients: AwsClients = make_clients(
+            inputs.region, budget=CallBudget(float(policy.poll_seconds))
+        )
+        self.engine: Cutover = aws_cutover(
+            self.clients,
+            inputs.listener_arn,
+            inputs.target_groups,
+            inputs.gating_alarms[inputs.live_colour],
+            policy,
+            SystemClock(),
+        )
+        self.records = SsmRollbackRecords(self.clients.ssm, inputs.record_path)
+
+    def refuse_a_rolled_back_release(self, source: Colour) -> None:
+        target = self.inputs.live_colour
+        parameter = self.records.parameter(target)
+        try:
+            record = self.records.read(target)
+        except PortError as exc:
+            raise ShiftRefused(
+                f"could not read the rollback record {parameter}: {exc}. Nothing was moved; "
+                f"grant ssm:GetParameter on {self.inputs.record_path}/* to the deploying role"
+            ) from exc
+        if record and record.blocks(self.inputs.release, self.inputs.retry_rollback):
+            raise ReleaseRolledBack(record.refusal(source, parameter))
+
+    def after_rollback(self, error: CutoverStopped, record: bool) -> list[str]:
+        """Record (a shift's rollback) and publish; what failed, for the error message."""
+        report = error.report
+        if report is None:
+            return []
+        problems = []
+        if record and report.target is not report.source:
+            entry = RollbackRecord.of(report, self.inputs.release, self.inputs.stack)
+            try:
+                self.records.write(entry)
+            except PortError as exc:
+                problems.append(
+                    f"The rollback could not be recorded in {self.records.parameter(entry.colour)}"
+                    f" ({exc}); set liveColour back to {report.source} so that the next pulumi "
+                    "up does not shift to this release again."
+                )
+        message = rollback_message(report, self.inputs.stack, self.inputs.release)
+        tiers = ["critical"]
+        if report.outcome is Outcome.ROLLBACK_FAILED:
+            tiers.append("emergency")
+        alerts = SnsAlerts(self.clients.sns)
+        for tier in tiers:
+            try:
+                alerts.publish(self.inputs.alert_topics[tier], message)
+            except PortError as exc:
+                problems.append(
+                    f"The {tier} alert was not published ({exc}); tell the on-call yourself."
+                )
+        return problems
+
+
+def _off_live(olds: Mapping[str, Any]) -> bool:
+    """Whether the weights last seen (by ``read`` or the last operation) are not 100% on the
+    recorded live colour: a ``pulumi refresh`` saw a split or someone else's change."""
+    seen, live = olds.get("weights"), olds.get("live_colour")
+    if not isinstance(seen, Mapping) or not _is_colour(live):
+        return False
+    return bool(seen.get(live) != 100)
+
+
+def _recorded_live(olds: Mapping[str, Any], fallback: Colour) -> Colour:
+    live = olds.get("live_colour")
+    return Colour(live) if isinstance(live, str) and live in COLOURS else fallback
 
 
 def _groups(props: Mapping[str, Any]) -> dict[Colour, str]:
     return {Colour(colour): arn for colour, arn in props["target_groups"].items()}
 
 
-def _listener(props: Mapping[str, Any], clients: AwsClients | None = None) -> ElbListener:
-    clients = clients or make_clients(props["region"])
-    return ElbListener(clients.elbv2, props["listener_arn"], _groups(props))
-
-
-def _wire(props: Mapping[str, Any]) -> tuple[Cutover, ElbListener]:
-    """The engine over real AWS ports (AWS_ENDPOINT_URL, if set, points boto3 elsewhere)."""
-    clients = make_clients(props["region"])
-    target = Colour(props["live_colour"])
-    engine = aws_cutover(
-        clients,
-        props["listener_arn"],
-        _groups(props),
-        props["gating_alarms"][target.value],
-        traffic_policy_from_inputs(props["policy"]),
-        SystemClock(),
-    )
-    return engine, _listener(props, clients)
-
-
-def _outs(props: Mapping[str, Any], result: ShiftResult, outcome: str) -> dict[str, Any]:
+def _outs(props: Mapping[str, Any], report: CutoverReport) -> dict[str, Any]:
+    weights = report.weights or Weights.all_on(report.source)
     return {
         **props,
-        "weights": result.weights.as_dict(),
-        "history": [event.as_dict() for event in result.history],
-        "last_outcome": outcome,
+        "weights": weights.as_dict(),
+        "report": report.as_dict(),
+        "last_outcome": report.outcome.value,
     }

@@ -1,15 +1,24 @@
-"""The dynamic provider's methods against moto's server, as the Pulumi engine would call them."""
+"""The dynamic provider driven as the Pulumi engine drives it, against moto's server over HTTP.
+
+Every operation goes through Pulumi's own dynamic-provider servicer with the properties
+serialised by Pulumi (``tests.integration.pulumi_engine``): numbers come back as floats,
+unknowns as Pulumi's sentinel, and a failed update keeps the old state.
+"""
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from pulumi.runtime import rpc
 
 from delivery.config.model import Colour
-from delivery.cutover.aws import AwsClients
+from delivery.cutover.aws import AwsClients, make_clients
+from delivery.cutover.events import CutoverReport, EventKind, Outcome
 from delivery.cutover.provider import CutoverProvider
-from delivery.errors import ListenerDrift, RolledBack, ShiftRefused
+from delivery.cutover.records import RollbackRecord
 from delivery.plans.schedule import Weights
 from delivery.rehearsal.emulator import (
     Emulator,
@@ -18,6 +27,8 @@ from delivery.rehearsal.emulator import (
     listener_weights,
     set_alarm,
 )
+from delivery.rehearsal.faults import Fault, FaultInjector
+from tests.integration.pulumi_engine import CheckFailed, DynamicEngine, ProviderFailed
 
 pytestmark = pytest.mark.integration
 FAST_POLICY = {
@@ -27,6 +38,7 @@ FAST_POLICY = {
     "minHealthyTargets": 2,
     "insufficientData": "ignore",
 }
+RECORDS = "/switchyard/itest/cutover"
 
 
 @pytest.fixture(autouse=True)
@@ -38,7 +50,44 @@ def aws_env(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_PROFILE", raising=False)
 
 
-def props(plane: TrafficPlane, live: str = "blue", **overrides: Any) -> dict[str, Any]:
+@dataclass
+class Inbox:
+    """An SQS queue subscribed (raw delivery) to one SNS topic: what machines receive."""
+
+    topic_arn: str
+    queue_url: str
+    sqs: Any
+
+    def messages(self) -> list[dict[str, Any]]:
+        reply = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10)
+        return [json.loads(m["Body"]) for m in reply.get("Messages", [])]
+
+
+@pytest.fixture
+def inboxes(emulator: Emulator, operator: AwsClients) -> dict[str, Inbox]:
+    from delivery.rehearsal.emulator import emulator_session
+
+    sqs = emulator_session(emulator.region).client("sqs", endpoint_url=emulator.endpoint)
+    made = {}
+    for tier in ("critical", "emergency"):
+        topic = operator.sns.create_topic(Name=f"itest-{tier}")["TopicArn"]
+        url = sqs.create_queue(QueueName=f"itest-{tier}")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        operator.sns.subscribe(
+            TopicArn=topic,
+            Protocol="sqs",
+            Endpoint=queue_arn,
+            Attributes={"RawMessageDelivery": "true"},
+        )
+        made[tier] = Inbox(topic, url, sqs)
+    return made
+
+
+def props(
+    plane: TrafficPlane, inboxes: dict[str, Inbox], live: str = "blue", **overrides: Any
+) -> dict[str, Any]:
     return {
         "listener_arn": plane.listener_arn,
         "target_groups": {c.value: plane.target_groups[c] for c in Colour},
@@ -46,134 +95,375 @@ def props(plane: TrafficPlane, live: str = "blue", **overrides: Any) -> dict[str
         "policy": dict(FAST_POLICY),
         "gating_alarms": {c.value: list(plane.gating_alarms(c)) for c in Colour},
         "region": "eu-west-1",
+        "stack": "itest",
+        "release": "web:2",
+        "retry_rollback": "",
+        "alert_topics": {tier: inbox.topic_arn for tier, inbox in inboxes.items()},
+        "record_path": RECORDS,
         **overrides,
     }
 
 
-def test_check_accepts_good_inputs(plane: TrafficPlane) -> None:
-    result = CutoverProvider().check({}, props(plane))
-    assert result.failures == []
+LISTENER = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/web/0123abcd/4567ef01"
+GROUPS = {
+    "blue": "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web-blue/89ab0123",
+    "green": "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web-green/cdef4567",
+}
+
+
+def checked_props(**overrides: Any) -> dict[str, Any]:
+    """Inputs for ``check`` alone, which calls no AWS API: no emulator resources needed."""
+    return {
+        "listener_arn": LISTENER,
+        "target_groups": dict(GROUPS),
+        "live_colour": "blue",
+        "policy": dict(FAST_POLICY),
+        "gating_alarms": {"blue": ["web-blue-5xx"], "green": ["web-green-5xx"]},
+        "region": "eu-west-1",
+        "stack": "itest",
+        "release": "web:2",
+        "retry_rollback": "",
+        "alert_topics": {
+            "critical": "arn:aws:sns:eu-west-1:123456789012:web-critical",
+            "emergency": "arn:aws:sns:eu-west-1:123456789012:web-emergency",
+        },
+        "record_path": RECORDS,
+        **overrides,
+    }
+
+
+@pytest.fixture
+def pulumi() -> DynamicEngine:
+    return DynamicEngine(CutoverProvider())
+
+
+def report_of(engine: DynamicEngine) -> CutoverReport:
+    return CutoverReport.from_dict(engine.outputs["report"])
+
+
+# -- check ------------------------------------------------------------------------------------
+
+
+def test_check_accepts_good_inputs(pulumi: DynamicEngine) -> None:
+    checked = pulumi.check(checked_props())
+    assert checked["policy"]["bakeSeconds"] == 1  # a float after Pulumi's serialisation
 
 
 @pytest.mark.parametrize(
     ("override", "prop", "reason"),
     [
-        ({"listener_arn": "arn:aws:s3:::bucket"}, "listener_arn", "ALB listener ARN"),
+        ({"listener_arn": None}, "listener_arn", "is required"),
+        ({"target_groups": None}, "target_groups", "is required"),
+        ({"gating_alarms": None}, "gating_alarms", "is required"),
+        ({"alert_topics": None}, "alert_topics", "is required"),
+        ({"policy": [50, 100]}, "policy", "must be a mapping"),
+        ({"policy": "fast"}, "policy", "must be a mapping"),
         ({"target_groups": {"blue": "x"}}, "target_groups", "exactly blue and green"),
         ({"live_colour": "red"}, "live_colour", "blue or green"),
         ({"region": "mars-1"}, "region", "AWS region"),
+        ({"region": "eu-west-1\n"}, "region", "AWS region"),
         ({"gating_alarms": {"blue": ["a"], "green": []}}, "gating_alarms.green", "at least one"),
-        ({"gating_alarms": {"blue": ["a"], "green": [""]}}, "gating_alarms.green", "non-empty"),
+        ({"gating_alarms": {"blue": ["a"], "green": [""]}}, "gating_alarms.green", "1 to 255"),
         ({"gating_alarms": {"blue": ["a"], "green": ["a"] * 101}}, "gating_alarms.green", "100"),
         ({"policy": {**FAST_POLICY, "trafficSteps": [50]}}, "policy.trafficSteps", "100"),
         ({"policy": {**FAST_POLICY, "pollSeconds": 5}}, "policy.pollSeconds", "bakeSeconds"),
+        ({"alert_topics": {"critical": "x"}}, "alert_topics", "critical and emergency"),
+        ({"record_path": "/aws/cutover"}, "record_path", "not under /aws"),
+        ({"record_path": "switchyard"}, "record_path", "SSM parameter path"),
+        ({"release": "v" * 300}, "release", "at most 256"),
+        ({"stack": ""}, "stack", "must name the stack"),
     ],
 )
 def test_check_rejects_bad_inputs_naming_the_property(
-    plane: TrafficPlane, override: dict[str, Any], prop: str, reason: str
+    pulumi: DynamicEngine, override: dict[str, Any], prop: str, reason: str
 ) -> None:
-    failures = CutoverProvider().check({}, props(plane, **override)).failures
-    assert [f.property for f in failures] == [prop]
-    assert reason in failures[0].reason
+    with pytest.raises(CheckFailed) as failed:
+        pulumi.check(checked_props(**override))
+    assert [p for p, _ in failed.value.failures] == [prop]
+    assert reason in failed.value.failures[0][1]
 
 
-def test_check_rejects_the_same_group_for_both_colours(plane: TrafficPlane) -> None:
-    same = {"blue": plane.target_groups[Colour.BLUE], "green": plane.target_groups[Colour.BLUE]}
-    failures = CutoverProvider().check({}, props(plane, target_groups=same)).failures
-    assert "two different target groups" in failures[0].reason
+def test_check_rejects_an_arn_followed_by_a_newline(pulumi: DynamicEngine) -> None:
+    with pytest.raises(CheckFailed) as failed:
+        pulumi.check(checked_props(listener_arn=LISTENER + "\n"))
+    assert [p for p, _ in failed.value.failures] == ["listener_arn"]
 
 
-def test_check_leaves_unknown_preview_values_alone(plane: TrafficPlane) -> None:
-    from pulumi.runtime import rpc
+def test_check_names_a_region_that_is_not_the_listeners(pulumi: DynamicEngine) -> None:
+    with pytest.raises(CheckFailed) as failed:
+        pulumi.check(checked_props(region="us-east-1"))
+    [(prop, reason)] = failed.value.failures
+    assert prop == "region"
+    assert "is us-east-1 but the listener ARN is in eu-west-1" in reason
 
-    whole = props(plane, target_groups=rpc.UNKNOWN, gating_alarms=rpc.UNKNOWN)
-    assert CutoverProvider().check({}, whole).failures == []
-    unknown = props(
-        plane, listener_arn=rpc.UNKNOWN, gating_alarms={"blue": rpc.UNKNOWN, "green": rpc.UNKNOWN}
+
+def test_check_rejects_the_same_group_for_both_colours(pulumi: DynamicEngine) -> None:
+    same = {"blue": GROUPS["blue"], "green": GROUPS["blue"]}
+    with pytest.raises(CheckFailed) as failed:
+        pulumi.check(checked_props(target_groups=same))
+    assert "two different target groups" in failed.value.failures[0][1]
+
+
+def test_check_leaves_unknown_preview_values_alone(pulumi: DynamicEngine) -> None:
+    pulumi.check(checked_props(target_groups=rpc.UNKNOWN, gating_alarms=rpc.UNKNOWN))
+    unknown = checked_props(
+        listener_arn=rpc.UNKNOWN,
+        gating_alarms={"blue": rpc.UNKNOWN, "green": rpc.UNKNOWN},
+        alert_topics={"critical": rpc.UNKNOWN, "emergency": rpc.UNKNOWN},
     )
-    assert CutoverProvider().check({}, unknown).failures == []
+    pulumi.check(unknown)
 
 
-def test_diff_replaces_on_a_new_listener_and_updates_on_a_colour_change(
-    plane: TrafficPlane,
-) -> None:
-    provider = CutoverProvider()
-    old = props(plane)
-    assert provider.diff("id", old, dict(old)).changes is False
-    colour = provider.diff("id", old, props(plane, live="green"))
-    assert colour.changes is True
-    assert colour.replaces == []
-    moved = provider.diff("id", old, props(plane, listener_arn=plane.listener_arn + "0"))
-    assert moved.replaces == ["listener_arn"]
+# -- create, diff, update, read ----------------------------------------------------------------
 
 
 def test_create_establishes_the_live_colour_and_fixes_99_1(
-    operator: AwsClients, plane: TrafficPlane
+    pulumi: DynamicEngine, operator: AwsClients, plane: TrafficPlane, inboxes: dict[str, Inbox]
 ) -> None:
     force_weights(operator, plane, Weights(blue=99, green=1))
-    created = CutoverProvider().create(props(plane))
-    assert created.id == plane.listener_arn
-    assert created.outs is not None
-    assert created.outs["weights"] == {"blue": 100, "green": 0}
+    assert pulumi.up(props(plane, inboxes)) == "create"
+    assert pulumi.id == plane.listener_arn
+    assert pulumi.outputs["weights"] == {"blue": 100, "green": 0}
+    assert pulumi.outputs["last_outcome"] == "established"
+    assert [e.kind for e in report_of(pulumi).events] == [EventKind.CORRECTED]
     assert listener_weights(operator, plane) == Weights(blue=100, green=0)
 
 
 def test_create_refuses_to_take_over_a_real_split(
-    operator: AwsClients, plane: TrafficPlane
+    pulumi: DynamicEngine, operator: AwsClients, plane: TrafficPlane, inboxes: dict[str, Inbox]
 ) -> None:
     force_weights(operator, plane, Weights(blue=40, green=60))
-    with pytest.raises(ListenerDrift, match="stack says blue is live"):
-        CutoverProvider().create(props(plane))
+    with pytest.raises(ProviderFailed, match="stack says blue is live"):
+        pulumi.up(props(plane, inboxes))
+    assert pulumi.id is None
     assert listener_weights(operator, plane) == Weights(blue=40, green=60)
 
 
-def test_update_with_a_new_colour_performs_the_shift(
-    operator: AwsClients, plane: TrafficPlane
+def test_nothing_changed_is_no_update(
+    pulumi: DynamicEngine, plane: TrafficPlane, inboxes: dict[str, Inbox]
 ) -> None:
-    provider = CutoverProvider()
-    old = props(plane)
-    provider.create(old)
-    updated = provider.update(plane.listener_arn, old, props(plane, live="green"))
-    assert updated.outs is not None
-    assert updated.outs["live_colour"] == "green"
-    assert updated.outs["last_outcome"] == "promoted"
-    kinds = [e["kind"] for e in updated.outs["history"]]
-    assert kinds.count("bake-passed") == 2
+    pulumi.up(props(plane, inboxes))
+    assert pulumi.up(props(plane, inboxes)) == "same"
+
+
+def test_a_new_listener_replaces_the_cutover(
+    pulumi: DynamicEngine, operator: AwsClients, plane: TrafficPlane, inboxes: dict[str, Inbox]
+) -> None:
+    from delivery.rehearsal.emulator import build_traffic_plane
+
+    pulumi.up(props(plane, inboxes))
+    other = build_traffic_plane(operator, "other")
+    assert pulumi.up(props(other, inboxes)) == "create"
+    assert pulumi.operations[-2:] == ["replace", "create"]
+    assert pulumi.id == other.listener_arn
+
+
+def test_update_with_a_new_colour_performs_the_shift(
+    pulumi: DynamicEngine, operator: AwsClients, plane: TrafficPlane, inboxes: dict[str, Inbox]
+) -> None:
+    pulumi.up(props(plane, inboxes))
+    assert pulumi.up(props(plane, inboxes, live="green")) == "update"
+    assert pulumi.outputs["live_colour"] == "green"
+    assert pulumi.outputs["last_outcome"] == "promoted"
+    report = report_of(pulumi)
+    assert report.outcome is Outcome.PROMOTED
+    assert report.steps == (50, 100)
+    assert [e.kind for e in report.events].count(EventKind.BAKE_PASSED) == 2
     assert listener_weights(operator, plane) == Weights(blue=0, green=100)
 
 
-def test_update_refused_by_a_gate_fails_and_moves_nothing(
-    operator: AwsClients, plane: TrafficPlane
+def test_an_unrelated_change_with_the_live_colour_in_place_is_unchanged(
+    pulumi: DynamicEngine, operator: AwsClients, plane: TrafficPlane, inboxes: dict[str, Inbox]
 ) -> None:
-    provider = CutoverProvider()
-    old = props(plane)
-    provider.create(old)
-    set_alarm(operator, plane.gating_alarms(Colour.GREEN)[2], "INSUFFICIENT_DATA", "x")
-    failing_policy = {**FAST_POLICY, "insufficientData": "rollback"}
-    with pytest.raises(ShiftRefused, match="INSUFFICIENT_DATA"):
-        provider.update(plane.listener_arn, old, props(plane, live="green", policy=failing_policy))
+    pulumi.up(props(plane, inboxes))
+    slower = {**FAST_POLICY, "bakeSeconds": 2}
+    assert pulumi.up(props(plane, inboxes, policy=slower)) == "update"
+    assert pulumi.outputs["last_outcome"] == "unchanged"
+    assert report_of(pulumi).events == ()  # nothing was written to the listener
+    assert pulumi.outputs["policy"]["bakeSeconds"] == 2
     assert listener_weights(operator, plane) == Weights(blue=100, green=0)
 
 
-def test_update_rolls_back_when_a_bake_sees_an_alarm(
-    operator: AwsClients, plane: TrafficPlane
+def test_an_unfinished_shift_seen_by_refresh_is_rolled_back_to_the_recorded_colour(
+    pulumi: DynamicEngine, operator: AwsClients, plane: TrafficPlane, inboxes: dict[str, Inbox]
 ) -> None:
-    provider = CutoverProvider()
-    old = props(plane, live="green")
-    # An earlier shift to blue stopped at 50/50 and blue's 5xx alarm now fires: resuming must
-    # roll back to green, and the failed update keeps green in the stack state.
-    force_weights(operator, plane, Weights(blue=50, green=50))  # a crashed earlier shift to blue
-    set_alarm(operator, plane.gating_alarms(Colour.BLUE)[0], "ALARM", "5xx")
-    with pytest.raises(RolledBack, match="at step 50%; rolled back, blue=0% green=100%"):
-        provider.update(plane.listener_arn, old, props(plane, live="blue"))
+    """A killed `pulumi up` left 50/50; liveColour was set back to blue."""
+    pulumi.up(props(plane, inboxes))
+    force_weights(operator, plane, Weights(blue=50, green=50))
+    assert pulumi.up(props(plane, inboxes)) == "same"  # without a refresh nobody knows
+    pulumi.refresh()
+    assert pulumi.outputs["weights"] == {"blue": 50, "green": 50}
+    assert pulumi.outputs["live_colour"] == "blue"  # read records weights, not a new colour
+    with pytest.raises(ProviderFailed, match=r"did not finish.*this is a rollback, not a release"):
+        pulumi.up(props(plane, inboxes))
+    assert listener_weights(operator, plane) == Weights(blue=100, green=0)
+    [message] = inboxes["critical"].messages()
+    assert message["report"]["outcome"] == "rolled-back"
+    assert pulumi.up(props(plane, inboxes)) == "update"  # the state catches up
+    assert pulumi.outputs["last_outcome"] == "unchanged"
+    assert pulumi.up(props(plane, inboxes)) == "same"
+
+
+def test_a_change_finished_outside_switchyard_stops_with_drift_and_moves_nothing(
+    pulumi: DynamicEngine, operator: AwsClients, plane: TrafficPlane, inboxes: dict[str, Inbox]
+) -> None:
+    pulumi.up(props(plane, inboxes))
+    force_weights(operator, plane, Weights(blue=0, green=100))  # by hand, in the console
+    slower = {**FAST_POLICY, "bakeSeconds": 2}  # an unrelated change
+    with pytest.raises(ProviderFailed) as failed:
+        pulumi.up(props(plane, inboxes, policy=slower))
+    assert "ListenerDrift" in failed.value.details
+    assert "set liveColour to green" in failed.value.details
+    assert "restore blue=100% green=0% on the listener by hand" in failed.value.details
     assert listener_weights(operator, plane) == Weights(blue=0, green=100)
+    assert pulumi.outputs["policy"]["bakeSeconds"] == 1  # the failed update kept the state
 
 
-def test_read_reports_the_actual_weights_and_live_colour(
-    operator: AwsClients, plane: TrafficPlane
+def test_a_shift_resumes_from_the_actual_weights(
+    pulumi: DynamicEngine, operator: AwsClients, plane: TrafficPlane, inboxes: dict[str, Inbox]
 ) -> None:
+    pulumi.up(props(plane, inboxes))
+    force_weights(operator, plane, Weights(blue=50, green=50))  # a killed shift to green
+    pulumi.up(props(plane, inboxes, live="green"))
+    report = report_of(pulumi)
+    assert report.steps == (100,)
+    assert [e.step for e in report.events if e.kind is EventKind.BAKE_PASSED] == [50, 100]
+
+
+def test_update_refused_by_a_gate_fails_and_moves_nothing(
+    pulumi: DynamicEngine, operator: AwsClients, plane: TrafficPlane, inboxes: dict[str, Inbox]
+) -> None:
+    pulumi.up(props(plane, inboxes))
+    set_alarm(operator, plane.gating_alarms(Colour.GREEN)[2], "INSUFFICIENT_DATA", "x")
+    failing_policy = {**FAST_POLICY, "insufficientData": "rollback"}
+    with pytest.raises(ProviderFailed, match="INSUFFICIENT_DATA"):
+        pulumi.up(props(plane, inboxes, live="green", policy=failing_policy))
+    assert listener_weights(operator, plane) == Weights(blue=100, green=0)
+    assert inboxes["critical"].messages() == []  # a refusal moved nothing: no rollback
+
+
+def test_read_reports_the_actual_weights_and_keeps_the_recorded_colour(
+    pulumi: DynamicEngine, operator: AwsClients, plane: TrafficPlane, inboxes: dict[str, Inbox]
+) -> None:
+    pulumi.up(props(plane, inboxes))
     force_weights(operator, plane, Weights(blue=0, green=100))
-    read = CutoverProvider().read(plane.listener_arn, props(plane))
-    assert read.outs is not None
-    assert read.outs["weights"] == {"blue": 0, "green": 100}
-    assert read.outs["live_colour"] == "green"
+    pulumi.refresh()
+    assert pulumi.outputs["weights"] == {"blue": 0, "green": 100}
+    assert pulumi.outputs["live_colour"] == "blue"
+
+
+# -- rollbacks: the message, the record, the refusal -------------------------------------------
+
+
+def roll_back_a_shift_to_green(
+    pulumi: DynamicEngine, operator: AwsClients, plane: TrafficPlane, inboxes: dict[str, Inbox]
+) -> ProviderFailed:
+    pulumi.up(props(plane, inboxes))
+    set_alarm(operator, plane.gating_alarms(Colour.GREEN)[0], "ALARM", "5xx rate 9% > 5%")
+    # The gate would refuse a firing alarm: fire it once the first step is set.
+    force_weights(operator, plane, Weights(blue=50, green=50))
+    with pytest.raises(ProviderFailed) as failed:
+        pulumi.up(props(plane, inboxes, live="green"))
+    set_alarm(operator, plane.gating_alarms(Colour.GREEN)[0], "OK", "recovered")
+    return failed.value
+
+
+def test_a_rollback_is_published_to_critical_with_a_json_body(
+    pulumi: DynamicEngine, operator: AwsClients, plane: TrafficPlane, inboxes: dict[str, Inbox]
+) -> None:
+    failed = roll_back_a_shift_to_green(pulumi, operator, plane, inboxes)
+    assert "RolledBack" in failed.details
+    assert listener_weights(operator, plane) == Weights(blue=100, green=0)
+    assert pulumi.outputs["live_colour"] == "blue"  # the failed update kept the old state
+    [body] = inboxes["critical"].messages()
+    assert body["schema"] == "switchyard.rollback/v1"
+    assert body["stack"] == "itest"
+    assert body["release"] == "web:2"
+    report = CutoverReport.from_dict(body["report"])
+    assert report.outcome is Outcome.ROLLED_BACK
+    assert (report.source, report.target, report.step) == (Colour.BLUE, Colour.GREEN, 50)
+    assert report.weights == Weights(blue=100, green=0)
+    assert report.alarm is not None
+    assert report.alarm.alarm == plane.gating_alarms(Colour.GREEN)[0]
+    assert report.alarm.reason == "5xx rate 9% > 5%"
+    assert report.reaction_seconds is not None
+    assert inboxes["emergency"].messages() == []
+
+
+def test_a_failed_rollback_pages_emergency_too(
+    pulumi: DynamicEngine,
+    operator: AwsClients,
+    plane: TrafficPlane,
+    inboxes: dict[str, Inbox],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pulumi.up(props(plane, inboxes))
+
+    def failing_writes(*args: Any, **kwargs: Any) -> AwsClients:
+        clients = make_clients(*args, **kwargs)
+        FaultInjector(Fault("ModifyListener", 100, code="InternalFailure", status=500)).attach(
+            clients.elbv2
+        )
+        return clients
+
+    monkeypatch.setattr("delivery.cutover.provider.make_clients", failing_writes)
+    force_weights(operator, plane, Weights(blue=50, green=50))
+    set_alarm(operator, plane.gating_alarms(Colour.GREEN)[0], "ALARM", "5xx")
+    with pytest.raises(ProviderFailed, match="ROLLBACK FAILED"):
+        pulumi.up(props(plane, inboxes, live="green"))
+    assert listener_weights(operator, plane) == Weights(blue=50, green=50)
+    for tier in ("critical", "emergency"):
+        [body] = inboxes[tier].messages()
+        assert body["report"]["outcome"] == "rollback-failed"
+        assert body["report"]["weights"] == {"blue": 50, "green": 50}
+
+
+def test_a_failed_publish_never_blocks_the_rollback_and_is_reported(
+    pulumi: DynamicEngine, operator: AwsClients, plane: TrafficPlane, inboxes: dict[str, Inbox]
+) -> None:
+    gone = "arn:aws:sns:eu-west-1:123456789012:no-such-topic"
+    topics = {"critical": gone, "emergency": gone}
+    pulumi.up(props(plane, inboxes, alert_topics=topics))
+    force_weights(operator, plane, Weights(blue=50, green=50))
+    set_alarm(operator, plane.gating_alarms(Colour.GREEN)[0], "ALARM", "5xx")
+    with pytest.raises(ProviderFailed) as failed:
+        pulumi.up(props(plane, inboxes, live="green", alert_topics=topics))
+    assert "rolled back, blue=100% green=0% now in force" in failed.value.details
+    assert "The critical alert was not published" in failed.value.details
+    assert listener_weights(operator, plane) == Weights(blue=100, green=0)
+
+
+def test_a_rolled_back_release_stays_refused_until_a_way_out_is_taken(
+    pulumi: DynamicEngine, operator: AwsClients, plane: TrafficPlane, inboxes: dict[str, Inbox]
+) -> None:
+    roll_back_a_shift_to_green(pulumi, operator, plane, inboxes)
+    parameter = operator.ssm.get_parameter(Name=f"{RECORDS}/green")["Parameter"]
+    record = RollbackRecord.from_json(parameter["Value"])
+    assert (record.colour, record.release, record.step) == (Colour.GREEN, "web:2", 50)
+    assert "5xx rate 9% > 5%" in record.cause
+
+    # The next pulumi up (a threshold tweak, say) must not shift the same release again.
+    slower = {**FAST_POLICY, "bakeSeconds": 2}
+    with pytest.raises(ProviderFailed) as refused:
+        pulumi.up(props(plane, inboxes, live="green", policy=slower))
+    assert "ReleaseRolledBack" in refused.value.details
+    assert f"retryRollback '{record.id}'" in refused.value.details
+    assert "set liveColour back to blue" in refused.value.details
+    assert listener_weights(operator, plane) == Weights(blue=100, green=0)
+
+    assert pulumi.up(props(plane, inboxes, live="blue", policy=slower)) == "update"  # way out 1
+    assert pulumi.outputs["last_outcome"] == "unchanged"
+    pulumi.up(props(plane, inboxes, live="green", release="web:3"))  # way out 2
+    assert pulumi.outputs["last_outcome"] == "promoted"
+
+
+def test_an_explicit_retry_shifts_the_rolled_back_release_once(
+    pulumi: DynamicEngine, operator: AwsClients, plane: TrafficPlane, inboxes: dict[str, Inbox]
+) -> None:
+    roll_back_a_shift_to_green(pulumi, operator, plane, inboxes)
+    record = RollbackRecord.from_json(
+        operator.ssm.get_parameter(Name=f"{RECORDS}/green")["Parameter"]["Value"]
+    )
+    pulumi.up(props(plane, inboxes, live="green", retry_rollback=record.id))
+    assert pulumi.outputs["last_outcome"] == "promoted"
+    assert listener_weights(operator, plane) == Weights(blue=0, green=100)

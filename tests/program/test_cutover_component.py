@@ -8,14 +8,18 @@ import pulumi
 import pytest
 
 from components.cutover import BlueGreenCutover, BlueGreenCutoverArgs
-from delivery.config.model import Colour, InsufficientData, TrafficPolicy
-from delivery.cutover.provider import CutoverProvider
+from delivery.config.model import Colour, InsufficientData, Tier, TrafficPolicy
+from delivery.cutover.provider import INPUTS, OUTPUTS, CutoverProvider
 from infra.offline import RecordingMocks, dynamic_provider, install
 
 LISTENER = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/web/0123abcd/4567ef01"
 BLUE_TG = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web-blue/89ab0123"
 GREEN_TG = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web-green/cdef4567"
 POLICY = TrafficPolicy((10, 50, 100), 300, 15, 3, InsufficientData.ROLLBACK)
+TOPICS = {
+    Tier.CRITICAL: "arn:aws:sns:eu-west-1:123456789012:web-critical",
+    Tier.EMERGENCY: "arn:aws:sns:eu-west-1:123456789012:web-emergency",
+}
 
 
 @pytest.fixture
@@ -35,6 +39,10 @@ def build(live: Colour = Colour.BLUE) -> BlueGreenCutover:
             policy=POLICY,
             gating_alarms={Colour.BLUE: ["web-blue-5xx"], Colour.GREEN: ["web-green-5xx"]},
             region="eu-west-1",
+            stack="prod",
+            alert_topics=TOPICS,
+            record_path="/switchyard/prod/cutover",
+            release="web:1.4.2",
         ),
     )
 
@@ -63,6 +71,15 @@ def test_the_component_owns_one_dynamic_resource_with_the_policy(mocks: Recordin
             "blue": ["web-blue-5xx"],
             "green": ["web-green-5xx"],
         }
+        assert weights.inputs["alert_topics"] == {
+            "critical": TOPICS[Tier.CRITICAL],
+            "emergency": TOPICS[Tier.EMERGENCY],
+        }
+        assert weights.inputs["release"] == "web:1.4.2"
+        assert weights.inputs["retry_rollback"] == ""
+        assert weights.inputs["record_path"] == "/switchyard/prod/cutover"
+        declared = {k for k in weights.inputs if not k.startswith("__")}
+        assert declared - set(OUTPUTS) == set(INPUTS)
         assert isinstance(dynamic_provider(weights), CutoverProvider)
 
     return cutover.weights.apply(check)

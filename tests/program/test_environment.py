@@ -10,6 +10,7 @@ import json
 from ipaddress import IPv4Network
 from typing import Any
 
+import pulumi
 import pytest
 
 from delivery.config.model import Colour, Settings
@@ -398,3 +399,34 @@ def test_the_offline_preview_reports_a_bad_stack(capsys: pytest.CaptureFixture[s
 
     assert main(["--stack", "qa"]) == 2
     assert "no stack file Pulumi.qa.yaml" in capsys.readouterr().err
+
+
+class RecordedLiveMocks(RecordingMocks):
+    """The cutover's dynamic resource reports ``recorded`` as the colour last promoted, as its
+    state does while a shift runs or after one was rolled back."""
+
+    def __init__(self, recorded: Colour) -> None:
+        super().__init__()
+        self.recorded = recorded
+
+    def new_resource(
+        self, args: pulumi.runtime.MockResourceArgs
+    ) -> tuple[str | None, dict[str, Any]]:
+        id_, outputs = super().new_resource(args)
+        if args.typ == "pulumi-python:dynamic:Resource":
+            outputs = {**outputs, "live_colour": self.recorded.value}
+        return id_, outputs
+
+
+@pytest.mark.parametrize("stack_name", ["staging"])
+def test_the_test_listener_follows_the_cutovers_outcome_not_the_config(stack_name: str) -> None:
+    """liveColour says green, but the cutover has not promoted it (a shift running, or rolled
+    back): the test listener must keep reaching green, the candidate, for diagnosis."""
+    run = evaluate(stack_name, {"liveColour": "green"}, mocks=RecordedLiveMocks(Colour.BLUE))
+    (action,) = listener(run, "traffic-test").inputs["defaultActions"]
+    assert action["targetGroupArn"] == run.exports["targetGroupArns"]["green"]
+    assert run.exports["liveColour"] == "blue"
+    assert run.mocks.options["traffic-test"].parent.endswith("TestListener::test-listener")
+    # It moved from the load balancer component: an alias keeps it the same listener.
+    aliases = run.mocks.options["traffic-test"].aliases
+    assert any('parentUrn: "' in a and "WeightedAlb::traffic" in a for a in aliases), aliases

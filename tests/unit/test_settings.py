@@ -48,6 +48,7 @@ OPTIONAL = {
     "hookCommand",
     "hookImage",
     "scaleDownDelaySeconds",
+    "retryRollback",
 }
 
 

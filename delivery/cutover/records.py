@@ -1,0 +1,82 @@
+"""The durable record of a rollback, and the rule that keeps a rolled-back release out.
+
+A rollback is recorded in SSM Parameter Store, one parameter per colour
+(``<path>/<colour>``), outside anything Pulumi manages, so no later ``pulumi up`` can erase it.
+A shift to a colour whose current release is recorded as rolled back is refused until the
+config goes back, a new release reaches that colour, or someone retries on purpose by setting
+the cutover's ``retry_rollback`` input to the record's id (each rollback has its own id, so a
+retry that rolls back again is refused again).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from delivery.config.model import Colour
+from delivery.cutover.events import CutoverReport
+
+CAUSE_LIMIT: Final = 1500  # a standard SSM parameter holds at most 4 KB
+NO_RELEASE: Final = "(no release identity)"
+
+
+@dataclass(frozen=True)
+class RollbackRecord:
+    id: str  # "<colour>@<UTC time>": what retry_rollback names to retry on purpose
+    colour: Colour
+    release: str
+    at: str  # UTC, ISO 8601
+    stack: str
+    step: int | None
+    cause: str
+
+    @classmethod
+    def of(
+        cls, report: CutoverReport, release: str, stack: str, when: datetime | None = None
+    ) -> RollbackRecord:
+        at = (when or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return cls(
+            id=f"{report.target}@{at}",
+            colour=report.target,
+            release=release,
+            at=at,
+            stack=stack,
+            step=report.step,
+            cause=report.cause[:CAUSE_LIMIT],
+        )
+
+    def to_json(self) -> str:
+        return json.dumps({**asdict(self), "colour": self.colour.value}, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> RollbackRecord:
+        data: Mapping[str, Any] = json.loads(text)
+        step = data.get("step")
+        return cls(
+            id=str(data["id"]),
+            colour=Colour(data["colour"]),
+            release=str(data["release"]),
+            at=str(data["at"]),
+            stack=str(data["stack"]),
+            step=None if step is None else int(step),
+            cause=str(data["cause"]),
+        )
+
+    def blocks(self, release: str, retry: str) -> bool:
+        """Whether this record refuses a shift of ``release`` to its colour."""
+        return self.release == release and retry != self.id
+
+    def refusal(self, source: Colour, parameter: str) -> str:
+        release = self.release or NO_RELEASE
+        where = f" at step {self.step}%" if self.step is not None else ""
+        return (
+            f"{self.colour}'s release {release!r} was rolled back at {self.at}{where} "
+            f"({self.cause}); Switchyard will not shift to it again (record {parameter}). "
+            f"Nothing was moved: {source} still carries all traffic. Ways out: set liveColour "
+            f"back to {source}; or deploy a new release to {self.colour} (a new {self.colour}Image); "
+            f"or retry this release on purpose: pulumi config set switchyard:retryRollback "
+            f"'{self.id}', then pulumi up"
+        )

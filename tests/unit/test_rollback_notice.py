@@ -1,0 +1,73 @@
+"""What a rollback tells people and machines, and the record that keeps it out."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from delivery.config.model import Colour
+from delivery.cutover.alerts import SUBJECT_LIMIT, rollback_message
+from delivery.cutover.events import CutoverReport, Outcome, Verdict
+from delivery.cutover.ports import AlarmValue
+from delivery.cutover.records import RollbackRecord
+from delivery.plans.schedule import Weights
+
+REPORT = CutoverReport(
+    source=Colour.BLUE,
+    target=Colour.GREEN,
+    outcome=Outcome.ROLLED_BACK,
+    weights=Weights(blue=100, green=0),
+    events=(),
+    polls=7,
+    step=50,
+    cause="alarm 'web-green-5xx' is ALARM (5xx rate 9% > 5%)",
+    alarm=Verdict("web-green-5xx", AlarmValue.ALARM, "5xx rate 9% > 5%"),
+    reaction_seconds=0.412,
+)
+
+
+def test_the_message_names_stack_colours_step_weights_alarm_and_reaction() -> None:
+    message = rollback_message(REPORT, "prod", "web:1.4.2")
+    assert message.subject == "Switchyard prod: blue->green rolled back at step 50%"
+    assert "Release on green: web:1.4.2" in message.text
+    assert "Weights in force now: blue=100% green=0%" in message.text
+    assert "Alarm: web-green-5xx (5xx rate 9% > 5%)" in message.text
+    assert "Reaction: 412 ms" in message.text
+    body = json.loads(message.body)
+    assert body["stack"] == "prod"
+    assert CutoverReport.from_dict(body["report"]) == REPORT
+    structured = json.loads(message.sns_message())
+    assert structured["default"] == message.text
+    assert structured["sqs"] == structured["lambda"] == message.body
+
+
+def test_the_subject_fits_what_sns_accepts() -> None:
+    message = rollback_message(REPORT, "prod-" + "é" * 200, "")
+    assert len(message.subject) <= SUBJECT_LIMIT < 100
+    assert message.subject.isascii()
+    assert "\n" not in message.subject
+
+
+def test_a_failed_rollback_says_to_act_now() -> None:
+    failed = CutoverReport(
+        Colour.BLUE, Colour.GREEN, Outcome.ROLLBACK_FAILED, None, (), step=10, cause="x"
+    )
+    message = rollback_message(failed, "prod", "web:2")
+    assert "ROLLBACK FAILED" in message.subject
+    assert "Weights in force now: unknown" in message.text
+    assert "ACT NOW: restore 100% on blue" in message.text
+
+
+def test_a_record_blocks_its_release_until_retried_by_its_own_id() -> None:
+    when = datetime(2026, 11, 27, 5, 12, 3, tzinfo=UTC)
+    record = RollbackRecord.of(REPORT, "web:1.4.2", "prod", when)
+    assert record.id == "green@2026-11-27T05:12:03Z"
+    assert RollbackRecord.from_json(record.to_json()) == record
+    assert record.blocks("web:1.4.2", retry="")
+    assert not record.blocks("web:1.4.3", retry="")
+    assert not record.blocks("web:1.4.2", retry=record.id)
+    assert record.blocks("web:1.4.2", retry="green@2026-11-26T01:00:00Z")  # an older retry
+    refusal = record.refusal(Colour.BLUE, "/switchyard/prod/cutover/green")
+    assert "green's release 'web:1.4.2' was rolled back at 2026-11-27T05:12:03Z" in refusal
+    assert "set liveColour back to blue" in refusal
+    assert "retryRollback 'green@2026-11-27T05:12:03Z'" in refusal
