@@ -217,10 +217,16 @@ def _bench(argv: Sequence[str] | None) -> int:
             f"(target <= {blind_target} ms)"
         )
     throttled_ms = [r.reaction_ms for r in throttled if r.reaction_ms is not None]
+    calls_ms = [
+        r.report.reaction_seconds * 1000
+        for r in throttled
+        if r.report and r.report.reaction_seconds is not None
+    ]
     print(
         f"rollback reaction with ModifyListener throttled twice ({len(throttled_ms)} runs): "
         f"median {statistics.median(throttled_ms):.0f} ms, max {max(throttled_ms):.0f} ms "
-        f"(target <= {THROTTLED_ROLLBACK_TARGET_MS} ms)"
+        f"(target <= {THROTTLED_ROLLBACK_TARGET_MS} ms); of which the throttled rollback call: "
+        f"median {statistics.median(calls_ms):.0f} ms, max {max(calls_ms):.0f} ms"
     )
     met = (
         percentile(reactions, 0.95) <= args.poll * 1000 + 500

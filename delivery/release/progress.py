@@ -11,30 +11,30 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from delivery.config.model import Colour
-from delivery.cutover.engine import Event
+from delivery.cutover.events import Event, EventKind
 from delivery.plans.schedule import Weights
 
 Progress = Event
 OnProgress = Callable[[Progress], None]
 
-_QUIET = frozenset({"poll"})
+_QUIET = frozenset({EventKind.POLL})
 
 
 def progress(at: float, kind: str, weights: Weights, step: int | None, detail: str) -> Progress:
-    return Event(at, kind, weights, step, detail)
+    return Event(at, EventKind(kind), weights, step, detail)
 
 
 def moved_traffic_to(event: Progress, target: Colour) -> bool:
     """The listener carried some of ``target``'s traffic at this event."""
-    return event.kind == "weights-set" and event.weights.of(target) > 0
+    return event.kind is EventKind.STEP_SET and event.weights.of(target) > 0
 
 
 def is_rollback(event: Progress) -> bool:
-    return event.kind in ("rolled-back", "rollback-failed")
+    return event.kind in (EventKind.ROLLED_BACK, EventKind.ROLLBACK_FAILED)
 
 
 def is_alarm(event: Progress) -> bool:
-    return event.kind == "alarm"
+    return event.kind is EventKind.ALARM
 
 
 def describe(event: Progress) -> str | None:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from delivery.config.model import Colour
-from delivery.cutover.ports import ALARM, Alarms, Clock, Listener
+from delivery.cutover.ports import Alarms, AlarmValue, Clock, Listener
 from delivery.errors import PortError
 from delivery.plans.schedule import Weights
 from delivery.release.keys import LIVE_COLOUR, image_key
@@ -58,7 +58,7 @@ def status_lines(
         names = list((outputs.get("alarmNames") or {}).get(colour.value) or [])
         try:
             states = alarms.states(names) if names else {}
-            firing = [n for n, s in states.items() if s.value == ALARM]
+            firing = [n for n, s in states.items() if s.value is AlarmValue.ALARM]
             missing = [n for n in names if n not in states]
             alarm_text = (
                 f"{len(names)} gating alarm(s), {len(firing)} in ALARM"

@@ -113,16 +113,15 @@ class DynamicEngine:
         checked = self.check(inputs)
         if self.id is None:
             return self._create(checked)
-        diff = self._servicer.Diff(
-            proto.DiffRequest(
-                id=self.id,
-                urn=URN,
-                olds=serialize(self.outputs),
-                news=serialize(checked),
-                old_inputs=serialize(self.inputs),
-            ),
-            self._context,
-        )
+        # Diff and Update both get the old outputs as olds, as the engine sends them.
+        change = {
+            "id": self.id,
+            "urn": URN,
+            "olds": serialize(self.outputs),
+            "news": serialize(checked),
+            "old_inputs": serialize(self.inputs),
+        }
+        diff = self._servicer.Diff(proto.DiffRequest(**change), self._context)
         if diff.changes == proto.DiffResponse.DIFF_NONE:
             self.operations.append("same")
             return "same"
@@ -134,16 +133,8 @@ class DynamicEngine:
             )
             self.id, self.inputs, self.outputs = None, {}, {}
             return self._create(checked)
-        reply = self._servicer.Update(
-            proto.UpdateRequest(
-                id=self.id,
-                urn=URN,
-                olds=serialize(self.outputs),
-                news=serialize(checked),
-                old_inputs=serialize(self.inputs),
-            ),
-            self._context,
-        )  # raises ProviderFailed: the state stays as it was
+        # Raises ProviderFailed when the provider fails: the state stays as it was.
+        reply = self._servicer.Update(proto.UpdateRequest(**change), self._context)
         self.inputs, self.outputs = checked, deserialize(reply.properties)
         self.operations.append("update")
         return "update"

@@ -14,7 +14,7 @@ import pytest
 
 from delivery.config.model import Colour, LoadCheck, Settings, Tier
 from delivery.config.stackfile import load_stack
-from delivery.cutover.ports import ALARM, AlarmState
+from delivery.cutover.ports import AlarmState, AlarmValue
 from delivery.plans.schedule import Weights
 from delivery.rehearsal.servers import ColourServer, colour_servers
 from delivery.release.automation import StackUnavailable
@@ -174,7 +174,9 @@ def test_no_baseline_data_keeps_the_static_value(rig: Rig) -> None:
 def test_an_alarm_during_promote_rolls_back_and_puts_the_config_back(rig: Rig) -> None:
     def fire_at_50(event: Progress) -> None:
         if event.kind == "weights-set" and event.step == 50 and event.weights.green == 50:
-            rig.stack.world.alarms["green-5xx"] = AlarmState("green-5xx", ALARM, "5xx at 7%")
+            rig.stack.world.alarms["green-5xx"] = AlarmState(
+                "green-5xx", AlarmValue.ALARM, "5xx at 7%"
+            )
 
     rig.stack.during_promote = fire_at_50
     record = rig.release()
@@ -219,7 +221,7 @@ def test_a_failed_check_stops_before_any_traffic_moves(
 
 
 def test_a_gate_that_refuses_the_shift_stops_with_the_config_put_back(rig: Rig) -> None:
-    rig.stack.world.alarms["green-latency"] = AlarmState("green-latency", ALARM, "slow")
+    rig.stack.world.alarms["green-latency"] = AlarmState("green-latency", AlarmValue.ALARM, "slow")
     record = rig.release()
 
     assert record.outcome is Outcome.STOPPED

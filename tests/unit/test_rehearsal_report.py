@@ -6,7 +6,7 @@ import pytest
 from rich.console import Console
 
 from delivery.config.model import Colour
-from delivery.cutover.engine import Event
+from delivery.cutover.events import Event, EventKind
 from delivery.plans.schedule import Weights
 from delivery.rehearsal.report import print_summary, timeline_figure
 from delivery.rehearsal.run import AlarmMark, RunRecord
@@ -20,11 +20,11 @@ def rolled_back() -> RunRecord:
     scenario = Scenario("insufficient-data", Outcome.ROLLED_BACK, "no data mid-bake", 50)
     record = RunRecord(scenario, 100.0, Colour.GREEN, Outcome.ROLLED_BACK, "rolled back")
     record.events = [
-        Event(0.1, "gates-passed", BLUE),
-        Event(0.2, "weights-set", HALF, 50),
-        *(Event(0.2 + 15 * n, "poll", HALF, 50) for n in range(41)),  # a prod-sized bake
-        Event(1206.923456, "weights-set", BLUE, 50, "rollback"),
-        Event(1207.2, "rolled-back", BLUE, 50, "alarm"),
+        Event(0.1, EventKind.GATES_PASSED, BLUE),
+        Event(0.2, EventKind.STEP_SET, HALF, 50),
+        *(Event(0.2 + 15 * n, EventKind.POLL, HALF, 50) for n in range(41)),  # a prod-sized bake
+        Event(1206.923456, EventKind.ROLLBACK_SET, BLUE, 50, "rollback"),
+        Event(1207.2, EventKind.ROLLED_BACK, BLUE, 50, "alarm"),
     ]
     record.alarm_marks = [AlarmMark(39.0, "web-green-5xx-rate", "INSUFFICIENT_DATA")]
     record.api_calls = {
@@ -42,8 +42,10 @@ def promoted() -> RunRecord:
     for n, weight in enumerate((10, 50, 100)):
         start = 6.8 + 600.05 * n
         record.events += [
-            Event(start, "weights-set", Weights.split(Colour.GREEN, weight), weight),
-            Event(start + 600.0, "bake-passed", Weights.split(Colour.GREEN, weight), weight),
+            Event(start, EventKind.STEP_SET, Weights.split(Colour.GREEN, weight), weight),
+            Event(
+                start + 600.0, EventKind.BAKE_PASSED, Weights.split(Colour.GREEN, weight), weight
+            ),
         ]
     record.final_weights = Weights.all_on(Colour.GREEN)
     return record
@@ -52,7 +54,7 @@ def promoted() -> RunRecord:
 def refused() -> RunRecord:
     scenario = Scenario("unhealthy-green", Outcome.REFUSED, "no healthy targets")
     record = RunRecord(scenario, 100.0, Colour.GREEN, Outcome.REFUSED, "refused")
-    record.events = [Event(0.05, "refused", BLUE, None, "0 healthy targets")]
+    record.events = [Event(0.05, EventKind.REFUSED, BLUE, None, "0 healthy targets")]
     record.final_weights = BLUE
     return record
 
