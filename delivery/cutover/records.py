@@ -76,7 +76,8 @@ class RollbackRecord:
             f"{self.colour}'s release {release!r} was rolled back at {self.at}{where} "
             f"({self.cause}); Switchyard will not shift to it again (record {parameter}). "
             f"Nothing was moved: {source} still carries all traffic. Ways out: set liveColour "
-            f"back to {source}; or deploy a new release to {self.colour} (a new {self.colour}Image); "
-            f"or retry this release on purpose: pulumi config set switchyard:retryRollback "
+            f"back to {source}; or deploy a new release to {self.colour} (a new "
+            f"{self.colour}Image); or retry this release on purpose: pulumi config set "
+            f"switchyard:retryRollback "
             f"'{self.id}', then pulumi up"
         )
