@@ -39,12 +39,13 @@ def started(record: ReleaseRecord) -> Notice:
 
 
 def finished(record: ReleaseRecord) -> Notice | None:
-    """The notice for a release's outcome; None for outcomes that are not announced."""
+    """The notice for a release's outcome; None while it has none."""
     tiers = {
         Outcome.PROMOTED: (Tier.INFO, "promoted"),
         Outcome.ROLLED_BACK: (Tier.CRITICAL, "ROLLED BACK"),
         Outcome.ABORTED: (Tier.CRITICAL, "ABORTED"),
         Outcome.STOPPED: (Tier.WARNING, "refused"),
+        Outcome.FAILED: (Tier.CRITICAL, "FAILED"),  # drift, a failed rollback: look now
     }
     if record.outcome not in tiers:
         return None

@@ -66,10 +66,6 @@ class Stop(Ended):
         super().__init__(Outcome.STOPPED, cause)
 
 
-class ReleaseBlocked(SwitchyardError):
-    """The release cannot start from what the listener carries now; nothing was changed."""
-
-
 @dataclass(frozen=True)
 class Ports:
     stack: StackPort
@@ -108,6 +104,8 @@ class Release:
         as it stands (the next run resumes it) and re-raises.
         """
         record = self._begin(request)
+        if record.outcome is not None:  # refused before it started
+            return record
         self._record = record
         try:
             self._phases(record, request)
@@ -135,8 +133,9 @@ class Release:
 
     def _begin(self, request: Request) -> ReleaseRecord:
         stack = self._p.stack.name
-        config = self._p.stack.config()
-        carrying = self._carrying()
+        configured = text_value(self._p.stack.config(), LIVE_COLOUR)
+        weights = self._listener_weights()
+        carrying = next((c for c in Colour if weights.of(c) == 100), None)
         loaded = self._p.records.load()
         for bad in loaded.unreadable:
             self._p.say(f"warning: release record {bad.where} is unreadable, ignored: {bad.reason}")
@@ -148,36 +147,39 @@ class Release:
                 f"passed before: {', '.join(p.phase for p in previous.phases) or 'nothing'}"
             )
             return previous
+        if carrying is None:  # a cutover that did not finish: only its own release may go on
+            source = Colour(configured) if configured in {c.value for c in Colour} else None
+            record = self._new_record(request, source or Colour.BLUE)
+            self._finish(
+                record,
+                Outcome.FAILED,
+                f"the production listener is split ({weights}): a cutover did not finish. "
+                "Resume it by running its release again, or run `pulumi refresh` then "
+                "`pulumi up` to let the cutover restore the live colour; nothing was changed",
+            )
+            return record
         if previous is not None:
             previous.outcome, previous.ended_at = Outcome.FAILED, self._p.now()
             previous.cause = f"interrupted and not resumed: a release of {request.image} followed"
             self._p.records.save(previous)
-        if carrying is None:
-            raise ReleaseBlocked(
-                f"the production listener is split ({self._p.listener.read_weights()}): a "
-                "cutover did not finish. Resume it by running the same release again, or run "
-                "`pulumi refresh` then `pulumi up` to let the cutover restore the live colour; "
-                "nothing was changed"
-            )
-        configured = text_value(config, LIVE_COLOUR)
         if configured != carrying.value:
             self._p.say(
                 f"liveColour is {configured} but the listener carries 100% {carrying}: "
                 f"releasing from {carrying}, the colour users are on"
             )
-        record = ReleaseRecord.begin(stack, request.image, carrying, self._p.now())
+        record = self._new_record(request, carrying)
+        self._save(record)
+        self._send(notify.started(record))
+        return record
+
+    def _new_record(self, request: Request, source: Colour) -> ReleaseRecord:
+        record = ReleaseRecord.begin(self._p.stack.name, request.image, source, self._p.now())
         record.commit, record.commit_time, record.run_url = (
             request.commit,
             request.commit_time,
             request.run_url,
         )
-        self._save(record)
-        self._send(notify.started(record))
         return record
-
-    def _carrying(self) -> Colour | None:
-        weights = self._p.listener.read_weights()
-        return next((c for c in Colour if weights.of(c) == 100), None)
 
     # -- the phases ------------------------------------------------------------------------
 

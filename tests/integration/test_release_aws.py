@@ -79,7 +79,7 @@ def test_a_rollback_is_published_to_the_critical_topic_with_its_cause(
         (Outcome.PROMOTED, Tier.INFO),
         (Outcome.STOPPED, Tier.WARNING),
         (Outcome.ABORTED, Tier.CRITICAL),
-        (Outcome.FAILED, None),
+        (Outcome.FAILED, Tier.CRITICAL),
     ],
 )
 def test_each_outcome_goes_to_its_tier(outcome: Outcome, tier: Tier | None) -> None:

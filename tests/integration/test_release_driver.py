@@ -25,7 +25,7 @@ from delivery.release.keys import (
     RELEASE_STEP,
     image_key,
 )
-from delivery.release.orchestrate import EXIT_CODES, Ports, Release, ReleaseBlocked, Request
+from delivery.release.orchestrate import EXIT_CODES, Ports, Release, Request
 from delivery.release.progress import OnProgress, Progress
 from delivery.release.record import LocalRecords, Outcome, Phase, ReleaseRecord, Result
 from tests.release_world import WorldStack, world_stack
@@ -323,10 +323,31 @@ def test_a_split_listener_blocks_a_new_release_and_changes_nothing(rig: Rig) -> 
     rig.stack.world.weights = Weights(blue=50, green=50)
     before = dict(rig.stack.values)
 
-    with pytest.raises(ReleaseBlocked, match="split"):
-        rig.release()
+    record = rig.release()
 
+    assert record.outcome is Outcome.FAILED and EXIT_CODES[record.outcome] == 1
+    assert "split (blue=50% green=50%)" in record.cause and "nothing was changed" in record.cause
     assert rig.stack.values == before and rig.stack.ups == 0
+    assert rig.stack.world.sets == []
+    assert rig.stored()[0]["outcome"] == "failed"
+    assert [t for t, _, _ in rig.sent.notices] == [Tier.CRITICAL]
+
+
+def test_a_split_listener_lets_its_own_interrupted_release_resume(rig: Rig) -> None:
+    def die_at_50(event: Progress) -> None:
+        if event.kind == "weights-set" and event.step == 50:
+            raise Crash("runner lost mid-promote")
+
+    rig.stack.during_promote = die_at_50
+    with pytest.raises(Crash):
+        rig.release()
+    assert rig.stack.world.weights == Weights(blue=50, green=50)
+    rig.stack.during_promote = None
+
+    record = rig.release()
+
+    assert record.outcome is Outcome.PROMOTED and record.runs == 2
+    assert rig.stack.world.weights == Weights.all_on(Colour.GREEN)
 
 
 def test_stage_only_validates_and_the_next_run_promotes_without_staging_again(rig: Rig) -> None:
