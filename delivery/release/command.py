@@ -23,6 +23,7 @@ import boto3
 
 from delivery.config.model import Colour, Settings, Tier
 from delivery.config.stackfile import PROJECT_ROOT
+from delivery.config.workloads import image_problem
 from delivery.cutover.aws import AwsClients, CloudWatchAlarms, ElbListener, TargetGroupHealth
 from delivery.cutover.aws import make_clients as make_cutover_clients
 from delivery.cutover.clock import SystemClock
@@ -44,8 +45,6 @@ from delivery.release.record import (
 from delivery.release.status import WatchedStack, status_lines, watch
 
 EXIT_FAILED = EXIT_CODES[Outcome.FAILED]
-# <registry/repository>[:tag][@sha256:<64 hex>], lowercase repository as OCI requires
-IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/:-]*(?::[\w.-]{1,128})?(?:@sha256:[0-9a-f]{64})?$")
 
 
 class BadRequest(SwitchyardError):
@@ -53,16 +52,10 @@ class BadRequest(SwitchyardError):
 
 
 def check_image(image: str, settings: Settings) -> str:
-    if not IMAGE.match(image):
-        raise BadRequest(
-            f"--image must be an image reference such as <account>.dkr.ecr.<region>."
-            f"amazonaws.com/web@sha256:<64 hex digits>, got {image!r}"
-        )
-    if settings.environment == "prod" and "@sha256:" not in image:
-        raise BadRequest(
-            f"prod releases take an image by digest (repository@sha256:...), so what was "
-            f"tested is what runs; got {image!r} (app-image.yml outputs the digest)"
-        )
+    """The image as the stack's ``<colour>Image`` key would accept it (the same rule)."""
+    problem = image_problem(image, settings.environment)
+    if problem:
+        raise BadRequest(f"--image {problem} (app-image.yml outputs the digest)")
     return image
 
 

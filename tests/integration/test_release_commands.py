@@ -144,8 +144,8 @@ def test_report_computes_the_metrics_from_rehearsed_records(
         (["--scenario", "explode", "--rehearse"], "unknown release scenario"),
         (["--commit", "not a sha", "--rehearse"], "--commit must be a git commit SHA"),
         (["--commit-time", "yesterday", "--rehearse"], "--commit-time must be an ISO 8601"),
-        (["--rehearse", "--image", "Web Server:latest"], "--image must be an image reference"),
-        (["--rehearse", "--image", "web@sha256:1"], "--image must be an image reference"),
+        (["--rehearse", "--image", "Web Server:latest"], "--image must be a container image"),
+        (["--rehearse", "--image", "web@sha256:1"], "--image must be a container image"),
         (["--scenario", "load-fails"], "--scenario and --speed only apply with --rehearse"),
     ],
 )
@@ -164,7 +164,7 @@ def test_bad_release_input_is_refused_with_the_reason(
 def test_prod_takes_images_by_digest_only(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["release", "--stack", "prod", "--image", "web:1.4.2", "--rehearse"])
     assert code == 2
-    assert "prod releases take an image by digest" in capsys.readouterr().err
+    assert "--image must be an image pinned by digest" in capsys.readouterr().err
 
 
 def test_a_stack_without_a_stack_file_is_named_with_the_known_ones(
