@@ -289,13 +289,15 @@ class BlueGreenWorkload(pulumi.ComponentResource):
             },
         }
         return k8s.batch.v1.Job(
-            f"{self._name}-{hook.name}",
+            f"{self._name}-hook-{hook.colour}",
             metadata=metadata,
             spec=spec,
             opts=pulumi.ResourceOptions.merge(
                 opts,
                 pulumi.ResourceOptions(
                     depends_on=[self.service_account],
+                    # the live colour's Job, like its pods, is never changed in place
+                    ignore_changes=["metadata", "spec"] if hook.frozen else None,
                     custom_timeouts=pulumi.CustomTimeouts(
                         create=f"{HOOK_DEADLINE_SECONDS + 60}s",
                         update=f"{HOOK_DEADLINE_SECONDS + 60}s",

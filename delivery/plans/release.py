@@ -29,10 +29,14 @@ class Size(StrEnum):
 
 @dataclass(frozen=True)
 class HookJob:
-    name: str  # one name per (release image, hook image, command): a new release, a new Job
+    colour: Colour  # the colour whose release it prepares
+    name: str  # one per (colour, release image, hook image, command): a new release, a new Job
     release_image: str  # the image this Job prepares the way for
     image: str
     command: tuple[str, ...]
+    # The live colour's Job is frozen like its pods: a mistaken change to the live colour's
+    # image (or to hookCommand) starts no Job; the next release's Job takes it.
+    frozen: bool
 
 
 @dataclass(frozen=True)
@@ -63,9 +67,9 @@ class ReleasePlan:
 
 
 def hook_job_name(
-    service_name: str, release_image: str, image: str, command: tuple[str, ...]
+    service_name: str, colour: Colour, release_image: str, image: str, command: tuple[str, ...]
 ) -> str:
-    identity = "\0".join((release_image, image, *command)).encode()
+    identity = "\0".join((colour.value, release_image, image, *command)).encode()
     digest = hashlib.sha256(identity).hexdigest()[:HOOK_HASH_CHARS]
     return f"{service_name}-hook-{digest}"
 
@@ -91,13 +95,15 @@ def plan_release(
         # The live image's Job always exists: it ran before traffic reached that image. When a
         # promotion skipped the hook step, it runs in the promotion's `pulumi up`, before the
         # cutover. In the hook step, the other colour's image gets its Job ahead of the shift.
-        images = [service.images[live]]
-        if release.step is ReleaseStep.HOOK and service.images[other] not in images:
-            images.append(service.images[other])
-        for release_image in images:
+        # Jobs are per colour, so the Job a promotion waits for is the very one the hook step
+        # ran, whatever the other colour runs.
+        hooked = [live, other] if release.step is ReleaseStep.HOOK else [live]
+        for colour in hooked:
+            release_image = service.images[colour]
             image = release.hook_image or release_image
-            name = hook_job_name(service_name, release_image, image, release.hook_command)
-            hooks.append(HookJob(name, release_image, image, release.hook_command))
+            command = release.hook_command
+            name = hook_job_name(service_name, colour, release_image, image, command)
+            hooks.append(HookJob(colour, name, release_image, image, command, colour is live))
     return ReleasePlan(
         colours,
         tuple(hooks),

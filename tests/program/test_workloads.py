@@ -368,11 +368,13 @@ def test_stage_puts_the_new_image_on_the_idle_colour_at_full_size() -> None:
     assert run.mocks.options["workload-green"].update_timeout == "15m"
 
 
-def test_a_new_image_for_the_live_colour_never_rolls_its_pods() -> None:
-    # A mistake: the live colour's image changed. Its pods are frozen (ignore_changes), so
-    # `pulumi up` leaves them; the new image reaches users only through a release.
+def test_a_new_image_for_the_live_colour_never_rolls_its_pods_nor_runs_its_hook() -> None:
+    # A mistake: the live colour's image changed. Its pods and its hook Job are frozen
+    # (ignore_changes), so `pulumi up` leaves both; the image reaches users only by a release.
     run = release("prod", Colour.BLUE, "cleanup", blue=NEW.replace(":2.0.0", "@sha256:" + "a" * 64))
     assert run.mocks.options["workload-blue"].ignore_changes == ("spec.template",)
+    assert run.mocks.options["workload-hook-blue"].ignore_changes == ("metadata", "spec")
+    assert run.mocks.of_type(JOB) == [run.mocks.named("workload-hook-blue")]
 
 
 def test_the_hook_step_runs_the_candidates_job_before_any_traffic() -> None:
@@ -407,6 +409,7 @@ def test_promotion_waits_for_the_candidates_readiness_and_its_hook() -> None:
     assert weights.waits_for(hook.name), "the candidate's pre-traffic Job"
     assert not weights.waits_for("workload-blue")
     assert run.mocks.named("cutover-weights").inputs["live_colour"] == "green"
+    assert run.mocks.options[hook.name].ignore_changes == ("metadata", "spec"), "now live"
     # the old colour stays at full size until clean-up
     settings = load_stack("staging")
     assert autoscaler(run, Colour.BLUE)["minReplicas"] == settings.service.min_replicas

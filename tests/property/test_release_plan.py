@@ -40,6 +40,8 @@ def test_plan_invariants(
     assert (other.size is Size.IDLE) == (step is ReleaseStep.CLEANUP) == other.after_cutover
     assert plan.release_image == service.images[live]
     assert len({h.name for h in plan.hooks}) == len(plan.hooks)
+    assert all(h.frozen == (h.colour is live) for h in plan.hooks)
+    assert all(h.release_image == service.images[h.colour] for h in plan.hooks)
     if command:
         assert plan.gating_hook is not None
         assert plan.gating_hook.release_image == service.images[live]

@@ -38,6 +38,10 @@ def test_stage_runs_the_candidate_at_full_size_beside_the_frozen_live_colour() -
 def test_the_hook_step_adds_the_candidates_job() -> None:
     plan = plan_for(Colour.BLUE, ReleaseStep.HOOK)
     assert [h.release_image for h in plan.hooks] == [OLD, NEW]
+    assert [(h.colour, h.frozen) for h in plan.hooks] == [
+        (Colour.BLUE, True),
+        (Colour.GREEN, False),
+    ]
     assert plan.gating_hook is not None and plan.gating_hook.release_image == OLD
 
 
@@ -49,6 +53,7 @@ def test_promotion_gates_on_the_new_release_and_keeps_the_old_colour_full() -> N
     # the Job keeps its name from the hook step to the promotion: it does not run twice
     staged = plan_for(Colour.BLUE, ReleaseStep.HOOK)
     assert plan.gating_hook.name in {h.name for h in staged.hooks}
+    assert plan.gating_hook.frozen, "once live, its Job is frozen like its pods"
 
 
 def test_cleanup_shrinks_the_other_colour_after_the_cutover() -> None:
@@ -65,16 +70,19 @@ def test_no_hook_command_means_no_jobs() -> None:
     assert plan.gating_hook is None
 
 
-def test_one_image_on_both_colours_needs_one_job() -> None:
+def test_each_colours_release_has_its_own_job_even_for_one_image() -> None:
     plan = plan_for(Colour.BLUE, ReleaseStep.HOOK, green=OLD)
-    assert len(plan.hooks) == 1
+    assert [h.colour for h in plan.hooks] == [Colour.BLUE, Colour.GREEN]
+    assert len({h.name for h in plan.hooks}) == 2
 
 
 def test_job_names_follow_the_release_and_stay_valid_kubernetes_names() -> None:
-    a = hook_job_name("web", OLD, OLD, ("/app/migrate",))
-    assert a == hook_job_name("web", OLD, OLD, ("/app/migrate",))
-    assert a != hook_job_name("web", NEW, NEW, ("/app/migrate",))
-    assert a != hook_job_name("web", OLD, OLD, ("/app/migrate", "--dry-run"))
-    longest = hook_job_name("a" * MAX_SERVICE_NAME, OLD, OLD, ())
+    blue, green = Colour.BLUE, Colour.GREEN
+    a = hook_job_name("web", blue, OLD, OLD, ("/app/migrate",))
+    assert a == hook_job_name("web", blue, OLD, OLD, ("/app/migrate",))
+    assert a != hook_job_name("web", blue, NEW, NEW, ("/app/migrate",))
+    assert a != hook_job_name("web", blue, OLD, OLD, ("/app/migrate", "--dry-run"))
+    assert a != hook_job_name("web", green, OLD, OLD, ("/app/migrate",))
+    longest = hook_job_name("a" * MAX_SERVICE_NAME, green, OLD, OLD, ())
     assert len(longest) == 63
     assert re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", longest)
