@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -17,6 +17,7 @@ from delivery.plans.subnets import plan_subnets
 class MultiAzNetworkArgs:
     settings: NetworkSettings
     name_prefix: str
+    zone_names: Sequence[str]  # the region's available zones (infra.config asked it)
 
 
 class MultiAzNetwork(pulumi.ComponentResource):
@@ -27,9 +28,6 @@ class MultiAzNetwork(pulumi.ComponentResource):
         settings = args.settings
         child = pulumi.ResourceOptions(parent=self)
         plan = plan_subnets(settings.cidr, settings.az_count)
-        zones = aws.get_availability_zones_output(
-            state="available", opts=pulumi.InvokeOutputOptions(parent=self)
-        )
 
         self.vpc = aws.ec2.Vpc(
             f"{name}-vpc",
@@ -49,7 +47,7 @@ class MultiAzNetwork(pulumi.ComponentResource):
         self.public_subnets: list[aws.ec2.Subnet] = []
         self.private_subnets: list[aws.ec2.Subnet] = []
         for zone in plan:
-            az = zones.names.apply(functools.partial(_zone_name, index=zone.zone_index))
+            az = args.zone_names[zone.zone_index]
             suffix = f"{zone.zone_index}"
             public = aws.ec2.Subnet(
                 f"{name}-public-{suffix}",
@@ -182,12 +180,3 @@ class MultiAzNetwork(pulumi.ComponentResource):
             **target,
         )
         return table
-
-
-def _zone_name(names: list[str], index: int) -> str:
-    if index >= len(names):
-        raise ValueError(
-            f"the region has {len(names)} available zones but azCount asks for more; "
-            f"lower switchyard:azCount to at most {len(names)}"
-        )
-    return names[index]

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from delivery.config.aws_rules import secrets_read_policy
 from delivery.config.model import SecretsSettings
 
 
@@ -73,7 +74,9 @@ class EnvironmentSecrets(pulumi.ComponentResource):
             f"{name}-read",
             description=f"Read exactly the {args.name_prefix} secrets, nothing else",
             policy=pulumi.Output.all(self.key.arn, *arns).apply(
-                lambda resolved: _read_policy(resolved[0], resolved[1:], args.region)
+                lambda resolved: json.dumps(
+                    secrets_read_policy(resolved[0], resolved[1:], args.region)
+                )
             ),
             opts=child,
         )
@@ -109,28 +112,3 @@ def _key_policy(partition: str, account: str) -> str:
             ],
         }
     )
-
-
-def _read_policy(key_arn: str, secret_arns: list[str], region: str) -> str:
-    statements: list[dict[str, object]] = []
-    if secret_arns:
-        statements.append(
-            {
-                "Sid": "ReadThisEnvironmentsSecrets",
-                "Effect": "Allow",
-                "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-                "Resource": sorted(secret_arns),
-            }
-        )
-    statements.append(
-        {
-            "Sid": "DecryptThroughSecretsManagerOnly",
-            "Effect": "Allow",
-            "Action": "kms:Decrypt",
-            "Resource": key_arn,
-            "Condition": {
-                "StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}
-            },
-        }
-    )
-    return json.dumps({"Version": "2012-10-17", "Statement": statements})

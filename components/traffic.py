@@ -156,8 +156,7 @@ class WeightedAlb(pulumi.ComponentResource):
             tags={"Name": f"{args.name_prefix}-targets"},
             opts=child,
         )
-        public_ports = (80, 443) if settings.certificate_arn else (80,)
-        for port in public_ports:
+        for port in settings.public_ports:
             self._tcp_in(f"{name}-alb-in-{port}", alb, port, "users", cidr=INTERNET)
         for index, cidr in enumerate([args.vpc_cidr, *settings.test_client_cidrs]):
             self._tcp_in(

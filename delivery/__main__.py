@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from delivery.config.model import Settings
-from delivery.config.stackfile import load_stack
+from delivery.config.stackfile import load_stack, stack_secret_values
 from delivery.errors import SwitchyardError
 from delivery.plans.alarms import worst_case_fault_to_rollback
 from delivery.plans.schedule import (
@@ -231,6 +231,9 @@ def _release_parsers(commands: Any) -> None:
 
 
 def _check(settings: Settings) -> int:
+    secrets = stack_secret_values(settings.stack, settings)  # plain text: a ConfigError
+    for warning in secrets.warnings():
+        print(f"warning: {warning}", file=sys.stderr)
     policy = settings.traffic
     print(
         f"stack {settings.stack}: valid ({settings.environment}, {settings.region}, "

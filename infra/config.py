@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 from pulumi.runtime import config as runtime_config
 
-from delivery.config.model import Settings
+from delivery.config.keys import secret_command
+from delivery.config.model import PROJECT, Settings
+from delivery.config.regions import zone_count_problem
 from delivery.config.settings import SECRET_VALUES_KEY, load_settings
+from delivery.config.stackfile import stack_file_name, stack_secret_values
 from delivery.errors import ConfigError, Problem
 
 
@@ -18,6 +23,7 @@ from delivery.errors import ConfigError, Problem
 class StackConfig:
     settings: Settings
     secret_values: dict[str, pulumi.Output[str]]  # Pulumi secrets, never plain text
+    zone_names: tuple[str, ...]  # the region's available zones, as the region answered
 
 
 def read_stack_config() -> StackConfig:
@@ -29,27 +35,40 @@ def read_stack_config() -> StackConfig:
     raw = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
     stack = pulumi.get_stack()
     settings = load_settings(raw, stack)
-    return StackConfig(settings, _secret_values(settings, raw.get(SECRET_VALUES_KEY), stack))
+    if (Path.cwd() / stack_file_name(stack)).is_file():  # the CLI runs us in the project
+        stack_secret_values(stack, settings, Path.cwd())  # no plain text beside secure values
+    secret_values = _secret_values(settings, raw.get(SECRET_VALUES_KEY), stack)
+    return StackConfig(settings, secret_values, _available_zones(settings))
+
+
+def _available_zones(settings: Settings) -> tuple[str, ...]:
+    """Ask the region which zones it has (the default provider reads aws:region, as the
+    explicit one does), and stop cleanly when azCount asks for more."""
+    names = tuple(aws.get_availability_zones(state="available").names)
+    problem = zone_count_problem(settings.network.az_count, settings.region, names)
+    if problem:
+        raise ConfigError(
+            [Problem(f"{PROJECT}:azCount", problem)], source=f"stack {settings.stack!r}"
+        )
+    return names
 
 
 def _secret_values(settings: Settings, raw: Any, stack: str) -> dict[str, pulumi.Output[str]]:
-    def how(name: str) -> str:
-        return f"pulumi config set --secret --path '{SECRET_VALUES_KEY}.{name}' <value>"
-
     needed = settings.secret_value_keys
     if raw is not None and not runtime_config.is_config_secret(SECRET_VALUES_KEY):
         raise ConfigError(
             [
                 Problem(
                     SECRET_VALUES_KEY,
-                    f"is stored in plain text; remove it and set each value with `{how('<name>')}`",
+                    "is stored in plain text; remove it and set each value with "
+                    f"`{secret_command('<name>')}`",
                 )
             ],
             source=f"stack {stack!r}",
         )
     values = raw if isinstance(raw, dict) else json.loads(raw) if isinstance(raw, str) else {}
     problems = [
-        Problem(f"{SECRET_VALUES_KEY}.{key}", f"is missing; set it with `{how(key)}`")
+        Problem(f"{SECRET_VALUES_KEY}.{key}", f"is missing; set it with `{secret_command(key)}`")
         for key in needed
         if not isinstance(values.get(key), str) or not values[key]
     ]

@@ -40,7 +40,9 @@ def build_environment(
     provider = aws.Provider("aws", region=settings.region, default_tags={"tags": settings.tags})
     on_aws = pulumi.ResourceOptions(providers=[provider])
 
-    network = MultiAzNetwork("network", MultiAzNetworkArgs(settings.network, prefix), on_aws)
+    network = MultiAzNetwork(
+        "network", MultiAzNetworkArgs(settings.network, prefix, stack.zone_names), on_aws
+    )
     secrets = EnvironmentSecrets(
         "secrets",
         EnvironmentSecretsArgs(

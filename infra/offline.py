@@ -24,7 +24,7 @@ from pulumi.runtime.mocks import MockMonitor
 from delivery.config.keys import qualified
 from delivery.config.regions import zone_names
 from delivery.config.settings import REGION_KEY, SECRET_VALUES_KEY
-from delivery.config.stackfile import load_stack, stack_config
+from delivery.config.stackfile import load_stack, stack_config, stack_secret_values
 from delivery.errors import SwitchyardError
 from delivery.plans.alarms import AlarmSpec
 from infra.config import read_stack_config
@@ -104,6 +104,7 @@ def _outputs(type_: str, name: str, inputs: dict[str, Any], region: str) -> dict
 @dataclass
 class RecordingMocks(pulumi.runtime.Mocks):
     region: str = "eu-west-1"  # the stack's aws:region, which the default provider would use
+    available: tuple[str, ...] | None = None  # zones to answer instead of the region's table
     resources: list[Registered] = field(default_factory=list)
     options: dict[str, Options] = field(default_factory=dict)
 
@@ -119,7 +120,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def call(
         self, args: pulumi.runtime.MockCallArgs
     ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        zones = list(zone_names(self.region) or ())  # the region's real zones
+        zones = list(self.available or zone_names(self.region) or ())  # the region's zones
         answers: dict[str, dict[str, Any]] = {
             "aws:index/getAvailabilityZones:getAvailabilityZones": {
                 "names": zones,
@@ -265,6 +266,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     try:
+        # Plain-text secret values in the stack file stop the preview, as they stop the program;
+        # values still to be set are warned about and stand in as placeholders.
+        judged = stack_secret_values(args.stack, load_stack(args.stack))
+        for warning in judged.warnings():
+            print(f"warning: {warning}", file=sys.stderr)
         run = evaluate(args.stack, secrets=placeholder_secrets(args.stack))
     except SwitchyardError as exc:
         print(f"error: {exc}", file=sys.stderr)

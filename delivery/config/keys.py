@@ -49,6 +49,12 @@ SECRET_VALUES = Key(
     secret=True,
 )
 
+
+def secret_command(name: str) -> str:
+    """How to set one entry of ``secretValues`` encrypted."""
+    return f"pulumi config set --secret --path '{SECRET_VALUES.full}.{name}' <value>"
+
+
 STACK: Final = (
     REGION,
     choice("environment", Environment, "Environment name; prod turns on deletion protection."),

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -57,6 +58,20 @@ class Colour(StrEnum):
     @property
     def other(self) -> Colour:
         return Colour.GREEN if self is Colour.BLUE else Colour.BLUE
+
+
+MAX_SUBNET_PREFIX: Final = 28  # AWS's smallest subnet
+
+
+def zone_bits(zones: int) -> int:
+    """Address bits that split a tier's block evenly over ``zones`` zones."""
+    return math.ceil(math.log2(zones)) if zones > 1 else 0
+
+
+def public_subnet_prefix(vpc_prefix: int, zones: int) -> int:
+    """Private subnets share the VPC's first half and public ones its third quarter, split
+    over the zones (``delivery.plans.subnets``): the public ones are the smallest."""
+    return vpc_prefix + 2 + zone_bits(zones)
 
 
 class InsufficientData(StrEnum):
@@ -126,6 +141,17 @@ class AlbSettings:
     test_client_cidrs: tuple[ipaddress.IPv4Network, ...]
     health_check: HealthCheck
     deletion_protection: bool
+
+    @property
+    def public_ports(self) -> tuple[int, ...]:
+        """The ports users reach from the internet: HTTP only without a certificate."""
+        return (80, 443) if self.certificate_arn else (80,)
+
+    @property
+    def inbound_rules(self) -> int:
+        """The ALB security group's inbound rules: the public ports, the test listener from
+        the VPC, and from each test client range."""
+        return len(self.public_ports) + 1 + len(self.test_client_cidrs)
 
 
 @dataclass(frozen=True)

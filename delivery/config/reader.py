@@ -116,6 +116,40 @@ def shown(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else f"{text[: limit - 4]}...{text[-1]}"
 
 
+# "This network", loopback, link-local, multicast and reserved: no client connects from these.
+_NOT_CLIENTS: Final = tuple(
+    ipaddress.IPv4Network(n)
+    for n in ("0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4", "240.0.0.0/4")
+)
+
+
+def _client_range_problem(
+    written: str,
+    net: ipaddress.IPv4Network,
+    listed: list[ipaddress.IPv4Network],
+    widest: int,
+    why: tuple[str, str],  # what a too-wide range opens, and what to list instead
+) -> str | None:
+    """Why ``net`` cannot be one more client range."""
+    if "/" in written and written != str(net):
+        return f"{shown(written)} has host bits set; did you mean {net}?"
+    if net.prefixlen < widest:
+        scale = "the internet" if net.prefixlen == 0 else f"{net.num_addresses:,} addresses"
+        return f"{net} opens {why[0]} to {scale}; {why[1]} (/{widest} or narrower)"
+    if any(net.overlaps(special) for special in _NOT_CLIENTS):
+        return (
+            f"{net} is not a range clients can connect from "
+            "(loopback, link-local, multicast or reserved)"
+        )
+    for other in listed:
+        if net == other:
+            return f"lists {net} twice; AWS refuses a duplicate security-group rule"
+        if net.subnet_of(other) or other.subnet_of(net):
+            inner, outer = (net, other) if net.subnet_of(other) else (other, net)
+            return f"{inner} is inside {outer}, which is listed too; keep only {outer}"
+    return None
+
+
 class ConfigReader:
     """Typed getters over a raw mapping; each records a ``Problem`` and returns None when bad."""
 
@@ -208,22 +242,25 @@ class ConfigReader:
         )
 
     def cidr_blocks(
-        self, name: str, opens: str, instead: str
+        self, name: str, opens: str, instead: str, widest: int = 8
     ) -> tuple[ipaddress.IPv4Network, ...] | None:
-        """A list of IPv4 blocks, none wider than /8: a wider one would open ``opens`` to the
-        internet, and the problem says what to list ``instead``."""
+        """A list of IPv4 client ranges, each a security-group rule: none wider than
+        ``/widest`` (it would open ``opens`` to that many addresses; the problem says what to
+        list ``instead``), none written with host bits, none repeated or inside another, none
+        that no client can connect from."""
         raw = self.listing(name)
         if raw is None:
             return None
-        found = []
+        found: list[ipaddress.IPv4Network] = []
         for item in raw:
             try:
-                net = ipaddress.IPv4Network(str(item))
+                net = ipaddress.IPv4Network(str(item), strict=False)
             except ValueError:
                 self.fail(name, f"must list IPv4 CIDR blocks, got {shown(item)}")
                 return None
-            if net.prefixlen < 8:
-                self.fail(name, f"{net} opens {opens} to the internet; {instead}")
+            problem = _client_range_problem(str(item), net, found, widest, (opens, instead))
+            if problem:
+                self.fail(name, problem)
                 return None
             found.append(net)
         return tuple(found)

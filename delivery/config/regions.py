@@ -9,6 +9,7 @@ the offline runtime answers ``getAvailabilityZones`` with it. The program asks t
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from typing import Final
 
 import botocore.session
@@ -60,9 +61,20 @@ ZONES: Final[dict[str, str]] = {
 
 
 @functools.cache
+def _endpoints() -> botocore.session.Session:
+    return botocore.session.get_session()  # loads botocore's endpoint data once
+
+
+@functools.cache
+def partition_of(region: str) -> str:
+    """aws, aws-cn, aws-us-gov, ...: the partition a region's ARNs name."""
+    return str(_endpoints().get_partition_for_region(region))
+
+
+@functools.cache
 def real_regions() -> frozenset[str]:
     """Every region, in every partition, that offers all of ``SERVICES``."""
-    session = botocore.session.get_session()
+    session = _endpoints()
     found: set[str] = set()
     for partition in session.get_available_partitions():
         offered = [set(session.get_available_regions(s, partition)) for s in SERVICES]
@@ -74,3 +86,13 @@ def zone_names(region: str) -> tuple[str, ...] | None:
     """The region's zones, or None when the table does not know the region."""
     letters = ZONES.get(region)
     return None if letters is None else tuple(f"{region}{letter}" for letter in letters)
+
+
+def zone_count_problem(az_count: int, region: str, zones: Sequence[str]) -> str | None:
+    """Why ``azCount`` cannot be met in a region with these available zones, or None."""
+    if az_count <= len(zones):
+        return None
+    return (
+        f"asks for {az_count} zones, but {region} has {len(zones)} available "
+        f"({', '.join(zones)}); set it to at most {len(zones)}"
+    )

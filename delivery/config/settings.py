@@ -7,17 +7,32 @@ A plain mapping of fully qualified config keys (what a ``Pulumi.<stack>.yaml`` h
 
 from __future__ import annotations
 
+import difflib
+import functools
 import ipaddress
 import itertools
-import math
 import re
 from collections.abc import Mapping
 from typing import Any, Final
 
 from delivery.config.alarm_kinds import ALARM_KEYS, KINDS
+from delivery.config.aws_rules import (
+    ACM_CERTIFICATE,
+    DNS_1035_LABEL,
+    DNS_1123_LABEL,
+    DNS_LABEL_MAX,
+    HEALTH_CHECK_PATH_MAX,
+    LAMBDA_FUNCTION,
+    MANAGED_POLICY_CHARACTERS,
+    SECURITY_GROUP_INBOUND_RULES,
+    URL_PATH,
+    tag_value_problem,
+    worst_case_read_policy,
+)
 from delivery.config.keys import DECLARED, REGION, SECRET_VALUES, qualified, unknown_key_problems
 from delivery.config.model import (
     HOOK_HASH_CHARS,
+    MAX_SUBNET_PREFIX,
     PROJECT,
     AlarmThresholds,
     AlbSettings,
@@ -38,8 +53,10 @@ from delivery.config.model import (
     Tier,
     TrafficPolicy,
     Workload,
+    public_subnet_prefix,
 )
 from delivery.config.reader import ConfigReader, shown
+from delivery.config.regions import real_regions, zone_count_problem, zone_names
 from delivery.config.workloads import read_cluster, read_release, read_service
 from delivery.errors import ConfigError
 
@@ -76,12 +93,12 @@ LOG_RETENTION_DAYS: Final = (
 
 REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 _ROLLBACK_ID = re.compile(r"(blue|green)@\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\Z")
+MIN_CLIENT_PREFIX: Final = 16  # the widest test-client range: 65,536 addresses
+_CLUSTER_NAME = re.compile(r"[0-9A-Za-z][A-Za-z0-9_-]{0,99}\Z")  # EKS's rule
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
-MAX_SERVICE_NAME: Final = 63 - len("-hook-") - HOOK_HASH_CHARS  # Kubernetes names: 63 at most
-_URL_PATH = re.compile(r"/[\w./-]*\Z")  # matched from the start: the whole value
-_CERTIFICATE_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[\w-]+$")
-_LAMBDA_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[\w-]+$")
+# Kubernetes names are 63 characters at most: <serviceName>-green, <serviceName>-hook-<hash>.
+MAX_SERVICE_NAME: Final = DNS_LABEL_MAX - len("-hook-") - HOOK_HASH_CHARS
 
 
 def _steps_problem(steps: list[Any]) -> str | None:
@@ -128,7 +145,22 @@ def traffic_policy_from_inputs(inputs: Mapping[str, Any]) -> TrafficPolicy:
     return policy
 
 
-def _read_network(reader: ConfigReader) -> NetworkSettings | None:
+def _region_problem(region: str) -> str | None:
+    if region in real_regions():
+        return None
+    close = difflib.get_close_matches(region.strip().lower(), sorted(real_regions()), n=1)
+    hint = f"; did you mean {close[0]}?" if close else ""
+    return (
+        "must be an AWS region that offers every service Switchyard uses, such as "
+        f"eu-west-1, got {shown(region)}{hint}"
+    )
+
+
+def _tag_problem(value: str) -> str | None:
+    return "must not be blank" if not value.strip() else tag_value_problem(value)
+
+
+def _read_network(reader: ConfigReader, region: str | None) -> NetworkSettings | None:
     cidr = reader.network("vpcCidr", 16, 24)
     zones = reader.integer("azCount")
     nat = reader.choice("natGateways", NatLayout)
@@ -140,14 +172,21 @@ def _read_network(reader: ConfigReader) -> NetworkSettings | None:
             f"must be one CloudWatch Logs accepts ({allowed}, ...), got {retention}",
         )
         retention = None
+    known_zones = zone_names(region) if region else None
+    problem = (
+        zone_count_problem(zones, region, known_zones) if region and zones and known_zones else None
+    )
+    if problem:
+        reader.fail("azCount", problem)
+        zones = None
     if cidr is not None and zones is not None:
-        # Private subnets take half the VPC and public ones a quarter, split over the zones.
-        smallest = cidr.prefixlen + 2 + math.ceil(math.log2(zones))
-        if smallest > 28:
+        smallest = public_subnet_prefix(cidr.prefixlen, zones)
+        if smallest > MAX_SUBNET_PREFIX:
             reader.fail(
                 "vpcCidr",
                 f"{cidr} is too small for {zones} zones: public subnets "
-                f"would be /{smallest}, AWS allows at most /28; use a larger block",
+                f"would be /{smallest}, AWS allows at most /{MAX_SUBNET_PREFIX}; "
+                "use a larger block",
             )
             cidr = None
     if cidr is None or zones is None or nat is None or retention is None:
@@ -155,8 +194,10 @@ def _read_network(reader: ConfigReader) -> NetworkSettings | None:
     return NetworkSettings(cidr, zones, nat, retention)
 
 
-def _read_alb(reader: ConfigReader, environment: Environment | None) -> AlbSettings | None:
-    certificate = reader.matching("certificateArn", _CERTIFICATE_ARN, "an ACM certificate ARN")
+def _read_alb(
+    reader: ConfigReader, environment: Environment | None, region: str | None
+) -> AlbSettings | None:
+    certificate = reader.text("certificateArn", functools.partial(_certificate_problem, region))
     if (
         certificate is None
         and environment is not None
@@ -176,7 +217,7 @@ def _read_alb(reader: ConfigReader, environment: Environment | None) -> AlbSetti
         )
         test_port = None
     cidrs = _read_cidrs(reader)
-    path = reader.matching("healthCheckPath", _URL_PATH, "a URL path starting with /")
+    path = reader.text("healthCheckPath", _health_path_problem)
     interval = reader.integer("healthCheckIntervalSeconds")
     timeout = reader.integer("healthCheckTimeoutSeconds")
     if interval is not None and timeout is not None and timeout >= interval:
@@ -203,10 +244,59 @@ def _read_alb(reader: ConfigReader, environment: Environment | None) -> AlbSetti
     return AlbSettings(certificate, target_port, test_port, cidrs, check, protected)
 
 
+def _certificate_problem(region: str | None, arn: str) -> str | None:
+    found = ACM_CERTIFICATE.match(arn)
+    if not found:
+        return (
+            "must be an ACM certificate ARN, arn:aws:acm:<region>:<account>:certificate/<uuid>, "
+            f"got {shown(arn)}"
+        )
+    if region and found["region"] != region:
+        return (
+            f"is in {found['region']}, but an ALB can only use a certificate from its own "
+            f"region; request or import the certificate in {region} and use that ARN"
+        )
+    return None
+
+
+def _health_path_problem(path: str) -> str | None:
+    if len(path) > HEALTH_CHECK_PATH_MAX:
+        return f"must be at most {HEALTH_CHECK_PATH_MAX} characters (ELB's limit), got {len(path)}"
+    if not URL_PATH.match(path):
+        return f"must be a URL path starting with / (ASCII, no spaces), got {shown(path)}"
+    return None
+
+
 def _read_cidrs(reader: ConfigReader) -> tuple[ipaddress.IPv4Network, ...] | None:
     return reader.cidr_blocks(
-        "testClientCidrs", "the test listener", "list the CI or VPN ranges that run smoke tests"
+        "testClientCidrs",
+        "the test listener, and so the unreleased colour,",
+        "list the CI or VPN ranges that run smoke tests",
+        widest=MIN_CLIENT_PREFIX,
     )
+
+
+def _check_test_clients(
+    reader: ConfigReader, network: NetworkSettings | None, alb: AlbSettings | None
+) -> None:
+    """What only the VPC and the listeners together decide about the test clients."""
+    if network is None or alb is None:
+        return
+    inside = [c for c in alb.test_client_cidrs if c.subnet_of(network.cidr)]
+    if inside:
+        reader.fail(
+            "testClientCidrs",
+            f"{inside[0]} is the VPC block {network.cidr} or inside it, which the test "
+            "listener already admits (AWS refuses the duplicate rule); remove it",
+        )
+    if alb.inbound_rules > SECURITY_GROUP_INBOUND_RULES:
+        room = SECURITY_GROUP_INBOUND_RULES - (alb.inbound_rules - len(alb.test_client_cidrs))
+        reader.fail(
+            "testClientCidrs",
+            f"lists {len(alb.test_client_cidrs)} ranges, but the ALB's security group allows "
+            f"{SECURITY_GROUP_INBOUND_RULES} inbound rules and the listeners take the rest: at "
+            f"most {room} fit; merge neighbouring ranges",
+        )
 
 
 def _read_alarms(reader: ConfigReader) -> AlarmThresholds | None:
@@ -216,18 +306,33 @@ def _read_alarms(reader: ConfigReader) -> AlarmThresholds | None:
     return AlarmThresholds({k: v for k, v in values.items() if v is not None})
 
 
-def _read_workload(reader: ConfigReader) -> Workload | None:
-    what = "a lowercase DNS-style name (a-z, 0-9, -)"
-    cluster = reader.matching("clusterName", _NAME, what)
-    namespace = reader.matching("k8sNamespace", _NAME, what)
-    service = reader.matching("serviceName", _NAME, what)
-    if service is not None and len(service) > MAX_SERVICE_NAME:
-        reader.fail(
-            "serviceName",
-            f"must be at most {MAX_SERVICE_NAME} characters, so that '<serviceName>-green' and "
-            f"'<serviceName>-hook-<hash>' stay valid Kubernetes names; got {len(service)}",
+def _service_problem(name: str) -> str | None:
+    """Each colour's pods run as the Kubernetes Service <name>-<colour>, which Container
+    Insights reports the CPU and memory alarms' metrics under."""
+    if len(name) > MAX_SERVICE_NAME or not DNS_1035_LABEL.match(name):
+        return (
+            f"must keep <serviceName>-<colour> and <serviceName>-hook-<hash> Kubernetes names "
+            f"(DNS-1035 label: a-z, 0-9 and -, starting with a letter, not ending with -, at "
+            f"most {DNS_LABEL_MAX} characters), so at most {MAX_SERVICE_NAME} characters; "
+            f"got {shown(name)}"
         )
-        service = None
+    return None
+
+
+def _read_workload(reader: ConfigReader) -> Workload | None:
+    cluster = reader.matching(
+        "clusterName", _CLUSTER_NAME, "an EKS cluster name (letters, digits, - and _, 1..100)"
+    )
+    namespace = reader.text(
+        "k8sNamespace",
+        lambda v: (
+            None
+            if len(v) <= DNS_LABEL_MAX and DNS_1123_LABEL.match(v)
+            else "must be a Kubernetes namespace (DNS-1123 label: a-z, 0-9 and -, at most "
+            f"{DNS_LABEL_MAX} characters, not starting or ending with -), got {shown(v)}"
+        ),
+    )
+    service = reader.text("serviceName", _service_problem)
     if cluster is None or namespace is None or service is None:
         return None
     return Workload(cluster, namespace, service)
@@ -251,7 +356,7 @@ def _read_subscriptions(reader: ConfigReader, name: str, email: bool) -> tuple[S
     return tuple(found)
 
 
-def _read_secrets(reader: ConfigReader) -> SecretsSettings | None:
+def _read_secrets(reader: ConfigReader, region: str | None) -> SecretsSettings | None:
     names = reader.listing("secretNames")
     if names is not None:
         bad = [n for n in names if not isinstance(n, str) or not _NAME.match(n)]
@@ -262,7 +367,7 @@ def _read_secrets(reader: ConfigReader) -> SecretsSettings | None:
             reader.fail("secretNames", f"must not repeat a name, got {shown(names)}")
             names = None
     rotation = reader.integer("secretRotationDays")
-    lambda_arn = reader.matching("rotationLambdaArn", _LAMBDA_ARN, "a Lambda function ARN")
+    lambda_arn = reader.text("rotationLambdaArn", functools.partial(_lambda_problem, region))
     key_rotation = reader.integer("keyRotationDays")
     if names is None or rotation is None or key_rotation is None:
         return None
@@ -317,6 +422,45 @@ def _read_checks(reader: ConfigReader) -> ReleaseChecks | None:
     )
 
 
+def _lambda_problem(region: str | None, arn: str) -> str | None:
+    found = LAMBDA_FUNCTION.match(arn)
+    if not found:
+        return (
+            "must be a Lambda function ARN, arn:aws:lambda:<region>:<account>:function:<name>, "
+            f"got {shown(arn)}"
+        )
+    if region and found["region"] != region:
+        return (
+            f"is in {found['region']}, but Secrets Manager only calls a rotation function in "
+            f"the secret's region; deploy it in {region} and use that ARN"
+        )
+    return None
+
+
+def _check_read_policy(
+    reader: ConfigReader,
+    region: str | None,
+    environment: Environment | None,
+    secrets: SecretsSettings | None,
+) -> None:
+    if region is None or environment is None or secrets is None or not secrets.names:
+        return
+    prefix = f"{PROJECT}-{environment}"
+    size = worst_case_read_policy(region, prefix, secrets.names)
+    if size > MANAGED_POLICY_CHARACTERS:
+        fit = len(secrets.names)
+        while fit and worst_case_read_policy(region, prefix, secrets.names[:fit]) > (
+            MANAGED_POLICY_CHARACTERS
+        ):
+            fit -= 1
+        reader.fail(
+            "secretNames",
+            f"{len(secrets.names)} names make the secrets read policy up to {size:,} "
+            f"characters, over IAM's {MANAGED_POLICY_CHARACTERS:,} for a managed policy; the "
+            f"first {fit} fit: shorten the names or move some secrets to another stack",
+        )
+
+
 def _check_bake_covers_alarms(
     reader: ConfigReader, traffic: TrafficPolicy | None, alarms: AlarmThresholds | None
 ) -> None:
@@ -342,10 +486,10 @@ def load_settings(raw: Mapping[str, Any], stack: str) -> Settings:
     config, problems = qualified(raw)
     reader = ConfigReader(config, DECLARED, prefix=f"{PROJECT}:")
     reader.problems.extend(problems)
-    region = reader.matching(REGION_KEY, REGION_PATTERN, "an AWS region such as eu-west-1")
+    region = reader.text(REGION_KEY, _region_problem)
     environment = reader.choice("environment", Environment)
-    owner = reader.text("owner", lambda v: None if v.strip() else "must not be blank")
-    cost_centre = reader.text("costCentre", lambda v: None if v.strip() else "must not be blank")
+    owner = reader.text("owner", _tag_problem)
+    cost_centre = reader.text("costCentre", _tag_problem)
     live = reader.choice("liveColour", Colour)
     retry_rollback = reader.matching(
         "retryRollback",
@@ -353,15 +497,17 @@ def load_settings(raw: Mapping[str, Any], stack: str) -> Settings:
         "a rollback record's id as the refusal prints it, such as green@2026-11-27T05:12:03Z",
     )
     traffic = read_traffic_policy(reader)
-    network = _read_network(reader)
-    alb = _read_alb(reader, environment)
+    network = _read_network(reader, region)
+    alb = _read_alb(reader, environment, region)
+    _check_test_clients(reader, network, alb)
     alarms = _read_alarms(reader)
     workload = _read_workload(reader)
     alerting = AlertingSettings(
         _read_subscriptions(reader, "alertEmails", email=True),
         _read_subscriptions(reader, "alertWebhooks", email=False),
     )
-    secrets = _read_secrets(reader)
+    secrets = _read_secrets(reader, region)
+    _check_read_policy(reader, region, environment, secrets)
     checks = _read_checks(reader)
     cluster = read_cluster(reader, environment)
     service = read_service(reader, environment)

@@ -6,13 +6,16 @@ the same keys through ``pulumi.Config`` in ``infra/config.py``; both end in
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from delivery.config.keys import qualified, secret_command
 from delivery.config.model import Settings
-from delivery.config.settings import load_settings
+from delivery.config.settings import SECRET_VALUES_KEY, load_settings
 from delivery.errors import ConfigError, Problem, SwitchyardError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -75,8 +78,12 @@ def read_yaml(path: Path) -> Any:
     return document
 
 
+def stack_file_name(stack: str) -> str:
+    return f"Pulumi.{stack}.yaml"
+
+
 def stack_config(stack: str, root: Path = PROJECT_ROOT) -> dict[str, Any]:
-    path = root / f"Pulumi.{stack}.yaml"
+    path = root / stack_file_name(stack)
     if not path.is_file():
         known = ", ".join(available_stacks(root)) or "none"
         raise StackNotFound(f"no stack file {path.name} in {root}; known stacks: {known}")
@@ -89,3 +96,60 @@ def stack_config(stack: str, root: Path = PROJECT_ROOT) -> dict[str, Any]:
 
 def load_stack(stack: str, root: Path = PROJECT_ROOT) -> Settings:
     return load_settings(stack_config(stack, root), stack)
+
+
+@dataclass(frozen=True)
+class SecretValues:
+    """``secretValues`` as the stack file holds it: what is wrong, and what is still unset."""
+
+    problems: tuple[Problem, ...]  # stored in plain text: in git, in clear
+    missing: tuple[str, ...]  # needed entries the file does not hold yet
+
+    def warnings(self) -> list[str]:
+        return [
+            f"{SECRET_VALUES_KEY}.{name} is still to be set: {secret_command(name)}"
+            for name in self.missing
+        ]
+
+
+def judge_secret_values(config: Mapping[str, Any], settings: Settings) -> SecretValues:
+    """Every entry the program needs must be in ``secretValues`` and encrypted (``secure:``).
+
+    ``check``, the offline preview and the program judge the stack file with this; the program
+    also checks the decrypted values Pulumi hands it. No value is ever put in a message.
+    """
+    value = qualified(config)[0].get(SECRET_VALUES_KEY)
+    needed = settings.secret_value_keys
+    if value is None:
+        return SecretValues((), needed)
+    if _encrypted(value):  # the whole object set with --secret: its entries are the program's
+        return SecretValues((), ())
+    if not isinstance(value, dict):
+        reason = (
+            "is stored in plain text, in git; delete it from the stack file and set each "
+            f"value with `{secret_command('<name>')}`"
+        )
+        return SecretValues((Problem(SECRET_VALUES_KEY, reason),), ())
+    problems = tuple(
+        Problem(
+            f"{SECRET_VALUES_KEY}.{name}",
+            "is stored in plain text beside encrypted values, so it sits in git in clear; "
+            f"delete it from the stack file, set it again with `{secret_command(str(name))}`, "
+            "and rotate it",
+        )
+        for name, entry in value.items()
+        if not _encrypted(entry)
+    )
+    return SecretValues(problems, tuple(n for n in needed if n not in value))
+
+
+def _encrypted(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"secure"} and isinstance(value["secure"], str)
+
+
+def stack_secret_values(stack: str, settings: Settings, root: Path = PROJECT_ROOT) -> SecretValues:
+    """Judge the stack file's ``secretValues``; raise a ConfigError for plain-text values."""
+    judged = judge_secret_values(stack_config(stack, root), settings)
+    if judged.problems:
+        raise ConfigError(judged.problems, source=f"stack {stack!r}")
+    return judged

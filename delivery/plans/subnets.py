@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from ipaddress import IPv4Network
 
-MAX_SUBNET_PREFIX = 28  # AWS's smallest subnet
+from delivery.config.model import MAX_SUBNET_PREFIX, public_subnet_prefix, zone_bits
 
 
 @dataclass(frozen=True)
@@ -24,11 +23,11 @@ def plan_subnets(vpc: IPv4Network, zones: int) -> tuple[ZoneSubnets, ...]:
     """
     if zones < 1:
         raise ValueError(f"need at least one zone, got {zones}")
-    zone_bits = math.ceil(math.log2(zones)) if zones > 1 else 0
+    bits = zone_bits(zones)
     private_half, rest = vpc.subnets(prefixlen_diff=1)
     public_quarter, _reserved = rest.subnets(prefixlen_diff=1)
-    if public_quarter.prefixlen + zone_bits > MAX_SUBNET_PREFIX:
+    if public_subnet_prefix(vpc.prefixlen, zones) > MAX_SUBNET_PREFIX:
         raise ValueError(f"{vpc} is too small for {zones} zones")
-    privates = list(private_half.subnets(prefixlen_diff=zone_bits))
-    publics = list(public_quarter.subnets(prefixlen_diff=zone_bits))
+    privates = list(private_half.subnets(prefixlen_diff=bits))
+    publics = list(public_quarter.subnets(prefixlen_diff=bits))
     return tuple(ZoneSubnets(i, privates[i], publics[i]) for i in range(zones))

@@ -41,9 +41,12 @@ class HostRun:
 
 
 def run_as_language_host(
-    stack: str, overrides: dict[str, Any] | None = None, secrets: dict[str, str] | None = None
+    stack: str,
+    overrides: dict[str, Any] | None = None,
+    secrets: dict[str, str] | None = None,
+    mocks: RecordingMocks | None = None,
 ) -> HostRun:
-    mocks = RecordingMocks()
+    mocks = mocks if mocks is not None else RecordingMocks()
     config = config_for(stack, overrides, secrets)
     mocks.region = config.get(REGION_KEY, mocks.region)
     logger = logging.getLogger(f"langhost-{id(mocks)}")

@@ -430,3 +430,10 @@ def test_the_test_listener_follows_the_cutovers_outcome_not_the_config(stack_nam
     # It moved from the load balancer component: an alias keeps it the same listener.
     aliases = run.mocks.options["traffic-test"].aliases
     assert any('parentUrn: "' in a and "WeightedAlb::traffic" in a for a in aliases), aliases
+
+
+def test_the_offline_runtime_answers_each_regions_real_zones() -> None:
+    run = evaluate("dev", {"aws:region": "us-west-1"})
+    zones = {s.inputs["availabilityZone"] for s in run.mocks.of_type("aws:ec2/subnet:Subnet")}
+    assert zones == {"us-west-1a", "us-west-1b"}  # us-west-1 has two zones
+    assert run.exports["albDnsName"].endswith(".us-west-1.elb.amazonaws.com")

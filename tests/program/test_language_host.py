@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
+from delivery.config.stackfile import PROJECT_ROOT
+from infra.offline import RecordingMocks
 from tests.program.harness import SECRET_VALUES
 from tests.program.langhost import run_as_language_host
 
@@ -45,3 +51,36 @@ def test_plain_text_secret_values_name_the_command_without_a_placeholder() -> No
     assert "--path 'switchyard:secretValues.<name>'" in message
     assert "{name}" not in message
     assert all(value not in message for value in SECRET_VALUES.values())
+
+
+def test_the_program_judges_az_count_from_the_regions_answer() -> None:
+    # The table knows three zones in eu-west-1; the region answers two (one is impaired).
+    mocks = RecordingMocks(available=("eu-west-1a", "eu-west-1b"))
+    run = run_as_language_host("prod", secrets=SECRET_VALUES, mocks=mocks)
+    (message,) = run.errors
+    assert "Traceback" not in message
+    assert (
+        "switchyard:azCount: asks for 3 zones, but eu-west-1 has 2 available "
+        "(eu-west-1a, eu-west-1b); set it to at most 2"
+    ) in message
+    assert run.mocks.resources == []
+
+
+def test_the_program_refuses_a_plain_text_secret_value_in_the_stack_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = (PROJECT_ROOT / "Pulumi.dev.yaml").read_text()
+    entries = "\n".join(
+        f"    {name}:\n      secure: v1:AAABAGvZ0mtyM1R5TNwtkcVHXdmNQWrvhQ=="
+        for name in ("database-password",)
+    )
+    plain = "    api-signing-key: signing-key-not-for-logs"
+    (tmp_path / "Pulumi.dev.yaml").write_text(f"{text}  secretValues:\n{entries}\n{plain}\n")
+    monkeypatch.chdir(tmp_path)  # the CLI runs the program in the project's directory
+    run = run_as_language_host("dev", secrets=SECRET_VALUES)
+    (message,) = run.errors
+    assert "Traceback" not in message
+    assert "switchyard:secretValues.api-signing-key: is stored in plain text" in message
+    assert "pulumi config set --secret --path 'switchyard:secretValues.api-signing-key'" in message
+    assert "not-for-logs" not in message
+    assert run.mocks.resources == []

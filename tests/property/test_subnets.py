@@ -9,7 +9,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from delivery.plans.subnets import MAX_SUBNET_PREFIX, plan_subnets
+from delivery.config.model import MAX_SUBNET_PREFIX
+from delivery.plans.subnets import plan_subnets
 
 
 @st.composite

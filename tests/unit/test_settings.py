@@ -142,7 +142,9 @@ def test_every_problem_is_reported_in_one_error() -> None:
 
 
 def test_a_vpc_too_small_for_its_zones_is_rejected() -> None:
-    problems = problems_for(vpcCidr="10.0.0.0/24", azCount=6)
+    certificate = GOOD["switchyard:certificateArn"].replace("eu-west-1", "us-east-1")
+    us_east_1 = {**GOOD, "aws:region": "us-east-1", "switchyard:certificateArn": certificate}
+    problems = problems_for(us_east_1, vpcCidr="10.0.0.0/24", azCount=6)  # it has six zones
     assert "too small for 6 zones" in problems["switchyard:vpcCidr"]
 
 
