@@ -18,9 +18,9 @@ from typing import Any
 from delivery.config.model import PROJECT, Colour, LoadCheck, Settings, Tier
 from delivery.config.stackfile import stack_config
 from delivery.cutover.aws import ElbListener, TargetGroupHealth, aws_cutover
-from delivery.cutover.clock import CompressedClock
 from delivery.cutover.engine import Cutover
 from delivery.errors import ListenerDrift, RollbackFailed, RolledBack, ShiftRefused
+from delivery.rehearsal.clock import CompressedClock
 from delivery.rehearsal.emulator import (
     Emulator,
     build_traffic_plane,

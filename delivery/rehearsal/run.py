@@ -10,11 +10,11 @@ from typing import Any
 
 from delivery.config.model import Colour, Settings
 from delivery.cutover.aws import ApiCalls, AwsClients, aws_cutover
-from delivery.cutover.clock import CompressedClock
 from delivery.cutover.engine import Cutover
 from delivery.cutover.events import CutoverReport, Event, EventKind
 from delivery.errors import ListenerDrift, RollbackFailed, RolledBack, ShiftRefused
 from delivery.plans.schedule import Weights
+from delivery.rehearsal.clock import CompressedClock
 from delivery.rehearsal.emulator import (
     Emulator,
     TrafficPlane,
@@ -26,7 +26,8 @@ from delivery.rehearsal.faults import Fault, FaultInjector
 from delivery.rehearsal.scenarios import Outcome, Scenario
 
 FAULTED_ALARM = 0  # index of the gating alarm a scenario trips (the 5xx-rate alarm)
-MIN_FLAP_SECONDS = 0.2
+FLAP_ALARM_POLLS = 0.5
+FLAP_OK_POLLS = 1.25
 
 
 @dataclass(frozen=True)
@@ -125,30 +126,42 @@ class _AlarmDriver:
 
     def start(self, delay_policy_seconds: float, scenario: Scenario, poll_seconds: float) -> None:
         def run() -> None:
-            if self._stop.wait(self._clock.wall_seconds(delay_policy_seconds)):
+            due = self._clock.now() + delay_policy_seconds
+            if self._wait_until(due):
                 return
             reason = f"rehearsal: {scenario.description}"
             self.set(scenario.alarm_state, reason)
-            while scenario.flapping and not self._stop.wait(self.flap_hold(poll_seconds)):
+            while scenario.flapping:
+                # ALARM for half a poll, then OK for a poll and a quarter: every ALARM has
+                # cleared by the next poll (an engine that waits to see it twice never rolls
+                # back), and a poll lands inside an ALARM within seven polls.
+                due += FLAP_ALARM_POLLS * poll_seconds
+                if self._wait_until(due):
+                    return
                 self.set("OK", "rehearsal: flapped back")
-                if self._stop.wait(self.flap_hold(poll_seconds)):
+                due += FLAP_OK_POLLS * poll_seconds
+                if self._wait_until(due):
                     return
                 self.set(scenario.alarm_state, reason)
 
         self._thread = threading.Thread(target=run, name="alarm-driver", daemon=True)
         self._thread.start()
 
-    def flap_hold(self, poll_seconds: float) -> float:
-        """Each flapping state lasts one and a half polls, long enough on a busy machine."""
-        return max(self._clock.wall_seconds(1.5 * poll_seconds), MIN_FLAP_SECONDS)
+    def _wait_until(self, policy_time: float) -> bool:
+        """Sleep until the rehearsal's policy clock reads ``policy_time``; True when stopped."""
+        while (remaining := policy_time - self._clock.now()) > 0:
+            if self._stop.wait(self._clock.wall_seconds(remaining)):
+                return True
+        return self._stop.is_set()
 
     def await_recovery_after(self, policy_time: float, poll_seconds: float) -> None:
-        """Wait until the alarm has gone back to OK after ``policy_time`` (a flapping alarm)."""
-        deadline = time.monotonic() + 3 * self.flap_hold(poll_seconds) + 1
-        while time.monotonic() < deadline:
+        """Let policy time run on, as the engine would, until the alarm is back to OK after
+        ``policy_time`` (a flapping alarm), for at most two polls."""
+        deadline = policy_time + 2 * poll_seconds
+        while self._clock.now() < deadline:
             if any(m.state == "OK" and m.at > policy_time for m in self._record.alarm_marks):
                 return
-            time.sleep(0.01)
+            self._clock.sleep(poll_seconds / 10)
 
     def stop(self) -> None:
         self._stop.set()
@@ -216,6 +229,9 @@ def run_scenario(
     started = time.perf_counter()
     try:
         _shift(engine, record, source, target)
+        if scenario.flapping and record.outcome is Outcome.ROLLED_BACK:
+            # Keep watching: the alarm clears, and the rollback must stick all the same.
+            driver.await_recovery_after(record.events[-1].at, policy.poll_seconds)
     except KeyboardInterrupt as interrupt:
         # The engine aborted as on any Ctrl-C (100% back on the old colour); say so for the
         # emulator's listener, as read now, and let the interrupt end the rehearsal.
@@ -225,9 +241,6 @@ def run_scenario(
         )
         raise
     finally:
-        if scenario.flapping and record.events:
-            # Keep watching after the rollback: the alarm clears, and the rollback must stick.
-            driver.await_recovery_after(record.events[-1].at, policy.poll_seconds)
         driver.stop()
         record.wall_seconds = time.perf_counter() - started
     if rolled_back_at and driver.fired_at is not None:

@@ -79,8 +79,8 @@ def parse_scenario(text: str, policy: TrafficPolicy) -> Scenario:
         return Scenario(
             name,
             Outcome.ROLLED_BACK,
-            "the 5xx alarm flaps between ALARM and OK; the first ALARM seen rolls back "
-            "and the rollback sticks",
+            "the 5xx alarm flaps: ALARM for half a poll, then OK before the next poll; the "
+            "first ALARM seen rolls back and the rollback sticks",
             fault_step=policy.steps[0],
             flapping=True,
         )
