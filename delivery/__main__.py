@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from delivery.cli_args import output_file, positive_speed
 from delivery.config.model import Settings
 from delivery.config.stackfile import load_stack, stack_secret_values
 from delivery.errors import SwitchyardError
@@ -56,14 +58,8 @@ exit codes:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        if args.command == "report":
-            return _release_command("report", None, args)
-        settings = load_stack(args.stack)
-        if args.command == "check":
-            return _check(settings)
-        if args.command == "rehearse":
-            return _rehearse(settings, args)
-        return _release_command(args.command, settings, args)
+        with _extra_needed(args.command):
+            return _run(args)
     except SwitchyardError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -76,6 +72,31 @@ def interrupted_line(interrupt: KeyboardInterrupt) -> str:
     """One line for Ctrl-C, with what the interrupted work left in force (its notes)."""
     notes = getattr(interrupt, "__notes__", [])
     return "interrupted" + (f": {'; '.join(notes)}" if notes else "")
+
+
+@contextmanager
+def _extra_needed(command: str) -> Iterator[None]:
+    """A module of the rehearsal extra missing anywhere in a command says what to install."""
+    try:
+        yield
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] not in REHEARSAL_EXTRA:
+            raise
+        raise SwitchyardError(
+            f"{command} needs {exc.name!r}, which is in the rehearsal extra; install it with: "
+            "pip install -e '.[rehearse]' (make rehearse does this)"
+        ) from exc
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "report":
+        return _release_command("report", None, args)
+    settings = load_stack(args.stack)
+    if args.command == "check":
+        return _check(settings)
+    if args.command == "rehearse":
+        return _rehearse(settings, args)
+    return _release_command(args.command, settings, args)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -116,14 +137,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     rehearse.add_argument(
         "--speed",
-        type=float,
+        type=positive_speed,
         default=None,
         help="time compression factor (default: one bake takes about 1.5 s of wall time)",
     )
-    rehearse.add_argument("--json", type=Path, default=None, help="also write the JSON report here")
+    rehearse.add_argument(
+        "--json", type=output_file(), default=None, help="also write the JSON report here"
+    )
     rehearse.add_argument(
         "--chart",
-        type=Path,
+        type=output_file(".png"),
         default=None,
         help="timeline PNG path (default: out/rehearsal-<stack>-<time>.png, a new file per run)",
     )
@@ -159,7 +182,7 @@ def _release_parsers(commands: Any) -> None:
         help="that commit's time, ISO 8601 (default: from git, when this checkout has the "
         "commit; the application's commit usually lives in another repository)",
     )
-    release.add_argument("--json", type=Path, help="also write the release record here")
+    release.add_argument("--json", type=output_file(), help="also write the release record here")
     release.add_argument(
         "--records",
         type=Path,
@@ -185,7 +208,7 @@ def _release_parsers(commands: Any) -> None:
     )
     release.add_argument(
         "--speed",
-        type=float,
+        type=positive_speed,
         help="with --rehearse: time compression (default: one bake takes about 0.3 s)",
     )
     status = command(
@@ -204,7 +227,9 @@ def _release_parsers(commands: Any) -> None:
         "the Automation API, or --offline the program under mocks at --base and now.",
     )
     preview.add_argument("--stack", required=True, help="stack name")
-    preview.add_argument("--markdown", type=Path, required=True, help="write the comment here")
+    preview.add_argument(
+        "--markdown", type=output_file(), required=True, help="write the comment here"
+    )
     preview.add_argument(
         "--offline",
         action="store_true",
@@ -226,8 +251,8 @@ def _release_parsers(commands: Any) -> None:
     source = report.add_mutually_exclusive_group()
     source.add_argument("--records", type=Path, help="records folder")
     source.add_argument("--bucket", help="records bucket in S3")
-    report.add_argument("--json", type=Path, help="also write the metrics here")
-    report.add_argument("--chart", type=Path, help="write a PNG chart here")
+    report.add_argument("--json", type=output_file(), help="also write the metrics here")
+    report.add_argument("--chart", type=output_file(".png"), help="write a PNG chart here")
 
 
 def _check(settings: Settings) -> int:
@@ -256,29 +281,15 @@ def _check(settings: Settings) -> int:
 
 
 def _rehearse(settings: Settings, args: argparse.Namespace) -> int:
-    try:
-        from delivery.rehearsal.command import rehearse
-    except ModuleNotFoundError as exc:
-        if (exc.name or "").split(".")[0] not in REHEARSAL_EXTRA:
-            raise
-        raise SwitchyardError(
-            f"the rehearsal needs {exc.name!r}, which is in the rehearsal extra; install it "
-            "with: pip install -e '.[rehearse]' (make rehearse does this)"
-        ) from exc
+    from delivery.rehearsal.command import rehearse
+
     return rehearse(settings, args)
 
 
 def _release_command(command: str, settings: Settings | None, args: argparse.Namespace) -> int:
-    try:
-        from delivery.release import command as release
-        from delivery.release import preview
-    except ModuleNotFoundError as exc:
-        if (exc.name or "").split(".")[0] not in REHEARSAL_EXTRA:
-            raise
-        raise SwitchyardError(
-            f"the {command} command needs {exc.name!r} (the rehearsal extra): pip install -e "
-            "'.[rehearse]'"
-        ) from exc
+    from delivery.release import command as release
+    from delivery.release import preview
+
     if command == "report":
         return release.report(args)
     assert settings is not None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import time
+from datetime import datetime
 from pathlib import Path
 
 from rich.console import Console
@@ -11,7 +11,6 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from delivery.config.model import Settings
 from delivery.cutover.events import Event
-from delivery.errors import SwitchyardError
 from delivery.rehearsal.emulator import running_emulator
 from delivery.rehearsal.report import print_summary, write_chart, write_json
 from delivery.rehearsal.run import RunRecord, auto_speed, run_scenario
@@ -29,8 +28,6 @@ def rehearse(settings: Settings, args: argparse.Namespace) -> int:
         else default_scenarios(policy)
     )
     speed = args.speed if args.speed is not None else auto_speed(settings)
-    if speed <= 0:
-        raise SwitchyardError(f"--speed must be positive, got {speed}")
     console.print(
         f"Rehearsing stack [bold]{settings.stack}[/bold]: {settings.live_colour} → "
         f"{settings.live_colour.other}, steps {list(policy.steps)}, bake "
@@ -46,7 +43,7 @@ def rehearse(settings: Settings, args: argparse.Namespace) -> int:
             ) as view:
                 records.append(run_scenario(emulator, settings, scenario, speed, view.on_event))
     print_summary(console, records)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
     chart = args.chart or OUT / f"rehearsal-{settings.stack}-{stamp}.png"
     write_chart(
         chart,

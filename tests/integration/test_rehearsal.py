@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
 from delivery.__main__ import main
+from delivery.config.model import TrafficPolicy
+from delivery.rehearsal import command
+from delivery.rehearsal.scenarios import Outcome, Scenario, parse_scenario
 
 pytestmark = pytest.mark.integration
 FAST = ["--stack", "dev", "--speed", "300", "--quiet"]
@@ -130,7 +134,6 @@ def test_the_emulator_port_is_closed_afterwards(
         (["rehearse", "--stack", "qa"], "no stack file Pulumi.qa.yaml"),
         (["rehearse", "--stack", "dev", "--scenario", "meteor"], "unknown scenario 'meteor'"),
         (["rehearse", "--stack", "dev", "--scenario", "fail-at:10"], "one of this stack's steps"),
-        (["rehearse", "--stack", "dev", "--speed", "0"], "--speed must be positive"),
         (["check", "--stack", "qa"], "known stacks: dev, prod, staging"),
     ],
 )
@@ -139,6 +142,55 @@ def test_bad_input_is_a_clear_error_and_exit_code_2(
 ) -> None:
     assert main(args) == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--speed", "0", "must be a positive number"),
+        ("--speed", "-1", "must be a positive number"),
+        ("--speed", "nan", "must be a positive number"),
+        ("--speed", "inf", "must be a positive number"),
+        ("--speed", "fast", "must be a positive number"),
+        ("--chart", "chart.txt", "must be a .png file"),
+        ("--chart", "{tmp}/a-file/sub/c.png", "is not a folder this user may write in"),
+        ("--json", "{tmp}", "is a folder; name a file in it"),
+    ],
+)
+def test_bad_options_stop_before_the_emulator_starts(
+    tmp_path: Path, option: str, value: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(SystemExit) as stopped:
+        main(["rehearse", "--stack", "dev", option, value.format(tmp=tmp_path)])
+    assert stopped.value.code == 2
+    error = capsys.readouterr().err
+    assert f"argument {option}: " in error
+    assert message in error
+
+
+def test_a_scenario_that_ends_otherwise_than_expected_exits_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def expects_promotion(text: str, policy: TrafficPolicy) -> Scenario:
+        return dataclasses.replace(parse_scenario(text, policy), expected=Outcome.PROMOTED)
+
+    monkeypatch.setattr(command, "parse_scenario", expects_promotion)
+    code, report = rehearse(tmp_path, "--scenario", "fail-at:50")
+    assert code == 1
+    assert report["runs"][0]["outcome"] == "rolled-back"
+    assert report["runs"][0]["as_expected"] is False
+
+
+def test_an_interrupt_prints_one_line_and_exits_130(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def interrupted(*_: object) -> NoReturn:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(command, "run_scenario", interrupted)
+    assert main(["rehearse", *FAST, "--scenario", "healthy"]) == 130
+    assert capsys.readouterr().err == "interrupted\n"
 
 
 def test_check_prints_the_plan(capsys: pytest.CaptureFixture[str]) -> None:

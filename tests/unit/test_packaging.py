@@ -39,6 +39,13 @@ def test_requirements_install_the_program_at_the_tested_versions() -> None:
         if line.strip() and not line.startswith("#")
     ]
     assert lines == ["-c constraints.txt", "-e ."]
+    pinned = {
+        line.split("==")[0].lower().replace("_", "-")
+        for line in (ROOT / "constraints.txt").read_text().splitlines()
+        if "==" in line
+    }
+    runtime = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert {name.lower() for name in requirement_names(runtime)} <= pinned
 
 
 def test_the_program_imports_no_rehearsal_module() -> None:
@@ -61,3 +68,15 @@ def test_rehearse_without_the_extra_says_what_to_install(
     monkeypatch.delitem(sys.modules, "delivery.rehearsal.command", raising=False)
     assert main(["rehearse", "--stack", "dev"]) == 2
     assert "pip install -e '.[rehearse]'" in capsys.readouterr().err
+
+
+def test_a_command_that_reaches_the_extra_late_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in [n for n in sys.modules if n.split(".")[0] == "matplotlib"] + ["matplotlib"]:
+        monkeypatch.setitem(sys.modules, name, None)
+    records = tmp_path / "records"
+    records.mkdir()
+    code = main(["report", "--records", str(records), "--chart", str(tmp_path / "c.png")])
+    assert code == 2
+    assert "report needs 'matplotlib'" in capsys.readouterr().err
