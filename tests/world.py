@@ -2,7 +2,8 @@
 
 The engine under test is real; only the outside world (listener, alarms, target health, time)
 is simulated here, with scheduled alarm changes, API latency, failures and crashes. Every
-listener change is checked against DESIGN.md's invariants the moment it happens.
+listener change is checked against the cutover's invariants (docs/architecture.md) the moment
+it happens.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """The cutover state machine: moves traffic step by step and rolls back on any gating alarm.
 
-It talks only to the ports in ``delivery.cutover.ports``. Semantics (DESIGN.md, "The cutover"):
+It talks only to the ports in ``delivery.cutover.ports``. Semantics (docs/architecture.md,
+"The cutover"):
 resume from the listener's actual weights; gate on target health and alarms before anything
 moves; one listener call per step; bake with one alarm poll per interval; on ALARM put 100% back
 on the old colour at once and fail loudly; never fight someone else's weight change.

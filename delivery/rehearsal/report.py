@@ -91,14 +91,14 @@ def print_summary(console: Console, records: Sequence[RunRecord]) -> None:
         console.print(table)
     for record in records:
         mark = "ok" if record.as_expected else "UNEXPECTED"
-        console.print(
-            f"[bold]{record.scenario.name}[/bold] ({mark}): {record.message}", soft_wrap=True
-        )
+        console.print(f"[bold]{record.scenario.name}[/bold] ({mark}): {record.message}")
 
 
 def write_json(path: Path, records: Sequence[RunRecord]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"runs": [r.as_json() for r in records]}, indent=2) + "\n")
+    path.write_text(
+        json.dumps({"runs": [r.as_json() for r in records]}, indent=2, allow_nan=False) + "\n"
+    )
 
 
 LINE_COLOURS = {
@@ -175,7 +175,11 @@ def _plot_run(ax: Any, record: RunRecord) -> None:
         )
     for mark in record.alarm_marks:
         ax.axvline(
-            mark.at, color=STATE_COLOURS.get(mark.state, "black"), linestyle=":", linewidth=1.2
+            mark.at,
+            color=STATE_COLOURS.get(mark.state, "black"),
+            linestyle=":",
+            linewidth=1.4,
+            zorder=3,  # above the weight line, which a rollback draws at the same moment
         )
     verdict = "" if record.as_expected else f" (expected {record.scenario.expected.value})"
     ax.set_title(f"{record.scenario.name}: {record.outcome.value}{verdict}", loc="left", fontsize=9)

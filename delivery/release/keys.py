@@ -1,6 +1,6 @@
 """The stack-config keys a release changes, named once.
 
-Each release step is a stack-config change followed by ``pulumi up`` (DESIGN.md, "A release"),
+Each release step is a stack-config change followed by ``pulumi up`` (README, "Releases from CI"),
 so a person can do any step by hand with ``pulumi config set``. The workload component owns the
 meaning of these keys (its images per colour, its release step, its pre-traffic hook); only this
 module spells them for the driver.

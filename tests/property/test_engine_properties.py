@@ -1,4 +1,5 @@
-"""The engine driven through random fault schedules; every DESIGN.md invariant after every event.
+"""The engine driven through random fault schedules; every invariant of docs/architecture.md
+checked after every event.
 
 Alarms change at random times, calls are slow or fail (throttling that outlasted botocore's
 retries), and the process may crash at any call, after which a second run takes over. The world

@@ -18,7 +18,12 @@ HALF = Weights.split(Colour.GREEN, 50)
 
 def rolled_back() -> RunRecord:
     scenario = Scenario("insufficient-data", Outcome.ROLLED_BACK, "no data mid-bake", 50)
-    record = RunRecord(scenario, 100.0, Colour.GREEN, Outcome.ROLLED_BACK, "rolled back")
+    message = (
+        "alarm 'switchyard-prod-green-5xx-rate' is INSUFFICIENT_DATA (rehearsal: an alarm goes "
+        "to INSUFFICIENT_DATA mid-bake; this stack says rollback) at step 50%; rolled back, "
+        "blue=100% green=0% now in force."
+    )
+    record = RunRecord(scenario, 100.0, Colour.GREEN, Outcome.ROLLED_BACK, message)
     record.events = [
         Event(0.1, EventKind.GATES_PASSED, BLUE),
         Event(0.2, EventKind.STEP_SET, HALF, 50),
@@ -66,7 +71,14 @@ def test_the_tables_fit_the_terminal_without_cutting_a_word(width: int) -> None:
     text = console.export_text()
     assert "…" not in text
     assert max(len(line.rstrip()) for line in text.splitlines()) <= width
-    for word in ("insufficient-data", "unhealthy-green", "rolled-back", "ModifyListener"):
+    for word in (
+        "insufficient-data",
+        "unhealthy-green",
+        "rolled-back",
+        "ModifyListener",
+        "INSUFFICIENT_DATA",  # the engine's message wraps between words, never inside one
+        "'switchyard-prod-green-5xx-rate'",
+    ):
         assert word in text
     assert "DescribeAlarms" in text
 
