@@ -19,7 +19,7 @@ from delivery.config.model import PROJECT, Colour, LoadCheck, Settings, Tier
 from delivery.config.stackfile import stack_config
 from delivery.cutover.aws import ElbListener, TargetGroupHealth, aws_cutover
 from delivery.cutover.engine import Cutover
-from delivery.errors import ListenerDrift, RollbackFailed, RolledBack, ShiftRefused
+from delivery.errors import CutoverStopped
 from delivery.rehearsal.clock import CompressedClock
 from delivery.rehearsal.emulator import (
     Emulator,
@@ -135,8 +135,8 @@ class SimulatedStack:
             return
         try:
             self._engine(wanted, on_progress).shift(self.live, wanted)
-        except (RolledBack, ShiftRefused, ListenerDrift, RollbackFailed) as exc:
-            raise UpFailed(f"cutover: {exc}") from exc
+        except CutoverStopped as exc:
+            raise UpFailed(f"cutover: {exc}", exc.report) from exc
         self.live = wanted
 
     def outputs(self) -> dict[str, Any]:

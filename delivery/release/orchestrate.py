@@ -369,7 +369,7 @@ class Release:
         try:
             self._p.stack.up(self._show)
         except UpFailed as exc:
-            raise self._after_failed_promote(record, str(exc)) from exc
+            raise self._after_failed_promote(record, exc) from exc
         except SwitchyardError:
             # `pulumi up` did not run (another update holds the stack, the backend is gone):
             # the config must not claim a colour the listener does not carry.
@@ -378,14 +378,21 @@ class Release:
             raise
         return f"{target} is live"
 
-    def _after_failed_promote(self, record: ReleaseRecord, error: str) -> SwitchyardError:
+    def _after_failed_promote(self, record: ReleaseRecord, failure: UpFailed) -> SwitchyardError:
         source, target = record.source, record.target
+        error, report = str(failure), failure.report
+        if report is not None:
+            record.cutover = report.as_dict()
         weights = self._listener_weights()
         if weights == Weights.all_on(source):
             self._p.stack.set_config({LIVE_COLOUR: source.value})  # config matches reality
-            # The engine's rollback message backs up the watch, which polls: a rollback
-            # between two polls leaves the listener as the watch first saw it.
-            if not (self._traffic_moved or "rolled back" in error):
+            if report is not None:
+                moved = report.rolled_back
+            else:
+                # Out of sight, the watch (it polls) and the engine's message tell: a rollback
+                # between two polls leaves the listener as the watch first saw it.
+                moved = self._traffic_moved or "rolled back" in error
+            if not moved:
                 return Stop(error)
             record.restored_at = self._p.now()
             record.failed_at = record.failed_at or record.restored_at

@@ -7,12 +7,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from delivery.cutover.events import CutoverReport
 from delivery.errors import SwitchyardError
 from delivery.release.progress import OnProgress
 
 
 class UpFailed(SwitchyardError):
-    """``pulumi up`` failed; the message is what the engine said."""
+    """``pulumi up`` failed; the message is what the engine said. ``report`` is the cutover's
+    own report when the adapter has it (the engine ran in this process); a real ``pulumi up``
+    runs the engine out of the driver's sight, so there it is None."""
+
+    def __init__(self, message: str, report: CutoverReport | None = None) -> None:
+        super().__init__(message)
+        self.report = report
 
 
 class StackPort(Protocol):

@@ -20,8 +20,9 @@ OnProgress = Callable[[Progress], None]
 _QUIET = frozenset({EventKind.POLL})
 
 
-def progress(at: float, kind: str, weights: Weights, step: int | None, detail: str) -> Progress:
-    return Event(at, EventKind(kind), weights, step, detail)
+def seen_weights(at: float, weights: Weights) -> Progress:
+    """A weight change seen on the listener from outside the engine (the watch)."""
+    return Event(at, EventKind.STEP_SET, weights, None, "seen by the listener watch")
 
 
 def moved_traffic_to(event: Progress, target: Colour) -> bool:

@@ -111,6 +111,7 @@ class ReleaseRecord:
     restored_at: datetime | None = None  # 100% back on a good colour
     promoted_at: datetime | None = None
     runs: int = 1  # how many driver runs this release took (resumed after a crash: 2+)
+    cutover: dict[str, Any] | None = None  # the engine's CutoverReport, when the driver saw it
 
     @classmethod
     def begin(cls, stack: str, image: str, source: Colour, started_at: datetime) -> ReleaseRecord:
@@ -165,6 +166,7 @@ class ReleaseRecord:
             "time_to_restore_seconds": self.time_to_restore_seconds,
             "lead_time_seconds": self.lead_time_seconds,
             "runs": self.runs,
+            "cutover": self.cutover,
         }
 
     @classmethod
@@ -209,6 +211,7 @@ class ReleaseRecord:
                 restored_at=_moment(data.get("restored_at"), "restored_at"),
                 promoted_at=_moment(data.get("promoted_at"), "promoted_at"),
                 runs=int(data.get("runs", 1)),
+                cutover=data.get("cutover"),
             )
         except (KeyError, ValueError, TypeError) as exc:
             raise RecordError(f"not a release record: {type(exc).__name__}: {exc}") from exc

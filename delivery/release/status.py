@@ -17,7 +17,7 @@ from delivery.errors import PortError
 from delivery.plans.schedule import Weights
 from delivery.release.keys import LIVE_COLOUR, image_key
 from delivery.release.port import StackPort, text_value
-from delivery.release.progress import OnProgress, progress
+from delivery.release.progress import OnProgress, seen_weights
 from delivery.release.record import RecordStore
 
 
@@ -89,6 +89,8 @@ def watch(
     stop = stop or threading.Event()
     weights = listener.read_weights()
     say(f"[{clock.now():8.1f}s] listener {weights}")
+    if settled(weights) is None and on_progress:
+        on_progress(seen_weights(clock.now(), weights))  # a step taken before the first look
     if settled(weights) and on_progress is None:
         say("no shift in progress")
         return weights
@@ -103,7 +105,7 @@ def watch(
             weights = now
             say(f"[{clock.now():8.1f}s] listener {weights}")
             if on_progress:
-                on_progress(progress(clock.now(), "weights-set", weights, None, "seen by watch"))
+                on_progress(seen_weights(clock.now(), weights))
             if settled(weights) and on_progress is None:
                 break
     return weights

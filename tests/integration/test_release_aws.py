@@ -300,3 +300,23 @@ def test_a_test_listener_that_does_not_answer_fails_the_smoke_test_with_the_reas
 def test_only_http_urls_are_fetched() -> None:
     with pytest.raises(ValueError, match="HTTP"):
         smoke("file:///etc", (SmokeCheck("/passwd", 200, 1.0),))
+
+
+def test_a_step_taken_before_the_watch_first_looks_is_still_reported(
+    plane: TrafficPlane, operator: AwsClients, clock: ScriptedClock
+) -> None:
+    force_weights(operator, plane, Weights(blue=90, green=10))  # the cutover was quicker
+    stop = threading.Event()
+    clock.at(25, stop.set)
+    seen: list[Progress] = []
+
+    watch(
+        ElbListener(operator.elbv2, plane.listener_arn, plane.target_groups),
+        clock,
+        lambda _line: None,
+        interval=10,
+        stop=stop,
+        on_progress=seen.append,
+    )
+
+    assert [e.weights.green for e in seen] == [10]

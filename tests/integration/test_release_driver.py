@@ -186,6 +186,9 @@ def test_an_alarm_during_promote_rolls_back_and_puts_the_config_back(rig: Rig) -
     assert rig.stack.world.weights == Weights.all_on(Colour.BLUE)
     assert rig.stack.values[LIVE_COLOUR] == "blue"  # config matches reality again
     assert record.time_to_restore_seconds is not None and record.time_to_restore_seconds > 0
+    assert record.cutover is not None  # the engine's own report, kept with the release
+    assert record.cutover["outcome"] == "rolled-back" and record.cutover["steps"] == [10, 50]
+    assert record.cutover["alarm"]["alarm"] == "green-5xx"
     assert rig.stored()[0]["outcome"] == "rolled_back"
     tier, subject, message = rig.sent.notices[-1]
     assert tier is Tier.CRITICAL and "ROLLED BACK" in subject and "5xx at 7%" in message
@@ -226,6 +229,7 @@ def test_a_gate_that_refuses_the_shift_stops_with_the_config_put_back(rig: Rig) 
 
     assert record.outcome is Outcome.STOPPED
     assert "green-latency" in record.cause and "No traffic was moved" in record.cause
+    assert record.cutover is not None and record.cutover["outcome"] == "refused"
     assert rig.stack.values[LIVE_COLOUR] == "blue"
     assert rig.stack.world.weights == Weights.all_on(Colour.BLUE)
 
