@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 STACK ?= staging
 
-.PHONY: rehearse test pytest lint typecheck unit bench preview check schema lock clean
+.PHONY: rehearse test pytest lint typecheck unit bench preview check policy audit schema lock clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,12 @@ bench: $(STAMP)  ## rollback reaction and API calls against the emulator; progra
 
 preview: $(STAMP)  ## the stack's resource graph, evaluated offline under Pulumi's mock runtime
 	$(BIN)/python -m infra.offline --stack $(STACK)
+
+policy: $(STAMP)  ## the security baseline (policy/) over every stack's offline graph
+	$(BIN)/python -m policy.offline
+
+audit: $(STAMP)  ## supply chain: pip-audit (needs the network), bandit, SBOM to out/, secret scan
+	$(BIN)/python -m policy.supply_chain
 
 check: $(STAMP)
 	for stack in dev staging prod; do $(BIN)/python -m delivery check --stack $$stack || exit 1; done

@@ -1,13 +1,27 @@
-"""AlertTopics: one SNS topic per alert tier, with e-mail and (secret) HTTPS subscriptions."""
+"""AlertTopics: one SNS topic per alert tier, with e-mail and (secret) HTTPS subscriptions.
+
+The topics have a KMS key of their own (CloudWatch may use it for this account only), a policy
+naming who may publish (this account's alarms and the CI roles), and delivery-status logging to
+encrypted log groups, so a pager webhook that stops accepting messages shows up (FSBP SNS.2)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
+from components.keys import (
+    Account,
+    account_output,
+    customer_key,
+    document,
+    key_policy,
+    logs_statement,
+    service_trust,
+)
 from delivery.config.model import AlertingSettings, Tier
 
 
@@ -15,7 +29,10 @@ from delivery.config.model import AlertingSettings, Tier
 class AlertTopicsArgs:
     settings: AlertingSettings
     name_prefix: str
-    kms_key_id: pulumi.Input[str]
+    region: str
+    key_rotation_days: int
+    log_retention_days: int
+    publisher_role_names: Sequence[str]  # the CI roles (components/ci_roles.py names them)
     webhook_urls: Mapping[str, pulumi.Output[str]]  # secret Outputs keyed by secretValues key
 
 
@@ -27,15 +44,59 @@ class AlertTopics(pulumi.ComponentResource):
     ) -> None:
         super().__init__("switchyard:alerting:AlertTopics", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.topics: dict[Tier, aws.sns.Topic] = {
-            tier: aws.sns.Topic(
+        prefix = args.name_prefix
+        account = account_output(self, args.region)
+        self.key = customer_key(
+            f"{name}-key",
+            f"Switchyard {prefix}: encrypts the alert topics and their delivery logs",
+            args.key_rotation_days,
+            account.apply(lambda a: key_policy(a, _key_statements(a, prefix))),
+            self,
+            f"{prefix}-alerting",
+        )
+        feedback = aws.iam.Role(
+            f"{name}-delivery-status",
+            name_prefix=f"{prefix}-sns-status-",
+            assume_role_policy=account.apply(
+                lambda a: service_trust("sns.amazonaws.com", a, a.arn("sns", f"{prefix}-*"))
+            ),
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-delivery-status",
+            role=feedback.id,
+            policy=account.apply(lambda a: _status_writer(a, prefix)),
+            opts=child,
+        )
+        self.topics: dict[Tier, aws.sns.Topic] = {}
+        for tier in Tier:
+            topic_name = f"{prefix}-{tier}"
+            for suffix in ("", "/Failure"):  # where SNS writes successes and failures
+                aws.cloudwatch.LogGroup(
+                    f"{name}-{tier}-status{suffix.replace('/', '-').lower()}",
+                    name=account.apply(functools.partial(_status_group, topic_name, suffix)),
+                    retention_in_days=args.log_retention_days,
+                    kms_key_id=self.key.arn,
+                    opts=child,
+                )
+            topic = aws.sns.Topic(
                 f"{name}-{tier}",
-                name=f"{args.name_prefix}-{tier}",
-                kms_master_key_id=args.kms_key_id,
+                name=topic_name,
+                kms_master_key_id=self.key.arn,
+                http_success_feedback_role_arn=feedback.arn,
+                http_failure_feedback_role_arn=feedback.arn,
+                http_success_feedback_sample_rate=100,
                 opts=child,
             )
-            for tier in Tier
-        }
+            aws.sns.TopicPolicy(
+                f"{name}-{tier}",
+                arn=topic.arn,
+                policy=pulumi.Output.all(account, topic.arn).apply(
+                    lambda at: _publishers(at[0], at[1], prefix, args.publisher_role_names)
+                ),
+                opts=child,
+            )
+            self.topics[tier] = topic
         for index, email in enumerate(args.settings.emails):
             aws.sns.TopicSubscription(
                 f"{name}-{email.tier}-email-{index}",
@@ -55,3 +116,73 @@ class AlertTopics(pulumi.ComponentResource):
         self.register_outputs(
             {"topicArns": {t.value: topic.arn for t, topic in self.topics.items()}}
         )
+
+
+def _status_group(topic_name: str, suffix: str, account: Account) -> str:
+    """Where SNS logs a topic's deliveries (``suffix`` ``/Failure`` for the failures)."""
+    return f"sns/{account.region}/{account.id}/{topic_name}{suffix}"
+
+
+def _key_statements(account: Account, prefix: str) -> list[dict[str, object]]:
+    # Alarms publish to encrypted topics only if CloudWatch may use the key; pinned to this
+    # account so no other account's alarms can make the key work for them.
+    cloudwatch = {
+        "Sid": "ThisAccountsAlarmsPublishToEncryptedTopics",
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudwatch.amazonaws.com"},
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+        "Resource": "*",
+        "Condition": {"StringEquals": {"aws:SourceAccount": account.id}},
+    }
+    return [cloudwatch, logs_statement(account, _status_group(f"{prefix}-*", "", account))]
+
+
+def _status_writer(account: Account, prefix: str) -> str:
+    group = account.arn("logs", f"log-group:{_status_group(f'{prefix}-*', '', account)}")
+    return document(
+        {
+            "Effect": "Allow",
+            "Action": [
+                "logs:CreateLogGroup",
+                "logs:CreateLogStream",
+                "logs:PutLogEvents",
+                "logs:PutMetricFilter",
+                "logs:PutRetentionPolicy",
+            ],
+            "Resource": [group, f"{group}:*"],
+        }
+    )
+
+
+def _publishers(account: Account, topic_arn: str, prefix: str, roles: Sequence[str]) -> str:
+    statements: list[dict[str, object]] = [
+        {
+            "Sid": "ThisAccountsAlarmsPublish",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Action": "sns:Publish",
+            "Resource": topic_arn,
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": account.id},
+                "ArnLike": {"aws:SourceArn": account.arn("cloudwatch", f"alarm:{prefix}-*")},
+            },
+        }
+    ]
+    if roles:
+        # Principal is the account (it always exists); the condition names the roles, which
+        # may not exist yet when the policy is written.
+        statements.append(
+            {
+                "Sid": "ReleaseAndInfrastructureRolesPublish",
+                "Effect": "Allow",
+                "Principal": {"AWS": account.root},
+                "Action": "sns:Publish",
+                "Resource": topic_arn,
+                "Condition": {
+                    "ArnEquals": {
+                        "aws:PrincipalArn": [account.arn("iam", f"role/{r}", False) for r in roles]
+                    }
+                },
+            }
+        )
+    return document(*statements)

@@ -1,14 +1,22 @@
-"""MultiAzNetwork: a VPC over N zones with public and private subnets, NAT and flow logs."""
+"""MultiAzNetwork: a VPC over N zones with public and private subnets, NAT, encrypted flow logs
+and a default security group that admits nothing (FSBP EC2.2)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
+from components.keys import (
+    account_output,
+    customer_key,
+    document,
+    key_policy,
+    logs_statement,
+    service_trust,
+)
 from delivery.config.model import NatLayout, NetworkSettings
 from delivery.plans.subnets import plan_subnets
 
@@ -18,6 +26,8 @@ class MultiAzNetworkArgs:
     settings: NetworkSettings
     name_prefix: str
     zone_names: Sequence[str]  # the region's available zones (infra.config asked it)
+    region: str
+    key_rotation_days: int
 
 
 class MultiAzNetwork(pulumi.ComponentResource):
@@ -35,6 +45,15 @@ class MultiAzNetwork(pulumi.ComponentResource):
             enable_dns_hostnames=True,
             enable_dns_support=True,
             tags={"Name": f"{args.name_prefix}-vpc"},
+            opts=child,
+        )
+        # Adopting the default group with no rules removes AWS's allow-all rules (CIS 5.3).
+        aws.ec2.DefaultSecurityGroup(
+            f"{name}-default-sg",
+            vpc_id=self.vpc.id,
+            ingress=[],
+            egress=[],
+            tags={"Name": f"{args.name_prefix}-default-closed"},
             opts=child,
         )
         igw = aws.ec2.InternetGateway(
@@ -103,49 +122,50 @@ class MultiAzNetwork(pulumi.ComponentResource):
                 f"{name}-private-{i}", subnet_id=private.id, route_table_id=routes.id, opts=child
             )
 
+        self._flow_logs(name, args)
+        self.register_outputs(
+            {
+                "vpcId": self.vpc.id,
+                "publicSubnetIds": [s.id for s in self.public_subnets],
+                "privateSubnetIds": [s.id for s in self.private_subnets],
+            }
+        )
+
+    def _flow_logs(self, name: str, args: MultiAzNetworkArgs) -> None:
+        """Flow logs to a log group encrypted with a key only CloudWatch Logs may use for it,
+        written by a role only this account's flow logs may assume."""
+        child = pulumi.ResourceOptions(parent=self)
+        account = account_output(self, args.region)
+        group_name = f"/switchyard/{args.name_prefix}/vpc-flow-logs"
+        key = customer_key(
+            f"{name}-flow-logs",
+            f"Switchyard {args.name_prefix}: encrypts the VPC flow logs",
+            args.key_rotation_days,
+            account.apply(lambda a: key_policy(a, [logs_statement(a, group_name)])),
+            self,
+            f"{args.name_prefix}-flow-logs",
+        )
         self.flow_log_group = aws.cloudwatch.LogGroup(
             f"{name}-flow-logs",
-            name=f"/switchyard/{args.name_prefix}/vpc-flow-logs",
-            retention_in_days=settings.flow_log_retention_days,
+            name=group_name,
+            retention_in_days=args.settings.flow_log_retention_days,
+            kms_key_id=key.arn,
             opts=child,
         )
         flow_role = aws.iam.Role(
             f"{name}-flow-logs",
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Action": "sts:AssumeRole",
-                            "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
-                        }
-                    ],
-                }
+            name_prefix=f"{args.name_prefix}-flow-logs-",
+            assume_role_policy=account.apply(
+                lambda a: service_trust(
+                    "vpc-flow-logs.amazonaws.com", a, a.arn("ec2", "vpc-flow-log/*")
+                )
             ),
             opts=child,
         )
         aws.iam.RolePolicy(
             f"{name}-flow-logs",
             role=flow_role.id,
-            policy=self.flow_log_group.arn.apply(
-                lambda arn: json.dumps(
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Effect": "Allow",
-                                "Action": [
-                                    "logs:CreateLogStream",
-                                    "logs:PutLogEvents",
-                                    "logs:DescribeLogStreams",
-                                ],
-                                "Resource": [arn, f"{arn}:*"],
-                            }
-                        ],
-                    }
-                )
-            ),
+            policy=self.flow_log_group.arn.apply(_flow_log_writer),
             opts=child,
         )
         aws.ec2.FlowLog(
@@ -157,13 +177,6 @@ class MultiAzNetwork(pulumi.ComponentResource):
             iam_role_arn=flow_role.arn,
             max_aggregation_interval=60,
             opts=child,
-        )
-        self.register_outputs(
-            {
-                "vpcId": self.vpc.id,
-                "publicSubnetIds": [s.id for s in self.public_subnets],
-                "privateSubnetIds": [s.id for s in self.private_subnets],
-            }
         )
 
     def _default_route(
@@ -180,3 +193,13 @@ class MultiAzNetwork(pulumi.ComponentResource):
             **target,
         )
         return table
+
+
+def _flow_log_writer(group_arn: str) -> str:
+    return document(
+        {
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+            "Resource": [group_arn, f"{group_arn}:*"],
+        }
+    )

@@ -56,6 +56,22 @@ class ReleaseRecords(pulumi.ComponentResource):
             opts=child,
         )
         make_private(f"{name}-access", self.bucket, child)
+        # Current records stay (delivery metrics read them all); superseded versions of a
+        # record and abandoned uploads do not (FSBP S3.13).
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-lifecycle",
+            bucket=self.bucket.id,
+            rules=[
+                {
+                    "id": "keep-records-expire-history",
+                    "status": "Enabled",
+                    "filter": {},
+                    "noncurrent_version_expiration": {"noncurrent_days": 365},
+                    "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
+                }
+            ],
+            opts=child,
+        )
         aws.s3.BucketPolicy(
             f"{name}-policy",
             bucket=self.bucket.id,

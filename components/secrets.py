@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.keys import account_output, customer_key, key_policy
 from delivery.config.aws_rules import secrets_read_policy
 from delivery.config.model import SecretsSettings
 
@@ -29,20 +30,15 @@ class EnvironmentSecrets(pulumi.ComponentResource):
         super().__init__("switchyard:secrets:EnvironmentSecrets", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         settings = args.settings
-        invoke = pulumi.InvokeOutputOptions(parent=self)
-        account = aws.get_caller_identity_output(opts=invoke).account_id
-        partition = aws.get_partition_output(opts=invoke).partition
-        self.key = aws.kms.Key(
+        # The secrets' own key: IAM policies grant its use (the read policy, through Secrets
+        # Manager only); the alert topics have a key of their own (components/alerting.py).
+        self.key = customer_key(
             f"{name}-key",
-            description=f"Switchyard {args.name_prefix}: encrypts secrets and alert topics",
-            enable_key_rotation=True,
-            rotation_period_in_days=settings.key_rotation_days,
-            deletion_window_in_days=30,
-            policy=pulumi.Output.all(partition, account).apply(lambda pa: _key_policy(*pa)),
-            opts=child,
-        )
-        aws.kms.Alias(
-            f"{name}-key", name=f"alias/{args.name_prefix}", target_key_id=self.key.id, opts=child
+            f"Switchyard {args.name_prefix}: encrypts the environment's secrets",
+            settings.key_rotation_days,
+            account_output(self, args.region).apply(lambda account: key_policy(account, [])),
+            self,
+            args.name_prefix,
         )
         self.secrets: dict[str, aws.secretsmanager.Secret] = {}
         for secret_name in settings.names:
@@ -72,6 +68,7 @@ class EnvironmentSecrets(pulumi.ComponentResource):
         arns = [s.arn for s in self.secrets.values()]
         self.read_policy = aws.iam.Policy(
             f"{name}-read",
+            name_prefix=f"{args.name_prefix}-read-secrets-",
             description=f"Read exactly the {args.name_prefix} secrets, nothing else",
             policy=pulumi.Output.all(self.key.arn, *arns).apply(
                 lambda resolved: json.dumps(
@@ -87,28 +84,3 @@ class EnvironmentSecrets(pulumi.ComponentResource):
                 "readPolicyArn": self.read_policy.arn,
             }
         )
-
-
-def _key_policy(partition: str, account: str) -> str:
-    # Without the CloudWatch statement, alarms cannot publish to the KMS-encrypted alert topics.
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "AccountAdministersTheKey",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
-                    "Action": "kms:*",
-                    "Resource": "*",
-                },
-                {
-                    "Sid": "CloudWatchAlarmsPublishToEncryptedTopics",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
-                    "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-                    "Resource": "*",
-                },
-            ],
-        }
-    )

@@ -8,6 +8,9 @@ cutover corrects 99/1 to 100/0 when it is created.
 TestListener: the test port forwards to the colour that is not live *according to the
 cutover's outcome* (its live-colour output), not the config: it reaches the candidate while a
 shift runs and after a rollback, and the old colour only once a promotion succeeded.
+
+Outside dev a WAF web ACL (AWS managed rule groups and a per-IP rate limit) guards the load
+balancer and logs to an encrypted log group (FSBP ELB.16, WAF.10-12).
 """
 
 from __future__ import annotations
@@ -21,11 +24,23 @@ import pulumi
 import pulumi_aws as aws
 
 from components.buckets import make_private, tls_only
+from components.keys import Account, account_output, customer_key, key_policy, logs_statement
 from delivery.config.model import DEREGISTRATION_DELAY_SECONDS, AlbSettings, Colour
 
 TLS13_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"  # TLS 1.3, and 1.2 for older clients
 ACCESS_LOG_DAYS = 90
+NONCURRENT_LOG_DAYS = 30
+MANAGED_RULE_GROUPS = (
+    "AWSManagedRulesCommonRuleSet",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+    "AWSManagedRulesAmazonIpReputationList",
+)
 INTERNET = "0.0.0.0/0"
+# A managed group's own block/count actions apply (override "none"); the SDK's empty args class
+# has no annotated constructor.
+KEEP_GROUP_ACTIONS = aws.wafv2.WebAclRuleOverrideActionArgs(
+    none=aws.wafv2.WebAclRuleOverrideActionNoneArgs()  # type: ignore[no-untyped-call]
+)
 
 
 @dataclass(frozen=True)
@@ -36,6 +51,10 @@ class WeightedAlbArgs:
     vpc_id: pulumi.Input[str]
     vpc_cidr: IPv4Network
     public_subnet_ids: Sequence[pulumi.Input[str]]
+    region: str
+    key_rotation_days: int
+    log_retention_days: int
+    waf_rate_limit: int | None  # requests per IP per 5 minutes; None: no web ACL (dev)
 
 
 class WeightedAlb(pulumi.ComponentResource):
@@ -92,6 +111,8 @@ class WeightedAlb(pulumi.ComponentResource):
                 parent=self, protect=settings.deletion_protection, depends_on=[self._log_policy]
             ),
         )
+        if args.waf_rate_limit is not None:
+            self._web_acl(name, args, args.waf_rate_limit)
         weighted = aws.lb.ListenerDefaultActionArgs(
             type="forward",
             forward=aws.lb.ListenerDefaultActionForwardArgs(
@@ -227,6 +248,12 @@ class WeightedAlb(pulumi.ComponentResource):
             opts=child,
         )
         make_private(f"{name}-access-logs", bucket, child)
+        aws.s3.BucketVersioning(
+            f"{name}-access-logs",
+            bucket=bucket.id,
+            versioning_configuration={"status": "Enabled"},
+            opts=child,
+        )
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-access-logs",
             bucket=bucket.id,
@@ -236,19 +263,98 @@ class WeightedAlb(pulumi.ComponentResource):
                     "status": "Enabled",
                     "filter": {},
                     "expiration": {"days": ACCESS_LOG_DAYS},
+                    "noncurrent_version_expiration": {"noncurrent_days": NONCURRENT_LOG_DAYS},
                 }
             ],
             opts=child,
         )
         invoke = pulumi.InvokeOutputOptions(parent=self)
         elb_account = aws.elb.get_service_account_output(opts=invoke).arn
+        account = account_output(self, args.region)
         self._log_policy = aws.s3.BucketPolicy(
             f"{name}-access-logs",
             bucket=bucket.id,
-            policy=pulumi.Output.all(bucket.arn, elb_account).apply(lambda a: _log_policy(*a)),
+            policy=pulumi.Output.all(bucket.arn, elb_account, account).apply(
+                lambda a: _log_policy(*a)
+            ),
             opts=child,
         )
         return bucket
+
+    def _web_acl(self, name: str, args: WeightedAlbArgs, rate_limit: int) -> None:
+        child = pulumi.ResourceOptions(parent=self)
+        prefix = args.name_prefix
+        waf = aws.wafv2
+        rules = [
+            waf.WebAclRuleArgs(
+                name="rate-limit-per-ip",
+                priority=0,
+                action=waf.WebAclRuleActionArgs(block=waf.WebAclRuleActionBlockArgs()),
+                statement=waf.WebAclRuleStatementArgs(
+                    rate_based_statement=waf.WebAclRuleStatementRateBasedStatementArgs(
+                        limit=rate_limit, aggregate_key_type="IP"
+                    )
+                ),
+                visibility_config=_rule_visibility(f"{prefix}-rate-limit"),
+            ),
+            *(
+                waf.WebAclRuleArgs(
+                    name=group,
+                    priority=index,
+                    override_action=KEEP_GROUP_ACTIONS,
+                    statement=waf.WebAclRuleStatementArgs(
+                        managed_rule_group_statement=waf.WebAclRuleStatementManagedRuleGroupStatementArgs(
+                            name=group, vendor_name="AWS"
+                        )
+                    ),
+                    visibility_config=_rule_visibility(f"{prefix}-{group}"),
+                )
+                for index, group in enumerate(MANAGED_RULE_GROUPS, start=1)
+            ),
+        ]
+        # REGIONAL: the scope an ALB accepts (CLOUDFRONT ACLs live in us-east-1 for CloudFront).
+        acl = aws.wafv2.WebAcl(
+            f"{name}-waf",
+            name=f"{prefix}-alb",
+            scope="REGIONAL",
+            default_action=waf.WebAclDefaultActionArgs(allow=waf.WebAclDefaultActionAllowArgs()),
+            rules=rules,
+            visibility_config=waf.WebAclVisibilityConfigArgs(
+                cloudwatch_metrics_enabled=True,
+                metric_name=f"{prefix}-alb",
+                sampled_requests_enabled=True,
+            ),
+            opts=child,
+        )
+        aws.wafv2.WebAclAssociation(
+            f"{name}-waf",
+            resource_arn=self.load_balancer.arn,
+            web_acl_arn=acl.arn,
+            opts=child,
+        )
+        group_name = f"aws-waf-logs-{prefix}"  # WAF logs only to groups named aws-waf-logs-*
+        account = account_output(self, args.region)
+        key = customer_key(
+            f"{name}-waf-logs",
+            f"Switchyard {prefix}: encrypts the WAF logs",
+            args.key_rotation_days,
+            account.apply(lambda a: key_policy(a, [logs_statement(a, group_name)])),
+            self,
+            f"{prefix}-waf-logs",
+        )
+        logs = aws.cloudwatch.LogGroup(
+            f"{name}-waf-logs",
+            name=group_name,
+            retention_in_days=args.log_retention_days,
+            kms_key_id=key.arn,
+            opts=child,
+        )
+        aws.wafv2.WebAclLoggingConfiguration(
+            f"{name}-waf",
+            resource_arn=acl.arn,
+            log_destination_configs=[logs.arn],
+            opts=child,
+        )
 
 
 @dataclass(frozen=True)
@@ -287,8 +393,15 @@ class TestListener(pulumi.ComponentResource):
         self.register_outputs({"testListenerArn": self.listener.arn})
 
 
-def _log_policy(bucket_arn: str, elb_account_arn: str) -> str:
-    logs = f"{bucket_arn}/alb/AWSLogs/*"
+def _rule_visibility(metric: str) -> aws.wafv2.WebAclRuleVisibilityConfigArgs:
+    return aws.wafv2.WebAclRuleVisibilityConfigArgs(
+        cloudwatch_metrics_enabled=True, metric_name=metric, sampled_requests_enabled=True
+    )
+
+
+def _log_policy(bucket_arn: str, elb_account_arn: str, account: Account) -> str:
+    # Only this account's load balancers write, and only under this account's prefix.
+    logs = f"{bucket_arn}/alb/AWSLogs/{account.id}/*"
     return json.dumps(
         {
             "Version": "2012-10-17",
@@ -306,6 +419,7 @@ def _log_policy(bucket_arn: str, elb_account_arn: str) -> str:
                     "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
                     "Action": "s3:PutObject",
                     "Resource": logs,
+                    "Condition": {"StringEquals": {"aws:SourceAccount": account.id}},
                 },
                 tls_only(bucket_arn),
             ],

@@ -1,6 +1,6 @@
 """Composes one environment from its validated configuration: network → secrets → alerting →
-ALB → cluster → workload → alarms → dashboard → cutover → test listener (it follows the
-cutover's outcome) → scaling. Returns what the stack exports."""
+ALB → cluster → workload → alarms → audit trail → dashboard → cutover → test listener (it
+follows the cutover's outcome) → scaling → CI roles. Returns what the stack exports."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ import pulumi_aws as aws
 
 from components.alarms import RollbackAlarms, RollbackAlarmsArgs
 from components.alerting import AlertTopics, AlertTopicsArgs
+from components.audit import AuditTrail, AuditTrailArgs
+from components.ci_roles import INFRASTRUCTURE, RELEASE, CiRoles, CiRolesArgs, role_name
 from components.cluster import EksCluster, EksClusterArgs, ServiceAccountRole
 from components.cutover import BlueGreenCutover, BlueGreenCutoverArgs
 from components.dashboard import EnvironmentDashboard, EnvironmentDashboardArgs
@@ -40,8 +42,15 @@ def build_environment(
     provider = aws.Provider("aws", region=settings.region, default_tags={"tags": settings.tags})
     on_aws = pulumi.ResourceOptions(providers=[provider])
 
+    key_rotation = settings.secrets.key_rotation_days
+    log_days = settings.network.flow_log_retention_days
+    ci_roles = [role_name(prefix, kind) for kind in (RELEASE, INFRASTRUCTURE)]
     network = MultiAzNetwork(
-        "network", MultiAzNetworkArgs(settings.network, prefix, stack.zone_names), on_aws
+        "network",
+        MultiAzNetworkArgs(
+            settings.network, prefix, stack.zone_names, settings.region, key_rotation
+        ),
+        on_aws,
     )
     secrets = EnvironmentSecrets(
         "secrets",
@@ -59,7 +68,10 @@ def build_environment(
         AlertTopicsArgs(
             settings.alerting,
             prefix,
-            secrets.key.arn,
+            settings.region,
+            key_rotation,
+            log_days,
+            ci_roles,
             {w.endpoint: stack.secret_values[w.endpoint] for w in settings.alerting.webhooks},
         ),
         on_aws,
@@ -73,6 +85,10 @@ def build_environment(
             network.vpc.id,
             settings.network.cidr,
             [s.id for s in network.public_subnets],
+            settings.region,
+            key_rotation,
+            log_days,
+            settings.security.waf_rate_limit,
         ),
         on_aws,
     )
@@ -131,10 +147,29 @@ def build_environment(
         ),
         on_aws,
     )
+    # Expected readers: the workload's role, and the CI roles (the infrastructure role writes
+    # the secrets through `pulumi up`).
+    audit = AuditTrail(
+        "audit",
+        AuditTrailArgs(
+            prefix,
+            settings.region,
+            key_rotation,
+            settings.alb.deletion_protection,
+            ci_roles,
+            alerting.topics[Tier.WARNING].arn,
+            [app_role.arn],
+        ),
+        on_aws,
+    )
     dashboard = EnvironmentDashboard(
         "dashboard",
         EnvironmentDashboardArgs(
-            prefix, settings.region, alb.load_balancer.arn_suffix, group_suffixes, alarms.alarm_arns
+            prefix,
+            settings.region,
+            alb.load_balancer.arn_suffix,
+            group_suffixes,
+            [*alarms.alarm_arns, audit.alarm.arn],
         ),
         on_aws,
     )
@@ -174,6 +209,23 @@ def build_environment(
         ReleaseRecordsArgs(prefix, secrets.key.arn, protect=settings.alb.deletion_protection),
         on_aws,
     )
+    ci = CiRoles(
+        "ci",
+        CiRolesArgs(
+            settings.security,
+            prefix,
+            settings.environment,
+            settings.region,
+            settings.workload.cluster_name,
+            network.vpc.arn,
+            [alb.production_listener.arn, alb.test_listener.arn],
+            [topic.arn for topic in alerting.topics.values()],
+            alerting.key.arn,
+            secrets.key.arn,
+            records.bucket.arn,
+        ),
+        on_aws,
+    )
     return {
         "albDnsName": alb.load_balancer.dns_name,
         "loadBalancerArn": alb.load_balancer.arn,
@@ -192,6 +244,8 @@ def build_environment(
         "secretArns": {name: s.arn for name, s in secrets.secrets.items()},
         "secretsReadPolicyArn": secrets.read_policy.arn,
         "alertTopicArns": {t.value: topic.arn for t, topic in alerting.topics.items()},
+        "ciRoleArns": {kind: role.arn for kind, role in ci.roles.items()},
+        "auditTrailArn": audit.trail.arn,
         "worstCaseFaultToRollbackSeconds": worst_case_fault_to_rollback(settings),
         "clusterName": cluster.cluster.name,
         "clusterEndpoint": cluster.cluster.endpoint,

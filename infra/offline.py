@@ -20,6 +20,7 @@ from typing import Any
 import dill
 import pulumi
 from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.rpc import deserialize_properties
 
 from delivery.config.keys import qualified
 from delivery.config.regions import zone_names
@@ -42,6 +43,22 @@ class Registered:
     inputs: dict[str, Any]
     custom: bool
     provider: str | None
+
+
+@dataclass(frozen=True)
+class Node:
+    """One registration as the engine sees it: what the policy pack is handed in a preview."""
+
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    provider: str  # "<provider urn>::<provider id>", empty for components
+    parent: str
+    dependencies: tuple[str, ...]
+    property_dependencies: dict[str, tuple[str, ...]]
 
 
 @dataclass(frozen=True)
@@ -107,6 +124,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
     available: tuple[str, ...] | None = None  # zones to answer instead of the region's table
     resources: list[Registered] = field(default_factory=list)
     options: dict[str, Options] = field(default_factory=dict)
+    nodes: list[Node] = field(default_factory=list)
 
     def new_resource(
         self, args: pulumi.runtime.MockResourceArgs
@@ -165,7 +183,26 @@ class RecordingMonitor(MockMonitor):
             depends_on=tuple(urn.rsplit("::", 1)[-1] for urn in request.dependencies),
             aliases=tuple(str(a).replace("\n", " ").strip() for a in request.aliases),
         )
-        return super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        registered = self.resources.get(response.urn)
+        if registered is not None:  # the stack itself is not recorded
+            self._recording.nodes.append(
+                Node(
+                    urn=response.urn,
+                    type=request.type,
+                    name=request.name,
+                    custom=bool(request.custom),
+                    inputs=dict(deserialize_properties(request.object)),
+                    outputs=dict(registered.state),
+                    provider=request.provider,
+                    parent=request.parent,
+                    dependencies=tuple(request.dependencies),
+                    property_dependencies={
+                        key: tuple(deps.urns) for key, deps in request.propertyDependencies.items()
+                    },
+                )
+            )
+        return response
 
 
 def install(mocks: RecordingMocks, stack: str) -> None:

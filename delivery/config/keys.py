@@ -129,8 +129,8 @@ NETWORK: Final = (
         "flowLogRetentionDays",
         1,
         3653,
-        "Days VPC flow logs are kept in CloudWatch Logs: a retention CloudWatch accepts, "
-        "e.g. 7, 30, 365.",
+        "Days the environment's logs (VPC flow logs, WAF and SNS delivery logs) are kept in "
+        "CloudWatch Logs: a retention CloudWatch accepts, e.g. 7, 30, 365; at least 365 in prod.",
     ),
 )
 ALB: Final = (
@@ -350,8 +350,9 @@ SECRETS: Final = (
     integer(
         "secretRotationDays",
         1,
-        365,
-        "Days between Secrets Manager rotations when a rotation function is configured.",
+        90,
+        "Days between Secrets Manager rotations when a rotation function is configured "
+        "(FSBP SecretsManager.4 expects at most 90).",
     ),
     text(
         "rotationLambdaArn",
@@ -408,6 +409,36 @@ RELEASE_CHECKS: Final = (
     ),
 )
 
+SECURITY: Final = (
+    text(
+        "githubRepository",
+        "GitHub repository (<owner>/<name>) whose workflows may assume this environment's "
+        "release and infrastructure roles through GitHub's OIDC provider.",
+    ),
+    array(
+        "githubEnvironments",
+        "string",
+        "GitHub environments whose jobs may assume the roles (the token's `sub` must be "
+        "repo:<owner>/<name>:environment:<name>), e.g. [production-stage, production] for prod.",
+    ),
+    text(
+        "githubOidcProviderArn",
+        "ARN of the account's existing token.actions.githubusercontent.com OIDC provider. "
+        "Empty: this stack creates it (an account holds one per URL, so set it in every other "
+        "stack of the account).",
+        optional=True,
+    ),
+    Key(
+        "wafRateLimit",
+        "integer",
+        "Requests per client IP per 5 minutes above which the WAF web ACL blocks. Required in "
+        "staging and prod; dev may leave it out and run without a web ACL.",
+        low=100,
+        high=2_000_000_000,
+        optional=True,
+    ),
+)
+
 DECLARED: Final[tuple[Key, ...]] = (
     *STACK,
     *TRAFFIC,
@@ -421,6 +452,7 @@ DECLARED: Final[tuple[Key, ...]] = (
     *ALERTING,
     *SECRETS,
     *RELEASE_CHECKS,
+    *SECURITY,
 )
 BY_FULL_NAME: Final[Mapping[str, Key]] = {k.full: k for k in DECLARED}
 assert len(BY_FULL_NAME) == len(DECLARED), "a key is declared twice"

@@ -50,6 +50,15 @@ class Environment(StrEnum):
         """Spot nodes (taken back at two minutes' notice) only outside prod."""
         return self is not Environment.PROD
 
+    def guarded_by_waf(self) -> bool:
+        """staging and prod: a WAF web ACL in front of the load balancer (FSBP ELB.16)."""
+        return self is not Environment.DEV
+
+    @property
+    def min_log_retention_days(self) -> int:
+        """prod keeps a year of logs (FSBP CloudWatch.16); the others keep what they set."""
+        return 365 if self.protected else 1
+
 
 class Colour(StrEnum):
     BLUE = "blue"
@@ -304,6 +313,14 @@ class ReleaseSettings:
 
 
 @dataclass(frozen=True)
+class SecuritySettings:
+    github_repository: str  # owner/name: the only repository whose workflows get AWS roles
+    github_environments: tuple[str, ...]  # the GitHub environments that may assume them
+    github_oidc_provider_arn: str | None  # None: this stack creates the account's provider
+    waf_rate_limit: int | None  # requests per IP per 5 minutes; None: no web ACL (dev only)
+
+
+@dataclass(frozen=True)
 class Settings:
     stack: str
     environment: Environment
@@ -322,6 +339,7 @@ class Settings:
     cluster: ClusterSettings
     service: ServiceSettings
     release: ReleaseSettings
+    security: SecuritySettings
     retry_rollback: str = ""  # a rollback record's id: shift that rolled-back release again
 
     @property

@@ -204,7 +204,9 @@ class ConfigReader:
         if value is _MISSING:
             return [] if self._keys[name].optional else None
         if isinstance(value, str):
-            with contextlib.suppress(json.JSONDecodeError):
+            # ValueError, not only JSONDecodeError: json.loads raises it for a number with more
+            # digits than int() converts.
+            with contextlib.suppress(ValueError):
                 value = json.loads(value)
         if not isinstance(value, list):
             self.fail(name, f"must be a list such as [10, 50, 100], got {shown(value)}")

@@ -47,6 +47,7 @@ from delivery.config.model import (
     NetworkSettings,
     ReleaseChecks,
     SecretsSettings,
+    SecuritySettings,
     Settings,
     SmokeCheck,
     Subscription,
@@ -99,6 +100,11 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 # Kubernetes names are 63 characters at most: <serviceName>-green, <serviceName>-hook-<hash>.
 MAX_SERVICE_NAME: Final = DNS_LABEL_MAX - len("-hook-") - HOOK_HASH_CHARS
+_GITHUB_REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+\Z")
+_GITHUB_ENVIRONMENT = re.compile(r"^[A-Za-z0-9_.-]{1,255}\Z")
+_OIDC_PROVIDER_ARN = re.compile(
+    r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com\Z"
+)
 
 
 def _steps_problem(steps: list[Any]) -> str | None:
@@ -461,6 +467,55 @@ def _check_read_policy(
         )
 
 
+def _read_security(
+    reader: ConfigReader, environment: Environment | None
+) -> SecuritySettings | None:
+    repository = reader.matching(
+        "githubRepository", _GITHUB_REPOSITORY, "a GitHub repository as <owner>/<name>"
+    )
+    environments = reader.listing("githubEnvironments")
+    if environments is not None and (
+        not environments
+        or not all(isinstance(e, str) and _GITHUB_ENVIRONMENT.match(e) for e in environments)
+    ):
+        reader.fail(
+            "githubEnvironments",
+            "must list the GitHub environments whose workflows may deploy (letters, digits, "
+            f"'.', '_', '-'), e.g. [production-stage, production]; got {shown(environments)}",
+        )
+        environments = None
+    provider = reader.matching(
+        "githubOidcProviderArn",
+        _OIDC_PROVIDER_ARN,
+        "the ARN of the account's token.actions.githubusercontent.com OIDC provider",
+    )
+    rate = reader.integer("wafRateLimit")
+    waf_required = environment is not None and environment.guarded_by_waf
+    if rate is None and waf_required and not reader.has_problem("wafRateLimit"):
+        reader.fail(
+            "wafRateLimit",
+            f"is required in {environment}: a WAF web ACL guards its load balancer; set it "
+            f"with `pulumi config set {reader.key('wafRateLimit')} 2000`",
+        )
+    if repository is None or environments is None or (waf_required and rate is None):
+        return None
+    return SecuritySettings(repository, tuple(environments), provider, rate)
+
+
+def _check_log_retention(
+    reader: ConfigReader, environment: Environment | None, network: NetworkSettings | None
+) -> None:
+    if environment is None or network is None:
+        return
+    least = environment.min_log_retention_days
+    if network.flow_log_retention_days < least:
+        reader.fail(
+            "flowLogRetentionDays",
+            f"must be at least {least} in {environment} (FSBP CloudWatch.16), "
+            f"got {network.flow_log_retention_days}",
+        )
+
+
 def _check_bake_covers_alarms(
     reader: ConfigReader, traffic: TrafficPolicy | None, alarms: AlarmThresholds | None
 ) -> None:
@@ -512,12 +567,14 @@ def load_settings(raw: Mapping[str, Any], stack: str) -> Settings:
     cluster = read_cluster(reader, environment)
     service = read_service(reader, environment)
     release = read_release(reader, environment)
+    security = _read_security(reader, environment)
+    _check_log_retention(reader, environment, network)
     _check_bake_covers_alarms(reader, traffic, alarms)
     reader.problems.extend(unknown_key_problems(config))
     if reader.problems:
         raise ConfigError(reader.problems, source=f"stack {stack!r}")
     assert region and environment and owner and cost_centre and live and traffic
-    assert network and alb and alarms and workload and secrets and checks
+    assert network and alb and alarms and workload and secrets and checks and security
     assert cluster and service and release
     return Settings(
         stack,
@@ -537,5 +594,6 @@ def load_settings(raw: Mapping[str, Any], stack: str) -> Settings:
         cluster,
         service,
         release,
+        security,
         retry_rollback or "",
     )

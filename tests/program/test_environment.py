@@ -80,6 +80,9 @@ def test_nat_layout_matches_the_stack(stack: tuple[Settings, Evaluation]) -> Non
     assert routes["network-public-default"]["gatewayId"] == "network-igw-id"
 
 
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+
+
 def test_flow_logs_go_to_cloudwatch_logs(stack: tuple[Settings, Evaluation]) -> None:
     settings, run = stack
     (flow,) = run.mocks.of_type("aws:ec2/flowLog:FlowLog")
@@ -245,7 +248,7 @@ def test_the_dashboard_shows_every_alarm(stack: tuple[Settings, Evaluation]) -> 
         for r in run.mocks.resources
         if r.type in (ALARM, "aws:cloudwatch/compositeAlarm:CompositeAlarm")
     ]
-    assert len(alarm_widget["properties"]["alarms"]) == len(every) == 14
+    assert len(alarm_widget["properties"]["alarms"]) == len(every) == 15  # 14 rollback, 1 audit
     titles = [w["properties"]["title"] for w in body["widgets"]]
     assert "Requests per colour (the weights at work)" in titles
     assert run.exports["dashboardUrl"].endswith(

@@ -1,0 +1,531 @@
+"""CiRoles: GitHub's OIDC identity provider and the environment's two CI roles.
+
+- release: what a release does and nothing else: the cutover's calls on this environment's
+  listeners, target groups and alarms, publishing to its alert topics, its release records in
+  SSM, reading its EKS cluster.
+- infrastructure: ``pulumi up`` of the whole stack, each service's changes limited to this
+  environment's resources by name prefix, by the ``environment`` tag, or by its VPC.
+
+Both trust only GitHub Actions tokens for ``sts.amazonaws.com`` from the configured repository
+and GitHub environments (``repo:<owner>/<name>:environment:<name>``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.keys import Account, Statement, account_output, document
+from delivery.config.model import PROJECT, SecuritySettings
+
+GITHUB = "token.actions.githubusercontent.com"
+AUDIENCE = "sts.amazonaws.com"
+RELEASE = "release"
+INFRASTRUCTURE = "infrastructure"
+
+
+def role_name(prefix: str, kind: str) -> str:
+    """The deterministic names the topic policies and the audit alarm refer to."""
+    return f"{prefix}-{kind}"
+
+
+@dataclass(frozen=True)
+class CiRolesArgs:
+    settings: SecuritySettings
+    name_prefix: str
+    environment: str
+    region: str
+    cluster_name: str
+    vpc_arn: pulumi.Input[str]
+    listener_arns: Sequence[pulumi.Input[str]]  # production and test
+    topic_arns: Sequence[pulumi.Input[str]]
+    alerting_key_arn: pulumi.Input[str]
+    secrets_key_arn: pulumi.Input[str]  # also encrypts the release records
+    records_bucket_arn: pulumi.Input[str]
+
+
+class CiRoles(pulumi.ComponentResource):
+    def __init__(
+        self, name: str, args: CiRolesArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("switchyard:ci_roles:CiRoles", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        settings = args.settings
+        account = account_output(self, args.region)
+        if settings.github_oidc_provider_arn:
+            provider_arn: pulumi.Input[str] = settings.github_oidc_provider_arn
+        else:
+            provider_arn = aws.iam.OpenIdConnectProvider(
+                f"{name}-github",
+                url=f"https://{GITHUB}",
+                client_id_lists=[AUDIENCE],
+                opts=child,
+            ).arn
+        trust = pulumi.Output.from_input(provider_arn).apply(
+            lambda arn: github_trust(arn, settings.github_repository, settings.github_environments)
+        )
+        self.roles: dict[str, aws.iam.Role] = {}
+        policies: Mapping[str, pulumi.Output[str]] = {
+            RELEASE: pulumi.Output.all(
+                account,
+                list(args.listener_arns),
+                list(args.topic_arns),
+                args.alerting_key_arn,
+                args.records_bucket_arn,
+                args.secrets_key_arn,
+            ).apply(
+                lambda a: release_policy(
+                    a[0],
+                    args.name_prefix,
+                    args.environment,
+                    args.cluster_name,
+                    Targets(a[1], a[2], a[3], a[4], a[5]),
+                )
+            ),
+            INFRASTRUCTURE: pulumi.Output.all(account, args.vpc_arn, args.secrets_key_arn).apply(
+                lambda a: infrastructure_policy(
+                    a[0], args.name_prefix, args.environment, args.cluster_name, a[1], a[2]
+                )
+            ),
+        }
+        for kind, policy in policies.items():
+            role = aws.iam.Role(
+                f"{name}-{kind}",
+                name=role_name(args.name_prefix, kind),
+                description=f"Switchyard {args.name_prefix}: the {kind} role of CI",
+                assume_role_policy=trust,
+                max_session_duration=3600,
+                opts=child,
+            )
+            aws.iam.RolePolicy(f"{name}-{kind}", role=role.id, policy=policy, opts=child)
+            self.roles[kind] = role
+        self.register_outputs({f"{kind}RoleArn": r.arn for kind, r in self.roles.items()})
+
+
+def github_trust(provider_arn: str, repository: str, environments: Sequence[str]) -> str:
+    return document(
+        {
+            "Sid": "GitHubActionsOfThisRepositorysEnvironments",
+            "Effect": "Allow",
+            "Principal": {"Federated": provider_arn},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {
+                "StringEquals": {
+                    f"{GITHUB}:aud": AUDIENCE,
+                    f"{GITHUB}:sub": [f"repo:{repository}:environment:{e}" for e in environments],
+                }
+            },
+        }
+    )
+
+
+def _allow(sid: str, actions: Sequence[str], resources: Any, **condition: Any) -> Statement:
+    statement: Statement = {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": sorted(actions),
+        "Resource": resources,
+    }
+    if condition:
+        statement["Condition"] = condition
+    return statement
+
+
+@dataclass(frozen=True)
+class Targets:
+    """The resolved ARNs a release acts on."""
+
+    listener_arns: Sequence[str]
+    topic_arns: Sequence[str]
+    alerting_key_arn: str
+    records_bucket_arn: str
+    records_key_arn: str
+
+
+def release_policy(
+    account: Account, prefix: str, environment: str, cluster_name: str, targets: Targets
+) -> str:
+    return document(
+        _allow(
+            "ShiftTrafficOnThisEnvironmentsListeners",
+            ["elasticloadbalancing:ModifyListener"],
+            sorted(targets.listener_arns),
+        ),
+        # ELBv2's Describe* actions take no resource ARN: "*" is the only resource they accept.
+        _allow(
+            "ReadListenersAndTargetHealth",
+            [
+                "elasticloadbalancing:DescribeListeners",
+                "elasticloadbalancing:DescribeRules",
+                "elasticloadbalancing:DescribeTargetGroups",
+                "elasticloadbalancing:DescribeTargetHealth",
+            ],
+            "*",
+        ),
+        _allow(
+            "ReadThisEnvironmentsAlarms",
+            ["cloudwatch:DescribeAlarms"],
+            account.arn("cloudwatch", f"alarm:{prefix}-*"),
+        ),
+        _allow("PublishToThisEnvironmentsTopics", ["sns:Publish"], sorted(targets.topic_arns)),
+        _allow(
+            "EncryptMessagesForTheTopics",
+            ["kms:GenerateDataKey", "kms:Decrypt"],
+            targets.alerting_key_arn,
+            StringEquals={"kms:ViaService": f"sns.{account.region}.amazonaws.com"},
+        ),
+        _allow(
+            "WriteReleaseRecords",
+            ["s3:GetObject", "s3:PutObject"],
+            f"{targets.records_bucket_arn}/*",
+        ),
+        _allow("ListReleaseRecords", ["s3:ListBucket"], targets.records_bucket_arn),
+        _allow(
+            "EncryptReleaseRecords",
+            ["kms:GenerateDataKey", "kms:Decrypt"],
+            targets.records_key_arn,
+            StringEquals={"kms:ViaService": f"s3.{account.region}.amazonaws.com"},
+        ),
+        _allow(
+            "KeepRollbackRecords",
+            ["ssm:GetParameter", "ssm:GetParameters", "ssm:PutParameter"],
+            account.arn("ssm", f"parameter/{PROJECT}/{environment}/*"),
+        ),
+        _allow(
+            "ReachThisEnvironmentsCluster",
+            ["eks:DescribeCluster"],
+            account.arn("eks", f"cluster/{cluster_name}"),
+        ),
+    )
+
+
+def infrastructure_policy(
+    account: Account,
+    prefix: str,
+    environment: str,
+    cluster_name: str,
+    vpc_arn: str,
+    secrets_key_arn: str,
+) -> str:
+    tagged = {"aws:ResourceTag/environment": environment}
+    tagging = {"aws:RequestTag/environment": environment}
+    named = f"{prefix}*"
+    return document(
+        # Actions AWS authorizes only on "*" (list and describe calls, creating a key).
+        _allow(
+            "DescribeWhatHasNoResourceArn",
+            [
+                "ec2:Describe*",
+                "elasticloadbalancing:Describe*",
+                "logs:DescribeLogGroups",
+                "cloudtrail:DescribeTrails",
+                "cloudwatch:DescribeAlarms",
+                "kms:ListAliases",
+                "iam:ListOpenIDConnectProviders",
+                "s3:ListAllMyBuckets",
+                "wafv2:ListWebACLs",
+            ],
+            "*",
+        ),
+        _allow("CreateTaggedKeys", ["kms:CreateKey", "kms:TagResource"], "*", StringEquals=tagging),
+        _allow(
+            "ManageThisEnvironmentsKeys",
+            [
+                "kms:Describe*",
+                "kms:Get*",
+                "kms:List*",
+                "kms:Put*",
+                "kms:Update*",
+                "kms:Enable*",
+                "kms:Disable*",
+                "kms:ScheduleKeyDeletion",
+                "kms:TagResource",
+                "kms:UntagResource",
+                "kms:CreateGrant",
+            ],
+            "*",
+            StringEquals=tagged,
+        ),
+        # Writing and refreshing the secrets' values goes through Secrets Manager.
+        _allow(
+            "UseTheSecretsKeyThroughSecretsManager",
+            ["kms:Decrypt", "kms:GenerateDataKey"],
+            secrets_key_arn,
+            StringEquals={"kms:ViaService": f"secretsmanager.{account.region}.amazonaws.com"},
+        ),
+        _allow(
+            "ManageThisEnvironmentsAliases",
+            ["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"],
+            [account.arn("kms", f"alias/{named}"), account.arn("kms", "key/*")],
+        ),
+        _allow(
+            "CreateTaggedNetworkResources",
+            ["ec2:Create*", "ec2:AllocateAddress"],
+            "*",
+            StringEquals=tagging,
+        ),
+        _allow(
+            "ChangeThisEnvironmentsNetwork",
+            [
+                "ec2:Associate*",
+                "ec2:Attach*",
+                "ec2:Authorize*",
+                "ec2:Create*",
+                "ec2:Delete*",
+                "ec2:Detach*",
+                "ec2:Disassociate*",
+                "ec2:Modify*",
+                "ec2:Release*",
+                "ec2:Replace*",
+                "ec2:Revoke*",
+                "ec2:UpdateSecurityGroupRuleDescriptions*",
+            ],
+            "*",
+            StringEquals=tagged,
+        ),
+        # The VPC's default security group is AWS's, untagged until adopted: scoped by VPC.
+        _allow(
+            "AdoptTheDefaultSecurityGroup",
+            ["ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress", "ec2:CreateTags"],
+            account.arn("ec2", "security-group/*"),
+            ArnEquals={"ec2:Vpc": vpc_arn},
+        ),
+        _allow(
+            "ManageThisEnvironmentsLoadBalancer",
+            [
+                "elasticloadbalancing:Add*",
+                "elasticloadbalancing:Create*",
+                "elasticloadbalancing:Delete*",
+                "elasticloadbalancing:Modify*",
+                "elasticloadbalancing:Remove*",
+                "elasticloadbalancing:Set*",
+            ],
+            [
+                account.arn("elasticloadbalancing", f"loadbalancer/app/{named}/*"),
+                account.arn("elasticloadbalancing", f"listener/app/{named}/*"),
+                account.arn("elasticloadbalancing", f"targetgroup/{named}/*"),
+            ],
+        ),
+        _allow(
+            "ManageThisEnvironmentsWebAcl",
+            [
+                "wafv2:Get*",
+                "wafv2:List*",
+                "wafv2:Create*",
+                "wafv2:Update*",
+                "wafv2:Delete*",
+                "wafv2:Associate*",
+                "wafv2:Disassociate*",
+                "wafv2:Put*",
+                "wafv2:TagResource",
+            ],
+            [
+                account.arn("wafv2", f"regional/webacl/{named}/*"),
+                account.arn("wafv2", "regional/managedruleset/*/*"),
+                account.arn("elasticloadbalancing", f"loadbalancer/app/{named}/*"),
+            ],
+        ),
+        _allow(
+            "ManageThisEnvironmentsBuckets",
+            [
+                "s3:Get*",
+                "s3:List*",
+                "s3:Put*",
+                "s3:CreateBucket",
+                "s3:DeleteBucket*",
+                "s3:DeleteObject*",
+            ],
+            [f"arn:{account.partition}:s3:::{named}", f"arn:{account.partition}:s3:::{named}/*"],
+        ),
+        _allow(
+            "ManageThisEnvironmentsSecrets",
+            [
+                "secretsmanager:CreateSecret",
+                "secretsmanager:DeleteSecret",
+                "secretsmanager:Describe*",
+                "secretsmanager:Get*",
+                "secretsmanager:PutSecretValue",
+                "secretsmanager:UpdateSecret*",
+                "secretsmanager:RotateSecret",
+                "secretsmanager:CancelRotateSecret",
+                "secretsmanager:TagResource",
+                "secretsmanager:UntagResource",
+                "secretsmanager:*ResourcePolicy",
+            ],
+            account.arn("secretsmanager", f"secret:{prefix}/*"),
+        ),
+        _allow(
+            "ManageThisEnvironmentsTopics",
+            [
+                "sns:CreateTopic",
+                "sns:DeleteTopic",
+                "sns:Get*",
+                "sns:Set*",
+                "sns:Subscribe",
+                "sns:Unsubscribe",
+                "sns:ListSubscriptionsByTopic",
+                "sns:TagResource",
+                "sns:UntagResource",
+                "sns:Publish",
+            ],
+            account.arn("sns", f"{named}"),
+        ),
+        _allow(
+            "ManageThisEnvironmentsLogs",
+            [
+                "logs:CreateLogGroup",
+                "logs:DeleteLogGroup",
+                "logs:PutRetentionPolicy",
+                "logs:AssociateKmsKey",
+                "logs:DisassociateKmsKey",
+                "logs:TagResource",
+                "logs:UntagResource",
+                "logs:ListTagsForResource",
+                "logs:PutMetricFilter",
+                "logs:DeleteMetricFilter",
+                "logs:DescribeMetricFilters",
+                "logs:PutResourcePolicy",
+                "logs:DescribeResourcePolicies",
+            ],
+            [
+                account.arn("logs", f"log-group:/{PROJECT}/{prefix}/*"),
+                account.arn("logs", f"log-group:aws-waf-logs-{prefix}*"),
+                account.arn("logs", f"log-group:sns/{account.region}/{account.id}/{named}"),
+                account.arn("logs", "destination:*"),
+            ],
+        ),
+        _allow(
+            "ManageThisEnvironmentsAlarmsAndDashboard",
+            [
+                "cloudwatch:PutMetricAlarm",
+                "cloudwatch:PutCompositeAlarm",
+                "cloudwatch:DeleteAlarms",
+                "cloudwatch:TagResource",
+                "cloudwatch:UntagResource",
+                "cloudwatch:ListTagsForResource",
+                "cloudwatch:PutDashboard",
+                "cloudwatch:GetDashboard",
+                "cloudwatch:DeleteDashboards",
+            ],
+            [
+                account.arn("cloudwatch", f"alarm:{named}"),
+                account.arn("cloudwatch", f"dashboard/{named}", region=False),
+            ],
+        ),
+        _allow(
+            "ManageThisEnvironmentsTrail",
+            [
+                "cloudtrail:CreateTrail",
+                "cloudtrail:UpdateTrail",
+                "cloudtrail:DeleteTrail",
+                "cloudtrail:StartLogging",
+                "cloudtrail:StopLogging",
+                "cloudtrail:Get*",
+                "cloudtrail:PutEventSelectors",
+                "cloudtrail:AddTags",
+                "cloudtrail:RemoveTags",
+                "cloudtrail:ListTags",
+            ],
+            account.arn("cloudtrail", f"trail/{named}"),
+        ),
+        _allow(
+            "ManageThisEnvironmentsRoles",
+            [
+                "iam:CreateRole",
+                "iam:DeleteRole",
+                "iam:GetRole",
+                "iam:UpdateAssumeRolePolicy",
+                "iam:UpdateRole*",
+                "iam:TagRole",
+                "iam:UntagRole",
+                "iam:PutRolePolicy",
+                "iam:DeleteRolePolicy",
+                "iam:GetRolePolicy",
+                "iam:ListRolePolicies",
+                "iam:ListAttachedRolePolicies",
+                "iam:ListInstanceProfilesForRole",
+                "iam:AttachRolePolicy",
+                "iam:DetachRolePolicy",
+                "iam:PassRole",
+                "iam:CreatePolicy",
+                "iam:DeletePolicy",
+                "iam:GetPolicy",
+                "iam:GetPolicyVersion",
+                "iam:ListPolicyVersions",
+                "iam:CreatePolicyVersion",
+                "iam:DeletePolicyVersion",
+                "iam:TagPolicy",
+                "iam:UntagPolicy",
+            ],
+            [
+                account.arn("iam", f"role/{named}", region=False),
+                account.arn("iam", f"policy/{named}", region=False),
+            ],
+        ),
+        _allow(
+            "ManageTheGitHubProvider",
+            [
+                "iam:GetOpenIDConnectProvider",
+                "iam:CreateOpenIDConnectProvider",
+                "iam:DeleteOpenIDConnectProvider",
+                "iam:TagOpenIDConnectProvider",
+                "iam:UpdateOpenIDConnectProviderThumbprint",
+                "iam:AddClientIDToOpenIDConnectProvider",
+            ],
+            account.arn("iam", f"oidc-provider/{GITHUB}", region=False),
+        ),
+        _allow(
+            "ManageThisEnvironmentsCluster",
+            [
+                "eks:Describe*",
+                "eks:Create*",
+                "eks:Update*",
+                "eks:Delete*",
+                "eks:TagResource",
+                "eks:UntagResource",
+                "eks:List*",
+            ],
+            [
+                account.arn("eks", f"cluster/{cluster_name}"),
+                account.arn("eks", f"nodegroup/{cluster_name}/*"),
+                account.arn("eks", f"access-entry/{cluster_name}/*"),
+                account.arn("eks", f"addon/{cluster_name}/*"),
+            ],
+        ),
+        # The role may manage roles under the environment's prefix, but never the CI roles:
+        # otherwise it could widen its own policy or its trust.
+        {
+            "Sid": "NeverChangeTheCiRoles",
+            "Effect": "Deny",
+            "Action": [
+                "iam:AttachRolePolicy",
+                "iam:DeleteRole",
+                "iam:DeleteRolePolicy",
+                "iam:DetachRolePolicy",
+                "iam:PassRole",
+                "iam:PutRolePermissionsBoundary",
+                "iam:PutRolePolicy",
+                "iam:UpdateAssumeRolePolicy",
+                "iam:UpdateRole",
+            ],
+            "Resource": [
+                account.arn("iam", f"role/{role_name(prefix, kind)}", region=False)
+                for kind in (RELEASE, INFRASTRUCTURE)
+            ],
+        },
+        _allow(
+            "KeepReleaseRecords",
+            [
+                "ssm:GetParameter*",
+                "ssm:PutParameter",
+                "ssm:DeleteParameter",
+                "ssm:AddTagsToResource",
+                "ssm:ListTagsForResource",
+            ],
+            account.arn("ssm", f"parameter/{PROJECT}/{environment}/*"),
+        ),
+    )

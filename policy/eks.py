@@ -1,0 +1,161 @@
+"""EKS and pods: encrypted secrets, audit logs, a closed or narrowed API endpoint in prod, nodes
+in private subnets; pods non-root, read-only, without privilege escalation, pinned by digest."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from policy.baseline import INTERNET, Rule, Stack, Subject, as_list
+
+CLUSTER = "aws:eks/cluster:Cluster"
+NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+SUBNET = "aws:ec2/subnet:Subnet"
+WORKLOADS = frozenset(
+    {
+        "kubernetes:apps/v1:Deployment",
+        "kubernetes:apps/v1:StatefulSet",
+        "kubernetes:apps/v1:DaemonSet",
+        "kubernetes:batch/v1:Job",
+        "kubernetes:core/v1:Pod",
+    }
+)
+AUDIT_LOGS = ("api", "audit", "authenticator")
+NOT_PROD = "outside prod operators reach the API from anywhere; prod narrows or closes it"
+
+
+def _secrets_encrypted(cluster: Subject) -> Iterator[str]:
+    configs = as_list(cluster.get("encryptionConfig"))
+    if not any("secrets" in as_list(c.get("resources")) for c in configs):
+        yield "stores Kubernetes secrets unencrypted by KMS; set encryption_config for secrets"
+
+
+def _audit_logs(cluster: Subject) -> Iterator[str]:
+    missing = [t for t in AUDIT_LOGS if t not in as_list(cluster.get("enabledClusterLogTypes"))]
+    if missing:
+        yield f"does not log {', '.join(missing)}; add them to enabled_cluster_log_types"
+
+
+def _endpoint(cluster: Subject) -> Iterator[str]:
+    vpc = cluster.get("vpcConfig") or {}
+    if vpc.get("endpointPublicAccess", True) is False:
+        return
+    cidrs = set(as_list(vpc.get("publicAccessCidrs"))) or {"0.0.0.0/0"}
+    if cidrs & INTERNET:
+        yield (
+            "exposes its API endpoint to the whole internet; set endpoint_public_access=False "
+            "or public_access_cidrs to the operators' ranges"
+        )
+
+
+def _public_subnet(subnet: Subject) -> bool:
+    tags = subnet.get("tags") or {}
+    return bool(
+        subnet.get("mapPublicIpOnLaunch")
+        or tags.get("tier") == "public"
+        or "kubernetes.io/role/elb" in tags
+    )
+
+
+def _private_nodes(stack: Stack) -> Iterator[tuple[Subject, str]]:
+    subnets = {s.urn: s for s in stack.of_type(SUBNET)}
+    for group in stack.of_type(NODE_GROUP):
+        public = [
+            subnets[urn].name
+            for urn in group.dependencies.get("subnetIds", ())
+            if urn in subnets and _public_subnet(subnets[urn])
+        ]
+        if public:
+            yield (
+                group,
+                (f"places nodes in public subnets ({', '.join(public)}); use the private subnets"),
+            )
+
+
+def _pod_spec(workload: Subject) -> Mapping[str, Any]:
+    spec = workload.get("spec") or {}
+    if workload.type == "kubernetes:core/v1:Pod":
+        return spec
+    template = (spec.get("jobTemplate") or {}).get("spec", spec)
+    return ((template.get("template") or {}).get("spec")) or {}
+
+
+def _containers(workload: Subject) -> Iterator[Mapping[str, Any]]:
+    spec = _pod_spec(workload)
+    yield from as_list(spec.get("initContainers"))
+    yield from as_list(spec.get("containers"))
+
+
+def _hardened(workload: Subject) -> Iterator[str]:
+    pod_context = _pod_spec(workload).get("securityContext") or {}
+    for container in _containers(workload):
+        context = container.get("securityContext") or {}
+        name = container.get("name", "?")
+        if not context.get("runAsNonRoot", pod_context.get("runAsNonRoot")):
+            yield f"container {name} may run as root; set securityContext.runAsNonRoot=true"
+        if not context.get("readOnlyRootFilesystem"):
+            yield f"container {name} can write its root filesystem; set readOnlyRootFilesystem=true"
+        if context.get("allowPrivilegeEscalation", True) is not False:
+            yield f"container {name} may escalate privileges; set allowPrivilegeEscalation=false"
+        if context.get("privileged"):
+            yield f"container {name} is privileged; remove privileged=true"
+
+
+def _pinned(workload: Subject) -> Iterator[str]:
+    for container in _containers(workload):
+        image = str(container.get("image", ""))
+        if "@sha256:" not in image:
+            yield (
+                f"container {container.get('name', '?')} runs {image or 'an unnamed image'} by "
+                "tag; pin it by digest (image@sha256:...)"
+            )
+
+
+RULES = [
+    Rule(
+        "eks-secrets-encryption",
+        "EKS clusters encrypt Kubernetes secrets with KMS",
+        "FSBP EKS.3",
+        _secrets_encrypted,
+        frozenset({CLUSTER}),
+    ),
+    Rule(
+        "eks-audit-logs",
+        "EKS clusters send API, audit and authenticator logs to CloudWatch",
+        "FSBP EKS.8",
+        _audit_logs,
+        frozenset({CLUSTER}),
+    ),
+    Rule(
+        "eks-endpoint-restricted",
+        "The prod EKS API endpoint is private or limited to known ranges",
+        "FSBP EKS.1",
+        _endpoint,
+        frozenset({CLUSTER}),
+        relaxed={"dev": NOT_PROD, "staging": NOT_PROD},
+    ),
+    Rule(
+        "eks-private-nodes",
+        "EKS node groups run in private subnets",
+        "CIS Amazon EKS Benchmark 5.4.3",
+        stack_check=_private_nodes,
+    ),
+    Rule(
+        "pods-hardened",
+        "Pods run as non-root, read-only, unprivileged, without privilege escalation",
+        "CIS Amazon EKS Benchmark 4.2 (pod security)",
+        _hardened,
+        WORKLOADS,
+    ),
+    Rule(
+        "pods-images-pinned",
+        "Prod pods run images pinned by digest",
+        "CIS Amazon EKS Benchmark 5.1 (image registries)",
+        _pinned,
+        WORKLOADS,
+        relaxed={
+            "dev": "dev and staging follow moving tags while a release is built",
+            "staging": "dev and staging follow moving tags while a release is built",
+        },
+    ),
+]

@@ -1,0 +1,159 @@
+"""IAM: no administrator or service-wide wildcards, KMS decryption scoped to named keys, service
+principals pinned against the confused deputy, GitHub OIDC trust pinned to repository and
+environment."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from policy.baseline import Rule, Subject, allows, as_list, condition_keys, principals, sid
+
+ROLE = "aws:iam/role:Role"
+POLICY = "aws:iam/policy:Policy"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+USER_POLICY = "aws:iam/userPolicy:UserPolicy"
+GROUP_POLICY = "aws:iam/groupPolicy:GroupPolicy"
+KEY = "aws:kms/key:Key"
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
+IDENTITY_POLICIES = frozenset({ROLE, POLICY, ROLE_POLICY, USER_POLICY, GROUP_POLICY})
+RESOURCE_POLICIES = frozenset({ROLE, KEY, BUCKET_POLICY, TOPIC_POLICY})
+GITHUB = "token.actions.githubusercontent.com"
+# Keys that tie a service principal's request to this account or one of its resources.
+DEPUTY_KEYS = frozenset(
+    {
+        "aws:sourceaccount",
+        "aws:sourcearn",
+        "aws:sourceorgid",
+        "kms:encryptioncontext:aws:logs:arn",
+        "kms:encryptioncontext:aws:cloudtrail:arn",
+    }
+)
+# Trust relationships for which AWS populates none of these keys (the instance or cluster
+# service assumes the role directly): a condition there would only break the role.
+NO_DEPUTY_KEYS = frozenset({"ec2.amazonaws.com", "eks.amazonaws.com"})
+DECRYPT = frozenset({"kms:decrypt", "kms:reencryptfrom", "kms:*", "*"})
+
+
+def _identity_documents(subject: Subject) -> Iterator[Any]:
+    if subject.type == ROLE:
+        for inline in as_list(subject.get("inlinePolicies")):
+            if isinstance(inline, Mapping):
+                yield inline.get("policy")
+    else:
+        yield subject.get("policy")
+
+
+def _actions(statement: Mapping[str, Any]) -> list[str]:
+    return [str(a).lower() for a in as_list(statement.get("Action"))]
+
+
+def _no_admin(subject: Subject) -> Iterator[str]:
+    for doc in _identity_documents(subject):
+        for statement in allows(doc):
+            if {"*", "*:*"} & set(_actions(statement)) and "*" in as_list(
+                statement.get("Resource")
+            ):
+                yield (
+                    f"statement {sid(statement)} allows every action on every "
+                    "resource; list the actions and resources the role needs"
+                )
+
+
+def _no_service_wildcard(subject: Subject) -> Iterator[str]:
+    for doc in _identity_documents(subject):
+        for statement in allows(doc):
+            wide = [a for a in _actions(statement) if a.endswith(":*")]
+            if wide:
+                yield (
+                    f"statement {sid(statement)} allows every action of "
+                    f"{', '.join(wide)}; list the actions it needs"
+                )
+
+
+def _decrypt_scoped(subject: Subject) -> Iterator[str]:
+    for doc in _identity_documents(subject):
+        for statement in allows(doc):
+            if DECRYPT & set(_actions(statement)) and "*" in as_list(statement.get("Resource")):
+                yield (
+                    f"statement {sid(statement)} allows decryption with every KMS key; "
+                    "name the environment's key ARN as the resource"
+                )
+
+
+def _resource_documents(subject: Subject) -> Iterator[Any]:
+    yield subject.get("assumeRolePolicy" if subject.type == ROLE else "policy")
+
+
+def _confused_deputy(subject: Subject) -> Iterator[str]:
+    for doc in _resource_documents(subject):
+        for statement in allows(doc):
+            services = [p for p in principals(statement, "Service") if p not in NO_DEPUTY_KEYS]
+            if services and not DEPUTY_KEYS & condition_keys(statement):
+                yield (
+                    f"statement {sid(statement)} lets {', '.join(services)} act "
+                    "for any account; add an aws:SourceAccount (or aws:SourceArn) condition "
+                    "naming this account or resource"
+                )
+
+
+def _github_trust(role: Subject) -> Iterator[str]:
+    for statement in allows(role.get("assumeRolePolicy")):
+        if not any(p.endswith(f"/{GITHUB}") for p in principals(statement, "Federated")):
+            continue
+        conditions: dict[str, list[str]] = {}
+        for operator, values in (statement.get("Condition") or {}).items():
+            if operator.startswith(("StringEquals", "StringLike")) and isinstance(values, Mapping):
+                for key, value in values.items():
+                    conditions.setdefault(str(key), []).extend(str(v) for v in as_list(value))
+        subjects = conditions.get(f"{GITHUB}:sub", [])
+        if conditions.get(f"{GITHUB}:aud") != ["sts.amazonaws.com"]:
+            yield "trusts GitHub tokens for any audience; require aud sts.amazonaws.com"
+        if not subjects or any(
+            not s.startswith("repo:") or s.split(":")[1] in ("*", "") or s.endswith(":*:*")
+            for s in subjects
+        ):
+            yield (
+                "trusts GitHub tokens from any repository; require sub "
+                "repo:<owner>/<name>:environment:<environment> (switchyard:githubRepository)"
+            )
+
+
+RULES = [
+    Rule(
+        "iam-no-admin",
+        'IAM policies do not allow "*" actions on "*" resources',
+        "FSBP IAM.1; CIS 1.16",
+        _no_admin,
+        IDENTITY_POLICIES,
+    ),
+    Rule(
+        "iam-no-service-wildcards",
+        "IAM policies list actions instead of allowing a whole service",
+        "FSBP IAM.21",
+        _no_service_wildcard,
+        IDENTITY_POLICIES,
+    ),
+    Rule(
+        "iam-kms-decrypt-scoped",
+        "IAM policies allow KMS decryption only with named keys",
+        "FSBP KMS.1, KMS.2",
+        _decrypt_scoped,
+        IDENTITY_POLICIES,
+    ),
+    Rule(
+        "iam-confused-deputy",
+        "Service principals are pinned to this account (aws:SourceAccount or aws:SourceArn)",
+        "baseline: AWS confused-deputy guidance (no FSBP control)",
+        _confused_deputy,
+        RESOURCE_POLICIES,
+    ),
+    Rule(
+        "iam-github-oidc-scoped",
+        "Roles trusted by GitHub OIDC require the audience and this repository's environments",
+        "baseline: GitHub OIDC hardening (no FSBP control)",
+        _github_trust,
+        frozenset({ROLE}),
+    ),
+]

@@ -1,0 +1,110 @@
+"""KMS keys and Secrets Manager: rotation, customer-managed keys, no public key policies."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from policy.baseline import Rule, Stack, Subject, allows, condition_keys, principals, sid
+
+KEY = "aws:kms/key:Key"
+SECRET = "aws:secretsmanager/secret:Secret"
+SECRET_ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
+MAX_KEY_ROTATION_DAYS = 365  # CIS: at least yearly
+MAX_SECRET_ROTATION_DAYS = 90  # SecretsManager.4's default maxDaysSinceRotation
+
+
+def _key_rotation(key: Subject) -> Iterator[str]:
+    if key.get("customerMasterKeySpec", "SYMMETRIC_DEFAULT") != "SYMMETRIC_DEFAULT":
+        return
+    if not key.get("enableKeyRotation"):
+        yield "never rotates; set enable_key_rotation=True"
+        return
+    days = key.get("rotationPeriodInDays")
+    if days is not None and int(days) > MAX_KEY_ROTATION_DAYS:
+        yield (
+            f"rotates every {int(days)} days; rotate at least yearly "
+            f"(rotation_period_in_days <= {MAX_KEY_ROTATION_DAYS}, switchyard:keyRotationDays)"
+        )
+
+
+def _key_policy_not_public(key: Subject) -> Iterator[str]:
+    for statement in allows(key.get("policy")):
+        if "*" in principals(statement, "AWS") and not condition_keys(statement):
+            yield (
+                f"key policy statement {sid(statement)} allows everyone; name the "
+                "account root or specific roles"
+            )
+
+
+def _secret_key(secret: Subject) -> Iterator[str]:
+    key = secret.get("kmsKeyId")
+    if not key or str(key).endswith("alias/aws/secretsmanager"):
+        yield (
+            "is encrypted with the AWS managed key; set kms_key_id to the environment's "
+            "customer-managed key so its key policy and CloudTrail govern every read"
+        )
+
+
+def _secret_rotation(stack: Stack) -> Iterator[tuple[Subject, str]]:
+    for secret in stack.of_type(SECRET):
+        if not stack.attached(secret, SECRET_ROTATION, "secretId"):
+            yield (
+                secret,
+                (
+                    "never rotates; set switchyard:rotationLambdaArn to a rotation function "
+                    "so a SecretRotation is declared"
+                ),
+            )
+
+
+def _rotation_interval(rotation: Subject) -> Iterator[str]:
+    rules = rotation.get("rotationRules") or {}
+    days = rules.get("automaticallyAfterDays")
+    if days is None and not rules.get("scheduleExpression"):
+        yield "has no schedule; set rotation_rules.automatically_after_days <= 90"
+    elif days is not None and int(days) > MAX_SECRET_ROTATION_DAYS:
+        yield (
+            f"rotates every {int(days)} days; rotate at least every {MAX_SECRET_ROTATION_DAYS} "
+            "days (switchyard:secretRotationDays)"
+        )
+
+
+RULES = [
+    Rule(
+        "kms-key-rotation",
+        "Customer-managed symmetric KMS keys rotate automatically, at least yearly",
+        "FSBP KMS.4; CIS 3.8",
+        _key_rotation,
+        frozenset({KEY}),
+    ),
+    Rule(
+        "kms-key-policy-not-public",
+        "KMS key policies grant nothing to everyone",
+        "FSBP KMS.5",
+        _key_policy_not_public,
+        frozenset({KEY}),
+    ),
+    Rule(
+        "secrets-customer-key",
+        "Secrets are encrypted with the environment's customer-managed KMS key",
+        "baseline (no FSBP control; KMS.1-2 and SecretsManager.1-4 assume it)",
+        _secret_key,
+        frozenset({SECRET}),
+    ),
+    Rule(
+        "secrets-rotation",
+        "Every secret rotates through a rotation function",
+        "FSBP SecretsManager.1",
+        stack_check=_secret_rotation,
+        relaxed={
+            "dev": "dev's secrets are throwaway values and dev may run without a rotation function"
+        },
+    ),
+    Rule(
+        "secrets-rotation-interval",
+        "Secrets rotate at least every 90 days",
+        "FSBP SecretsManager.4",
+        _rotation_interval,
+        frozenset({SECRET_ROTATION}),
+    ),
+]
