@@ -23,6 +23,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.keys import account_output, customer_key, key_policy, logs_statement
 from delivery.config.model import CLUSTER_AUTOSCALER_CHARTS, CapacityType, ClusterSettings
 from delivery.plans.iam import (
     AWS_MANAGED,
@@ -78,6 +79,7 @@ class EksClusterArgs:
     kms_key_arn: pulumi.Input[str]
     log_retention_days: int
     protect: bool
+    key_rotation_days: int = 365  # the control-plane logs' key
 
 
 class EksCluster(pulumi.ComponentResource):
@@ -92,10 +94,21 @@ class EksCluster(pulumi.ComponentResource):
         invoke = pulumi.InvokeOutputOptions(parent=self)
         self.partition = aws.get_partition_output(opts=invoke).partition
 
+        group_name = f"/aws/eks/{args.cluster_name}/cluster"  # the group EKS writes to
+        account = account_output(self, args.region)
+        logs_key = customer_key(
+            f"{name}-control-plane-logs",
+            f"Switchyard {args.name_prefix}: encrypts the EKS control-plane logs",
+            args.key_rotation_days,
+            account.apply(lambda a: key_policy(a, [logs_statement(a, group_name)])),
+            self,
+            f"{args.name_prefix}-eks-logs",
+        )
         logs = aws.cloudwatch.LogGroup(
             f"{name}-control-plane-logs",
-            name=f"/aws/eks/{args.cluster_name}/cluster",  # the group EKS writes to
+            name=group_name,
             retention_in_days=args.log_retention_days,
+            kms_key_id=logs_key.arn,
             opts=child,
         )
         role = aws.iam.Role(

@@ -106,6 +106,7 @@ def build_environment(
             secrets.key.arn,
             settings.network.flow_log_retention_days,
             protect=settings.environment.protected,
+            key_rotation_days=key_rotation,
         ),
         on_aws,
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from delivery.config.model import Environment
 from policy.baseline import INTERNET, Rule, Stack, Subject, as_list
 
 CLUSTER = "aws:eks/cluster:Cluster"
@@ -132,7 +133,7 @@ RULES = [
         "FSBP EKS.1",
         _endpoint,
         frozenset({CLUSTER}),
-        relaxed={"dev": NOT_PROD, "staging": NOT_PROD},
+        relaxed={e: NOT_PROD for e in Environment if not e.protected},
     ),
     Rule(
         "eks-private-nodes",
@@ -154,8 +155,9 @@ RULES = [
         _pinned,
         WORKLOADS,
         relaxed={
-            "dev": "dev and staging follow moving tags while a release is built",
-            "staging": "dev and staging follow moving tags while a release is built",
+            e: f"{e} follows moving tags while a release is built"
+            for e in Environment
+            if not e.digests_only
         },
     ),
 ]

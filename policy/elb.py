@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from delivery.config.model import Environment
 from policy.baseline import Rule, Stack, Subject
 
 LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
@@ -96,7 +97,7 @@ RULES = [
         "FSBP ELB.1, ELB.18",
         _https_listener,
         frozenset({LISTENER}),
-        relaxed={"dev": DEV_HTTP},
+        relaxed={e: DEV_HTTP for e in Environment if not e.https_only},
     ),
     Rule(
         "elb-tls12-policy",
@@ -125,10 +126,7 @@ RULES = [
         "FSBP ELB.6",
         _deletion_protection,
         frozenset({LOAD_BALANCER}),
-        relaxed={
-            "dev": "dev is torn down and rebuilt freely",
-            "staging": "staging is torn down and rebuilt freely",
-        },
+        relaxed={e: f"{e} is torn down and rebuilt freely" for e in Environment if not e.protected},
     ),
     Rule(
         "elb-desync-mitigation",
@@ -150,7 +148,9 @@ RULES = [
         "FSBP ELB.16",
         stack_check=_waf,
         relaxed={
-            "dev": "dev carries no user traffic; the web ACL's cost is kept for staging and prod"
+            e: f"{e} carries no user traffic; the web ACL's cost is kept for the others"
+            for e in Environment
+            if not e.guarded_by_waf
         },
     ),
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from delivery.config.model import Environment
 from policy.baseline import Rule, Stack, Subject, as_list
 
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -132,7 +133,9 @@ RULES = [
         "FSBP CloudWatch.16",
         _log_retention,
         frozenset({LOG_GROUP}),
-        relaxed={"dev": SHORT_LIVED, "staging": SHORT_LIVED},
+        relaxed={
+            e: SHORT_LIVED for e in Environment if e.min_log_retention_days < MIN_RETENTION_DAYS
+        },
     ),
     Rule(
         "cloudtrail-trail",

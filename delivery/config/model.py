@@ -50,6 +50,7 @@ class Environment(StrEnum):
         """Spot nodes (taken back at two minutes' notice) only outside prod."""
         return self is not Environment.PROD
 
+    @property
     def guarded_by_waf(self) -> bool:
         """staging and prod: a WAF web ACL in front of the load balancer (FSBP ELB.16)."""
         return self is not Environment.DEV

@@ -14,6 +14,7 @@ from infra.offline import ACCOUNT, Evaluation, Registered
 from tests.program.harness import evaluate
 
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+OIDC_PROVIDER = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
 (REGION,) = {load_stack(stack).region for stack in available_stacks()}  # the ARNs' region
 IAM_INLINE_LIMIT = 10_240  # characters of all inline policies of a role, whitespace excluded
 
@@ -42,14 +43,16 @@ def test_ci_roles_trust_only_this_repositorys_environments(
 ) -> None:
     settings, run = stack
     security = settings.security
-    (provider,) = run.mocks.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+    provider = run.mocks.named("ci-github", OIDC_PROVIDER)
     assert provider.inputs["url"] == "https://token.actions.githubusercontent.com"
     assert provider.inputs["clientIdLists"] == ["sts.amazonaws.com"]
     for kind in ("release", "infrastructure"):
         role = of(run, "aws:iam/role:Role", f"ci-{kind}")
         assert role.inputs["name"] == f"switchyard-{settings.environment}-{kind}"
         (trust,) = document(role, "assumeRolePolicy")["Statement"]
-        assert trust["Principal"] == {"Federated": f"arn:aws:mock:{REGION}:{ACCOUNT}:ci-github"}
+        assert trust["Principal"] == {
+            "Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
+        }
         assert trust["Action"] == "sts:AssumeRoleWithWebIdentity"
         equals = trust["Condition"]["StringEquals"]
         assert equals["token.actions.githubusercontent.com:aud"] == "sts.amazonaws.com"
@@ -64,7 +67,7 @@ def test_ci_roles_trust_only_this_repositorys_environments(
 def test_an_existing_oidc_provider_is_reused_not_created() -> None:
     arn = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
     run = evaluate("staging", {"switchyard:githubOidcProviderArn": arn})
-    assert run.mocks.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider") == []
+    assert [p.name for p in run.mocks.of_type(OIDC_PROVIDER)] == ["cluster-oidc"]  # the EKS one
     trust = document(of(run, "aws:iam/role:Role", "ci-release"), "assumeRolePolicy")
     assert trust["Statement"][0]["Principal"] == {"Federated": arn}
 

@@ -85,9 +85,10 @@ def test_the_control_plane_is_private_encrypted_and_logged(
         "authenticationMode": "API",
         "bootstrapClusterCreatorAdminPermissions": False,
     }
-    logs = run.mocks.named("cluster-control-plane-logs").inputs
+    logs = run.mocks.named("cluster-control-plane-logs", "aws:cloudwatch/logGroup:LogGroup").inputs
     assert logs["name"] == f"/aws/eks/{settings.workload.cluster_name}/cluster"
     assert logs["retentionInDays"] == settings.network.flow_log_retention_days
+    assert logs["kmsKeyId"].endswith(":cluster-control-plane-logs")
     assert run.mocks.options["cluster-eks"].waits_for("cluster-control-plane-logs")
     assert run.mocks.options["cluster-eks"].protect is (settings.environment == "prod")
 
