@@ -86,9 +86,11 @@ class CiRoles(pulumi.ComponentResource):
                     Targets(a[1], a[2], a[3], a[4], a[5]),
                 )
             ),
-            INFRASTRUCTURE: pulumi.Output.all(account, args.vpc_arn, args.secrets_key_arn).apply(
+            INFRASTRUCTURE: pulumi.Output.all(
+                account, args.vpc_arn, args.secrets_key_arn, args.alerting_key_arn
+            ).apply(
                 lambda a: infrastructure_policy(
-                    a[0], args.name_prefix, args.environment, args.cluster_name, a[1], a[2]
+                    a[0], args.name_prefix, args.environment, args.cluster_name, a[1], a[2], a[3]
                 )
             ),
         }
@@ -210,6 +212,7 @@ def infrastructure_policy(
     cluster_name: str,
     vpc_arn: str,
     secrets_key_arn: str,
+    alerting_key_arn: str,
 ) -> str:
     tagged = {"aws:ResourceTag/environment": environment}
     tagging = {"aws:RequestTag/environment": environment}
@@ -256,6 +259,13 @@ def infrastructure_policy(
             ["kms:Decrypt", "kms:GenerateDataKey"],
             secrets_key_arn,
             StringEquals={"kms:ViaService": f"secretsmanager.{account.region}.amazonaws.com"},
+        ),
+        # The cutover, inside `pulumi up`, publishes its rollback reports to the encrypted topics.
+        _allow(
+            "EncryptReportsForTheTopics",
+            ["kms:Decrypt", "kms:GenerateDataKey"],
+            alerting_key_arn,
+            StringEquals={"kms:ViaService": f"sns.{account.region}.amazonaws.com"},
         ),
         _allow(
             "ManageThisEnvironmentsAliases",

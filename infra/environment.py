@@ -219,7 +219,7 @@ def build_environment(
             settings.region,
             settings.workload.cluster_name,
             network.vpc.arn,
-            [alb.production_listener.arn, alb.test_listener.arn],
+            [alb.production_listener.arn, test_listener.listener.arn],
             [topic.arn for topic in alerting.topics.values()],
             alerting.key.arn,
             secrets.key.arn,
