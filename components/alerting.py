@@ -57,9 +57,7 @@ class AlertTopics(pulumi.ComponentResource):
         feedback = aws.iam.Role(
             f"{name}-delivery-status",
             name_prefix=f"{prefix}-sns-status-",
-            assume_role_policy=account.apply(
-                lambda a: service_trust("sns.amazonaws.com", a, a.arn("sns", f"{prefix}-*"))
-            ),
+            assume_role_policy=account.apply(lambda a: service_trust("sns.amazonaws.com", a)),
             opts=child,
         )
         aws.iam.RolePolicy(

@@ -73,9 +73,7 @@ class AuditTrail(pulumi.ComponentResource):
             f"{name}-trail-logs",
             name_prefix=f"{prefix}-trail-logs-",
             assume_role_policy=account.apply(
-                lambda a: service_trust(
-                    "cloudtrail.amazonaws.com", a, a.arn("cloudtrail", f"trail/{trail_name}")
-                )
+                lambda a: service_trust("cloudtrail.amazonaws.com", a)
             ),
             opts=child,
         )

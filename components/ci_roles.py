@@ -234,6 +234,17 @@ def infrastructure_policy(
             ],
             "*",
         ),
+        # WAF logging is vended log delivery: these calls take no resource ARN either.
+        _allow(
+            "DeliverTheWafLogs",
+            [
+                "logs:CreateLogDelivery",
+                "logs:DeleteLogDelivery",
+                "logs:PutResourcePolicy",
+                "logs:DescribeResourcePolicies",
+            ],
+            "*",
+        ),
         _allow("CreateTaggedKeys", ["kms:CreateKey", "kms:TagResource"], "*", StringEquals=tagging),
         _allow(
             "ManageThisEnvironmentsKeys",
@@ -274,7 +285,8 @@ def infrastructure_policy(
         ),
         _allow(
             "CreateTaggedNetworkResources",
-            ["ec2:Create*", "ec2:AllocateAddress"],
+            # Authorize*: a security-group rule created with tags is itself a new resource.
+            ["ec2:Create*", "ec2:AllocateAddress", "ec2:Authorize*"],
             "*",
             StringEquals=tagging,
         ),
@@ -398,8 +410,6 @@ def infrastructure_policy(
                 "logs:PutMetricFilter",
                 "logs:DeleteMetricFilter",
                 "logs:DescribeMetricFilters",
-                "logs:PutResourcePolicy",
-                "logs:DescribeResourcePolicies",
             ],
             [
                 account.arn("logs", f"log-group:/{PROJECT}/{prefix}/*"),

@@ -105,7 +105,10 @@ def document(*statements: Statement) -> str:
 
 
 def service_trust(service: str, account: Account, source_arn: str | None = None) -> str:
-    """A trust policy for one service principal, pinned to this account (and resource)."""
+    """A trust policy for one service principal, pinned to this account, and to the resource
+    where the service documents that it sends ``aws:SourceArn`` when it assumes the role (flow
+    logs do; for SNS delivery status and CloudTrail's log delivery only the account is pinned,
+    since a condition on a key the service does not send would break the role)."""
     condition: dict[str, Any] = {"StringEquals": {"aws:SourceAccount": account.id}}
     if source_arn:
         condition["ArnLike"] = {"aws:SourceArn": source_arn}

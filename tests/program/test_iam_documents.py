@@ -52,6 +52,8 @@ PERMISSION_ONLY = {
     "iam:PassRole": "checked when a role is handed to a service (flow logs, CloudTrail, SNS)",
     "s3:ListBucket": "the permission behind ListObjects(V2) on a bucket",
     "s3:ListAllMyBuckets": "the permission behind ListBuckets",
+    "logs:CreateLogDelivery": "vended log delivery: checked when WAF logging is turned on",
+    "logs:DeleteLogDelivery": "vended log delivery: checked when WAF logging is turned off",
 }
 SUBJECT = re.compile(r"^system:serviceaccount:[a-z0-9-]+:[a-z0-9-]+$")
 
