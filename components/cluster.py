@@ -23,7 +23,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.keys import account_output, customer_key, key_policy, logs_statement
+from components.keys import LogGroupSpec, account_output, encrypted_log_group
 from delivery.config.model import CLUSTER_AUTOSCALER_CHARTS, CapacityType, ClusterSettings
 from delivery.plans.iam import (
     AWS_MANAGED,
@@ -94,22 +94,17 @@ class EksCluster(pulumi.ComponentResource):
         invoke = pulumi.InvokeOutputOptions(parent=self)
         self.partition = aws.get_partition_output(opts=invoke).partition
 
-        group_name = f"/aws/eks/{args.cluster_name}/cluster"  # the group EKS writes to
-        account = account_output(self, args.region)
-        logs_key = customer_key(
+        logs = encrypted_log_group(
             f"{name}-control-plane-logs",
-            f"Switchyard {args.name_prefix}: encrypts the EKS control-plane logs",
-            args.key_rotation_days,
-            account.apply(lambda a: key_policy(a, [logs_statement(a, group_name)])),
+            LogGroupSpec(
+                f"/aws/eks/{args.cluster_name}/cluster",  # the group EKS writes to
+                f"the EKS control-plane logs of {args.name_prefix}",
+                f"{args.name_prefix}-eks-logs",
+                args.log_retention_days,
+                args.key_rotation_days,
+            ),
+            account_output(self, args.region),
             self,
-            f"{args.name_prefix}-eks-logs",
-        )
-        logs = aws.cloudwatch.LogGroup(
-            f"{name}-control-plane-logs",
-            name=group_name,
-            retention_in_days=args.log_retention_days,
-            kms_key_id=logs_key.arn,
-            opts=child,
         )
         role = aws.iam.Role(
             f"{name}-control-plane",

@@ -100,6 +100,37 @@ def customer_key(
     return key
 
 
+@dataclass(frozen=True)
+class LogGroupSpec:
+    group_name: str  # the CloudWatch Logs name, which the key policy names
+    purpose: str  # "the VPC flow logs of switchyard-prod": the key's description
+    alias: str
+    retention_days: int
+    rotation_days: int
+
+
+def encrypted_log_group(
+    name: str, spec: LogGroupSpec, account: pulumi.Output[Account], parent: pulumi.Resource
+) -> aws.cloudwatch.LogGroup:
+    """A log group encrypted with a key of its own, which CloudWatch Logs may use for this
+    log group only; ``name`` names the key, its alias and the group."""
+    key = customer_key(
+        name,
+        f"Encrypts {spec.purpose}",
+        spec.rotation_days,
+        account.apply(lambda a: key_policy(a, [logs_statement(a, spec.group_name)])),
+        parent,
+        spec.alias,
+    )
+    return aws.cloudwatch.LogGroup(
+        name,
+        name=spec.group_name,
+        retention_in_days=spec.retention_days,
+        kms_key_id=key.arn,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
 def document(*statements: Statement) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 

@@ -10,11 +10,10 @@ import pulumi
 import pulumi_aws as aws
 
 from components.keys import (
+    LogGroupSpec,
     account_output,
-    customer_key,
     document,
-    key_policy,
-    logs_statement,
+    encrypted_log_group,
     service_trust,
 )
 from delivery.config.model import NatLayout, NetworkSettings
@@ -136,21 +135,17 @@ class MultiAzNetwork(pulumi.ComponentResource):
         written by a role only this account's flow logs may assume."""
         child = pulumi.ResourceOptions(parent=self)
         account = account_output(self, args.region)
-        group_name = f"/switchyard/{args.name_prefix}/vpc-flow-logs"
-        key = customer_key(
+        self.flow_log_group = encrypted_log_group(
             f"{name}-flow-logs",
-            f"Switchyard {args.name_prefix}: encrypts the VPC flow logs",
-            args.key_rotation_days,
-            account.apply(lambda a: key_policy(a, [logs_statement(a, group_name)])),
+            LogGroupSpec(
+                f"/switchyard/{args.name_prefix}/vpc-flow-logs",
+                f"the VPC flow logs of {args.name_prefix}",
+                f"{args.name_prefix}-flow-logs",
+                args.settings.flow_log_retention_days,
+                args.key_rotation_days,
+            ),
+            account,
             self,
-            f"{args.name_prefix}-flow-logs",
-        )
-        self.flow_log_group = aws.cloudwatch.LogGroup(
-            f"{name}-flow-logs",
-            name=group_name,
-            retention_in_days=args.settings.flow_log_retention_days,
-            kms_key_id=key.arn,
-            opts=child,
         )
         flow_role = aws.iam.Role(
             f"{name}-flow-logs",

@@ -24,7 +24,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.buckets import make_private, tls_only
-from components.keys import Account, account_output, customer_key, key_policy, logs_statement
+from components.keys import Account, LogGroupSpec, account_output, encrypted_log_group
 from delivery.config.model import DEREGISTRATION_DELAY_SECONDS, AlbSettings, Colour
 
 TLS13_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"  # TLS 1.3, and 1.2 for older clients
@@ -332,22 +332,17 @@ class WeightedAlb(pulumi.ComponentResource):
             web_acl_arn=acl.arn,
             opts=child,
         )
-        group_name = f"aws-waf-logs-{prefix}"  # WAF logs only to groups named aws-waf-logs-*
-        account = account_output(self, args.region)
-        key = customer_key(
+        logs = encrypted_log_group(
             f"{name}-waf-logs",
-            f"Switchyard {prefix}: encrypts the WAF logs",
-            args.key_rotation_days,
-            account.apply(lambda a: key_policy(a, [logs_statement(a, group_name)])),
+            LogGroupSpec(
+                f"aws-waf-logs-{prefix}",  # WAF logs only to groups named aws-waf-logs-*
+                f"the WAF logs of {prefix}",
+                f"{prefix}-waf-logs",
+                args.log_retention_days,
+                args.key_rotation_days,
+            ),
+            account_output(self, args.region),
             self,
-            f"{prefix}-waf-logs",
-        )
-        logs = aws.cloudwatch.LogGroup(
-            f"{name}-waf-logs",
-            name=group_name,
-            retention_in_days=args.log_retention_days,
-            kms_key_id=key.arn,
-            opts=child,
         )
         aws.wafv2.WebAclLoggingConfiguration(
             f"{name}-waf",
