@@ -194,9 +194,13 @@ def document(value: Any) -> dict[str, Any]:
 
 
 def as_list(value: Any) -> list[Any]:
+    """A property as a list: the engine's proxy hands lists over as Sequences, and AWS takes
+    a single value where it takes a list (an IAM Action, a Resource)."""
     if value is None:
         return []
-    return list(value) if isinstance(value, list | tuple) else [value]
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        return list(value)
+    return [value]
 
 
 def statements(value: Any) -> Iterator[Mapping[str, Any]]:

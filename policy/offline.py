@@ -24,10 +24,12 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
+from pulumi_policy.deserialize import deserialize_properties
+from pulumi_policy.proxy import unknown_checking_proxy
 
 from delivery.config.stackfile import available_stacks
 from delivery.errors import SwitchyardError
-from infra.offline import Node, evaluate, is_secret, placeholder_secrets
+from infra.offline import Node, evaluate, placeholder_secrets
 from policy.pack import POLICIES
 
 
@@ -43,15 +45,11 @@ class Violation:
         return self.level is EnforcementLevel.MANDATORY
 
 
-def plain(value: Any) -> Any:
-    """Values as the analyzer hands them to a policy: secrets unwrapped, all else as is."""
-    if is_secret(value):
-        return plain(value["value"])
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
+def as_engine_sends(props: dict[str, Any]) -> Any:
+    """Properties as the analyzer hands them to a policy: deserialized (secrets unwrapped), and
+    behind pulumi-policy's proxy, so lists are Sequences, not lists, and an unknown value raises
+    UnknownValueError when read."""
+    return unknown_checking_proxy(deserialize_properties(props))
 
 
 def _options(node: Node) -> PolicyResourceOptions:
@@ -62,7 +60,9 @@ def _options(node: Node) -> PolicyResourceOptions:
 
 def _providers(nodes: Sequence[Node]) -> dict[str, PolicyProviderResource]:
     return {
-        node.urn: PolicyProviderResource(node.type, plain(node.inputs), node.urn, node.name)
+        node.urn: PolicyProviderResource(
+            node.type, as_engine_sends(node.inputs), node.urn, node.name
+        )
         for node in nodes
         if node.type.startswith("pulumi:providers:")
     }
@@ -79,7 +79,7 @@ def stack_resources(nodes: Sequence[Node]) -> list[PolicyResource]:
     for node in nodes:
         by_urn[node.urn] = PolicyResource(
             node.type,
-            plain(node.outputs),
+            as_engine_sends(node.outputs),
             node.urn,
             node.name,
             _options(node),
@@ -123,7 +123,7 @@ def run_pack(nodes: Sequence[Node], policies: Sequence[Policy] = POLICIES) -> li
             for node in nodes:
                 args = ResourceValidationArgs(
                     node.type,
-                    plain(node.inputs),
+                    as_engine_sends(node.inputs),
                     node.urn,
                     node.name,
                     _options(node),
