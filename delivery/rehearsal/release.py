@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from delivery.config.model import PROJECT, Colour, LoadCheck, Settings, Tier
+from delivery.config.model import PROJECT, Colour, LoadCheck, ReleaseStep, Settings, Tier
 from delivery.config.stackfile import stack_config
 from delivery.cutover.aws import ElbListener, TargetGroupHealth, aws_cutover
 from delivery.cutover.engine import Cutover
@@ -31,7 +31,7 @@ from delivery.rehearsal.emulator import (
 from delivery.rehearsal.scenarios import ScenarioError
 from delivery.rehearsal.servers import ColourServer, colour_servers
 from delivery.release.baseline import CloudWatchBaseline
-from delivery.release.keys import LIVE_COLOUR, RELEASE_STEP, Step, image_key
+from delivery.release.keys import LIVE_COLOUR, RELEASE_STEP, image_key
 from delivery.release.notify import SnsNotifier
 from delivery.release.orchestrate import Ports, Release, Request
 from delivery.release.port import UpFailed
@@ -128,7 +128,7 @@ class SimulatedStack:
         for colour, image in self.changed_images().items():
             self.deployed[colour] = image
             self.servers[colour].behaviour.image = image
-        if self.values.get(RELEASE_STEP) == Step.CLEANUP:
+        if self.values.get(RELEASE_STEP) == ReleaseStep.CLEANUP:
             self.cleaned = self.live.other
         wanted = Colour(self.values[LIVE_COLOUR])
         if wanted is self.live:

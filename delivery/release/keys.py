@@ -10,23 +10,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from enum import StrEnum
 from typing import Final
 
 from delivery.config.model import PROJECT, Colour
 
 LIVE_COLOUR: Final = f"{PROJECT}:liveColour"
 LATENCY_BASELINE_MS: Final = f"{PROJECT}:latencyBaselineMs"
-RELEASE_STEP: Final = f"{PROJECT}:releaseStep"
+RELEASE_STEP: Final = f"{PROJECT}:releaseStep"  # values: delivery.config.model.ReleaseStep
 HOOK_COMMAND: Final = f"{PROJECT}:hookCommand"
-
-
-class Step(StrEnum):
-    """The workload's ``releaseStep``: what the colour that is not live does on ``pulumi up``."""
-
-    STAGE = "stage"  # runs its image at full size (the test listener reaches it)
-    HOOK = "hook"  # as stage, and the pre-traffic Job runs for that image first
-    CLEANUP = "cleanup"  # after a cutover and scaleDownDelaySeconds, shrinks to idleReplicas
 
 
 def image_key(colour: Colour) -> str:

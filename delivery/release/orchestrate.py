@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from delivery.config.model import BaselineSource, Colour, Settings
+from delivery.config.model import BaselineSource, Colour, ReleaseStep, Settings
 from delivery.cutover.ports import Clock, Listener, TargetHealth
 from delivery.errors import PortError, SwitchyardError
 from delivery.plans.schedule import Weights
@@ -22,7 +22,6 @@ from delivery.release.keys import (
     LATENCY_BASELINE_MS,
     LIVE_COLOUR,
     RELEASE_STEP,
-    Step,
     has_hook,
     image_key,
 )
@@ -259,7 +258,7 @@ class Release:
             {
                 image_key(target): record.image,
                 LIVE_COLOUR: record.source.value,
-                RELEASE_STEP: Step.STAGE.value,
+                RELEASE_STEP: ReleaseStep.STAGE.value,
             }
         )
         try:
@@ -273,7 +272,7 @@ class Release:
         return f"{record.image} on {target}, {healthy} healthy target(s)"
 
     def _hook(self) -> str:
-        self._p.stack.set_config({RELEASE_STEP: Step.HOOK.value})
+        self._p.stack.set_config({RELEASE_STEP: ReleaseStep.HOOK.value})
         try:
             self._p.stack.up(self._show)
         except UpFailed as exc:
@@ -285,7 +284,7 @@ class Release:
         clean-up leaves the old colour at full size, which costs money, not users."""
 
         def body() -> str:
-            self._p.stack.set_config({RELEASE_STEP: Step.CLEANUP.value})
+            self._p.stack.set_config({RELEASE_STEP: ReleaseStep.CLEANUP.value})
             try:
                 self._p.stack.up(self._show)
             except UpFailed as exc:
