@@ -10,6 +10,7 @@ operation and AWS's error code.
 from __future__ import annotations
 
 import copy
+import functools
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -174,7 +175,7 @@ def make_clients(
     ``budget`` bounds the listener and alarm calls (pass the poll interval); SNS and SSM get
     ``NOTIFY_BUDGET``. Back-offs sleep on ``clock`` (default: the real one).
     """
-    session = session or boto3.session.Session()
+    session = session or _default_session()
     clock = clock or SystemClock()
 
     def client(service: str, within: CallBudget) -> Any:
@@ -197,6 +198,13 @@ def make_clients(
         sns=client("sns", NOTIFY_BUDGET),
         ssm=client("ssm", NOTIFY_BUDGET),
     )
+
+
+@functools.cache
+def _default_session() -> boto3.session.Session:
+    """One session per process: it loads the service models once, so clients cost
+    milliseconds (a provider operation makes five)."""
+    return boto3.session.Session()
 
 
 def call(operation: Callable[..., T], **kwargs: Any) -> T:

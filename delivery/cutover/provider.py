@@ -50,6 +50,7 @@ from delivery.cutover.aws import (
 from delivery.cutover.clock import SystemClock
 from delivery.cutover.engine import Cutover
 from delivery.cutover.events import CutoverReport, Outcome
+from delivery.cutover.ports import Clock
 from delivery.cutover.records import RollbackRecord
 from delivery.errors import (
     ConfigError,
@@ -318,7 +319,15 @@ def _check_record_path(path: Any) -> list[CheckFailure]:
 
 
 class CutoverProvider(ResourceProvider):
-    """check, diff, create, update, read over ``delivery.cutover.engine.Cutover``."""
+    """check, diff, create, update, read over ``delivery.cutover.engine.Cutover``.
+
+    ``clock`` (default: the real one) paces the bakes and the retry back-offs; it travels
+    with the pickled provider, so tests can pass a virtual one.
+    """
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        super().__init__()
+        self._clock = clock
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         return CheckResult(news, check_inputs(news))
@@ -334,13 +343,13 @@ class CutoverProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         inputs = CutoverProps.from_props(props)
-        report = _Wiring(inputs).engine.establish(inputs.live_colour)
+        report = _Wiring(inputs, self._clock or SystemClock()).engine.establish(inputs.live_colour)
         return CreateResult(id_=inputs.listener_arn, outs=_outs(props, report))
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         inputs = CutoverProps.from_props(news)
         recorded = _recorded_live(olds, inputs.live_colour)
-        wiring = _Wiring(inputs)
+        wiring = _Wiring(inputs, self._clock or SystemClock())
         shifting = inputs.live_colour is not recorded
         try:
             if shifting:
@@ -355,6 +364,9 @@ class CutoverProvider(ResourceProvider):
             error = type(exc)(f"{exc} Also: {' '.join(problems)}")
             error.report = exc.report
             raise error from exc
+        if report.outcome is Outcome.UNCHANGED and isinstance(olds.get("report"), Mapping):
+            # Nothing moved: the outputs keep the last shift's report.
+            return UpdateResult(outs=_outs(news, report, olds["report"]))
         return UpdateResult(outs=_outs(news, report))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -371,11 +383,11 @@ class _Wiring:
     """The engine and its neighbours (alerts, rollback records) over real AWS clients.
     AWS_ENDPOINT_URL, if set, points boto3 elsewhere (the emulator in tests)."""
 
-    def __init__(self, inputs: CutoverProps) -> None:
+    def __init__(self, inputs: CutoverProps, clock: Clock) -> None:
         self.inputs = inputs
         policy = inputs.policy
         self.clients: AwsClients = make_clients(
-            inputs.region, budget=CallBudget(float(policy.poll_seconds))
+            inputs.region, budget=CallBudget(float(policy.poll_seconds)), clock=clock
         )
         self.engine: Cutover = aws_cutover(
             self.clients,
@@ -383,7 +395,7 @@ class _Wiring:
             inputs.target_groups,
             inputs.gating_alarms[inputs.live_colour],
             policy,
-            SystemClock(),
+            clock,
         )
         self.records = SsmRollbackRecords(self.clients.ssm, inputs.record_path)
 
@@ -449,11 +461,14 @@ def _groups(props: Mapping[str, Any]) -> dict[Colour, str]:
     return {Colour(colour): arn for colour, arn in props["target_groups"].items()}
 
 
-def _outs(props: Mapping[str, Any], report: CutoverReport) -> dict[str, Any]:
+def _outs(
+    props: Mapping[str, Any], report: CutoverReport, kept: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Inputs, the weights now, the report (``kept``: the last shift's) and the last outcome."""
     weights = report.weights or Weights.all_on(report.source)
     return {
         **props,
         "weights": weights.as_dict(),
-        "report": report.as_dict(),
+        "report": dict(kept) if kept is not None else report.as_dict(),
         "last_outcome": report.outcome.value,
     }

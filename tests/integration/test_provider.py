@@ -132,9 +132,23 @@ def checked_props(**overrides: Any) -> dict[str, Any]:
     }
 
 
+class VirtualClock:
+    """Bakes and back-offs pass at once: the provider's copy (it is pickled) keeps its own
+    time. Alarms are set before each update, so nothing needs to happen during a bake."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def now(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.t += max(0.0, seconds)
+
+
 @pytest.fixture
 def pulumi() -> DynamicEngine:
-    return DynamicEngine(CutoverProvider())
+    return DynamicEngine(CutoverProvider(VirtualClock()))
 
 
 def report_of(engine: DynamicEngine) -> CutoverReport:
@@ -276,12 +290,18 @@ def test_an_unrelated_change_with_the_live_colour_in_place_is_unchanged(
     pulumi: DynamicEngine, operator: AwsClients, plane: TrafficPlane, inboxes: dict[str, Inbox]
 ) -> None:
     pulumi.up(props(plane, inboxes))
+    pulumi.up(props(plane, inboxes, live="green"))
+    shift = report_of(pulumi)
+    set_alarm(operator, plane.gating_alarms(Colour.GREEN)[0], "ALARM", "would roll back")
     slower = {**FAST_POLICY, "bakeSeconds": 2}
-    assert pulumi.up(props(plane, inboxes, policy=slower)) == "update"
+    assert pulumi.up(props(plane, inboxes, live="green", policy=slower)) == "update"
     assert pulumi.outputs["last_outcome"] == "unchanged"
-    assert report_of(pulumi).events == ()  # nothing was written to the listener
     assert pulumi.outputs["policy"]["bakeSeconds"] == 2
-    assert listener_weights(operator, plane) == Weights(blue=100, green=0)
+    assert report_of(pulumi) == shift  # the outputs keep the last shift's report
+    assert shift.outcome is Outcome.PROMOTED
+    # Nothing was judged or moved: a firing alarm does not matter when nothing shifts.
+    assert listener_weights(operator, plane) == Weights(blue=0, green=100)
+    assert inboxes["critical"].messages() == []
 
 
 def test_an_unfinished_shift_seen_by_refresh_is_rolled_back_to_the_recorded_colour(
