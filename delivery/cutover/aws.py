@@ -73,6 +73,8 @@ class CallBudget:
     """
 
     seconds: float
+    max_connect: float = MAX_CONNECT_SECONDS
+    max_read: float = MAX_READ_SECONDS
 
     def __post_init__(self) -> None:
         if self.seconds <= 0:
@@ -80,11 +82,11 @@ class CallBudget:
 
     @property
     def connect_timeout(self) -> float:
-        return min(MAX_CONNECT_SECONDS, self.seconds / 8)
+        return min(self.max_connect, self.seconds / 8)
 
     @property
     def read_timeout(self) -> float:
-        return min(MAX_READ_SECONDS, self.seconds / 4)
+        return min(self.max_read, self.seconds / 4)
 
     @property
     def attempt_seconds(self) -> float:
@@ -98,6 +100,8 @@ class CallBudget:
 
 DEFAULT_BUDGET: Final = CallBudget(10.0)
 NOTIFY_BUDGET: Final = CallBudget(10.0)  # SNS and SSM: after the traffic is safe, not on its path
+# EC2 builds the emulator's network only; moto's first EC2 call loads its data for seconds.
+SETUP_BUDGET: Final = CallBudget(300.0, max_connect=10.0, max_read=120.0)
 
 
 class RetryWithinBudget:
@@ -194,7 +198,7 @@ def make_clients(
     return AwsClients(
         elbv2=client("elbv2", budget),
         cloudwatch=client("cloudwatch", budget),
-        ec2=client("ec2", NOTIFY_BUDGET),
+        ec2=client("ec2", SETUP_BUDGET),
         sns=client("sns", NOTIFY_BUDGET),
         ssm=client("ssm", NOTIFY_BUDGET),
     )
