@@ -253,7 +253,10 @@ class BlueGreenWorkload(pulumi.ComponentResource):
                 "runAsNonRoot": True,
                 "capabilities": {"drop": ["ALL"]},
             },
-            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+            # The container's own emptyDir at /tmp: its root filesystem is read-only.
+            "volumeMounts": [
+                {"name": "tmp", "mountPath": "/tmp"}  # nosec B108 - an emptyDir, not a host path
+            ],
         }
 
     def _hook(self, hook: HookJob, opts: pulumi.ResourceOptions) -> k8s.batch.v1.Job:

@@ -120,7 +120,8 @@ def new_secrets(scan: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
 
 
 def secret_scan() -> Step:
-    done = _run("detect-secrets", "scan")  # the tracked files
+    # the tracked files; the baseline itself holds only hashes of the audited non-secrets
+    done = _run("detect-secrets", "scan", "--exclude-files", r"^\.secrets\.baseline$")
     found = new_secrets(json.loads(done.stdout), json.loads(BASELINE.read_text()))
     if found:
         return Step(
