@@ -19,8 +19,8 @@ rehearse: $(STAMP)  ## the main job: the cutover rehearsed against an embedded A
 test: $(STAMP) lint  ## the whole suite (CI runs this): lint, then types and tests side by side
 	$(MAKE) --no-print-directory --output-sync=target -j2 typecheck pytest
 
-pytest: $(STAMP)
-	$(BIN)/python -m pytest
+pytest: $(STAMP)  ## one worker per core; each worker starts its own emulator, files stay whole
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
