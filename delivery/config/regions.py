@@ -15,7 +15,17 @@ from typing import Final
 import botocore.session
 
 # The services whose resources the program declares (IAM is global, so it has no regions).
-SERVICES: Final = ("ec2", "elbv2", "cloudwatch", "logs", "sns", "secretsmanager", "kms", "s3")
+SERVICES: Final = (
+    "ec2",
+    "elbv2",
+    "cloudwatch",
+    "logs",
+    "sns",
+    "secretsmanager",
+    "kms",
+    "s3",
+    "eks",
+)
 
 # Zone letters per region: "<region><letter>" is each zone's name.
 ZONES: Final[dict[str, str]] = {
