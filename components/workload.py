@@ -10,6 +10,7 @@ must wait for a successful cutover.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -25,7 +26,7 @@ from delivery.config.model import (
     ServiceSettings,
     Workload,
 )
-from delivery.plans.release import ColourPlan, HookJob, ReleasePlan, Size
+from delivery.plans.release import ColourPlan, HookJob, ReleasePlan, Size, live_image_problem
 
 TGB_API: Final = "elbv2.k8s.aws/v1beta1"
 PRE_STOP_SECONDS: Final = DEREGISTRATION_DELAY_SECONDS + 5  # outlast the target group's drain
@@ -92,6 +93,13 @@ class BlueGreenWorkload(pulumi.ComponentResource):
             hook.name: self._hook(hook, in_namespace) for hook in args.plan.hooks
         }
         live = next(c for c, p in args.plan.colours.items() if p.live)
+        # The image the live colour's pods really run (its template is frozen), checked against
+        # the config: the cutover takes it as an input, so it never starts on a mismatch.
+        self.live_image: pulumi.Output[str] = (
+            self.deployments[live]
+            .spec.apply(lambda spec: str(spec.template.spec.containers[0].image))
+            .apply(functools.partial(_checked, live, args.plan.colours[live].image))
+        )
         # What the cutover waits for: the colour taking traffic is rolled out and ready (its
         # pods healthy in the target group), and its release's pre-traffic Job succeeded.
         self.ready_for_traffic: list[pulumi.Resource] = [self.deployments[live]]
@@ -308,6 +316,13 @@ class BlueGreenWorkload(pulumi.ComponentResource):
                 ),
             ),
         )
+
+
+def _checked(colour: Colour, configured: str, running: str) -> str:
+    problem = live_image_problem(colour, configured, running)
+    if problem:
+        raise pulumi.RunError(problem)
+    return running
 
 
 def _role(plan: ColourPlan) -> str:

@@ -177,7 +177,10 @@ def build_environment(
     cutover = BlueGreenCutover(
         "cutover",
         BlueGreenCutoverArgs(
-            listener_arn=alb.production_listener.arn,
+            # The cutover waits for the check that the live colour runs its configured image.
+            listener_arn=pulumi.Output.all(alb.production_listener.arn, service.live_image).apply(
+                lambda resolved: str(resolved[0])
+            ),
             target_groups={c: tg.arn for c, tg in alb.target_groups.items()},
             live_colour=settings.live_colour,
             policy=settings.traffic,

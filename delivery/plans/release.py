@@ -66,6 +66,23 @@ class ReleasePlan:
         return next((c for c in self.colours.values() if c.after_cutover), None)
 
 
+def live_image_problem(colour: Colour, configured: str, running: str) -> str | None:
+    """What to say when the live colour's image in config differs from what its pods run.
+
+    Its pods are frozen (never changed in place), so such a change would otherwise pass
+    silently, and a cutover would then move traffic to pods that do not run the configured
+    image (an image set in the same change that flips liveColour, for instance).
+    """
+    if configured == running:
+        return None
+    return (
+        f"{colour}Image is {configured} but {colour}, the live colour, runs {running}: the live "
+        f"colour's pods are never changed in place. Put {colour}Image back to {running}; to "
+        f"release {configured}, stage it on {colour.other} ({colour.other}Image, releaseStep "
+        f"stage, `pulumi up`) before switching liveColour to it in a change of its own"
+    )
+
+
 def hook_job_name(
     service_name: str, colour: Colour, release_image: str, image: str, command: tuple[str, ...]
 ) -> str:

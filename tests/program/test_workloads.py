@@ -448,3 +448,32 @@ def test_no_hook_configured_means_no_job_and_no_hook_step() -> None:
         )
     assert failure.value.keys == ("switchyard:releaseStep",)
     assert mocks.resources == []
+
+
+class LiveColourRunsAnOlderImage(RecordingMocks):
+    """The engine's answer for a frozen Deployment: the pods keep the image they run."""
+
+    running = "registry.example.com/web:0.9.0"
+
+    def new_resource(self, args: Any) -> tuple[str | None, dict[str, Any]]:
+        resource_id, outputs = super().new_resource(args)
+        if args.name == "workload-blue":
+            outputs = json.loads(json.dumps(outputs))
+            outputs["spec"]["template"]["spec"]["containers"][0]["image"] = self.running
+        return resource_id, outputs
+
+
+def test_a_live_image_that_differs_from_what_runs_stops_before_the_cutover() -> None:
+    mocks = LiveColourRunsAnOlderImage()
+    with pytest.raises(Exception, match=r"blueImage is .* but blue, the live colour, runs") as info:
+        evaluate("staging", mocks=mocks)
+    assert "stage it on green" in str(info.value)
+    assert not [r for r in mocks.resources if r.name == "cutover-weights"], "no cutover ran"
+
+
+def test_the_cutover_goes_ahead_when_the_live_colour_runs_its_image() -> None:
+    run = evaluate("staging")
+    assert (
+        run.mocks.named("cutover-weights").inputs["listener_arn"]
+        == (run.exports["productionListenerArn"])
+    )

@@ -8,7 +8,13 @@ import re
 from delivery.config.model import Colour, ReleaseStep, Settings
 from delivery.config.settings import MAX_SERVICE_NAME
 from delivery.config.stackfile import load_stack
-from delivery.plans.release import ReleasePlan, Size, hook_job_name, plan_release
+from delivery.plans.release import (
+    ReleasePlan,
+    Size,
+    hook_job_name,
+    live_image_problem,
+    plan_release,
+)
 
 OLD = "registry.example.com/web:1.0.0"
 NEW = "registry.example.com/web:2.0.0"
@@ -86,3 +92,12 @@ def test_job_names_follow_the_release_and_stay_valid_kubernetes_names() -> None:
     longest = hook_job_name("a" * MAX_SERVICE_NAME, green, OLD, OLD, ())
     assert len(longest) == 63
     assert re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", longest)
+
+
+def test_a_live_image_mismatch_is_named_with_the_way_out() -> None:
+    assert live_image_problem(Colour.GREEN, NEW, NEW) is None
+    problem = live_image_problem(Colour.GREEN, NEW, OLD)
+    assert problem is not None
+    assert problem.startswith(f"greenImage is {NEW} but green, the live colour, runs {OLD}")
+    assert "Put greenImage back to" in problem
+    assert "stage it on blue (blueImage, releaseStep stage" in problem
