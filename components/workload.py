@@ -97,7 +97,7 @@ class BlueGreenWorkload(pulumi.ComponentResource):
         # the config: the cutover takes it as an input, so it never starts on a mismatch.
         self.live_image: pulumi.Output[str] = (
             self.deployments[live]
-            .spec.apply(lambda spec: str(spec.template.spec.containers[0].image))
+            .spec.apply(_running_image)
             .apply(functools.partial(_checked, live, args.plan.colours[live].image))
         )
         # What the cutover waits for: the colour taking traffic is rolled out and ready (its
@@ -316,6 +316,12 @@ class BlueGreenWorkload(pulumi.ComponentResource):
                 ),
             ),
         )
+
+
+def _running_image(spec: k8s.apps.v1.outputs.DeploymentSpec) -> str:
+    pod = spec.template.spec
+    assert pod is not None, "a Deployment always has a pod spec"
+    return str(pod.containers[0].image)
 
 
 def _checked(colour: Colour, configured: str, running: str) -> str:
