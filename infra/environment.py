@@ -177,10 +177,7 @@ def build_environment(
     cutover = BlueGreenCutover(
         "cutover",
         BlueGreenCutoverArgs(
-            # The cutover waits for the check that the live colour runs its configured image.
-            listener_arn=pulumi.Output.all(alb.production_listener.arn, service.live_image).apply(
-                lambda resolved: str(resolved[0])
-            ),
+            listener_arn=alb.production_listener.arn,
             target_groups={c: tg.arn for c, tg in alb.target_groups.items()},
             live_colour=settings.live_colour,
             policy=settings.traffic,
@@ -189,7 +186,9 @@ def build_environment(
             stack=settings.stack,
             alert_topics={t: alerting.topics[t].arn for t in (Tier.CRITICAL, Tier.EMERGENCY)},
             record_path=f"/{PROJECT}/{settings.environment}/cutover",
-            release=settings.service.images[settings.live_colour],
+            # The image the live colour's pods run, checked against its config: the cutover
+            # needs it, so it never starts on a mismatch (components/workload.py).
+            release=service.live_image,
             retry_rollback=settings.retry_rollback,
         ),
         pulumi.ResourceOptions(depends_on=[alarms, *service.ready_for_traffic]),

@@ -473,7 +473,6 @@ def test_a_live_image_that_differs_from_what_runs_stops_before_the_cutover() -> 
 
 def test_the_cutover_goes_ahead_when_the_live_colour_runs_its_image() -> None:
     run = evaluate("staging")
-    assert (
-        run.mocks.named("cutover-weights").inputs["listener_arn"]
-        == (run.exports["productionListenerArn"])
-    )
+    weights = run.mocks.named("cutover-weights").inputs
+    assert weights["release"] == load_stack("staging").service.images[Colour.BLUE]
+    assert weights["listener_arn"] == run.exports["productionListenerArn"]
