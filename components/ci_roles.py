@@ -173,6 +173,9 @@ def release_policy(
             ["cloudwatch:DescribeAlarms"],
             account.arn("cloudwatch", f"alarm:{prefix}-*"),
         ),
+        # The driver measures the latency baseline (p95 over 7 days) before a release;
+        # GetMetricData has no resource-level permissions, so "*" is all AWS accepts.
+        _allow("MeasureTheLatencyBaseline", ["cloudwatch:GetMetricData"], "*"),
         _allow("PublishToThisEnvironmentsTopics", ["sns:Publish"], sorted(targets.topic_arns)),
         _allow(
             "EncryptMessagesForTheTopics",

@@ -98,10 +98,15 @@ def test_the_release_role_names_this_environments_resources(
     assert allowed["EncryptMessagesForTheTopics"]["Condition"] == {
         "StringEquals": {"kms:ViaService": f"sns.{REGION}.amazonaws.com"}
     }
-    # Only ELBv2's Describe* calls, which take no resource ARN, are allowed on "*".
-    everywhere = [s for s in allowed.values() if s["Resource"] == "*"]
-    assert [s["Sid"] for s in everywhere] == ["ReadListenersAndTargetHealth"]
-    assert all(a.startswith("elasticloadbalancing:Describe") for a in everywhere[0]["Action"])
+    # Only calls that take no resource ARN are allowed on "*": ELBv2's Describe* calls, and
+    # GetMetricData for the measured latency baseline.
+    everywhere = {s["Sid"]: s["Action"] for s in allowed.values() if s["Resource"] == "*"}
+    assert set(everywhere) == {"ReadListenersAndTargetHealth", "MeasureTheLatencyBaseline"}
+    assert all(
+        a.startswith("elasticloadbalancing:Describe")
+        for a in everywhere["ReadListenersAndTargetHealth"]
+    )
+    assert everywhere["MeasureTheLatencyBaseline"] == ["cloudwatch:GetMetricData"]
 
 
 def test_the_infrastructure_role_is_scoped_and_cannot_rewrite_itself(
