@@ -27,7 +27,7 @@ SCHEMA_VERSION = 1
 
 class Outcome(StrEnum):
     PROMOTED = "promoted"  # exit 0
-    ROLLED_BACK = "rolled_back"  # exit 3: traffic moved, an alarm put it back
+    ROLLED_BACK = "rolled-back"  # exit 3: traffic moved, an alarm put it back
     STOPPED = "stopped"  # exit 4: stopped before any traffic moved
     ABORTED = "aborted"  # interrupted during promote; the driver restored the old colour
     FAILED = "failed"  # exit 1: anything else

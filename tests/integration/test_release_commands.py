@@ -38,7 +38,7 @@ SCENARIOS = {  # scenario: (exit code, outcome, the phase that failed)
     "clean": (0, "promoted", None),
     "smoke-fails": (4, "stopped", "smoke"),
     "load-fails": (4, "stopped", "load"),
-    "alarm-at:50": (3, "rolled_back", "promote"),
+    "alarm-at:50": (3, "rolled-back", "promote"),
 }
 
 
@@ -102,7 +102,7 @@ def test_each_rehearsed_release_ends_with_its_exit_code_and_a_record(
         assert record["commit_time"] == COMMIT_TIME
     else:  # from git: this checkout has the commit
         assert record["commit_time"] == git(PROJECT_ROOT, "show", "-s", "--format=%cI", HEAD)
-    if outcome == "rolled_back":
+    if outcome == "rolled-back":
         assert "5xx at 50%" in record["cause"]
         assert record["time_to_restore_seconds"] is not None
 

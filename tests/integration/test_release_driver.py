@@ -189,7 +189,7 @@ def test_an_alarm_during_promote_rolls_back_and_puts_the_config_back(rig: Rig) -
     assert record.cutover is not None  # the engine's own report, kept with the release
     assert record.cutover["outcome"] == "rolled-back" and record.cutover["steps"] == [10, 50]
     assert record.cutover["alarm"]["alarm"] == "green-5xx"
-    assert rig.stored()[0]["outcome"] == "rolled_back"
+    assert rig.stored()[0]["outcome"] == "rolled-back"
     tier, subject, message = rig.sent.notices[-1]
     assert tier is Tier.CRITICAL and "ROLLED BACK" in subject and "5xx at 7%" in message
 

@@ -72,7 +72,7 @@ def test_the_metrics_of_a_synthetic_record() -> None:
     assert metrics.time_to_restore_minutes == pytest.approx(15.0)
     assert metrics.counts == {
         "promoted": 8,
-        "rolled_back": 1,
+        "rolled-back": 1,
         "stopped": 2,
         "aborted": 1,
         "failed": 0,
