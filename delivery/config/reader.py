@@ -209,7 +209,10 @@ class ConfigReader:
             with contextlib.suppress(ValueError):
                 value = json.loads(value)
         if not isinstance(value, list):
-            self.fail(name, f"must be a list such as [10, 50, 100], got {shown(value)}")
+            self.fail(
+                name,
+                f"must be a list, written [a, b] or as one '- item' per line, got {shown(value)}",
+            )
             return None
         return [v if isinstance(v, str) else whole(v) for v in value]
 

@@ -6,6 +6,7 @@ the same keys through ``pulumi.Config`` in ``infra/config.py``; both end in
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,12 +31,26 @@ class StackFileError(SwitchyardError):
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """Records keys set twice in one mapping, which YAML would otherwise resolve silently by
-    keeping the last."""
+    """Reads a stack file as the Pulumi CLI does (YAML 1.2's core schema: ``no``, ``on``,
+    ``2024-01-01`` and ``1:30`` are text, ``010`` is ten, ``0o10`` and ``0x10`` are numbers), and
+    records keys set twice in one mapping, which YAML would otherwise resolve by keeping the
+    last."""
+
+    yaml_implicit_resolvers = {}  # noqa: RUF012  # replaced below by YAML 1.2's
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self.duplicates: list[Problem] = []
+
+    def construct_core_int(self, node: yaml.ScalarNode) -> int | str:
+        text = str(self.construct_scalar(node)).replace("_", "")
+        sign, digits = (-1, text[1:]) if text.startswith("-") else (1, text.lstrip("+"))
+        try:
+            if digits[:2] in ("0o", "0x"):
+                return sign * int(digits[2:], 8 if digits[1] == "o" else 16)
+            return sign * int(digits)
+        except ValueError:  # more digits than Python converts: the reader reports the text
+            return text
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, int] = {}
@@ -54,6 +69,23 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+# YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#1032-tag-resolution), as yaml.v3 reads it.
+for _tag, _pattern, _first in (
+    ("bool", r"true|True|TRUE|false|False|FALSE", "tTfF"),
+    ("int", r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+", "-+0123456789"),
+    (
+        "float",
+        r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)",
+        "-+.0123456789",
+    ),
+    ("null", r"~|null|Null|NULL|", ["~", "n", "N", ""]),
+):
+    _StrictLoader.add_implicit_resolver(
+        f"tag:yaml.org,2002:{_tag}", re.compile(rf"^(?:{_pattern})$"), list(_first)
+    )
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _StrictLoader.construct_core_int)
+
+
 def available_stacks(root: Path = PROJECT_ROOT) -> list[str]:
     return sorted(
         p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in root.glob("Pulumi.*.yaml")
@@ -62,19 +94,34 @@ def available_stacks(root: Path = PROJECT_ROOT) -> list[str]:
 
 def read_yaml(path: Path) -> Any:
     """A YAML document, read strictly: a syntax error is a StackFileError, a key set twice a
-    ConfigError naming it."""
+    ConfigError naming it.
+
+    Pulumi keeps a config value that is a single scalar as the text written (``0x10``,
+    ``600.0`` and ``no`` reach the program as those words), so those come back as text too;
+    lists and objects are typed by YAML 1.2, as Pulumi types them.
+    """
     try:
         loader = _StrictLoader(path.read_text(encoding="utf-8"))
         try:
-            document = loader.get_single_data()
+            node = loader.get_single_node()
+            document = loader.construct_document(node) if node is not None else None
         finally:
             loader.dispose()
     except yaml.YAMLError as exc:
         raise StackFileError(f"{path.name} is not valid YAML: {exc}") from None
-    except (ValueError, UnicodeDecodeError) as exc:  # e.g. an integer of 5,000 digits
+    except (ValueError, UnicodeDecodeError) as exc:
         raise StackFileError(f"{path.name} cannot be read: {exc}") from None
     if loader.duplicates:
         raise ConfigError(loader.duplicates, source=path.name)
+    config = document.get("config") if isinstance(document, dict) else None
+    if isinstance(node, yaml.MappingNode) and isinstance(config, dict):
+        for key_node, value_node in node.value:
+            if key_node.value == "config" and isinstance(value_node, yaml.MappingNode):
+                config.update(
+                    (loader.construct_object(k), v.value)
+                    for k, v in value_node.value
+                    if isinstance(v, yaml.ScalarNode) and v.tag != "tag:yaml.org,2002:null"
+                )
     return document
 
 

@@ -117,3 +117,40 @@ def test_a_stack_file_with_bare_keys_loads_as_pulumi_reads_it(tmp_path: Path) ->
     original = (PROJECT_ROOT / "Pulumi.staging.yaml").read_text()
     write_stack(tmp_path, original.replace("  switchyard:", "  "))
     assert load_stack("qa", tmp_path) == dataclasses.replace(load_stack("staging"), stack="qa")
+
+
+@pytest.mark.parametrize(
+    ("line", "key", "reason"),
+    [
+        # Pulumi keeps a scalar as the text written: these reach the program as these words.
+        ("switchyard:bakeSeconds: 0x10", "bakeSeconds", "whole number in 1..86400, got '0x10'"),
+        ("switchyard:bakeSeconds: 600.0", "bakeSeconds", "got '600.0'"),
+        ("switchyard:bakeSeconds: 1e3", "bakeSeconds", "got '1e3'"),
+        ("switchyard:azCount: true", "azCount", "got 'true'"),
+        ("switchyard:liveColour: no", "liveColour", "one of blue, green, got 'no'"),
+        (f"switchyard:bakeSeconds: {'9' * 5000}", "bakeSeconds", "got '9999"),
+        ("switchyard:testClientCidrs: 203.0.113.0/24", "testClientCidrs", "must be a list"),
+        ("switchyard:owner: team🚀", "owner", "remove '🚀'"),
+    ],
+)
+def test_a_stack_file_is_read_as_pulumi_reads_it(
+    tmp_path: Path, line: str, key: str, reason: str
+) -> None:
+    name = line.split(":")[1]
+    original = (PROJECT_ROOT / "Pulumi.staging.yaml").read_text()
+    kept = [row for row in original.splitlines() if not row.startswith(f"  switchyard:{name}:")]
+    write_stack(tmp_path, "\n".join([*kept, f"  {line}", ""]))
+    with pytest.raises(ConfigError) as failure:
+        load_stack("qa", tmp_path)
+    found = {p.key: p.reason for p in failure.value.problems}
+    assert list(found) == [f"switchyard:{key}"]
+    assert reason in found[f"switchyard:{key}"]
+
+
+@pytest.mark.parametrize("value", ["no", "on", "2024-01-01", "1:30", "0x10"])
+def test_yaml_1_1_words_are_text_as_pulumi_reads_them(tmp_path: Path, value: str) -> None:
+    original = (PROJECT_ROOT / "Pulumi.staging.yaml").read_text()
+    write_stack(
+        tmp_path, original.replace("switchyard:owner: platform-team", f"switchyard:owner: {value}")
+    )
+    assert load_stack("qa", tmp_path).owner == value
