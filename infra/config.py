@@ -15,7 +15,7 @@ from delivery.config.keys import secret_command
 from delivery.config.model import PROJECT, Settings
 from delivery.config.regions import zone_count_problem
 from delivery.config.settings import SECRET_VALUES_KEY, load_settings
-from delivery.config.stackfile import stack_file_name, stack_secret_values
+from delivery.config.stackfile import stack_secret_values
 from delivery.errors import ConfigError, Problem
 
 
@@ -35,8 +35,9 @@ def read_stack_config() -> StackConfig:
     raw = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
     stack = pulumi.get_stack()
     settings = load_settings(raw, stack)
-    if (Path.cwd() / stack_file_name(stack)).is_file():  # the CLI runs us in the project
-        stack_secret_values(stack, settings, Path.cwd())  # no plain text beside secure values
+    # No plain text beside secure values. The CLI runs ``main: infra/`` inside infra/, so the
+    # stack file is read from the project root the engine names; a missing file stops the run.
+    stack_secret_values(stack, settings, Path(pulumi.get_root_directory()))
     secret_values = _secret_values(settings, raw.get(SECRET_VALUES_KEY), stack)
     return StackConfig(settings, secret_values, _available_zones(settings))
 

@@ -25,7 +25,7 @@ from pulumi.runtime.rpc import deserialize_properties
 from delivery.config.keys import qualified
 from delivery.config.regions import zone_names
 from delivery.config.settings import REGION_KEY, SECRET_VALUES_KEY
-from delivery.config.stackfile import load_stack, stack_config, stack_secret_values
+from delivery.config.stackfile import PROJECT_ROOT, load_stack, stack_config, stack_secret_values
 from delivery.errors import SwitchyardError
 from delivery.plans.alarms import AlarmSpec
 from infra.config import read_stack_config
@@ -209,6 +209,8 @@ def install(mocks: RecordingMocks, stack: str) -> None:
     pulumi.runtime.set_mocks(
         mocks, project="switchyard", stack=stack, preview=False, monitor=RecordingMonitor(mocks)
     )
+    # set_mocks leaves the SDK's placeholder root; the engine names the directory of Pulumi.yaml.
+    pulumi.runtime.settings.SETTINGS.root_directory = str(PROJECT_ROOT)
 
 
 def is_secret(value: Any) -> bool:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import runpy
 import traceback
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -45,7 +47,10 @@ def run_as_language_host(
     overrides: dict[str, Any] | None = None,
     secrets: dict[str, str] | None = None,
     mocks: RecordingMocks | None = None,
+    root: Path = PROJECT_ROOT,
 ) -> HostRun:
+    """Run as `pulumi up` does: in ``main``'s directory (infra/), the engine naming ``root``
+    (the directory of Pulumi.yaml and the stack files) as the project root."""
     mocks = mocks if mocks is not None else RecordingMocks()
     config = config_for(stack, overrides, secrets)
     mocks.region = config.get(REGION_KEY, mocks.region)
@@ -69,6 +74,7 @@ def run_as_language_host(
             dry_run=False,
             organization=None,
             callbacks=None,
+            root_directory=str(root),
         )
     )
     pulumi.runtime.set_all_config(config, [SECRET_VALUES_KEY] if secrets is not None else [])
@@ -78,6 +84,8 @@ def run_as_language_host(
     def run_program() -> None:
         runpy.run_path(program, run_name="__main__")
 
+    cwd = Path.cwd()
+    os.chdir(program)  # the CLI's pwd is ``main`` when it is a directory
     try:
         loop.run_until_complete(pulumi.runtime.run_in_stack(run_program))
         successful = True
@@ -87,6 +95,7 @@ def run_as_language_host(
         pulumi.log.debug("Program failed with an unhandled exception:")
         pulumi.log.error(traceback.format_exc())
     finally:
+        os.chdir(cwd)
         loop.close()
         asyncio.set_event_loop(asyncio.new_event_loop())  # as the other mock runs expect
         set_root_resource(None)  # type: ignore[arg-type]  # the next mock run makes its own

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from delivery.config.stackfile import PROJECT_ROOT
 from infra.offline import RecordingMocks
 from tests.program.harness import SECRET_VALUES
@@ -66,9 +64,7 @@ def test_the_program_judges_az_count_from_the_regions_answer() -> None:
     assert run.mocks.resources == []
 
 
-def test_the_program_refuses_a_plain_text_secret_value_in_the_stack_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_program_refuses_a_plain_text_secret_value_in_the_stack_file(tmp_path: Path) -> None:
     text = (PROJECT_ROOT / "Pulumi.dev.yaml").read_text()
     entries = "\n".join(
         f"    {name}:\n      secure: v1:AAABAGvZ0mtyM1R5TNwtkcVHXdmNQWrvhQ=="
@@ -76,11 +72,18 @@ def test_the_program_refuses_a_plain_text_secret_value_in_the_stack_file(
     )
     plain = "    api-signing-key: signing-key-not-for-logs"
     (tmp_path / "Pulumi.dev.yaml").write_text(f"{text}  secretValues:\n{entries}\n{plain}\n")
-    monkeypatch.chdir(tmp_path)  # the CLI runs the program in the project's directory
-    run = run_as_language_host("dev", secrets=SECRET_VALUES)
+    run = run_as_language_host("dev", secrets=SECRET_VALUES, root=tmp_path)
     (message,) = run.errors
     assert "Traceback" not in message
     assert "switchyard:secretValues.api-signing-key: is stored in plain text" in message
     assert "pulumi config set --secret --path 'switchyard:secretValues.api-signing-key'" in message
     assert "not-for-logs" not in message
+    assert run.mocks.resources == []
+
+
+def test_the_program_stops_when_the_project_root_has_no_stack_file(tmp_path: Path) -> None:
+    run = run_as_language_host("dev", secrets=SECRET_VALUES, root=tmp_path)
+    (message,) = run.errors
+    assert "Traceback" not in message
+    assert f"no stack file Pulumi.dev.yaml in {tmp_path}" in message
     assert run.mocks.resources == []
