@@ -67,7 +67,7 @@ def _secret_values(settings: Settings, raw: Any, stack: str) -> dict[str, pulumi
             ],
             source=f"stack {stack!r}",
         )
-    values = raw if isinstance(raw, dict) else json.loads(raw) if isinstance(raw, str) else {}
+    values = _decoded(raw, stack)
     problems = [
         Problem(f"{SECRET_VALUES_KEY}.{key}", f"is missing; set it with `{secret_command(key)}`")
         for key in needed
@@ -76,3 +76,21 @@ def _secret_values(settings: Settings, raw: Any, stack: str) -> dict[str, pulumi
     if problems:
         raise ConfigError(problems, source=f"stack {stack!r}")
     return {key: pulumi.Output.secret(values[key]) for key in needed}
+
+
+def _decoded(raw: Any, stack: str) -> dict[str, Any]:
+    """``secretValues`` as an object of named texts; set as one scalar or a list, it is not."""
+    if raw is None:
+        return {}
+    try:
+        values = json.loads(raw) if isinstance(raw, str) else raw
+    except json.JSONDecodeError:
+        values = None  # one scalar: `pulumi config set --secret` without --path
+    if isinstance(values, dict) and all(isinstance(v, str) for v in values.values()):
+        return values
+    reason = (
+        "must be an object of named text values, one per entry; remove it with "
+        f"`pulumi config rm {SECRET_VALUES_KEY}` and set each value with "
+        f"`{secret_command('<name>')}`"
+    )
+    raise ConfigError([Problem(SECRET_VALUES_KEY, reason)], source=f"stack {stack!r}")

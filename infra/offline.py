@@ -237,7 +237,7 @@ def placeholder_secrets(stack: str) -> dict[str, str]:
 
 
 def config_for(
-    stack: str, overrides: dict[str, Any] | None, secrets: dict[str, str] | None
+    stack: str, overrides: dict[str, Any] | None, secrets: dict[str, str] | str | None
 ) -> dict[str, str]:
     """The stack file's config as Pulumi hands it to a program: every key with its namespace,
     every value as text."""
@@ -250,7 +250,7 @@ def config_for(
 def evaluate(
     stack: str,
     overrides: dict[str, Any] | None = None,
-    secrets: dict[str, str] | None = None,
+    secrets: dict[str, str] | str | None = None,
     mocks: RecordingMocks | None = None,
     alarm_specs: Sequence[AlarmSpec] | None = None,
 ) -> Evaluation:

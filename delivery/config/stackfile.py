@@ -151,9 +151,19 @@ class SecretValues:
 
     problems: tuple[Problem, ...]  # stored in plain text: in git, in clear
     missing: tuple[str, ...]  # needed entries the file does not hold yet
+    opaque: bool = False  # the whole object is one encrypted value: its entries are unseen
 
     def warnings(self) -> list[str]:
-        return [
+        unseen = (
+            [
+                f"{SECRET_VALUES_KEY} is one encrypted value, so its entries cannot be verified "
+                "here (the program stops unless it is an object of named texts); set each entry "
+                f"with `{secret_command('<name>')}` instead"
+            ]
+            if self.opaque
+            else []
+        )
+        return unseen + [
             f"{SECRET_VALUES_KEY}.{name} is still to be set: {secret_command(name)}"
             for name in self.missing
         ]
@@ -169,8 +179,8 @@ def judge_secret_values(config: Mapping[str, Any], settings: Settings) -> Secret
     needed = settings.secret_value_keys
     if value is None:
         return SecretValues((), needed)
-    if _encrypted(value):  # the whole object set with --secret: its entries are the program's
-        return SecretValues((), ())
+    if _encrypted(value):  # set with --secret and no --path: only the program can decrypt it
+        return SecretValues((), (), opaque=True)
     if not isinstance(value, dict):
         reason = (
             "is stored in plain text, in git; delete it from the stack file and set each "

@@ -45,7 +45,7 @@ class HostRun:
 def run_as_language_host(
     stack: str,
     overrides: dict[str, Any] | None = None,
-    secrets: dict[str, str] | None = None,
+    secrets: dict[str, str] | str | None = None,
     mocks: RecordingMocks | None = None,
     root: Path = PROJECT_ROOT,
 ) -> HostRun:

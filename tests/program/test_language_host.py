@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from delivery.config.stackfile import PROJECT_ROOT
 from infra.offline import RecordingMocks
 from tests.program.harness import SECRET_VALUES
@@ -49,6 +51,18 @@ def test_plain_text_secret_values_name_the_command_without_a_placeholder() -> No
     assert "--path 'switchyard:secretValues.<name>'" in message
     assert "{name}" not in message
     assert all(value not in message for value in SECRET_VALUES.values())
+
+
+@pytest.mark.parametrize("decrypted", ["one-secret-text", '["one-secret-text"]', '{"a": 1}'])
+def test_secret_values_that_are_not_an_object_of_texts_stop_cleanly(decrypted: str) -> None:
+    # `pulumi config set --secret switchyard:secretValues x` (no --path) stores one scalar.
+    run = run_as_language_host("dev", secrets=decrypted)
+    (message,) = run.errors
+    assert "Traceback" not in message
+    assert "switchyard:secretValues: must be an object of named text values" in message
+    assert "pulumi config set --secret --path 'switchyard:secretValues.<name>'" in message
+    assert "one-secret-text" not in message
+    assert run.mocks.resources == []
 
 
 def test_the_program_judges_az_count_from_the_regions_answer() -> None:

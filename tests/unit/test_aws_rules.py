@@ -139,6 +139,17 @@ def test_encrypted_entries_and_a_wholly_encrypted_object_pass() -> None:
     for value in (entries, SECURE):
         judged = judge_secret_values({**GOOD, "secretValues": value}, settings)
         assert (judged.problems, judged.missing) == ((), ())
+    assert judge_secret_values({**GOOD, "secretValues": entries}, settings).warnings() == []
+
+
+def test_check_warns_that_a_wholly_encrypted_object_cannot_be_verified() -> None:
+    # `pulumi config set --secret switchyard:secretValues x` stores one scalar, not entries.
+    judged = judge_secret_values({**GOOD, "secretValues": SECURE}, load_stack("staging"))
+    (warning,) = judged.warnings()
+    assert warning.startswith(
+        "switchyard:secretValues is one encrypted value, so its entries cannot be verified"
+    )
+    assert "pulumi config set --secret --path 'switchyard:secretValues.<name>'" in warning
 
 
 def test_a_stack_file_with_plain_text_secret_values_fails_check(tmp_path: Path) -> None:
