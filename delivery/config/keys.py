@@ -489,6 +489,13 @@ def qualified(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
     return found, problems
 
 
+_PROVIDER_KEY_REFUSED: Final = (
+    "is not used: Switchyard configures its AWS provider itself, from aws:region and the tags "
+    f"{PROJECT}:environment, {PROJECT}:owner and {PROJECT}:costCentre; remove it and give "
+    "credentials through the environment (AWS_PROFILE or the AWS_* variables)"
+)
+
+
 def unknown_key_problems(keys: Iterable[str]) -> list[Problem]:
     """Every key that no declaration and no provider the program uses would read."""
     problems = []
@@ -499,6 +506,9 @@ def unknown_key_problems(keys: Iterable[str]) -> list[Problem]:
             continue
         if namespace in PROVIDERS:
             if key in provider_keys(namespace):
+                # Every resource uses an explicit provider built from Switchyard's keys, and the
+                # zone lookup must reach the same account: other provider keys would not.
+                problems.append(Problem(key, _PROVIDER_KEY_REFUSED))
                 continue
             ours = _closest(f"{PROJECT}:{name}", project)
             if ours and ours.lower() == f"{PROJECT}:{name}".lower():
@@ -510,7 +520,7 @@ def unknown_key_problems(keys: Iterable[str]) -> list[Problem]:
                     )
                 )
                 continue
-            close = _closest(key, [*provider_keys(namespace), *project])
+            close = _closest(key, project)  # aws:region is declared among them
             hint = f"did you mean {close}?" if close else "remove it"
             problems.append(Problem(key, f"is not a setting of the {namespace} provider; {hint}"))
             continue

@@ -74,10 +74,22 @@ def test_a_misspelt_provider_key_gets_a_suggestion() -> None:
     )
 
 
-def test_the_providers_own_keys_and_the_engines_pass() -> None:
-    assert {"aws:region", "aws:profile", "aws:skipCredentialsValidation"} <= provider_keys("aws")
-    raw = {**GOOD, "aws:profile": "ops", "aws:skipMetadataApiCheck": "true", "pulumi:tags": "{}"}
+def test_the_engines_keys_and_aws_region_pass() -> None:
+    raw = {**GOOD, "pulumi:tags": "{}"}
     assert load_settings(raw, "staging").region == "eu-west-1"
+
+
+def test_aws_provider_keys_other_than_the_region_are_refused() -> None:
+    # The resources' provider is built from aws:region and the tags; the default provider,
+    # which would read these, must not send the zone lookup to another account.
+    assert {"aws:region", "aws:profile", "aws:skipCredentialsValidation"} <= provider_keys("aws")
+    found = problems({**GOOD, "aws:profile": "ops", "aws:skipMetadataApiCheck": "true"})
+    assert set(found) == {"aws:profile", "aws:skipMetadataApiCheck"}
+    assert found["aws:profile"].startswith(
+        "is not used: Switchyard configures its AWS provider itself, from aws:region and the "
+        "tags switchyard:environment, switchyard:owner and switchyard:costCentre; remove it"
+    )
+    assert "AWS_PROFILE" in found["aws:profile"]
 
 
 def test_every_declared_key_is_read() -> None:
