@@ -18,6 +18,8 @@ from delivery.config.settings import SECRET_VALUES_KEY, load_settings
 from delivery.config.stackfile import stack_secret_values
 from delivery.errors import ConfigError, Problem
 
+OPT_IN = "opt-in-status"  # EC2's filter; Availability Zones are the opt-in-not-required ones
+
 
 @dataclass(frozen=True)
 class StackConfig:
@@ -43,9 +45,11 @@ def read_stack_config() -> StackConfig:
 
 
 def _available_zones(settings: Settings) -> tuple[str, ...]:
-    """Ask the region which zones it has (the default provider reads aws:region, as the
-    explicit one does), and stop cleanly when azCount asks for more."""
-    names = tuple(aws.get_availability_zones(state="available").names)
+    """Ask the region which Availability Zones it has (the default provider reads aws:region,
+    as the explicit one does), and stop cleanly when azCount asks for more. Opted-in Local and
+    Wavelength Zones are listed as available too; they are not Availability Zones."""
+    only_zones = aws.GetAvailabilityZonesFilterArgs(name=OPT_IN, values=["opt-in-not-required"])
+    names = tuple(aws.get_availability_zones(state="available", filters=[only_zones]).names)
     problem = zone_count_problem(settings.network.az_count, settings.region, names)
     if problem:
         raise ConfigError(

@@ -28,7 +28,7 @@ from delivery.config.settings import REGION_KEY, SECRET_VALUES_KEY
 from delivery.config.stackfile import PROJECT_ROOT, load_stack, stack_config, stack_secret_values
 from delivery.errors import SwitchyardError
 from delivery.plans.alarms import AlarmSpec
-from infra.config import read_stack_config
+from infra.config import OPT_IN, read_stack_config
 from infra.environment import build_environment
 
 ACCOUNT = "123456789012"
@@ -122,6 +122,9 @@ def _outputs(type_: str, name: str, inputs: dict[str, Any], region: str) -> dict
 class RecordingMocks(pulumi.runtime.Mocks):
     region: str = "eu-west-1"  # the stack's aws:region, which the default provider would use
     available: tuple[str, ...] | None = None  # zones to answer instead of the region's table
+    # Local or Wavelength Zones the account has opted into: EC2 lists them as available too,
+    # unless the call asks only for zones with opt-in-status opt-in-not-required.
+    opted_in: tuple[str, ...] = ()
     resources: list[Registered] = field(default_factory=list)
     options: dict[str, Options] = field(default_factory=dict)
     nodes: list[Node] = field(default_factory=list)
@@ -139,6 +142,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self, args: pulumi.runtime.MockCallArgs
     ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         zones = list(self.available or zone_names(self.region) or ())  # the region's zones
+        opt_in = [f["values"] for f in args.args.get("filters") or [] if f["name"] == OPT_IN]
+        if all("opted-in" in values for values in opt_in):
+            zones += self.opted_in
         answers: dict[str, dict[str, Any]] = {
             "aws:index/getAvailabilityZones:getAvailabilityZones": {
                 "names": zones,

@@ -101,3 +101,11 @@ def test_the_program_stops_when_the_project_root_has_no_stack_file(tmp_path: Pat
     assert "Traceback" not in message
     assert f"no stack file Pulumi.dev.yaml in {tmp_path}" in message
     assert run.mocks.resources == []
+
+
+def test_opted_in_local_zones_do_not_count_as_availability_zones() -> None:
+    mocks = RecordingMocks(available=("eu-west-1a", "eu-west-1b"), opted_in=("eu-west-1-lz-1a",))
+    run = run_as_language_host("prod", secrets=SECRET_VALUES, mocks=mocks)
+    (message,) = run.errors
+    assert "eu-west-1 has 2 available (eu-west-1a, eu-west-1b); set it to at most 2" in message
+    assert run.mocks.resources == []
