@@ -92,12 +92,12 @@ LOG_RETENTION_DAYS: Final = (
 )
 
 
-REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d\Z")
 _ROLLBACK_ID = re.compile(r"(blue|green)@\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\Z")
 MIN_CLIENT_PREFIX: Final = 16  # the widest test-client range: 65,536 addresses
 _CLUSTER_NAME = re.compile(r"[0-9A-Za-z][A-Za-z0-9_-]{0,99}\Z")  # EKS's rule
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+\Z")
+_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}\Z")
 # Kubernetes names are 63 characters at most: <serviceName>-green, <serviceName>-hook-<hash>.
 MAX_SERVICE_NAME: Final = DNS_LABEL_MAX - len("-hook-") - HOOK_HASH_CHARS
 _GITHUB_REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+\Z")
@@ -380,7 +380,7 @@ def _read_secrets(reader: ConfigReader, region: str | None) -> SecretsSettings |
     return SecretsSettings(tuple(names), rotation, lambda_arn, key_rotation)
 
 
-_SMOKE = re.compile(r"^(?P<path>/\S*) (?P<status>[1-5]\d\d) (?P<timeout>\d+(\.\d+)?)$")
+_SMOKE = re.compile(r"^(?P<path>/\S*) (?P<status>[1-5]\d\d) (?P<timeout>\d+(\.\d+)?)\Z")
 
 
 def _read_smoke(reader: ConfigReader) -> tuple[SmokeCheck, ...] | None:

@@ -232,3 +232,27 @@ def test_pulumi_yaml_documents_every_key_as_declared() -> None:
     assert {k for k, e in declared.items() if "default" in e} == OPTIONAL
     assert project["main"] == "infra/"
     assert project["runtime"]["options"]["virtualenv"] == ".venv"
+
+
+# A pattern ending in `$` also matches before a final newline; a pasted value keeps one.
+NEWLINE_SENSITIVE = (
+    "aws:region",
+    "switchyard:blueImage",
+    "switchyard:greenImage",
+    "switchyard:deployRoleArn",
+    "switchyard:clusterAdminRoleArns",
+    "switchyard:nodeInstanceTypes",
+    "switchyard:alertEmails",
+    "switchyard:alertWebhooks",
+    "switchyard:secretNames",
+    "switchyard:smokeChecks",
+)
+
+
+@pytest.mark.parametrize("key", NEWLINE_SENSITIVE)
+def test_a_value_with_a_trailing_newline_is_refused(key: str) -> None:
+    value = GOOD[key]
+    bad = [f"{value[0]}\n", *value[1:]] if isinstance(value, list) else f"{value}\n"
+    with pytest.raises(ConfigError) as failure:
+        load_settings({**GOOD, key: bad}, "staging")
+    assert key in {p.key for p in failure.value.problems}
