@@ -107,12 +107,15 @@ def whole(value: Any) -> Any:
 
 
 _URL = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)(?:[^/\s'\"@]*@)?([^/\s'\"?#]*)[^\s'\"]*")
+# A host name with a path but no scheme (hooks.slack.com/services/...): a URL pasted short.
+_BARE_URL = re.compile(r"(?i)(?<![\w./-])((?:[a-z0-9-]+\.)+[a-z]{2,63}(?::\d+)?)/[^\s'\"]+")
 
 
 def shown(value: Any, limit: int = 80) -> str:
-    """A value quoted for a message: URLs keep only scheme and host (a webhook's token lives
-    in its path), and a long value is cut short so a pasted blob cannot flood the output."""
-    text = _URL.sub(r"\1\2/...", repr(value))
+    """A value quoted for a message: URLs, with or without a scheme, keep only scheme and host
+    (a webhook's token lives in its path), and a long value is cut short so a pasted blob
+    cannot flood the output."""
+    text = _BARE_URL.sub(r"\1/...", _URL.sub(r"\1\2/...", repr(value)))
     return text if len(text) <= limit else f"{text[: limit - 4]}...{text[-1]}"
 
 

@@ -92,6 +92,15 @@ def available_stacks(root: Path = PROJECT_ROOT) -> list[str]:
     )
 
 
+def _where(exc: yaml.YAMLError) -> str:
+    """Line, column and problem only: pyyaml's own text quotes the source, which may hold a
+    secret pasted in plain text."""
+    if not isinstance(exc, yaml.MarkedYAMLError) or exc.problem_mark is None:
+        return ""
+    mark = exc.problem_mark
+    return f" at line {mark.line + 1}, column {mark.column + 1}: {exc.problem}"
+
+
 def read_yaml(path: Path) -> Any:
     """A YAML document, read strictly: a syntax error is a StackFileError, a key set twice a
     ConfigError naming it.
@@ -108,7 +117,7 @@ def read_yaml(path: Path) -> Any:
         finally:
             loader.dispose()
     except yaml.YAMLError as exc:
-        raise StackFileError(f"{path.name} is not valid YAML: {exc}") from None
+        raise StackFileError(f"{path.name} is not valid YAML{_where(exc)}") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise StackFileError(f"{path.name} cannot be read: {exc}") from None
     if loader.duplicates:

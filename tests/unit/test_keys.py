@@ -11,7 +11,13 @@ import pytest
 
 from delivery.config.keys import DECLARED, provider_keys
 from delivery.config.settings import load_settings
-from delivery.config.stackfile import PROJECT_ROOT, load_stack, stack_config
+from delivery.config.stackfile import (
+    PROJECT_ROOT,
+    StackFileError,
+    load_stack,
+    read_yaml,
+    stack_config,
+)
 from delivery.errors import ConfigError
 
 GOOD: dict[str, Any] = stack_config("staging")
@@ -166,3 +172,27 @@ def test_yaml_1_1_words_are_text_as_pulumi_reads_them(tmp_path: Path, value: str
         tmp_path, original.replace("switchyard:owner: platform-team", f"switchyard:owner: {value}")
     )
     assert load_stack("qa", tmp_path).owner == value
+
+
+def test_a_webhook_url_without_its_scheme_is_not_echoed() -> None:
+    bare = "hooks.slack.com/services/T000/B000/sEcReTtOkEn"
+    for key in ("switchyard:alertEmails", "switchyard:alertWebhooks"):
+        found = problems({**GOOD, key: [f"critical:{bare}"]})
+        assert "sEcReTtOkEn" not in found[key]
+        assert "hooks.slack.com/..." in found[key]
+
+
+def test_a_yaml_syntax_error_names_line_and_column_without_quoting_the_file(
+    tmp_path: Path,
+) -> None:
+    stack_file = tmp_path / "Pulumi.staging.yaml"
+    stack_file.write_text(
+        "config:\n  switchyard:secretValues:\n    a: hunter2-not-for-logs\n    b: [ x\n  c: 1\n"
+    )
+    with pytest.raises(StackFileError) as failure:
+        read_yaml(stack_file)
+    message = str(failure.value)
+    assert message == (
+        "Pulumi.staging.yaml is not valid YAML at line 5, column 4: expected ',' or ']', "
+        "but got ':'"
+    )
