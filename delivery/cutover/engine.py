@@ -13,7 +13,7 @@ error it raises); observers get each ``Event`` as it happens through ``on_event`
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Final, NoReturn
 
 from delivery.config.model import Colour, InsufficientData, TrafficPolicy
 from delivery.cutover.events import CutoverReport, Event, EventKind, Observer, Outcome, Verdict
@@ -29,6 +29,12 @@ from delivery.errors import (
 from delivery.plans.schedule import Step, Weights, schedule
 
 INTERRUPTED = "interrupted (Ctrl-C); aborted"
+# How long a rollback keeps retrying its listener write after the first call (itself within
+# one poll's call budget) fails: a throttling burst on ModifyListener lasts seconds to a minute,
+# and giving up earlier leaves traffic split. Three minutes stays well inside the update's
+# custom timeout (expected duration + components.cutover.TIMEOUT_MARGIN_SECONDS, 600 s).
+ROLLBACK_RETRY_SECONDS: Final = 180.0
+ROLLBACK_RETRY_PAUSE: Final = 1.0  # between two budgeted rollback calls
 
 
 class Cutover:
@@ -255,24 +261,48 @@ class Cutover:
     def _rollback(
         self, source: Colour, step: int, cause: str, verdict: Verdict | None = None
     ) -> NoReturn:
+        """100% back on ``source``. A failed call is retried (each call within its budget)
+        until ``ROLLBACK_RETRY_SECONDS``; the first failure is reported at once as a
+        ``ROLLBACK_RETRYING`` event whose ``report`` (provisional) says what is in force."""
         safe = Weights.all_on(source)
-        try:
-            self._set(safe, step, EventKind.ROLLBACK_SET, "rollback")
-        except PortError as exc:
-            actual = self._actual_weights()
-            self._emit(EventKind.ROLLBACK_FAILED, safe, step, str(exc))
-            shown = str(actual) if actual else "unknown, the listener could not be read either"
-            failed = RollbackFailed(
-                f"ROLLBACK FAILED at step {step}%: {cause}; the call to restore {safe} failed: "
-                f"{exc}. Weights in force now: {shown}. Restore {safe} on the listener by hand "
-                f"at once."
-            )
-            self._finish(Outcome.ROLLBACK_FAILED, actual, step, cause, verdict, failed)
-            raise failed from exc
+        deadline: float | None = None
+        while True:
+            try:
+                self._set(safe, step, EventKind.ROLLBACK_SET, "rollback")
+                break
+            except PortError as exc:
+                now = self._clock.now()
+                if deadline is None:
+                    deadline = now + ROLLBACK_RETRY_SECONDS
+                    actual = self._actual_weights()
+                    shown = _shown(actual)
+                    retrying = (
+                        f"{cause}; the call to restore {safe} failed: {exc}. Weights in force "
+                        f"now: {shown}. Switchyard keeps retrying for up to "
+                        f"{ROLLBACK_RETRY_SECONDS:.0f} s"
+                    )
+                    self._finish(Outcome.ROLLBACK_FAILED, actual, step, retrying, verdict)
+                    self._emit(EventKind.ROLLBACK_RETRYING, safe, step, retrying)
+                if now >= deadline:
+                    self._rollback_failed(safe, step, cause, verdict, exc)
+                self._clock.sleep(min(ROLLBACK_RETRY_PAUSE, deadline - now))
         self._emit(EventKind.ROLLED_BACK, safe, step, cause)
         error = RolledBack(f"{cause} at step {step}%; rolled back, {safe} now in force.")
         self._finish(Outcome.ROLLED_BACK, safe, step, cause, verdict, error)
         raise error
+
+    def _rollback_failed(
+        self, safe: Weights, step: int, cause: str, verdict: Verdict | None, exc: PortError
+    ) -> NoReturn:
+        actual = self._actual_weights()
+        self._emit(EventKind.ROLLBACK_FAILED, safe, step, str(exc))
+        failed = RollbackFailed(
+            f"ROLLBACK FAILED at step {step}%: {cause}; every call to restore {safe} for "
+            f"{ROLLBACK_RETRY_SECONDS:.0f} s failed, the last: {exc}. Weights in force now: "
+            f"{_shown(actual)}. Restore {safe} on the listener by hand at once."
+        )
+        self._finish(Outcome.ROLLBACK_FAILED, actual, step, cause, verdict, failed)
+        raise failed from exc
 
     def _abort(self, source: Colour) -> str:
         """After Ctrl-C: 100% back on ``source`` if this run moved or found traffic on the
@@ -371,3 +401,7 @@ class Cutover:
         if error is not None:
             error.report = self.report
         return self.report
+
+
+def _shown(weights: Weights | None) -> str:
+    return str(weights) if weights else "unknown, the listener could not be read either"

@@ -29,6 +29,7 @@ class EventKind(StrEnum):
     BAKE_PASSED = "bake-passed"
     ALARM = "alarm"  # a poll found a gating alarm that says stop
     ROLLED_BACK = "rolled-back"
+    ROLLBACK_RETRYING = "rollback-retrying"  # a rollback call failed; retrying (alert now)
     ROLLBACK_FAILED = "rollback-failed"
     REFUSED = "refused"  # a gate failed before anything moved
     DRIFT = "drift"  # the listener carries weights this run did not set

@@ -49,7 +49,7 @@ from delivery.cutover.aws import (
 )
 from delivery.cutover.clock import SystemClock
 from delivery.cutover.engine import Cutover
-from delivery.cutover.events import CutoverReport, Outcome
+from delivery.cutover.events import CutoverReport, Event, EventKind, Outcome
 from delivery.cutover.ports import Clock
 from delivery.cutover.records import RollbackRecord
 from delivery.errors import (
@@ -396,8 +396,17 @@ class _Wiring:
             inputs.gating_alarms[inputs.live_colour],
             policy,
             clock,
+            self._on_event,
         )
         self.records = SsmRollbackRecords(self.clients.ssm, inputs.record_path)
+        self.problems: list[str] = []
+
+    def _on_event(self, event: Event) -> None:
+        """A rollback call failed and is being retried: wake the emergency tier now, not when
+        the retries give up."""
+        report = self.engine.report
+        if event.kind is EventKind.ROLLBACK_RETRYING and report is not None:
+            self.problems.extend(self._publish(report, ["emergency"]))
 
     def refuse_a_rolled_back_release(self, source: Colour) -> None:
         target = self.inputs.live_colour
@@ -428,11 +437,15 @@ class _Wiring:
                     f" ({exc}); set liveColour back to {report.source} so that the next pulumi "
                     "up does not shift to this release again."
                 )
-        message = rollback_message(report, self.inputs.stack, self.inputs.release)
         tiers = ["critical"]
         if report.outcome is Outcome.ROLLBACK_FAILED:
             tiers.append("emergency")
+        return [*self.problems, *problems, *self._publish(report, tiers)]
+
+    def _publish(self, report: CutoverReport, tiers: list[str]) -> list[str]:
+        message = rollback_message(report, self.inputs.stack, self.inputs.release)
         alerts = SnsAlerts(self.clients.sns)
+        problems = []
         for tier in tiers:
             try:
                 alerts.publish(self.inputs.alert_topics[tier], message)

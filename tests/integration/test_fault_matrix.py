@@ -15,8 +15,15 @@ from typing import Any
 import pytest
 
 from delivery.config.model import Colour, InsufficientData, TrafficPolicy
-from delivery.cutover.aws import AwsClients, CallBudget, CloudWatchAlarms, ElbListener, aws_cutover
-from delivery.cutover.engine import Cutover
+from delivery.cutover.aws import (
+    DEFAULT_MAX_ATTEMPTS,
+    AwsClients,
+    CallBudget,
+    CloudWatchAlarms,
+    ElbListener,
+    aws_cutover,
+)
+from delivery.cutover.engine import ROLLBACK_RETRY_SECONDS, Cutover
 from delivery.cutover.events import Event, EventKind, Observer, Outcome
 from delivery.errors import ListenerDrift, RollbackFailed, RolledBack, ShiftRefused
 from delivery.plans.schedule import Weights, polls_per_bake
@@ -158,13 +165,14 @@ def test_insufficient_data_under_both_settings(
 def test_the_rollback_call_failing_is_loud_and_states_the_weights(
     emulator: Emulator, rig: Rig
 ) -> None:
-    clients = emulator.clients(max_attempts=2)
-    failing = Fault("ModifyListener", 50, code="InternalFailure", status=500, first=2)
+    clients = emulator.clients(max_attempts=2, clock=rig.clock)
+    failing = Fault("ModifyListener", 100_000, code="InternalFailure", status=500, first=2)
     FaultInjector(failing).attach(clients.elbv2)
     alarm = rig.plane.gating_alarms(GREEN)[0]
     rig.clock.at(20, lambda: set_alarm(rig.operator, alarm, "ALARM", "5xx"))
     with pytest.raises(RollbackFailed) as failure:
         make_engine(rig, clients=clients).shift(BLUE, GREEN)
+    assert rig.clock.t >= 20 + ROLLBACK_RETRY_SECONDS  # it kept retrying before giving up
     message = str(failure.value)
     assert message.startswith("ROLLBACK FAILED at step 10%")
     assert "ModifyListener failed: InternalFailure" in message
@@ -327,4 +335,27 @@ def test_a_rollback_throttled_twice_still_restores_within_two_and_a_half_seconds
     assert report.reaction_seconds <= 2.5
     assert throttled.injected == 2
     assert rig.counter.attempts["ModifyListener"] == 1 + 3  # the step; the rollback's three
+    assert rig.weights() == Weights(blue=100, green=0)
+
+
+@pytest.mark.parametrize("throttles", [DEFAULT_MAX_ATTEMPTS, 40])
+def test_a_rollback_throttled_beyond_one_call_budget_keeps_retrying_until_restored(
+    emulator: Emulator, rig: Rig, throttles: int
+) -> None:
+    """Each rollback call gives up within one poll's budget (here: every attempt of the first
+    call is throttled); the rollback does not: it alerts
+    (a ROLLBACK_RETRYING event) and calls again until the listener carries 100/0."""
+    clients = emulator.clients(counter=rig.counter, budget=CallBudget(POLL), clock=rig.clock)
+    throttled = Fault("ModifyListener", throttles, first=2)  # the step to 10%, then the rollback
+    FaultInjector(throttled).attach(clients.elbv2)
+    alarm = rig.plane.gating_alarms(GREEN)[0]
+    rig.clock.at(2, lambda: set_alarm(rig.operator, alarm, "ALARM", "5xx"))
+    events: list[Event] = []
+    with pytest.raises(RolledBack, match=r"rolled back, blue=100% green=0% now in force"):
+        make_engine(rig, FAST, on_event=events.append, clients=clients).shift(BLUE, GREEN)
+    assert throttled.injected == throttles
+    assert rig.counter.calls["ModifyListener"] > 2  # the step, then more than one rollback call
+    retrying = [e for e in events if e.kind is EventKind.ROLLBACK_RETRYING]
+    assert len(retrying) == 1
+    assert "Weights in force now: blue=90% green=10%" in retrying[0].detail
     assert rig.weights() == Weights(blue=100, green=0)

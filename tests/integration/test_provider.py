@@ -421,9 +421,8 @@ def test_a_failed_rollback_pages_emergency_too(
 
     def failing_writes(*args: Any, **kwargs: Any) -> AwsClients:
         clients = make_clients(*args, **kwargs)
-        FaultInjector(Fault("ModifyListener", 100, code="InternalFailure", status=500)).attach(
-            clients.elbv2
-        )
+        failing = Fault("ModifyListener", 100_000, code="InternalFailure", status=500)
+        FaultInjector(failing).attach(clients.elbv2)
         return clients
 
     monkeypatch.setattr("delivery.cutover.provider.make_clients", failing_writes)
@@ -432,10 +431,14 @@ def test_a_failed_rollback_pages_emergency_too(
     with pytest.raises(ProviderFailed, match="ROLLBACK FAILED"):
         pulumi.up(props(plane, inboxes, live="green"))
     assert listener_weights(operator, plane) == Weights(blue=50, green=50)
-    for tier in ("critical", "emergency"):
-        [body] = inboxes[tier].messages()
+    # emergency is paged at the first failed rollback call, and again when the retries give up
+    first, last = inboxes["emergency"].messages()
+    assert "keeps retrying" in first["report"]["cause"]
+    [critical] = inboxes["critical"].messages()
+    for body in (first, last, critical):
         assert body["report"]["outcome"] == "rollback-failed"
         assert body["report"]["weights"] == {"blue": 50, "green": 50}
+    assert last == critical
 
 
 def test_a_failed_publish_never_blocks_the_rollback_and_is_reported(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from delivery.config.model import Colour, InsufficientData, TrafficPolicy
-from delivery.cutover.engine import Cutover
+from delivery.cutover.engine import ROLLBACK_RETRY_SECONDS, Cutover
 from delivery.cutover.events import CutoverReport, Event, EventKind, Outcome
 from delivery.cutover.ports import AlarmValue
 from delivery.errors import ListenerDrift, RollbackFailed, RolledBack, ShiftRefused
@@ -125,9 +125,10 @@ def test_insufficient_data_follows_the_policy(setting: InsufficientData, promote
 def test_failed_rollback_is_loud_and_states_the_weights_in_force() -> None:
     world = make_world(policy())
     world.set_alarm_at(350, "green-5xx", AlarmValue.ALARM, "5xx")
-    world.fail("ModifyListener", 3)  # 10%, 50%, then the rollback call fails
+    world.fail("ModifyListener", *range(3, 1000))  # 10%, 50%, then every rollback call fails
     with pytest.raises(RollbackFailed) as failure:
         engine(world).shift(BLUE, GREEN)
+    assert world.t >= 350 + ROLLBACK_RETRY_SECONDS  # retried for the whole rollback deadline
     message = str(failure.value)
     assert message.startswith("ROLLBACK FAILED at step 50%")
     assert "Weights in force now: blue=50% green=50%" in message
@@ -137,8 +138,10 @@ def test_failed_rollback_is_loud_and_states_the_weights_in_force() -> None:
 def test_failed_rollback_with_an_unreadable_listener_says_the_weights_are_unknown() -> None:
     world = make_world(policy())
     world.set_alarm_at(350, "green-5xx", AlarmValue.ALARM, "5xx")
-    world.fail("ModifyListener", 3)
-    world.fail("DescribeListeners", 4)  # the start, two steps, then the read after the failure
+    world.fail("ModifyListener", *range(3, 1000))
+    world.fail(
+        "DescribeListeners", *range(4, 1000)
+    )  # the start, two steps, then the read after the failure
     with pytest.raises(RollbackFailed, match=r"Weights in force now: unknown"):
         engine(world).shift(BLUE, GREEN)
 
@@ -356,3 +359,14 @@ def test_the_report_of_a_refusal_round_trips() -> None:
     assert report is not None and report.outcome is Outcome.REFUSED
     assert "green has 1 healthy target" in report.cause
     assert CutoverReport.from_dict(report.as_dict()) == report
+
+
+def test_a_rollback_call_that_fails_once_is_retried_until_restored() -> None:
+    world = make_world(policy())
+    world.set_alarm_at(350, "green-5xx", AlarmValue.ALARM, "5xx")
+    world.fail("ModifyListener", 3, 4)  # the rollback's first two calls fail
+    events: list[Event] = []
+    with pytest.raises(RolledBack, match=r"blue=100% green=0% now in force"):
+        engine(world, events).shift(BLUE, GREEN)
+    assert world.weights == Weights(blue=100, green=0)
+    assert [e.kind for e in events].count(EventKind.ROLLBACK_RETRYING) == 1
