@@ -208,8 +208,8 @@ class ConfigReader:
             return [] if self._keys[name].optional else None
         if isinstance(value, str):
             # ValueError, not only JSONDecodeError: json.loads raises it for a number with more
-            # digits than int() converts.
-            with contextlib.suppress(ValueError):
+            # digits than int() converts; RecursionError for hundreds of nested brackets.
+            with contextlib.suppress(ValueError, RecursionError):
                 value = json.loads(value)
         if not isinstance(value, list):
             self.fail(

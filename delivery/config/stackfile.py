@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import yaml
 
@@ -30,6 +30,9 @@ class StackFileError(SwitchyardError):
     """The stack file cannot be read as Pulumi would read it."""
 
 
+MAX_DEPTH: Final = 100  # levels of nesting in a stack file; config values use a few
+
+
 class _StrictLoader(yaml.SafeLoader):
     """Reads a stack file as the Pulumi CLI does (YAML 1.2's core schema: ``no``, ``on``,
     ``2024-01-01`` and ``1:30`` are text, ``010`` is ten, ``0o10`` and ``0x10`` are numbers), and
@@ -41,6 +44,7 @@ class _StrictLoader(yaml.SafeLoader):
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self.duplicates: list[Problem] = []
+        self.depth = 0
 
     def construct_core_int(self, node: yaml.ScalarNode) -> int | str:
         text = str(self.construct_scalar(node)).replace("_", "")
@@ -65,8 +69,25 @@ class _StrictLoader(yaml.SafeLoader):
                         "only the last; delete one",
                     )
                 )
-            seen.setdefault(key, line)
-        return super().construct_mapping(node, deep=deep)
+                continue
+            if isinstance(key, str | int | float | bool):
+                seen[key] = line
+        return super().construct_mapping(node, deep=deep)  # a list as key: "unhashable key"
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        # The composer and constructor recurse per level: stop before Python's stack does.
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    f"nests more than {MAX_DEPTH} levels deep",
+                    self.peek_event().start_mark,  # type: ignore[no-untyped-call]
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 # YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#1032-tag-resolution), as yaml.v3 reads it.

@@ -196,3 +196,26 @@ def test_a_yaml_syntax_error_names_line_and_column_without_quoting_the_file(
         "Pulumi.staging.yaml is not valid YAML at line 5, column 4: expected ',' or ']', "
         "but got ':'"
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("\n    ? [a, b]\n    : 1", "line 4, column 7: found unhashable key"),
+        ("[" * 600 + "]" * 600, "line 3, column 119: nests more than 100 levels deep"),
+    ],
+)
+def test_a_stack_file_yaml_cannot_hold_is_a_stack_file_error(
+    tmp_path: Path, value: str, problem: str
+) -> None:
+    stack_file = tmp_path / "Pulumi.staging.yaml"
+    stack_file.write_text(f"config:\n  aws:region: eu-west-1\n  switchyard:owner: {value}\n")
+    with pytest.raises(StackFileError) as failure:
+        read_yaml(stack_file)
+    assert str(failure.value) == f"Pulumi.staging.yaml is not valid YAML at {problem}"
+
+
+def test_deeply_nested_config_text_is_refused_as_a_list() -> None:
+    nested = "[" * 5000 + "]" * 5000  # json.loads recurses per bracket
+    found = problems({**GOOD, "switchyard:nodeInstanceTypes": nested})
+    assert found["switchyard:nodeInstanceTypes"].startswith("must be a list")
