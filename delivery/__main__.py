@@ -11,8 +11,10 @@ from typing import Any
 
 from delivery.cli_args import output_file, positive_speed
 from delivery.config.model import Settings
+from delivery.config.regions import unlisted_region_problem
+from delivery.config.settings import REGION_KEY
 from delivery.config.stackfile import load_stack, stack_secret_values
-from delivery.errors import SwitchyardError
+from delivery.errors import ConfigError, Problem, SwitchyardError
 from delivery.plans.alarms import worst_case_fault_to_rollback
 from delivery.plans.schedule import (
     expected_duration_seconds,
@@ -256,6 +258,9 @@ def _release_parsers(commands: Any) -> None:
 
 
 def _check(settings: Settings) -> int:
+    unlisted = unlisted_region_problem(settings.region)
+    if unlisted:
+        raise ConfigError([Problem(REGION_KEY, unlisted)], source=f"stack {settings.stack!r}")
     secrets = stack_secret_values(settings.stack, settings)  # plain text: a ConfigError
     for warning in secrets.warnings():
         print(f"warning: {warning}", file=sys.stderr)

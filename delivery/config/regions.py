@@ -98,6 +98,17 @@ def zone_names(region: str) -> tuple[str, ...] | None:
     return None if letters is None else tuple(f"{region}{letter}" for letter in letters)
 
 
+def unlisted_region_problem(region: str) -> str | None:
+    """Why ``check`` cannot judge a region botocore offers but the zone table lacks, or None."""
+    if region in ZONES:
+        return None
+    return (
+        f"{region} offers every service, but its zones are not in Switchyard's table "
+        "(ZONES in delivery/config/regions.py), so azCount cannot be checked; add the zones "
+        "the region offers to that table, or choose a listed region such as eu-west-1"
+    )
+
+
 def zone_count_problem(az_count: int, region: str, zones: Sequence[str]) -> str | None:
     """Why ``azCount`` cannot be met in a region with these available zones, or None."""
     if az_count <= len(zones):

@@ -162,3 +162,16 @@ def test_a_stack_file_with_plain_text_secret_values_fails_check(tmp_path: Path) 
         stack_secret_values("staging", settings, tmp_path)
     assert failure.value.keys == ("switchyard:secretValues.database-password",)
     assert "hunter2" not in str(failure.value)
+
+
+@pytest.mark.parametrize("region", ["eusc-de-east-1", "us-iso-east-1"])
+def test_check_refuses_a_region_the_zone_table_does_not_know(
+    region: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dev = {k: v for k, v in stack_config("dev").items() if k != "switchyard:rotationLambdaArn"}
+    settings = load_settings({**dev, "aws:region": region}, "dev")  # botocore offers it
+    monkeypatch.setattr("delivery.__main__.load_stack", lambda stack: settings)
+    assert delivery_main(["check", "--stack", "dev"]) != 0
+    err = capsys.readouterr().err
+    assert f"aws:region: {region} offers every service, but its zones are not in" in err
+    assert "add the zones the region offers to that table" in err
