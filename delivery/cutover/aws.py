@@ -28,7 +28,7 @@ from delivery.cutover.engine import Cutover
 from delivery.cutover.events import Observer
 from delivery.cutover.ports import AlarmState, AlarmValue, Clock
 from delivery.cutover.records import RollbackRecord
-from delivery.errors import ListenerDrift, PortError
+from delivery.errors import ListenerDrift, PortError, ShiftRefused
 from delivery.plans.schedule import Weights
 
 T = TypeVar("T")
@@ -381,7 +381,18 @@ class SsmRollbackRecords:
             if isinstance(cause, ClientError) and _code(cause) == "ParameterNotFound":
                 return None
             raise
-        return RollbackRecord.from_json(reply["Parameter"]["Value"])
+        value = str(reply["Parameter"]["Value"])
+        try:
+            return RollbackRecord.from_json(value)
+        except (ValueError, KeyError, TypeError) as exc:
+            name = self.parameter(colour)
+            raise ShiftRefused(
+                f"the rollback record {name} holds {value[:80]!r}, which is not a rollback "
+                f"record Switchyard wrote ({type(exc).__name__}: {exc}). Nothing was moved. "
+                f"Delete it (aws ssm delete-parameter --name {name}) if no rollback of "
+                f"{colour}'s release should hold, or overwrite it with the record Switchyard "
+                "wrote (aws ssm get-parameter-history lists its versions), then run again"
+            ) from exc
 
     def write(self, record: RollbackRecord) -> None:
         # Tags cannot be combined with Overwrite in PutParameter; the path says whose it is.

@@ -53,7 +53,10 @@ class RollbackRecord:
 
     @classmethod
     def from_json(cls, text: str) -> RollbackRecord:
-        data: Mapping[str, Any] = json.loads(text)
+        """The record ``to_json`` wrote; ValueError, KeyError or TypeError for anything else."""
+        data: Any = json.loads(text)
+        if not isinstance(data, Mapping):
+            raise TypeError(f"a rollback record is a JSON object, not {type(data).__name__}")
         step = data.get("step")
         return cls(
             id=str(data["id"]),

@@ -490,3 +490,23 @@ def test_an_explicit_retry_shifts_the_rolled_back_release_once(
     pulumi.up(props(plane, inboxes, live="green", retry_rollback=record.id))
     assert pulumi.outputs["last_outcome"] == "promoted"
     assert listener_weights(operator, plane) == Weights(blue=0, green=100)
+
+
+@pytest.mark.parametrize("value", ["garbage", '{"id": "x"}', "[1, 2]", '{"id": "x", "colour": 3}'])
+def test_a_rollback_record_switchyard_did_not_write_refuses_naming_the_parameter(
+    pulumi: DynamicEngine,
+    operator: AwsClients,
+    plane: TrafficPlane,
+    inboxes: dict[str, Inbox],
+    value: str,
+) -> None:
+    pulumi.up(props(plane, inboxes))
+    parameter = f"{RECORDS}/green"
+    operator.ssm.put_parameter(Name=parameter, Value=value, Type="String", Overwrite=True)
+    with pytest.raises(ProviderFailed) as refused:
+        pulumi.up(props(plane, inboxes, live="green"))
+    details = refused.value.details
+    assert "ShiftRefused" in details
+    assert f"the rollback record {parameter} holds" in details
+    assert f"aws ssm delete-parameter --name {parameter}" in details
+    assert listener_weights(operator, plane) == Weights(blue=100, green=0)
