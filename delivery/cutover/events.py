@@ -8,10 +8,11 @@ provider's outputs all read that same object (``as_dict``/``from_dict`` for JSON
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
 from delivery.config.model import Colour
 from delivery.cutover.ports import AlarmValue
@@ -52,6 +53,22 @@ class Outcome(StrEnum):
     ROLLBACK_FAILED = "rollback-failed"
     REFUSED = "refused"
     DRIFT = "drift"
+
+
+OUTCOME_LINE: Final = "switchyard-outcome: "  # ends every error the dynamic provider raises
+_OUTCOME_LINE = re.compile("^" + re.escape(OUTCOME_LINE) + r"([a-z-]+)$", re.MULTILINE)
+
+
+def outcome_line(outcome: Outcome) -> str:
+    """The line the provider adds to its errors, so that a reader out of the engine's sight
+    (the release driver, given only Pulumi's text) classifies it without reading prose."""
+    return f"{OUTCOME_LINE}{outcome.value}"
+
+
+def outcome_in(text: str) -> Outcome | None:
+    """The outcome named by the last outcome line in ``text``, if any."""
+    found = [m for m in _OUTCOME_LINE.findall(text) if m in Outcome._value2member_map_]
+    return Outcome(found[-1]) if found else None
 
 
 @dataclass(frozen=True)

@@ -49,12 +49,13 @@ from delivery.cutover.aws import (
 )
 from delivery.cutover.clock import SystemClock
 from delivery.cutover.engine import Cutover
-from delivery.cutover.events import CutoverReport, Event, EventKind, Outcome
+from delivery.cutover.events import CutoverReport, Event, EventKind, Outcome, outcome_line
 from delivery.cutover.ports import Clock
 from delivery.cutover.records import RollbackRecord
 from delivery.errors import (
     ConfigError,
     CutoverStopped,
+    ListenerDrift,
     PortError,
     ReleaseRolledBack,
     RollbackFailed,
@@ -357,11 +358,12 @@ class CutoverProvider(ResourceProvider):
                 report = wiring.engine.shift(recorded, inputs.live_colour)
             else:
                 report = wiring.engine.hold(recorded)
-        except (RolledBack, RollbackFailed) as exc:
-            problems = wiring.after_rollback(exc, record=shifting)
-            if not problems:
-                raise
-            error = type(exc)(f"{exc} Also: {' '.join(problems)}")
+        except CutoverStopped as exc:
+            problems = []
+            if isinstance(exc, RolledBack | RollbackFailed):
+                problems = wiring.after_rollback(exc, record=shifting)
+            also = f" Also: {' '.join(problems)}" if problems else ""
+            error = type(exc)(f"{exc}{also}\n{outcome_line(_outcome_of(exc))}")
             error.report = exc.report
             raise error from exc
         if report.outcome is Outcome.UNCHANGED and isinstance(olds.get("report"), Mapping):
@@ -454,6 +456,19 @@ class _Wiring:
                     f"The {tier} alert was not published ({exc}); tell the on-call yourself."
                 )
         return problems
+
+
+def _outcome_of(error: CutoverStopped) -> Outcome:
+    """The outcome an error stands for: its report's, else its type's."""
+    if error.report is not None:
+        return error.report.outcome
+    if isinstance(error, RollbackFailed):
+        return Outcome.ROLLBACK_FAILED
+    if isinstance(error, RolledBack):
+        return Outcome.ROLLED_BACK
+    if isinstance(error, ListenerDrift):
+        return Outcome.DRIFT
+    return Outcome.REFUSED
 
 
 def _off_live(olds: Mapping[str, Any]) -> bool:

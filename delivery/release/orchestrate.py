@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from delivery.config.model import BaselineSource, Colour, ReleaseStep, Settings
+from delivery.cutover.events import Outcome as CutoverOutcome
+from delivery.cutover.events import outcome_in
 from delivery.cutover.ports import Clock, Listener, TargetHealth
 from delivery.errors import PortError, SwitchyardError
 from delivery.plans.schedule import Weights
@@ -46,6 +48,7 @@ EXIT_CODES: Mapping[Outcome, int] = {
     Outcome.STOPPED: 4,
     Outcome.ABORTED: 130,
 }
+ROLLBACK_OUTCOMES = (CutoverOutcome.ROLLED_BACK, CutoverOutcome.ROLLBACK_FAILED)
 HEALTH_WAIT_SECONDS = 600.0
 HEALTH_POLL_SECONDS = 10.0
 
@@ -388,9 +391,9 @@ class Release:
             if report is not None:
                 moved = report.rolled_back
             else:
-                # Out of sight, the watch (it polls) and the engine's message tell: a rollback
-                # between two polls leaves the listener as the watch first saw it.
-                moved = self._traffic_moved or "rolled back" in error
+                # Out of sight, the watch (it polls) and the provider's outcome line tell: a
+                # rollback between two polls leaves the listener as the watch first saw it.
+                moved = self._traffic_moved or outcome_in(error) in ROLLBACK_OUTCOMES
             if not moved:
                 return Stop(error)
             record.restored_at = self._p.now()

@@ -16,7 +16,7 @@ from pulumi.runtime import rpc
 
 from delivery.config.model import Colour
 from delivery.cutover.aws import AwsClients, make_clients
-from delivery.cutover.events import CutoverReport, EventKind, Outcome
+from delivery.cutover.events import CutoverReport, EventKind, Outcome, outcome_in
 from delivery.cutover.provider import CutoverProvider
 from delivery.cutover.records import RollbackRecord
 from delivery.plans.schedule import Weights
@@ -428,11 +428,12 @@ def test_a_failed_rollback_pages_emergency_too(
     monkeypatch.setattr("delivery.cutover.provider.make_clients", failing_writes)
     force_weights(operator, plane, Weights(blue=50, green=50))
     set_alarm(operator, plane.gating_alarms(Colour.GREEN)[0], "ALARM", "5xx")
-    with pytest.raises(ProviderFailed, match="ROLLBACK FAILED"):
+    with pytest.raises(ProviderFailed, match="ROLLBACK FAILED") as failed:
         pulumi.up(props(plane, inboxes, live="green"))
     assert listener_weights(operator, plane) == Weights(blue=50, green=50)
     # emergency is paged at the first failed rollback call, and again when the retries give up
     first, last = inboxes["emergency"].messages()
+    assert outcome_in(failed.value.details) is Outcome.ROLLBACK_FAILED
     assert "keeps retrying" in first["report"]["cause"]
     [critical] = inboxes["critical"].messages()
     for body in (first, last, critical):
@@ -470,6 +471,8 @@ def test_a_rolled_back_release_stays_refused_until_a_way_out_is_taken(
     with pytest.raises(ProviderFailed) as refused:
         pulumi.up(props(plane, inboxes, live="green", policy=slower))
     assert "ReleaseRolledBack" in refused.value.details
+    # its prose says "was rolled back"; the outcome line says what this update did
+    assert outcome_in(refused.value.details) is Outcome.REFUSED
     assert f"retryRollback '{record.id}'" in refused.value.details
     assert "set liveColour back to blue" in refused.value.details
     assert listener_weights(operator, plane) == Weights(blue=100, green=0)

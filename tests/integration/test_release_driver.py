@@ -14,7 +14,10 @@ import pytest
 
 from delivery.config.model import Colour, LoadCheck, Settings, Tier
 from delivery.config.stackfile import load_stack
+from delivery.cutover.events import Outcome as CutoverOutcome
+from delivery.cutover.events import outcome_line
 from delivery.cutover.ports import AlarmState, AlarmValue
+from delivery.cutover.records import RollbackRecord
 from delivery.plans.schedule import Weights
 from delivery.rehearsal.servers import ColourServer, colour_servers
 from delivery.release.automation import StackUnavailable
@@ -26,6 +29,7 @@ from delivery.release.keys import (
     image_key,
 )
 from delivery.release.orchestrate import EXIT_CODES, Ports, Release, Request
+from delivery.release.port import UpFailed
 from delivery.release.progress import OnProgress, Progress
 from delivery.release.record import LocalRecords, Outcome, Phase, ReleaseRecord, Result
 from tests.release_world import WorldStack, world_stack
@@ -413,3 +417,28 @@ def test_an_up_that_cannot_run_during_promote_fails_with_the_config_put_back(rig
     assert "another update" in record.cause
     assert rig.stack.values[LIVE_COLOUR] == "blue"
     assert rig.stack.world.weights == Weights.all_on(Colour.BLUE)
+
+
+@pytest.mark.parametrize(
+    ("cutover", "released"),
+    [(CutoverOutcome.ROLLED_BACK, Outcome.ROLLED_BACK), (CutoverOutcome.REFUSED, Outcome.STOPPED)],
+)
+def test_an_up_failed_out_of_sight_is_classified_by_the_providers_outcome_line(
+    rig: Rig, cutover: CutoverOutcome, released: Outcome
+) -> None:
+    """A refusal of a release rolled back before says "was rolled back at ..." in its prose;
+    only the outcome line the provider adds decides whether this run rolled back."""
+    record = RollbackRecord(
+        "green@2026-11-27T06:00:00Z", Colour.GREEN, "web:2", "2026-11-27T06:00:00Z", "s", 50, "5xx"
+    )
+    text = f"{record.refusal(Colour.BLUE, '/switchyard/s/green')}\n{outcome_line(cutover)}"
+    real_up = rig.stack.up
+
+    def refused(on_progress: OnProgress) -> None:
+        if rig.stack.values[LIVE_COLOUR] == "green":
+            raise UpFailed(text)  # as the Automation API passes it: text, no report
+        real_up(on_progress)
+
+    rig.stack.up = refused  # type: ignore[method-assign]
+    assert rig.release().outcome is released
+    assert rig.stack.values[LIVE_COLOUR] == "blue"
