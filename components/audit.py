@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.buckets import make_private, tls_only
+from components.buckets import make_private, tls_only, versioned_logs
 from components.keys import (
     Account,
     Statement,
@@ -170,26 +170,7 @@ class AuditTrail(pulumi.ComponentResource):
             opts=child,
         )
         make_private(f"{name}-trail", bucket, child)
-        aws.s3.BucketVersioning(
-            f"{name}-trail",
-            bucket=bucket.id,
-            versioning_configuration={"status": "Enabled"},
-            opts=child,
-        )
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-trail",
-            bucket=bucket.id,
-            rules=[
-                {
-                    "id": "keep-a-year",
-                    "status": "Enabled",
-                    "filter": {},
-                    "expiration": {"days": LOG_DAYS},
-                    "noncurrent_version_expiration": {"noncurrent_days": NONCURRENT_DAYS},
-                }
-            ],
-            opts=child,
-        )
+        versioned_logs(f"{name}-trail", bucket, "keep-a-year", LOG_DAYS, NONCURRENT_DAYS, child)
         self._bucket_policy = aws.s3.BucketPolicy(
             f"{name}-trail",
             bucket=bucket.id,

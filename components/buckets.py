@@ -24,6 +24,35 @@ def make_private(name: str, bucket: aws.s3.Bucket, opts: pulumi.ResourceOptions)
     )
 
 
+def versioned_logs(
+    name: str,
+    bucket: aws.s3.Bucket,
+    rule_id: str,
+    days: int,
+    noncurrent_days: int,
+    opts: pulumi.ResourceOptions,
+) -> None:
+    """A log bucket is versioned, its logs expire after ``days`` and superseded versions after
+    ``noncurrent_days``."""
+    aws.s3.BucketVersioning(
+        name, bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=opts
+    )
+    aws.s3.BucketLifecycleConfiguration(
+        name,
+        bucket=bucket.id,
+        rules=[
+            {
+                "id": rule_id,
+                "status": "Enabled",
+                "filter": {},
+                "expiration": {"days": days},
+                "noncurrent_version_expiration": {"noncurrent_days": noncurrent_days},
+            }
+        ],
+        opts=opts,
+    )
+
+
 def tls_only(bucket_arn: str) -> dict[str, Any]:
     """The bucket-policy statement refusing every request not made over TLS."""
     return {

@@ -23,7 +23,7 @@ from ipaddress import IPv4Network
 import pulumi
 import pulumi_aws as aws
 
-from components.buckets import make_private, tls_only
+from components.buckets import make_private, tls_only, versioned_logs
 from components.keys import Account, LogGroupSpec, account_output, encrypted_log_group
 from delivery.config.model import DEREGISTRATION_DELAY_SECONDS, AlbSettings, Colour
 
@@ -248,25 +248,13 @@ class WeightedAlb(pulumi.ComponentResource):
             opts=child,
         )
         make_private(f"{name}-access-logs", bucket, child)
-        aws.s3.BucketVersioning(
+        versioned_logs(
             f"{name}-access-logs",
-            bucket=bucket.id,
-            versioning_configuration={"status": "Enabled"},
-            opts=child,
-        )
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-access-logs",
-            bucket=bucket.id,
-            rules=[
-                {
-                    "id": "expire-access-logs",
-                    "status": "Enabled",
-                    "filter": {},
-                    "expiration": {"days": ACCESS_LOG_DAYS},
-                    "noncurrent_version_expiration": {"noncurrent_days": NONCURRENT_LOG_DAYS},
-                }
-            ],
-            opts=child,
+            bucket,
+            "expire-access-logs",
+            ACCESS_LOG_DAYS,
+            NONCURRENT_LOG_DAYS,
+            child,
         )
         invoke = pulumi.InvokeOutputOptions(parent=self)
         elb_account = aws.elb.get_service_account_output(opts=invoke).arn
