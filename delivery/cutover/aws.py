@@ -2,8 +2,9 @@
 
 Throttling and transient faults are retried by botocore's ``standard`` retry mode, within a
 budget: one call, every attempt and back-off included, ends within ``CallBudget.seconds`` (the
-poll interval for the listener and the alarms), so a failing API can blind the engine for at
-most one poll before it rolls back. What still fails becomes a ``PortError`` naming the
+poll interval for the listener and the alarms), or one attempt at the read-timeout floor if
+that is longer, so a failing API can blind the engine for at most one poll and a second before
+it rolls back. What still fails becomes a ``PortError`` naming the
 operation and AWS's error code.
 """
 
@@ -36,6 +37,7 @@ DESCRIBE_ALARMS_BATCH = 100  # AWS accepts at most 100 names per DescribeAlarms 
 DEFAULT_MAX_ATTEMPTS: Final = 6
 MAX_CONNECT_SECONDS: Final = 2.0
 MAX_READ_SECONDS: Final = 5.0
+MIN_READ_SECONDS: Final = 1.0  # a slow but healthy answer is not a failure (CallBudget)
 MAX_BACKOFF_SECONDS: Final = 20.0  # botocore's own cap
 _STARTED = "switchyard-call-started"
 
@@ -69,7 +71,12 @@ class CallBudget:
 
     Each attempt gets a connect timeout of an eighth of the budget and a read timeout of a
     quarter (capped at 2 s and 5 s), so several attempts fit; a retry is made only if its
-    back-off and a whole further attempt still fit.
+    back-off and a whole further attempt still fit. The read timeout is never below
+    ``MIN_READ_SECONDS``: a busy but healthy DescribeAlarms of 100 alarms takes ~400 ms, and a
+    shorter wait would read it as blind and roll back a healthy release. Where the floor lengthens
+    an attempt, the call may run longer by what it added: one call ends within ``ceiling``, at
+    most ``seconds + MIN_READ_SECONDS``, which keeps the engine's bound, blind time at most
+    2 x the poll interval + 1 s.
     """
 
     seconds: float
@@ -86,12 +93,18 @@ class CallBudget:
 
     @property
     def read_timeout(self) -> float:
-        return min(self.max_read, self.seconds / 4)
+        return min(self.max_read, max(MIN_READ_SECONDS, self.seconds / 4))
 
     @property
     def attempt_seconds(self) -> float:
         """The longest one attempt can take: connecting, then waiting for the answer."""
         return self.connect_timeout + self.read_timeout
+
+    @property
+    def ceiling(self) -> float:
+        """When the call must have ended: the budget, plus what the read-timeout floor added
+        to an attempt (so a short budget still allows a retry after a throttle)."""
+        return self.seconds + self.read_timeout - min(self.max_read, self.seconds / 4)
 
     @property
     def max_backoff(self) -> float:
@@ -150,7 +163,7 @@ class RetryWithinBudget:
             return False
         started = request_dict.get("context", {}).get(_STARTED, self._clock.now())
         elapsed = self._clock.now() - started
-        if elapsed + delay + self._budget.attempt_seconds > self._budget.seconds:
+        if elapsed + delay + self._budget.attempt_seconds > self._budget.ceiling:
             return False
         self._clock.sleep(delay)
         return 0.0

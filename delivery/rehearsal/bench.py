@@ -25,7 +25,7 @@ from delivery.config.model import Colour, InsufficientData, TrafficPolicy
 from delivery.cutover.aws import ApiCalls, CallBudget, CloudWatchAlarms, ElbListener, aws_cutover
 from delivery.cutover.clock import SystemClock
 from delivery.cutover.events import CutoverReport, Event, EventKind
-from delivery.errors import RolledBack
+from delivery.errors import CutoverStopped
 from delivery.plans.schedule import Weights
 from delivery.rehearsal.emulator import (
     Emulator,
@@ -100,8 +100,8 @@ def one_cutover(
     )
     try:
         engine.shift(Colour.BLUE, Colour.GREEN)
-    except RolledBack:
-        pass
+    except CutoverStopped:
+        pass  # a rollback, or a refusal or drift the run's report shows
     finally:
         for timer in timers:
             timer.cancel()

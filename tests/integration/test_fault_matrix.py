@@ -17,6 +17,7 @@ import pytest
 from delivery.config.model import Colour, InsufficientData, TrafficPolicy
 from delivery.cutover.aws import (
     DEFAULT_MAX_ATTEMPTS,
+    MIN_READ_SECONDS,
     AwsClients,
     CallBudget,
     CloudWatchAlarms,
@@ -359,3 +360,16 @@ def test_a_rollback_throttled_beyond_one_call_budget_keeps_retrying_until_restor
     assert len(retrying) == 1
     assert "Weights in force now: blue=90% green=10%" in retrying[0].detail
     assert rig.weights() == Weights(blue=100, green=0)
+
+
+def test_a_slow_but_healthy_alarm_read_is_waited_for_at_a_one_second_poll(
+    emulator: Emulator,
+) -> None:
+    """Under load moto answers 100 alarms in ~400 ms: a poll/4 read timeout (250 ms) would call
+    that blind and roll back a healthy release."""
+    budget = CallBudget(POLL)
+    clients = emulator.clients(budget=budget)
+    assert budget.read_timeout >= MIN_READ_SECONDS
+    assert clients.cloudwatch.meta.config.read_timeout >= MIN_READ_SECONDS
+    # a call may outlast a short budget by the floor, no more: the blind-time bound
+    assert budget.attempt_seconds <= budget.ceiling <= budget.seconds + MIN_READ_SECONDS
