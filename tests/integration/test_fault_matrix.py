@@ -10,6 +10,7 @@ moto differs from AWS in ways these tests rely on, deliberately:
 
 from __future__ import annotations
 
+import types
 from typing import Any
 
 import pytest
@@ -322,8 +323,12 @@ def test_unreadable_alarms_roll_back_within_two_polls_and_a_second(
 
 
 def test_a_rollback_throttled_twice_still_restores_within_two_and_a_half_seconds(
-    emulator: Emulator, rig: Rig
+    emulator: Emulator, rig: Rig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The back-offs pass on the budget's clock: botocore's own back-off would sleep in real
+    time (its endpoint's time.sleep), which the virtual clock cannot see; it must not."""
+    real_backoffs: list[float] = []
+    monkeypatch.setattr("botocore.endpoint.time", types.SimpleNamespace(sleep=real_backoffs.append))
     clients = emulator.clients(counter=rig.counter, budget=CallBudget(POLL), clock=rig.clock)
     throttled = Fault("ModifyListener", 2, first=2)  # the step to 10%, then the rollback
     FaultInjector(throttled).attach(clients.elbv2)
@@ -336,6 +341,7 @@ def test_a_rollback_throttled_twice_still_restores_within_two_and_a_half_seconds
     assert report.reaction_seconds <= 2.5
     assert throttled.injected == 2
     assert rig.counter.attempts["ModifyListener"] == 1 + 3  # the step; the rollback's three
+    assert not any(real_backoffs)  # RetryWithinBudget answered every retry (0 s: slept already)
     assert rig.weights() == Weights(blue=100, green=0)
 
 
