@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.buckets import make_private, tls_only, versioned_logs
+from components.buckets import kms_encrypted, make_private, tls_only, versioned_logs
 from components.keys import (
     Account,
     Statement,
@@ -155,20 +155,7 @@ class AuditTrail(pulumi.ComponentResource):
             force_destroy=not args.protect,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-trail",
-            bucket=bucket.id,
-            rules=[
-                {
-                    "apply_server_side_encryption_by_default": {
-                        "sse_algorithm": "aws:kms",
-                        "kms_master_key_id": self.key.arn,
-                    },
-                    "bucket_key_enabled": True,
-                }
-            ],
-            opts=child,
-        )
+        kms_encrypted(f"{name}-trail", bucket, self.key.arn, child)
         make_private(f"{name}-trail", bucket, child)
         versioned_logs(f"{name}-trail", bucket, "keep-a-year", LOG_DAYS, NONCURRENT_DAYS, child)
         self._bucket_policy = aws.s3.BucketPolicy(

@@ -24,6 +24,26 @@ def make_private(name: str, bucket: aws.s3.Bucket, opts: pulumi.ResourceOptions)
     )
 
 
+def kms_encrypted(
+    name: str, bucket: aws.s3.Bucket, key_arn: pulumi.Input[str], opts: pulumi.ResourceOptions
+) -> None:
+    """Default encryption with a customer KMS key; the bucket key keeps KMS calls few."""
+    aws.s3.BucketServerSideEncryptionConfiguration(
+        name,
+        bucket=bucket.id,
+        rules=[
+            {
+                "apply_server_side_encryption_by_default": {
+                    "sse_algorithm": "aws:kms",
+                    "kms_master_key_id": key_arn,
+                },
+                "bucket_key_enabled": True,
+            }
+        ],
+        opts=opts,
+    )
+
+
 def versioned_logs(
     name: str,
     bucket: aws.s3.Bucket,

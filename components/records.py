@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.buckets import make_private, tls_only
+from components.buckets import kms_encrypted, make_private, tls_only
 
 
 @dataclass
@@ -41,20 +41,7 @@ class ReleaseRecords(pulumi.ComponentResource):
             versioning_configuration={"status": "Enabled"},
             opts=child,
         )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption",
-            bucket=self.bucket.id,
-            rules=[
-                {
-                    "apply_server_side_encryption_by_default": {
-                        "sse_algorithm": "aws:kms",
-                        "kms_master_key_id": args.kms_key_arn,
-                    },
-                    "bucket_key_enabled": True,
-                }
-            ],
-            opts=child,
-        )
+        kms_encrypted(f"{name}-encryption", self.bucket, args.kms_key_arn, child)
         make_private(f"{name}-access", self.bucket, child)
         # Current records stay (delivery metrics read them all); superseded versions of a
         # record and abandoned uploads do not (FSBP S3.13).
