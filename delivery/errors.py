@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -43,8 +44,32 @@ class ConfigError(SwitchyardError):
         return tuple(p.key for p in self.problems)
 
 
+class CallFailure(StrEnum):
+    """Why an outside call failed, as far as the advice to an operator differs."""
+
+    TRANSIENT = "transient"  # throttled, a 5xx, a timeout, no connection: try again later
+    DENIED = "denied"  # the caller lacks a permission or valid credentials
+    NOT_FOUND = "not-found"  # the named thing does not exist
+    OTHER = "other"
+
+
 class PortError(SwitchyardError):
-    """An outside system (AWS, the emulator) refused or failed a call after retries."""
+    """An outside system (AWS, the emulator) refused or failed a call after retries.
+    ``failure`` (set by the adapter) says which kind of failure, for the advice."""
+
+    def __init__(self, message: str, failure: CallFailure = CallFailure.OTHER) -> None:
+        super().__init__(message)
+        self.failure = failure
+
+    def advice(self, permission: str, name: str) -> str:
+        """What to do about it: wait, grant ``permission``, or check ``name``."""
+        if self.failure is CallFailure.TRANSIENT:
+            return "AWS throttled or failed the call (a transient error): run again in a minute"
+        if self.failure is CallFailure.DENIED:
+            return f"grant {permission} to the deploying role"
+        if self.failure is CallFailure.NOT_FOUND:
+            return f"check {name}"
+        return f"check {name} and the {permission} permission"
 
 
 class CutoverStopped(SwitchyardError):

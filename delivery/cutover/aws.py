@@ -19,7 +19,16 @@ from typing import Any, Final, TypeVar
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    HTTPClientError,
+    NoCredentialsError,
+    PartialCredentialsError,
+)
+from botocore.exceptions import (
+    ConnectionError as BotoConnectionError,
+)
 from botocore.retries import quota, standard
 
 from delivery.config.model import Colour, TrafficPolicy
@@ -29,7 +38,7 @@ from delivery.cutover.engine import Cutover
 from delivery.cutover.events import Observer
 from delivery.cutover.ports import AlarmState, AlarmValue, Clock
 from delivery.cutover.records import RollbackRecord
-from delivery.errors import ListenerDrift, PortError, ShiftRefused
+from delivery.errors import CallFailure, ListenerDrift, PortError, ShiftRefused
 from delivery.plans.schedule import Weights
 
 T = TypeVar("T")
@@ -231,10 +240,63 @@ def call(operation: Callable[..., T], **kwargs: Any) -> T:
         error = exc.response.get("Error", {})
         name = exc.operation_name
         raise PortError(
-            f"{name} failed: {error.get('Code', '?')}: {error.get('Message', exc)}"
+            f"{name} failed: {error.get('Code', '?')}: {error.get('Message', exc)}",
+            failure_of(exc),
         ) from exc
     except BotoCoreError as exc:
-        raise PortError(f"AWS call failed: {exc}") from exc
+        raise PortError(f"AWS call failed: {exc}", failure_of(exc)) from exc
+
+
+_THROTTLING = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "ProvisionedThroughputExceededException",
+        "SlowDown",
+        "PriorRequestNotComplete",
+        "BandwidthLimitExceeded",
+        "EC2ThrottledException",
+    }
+)
+_DENIED = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "AuthorizationError",
+        "UnauthorizedOperation",
+        "UnrecognizedClientException",
+        "InvalidClientTokenId",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "SignatureDoesNotMatch",
+        "KMSAccessDeniedException",
+    }
+)
+
+
+def failure_of(error: ClientError | BotoCoreError) -> CallFailure:
+    """The kind of a failed call: the error code first, then the HTTP status; for botocore's
+    own errors, timeouts and lost connections are transient and missing credentials denied."""
+    if isinstance(error, BotoCoreError):
+        if isinstance(error, BotoConnectionError | HTTPClientError):
+            return CallFailure.TRANSIENT
+        if isinstance(error, NoCredentialsError | PartialCredentialsError):
+            return CallFailure.DENIED
+        return CallFailure.OTHER
+    code = _code(error)
+    status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+    if code in _THROTTLING or status == 429 or status >= 500:
+        return CallFailure.TRANSIENT
+    if code in _DENIED or status == 403:
+        return CallFailure.DENIED
+    if code.endswith(("NotFound", "NotFoundException")) or status == 404:
+        return CallFailure.NOT_FOUND
+    return CallFailure.OTHER
 
 
 class ElbListener:
@@ -254,7 +316,10 @@ class ElbListener:
     def read_weights(self) -> Weights:
         found = call(self._elbv2.describe_listeners, ListenerArns=[self._arn])["Listeners"]
         if not found:
-            raise PortError(f"listener {self._arn} does not exist; check the listener ARN")
+            raise PortError(
+                f"listener {self._arn} does not exist",
+                CallFailure.NOT_FOUND,
+            )
         actions = list(found[0].get("DefaultActions", []))
         weights = self._weights(self._forward(actions))
         self._actions = actions

@@ -97,12 +97,13 @@ class Cutover:
             f"the traffic, or restore {Weights.all_on(live)} on the listener, then run again.",
         )
 
-    def hold(self, live: Colour) -> CutoverReport:
-        """Keep ``live`` (the colour last promoted, still live in the config) at 100%.
+    def hold(self, live: Colour, because: str = "") -> CutoverReport:
+        """Keep ``live`` (the colour last promoted) at 100%.
 
         100% on ``live``: nothing to do. A split: a shift to the other colour did not finish,
         so 100% goes back on ``live`` at once, reported as a rollback. 100% on the other colour:
         someone finished a change outside Switchyard; stop with ``ListenerDrift``, move nothing.
+        ``because`` says why ``live`` is the colour to keep (default: the stack still says so).
         """
         other = live.other
         self._begin(live, other)
@@ -121,11 +122,12 @@ class Cutover:
                 f"restore {Weights.all_on(live)} on the listener by hand, then run again.",
             )
         self._trouble_at = self._clock.now()
+        because = because or f"the stack says {live}, the colour last promoted, is live"
         return self._rollback(
             live,
             current.of(other),
-            f"a shift to {other} did not finish (the listener carried {current}) and the stack "
-            f"says {live}, the colour last promoted, is live; this is a rollback, not a release",
+            f"a shift to {other} did not finish (the listener carried {current}) and {because}; "
+            "this is a rollback, not a release",
         )
 
     def shift(self, source: Colour, target: Colour) -> CutoverReport:
@@ -167,8 +169,7 @@ class Cutover:
         except PortError as exc:
             self._refuse(
                 f"could not read the listener's weights: {exc}. No traffic was moved by this "
-                "run; check the listener ARN and the elasticloadbalancing:DescribeListeners "
-                "permission"
+                f"run; {exc.advice('elasticloadbalancing:DescribeListeners', 'the listener ARN')}"
             )
         self._current = current
         return current

@@ -11,17 +11,18 @@ records the colour last promoted, and the weights ``read`` or the last operation
 - recorded A, config A, listener 100% B: ``ListenerDrift``; nothing moves.
 
 A rollback fails the update, so the stack state keeps A, which the listener carries again. It
-is published to the critical topic (a failed rollback also to emergency), and a rollback of a
-shift is recorded in SSM (``delivery.cutover.records``). A failed publish or record never
-blocks or undoes the rollback: it is added to the error.
+is published to the critical topic (a failed rollback also to emergency); a shift's rollback
+that an alarm decided is also recorded in SSM (``delivery.cutover.records``), and a shift to a
+recorded release is refused after reading the listener (a split goes back to A first). A
+failed publish or record never blocks or undoes the rollback: it is added to the error.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Final
+from dataclasses import dataclass, replace
+from typing import Any, Final, NoReturn
 
 from pulumi.dynamic import (
     CheckFailure,
@@ -349,23 +350,11 @@ class CutoverProvider(ResourceProvider):
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         inputs = CutoverProps.from_props(news)
-        recorded = _recorded_live(olds, inputs.live_colour)
         wiring = _Wiring(inputs, self._clock or SystemClock())
-        shifting = inputs.live_colour is not recorded
         try:
-            if shifting:
-                wiring.refuse_a_rolled_back_release(recorded)
-                report = wiring.engine.shift(recorded, inputs.live_colour)
-            else:
-                report = wiring.engine.hold(recorded)
+            report = wiring.converge(_recorded_live(olds, inputs.live_colour))
         except CutoverStopped as exc:
-            problems = []
-            if isinstance(exc, RolledBack | RollbackFailed):
-                problems = wiring.after_rollback(exc, record=shifting)
-            also = f" Also: {' '.join(problems)}" if problems else ""
-            error = type(exc)(f"{exc}{also}\n{outcome_line(_outcome_of(exc))}")
-            error.report = exc.report
-            raise error from exc
+            raise wiring.failure(exc) from exc
         if report.outcome is Outcome.UNCHANGED and isinstance(olds.get("report"), Mapping):
             # Nothing moved: the outputs keep the last shift's report.
             return UpdateResult(outs=_outs(news, report, olds["report"]))
@@ -402,6 +391,7 @@ class _Wiring:
         )
         self.records = SsmRollbackRecords(self.clients.ssm, inputs.record_path)
         self.problems: list[str] = []
+        self.releasing = False  # a shift to the candidate started: alarms judge its release
 
     def _on_event(self, event: Event) -> None:
         """A rollback call failed and is being retried: wake the emergency tier now, not when
@@ -410,26 +400,69 @@ class _Wiring:
         if event.kind is EventKind.ROLLBACK_RETRYING and report is not None:
             self.problems.extend(self._publish(report, ["emergency"]))
 
-    def refuse_a_rolled_back_release(self, source: Colour) -> None:
+    def converge(self, recorded: Colour) -> CutoverReport:
+        """The table in this module's docstring, and the rule that keeps a rolled-back
+        release out (``delivery.cutover.records``)."""
         target = self.inputs.live_colour
-        parameter = self.records.parameter(target)
+        if target is recorded:
+            return self.engine.hold(recorded)
+        record = self._rollback_record(recorded)
+        if record is not None and record.blocks(self.inputs.release, self.inputs.retry_rollback):
+            self._refuse(record, recorded)
+        self.releasing = True
+        return self.engine.shift(recorded, target)
+
+    def _rollback_record(self, source: Colour) -> RollbackRecord | None:
+        parameter = self.records.parameter(self.inputs.live_colour)
         try:
-            record = self.records.read(target)
+            return self.records.read(self.inputs.live_colour)
         except PortError as exc:
             raise ShiftRefused(
-                f"could not read the rollback record {parameter}: {exc}. Nothing was moved; "
-                f"grant ssm:GetParameter on {self.inputs.record_path}/* to the deploying role"
+                f"could not read the rollback record {parameter}: {exc}. Nothing was moved by "
+                f"this run ({source} was the colour last promoted); "
+                + exc.advice(f"ssm:GetParameter on {self.inputs.record_path}/*", "record_path")
             ) from exc
-        if record and record.blocks(self.inputs.release, self.inputs.retry_rollback):
-            raise ReleaseRolledBack(record.refusal(source, parameter))
 
-    def after_rollback(self, error: CutoverStopped, record: bool) -> list[str]:
-        """Record (a shift's rollback) and publish; what failed, for the error message."""
+    def _refuse(self, record: RollbackRecord, source: Colour) -> NoReturn:
+        """Refuse the shift, saying what the listener carries: a split left by a shift that
+        did not finish (a rollback that failed, a killed run) goes back to ``source`` first."""
+        target = self.inputs.live_colour
+        refused = record.refused(self.records.parameter(target))
+        ways_out = record.ways_out(source)
+        try:
+            held = self.engine.hold(source, because=f"{refused}, so {source} stays live")
+        except (RolledBack, RollbackFailed) as restored:
+            raise _with(restored, f"{restored} {ways_out}") from restored
+        except ListenerDrift as drift:
+            weights = drift.report.weights if drift.report else None
+            message = (
+                f"{refused}. Nothing was moved: the listener already sends all traffic to "
+                f"{target} ({weights}), a change made outside Switchyard. {ways_out}"
+            )
+            raise _with(ReleaseRolledBack(message), message, drift.report) from drift
+        message = (
+            f"{refused}. Nothing was moved: {source} still carries all traffic "
+            f"({held.weights}). {ways_out}"
+        )
+        report = replace(held, target=target, outcome=Outcome.REFUSED, cause=message)
+        raise _with(ReleaseRolledBack(message), message, report)
+
+    def failure(self, error: CutoverStopped) -> CutoverStopped:
+        """``error`` as the update reports it: a rollback recorded and published, what of
+        that failed, and the outcome line."""
+        problems = []
+        if isinstance(error, RolledBack | RollbackFailed):
+            problems = self._after_rollback(error)
+        also = f" Also: {' '.join(problems)}" if problems else ""
+        return _with(error, f"{error}{also}\n{outcome_line(_outcome_of(error))}")
+
+    def _after_rollback(self, error: CutoverStopped) -> list[str]:
+        """Record (a rollback an alarm judged) and publish; what failed or was left out."""
         report = error.report
         if report is None:
             return []
         problems = []
-        if record and report.target is not report.source:
+        if self.releasing and report.alarm is not None:
             entry = RollbackRecord.of(report, self.inputs.release, self.inputs.stack)
             try:
                 self.records.write(entry)
@@ -439,6 +472,12 @@ class _Wiring:
                     f" ({exc}); set liveColour back to {report.source} so that the next pulumi "
                     "up does not shift to this release again."
                 )
+        elif self.releasing:
+            problems.append(
+                f"No alarm judged {report.target}'s release, so this rollback is not recorded "
+                f"against it: the next pulumi up shifts to it again. Set liveColour back to "
+                f"{report.source} to stop that."
+            )
         tiers = ["critical"]
         if report.outcome is Outcome.ROLLBACK_FAILED:
             tiers.append("emergency")
@@ -456,6 +495,15 @@ class _Wiring:
                     f"The {tier} alert was not published ({exc}); tell the on-call yourself."
                 )
         return problems
+
+
+def _with(
+    error: CutoverStopped, message: str, report: CutoverReport | None = None
+) -> CutoverStopped:
+    """An error of ``error``'s type saying ``message``, with ``report`` (default: its own)."""
+    again = type(error)(message)
+    again.report = report if report is not None else error.report
+    return again
 
 
 def _outcome_of(error: CutoverStopped) -> Outcome:

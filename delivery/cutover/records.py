@@ -72,15 +72,18 @@ class RollbackRecord:
         """Whether this record refuses a shift of ``release`` to its colour."""
         return self.release == release and retry != self.id
 
-    def refusal(self, source: Colour, parameter: str) -> str:
+    def refused(self, parameter: str) -> str:
+        """Why a shift to this record's colour is refused: the rollback, when, its cause."""
         release = self.release or NO_RELEASE
         where = f" at step {self.step}%" if self.step is not None else ""
         return (
             f"{self.colour}'s release {release!r} was rolled back at {self.at}{where} "
-            f"({self.cause}); Switchyard will not shift to it again (record {parameter}). "
-            f"Nothing was moved: {source} still carries all traffic. Ways out: set liveColour "
-            f"back to {source}; or deploy a new release to {self.colour} (a new "
-            f"{self.colour}Image); or retry this release on purpose: pulumi config set "
-            f"switchyard:retryRollback "
-            f"'{self.id}', then pulumi up"
+            f"({self.cause}); Switchyard will not shift to it again (record {parameter})"
+        )
+
+    def ways_out(self, source: Colour) -> str:
+        return (
+            f"Ways out: set liveColour back to {source}; or deploy a new release to "
+            f"{self.colour} (a new {self.colour}Image); or retry this release on purpose: "
+            f"pulumi config set switchyard:retryRollback '{self.id}', then pulumi up"
         )

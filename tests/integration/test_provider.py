@@ -410,6 +410,17 @@ def test_a_rollback_is_published_to_critical_with_a_json_body(
     assert inboxes["emergency"].messages() == []
 
 
+def inject(monkeypatch: pytest.MonkeyPatch, service: str, *faults: Fault) -> None:
+    """The provider's clients for ``service`` (elbv2, cloudwatch, ssm, sns) meet ``faults``."""
+
+    def faulty_clients(*args: Any, **kwargs: Any) -> AwsClients:
+        clients = make_clients(*args, **kwargs)
+        FaultInjector(*faults).attach(getattr(clients, service))
+        return clients
+
+    monkeypatch.setattr("delivery.cutover.provider.make_clients", faulty_clients)
+
+
 def test_a_failed_rollback_pages_emergency_too(
     pulumi: DynamicEngine,
     operator: AwsClients,
@@ -418,14 +429,8 @@ def test_a_failed_rollback_pages_emergency_too(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     pulumi.up(props(plane, inboxes))
-
-    def failing_writes(*args: Any, **kwargs: Any) -> AwsClients:
-        clients = make_clients(*args, **kwargs)
-        failing = Fault("ModifyListener", 100_000, code="InternalFailure", status=500)
-        FaultInjector(failing).attach(clients.elbv2)
-        return clients
-
-    monkeypatch.setattr("delivery.cutover.provider.make_clients", failing_writes)
+    failing = Fault("ModifyListener", 100_000, code="InternalFailure", status=500)
+    inject(monkeypatch, "elbv2", failing)
     force_weights(operator, plane, Weights(blue=50, green=50))
     set_alarm(operator, plane.gating_alarms(Colour.GREEN)[0], "ALARM", "5xx")
     with pytest.raises(ProviderFailed, match="ROLLBACK FAILED") as failed:
@@ -481,6 +486,137 @@ def test_a_rolled_back_release_stays_refused_until_a_way_out_is_taken(
     assert pulumi.outputs["last_outcome"] == "unchanged"
     pulumi.up(props(plane, inboxes, live="green", release="web:3"))  # way out 2
     assert pulumi.outputs["last_outcome"] == "promoted"
+
+
+def test_a_refused_release_left_split_by_a_failed_rollback_goes_back_to_the_old_colour(
+    pulumi: DynamicEngine, operator: AwsClients, plane: TrafficPlane, inboxes: dict[str, Inbox]
+) -> None:
+    roll_back_a_shift_to_green(pulumi, operator, plane, inboxes)
+    record = operator.ssm.get_parameter(Name=f"{RECORDS}/green")["Parameter"]
+    inboxes["critical"].messages()  # the first rollback's message
+    # The rollback's listener write had failed (or the run was killed): still split.
+    force_weights(operator, plane, Weights(blue=50, green=50))
+    with pytest.raises(ProviderFailed) as restored:
+        pulumi.up(props(plane, inboxes, live="green"))
+    details = restored.value.details
+    assert listener_weights(operator, plane) == Weights(blue=100, green=0)
+    assert outcome_in(details) is Outcome.ROLLED_BACK  # traffic moved: not a plain refusal
+    assert "the listener carried blue=50% green=50%" in details
+    assert "rolled back, blue=100% green=0% now in force" in details
+    assert "will not shift to it again" in details
+    assert "retryRollback" in details
+    assert "still carries all traffic" not in details
+    # published as the restore it is; the record of the release's rollback is not rewritten
+    [body] = inboxes["critical"].messages()
+    assert body["report"]["weights"] == {"blue": 100, "green": 0}
+    again = operator.ssm.get_parameter(Name=f"{RECORDS}/green")["Parameter"]
+    assert (again["Version"], again["Value"]) == (record["Version"], record["Value"])
+
+
+def test_a_refused_release_the_listener_already_carries_moves_nothing_and_says_so(
+    pulumi: DynamicEngine, operator: AwsClients, plane: TrafficPlane, inboxes: dict[str, Inbox]
+) -> None:
+    roll_back_a_shift_to_green(pulumi, operator, plane, inboxes)
+    force_weights(operator, plane, Weights(blue=0, green=100))  # an operator, by hand
+    with pytest.raises(ProviderFailed) as refused:
+        pulumi.up(props(plane, inboxes, live="green"))
+    details = refused.value.details
+    assert "ReleaseRolledBack" in details
+    assert "already sends all traffic to green (blue=0% green=100%)" in details
+    assert "blue still carries" not in details
+    assert outcome_in(details) is Outcome.DRIFT
+    assert listener_weights(operator, plane) == Weights(blue=0, green=100)
+
+
+def test_a_refusal_states_the_weights_it_read(
+    pulumi: DynamicEngine, operator: AwsClients, plane: TrafficPlane, inboxes: dict[str, Inbox]
+) -> None:
+    roll_back_a_shift_to_green(pulumi, operator, plane, inboxes)
+    with pytest.raises(ProviderFailed) as refused:
+        pulumi.up(props(plane, inboxes, live="green"))
+    assert "Nothing was moved: blue still carries all traffic (blue=100% green=0%)" in (
+        refused.value.details
+    )
+
+
+def test_a_blind_rollback_is_published_but_does_not_refuse_the_release_later(
+    pulumi: DynamicEngine,
+    operator: AwsClients,
+    plane: TrafficPlane,
+    inboxes: dict[str, Inbox],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pulumi.up(props(plane, inboxes))
+    # The gate's alarm read passes; every read during the bake is throttled: blind.
+    inject(monkeypatch, "cloudwatch", Fault("DescribeAlarms", 100_000, first=2))
+    with pytest.raises(ProviderFailed) as blind:
+        pulumi.up(props(plane, inboxes, live="green"))
+    details = blind.value.details
+    assert outcome_in(details) is Outcome.ROLLED_BACK
+    assert "could not read the gating alarms" in details
+    assert "No alarm judged green's release, so this rollback is not recorded" in details
+    assert len(inboxes["critical"].messages()) == 1
+    with pytest.raises(operator.ssm.exceptions.ParameterNotFound):
+        operator.ssm.get_parameter(Name=f"{RECORDS}/green")
+
+    monkeypatch.setattr("delivery.cutover.provider.make_clients", make_clients)
+    pulumi.up(props(plane, inboxes, live="green"))  # CloudWatch answers again: the release ships
+    assert pulumi.outputs["last_outcome"] == "promoted"
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "advice"),
+    [
+        ("Throttling", 400, "a transient error): run again in a minute"),
+        ("InternalFailure", 500, "a transient error): run again in a minute"),
+        ("AccessDenied", 403, "grant elasticloadbalancing:DescribeListeners to the deploying"),
+        ("ListenerNotFound", 400, "; check the listener ARN"),
+    ],
+)
+def test_a_listener_that_cannot_be_read_gets_advice_for_its_error(
+    pulumi: DynamicEngine,
+    plane: TrafficPlane,
+    inboxes: dict[str, Inbox],
+    monkeypatch: pytest.MonkeyPatch,
+    code: str,
+    status: int,
+    advice: str,
+) -> None:
+    pulumi.up(props(plane, inboxes))
+    inject(monkeypatch, "elbv2", Fault("DescribeListeners", 100_000, code=code, status=status))
+    with pytest.raises(ProviderFailed) as refused:
+        pulumi.up(props(plane, inboxes, live="green"))
+    details = refused.value.details
+    assert f"DescribeListeners failed: {code}" in details
+    assert advice in details
+    assert outcome_in(details) is Outcome.REFUSED
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "advice"),
+    [
+        ("ThrottlingException", 400, "run again in a minute"),
+        ("AccessDeniedException", 400, f"grant ssm:GetParameter on {RECORDS}/* to the"),
+    ],
+)
+def test_a_rollback_record_that_cannot_be_read_gets_advice_for_its_error(
+    pulumi: DynamicEngine,
+    operator: AwsClients,
+    plane: TrafficPlane,
+    inboxes: dict[str, Inbox],
+    monkeypatch: pytest.MonkeyPatch,
+    code: str,
+    status: int,
+    advice: str,
+) -> None:
+    pulumi.up(props(plane, inboxes))
+    inject(monkeypatch, "ssm", Fault("GetParameter", 100_000, code=code, status=status))
+    with pytest.raises(ProviderFailed) as refused:
+        pulumi.up(props(plane, inboxes, live="green"))
+    details = refused.value.details
+    assert f"could not read the rollback record {RECORDS}/green" in details
+    assert advice in details
+    assert listener_weights(operator, plane) == Weights(blue=100, green=0)
 
 
 def test_an_explicit_retry_shifts_the_rolled_back_release_once(
