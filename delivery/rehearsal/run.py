@@ -233,11 +233,17 @@ def run_scenario(
             # Keep watching: the alarm clears, and the rollback must stick all the same.
             driver.await_recovery_after(record.events[-1].at, policy.poll_seconds)
     except KeyboardInterrupt as interrupt:
-        # The engine aborted as on any Ctrl-C (100% back on the old colour); say so for the
-        # emulator's listener, as read now, and let the interrupt end the rehearsal.
+        # The engine aborted as on any Ctrl-C (100% back on the old colour); say what the
+        # emulator's listener carries, as read now, and let the interrupt end the rehearsal.
+        now = listener_weights(operator, plane)
+        left = (
+            "as an abort leaves it"
+            if now == Weights.all_on(source)
+            else f"not {Weights.all_on(source)}: the abort's restore did not finish"
+        )
         interrupt.add_note(
-            f"rehearsal {scenario.name!r} interrupted; the emulator's listener carries "
-            f"{listener_weights(operator, plane)}, as an abort leaves it"
+            f"rehearsal {scenario.name!r} interrupted; the emulator's listener carries {now}, "
+            f"{left}"
         )
         raise
     finally:

@@ -5,18 +5,14 @@ pulumi.automation."""
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import boto3
@@ -99,29 +95,6 @@ def ci_run_url() -> str | None:
     return f"{server}/{repo}/actions/runs/{run}" if server and repo and run else None
 
 
-@contextlib.contextmanager
-def terminate_as_interrupt() -> Iterator[None]:
-    """A cancelled CI job gets SIGINT, then SIGTERM a few seconds later, then SIGKILL. The first
-    of either becomes KeyboardInterrupt (the driver aborts a promote on it); later ones are
-    ignored, so that the abort (one listener call, the config, the record) is not interrupted
-    in turn."""
-    handled = (signal.SIGINT, signal.SIGTERM)
-    previous = {s: signal.getsignal(s) for s in handled}
-
-    def interrupt(signum: int, frame: FrameType | None) -> None:
-        for each in handled:
-            signal.signal(each, signal.SIG_IGN)
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    for each in handled:
-        signal.signal(each, interrupt)
-    try:
-        yield
-    finally:
-        for each, handler in previous.items():
-            signal.signal(each, handler)
-
-
 @dataclass(frozen=True)
 class Aws:
     """The driver's AWS access in real use (credentials from the environment: OIDC in CI)."""
@@ -173,12 +146,9 @@ def release(settings: Settings, args: argparse.Namespace) -> int:
             test_url=args.test_url,
             stage_only=args.stage_only,
         )
-        with terminate_as_interrupt():
-            record = (
-                _rehearse(settings, args, request)
-                if args.rehearse
-                else _real(settings, args, request)
-            )
+        record = (
+            _rehearse(settings, args, request) if args.rehearse else _real(settings, args, request)
+        )
     except (ConfigError, BadRequest, ScenarioError):
         raise  # bad input: exit 2, nothing was started
     except SwitchyardError as exc:

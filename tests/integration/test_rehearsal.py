@@ -12,7 +12,7 @@ from typing import Any, NoReturn
 
 import pytest
 
-from delivery.__main__ import main
+from delivery.cli import main
 from delivery.config.model import TrafficPolicy
 from delivery.rehearsal import command
 from delivery.rehearsal.scenarios import Outcome, Scenario, parse_scenario

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import threading
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +16,7 @@ from typing import Any
 import boto3
 import pytest
 
-from delivery.__main__ import main
+from delivery.cli import main
 from delivery.config.model import Colour, SmokeCheck, Tier
 from delivery.cutover.aws import AwsClients, CloudWatchAlarms, ElbListener
 from delivery.cutover.clock import SystemClock
@@ -34,7 +32,6 @@ from delivery.rehearsal.emulator import (
 from delivery.release import notify
 from delivery.release.baseline import CloudWatchBaseline, arn_suffix
 from delivery.release.checks import smoke
-from delivery.release.command import terminate_as_interrupt
 from delivery.release.keys import LIVE_COLOUR, image_key
 from delivery.release.notify import SnsNotifier
 from delivery.release.progress import OnProgress, Progress
@@ -242,25 +239,6 @@ def test_records_in_s3_round_trip_and_a_bad_object_is_named(
         S3Records(s3, "no-such-bucket").load()
     with pytest.raises(PortError, match="NoSuchBucket"):
         S3Records(s3, "no-such-bucket").save(record)
-
-
-def test_the_first_signal_interrupts_and_later_ones_do_not() -> None:
-    survived: list[str] = []
-
-    def cancelled_job() -> None:
-        with terminate_as_interrupt():
-            try:
-                os.kill(os.getpid(), signal.SIGTERM)  # the runner cancels the job
-                time.sleep(5)  # the handler raises long before this ends
-            except KeyboardInterrupt:
-                os.kill(os.getpid(), signal.SIGINT)  # its next signal, during the abort
-                survived.append("abort finished")
-                raise
-
-    with pytest.raises(KeyboardInterrupt):
-        cancelled_job()
-    assert survived == ["abort finished"]
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 def test_a_stack_that_does_not_exist_is_named_with_the_way_out(

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from delivery.__main__ import main
+from delivery.cli import main
 from delivery.config.stackfile import PROJECT_ROOT
 from delivery.release.offline import OfflinePreviewError, offline_plan
 from delivery.release.preview import COMMENT_LIMIT, render

@@ -431,7 +431,8 @@ def test_an_up_failed_out_of_sight_is_classified_by_the_providers_outcome_line(
     record = RollbackRecord(
         "green@2026-11-27T06:00:00Z", Colour.GREEN, "web:2", "2026-11-27T06:00:00Z", "s", 50, "5xx"
     )
-    text = f"{record.refusal(Colour.BLUE, '/switchyard/s/green')}\n{outcome_line(cutover)}"
+    refusal = f"{record.refused('/switchyard/s/green')}. {record.ways_out(Colour.BLUE)}"
+    text = f"{refusal}\n{outcome_line(cutover)}"
     real_up = rig.stack.up
 
     def refused(on_progress: OnProgress) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from delivery.__main__ import main as delivery_main
+from delivery.cli import main as delivery_main
 from delivery.config.model import HOOK_HASH_CHARS
 from delivery.config.regions import ZONES, real_regions, zone_names
 from delivery.config.settings import load_settings
@@ -170,7 +170,7 @@ def test_check_refuses_a_region_the_zone_table_does_not_know(
 ) -> None:
     dev = {k: v for k, v in stack_config("dev").items() if k != "switchyard:rotationLambdaArn"}
     settings = load_settings({**dev, "aws:region": region}, "dev")  # botocore offers it
-    monkeypatch.setattr("delivery.__main__.load_stack", lambda stack: settings)
+    monkeypatch.setattr("delivery.cli.load_stack", lambda stack: settings)
     assert delivery_main(["check", "--stack", "dev"]) != 0
     err = capsys.readouterr().err
     assert f"aws:region: {region} offers every service, but its zones are not in" in err

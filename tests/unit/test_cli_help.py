@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from delivery.__main__ import main
+from delivery.cli import main
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["rehearse", "--help"], ["check", "--help"]])

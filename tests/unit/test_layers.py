@@ -50,9 +50,9 @@ class Module:
 
     @property
     def rank(self) -> float:
-        if self.name == "delivery.__main__" or self.name.endswith(".command"):
+        if self.name in ("delivery.__main__", "delivery.cli") or self.name.endswith(".command"):
             return COMMAND_LINE
-        if self.package == "cli_args":
+        if self.package in ("cli_args", "interrupts"):
             return COMMAND_LINE
         rank = PACKAGE_RANKS[self.package]
         if self.package == "cutover":

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from delivery.__main__ import REHEARSAL_EXTRA, main
+from delivery.cli import REHEARSAL_EXTRA, main
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAM_MODULES = (
@@ -17,7 +17,7 @@ PROGRAM_MODULES = (
     "infra.config",
     "components.cutover",
     "delivery.cutover.provider",
-    "delivery.__main__",
+    "delivery.cli",
 )
 
 

@@ -67,7 +67,10 @@ def test_a_record_blocks_its_release_until_retried_by_its_own_id() -> None:
     assert not record.blocks("web:1.4.3", retry="")
     assert not record.blocks("web:1.4.2", retry=record.id)
     assert record.blocks("web:1.4.2", retry="green@2026-11-26T01:00:00Z")  # an older retry
-    refusal = record.refusal(Colour.BLUE, "/switchyard/prod/cutover/green")
-    assert "green's release 'web:1.4.2' was rolled back at 2026-11-27T05:12:03Z" in refusal
-    assert "set liveColour back to blue" in refusal
-    assert "retryRollback 'green@2026-11-27T05:12:03Z'" in refusal
+    refused = record.refused("/switchyard/prod/cutover/green")
+    assert "green's release 'web:1.4.2' was rolled back at 2026-11-27T05:12:03Z" in refused
+    assert "(record /switchyard/prod/cutover/green)" in refused
+    ways_out = record.ways_out(Colour.BLUE)
+    assert "set liveColour back to blue" in ways_out
+    assert "a new greenImage" in ways_out
+    assert "retryRollback 'green@2026-11-27T05:12:03Z'" in ways_out

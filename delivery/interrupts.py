@@ -1,0 +1,40 @@
+"""Ctrl-C and a cancelled CI job, for every command.
+
+A cancelled CI job gets SIGINT, then SIGTERM a few seconds later, then SIGKILL; a person may
+press Ctrl-C twice. The first signal of either kind becomes ``KeyboardInterrupt`` (the cutover
+and the release driver abort on it: 100% back on the old colour); later ones are ignored, so
+that the abort (a listener call, the config, the record) is not itself interrupted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
+from types import FrameType
+
+
+@contextlib.contextmanager
+def first_signal_aborts() -> Iterator[None]:
+    """Within the block, the first SIGINT or SIGTERM raises ``KeyboardInterrupt`` and any
+    later one is ignored; the previous handlers come back when the block ends. Outside the
+    main thread, which Python never delivers a signal to, it changes nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    handled = (signal.SIGINT, signal.SIGTERM)
+    previous = {s: signal.getsignal(s) for s in handled}
+
+    def interrupt(signum: int, _frame: FrameType | None) -> None:
+        for each in handled:
+            signal.signal(each, signal.SIG_IGN)
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    for each in handled:
+        signal.signal(each, interrupt)
+    try:
+        yield
+    finally:
+        for each, handler in previous.items():
+            signal.signal(each, handler)

@@ -1,0 +1,46 @@
+"""The first SIGINT or SIGTERM aborts; later ones wait for the abort to finish."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from delivery.interrupts import first_signal_aborts
+
+
+def test_the_first_signal_interrupts_and_later_ones_do_not() -> None:
+    survived: list[str] = []
+
+    def cancelled_job() -> None:
+        with first_signal_aborts():
+            try:
+                os.kill(os.getpid(), signal.SIGTERM)  # the runner cancels the job
+                time.sleep(5)  # the handler raises long before this ends
+            except KeyboardInterrupt:
+                os.kill(os.getpid(), signal.SIGINT)  # its next signal, during the abort
+                os.kill(os.getpid(), signal.SIGTERM)
+                survived.append("abort finished")
+                raise
+
+    with pytest.raises(KeyboardInterrupt, match="SIGTERM"):
+        cancelled_job()
+    assert survived == ["abort finished"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+def test_outside_the_main_thread_it_changes_nothing() -> None:
+    seen: list[object] = []
+
+    def worker() -> None:
+        with first_signal_aborts():
+            seen.append(signal.getsignal(signal.SIGINT))
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join()
+    assert seen == [signal.default_int_handler]
