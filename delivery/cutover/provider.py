@@ -75,6 +75,7 @@ _TOPIC_ARN = re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}")
 # SSM parameter names: letters, digits, _ . - and /; "aws" and "ssm" prefixes are reserved.
 _RECORD_PATH = re.compile(r"(?i)(?!/(aws|ssm))(/[a-z0-9_.-]+)+")
 MAX_RECORD_PATH: Final = 900  # SSM allows 1,011 characters for the whole name
+MAX_RECORD_LEVELS: Final = 14  # SSM allows 15 levels; the colour is the last
 COLOURS: Final = frozenset(c.value for c in Colour)
 ALERT_TIERS: Final = ("critical", "emergency")
 INPUTS: Final = (
@@ -312,6 +313,12 @@ def _check_record_path(path: Any) -> list[CheckFailure]:
         reason = (
             "must be an SSM parameter path such as /switchyard/prod/cutover (letters, digits, "
             f"_ . - and /; not under /aws or /ssm), got {path!r}"
+        )
+        return [CheckFailure("record_path", reason)]
+    if (levels := path.count("/")) > MAX_RECORD_LEVELS:
+        reason = (
+            f"has {levels} levels; SSM allows 15 in a parameter name and the record adds one "
+            f"(the colour), so use at most {MAX_RECORD_LEVELS}, got {path!r}"
         )
         return [CheckFailure("record_path", reason)]
     return []

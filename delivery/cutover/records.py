@@ -10,16 +10,20 @@ retry that rolls back again is refused again).
 
 from __future__ import annotations
 
+import bisect
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Final
 
 from delivery.config.model import Colour
 from delivery.cutover.events import CutoverReport
 
-CAUSE_LIMIT: Final = 1500  # a standard SSM parameter holds at most 4 KB
+# A standard SSM parameter holds at most 4,096 characters; kept in UTF-8 bytes, which also
+# holds if AWS counts bytes.
+VALUE_LIMIT: Final = 4096
+CUT: Final = " [cut]"
 NO_RELEASE: Final = "(no release identity)"
 
 
@@ -38,18 +42,33 @@ class RollbackRecord:
         cls, report: CutoverReport, release: str, stack: str, when: datetime | None = None
     ) -> RollbackRecord:
         at = (when or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return cls(
+        record = cls(
             id=f"{report.target}@{at}",
             colour=report.target,
             release=release,
             at=at,
             stack=stack,
             step=report.step,
-            cause=report.cause[:CAUSE_LIMIT],
+            cause=report.cause,
         )
+        return record._fitted()
+
+    def _fitted(self) -> RollbackRecord:
+        """This record, its cause cut (and marked) to the longest start whose JSON fits one
+        SSM parameter: characters differ in size once encoded and escaped."""
+        if self._fits(self.cause):
+            return self
+        kept = bisect.bisect_left(
+            range(len(self.cause) + 1), True, key=lambda n: not self._fits(self.cause[:n] + CUT)
+        )
+        return replace(self, cause=self.cause[: max(0, kept - 1)] + CUT)
+
+    def _fits(self, cause: str) -> bool:
+        return len(replace(self, cause=cause).to_json().encode()) <= VALUE_LIMIT
 
     def to_json(self) -> str:
-        return json.dumps({**asdict(self), "colour": self.colour.value}, sort_keys=True)
+        data = {**asdict(self), "colour": self.colour.value}
+        return json.dumps(data, sort_keys=True, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, text: str) -> RollbackRecord:

@@ -161,6 +161,7 @@ def report_of(engine: DynamicEngine) -> CutoverReport:
 def test_check_accepts_good_inputs(pulumi: DynamicEngine) -> None:
     checked = pulumi.check(checked_props())
     assert checked["policy"]["bakeSeconds"] == 1  # a float after Pulumi's serialisation
+    pulumi.check(checked_props(record_path="/a" * 14))  # the colour makes 15 levels: allowed
 
 
 @pytest.mark.parametrize(
@@ -184,6 +185,7 @@ def test_check_accepts_good_inputs(pulumi: DynamicEngine) -> None:
         ({"alert_topics": {"critical": "x"}}, "alert_topics", "critical and emergency"),
         ({"record_path": "/aws/cutover"}, "record_path", "not under /aws"),
         ({"record_path": "switchyard"}, "record_path", "SSM parameter path"),
+        ({"record_path": "/a" * 15}, "record_path", "SSM allows 15"),
         ({"release": "v" * 300}, "release", "at most 256"),
         ({"stack": ""}, "stack", "must name the stack"),
     ],

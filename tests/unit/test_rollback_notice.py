@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
+
+import pytest
 
 from delivery.config.model import Colour
 from delivery.cutover.alerts import SUBJECT_LIMIT, rollback_message
 from delivery.cutover.events import CutoverReport, Outcome, Verdict
 from delivery.cutover.ports import AlarmValue
-from delivery.cutover.records import RollbackRecord
+from delivery.cutover.records import CUT, VALUE_LIMIT, RollbackRecord
 from delivery.plans.schedule import Weights
 
 REPORT = CutoverReport(
@@ -74,3 +77,19 @@ def test_a_record_blocks_its_release_until_retried_by_its_own_id() -> None:
     assert "set liveColour back to blue" in ways_out
     assert "a new greenImage" in ways_out
     assert "retryRollback 'green@2026-11-27T05:12:03Z'" in ways_out
+
+
+@pytest.mark.parametrize("unit", ["x", "é", "日本", '"', "\x01", "🚨"])
+def test_a_long_cause_is_cut_to_fit_one_ssm_parameter(unit: str) -> None:
+    cause = unit * 6000
+    record = RollbackRecord.of(replace(REPORT, cause=cause), "web:" + "9" * 250, "prod")
+    stored = record.to_json()
+    assert len(stored.encode()) <= VALUE_LIMIT  # a standard parameter's limit
+    assert len(stored.encode()) > VALUE_LIMIT - 16  # cut no more than needed
+    assert record.cause.endswith(CUT) and cause.startswith(record.cause.removesuffix(CUT))
+    assert RollbackRecord.from_json(stored) == record
+
+
+def test_a_short_cause_is_kept_whole() -> None:
+    record = RollbackRecord.of(REPORT, "web:2", "prod")
+    assert record.cause == REPORT.cause
