@@ -25,6 +25,7 @@ from delivery.config.model import Colour, InsufficientData, TrafficPolicy
 from delivery.cutover.aws import ApiCalls, CallBudget, CloudWatchAlarms, ElbListener, aws_cutover
 from delivery.cutover.clock import SystemClock
 from delivery.cutover.events import CutoverReport, Event, EventKind
+from delivery.cutover.ports import AlarmValue
 from delivery.errors import CutoverStopped
 from delivery.plans.schedule import Weights
 from delivery.rehearsal.emulator import (
@@ -72,7 +73,7 @@ def one_cutover(
     timers: list[threading.Timer] = []
 
     def fire() -> None:
-        set_alarm(operator, alarm, "ALARM", "benchmark fault")
+        set_alarm(operator, alarm, AlarmValue.ALARM, "benchmark fault")
         fired.append(time.perf_counter())
 
     def observe(event: Event) -> None:
@@ -105,7 +106,7 @@ def one_cutover(
     finally:
         for timer in timers:
             timer.cancel()
-    set_alarm(operator, alarm, "OK", "benchmark reset")
+    set_alarm(operator, alarm, AlarmValue.OK, "benchmark reset")
     force_weights(operator, plane, Weights.all_on(Colour.BLUE))
     reaction = (rolled[0] - fired[0]) * 1000 if rolled and fired else None
     return Run(

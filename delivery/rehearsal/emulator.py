@@ -30,7 +30,7 @@ from delivery.cutover.aws import (
     ElbListener,
     make_clients,
 )
-from delivery.cutover.ports import Clock
+from delivery.cutover.ports import AlarmValue, Clock
 from delivery.errors import SwitchyardError
 from delivery.plans.alarms import AlarmSpec, alarm_name, dimensions, rollback_alarm_specs
 from delivery.plans.schedule import Weights
@@ -267,8 +267,8 @@ def _measure(spec: AlarmSpec, dims: Mapping[Dimensions, Mapping[str, str]]) -> d
     return {"Metrics": queries}
 
 
-def set_alarm(clients: AwsClients, alarm: str, state: str, reason: str) -> None:
-    clients.cloudwatch.set_alarm_state(AlarmName=alarm, StateValue=state, StateReason=reason)
+def set_alarm(clients: AwsClients, alarm: str, state: AlarmValue, reason: str) -> None:
+    clients.cloudwatch.set_alarm_state(AlarmName=alarm, StateValue=state.value, StateReason=reason)
 
 
 def listener_weights(clients: AwsClients, plane: TrafficPlane) -> Weights:

@@ -19,6 +19,7 @@ from delivery.config.model import PROJECT, Colour, LoadCheck, ReleaseStep, Setti
 from delivery.config.stackfile import stack_config
 from delivery.cutover.aws import ElbListener, TargetGroupHealth, aws_cutover
 from delivery.cutover.engine import Cutover
+from delivery.cutover.ports import AlarmValue
 from delivery.errors import CutoverStopped
 from delivery.rehearsal.clock import CompressedClock
 from delivery.rehearsal.emulator import (
@@ -197,7 +198,7 @@ def rehearse_release(
                 and event.step == scenario.alarm_step
             ):
                 alarm = plane.gating_alarms(source.other)[0]
-                set_alarm(operator, alarm, "ALARM", f"rehearsal: 5xx at {event.step}%")
+                set_alarm(operator, alarm, AlarmValue.ALARM, f"rehearsal: 5xx at {event.step}%")
                 fired.append(alarm)
 
         say(

@@ -11,6 +11,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from delivery.cutover.ports import AlarmValue
 from delivery.rehearsal.run import RunRecord
 from delivery.rehearsal.scenarios import Outcome
 
@@ -107,7 +108,11 @@ LINE_COLOURS = {
     Outcome.REFUSED: "tab:blue",
     Outcome.FAILED: "black",
 }
-STATE_COLOURS = {"ALARM": "tab:red", "INSUFFICIENT_DATA": "tab:orange", "OK": "tab:grey"}
+STATE_COLOURS = {
+    AlarmValue.ALARM: "tab:red",
+    AlarmValue.INSUFFICIENT_DATA: "tab:orange",
+    AlarmValue.OK: "tab:grey",
+}
 
 
 def write_chart(path: Path, records: Sequence[RunRecord], title: str) -> None:
@@ -176,7 +181,7 @@ def _plot_run(ax: Any, record: RunRecord) -> None:
     for mark in record.alarm_marks:
         ax.axvline(
             mark.at,
-            color=STATE_COLOURS.get(mark.state, "black"),
+            color=STATE_COLOURS[mark.state],
             linestyle=":",
             linewidth=1.4,
             zorder=3,  # above the weight line, which a rollback draws at the same moment

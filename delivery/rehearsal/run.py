@@ -12,6 +12,7 @@ from delivery.config.model import Colour, Settings
 from delivery.cutover.aws import ApiCalls, AwsClients, aws_cutover
 from delivery.cutover.engine import Cutover
 from delivery.cutover.events import CutoverReport, Event, EventKind
+from delivery.cutover.ports import AlarmValue
 from delivery.errors import ListenerDrift, RollbackFailed, RolledBack, ShiftRefused
 from delivery.plans.schedule import Weights
 from delivery.rehearsal.clock import CompressedClock
@@ -34,7 +35,7 @@ FLAP_OK_POLLS = 1.25
 class AlarmMark:
     at: float  # policy time
     alarm: str
-    state: str
+    state: AlarmValue
 
 
 @dataclass
@@ -98,7 +99,8 @@ class RunRecord:
             "final_weights": self.final_weights.as_dict() if self.final_weights else None,
             "steps": self.steps(),
             "alarm_events": [
-                {"at": round(m.at, 3), "alarm": m.alarm, "state": m.state} for m in self.alarm_marks
+                {"at": round(m.at, 3), "alarm": m.alarm, "state": m.state.value}
+                for m in self.alarm_marks
             ],
             "api_calls": self.api_calls,
         }
@@ -118,9 +120,9 @@ class _AlarmDriver:
         self._thread: threading.Thread | None = None
         self.fired_at: float | None = None  # perf_counter when the scenario's fault landed
 
-    def set(self, state: str, reason: str) -> None:
+    def set(self, state: AlarmValue, reason: str) -> None:
         set_alarm(self._clients, self._alarm, state, reason)
-        if self.fired_at is None and state != "OK":
+        if self.fired_at is None and state is not AlarmValue.OK:
             self.fired_at = time.perf_counter()
         self._record.alarm_marks.append(AlarmMark(self._clock.now(), self._alarm, state))
 
@@ -138,7 +140,7 @@ class _AlarmDriver:
                 due += FLAP_ALARM_POLLS * poll_seconds
                 if self._wait_until(due):
                     return
-                self.set("OK", "rehearsal: flapped back")
+                self.set(AlarmValue.OK, "rehearsal: flapped back")
                 due += FLAP_OK_POLLS * poll_seconds
                 if self._wait_until(due):
                     return
@@ -159,7 +161,9 @@ class _AlarmDriver:
         ``policy_time`` (a flapping alarm), for at most two polls."""
         deadline = policy_time + 2 * poll_seconds
         while self._clock.now() < deadline:
-            if any(m.state == "OK" and m.at > policy_time for m in self._record.alarm_marks):
+            if any(
+                m.state is AlarmValue.OK and m.at > policy_time for m in self._record.alarm_marks
+            ):
                 return
             self._clock.sleep(poll_seconds / 10)
 
@@ -216,7 +220,7 @@ def run_scenario(
             on_event(event)
 
     if scenario.firing_before_start:
-        driver.set("ALARM", "rehearsal: already firing before the release")
+        driver.set(AlarmValue.ALARM, "rehearsal: already firing before the release")
     engine = aws_cutover(
         clients,
         plane.listener_arn,

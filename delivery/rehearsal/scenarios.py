@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from delivery.config.model import InsufficientData, TrafficPolicy
+from delivery.cutover.ports import AlarmValue
 from delivery.errors import SwitchyardError
 
 
@@ -27,7 +28,7 @@ class Scenario:
     description: str
     fault_step: int | None = None  # the step during whose bake the fault starts
     fault_at: float = 0.4  # how far into that bake, as a fraction
-    alarm_state: str = "ALARM"
+    alarm_state: AlarmValue = AlarmValue.ALARM
     flapping: bool = False
     firing_before_start: bool = False
     healthy_targets: int | None = None  # None: enough to pass the health gate
@@ -117,6 +118,6 @@ def parse_scenario(text: str, policy: TrafficPolicy) -> Scenario:
             f"an alarm goes to INSUFFICIENT_DATA mid-bake; this stack says "
             f"{policy.insufficient_data.value}",
             fault_step=middle_step(policy),
-            alarm_state="INSUFFICIENT_DATA",
+            alarm_state=AlarmValue.INSUFFICIENT_DATA,
         )
     raise ScenarioError(f"unknown scenario {text!r}; choose from: {', '.join(NAMES)}")

@@ -27,6 +27,7 @@ from delivery.cutover.aws import (
 )
 from delivery.cutover.engine import ROLLBACK_RETRY_SECONDS, Cutover
 from delivery.cutover.events import Event, EventKind, Observer, Outcome
+from delivery.cutover.ports import AlarmValue
 from delivery.errors import ListenerDrift, RollbackFailed, RolledBack, ShiftRefused
 from delivery.plans.schedule import Weights, polls_per_bake
 from delivery.rehearsal.emulator import (
@@ -81,7 +82,9 @@ def test_healthy_promotion(rig: Rig) -> None:
 def test_alarm_during_each_steps_bake_rolls_back(rig: Rig, step_index: int) -> None:
     alarm = rig.plane.gating_alarms(GREEN)[0]
     fire_at = step_index * 60 + 25
-    rig.clock.at(fire_at, lambda: set_alarm(rig.operator, alarm, "ALARM", "5xx rate 12% > 5%"))
+    rig.clock.at(
+        fire_at, lambda: set_alarm(rig.operator, alarm, AlarmValue.ALARM, "5xx rate 12% > 5%")
+    )
     with pytest.raises(RolledBack) as failure:
         make_engine(rig).shift(BLUE, GREEN)
     step = POLICY.steps[step_index]
@@ -92,7 +95,9 @@ def test_alarm_during_each_steps_bake_rolls_back(rig: Rig, step_index: int) -> N
 
 
 def test_alarm_already_firing_refuses(rig: Rig) -> None:
-    set_alarm(rig.operator, rig.plane.gating_alarms(GREEN)[3], "ALARM", "CPU 95% for 10 minutes")
+    set_alarm(
+        rig.operator, rig.plane.gating_alarms(GREEN)[3], AlarmValue.ALARM, "CPU 95% for 10 minutes"
+    )
     with pytest.raises(ShiftRefused, match=r"green-cpu' is ALARM .CPU 95% for 10 minutes."):
         make_engine(rig).shift(BLUE, GREEN)
     assert "ModifyListener" not in rig.counter.calls
@@ -153,7 +158,9 @@ def test_insufficient_data_under_both_settings(
 ) -> None:
     policy = TrafficPolicy(POLICY.steps, 60, 10, 2, setting)
     alarm = rig.plane.gating_alarms(GREEN)[1]
-    rig.clock.at(70, lambda: set_alarm(rig.operator, alarm, "INSUFFICIENT_DATA", "no datapoints"))
+    rig.clock.at(
+        70, lambda: set_alarm(rig.operator, alarm, AlarmValue.INSUFFICIENT_DATA, "no datapoints")
+    )
     engine = make_engine(rig, policy)
     if rolls_back:
         with pytest.raises(RolledBack, match=r"INSUFFICIENT_DATA .no datapoints. at step 50%"):
@@ -171,7 +178,7 @@ def test_the_rollback_call_failing_is_loud_and_states_the_weights(
     failing = Fault("ModifyListener", 100_000, code="InternalFailure", status=500, first=2)
     FaultInjector(failing).attach(clients.elbv2)
     alarm = rig.plane.gating_alarms(GREEN)[0]
-    rig.clock.at(20, lambda: set_alarm(rig.operator, alarm, "ALARM", "5xx"))
+    rig.clock.at(20, lambda: set_alarm(rig.operator, alarm, AlarmValue.ALARM, "5xx"))
     with pytest.raises(RollbackFailed) as failure:
         make_engine(rig, clients=clients).shift(BLUE, GREEN)
     assert rig.clock.t >= 20 + ROLLBACK_RETRY_SECONDS  # it kept retrying before giving up
@@ -267,7 +274,7 @@ def test_a_shift_keeps_authentication_order_and_stickiness(rig: Rig) -> None:
 def test_a_rollback_keeps_authentication_too(rig: Rig) -> None:
     authenticated_listener(rig)
     alarm = rig.plane.gating_alarms(GREEN)[0]
-    rig.clock.at(20, lambda: set_alarm(rig.operator, alarm, "ALARM", "5xx"))
+    rig.clock.at(20, lambda: set_alarm(rig.operator, alarm, AlarmValue.ALARM, "5xx"))
     with pytest.raises(RolledBack):
         make_engine(rig).shift(BLUE, GREEN)
     assert [a["Type"] for a in sorted(default_actions(rig), key=lambda a: a["Order"])] == [
@@ -333,7 +340,7 @@ def test_a_rollback_throttled_twice_still_restores_within_two_and_a_half_seconds
     throttled = Fault("ModifyListener", 2, first=2)  # the step to 10%, then the rollback
     FaultInjector(throttled).attach(clients.elbv2)
     alarm = rig.plane.gating_alarms(GREEN)[0]
-    rig.clock.at(2, lambda: set_alarm(rig.operator, alarm, "ALARM", "5xx"))
+    rig.clock.at(2, lambda: set_alarm(rig.operator, alarm, AlarmValue.ALARM, "5xx"))
     with pytest.raises(RolledBack) as failure:
         make_engine(rig, FAST, clients=clients).shift(BLUE, GREEN)
     report = failure.value.report
@@ -356,7 +363,7 @@ def test_a_rollback_throttled_beyond_one_call_budget_keeps_retrying_until_restor
     throttled = Fault("ModifyListener", throttles, first=2)  # the step to 10%, then the rollback
     FaultInjector(throttled).attach(clients.elbv2)
     alarm = rig.plane.gating_alarms(GREEN)[0]
-    rig.clock.at(2, lambda: set_alarm(rig.operator, alarm, "ALARM", "5xx"))
+    rig.clock.at(2, lambda: set_alarm(rig.operator, alarm, AlarmValue.ALARM, "5xx"))
     events: list[Event] = []
     with pytest.raises(RolledBack, match=r"rolled back, blue=100% green=0% now in force"):
         make_engine(rig, FAST, on_event=events.append, clients=clients).shift(BLUE, GREEN)

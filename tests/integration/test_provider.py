@@ -17,6 +17,7 @@ from pulumi.runtime import rpc
 from delivery.config.model import Colour
 from delivery.cutover.aws import AwsClients, make_clients
 from delivery.cutover.events import CutoverReport, EventKind, Outcome, outcome_in
+from delivery.cutover.ports import AlarmValue
 from delivery.cutover.provider import CutoverProvider
 from delivery.cutover.records import RollbackRecord
 from delivery.plans.schedule import Weights
@@ -294,7 +295,7 @@ def test_an_unrelated_change_with_the_live_colour_in_place_is_unchanged(
     pulumi.up(props(plane, inboxes))
     pulumi.up(props(plane, inboxes, live="green"))
     shift = report_of(pulumi)
-    set_alarm(operator, plane.gating_alarms(Colour.GREEN)[0], "ALARM", "would roll back")
+    set_alarm(operator, plane.gating_alarms(Colour.GREEN)[0], AlarmValue.ALARM, "would roll back")
     slower = {**FAST_POLICY, "bakeSeconds": 2}
     assert pulumi.up(props(plane, inboxes, live="green", policy=slower)) == "update"
     assert pulumi.outputs["last_outcome"] == "unchanged"
@@ -356,7 +357,7 @@ def test_update_refused_by_a_gate_fails_and_moves_nothing(
     pulumi: DynamicEngine, operator: AwsClients, plane: TrafficPlane, inboxes: dict[str, Inbox]
 ) -> None:
     pulumi.up(props(plane, inboxes))
-    set_alarm(operator, plane.gating_alarms(Colour.GREEN)[2], "INSUFFICIENT_DATA", "x")
+    set_alarm(operator, plane.gating_alarms(Colour.GREEN)[2], AlarmValue.INSUFFICIENT_DATA, "x")
     failing_policy = {**FAST_POLICY, "insufficientData": "rollback"}
     with pytest.raises(ProviderFailed, match="INSUFFICIENT_DATA"):
         pulumi.up(props(plane, inboxes, live="green", policy=failing_policy))
@@ -381,12 +382,12 @@ def roll_back_a_shift_to_green(
     pulumi: DynamicEngine, operator: AwsClients, plane: TrafficPlane, inboxes: dict[str, Inbox]
 ) -> ProviderFailed:
     pulumi.up(props(plane, inboxes))
-    set_alarm(operator, plane.gating_alarms(Colour.GREEN)[0], "ALARM", "5xx rate 9% > 5%")
+    set_alarm(operator, plane.gating_alarms(Colour.GREEN)[0], AlarmValue.ALARM, "5xx rate 9% > 5%")
     # The gate would refuse a firing alarm: fire it once the first step is set.
     force_weights(operator, plane, Weights(blue=50, green=50))
     with pytest.raises(ProviderFailed) as failed:
         pulumi.up(props(plane, inboxes, live="green"))
-    set_alarm(operator, plane.gating_alarms(Colour.GREEN)[0], "OK", "recovered")
+    set_alarm(operator, plane.gating_alarms(Colour.GREEN)[0], AlarmValue.OK, "recovered")
     return failed.value
 
 
@@ -434,7 +435,7 @@ def test_a_failed_rollback_pages_emergency_too(
     failing = Fault("ModifyListener", 100_000, code="InternalFailure", status=500)
     inject(monkeypatch, "elbv2", failing)
     force_weights(operator, plane, Weights(blue=50, green=50))
-    set_alarm(operator, plane.gating_alarms(Colour.GREEN)[0], "ALARM", "5xx")
+    set_alarm(operator, plane.gating_alarms(Colour.GREEN)[0], AlarmValue.ALARM, "5xx")
     with pytest.raises(ProviderFailed, match="ROLLBACK FAILED") as failed:
         pulumi.up(props(plane, inboxes, live="green"))
     assert listener_weights(operator, plane) == Weights(blue=50, green=50)
@@ -456,7 +457,7 @@ def test_a_failed_publish_never_blocks_the_rollback_and_is_reported(
     topics = {"critical": gone, "emergency": gone}
     pulumi.up(props(plane, inboxes, alert_topics=topics))
     force_weights(operator, plane, Weights(blue=50, green=50))
-    set_alarm(operator, plane.gating_alarms(Colour.GREEN)[0], "ALARM", "5xx")
+    set_alarm(operator, plane.gating_alarms(Colour.GREEN)[0], AlarmValue.ALARM, "5xx")
     with pytest.raises(ProviderFailed) as failed:
         pulumi.up(props(plane, inboxes, live="green", alert_topics=topics))
     assert "rolled back, blue=100% green=0% now in force" in failed.value.details

@@ -20,6 +20,7 @@ from delivery.cli import main
 from delivery.config.model import Colour, SmokeCheck, Tier
 from delivery.cutover.aws import AwsClients, CloudWatchAlarms, ElbListener
 from delivery.cutover.clock import SystemClock
+from delivery.cutover.ports import AlarmValue
 from delivery.errors import PortError
 from delivery.plans.schedule import Weights
 from delivery.rehearsal.emulator import (
@@ -107,7 +108,7 @@ def test_status_shows_weights_candidate_alarms_and_last_releases(
     done.outcome = Outcome.PROMOTED
     records.save(done)
     records.save(ReleaseRecord.begin("staging", "web@sha256:new", Colour.BLUE, START))
-    set_alarm(operator, plane.alarms[Colour.GREEN][0], "ALARM", "test")
+    set_alarm(operator, plane.alarms[Colour.GREEN][0], AlarmValue.ALARM, "test")
     force_weights(operator, plane, Weights(blue=90, green=10))
     config = {LIVE_COLOUR: "blue", image_key(Colour.GREEN): "web@sha256:new"}
 

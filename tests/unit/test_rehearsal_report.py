@@ -7,6 +7,7 @@ from rich.console import Console
 
 from delivery.config.model import Colour
 from delivery.cutover.events import Event, EventKind
+from delivery.cutover.ports import AlarmValue
 from delivery.plans.schedule import Weights
 from delivery.rehearsal.report import print_summary, timeline_figure
 from delivery.rehearsal.run import AlarmMark, RunRecord
@@ -31,7 +32,7 @@ def rolled_back() -> RunRecord:
         Event(1206.923456, EventKind.ROLLBACK_SET, BLUE, 50, "rollback"),
         Event(1207.2, EventKind.ROLLED_BACK, BLUE, 50, "alarm"),
     ]
-    record.alarm_marks = [AlarmMark(39.0, "web-green-5xx-rate", "INSUFFICIENT_DATA")]
+    record.alarm_marks = [AlarmMark(39.0, "web-green-5xx-rate", AlarmValue.INSUFFICIENT_DATA)]
     record.api_calls = {
         "calls": {"ModifyListener": 2, "DescribeAlarms": 124},
         "attempts": {"ModifyListener": 2, "DescribeAlarms": 124},
