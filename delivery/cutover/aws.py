@@ -35,10 +35,11 @@ from delivery.config.model import Colour, TrafficPolicy
 from delivery.cutover.alerts import AlertMessage
 from delivery.cutover.clock import SystemClock
 from delivery.cutover.engine import Cutover
+from delivery.cutover.errors import ListenerDrift, ShiftRefused
 from delivery.cutover.events import Observer
 from delivery.cutover.ports import AlarmState, AlarmValue, Clock
 from delivery.cutover.records import RollbackRecord
-from delivery.errors import CallFailure, ListenerDrift, PortError, ShiftRefused
+from delivery.errors import CallFailure, PortError
 from delivery.plans.schedule import Weights
 
 T = TypeVar("T")

@@ -16,16 +16,16 @@ from collections.abc import Sequence
 from typing import Final, NoReturn
 
 from delivery.config.model import Colour, InsufficientData, TrafficPolicy
-from delivery.cutover.events import CutoverReport, Event, EventKind, Observer, Outcome, Verdict
-from delivery.cutover.ports import Alarms, AlarmState, AlarmValue, Clock, Listener, TargetHealth
-from delivery.errors import (
+from delivery.cutover.errors import (
     CutoverStopped,
     ListenerDrift,
-    PortError,
     RollbackFailed,
     RolledBack,
     ShiftRefused,
 )
+from delivery.cutover.events import CutoverReport, Event, EventKind, Observer, Outcome, Verdict
+from delivery.cutover.ports import Alarms, AlarmState, AlarmValue, Clock, Listener, TargetHealth
+from delivery.errors import PortError
 from delivery.plans.schedule import Step, Weights, schedule
 
 INTERRUPTED = "interrupted (Ctrl-C); aborted"

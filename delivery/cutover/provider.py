@@ -50,19 +50,18 @@ from delivery.cutover.aws import (
 )
 from delivery.cutover.clock import SystemClock
 from delivery.cutover.engine import Cutover
-from delivery.cutover.events import CutoverReport, Event, EventKind, Outcome, outcome_line
-from delivery.cutover.ports import Clock
-from delivery.cutover.records import RollbackRecord
-from delivery.errors import (
-    ConfigError,
+from delivery.cutover.errors import (
     CutoverStopped,
     ListenerDrift,
-    PortError,
     ReleaseRolledBack,
     RollbackFailed,
     RolledBack,
     ShiftRefused,
 )
+from delivery.cutover.events import CutoverReport, Event, EventKind, Outcome, outcome_line
+from delivery.cutover.ports import Clock
+from delivery.cutover.records import RollbackRecord
+from delivery.errors import ConfigError, PortError
 from delivery.plans.schedule import Weights
 
 MAX_GATING_ALARMS: Final = 100  # one DescribeAlarms call per poll covers at most 100 names

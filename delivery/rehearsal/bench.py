@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from delivery.config.model import Colour, InsufficientData, TrafficPolicy
 from delivery.cutover.aws import ApiCalls, CallBudget, CloudWatchAlarms, ElbListener, aws_cutover
 from delivery.cutover.clock import SystemClock
+from delivery.cutover.errors import CutoverStopped
 from delivery.cutover.events import CutoverReport, Event, EventKind
 from delivery.cutover.ports import AlarmValue
-from delivery.errors import CutoverStopped
 from delivery.plans.schedule import Weights
 from delivery.rehearsal.emulator import (
     Emulator,

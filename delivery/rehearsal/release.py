@@ -19,8 +19,8 @@ from delivery.config.model import PROJECT, Colour, LoadCheck, ReleaseStep, Setti
 from delivery.config.stackfile import stack_config
 from delivery.cutover.aws import ElbListener, TargetGroupHealth, aws_cutover
 from delivery.cutover.engine import Cutover
+from delivery.cutover.errors import CutoverStopped
 from delivery.cutover.ports import AlarmValue
-from delivery.errors import CutoverStopped
 from delivery.rehearsal.clock import CompressedClock
 from delivery.rehearsal.emulator import (
     Emulator,

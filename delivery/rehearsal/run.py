@@ -11,9 +11,9 @@ from typing import Any
 from delivery.config.model import Colour, Settings
 from delivery.cutover.aws import ApiCalls, AwsClients, aws_cutover
 from delivery.cutover.engine import Cutover
+from delivery.cutover.errors import ListenerDrift, RollbackFailed, RolledBack, ShiftRefused
 from delivery.cutover.events import CutoverReport, Event, EventKind
 from delivery.cutover.ports import AlarmValue
-from delivery.errors import ListenerDrift, RollbackFailed, RolledBack, ShiftRefused
 from delivery.plans.schedule import Weights
 from delivery.rehearsal.clock import CompressedClock
 from delivery.rehearsal.emulator import (

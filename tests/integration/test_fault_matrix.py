@@ -26,9 +26,9 @@ from delivery.cutover.aws import (
     aws_cutover,
 )
 from delivery.cutover.engine import ROLLBACK_RETRY_SECONDS, Cutover
+from delivery.cutover.errors import ListenerDrift, RollbackFailed, RolledBack, ShiftRefused
 from delivery.cutover.events import Event, EventKind, Observer, Outcome
 from delivery.cutover.ports import AlarmValue
-from delivery.errors import ListenerDrift, RollbackFailed, RolledBack, ShiftRefused
 from delivery.plans.schedule import Weights, polls_per_bake
 from delivery.rehearsal.emulator import (
     Emulator,

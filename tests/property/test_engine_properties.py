@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from delivery.config.model import Colour, InsufficientData, TrafficPolicy
 from delivery.cutover.engine import Cutover
+from delivery.cutover.errors import ListenerDrift, RollbackFailed, RolledBack, ShiftRefused
 from delivery.cutover.ports import AlarmValue
-from delivery.errors import ListenerDrift, RollbackFailed, RolledBack, ShiftRefused
 from delivery.plans.schedule import Weights
 from tests.world import Crash, World, make_world
 

@@ -6,9 +6,9 @@ import pytest
 
 from delivery.config.model import Colour, InsufficientData, TrafficPolicy
 from delivery.cutover.engine import ROLLBACK_RETRY_SECONDS, Cutover
+from delivery.cutover.errors import ListenerDrift, RollbackFailed, RolledBack, ShiftRefused
 from delivery.cutover.events import CutoverReport, Event, EventKind, Outcome
 from delivery.cutover.ports import AlarmValue
-from delivery.errors import ListenerDrift, RollbackFailed, RolledBack, ShiftRefused
 from delivery.plans.schedule import Weights, polls_per_bake
 from tests.world import World, make_world
 

@@ -26,12 +26,6 @@ PACKAGE_RANKS = {
 }
 COMMAND_LINE = 6
 CLOUD_LIBRARIES = {"boto3", "botocore", "pulumi", "pulumi_aws", "moto"}
-# Upward imports made for type checking only, each with its reason. Keep this list short.
-TYPE_ONLY_EXCEPTIONS = {
-    # CutoverStopped.report is typed as the engine's CutoverReport; nothing imports it at run
-    # time. The cutover's errors belong in delivery/cutover/ (one base class still).
-    ("delivery.errors", "delivery.cutover.events"),
-}
 
 
 @dataclass(frozen=True)
@@ -101,8 +95,6 @@ def test_every_import_points_down(module: Module) -> None:
         if not name.startswith("delivery."):
             continue
         target = imported_module(name, MODULES)
-        if (module.name, name) in TYPE_ONLY_EXCEPTIONS:
-            continue
         if target and target.package and target.rank > module.rank:
             upward.append(f"{name} (layer {target.rank} above {module.rank})")
     assert not upward, f"{module.name} imports upward: {upward}"
