@@ -567,58 +567,41 @@ def test_a_blind_rollback_is_published_but_does_not_refuse_the_release_later(
     assert pulumi.outputs["last_outcome"] == "promoted"
 
 
-@pytest.mark.parametrize(
-    ("code", "status", "advice"),
-    [
-        ("Throttling", 400, "a transient error): run again in a minute"),
-        ("InternalFailure", 500, "a transient error): run again in a minute"),
-        ("AccessDenied", 403, "grant elasticloadbalancing:DescribeListeners to the deploying"),
-        ("ListenerNotFound", 400, "; check the listener ARN"),
-    ],
-)
-def test_a_listener_that_cannot_be_read_gets_advice_for_its_error(
-    pulumi: DynamicEngine,
-    plane: TrafficPlane,
-    inboxes: dict[str, Inbox],
-    monkeypatch: pytest.MonkeyPatch,
-    code: str,
-    status: int,
-    advice: str,
-) -> None:
-    pulumi.up(props(plane, inboxes))
-    inject(monkeypatch, "elbv2", Fault("DescribeListeners", 100_000, code=code, status=status))
-    with pytest.raises(ProviderFailed) as refused:
-        pulumi.up(props(plane, inboxes, live="green"))
-    details = refused.value.details
-    assert f"DescribeListeners failed: {code}" in details
-    assert advice in details
-    assert outcome_in(details) is Outcome.REFUSED
+LISTENER_READ = ("elbv2", "DescribeListeners", "DescribeListeners failed: ")
+RECORD_READ = ("ssm", "GetParameter", f"could not read the rollback record {RECORDS}/green: ")
 
 
 @pytest.mark.parametrize(
-    ("code", "status", "advice"),
+    ("call", "code", "status", "advice"),
     [
-        ("ThrottlingException", 400, "run again in a minute"),
-        ("AccessDeniedException", 400, f"grant ssm:GetParameter on {RECORDS}/* to the"),
+        (LISTENER_READ, "Throttling", 400, "a transient error): run again in a minute"),
+        (LISTENER_READ, "InternalFailure", 500, "a transient error): run again in a minute"),
+        (LISTENER_READ, "AccessDenied", 403, "grant elasticloadbalancing:DescribeListeners to"),
+        (LISTENER_READ, "ListenerNotFound", 400, "; check the listener ARN"),
+        (RECORD_READ, "ThrottlingException", 400, "run again in a minute"),
+        (RECORD_READ, "AccessDeniedException", 400, f"grant ssm:GetParameter on {RECORDS}/* to"),
     ],
 )
-def test_a_rollback_record_that_cannot_be_read_gets_advice_for_its_error(
+def test_a_call_that_fails_before_the_shift_gets_advice_for_its_error(
     pulumi: DynamicEngine,
     operator: AwsClients,
     plane: TrafficPlane,
     inboxes: dict[str, Inbox],
     monkeypatch: pytest.MonkeyPatch,
+    call: tuple[str, str, str],
     code: str,
     status: int,
     advice: str,
 ) -> None:
+    service, operation, said = call
     pulumi.up(props(plane, inboxes))
-    inject(monkeypatch, "ssm", Fault("GetParameter", 100_000, code=code, status=status))
+    inject(monkeypatch, service, Fault(operation, 100_000, code=code, status=status))
     with pytest.raises(ProviderFailed) as refused:
         pulumi.up(props(plane, inboxes, live="green"))
     details = refused.value.details
-    assert f"could not read the rollback record {RECORDS}/green" in details
+    assert said in details and code in details
     assert advice in details
+    assert outcome_in(details) is Outcome.REFUSED
     assert listener_weights(operator, plane) == Weights(blue=100, green=0)
 
 
