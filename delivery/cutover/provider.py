@@ -441,10 +441,13 @@ class _Wiring:
             raise _with(restored, f"{restored} {ways_out}") from restored
         except ListenerDrift as drift:
             weights = drift.report.weights if drift.report else None
-            message = (
-                f"{refused}. Nothing was moved: the listener already sends all traffic to "
-                f"{target} ({weights}), a change made outside Switchyard. {ways_out}"
+            state = (
+                f"the listener already sends all traffic to {target} ({weights}), a change "
+                "made outside Switchyard"
+                if weights == Weights.all_on(target)
+                else str(drift)  # not a forward over both groups Switchyard can read
             )
+            message = f"{refused}. Nothing was moved: {state}. {ways_out}"
             raise _with(ReleaseRolledBack(message), message, drift.report) from drift
         message = (
             f"{refused}. Nothing was moved: {source} still carries all traffic "

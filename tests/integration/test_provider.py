@@ -531,6 +531,24 @@ def test_a_refused_release_the_listener_already_carries_moves_nothing_and_says_s
     assert listener_weights(operator, plane) == Weights(blue=0, green=100)
 
 
+def test_a_refused_release_over_a_listener_in_maintenance_names_what_it_found(
+    pulumi: DynamicEngine, operator: AwsClients, plane: TrafficPlane, inboxes: dict[str, Inbox]
+) -> None:
+    roll_back_a_shift_to_green(pulumi, operator, plane, inboxes)
+    maintenance = {
+        "Type": "fixed-response",
+        "FixedResponseConfig": {"StatusCode": "503", "ContentType": "text/plain"},
+    }
+    operator.elbv2.modify_listener(ListenerArn=plane.listener_arn, DefaultActions=[maintenance])
+    with pytest.raises(ProviderFailed) as refused:
+        pulumi.up(props(plane, inboxes, live="green"))
+    details = refused.value.details
+    assert "ReleaseRolledBack" in details
+    assert "Nothing was moved: listener" in details
+    assert "default actions [fixed-response] and no single forward" in details
+    assert "already sends all traffic" not in details
+
+
 def test_a_refusal_states_the_weights_it_read(
     pulumi: DynamicEngine, operator: AwsClients, plane: TrafficPlane, inboxes: dict[str, Inbox]
 ) -> None:
