@@ -21,6 +21,7 @@ BAD_VALUES: list[tuple[str, Any, str]] = [
     ("bakeSeconds", 1.5, "whole number"),
     ("bakeSeconds", "soon", "whole number"),
     ("bakeSeconds", True, "whole number"),
+    ("bakeSeconds", "\uff13\uff10\uff10", "whole number"),  # full-width 300
     ("bakeSeconds", 120, "at least 300 s, the evaluation window of the error-rate alarm"),
     ("pollSeconds", 0, "1..300"),
     ("pollSeconds", 301, "1..300"),

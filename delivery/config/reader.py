@@ -98,10 +98,11 @@ def array(
 
 
 def whole(value: Any) -> Any:
-    """Integral values as int: Pulumi carries every number as a float, config carries text."""
+    """Integral values as int: Pulumi carries every number as a float, config carries text.
+    Only ASCII digits count: ``int()`` would also read full-width or Arabic-Indic ones."""
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and re.fullmatch(r"[+-]?\d{1,18}", value.strip()):
+    if isinstance(value, str) and re.fullmatch(r"[+-]?[0-9]{1,18}", value.strip()):
         return int(value)
     return value
 
