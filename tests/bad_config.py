@@ -22,6 +22,23 @@ BAD_VALUES: list[tuple[str, Any, str]] = [
     ("bakeSeconds", "soon", "whole number"),
     ("bakeSeconds", True, "whole number"),
     ("bakeSeconds", "\uff13\uff10\uff10", "whole number"),  # full-width 300
+    # Full-width digits (U+FF10..U+FF19) match a Unicode \\d; AWS and registries take only 0-9.
+    ("retryRollback", "green@\uff12\uff10\uff12\uff16-11-27T05:12:03Z", "rollback record's id"),
+    (
+        "certificateArn",
+        "arn:aws:acm:eu-west-1:\uff11\uff12\uff13456789012:certificate/"
+        "0f3d2a6e-5b7c-4e1a-9d2f-7a8b9c0d1e2f",
+        "ACM certificate ARN",
+    ),
+    ("smokeChecks", ["/healthz 2\uff10\uff10 2"], "'<path> <expected status>"),
+    ("greenImage", "registry.example.com/web:v\uff11", "with a tag or a digest"),
+    ("deployRoleArn", "arn:aws:iam::\uff11\uff12\uff13456789012:role/deploy", "an IAM role ARN"),
+    (
+        "githubOidcProviderArn",
+        "arn:aws:iam::\uff11\uff12\uff13456789012:oidc-provider/"
+        "token.actions.githubusercontent.com",
+        "OIDC",
+    ),
     ("bakeSeconds", 120, "at least 300 s, the evaluation window of the error-rate alarm"),
     ("pollSeconds", 0, "1..300"),
     ("pollSeconds", 301, "1..300"),

@@ -24,10 +24,11 @@ DNS_LABEL_MAX: Final = 63
 _TAG_PUNCTUATION: Final = frozenset("_.:/=+-@")
 _UUID: Final = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 ACM_CERTIFICATE: Final = re.compile(
-    rf"arn:aws[a-z-]*:acm:(?P<region>[a-z0-9-]+):\d{{12}}:certificate/{_UUID}\Z"
+    rf"arn:aws[a-z-]*:acm:(?P<region>[a-z0-9-]+):\d{{12}}:certificate/{_UUID}\Z", re.ASCII
 )
 LAMBDA_FUNCTION: Final = re.compile(
-    r"arn:aws[a-z-]*:lambda:(?P<region>[a-z0-9-]+):\d{12}:function:[A-Za-z0-9_-]{1,64}\Z"
+    r"arn:aws[a-z-]*:lambda:(?P<region>[a-z0-9-]+):\d{12}:function:[A-Za-z0-9_-]{1,64}\Z",
+    re.ASCII,
 )
 DNS_1035_LABEL: Final = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?\Z")
 DNS_1123_LABEL: Final = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z")

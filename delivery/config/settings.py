@@ -93,7 +93,8 @@ LOG_RETENTION_DAYS: Final = (
 
 
 REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d\Z")
-_ROLLBACK_ID = re.compile(r"(blue|green)@\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\Z")
+# re.ASCII in value patterns: \d and \w are ASCII only, not every Unicode digit (U+FF10...).
+_ROLLBACK_ID = re.compile(r"(blue|green)@\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\Z", re.ASCII)
 MIN_CLIENT_PREFIX: Final = 16  # the widest test-client range: 65,536 addresses
 _CLUSTER_NAME = re.compile(r"[0-9A-Za-z][A-Za-z0-9_-]{0,99}\Z")  # EKS's rule
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+\Z")
@@ -103,7 +104,8 @@ MAX_SERVICE_NAME: Final = DNS_LABEL_MAX - len("-hook-") - HOOK_HASH_CHARS
 _GITHUB_REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+\Z")
 _GITHUB_ENVIRONMENT = re.compile(r"^[A-Za-z0-9_.-]{1,255}\Z")
 _OIDC_PROVIDER_ARN = re.compile(
-    r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com\Z"
+    r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com\Z",
+    re.ASCII,
 )
 
 
@@ -380,7 +382,7 @@ def _read_secrets(reader: ConfigReader, region: str | None) -> SecretsSettings |
     return SecretsSettings(tuple(names), rotation, lambda_arn, key_rotation)
 
 
-_SMOKE = re.compile(r"^(?P<path>/\S*) (?P<status>[1-5]\d\d) (?P<timeout>\d+(\.\d+)?)\Z")
+_SMOKE = re.compile(r"^(?P<path>/\S*) (?P<status>[1-5]\d\d) (?P<timeout>\d+(\.\d+)?)\Z", re.ASCII)
 
 
 def _read_smoke(reader: ConfigReader) -> tuple[SmokeCheck, ...] | None:

@@ -25,9 +25,10 @@ from delivery.config.reader import ConfigReader, shown
 # `latest`, which names no release.
 IMAGE: Final = re.compile(
     r"^(?:[a-z0-9.-]+(?::\d+)?/)?[a-z0-9]+(?:[._/-][a-z0-9]+)*"
-    r"(?P<tag>:\w[\w.-]{0,127})?(?P<digest>@sha256:[a-f0-9]{64})?\Z"
+    r"(?P<tag>:\w[\w.-]{0,127})?(?P<digest>@sha256:[a-f0-9]{64})?\Z",
+    re.ASCII,  # \d and \w: ASCII digits and letters only, as registries accept
 )
-_ROLE_ARN: Final = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}\Z")
+_ROLE_ARN: Final = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}\Z", re.ASCII)
 _INSTANCE_TYPE: Final = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+\Z")
 _ENV: Final = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)=(?P<value>.*)$", re.DOTALL)
 _ARGUMENT: Final = re.compile(r".")
