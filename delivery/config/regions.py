@@ -8,11 +8,14 @@ the offline runtime answers ``getAvailabilityZones`` with it. The program asks t
 
 from __future__ import annotations
 
+import difflib
 import functools
 from collections.abc import Sequence
 from typing import Final
 
 import botocore.session
+
+from delivery.config.reader import shown
 
 # The services whose resources the program declares (IAM is global, so it has no regions).
 SERVICES: Final = (
@@ -90,6 +93,19 @@ def real_regions() -> frozenset[str]:
         offered = [set(session.get_available_regions(s, partition)) for s in SERVICES]
         found |= set.intersection(*offered)
     return frozenset(found)
+
+
+def region_problem(region: str) -> str | None:
+    """Why ``region`` is not a region Switchyard can deploy to, or None. The one rule for the
+    stack's ``aws:region`` and the cutover provider's ``region`` input."""
+    if region in real_regions():
+        return None
+    close = difflib.get_close_matches(region.strip().lower(), sorted(real_regions()), n=1)
+    hint = f"; did you mean {close[0]}?" if close else ""
+    return (
+        "must be an AWS region that offers every service Switchyard uses, such as "
+        f"eu-west-1, got {shown(region)}{hint}"
+    )
 
 
 def zone_names(region: str) -> tuple[str, ...] | None:

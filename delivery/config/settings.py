@@ -7,7 +7,6 @@ A plain mapping of fully qualified config keys (what a ``Pulumi.<stack>.yaml`` h
 
 from __future__ import annotations
 
-import difflib
 import functools
 import ipaddress
 import itertools
@@ -57,7 +56,7 @@ from delivery.config.model import (
     public_subnet_prefix,
 )
 from delivery.config.reader import ConfigReader, shown
-from delivery.config.regions import real_regions, zone_count_problem, zone_names
+from delivery.config.regions import region_problem, zone_count_problem, zone_names
 from delivery.config.workloads import read_cluster, read_release, read_service
 from delivery.errors import ConfigError
 
@@ -92,7 +91,6 @@ LOG_RETENTION_DAYS: Final = (
 )
 
 
-REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d\Z")
 # re.ASCII in value patterns: \d and \w are ASCII only, not every Unicode digit (U+FF10...).
 _ROLLBACK_ID = re.compile(r"(blue|green)@\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\Z", re.ASCII)
 MIN_CLIENT_PREFIX: Final = 16  # the widest test-client range: 65,536 addresses
@@ -151,17 +149,6 @@ def traffic_policy_from_inputs(inputs: Mapping[str, Any]) -> TrafficPolicy:
     if reader.problems or policy is None:
         raise ConfigError(reader.problems, source="traffic policy")
     return policy
-
-
-def _region_problem(region: str) -> str | None:
-    if region in real_regions():
-        return None
-    close = difflib.get_close_matches(region.strip().lower(), sorted(real_regions()), n=1)
-    hint = f"; did you mean {close[0]}?" if close else ""
-    return (
-        "must be an AWS region that offers every service Switchyard uses, such as "
-        f"eu-west-1, got {shown(region)}{hint}"
-    )
 
 
 def _tag_problem(value: str) -> str | None:
@@ -543,7 +530,7 @@ def load_settings(raw: Mapping[str, Any], stack: str) -> Settings:
     config, problems = qualified(raw)
     reader = ConfigReader(config, DECLARED, prefix=f"{PROJECT}:")
     reader.problems.extend(problems)
-    region = reader.text(REGION_KEY, _region_problem)
+    region = reader.text(REGION_KEY, region_problem)
     environment = reader.choice("environment", Environment)
     owner = reader.text("owner", _tag_problem)
     cost_centre = reader.text("costCentre", _tag_problem)

@@ -37,7 +37,8 @@ from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
 from delivery.config.model import Colour, TrafficPolicy
-from delivery.config.settings import REGION_PATTERN, traffic_policy_from_inputs
+from delivery.config.regions import region_problem
+from delivery.config.settings import traffic_policy_from_inputs
 from delivery.cutover.alerts import rollback_message
 from delivery.cutover.aws import (
     AwsClients,
@@ -254,10 +255,11 @@ def _alarm_name(name: Any) -> bool:
 
 
 def _check_region(region: Any) -> list[CheckFailure]:
-    if not isinstance(region, str) or not REGION_PATTERN.fullmatch(region):
-        reason = f"must be an AWS region such as eu-west-1, got {region!r}"
-        return [CheckFailure("region", reason)]
-    return []
+    """The configuration's rule for aws:region (``region_problem``), so both agree."""
+    if not isinstance(region, str):
+        return [CheckFailure("region", f"must be an AWS region such as eu-west-1, got {region!r}")]
+    reason = region_problem(region)
+    return [CheckFailure("region", reason)] if reason else []
 
 
 def _check_regions_agree(news: Mapping[str, Any]) -> list[CheckFailure]:

@@ -178,6 +178,7 @@ def test_check_accepts_good_inputs(pulumi: DynamicEngine) -> None:
         ({"live_colour": "red"}, "live_colour", "blue or green"),
         ({"region": "mars-1"}, "region", "AWS region"),
         ({"region": "eu-west-1\n"}, "region", "AWS region"),
+        ({"region": "eu-west-9"}, "region", "got 'eu-west-9'; did you mean eu-west-"),
         ({"gating_alarms": {"blue": ["a"], "green": []}}, "gating_alarms.green", "at least one"),
         ({"gating_alarms": {"blue": ["a"], "green": [""]}}, "gating_alarms.green", "1 to 255"),
         ({"gating_alarms": {"blue": ["a"], "green": ["a"] * 101}}, "gating_alarms.green", "100"),
