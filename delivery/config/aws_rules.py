@@ -24,10 +24,11 @@ DNS_LABEL_MAX: Final = 63
 _TAG_PUNCTUATION: Final = frozenset("_.:/=+-@")
 _UUID: Final = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 ACM_CERTIFICATE: Final = re.compile(
-    rf"arn:aws[a-z-]*:acm:(?P<region>[a-z0-9-]+):\d{{12}}:certificate/{_UUID}\Z", re.ASCII
+    rf"arn:(?P<partition>aws[a-z-]*):acm:(?P<region>[a-z0-9-]+):\d{{12}}:certificate/{_UUID}\Z",
+    re.ASCII,
 )
 LAMBDA_FUNCTION: Final = re.compile(
-    r"arn:aws[a-z-]*:lambda:(?P<region>[a-z0-9-]+):\d{12}:function:[A-Za-z0-9_-]{1,64}\Z",
+    r"arn:(?P<partition>aws[a-z-]*):lambda:(?P<region>[a-z0-9-]+):\d{12}:function:[A-Za-z0-9_-]{1,64}\Z",
     re.ASCII,
 )
 DNS_1035_LABEL: Final = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?\Z")
@@ -49,6 +50,21 @@ def tag_value_problem(value: str) -> str | None:
             f"is tagged on every resource, and AWS tag values allow only letters, digits, "
             f"spaces and _ . : / = + - @; remove {shown}"
         )
+    return None
+
+
+def region_of_arn_problem(found: re.Match[str], region: str, where: str, fix: str) -> str | None:
+    """Why a regional ARN (``found`` by a pattern with ``partition`` and ``region`` groups)
+    cannot serve a stack in ``region``, or None. ``where`` says what must share the stack's
+    region; ``fix`` what to do instead."""
+    expected = partition_of(region)
+    if found["partition"] != expected:
+        return (
+            f"is in partition {found['partition']}, but the stack's region {region} is in "
+            f"partition {expected} (its ARNs start arn:{expected}:), and {where}; {fix}"
+        )
+    if found["region"] != region:
+        return f"is in {found['region']}, but {where}; {fix}"
     return None
 
 

@@ -25,6 +25,7 @@ from delivery.config.aws_rules import (
     MANAGED_POLICY_CHARACTERS,
     SECURITY_GROUP_INBOUND_RULES,
     URL_PATH,
+    region_of_arn_problem,
     tag_value_problem,
     worst_case_read_policy,
 )
@@ -246,10 +247,12 @@ def _certificate_problem(region: str | None, arn: str) -> str | None:
             "must be an ACM certificate ARN, arn:aws:acm:<region>:<account>:certificate/<uuid>, "
             f"got {shown(arn)}"
         )
-    if region and found["region"] != region:
-        return (
-            f"is in {found['region']}, but an ALB can only use a certificate from its own "
-            f"region; request or import the certificate in {region} and use that ARN"
+    if region:
+        return region_of_arn_problem(
+            found,
+            region,
+            "an ALB can only use a certificate from its own region",
+            f"request or import the certificate in {region} and use that ARN",
         )
     return None
 
@@ -424,10 +427,12 @@ def _lambda_problem(region: str | None, arn: str) -> str | None:
             "must be a Lambda function ARN, arn:aws:lambda:<region>:<account>:function:<name>, "
             f"got {shown(arn)}"
         )
-    if region and found["region"] != region:
-        return (
-            f"is in {found['region']}, but Secrets Manager only calls a rotation function in "
-            f"the secret's region; deploy it in {region} and use that ARN"
+    if region:
+        return region_of_arn_problem(
+            found,
+            region,
+            "Secrets Manager only calls a rotation function in the secret's region",
+            f"deploy it in {region} and use that ARN",
         )
     return None
 

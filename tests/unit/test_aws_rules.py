@@ -67,6 +67,50 @@ def test_a_certificate_from_another_region_names_the_stacks_region() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("region", "partition", "arn_partition"),
+    [
+        ("eu-west-1", "aws", "aws-cn"),
+        ("eu-west-1", "aws", "aws-us-gov"),
+        ("cn-north-1", "aws-cn", "aws"),
+        ("us-gov-west-1", "aws-us-gov", "aws"),
+    ],
+)
+def test_a_regional_arn_from_another_partition_names_both(
+    region: str, partition: str, arn_partition: str
+) -> None:
+    """arn:aws-cn:acm:eu-west-1:... names the stack's region but a partition it is not in."""
+    uuid = "0f3d2a6e-5b7c-4e1a-9d2f-7a8b9c0d1e2f"
+    found = reasons(
+        **{
+            "aws:region": region,
+            "azCount": 2,
+            "certificateArn": f"arn:{arn_partition}:acm:{region}:123456789012:certificate/{uuid}",
+            "rotationLambdaArn": f"arn:{arn_partition}:lambda:{region}:123456789012:function:r",
+        }
+    )
+    assert set(found) == {"switchyard:certificateArn", "switchyard:rotationLambdaArn"}
+    assert found["switchyard:certificateArn"] == (
+        f"is in partition {arn_partition}, but the stack's region {region} is in partition "
+        f"{partition} (its ARNs start arn:{partition}:), and an ALB can only use a certificate "
+        f"from its own region; request or import the certificate in {region} and use that ARN"
+    )
+    lambda_reason = found["switchyard:rotationLambdaArn"]
+    assert f"partition {arn_partition}, but the stack's region {region}" in lambda_reason
+
+
+def test_an_arn_in_the_stacks_partition_and_region_is_accepted() -> None:
+    uuid = "0f3d2a6e-5b7c-4e1a-9d2f-7a8b9c0d1e2f"
+    raw = {
+        **GOOD,
+        "aws:region": "cn-north-1",
+        "switchyard:azCount": 2,
+        "switchyard:certificateArn": f"arn:aws-cn:acm:cn-north-1:123456789012:certificate/{uuid}",
+        "switchyard:rotationLambdaArn": "arn:aws-cn:lambda:cn-north-1:123456789012:function:r",
+    }
+    assert load_settings(raw, "staging").alb.certificate_arn == raw["switchyard:certificateArn"]
+
+
 def test_too_many_test_client_ranges_say_how_many_fit() -> None:
     # prod listens on 80 and 443 and admits the VPC on the test port: 57 of 60 rules are left
     fits = [f"198.18.{i}.0/24" for i in range(57)]
