@@ -120,11 +120,31 @@ def shown(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else f"{text[: limit - 4]}...{text[-1]}"
 
 
-# "This network", loopback, link-local, multicast and reserved: no client connects from these.
-_NOT_CLIENTS: Final = tuple(
-    ipaddress.IPv4Network(n)
-    for n in ("0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4", "240.0.0.0/4")
-)
+# IANA's special-purpose IPv4 ranges (RFC 6890) that no host sends from or is reached at:
+# no client connects from these, and no VPC resource can hold one of their addresses.
+SPECIAL_RANGES: Final[Mapping[ipaddress.IPv4Network, str]] = {
+    ipaddress.IPv4Network("0.0.0.0/8"): '"this network"',
+    ipaddress.IPv4Network("127.0.0.0/8"): "loopback",
+    ipaddress.IPv4Network("169.254.0.0/16"): "link-local",
+    ipaddress.IPv4Network("224.0.0.0/4"): "multicast",
+    ipaddress.IPv4Network("240.0.0.0/4"): "reserved",
+}
+
+
+def special_range(net: ipaddress.IPv4Network) -> str | None:
+    """The special-purpose range ``net`` overlaps, as '127.0.0.0/8 (loopback)', or None."""
+    for special, name in SPECIAL_RANGES.items():
+        if net.overlaps(special):
+            return f"{special} ({name})"
+    return None
+
+
+def _host_bits(written: str, net: ipaddress.IPv4Network) -> str | None:
+    """A block written with host bits (10.20.0.1/16): name the block it means. Judged after
+    every other rule, so the suggestion is one that would be accepted."""
+    if "/" in written and written != str(net):
+        return f"{shown(written)} has host bits set; did you mean {net}?"
+    return None
 
 
 def _client_range_problem(
@@ -135,16 +155,15 @@ def _client_range_problem(
     why: tuple[str, str],  # what a too-wide range opens, and what to list instead
 ) -> str | None:
     """Why ``net`` cannot be one more client range."""
-    if "/" in written and written != str(net):
-        return f"{shown(written)} has host bits set; did you mean {net}?"
     if net.prefixlen < widest:
         scale = "the internet" if net.prefixlen == 0 else f"{net.num_addresses:,} addresses"
-        return f"{net} opens {why[0]} to {scale}; {why[1]} (/{widest} or narrower)"
-    if any(net.overlaps(special) for special in _NOT_CLIENTS):
-        return (
-            f"{net} is not a range clients can connect from "
-            "(loopback, link-local, multicast or reserved)"
-        )
+        return f"{written} opens {why[0]} to {scale}; {why[1]} (/{widest} or narrower)"
+    special = special_range(net)
+    if special:
+        return f"{written} overlaps {special}, not a range clients can connect from; remove it"
+    host_bits = _host_bits(written, net)
+    if host_bits:
+        return host_bits
     for other in listed:
         if net == other:
             return f"lists {net} twice; AWS refuses a duplicate security-group rule"
@@ -275,14 +294,23 @@ class ConfigReader:
         return tuple(found)
 
     def network(self, name: str, low_prefix: int, high_prefix: int) -> ipaddress.IPv4Network | None:
+        """A VPC's IPv4 block: /low_prefix to /high_prefix, in no special-purpose range."""
+
         def problem(value: str) -> str | None:
             try:
-                net = ipaddress.IPv4Network(value)
+                net = ipaddress.IPv4Network(value, strict=False)
             except ValueError:
                 return f"must be an IPv4 CIDR block such as 10.20.0.0/16, got {shown(value)}"
             if not low_prefix <= net.prefixlen <= high_prefix:
                 return f"must be a /{low_prefix} to /{high_prefix} block, got /{net.prefixlen}"
-            return None
+            special = special_range(net)
+            if special:
+                return (
+                    f"{net} overlaps {special}, addresses no VPC resource can hold; choose a "
+                    "block in the private ranges AWS recommends (RFC 1918: 10.0.0.0/8, "
+                    "172.16.0.0/12, 192.168.0.0/16), such as 10.20.0.0/16"
+                )
+            return _host_bits(value, net)
 
         value = self.text(name, problem)
         return None if value is None else ipaddress.IPv4Network(value)

@@ -113,6 +113,25 @@ def test_each_bad_value_names_its_key_and_why(key: str, value: Any, reason: str)
 
 
 @pytest.mark.parametrize(
+    ("key", "value", "reason"),
+    [
+        ("vpcCidr", "10.0.0.0/1", "must be a /16 to /24 block, got /1"),
+        ("vpcCidr", "127.0.0.1/16", "overlaps 127.0.0.0/8 (loopback)"),
+        ("testClientCidrs", ["10.0.0.0/1"], "10.0.0.0/1 opens the test listener"),
+        ("testClientCidrs", ["127.0.0.1/24"], "overlaps 127.0.0.0/8 (loopback)"),
+        ("clusterPublicAccessCidrs", ["10.0.0.0/1"], "10.0.0.0/1 opens the Kubernetes API"),
+    ],
+)
+def test_a_block_with_host_bits_suggests_only_a_block_that_would_be_accepted(
+    key: str, value: Any, reason: str
+) -> None:
+    """10.0.0.0/1 means 0.0.0.0/1, which is refused too: say what is wrong, suggest nothing."""
+    problem = problems_for(**{key: value})[full(key)]
+    assert reason in problem
+    assert "did you mean" not in problem
+
+
+@pytest.mark.parametrize(
     "key", [k.full for k in DECLARED if not k.optional and k.full != SECRET_VALUES_KEY]
 )
 def test_each_missing_required_key_names_the_command_that_sets_it(key: str) -> None:
