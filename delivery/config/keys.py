@@ -9,7 +9,8 @@ alarm's keys are declared with its kind in ``delivery/config/alarm_kinds.py``.
 
 Keys are read as Pulumi reads them: ``bakeSeconds`` in a stack file is ``switchyard:bakeSeconds``.
 Besides the project's own, only the namespaces of the providers the program uses (and Pulumi's
-``pulumi:``) may appear; anything else is reported with the closest real key.
+``pulumi:``) may appear; anything else, and a project key written under ``pulumi:`` or a
+provider's namespace, is reported with the closest real key.
 """
 
 from __future__ import annotations
@@ -461,6 +462,13 @@ assert len(BY_FULL_NAME) == len(DECLARED), "a key is declared twice"
 # generated config/vars.py reads every key of the provider (so the list follows the pin).
 PROVIDERS: Final[Mapping[str, str]] = {"aws": "pulumi_aws"}
 ENGINE_NAMESPACE: Final = "pulumi"  # the engine's own keys (pulumi:tags, ...)
+# The engine's settings Pulumi documents (stack tags, the template a project came from, default
+# providers turned off, resource auto-naming). Pulumi owns the namespace, so other pulumi: keys
+# pass too, unless they name a Switchyard setting, which the engine would silently ignore.
+ENGINE_KEYS: Final = frozenset(
+    f"{ENGINE_NAMESPACE}:{name}"
+    for name in ("tags", "template", "disable-default-providers", "autonaming")
+)
 
 
 @functools.cache
@@ -502,7 +510,12 @@ def unknown_key_problems(keys: Iterable[str]) -> list[Problem]:
     project = [k.full for k in DECLARED]
     for key in keys:
         namespace, _, name = key.partition(":")
-        if key in BY_FULL_NAME or namespace == ENGINE_NAMESPACE:
+        if key in BY_FULL_NAME or key in ENGINE_KEYS:
+            continue
+        ours = _closest(f"{PROJECT}:{name}", project)
+        if namespace == ENGINE_NAMESPACE:
+            if ours:  # the engine ignores it: the setting would silently keep its old value
+                problems.append(Problem(key, _misplaced(ours, name, "Pulumi's")))
             continue
         if namespace in PROVIDERS:
             if key in provider_keys(namespace):
@@ -510,15 +523,8 @@ def unknown_key_problems(keys: Iterable[str]) -> list[Problem]:
                 # zone lookup must reach the same account: other provider keys would not.
                 problems.append(Problem(key, _PROVIDER_KEY_REFUSED))
                 continue
-            ours = _closest(f"{PROJECT}:{name}", project)
             if ours and ours.lower() == f"{PROJECT}:{name}".lower():
-                problems.append(
-                    Problem(
-                        key,
-                        f"is a Switchyard setting, not the {namespace} provider's; "
-                        f"write it as {ours}",
-                    )
-                )
+                problems.append(Problem(key, _misplaced(ours, name, f"the {namespace} provider's")))
                 continue
             close = _closest(key, project)  # aws:region is declared among them
             hint = f"did you mean {close}?" if close else "remove it"
@@ -537,6 +543,14 @@ def unknown_key_problems(keys: Iterable[str]) -> list[Problem]:
                 )
             )
     return problems
+
+
+def _misplaced(ours: str, name: str, owner: str) -> str:
+    """A project key written in another namespace (``owner``'s, possessive): say whose it is
+    and how to write it."""
+    if ours.lower() == f"{PROJECT}:{name}".lower():
+        return f"is a Switchyard setting, not {owner}; write it as {ours}"
+    return f"is not a setting of {owner}, so nothing reads it; did you mean {ours}?"
 
 
 def _closest(key: str, candidates: Iterable[str]) -> str | None:

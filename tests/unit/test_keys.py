@@ -81,8 +81,38 @@ def test_a_misspelt_provider_key_gets_a_suggestion() -> None:
 
 
 def test_the_engines_keys_and_aws_region_pass() -> None:
-    raw = {**GOOD, "pulumi:tags": "{}"}
-    assert load_settings(raw, "staging").region == "eu-west-1"
+    # The engine's settings as Pulumi documents them, and one it may add later.
+    engine = {
+        "pulumi:tags": '{"team": "platform"}',
+        "pulumi:template": "aws-python",
+        "pulumi:disable-default-providers": '["kubernetes"]',
+        "pulumi:autonaming": '{"mode": "verbatim"}',
+        "pulumi:someFutureSetting": "x",
+    }
+    assert load_settings({**GOOD, **engine}, "staging").region == "eu-west-1"
+
+
+@pytest.mark.parametrize(
+    ("key", "reason"),
+    [
+        (
+            "pulumi:bakeSeconds",
+            "is a Switchyard setting, not Pulumi's; write it as switchyard:bakeSeconds",
+        ),
+        (
+            "pulumi:BakeSeconds",
+            "is a Switchyard setting, not Pulumi's; write it as switchyard:bakeSeconds",
+        ),
+        (
+            "pulumi:bakeSecnds",
+            "is not a setting of Pulumi's, so nothing reads it; did you mean "
+            "switchyard:bakeSeconds?",
+        ),
+    ],
+)
+def test_a_project_key_under_the_pulumi_namespace_is_named(key: str, reason: str) -> None:
+    # Pulumi ignores it, so the stack would run with the old value without a word.
+    assert problems({**GOOD, key: "600"}) == {key: reason}
 
 
 def test_aws_provider_keys_other_than_the_region_are_refused() -> None:
