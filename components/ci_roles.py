@@ -26,6 +26,10 @@ GITHUB = "token.actions.githubusercontent.com"
 AUDIENCE = "sts.amazonaws.com"
 RELEASE = "release"
 INFRASTRUCTURE = "infrastructure"
+# STS refuses a web-identity session longer than the role's MaxSessionDuration, and credentials
+# that expire mid-job leave a cutover and its rollback without AWS access. Each deploy job asks
+# for its own timeout; the longest is deploy-prod's promote (150 minutes).
+MAX_SESSION_SECONDS = 150 * 60
 
 
 def role_name(prefix: str, kind: str) -> str:
@@ -100,7 +104,7 @@ class CiRoles(pulumi.ComponentResource):
                 name=role_name(args.name_prefix, kind),
                 description=f"Switchyard {args.name_prefix}: the {kind} role of CI",
                 assume_role_policy=trust,
-                max_session_duration=3600,
+                max_session_duration=MAX_SESSION_SECONDS,
                 opts=child,
             )
             aws.iam.RolePolicy(f"{name}-{kind}", role=role.id, policy=policy, opts=child)
