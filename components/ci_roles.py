@@ -225,10 +225,12 @@ def infrastructure_policy(
     tagging = {"aws:RequestTag/environment": environment}
     named = f"{prefix}*"
     return document(
-        # Actions AWS authorizes only on "*" (list and describe calls, creating a key).
+        # Actions AWS authorizes only on "*" (list and describe calls, creating a key, and the
+        # release driver's measured latency baseline: GetMetricData).
         _allow(
             "DescribeWhatHasNoResourceArn",
             [
+                "cloudwatch:GetMetricData",
                 "ec2:Describe*",
                 "elasticloadbalancing:Describe*",
                 "logs:DescribeLogGroups",
@@ -277,6 +279,14 @@ def infrastructure_policy(
             ["kms:Decrypt", "kms:GenerateDataKey"],
             secrets_key_arn,
             StringEquals={"kms:ViaService": f"secretsmanager.{account.region}.amazonaws.com"},
+        ),
+        # The deploy workflows' release driver keeps its records in the records bucket, which
+        # the environment's key encrypts: S3 asks KMS on the caller's behalf.
+        _allow(
+            "UseTheRecordsKeyThroughS3",
+            ["kms:Decrypt", "kms:GenerateDataKey"],
+            secrets_key_arn,
+            StringEquals={"kms:ViaService": f"s3.{account.region}.amazonaws.com"},
         ),
         # The cutover, inside `pulumi up`, publishes its rollback reports to the encrypted topics.
         _allow(

@@ -7,17 +7,23 @@ own calls around it (the release role's list: records, baseline, notifications, 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
-from delivery.config.stackfile import available_stacks
-from infra.offline import Evaluation
+from components.ci_roles import Targets, infrastructure_policy, release_policy
+from components.keys import Account
+from delivery.config.stackfile import available_stacks, load_stack
+from infra.offline import ACCOUNT, Evaluation
 from tests.program.harness import evaluate
+from tests.program.iam_eval import Request, allows, requests_of
 from tests.unit.test_workflows import NAMES, jobs
 
 DEPLOY_ROLE = "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
 DEFAULT_SESSION_SECONDS = 3600  # configure-aws-credentials' default role-duration-seconds
+REGION = "eu-west-1"
+ACCOUNT_OF = Account("aws", ACCOUNT, REGION)
 
 
 def deploy_jobs() -> list[tuple[str, str, dict[str, Any]]]:
@@ -55,3 +61,64 @@ def test_the_deploy_session_fits_the_roles_maximum_and_outlives_the_job(run: Eva
         where = f"{workflow}.{job}"
         assert session <= maximum, f"{where} asks for {session} s; the role allows {maximum} s"
         assert session >= given["timeout"] * 60, f"{where} outlives its credentials"
+
+
+def realistic_targets(environment: str) -> Targets:
+    """ARNs as AWS writes them (the mock runtime's are placeholders for some types)."""
+    prefix = f"switchyard-{environment}"
+    elb = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}"
+    key = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/"
+    return Targets(
+        listener_arns=[
+            f"{elb}:listener/app/{prefix}/50dc6c495c0c9188/f2f7dc8efc522ab2",
+            f"{elb}:listener/app/{prefix}/50dc6c495c0c9188/0467ef3c8400ae65",
+        ],
+        topic_arns=[f"arn:aws:sns:{REGION}:{ACCOUNT}:{prefix}-{t}" for t in ("info", "critical")],
+        alerting_key_arn=f"{key}1234abcd-12ab-34cd-56ef-1234567890ab",
+        records_bucket_arn=f"arn:aws:s3:::{prefix}-releases-20261102093012345600000001",
+        records_key_arn=f"{key}0987dcba-09fe-87dc-65ba-ab0987654321",
+    )
+
+
+@pytest.mark.parametrize("stack", available_stacks())
+def test_the_deploy_role_may_do_everything_a_release_does(stack: str) -> None:
+    settings = load_stack(stack)
+    environment, cluster = settings.environment, settings.workload.cluster_name
+    prefix = f"switchyard-{environment}"
+    targets = realistic_targets(environment)
+    release = json.loads(release_policy(ACCOUNT_OF, prefix, environment, cluster, targets))
+    infrastructure = json.loads(
+        infrastructure_policy(
+            ACCOUNT_OF,
+            prefix,
+            environment,
+            cluster,
+            f"arn:aws:ec2:{REGION}:{ACCOUNT}:vpc/vpc-0abc",
+            targets.records_key_arn,  # the environment's key encrypts secrets and records
+            targets.alerting_key_arn,
+        )
+    )
+    refused = [str(r) for r in requests_of(release) if not allows(infrastructure, r)]
+    assert refused == []
+
+
+def test_the_evaluator_refuses_what_iam_refuses() -> None:
+    document = {
+        "Statement": [
+            {"Effect": "Allow", "Action": "s3:Get*", "Resource": "arn:aws:s3:::a-*/*"},
+            {
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"kms:ViaService": ["s3.x", "sns.x"]}},
+            },
+            {"Effect": "Deny", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::a-secret/*"},
+        ]
+    }
+    assert allows(document, Request("S3:getobject", "arn:aws:s3:::a-b/k"))
+    assert not allows(document, Request("s3:GetObject", "arn:aws:s3:::b/k"))
+    assert not allows(document, Request("s3:GetObject", "arn:aws:s3:::a-secret/k"))
+    assert not allows(document, Request("s3:PutObject", "arn:aws:s3:::a-b/k"))
+    assert allows(document, Request("kms:Decrypt", "k", {"kms:ViaService": "sns.x"}))
+    assert not allows(document, Request("kms:Decrypt", "k", {"kms:ViaService": "ssm.x"}))
+    assert not allows(document, Request("kms:Decrypt", "k"))

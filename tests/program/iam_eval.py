@@ -1,0 +1,86 @@
+"""A small evaluator of identity policies, as IAM evaluates them for one request: an explicit
+Deny wins, else an Allow must match the action (case-insensitive, with wildcards), the resource
+(wildcards) and every condition of its statement against the request's context.
+
+Conditions: the operators the program writes (String/Arn Equals and Like, with a list of values
+meaning any of them); a key absent from the context fails its condition, as in IAM.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+OPERATORS = {"StringEquals", "StringLike", "ArnEquals", "ArnLike"}
+
+
+def _listed(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _glob(pattern: str, text: str, *, fold: bool = False) -> bool:
+    """IAM's wildcards: ``*`` any run of characters, ``?`` one; nothing else is special."""
+    regex = re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".")
+    return re.fullmatch(regex, text, re.IGNORECASE if fold else 0) is not None
+
+
+@dataclass(frozen=True)
+class Request:
+    action: str
+    resource: str
+    context: Mapping[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        where = f" with {dict(self.context)}" if self.context else ""
+        return f"{self.action} on {self.resource}{where}"
+
+
+def _conditions_hold(
+    condition: Mapping[str, Mapping[str, Any]], context: Mapping[str, str]
+) -> bool:
+    for operator, pairs in condition.items():
+        if operator not in OPERATORS:
+            raise ValueError(f"the evaluator does not know the condition operator {operator}")
+        like = operator.endswith("Like")
+        for key, values in pairs.items():
+            actual = context.get(key)
+            if actual is None:
+                return False
+            allowed = _listed(values)
+            if not any(_glob(v, actual) if like else v == actual for v in allowed):
+                return False
+    return True
+
+
+def _matches(statement: Mapping[str, Any], request: Request) -> bool:
+    actions = _listed(statement["Action"])
+    if not any(_glob(a, request.action, fold=True) for a in actions):
+        return False
+    if not any(_glob(r, request.resource) for r in _listed(statement["Resource"])):
+        return False
+    return _conditions_hold(statement.get("Condition", {}), request.context)
+
+
+def allows(document: Mapping[str, Any], request: Request) -> bool:
+    statements = list(document["Statement"])
+    if any(s["Effect"] == "Deny" and _matches(s, request) for s in statements):
+        return False
+    return any(s["Effect"] == "Allow" and _matches(s, request) for s in statements)
+
+
+def requests_of(document: Mapping[str, Any]) -> Iterable[Request]:
+    """Every (action, resource) an Allow statement grants, with its conditions as the context
+    a request it admits carries (the first value of each)."""
+    for statement in document["Statement"]:
+        if statement["Effect"] != "Allow":
+            continue
+        context = {
+            key: _listed(values)[0]
+            for pairs in statement.get("Condition", {}).values()
+            for key, values in pairs.items()
+        }
+        for action in _listed(statement["Action"]):
+            for resource in _listed(statement["Resource"]):
+                yield Request(action, resource, context)
