@@ -244,30 +244,36 @@ class EksCluster(pulumi.ComponentResource):
 
     def _grant_access(self) -> list[pulumi.Resource]:
         """Cluster administrators and the CI deploy role, through access entries only."""
+        return [self.admit(str(index), arn) for index, arn in enumerate(self._principals())]
+
+    def _principals(self) -> list[str]:
         settings = self._args.settings
         principals = [*settings.admin_role_arns]
         if settings.deploy_role_arn and settings.deploy_role_arn not in principals:
             principals.append(settings.deploy_role_arn)
-        granted: list[pulumi.Resource] = []
-        for index, arn in enumerate(principals):
-            entry = aws.eks.AccessEntry(
-                f"{self._name}-access-{index}",
-                cluster_name=self.cluster.name,
-                principal_arn=arn,
-                type="STANDARD",
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            granted.append(
-                aws.eks.AccessPolicyAssociation(
-                    f"{self._name}-access-{index}",
-                    cluster_name=self.cluster.name,
-                    principal_arn=entry.principal_arn,
-                    policy_arn=self.partition.apply(lambda p: CLUSTER_ADMIN.format(partition=p)),
-                    access_scope={"type": "cluster"},
-                    opts=pulumi.ResourceOptions(parent=self),
-                )
-            )
-        return granted
+        return principals
+
+    def admits_role(self, role: str) -> bool:
+        """Whether the configured principals already name the IAM role ``role``."""
+        return any(arn.endswith(f":role/{role}") for arn in self._principals())
+
+    def admit(self, label: str, principal_arn: pulumi.Input[str]) -> pulumi.Resource:
+        """An access entry administering the cluster for ``principal_arn``."""
+        entry = aws.eks.AccessEntry(
+            f"{self._name}-access-{label}",
+            cluster_name=self.cluster.name,
+            principal_arn=principal_arn,
+            type="STANDARD",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return aws.eks.AccessPolicyAssociation(
+            f"{self._name}-access-{label}",
+            cluster_name=self.cluster.name,
+            principal_arn=entry.principal_arn,
+            policy_arn=self.partition.apply(lambda p: CLUSTER_ADMIN.format(partition=p)),
+            access_scope={"type": "cluster"},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
 
     # -- nodes and add-ons -------------------------------------------------------------------
 

@@ -229,6 +229,11 @@ def build_environment(
         ),
         on_aws,
     )
+    # The deploy workflows assume the infrastructure role, and their `pulumi up` reaches the
+    # Kubernetes API as that role: the cluster admits it unless the stack names it already.
+    deploy_role = role_name(prefix, INFRASTRUCTURE)
+    if not cluster.admits_role(deploy_role):
+        cluster.admit(deploy_role, ci.roles[INFRASTRUCTURE].arn)
     return {
         "albDnsName": alb.load_balancer.dns_name,
         "loadBalancerArn": alb.load_balancer.arn,

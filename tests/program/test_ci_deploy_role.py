@@ -122,3 +122,36 @@ def test_the_evaluator_refuses_what_iam_refuses() -> None:
     assert allows(document, Request("kms:Decrypt", "k", {"kms:ViaService": "sns.x"}))
     assert not allows(document, Request("kms:Decrypt", "k", {"kms:ViaService": "ssm.x"}))
     assert not allows(document, Request("kms:Decrypt", "k"))
+
+
+ACCESS_ENTRY = "aws:eks/accessEntry:AccessEntry"
+ACCESS_POLICY = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
+
+
+def admitted(run: Evaluation) -> list[str]:
+    """The principals the cluster admits with cluster-wide administration."""
+    entries = [str(r.inputs["principalArn"]) for r in run.mocks.of_type(ACCESS_ENTRY)]
+    associated = {
+        str(r.inputs["principalArn"])
+        for r in run.mocks.of_type(ACCESS_POLICY)
+        if r.inputs["accessScope"] == {"type": "cluster"}
+        and str(r.inputs["policyArn"]).endswith(
+            ":cluster-access-policy/AmazonEKSClusterAdminPolicy"
+        )
+    }
+    return sorted(e for e in entries if e in associated)
+
+
+def test_the_cluster_admits_the_role_the_deploy_workflows_assume(run: Evaluation) -> None:
+    """`pulumi up` of a release changes Deployments through the Kubernetes API, reached with
+    `aws eks get-token` as the workflow's role: without an access entry, Unauthorized."""
+    deploy = run.exports["ciRoleArns"]["infrastructure"]
+    assert admitted(run).count(deploy) == 1
+
+
+def test_a_deploy_role_named_in_config_too_is_admitted_once() -> None:
+    deploy = f"arn:aws:iam::{ACCOUNT}:role/switchyard-staging-infrastructure"
+    run = evaluate("staging", {"switchyard:deployRoleArn": deploy})
+    entries = [str(r.inputs["principalArn"]) for r in run.mocks.of_type(ACCESS_ENTRY)]
+    assert entries.count(deploy) == 1  # EKS refuses a second entry for one principal
+    assert len(entries) == len(set(entries))

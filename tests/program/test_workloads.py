@@ -98,12 +98,16 @@ def test_prod_has_no_public_endpoint() -> None:
     assert load_stack("dev").cluster.public_access_cidrs != ()
 
 
-def test_access_is_granted_only_to_the_configured_roles(
+def test_access_is_granted_only_to_the_configured_roles_and_the_deploy_workflows_role(
     stack: tuple[Settings, Evaluation],
 ) -> None:
     settings, run = stack
     entries = run.mocks.of_type("aws:eks/accessEntry:AccessEntry")
-    expected = {*settings.cluster.admin_role_arns, settings.cluster.deploy_role_arn}
+    expected = {
+        *settings.cluster.admin_role_arns,
+        settings.cluster.deploy_role_arn,
+        run.exports["ciRoleArns"]["infrastructure"],
+    }
     assert {e.inputs["principalArn"] for e in entries} == expected
     associations = run.mocks.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
     assert len(associations) == len(entries)
