@@ -15,7 +15,7 @@ from typing import Any, Final
 import yaml
 
 from delivery.config.keys import qualified, secret_command
-from delivery.config.model import Settings
+from delivery.config.model import PROJECT, Settings
 from delivery.config.settings import SECRET_VALUES_KEY, load_settings
 from delivery.errors import ConfigError, Problem, SwitchyardError
 
@@ -35,15 +35,13 @@ MAX_DEPTH: Final = 100  # levels of nesting in a stack file; config values use a
 
 class _StrictLoader(yaml.SafeLoader):
     """Reads a stack file as the Pulumi CLI does (YAML 1.2's core schema: ``no``, ``on``,
-    ``2024-01-01`` and ``1:30`` are text, ``010`` is ten, ``0o10`` and ``0x10`` are numbers), and
-    records keys set twice in one mapping, which YAML would otherwise resolve by keeping the
-    last."""
+    ``2024-01-01`` and ``1:30`` are text, ``010`` is ten, ``0o10`` and ``0x10`` are numbers;
+    ``<<`` is no merge key)."""
 
     yaml_implicit_resolvers = {}  # noqa: RUF012  # replaced below by YAML 1.2's
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
-        self.duplicates: list[Problem] = []
         self.depth = 0
 
     def construct_core_int(self, node: yaml.ScalarNode) -> int | str:
@@ -55,24 +53,6 @@ class _StrictLoader(yaml.SafeLoader):
             return sign * int(digits)
         except ValueError:  # more digits than Python converts: the reader reports the text
             return text
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: dict[Any, int] = {}
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
-            line = key_node.start_mark.line + 1
-            if isinstance(key, str | int | float | bool) and key in seen:
-                self.duplicates.append(
-                    Problem(
-                        str(key),
-                        f"is set twice (lines {seen[key]} and {line}), and YAML would keep "
-                        "only the last; delete one",
-                    )
-                )
-                continue
-            if isinstance(key, str | int | float | bool):
-                seen[key] = line
-        return super().construct_mapping(node, deep=deep)  # a list as key: "unhashable key"
 
     def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         # The composer and constructor recurse per level: stop before Python's stack does.
@@ -105,6 +85,82 @@ for _tag, _pattern, _first in (
         f"tag:yaml.org,2002:{_tag}", re.compile(rf"^(?:{_pattern})$"), list(_first)
     )
 _StrictLoader.add_constructor("tag:yaml.org,2002:int", _StrictLoader.construct_core_int)
+
+
+_TEXT: Final = "tag:yaml.org,2002:str"
+
+
+def _key_problems(loader: _StrictLoader, document: yaml.Node) -> list[Problem]:
+    """Keys YAML would read other than as written: set twice in one mapping (YAML keeps the
+    last), a merge key ``<<``, or a key YAML reads as a boolean, number or null. Each is named
+    by its path (``switchyard:secretValues.apiKey``) and line."""
+    problems: list[Problem] = []
+    visited: set[int] = set()  # an alias repeats a node: judge it once
+
+    def name(path: str, key: str) -> str:
+        if not path:
+            return key
+        if path == "config":  # a config key as Pulumi reads it: bare keys are the project's
+            return key if ":" in key else f"{PROJECT}:{key}"
+        return f"{path}.{key}"
+
+    def walk(node: yaml.Node, path: str) -> None:
+        if id(node) in visited:
+            return
+        visited.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                walk(item, f"{path}[{index}]")
+        if not isinstance(node, yaml.MappingNode):
+            return
+        seen: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            line = key_node.start_mark.line + 1
+            if not isinstance(key_node, yaml.ScalarNode):
+                continue  # a list or mapping as key: the constructor refused it already
+            written = str(key_node.value)
+            key = loader.construct_object(key_node)
+            where = name(path, written)
+            as_written = f"{path}.{written}" if path not in ("", "config") else written
+            if key_node.tag == _TEXT and written == "<<" and key_node.style is None:
+                problems.append(Problem(as_written, _merge_key(line)))
+                continue
+            if not isinstance(key, str):
+                problems.append(Problem(as_written, _typed_key(line, written, key)))
+            elif key in seen:
+                problems.append(
+                    Problem(
+                        where,
+                        f"is set twice (lines {seen[key]} and {line}), and YAML would keep "
+                        "only the last; delete one",
+                    )
+                )
+            else:
+                seen[key] = line
+            walk(value_node, where)
+
+    walk(document, "")
+    return problems
+
+
+def _merge_key(line: int) -> str:
+    return (
+        f"on line {line} is a YAML merge key; Switchyard reads stack files as YAML 1.2, which "
+        "has no merge keys, so the settings it merges would not be read; write each setting "
+        "out in place of the `<<:` line"
+    )
+
+
+def _typed_key(line: int, written: str, key: Any) -> str:
+    what = (
+        "null (no value)"
+        if key is None
+        else f"the {'boolean' if isinstance(key, bool) else 'number'} {written}"
+    )
+    return (
+        f"on line {line} is read by YAML as {what}, not as a name; quote it ('{written}') if "
+        "it is meant as a name, or remove it"
+    )
 
 
 def available_stacks(root: Path = PROJECT_ROOT) -> list[str]:
@@ -141,8 +197,9 @@ def read_yaml(path: Path) -> Any:
         raise StackFileError(f"{path.name} is not valid YAML{_where(exc)}") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise StackFileError(f"{path.name} cannot be read: {exc}") from None
-    if loader.duplicates:
-        raise ConfigError(loader.duplicates, source=path.name)
+    problems = _key_problems(loader, node) if node is not None else []
+    if problems:
+        raise ConfigError(problems, source=path.name)
     config = document.get("config") if isinstance(document, dict) else None
     if isinstance(node, yaml.MappingNode) and isinstance(config, dict):
         for key_node, value_node in node.value:

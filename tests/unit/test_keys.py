@@ -161,6 +161,43 @@ def test_a_key_set_twice_in_a_stack_file_is_named_with_its_lines(tmp_path: Path)
     assert "YAML would keep only the last; delete one" in problem.reason
 
 
+def test_a_key_set_twice_in_a_nested_mapping_is_named_by_its_path(tmp_path: Path) -> None:
+    original = (PROJECT_ROOT / "Pulumi.staging.yaml").read_text()
+    secret = "\n      secure: v1:AAABAGvZ0mtyM1R5TNwtkcVHXdmNQWrvhQ=="
+    write_stack(tmp_path, original + f"  secretValues:\n    apiKey:{secret}\n    apiKey:{secret}\n")
+    with pytest.raises(ConfigError) as failure:
+        load_stack("qa", tmp_path)
+    (problem,) = failure.value.problems
+    lines = len(original.splitlines())
+    assert str(problem) == (
+        f"switchyard:secretValues.apiKey: is set twice (lines {lines + 2} and {lines + 4}), and "
+        "YAML would keep only the last; delete one"
+    )
+
+
+@pytest.mark.parametrize(
+    ("written", "reason"),
+    [
+        ("<<: {switchyard:bakeSeconds: 600}", "is a YAML merge key; Switchyard reads stack files"),
+        ("true: 1", "is read by YAML as the boolean true, not as a name; quote it ('true')"),
+        ("3: x", "is read by YAML as the number 3, not as a name; quote it ('3')"),
+        ("~: x", "is read by YAML as null (no value), not as a name; quote it ('~')"),
+    ],
+)
+def test_a_key_yaml_reads_other_than_as_written_is_named_with_its_line(
+    tmp_path: Path, written: str, reason: str
+) -> None:
+    original = (PROJECT_ROOT / "Pulumi.staging.yaml").read_text()
+    write_stack(tmp_path, original.replace("config:\n", f"config:\n  {written}\n", 1))
+    line = original.splitlines().index("config:") + 2
+    with pytest.raises(ConfigError) as failure:
+        load_stack("qa", tmp_path)
+    (problem,) = failure.value.problems
+    assert problem.key == written.split(":", maxsplit=1)[0]
+    assert problem.reason.startswith(f"on line {line} {reason}")
+    assert problem.reason.endswith(("or remove it", "in place of the `<<:` line"))
+
+
 def test_a_stack_file_with_bare_keys_loads_as_pulumi_reads_it(tmp_path: Path) -> None:
     original = (PROJECT_ROOT / "Pulumi.staging.yaml").read_text()
     write_stack(tmp_path, original.replace("  switchyard:", "  "))
