@@ -14,7 +14,7 @@ from typing import Any, Final
 
 import yaml
 
-from delivery.config.keys import qualified, secret_command
+from delivery.config.keys import DECLARED, qualified, secret_command
 from delivery.config.model import PROJECT, Settings
 from delivery.config.settings import SECRET_VALUES_KEY, load_settings
 from delivery.errors import ConfigError, Problem, SwitchyardError
@@ -221,11 +221,36 @@ def stack_config(stack: str, root: Path = PROJECT_ROOT) -> dict[str, Any]:
     if not path.is_file():
         known = ", ".join(available_stacks(root)) or "none"
         raise StackNotFound(f"no stack file {path.name} in {root}; known stacks: {known}")
-    document = read_yaml(path) or {}
+    document = read_yaml(path)
     config = document.get("config") if isinstance(document, dict) else None
-    if not isinstance(config, dict):
-        raise StackFileError(f"{path.name} has no `config:` mapping")
+    if not isinstance(config, dict) or not config:
+        what = (
+            "is empty"
+            if not document
+            else "has an empty `config:`"
+            if isinstance(document, dict) and "config" in document and not config
+            else "has no `config:` mapping of settings"
+        )
+        raise StackFileError(f"{path.name} {what}; {_how_to_start(stack, root)}")
     return config
+
+
+def _how_to_start(stack: str, root: Path) -> str:
+    """What a new stack file needs: the settings every stack must set, and where to start."""
+    required = [k.name for k in DECLARED if not k.optional and not k.secret]
+    others = [s for s in available_stacks(root) if s != stack]
+    start = (
+        f"copy a committed stack file ({stack_file_name(others[0])}) to {stack_file_name(stack)} "
+        "and change what differs, or "
+        if others
+        else ""
+    )
+    return (
+        f"{start}set each setting with `pulumi config set --stack {stack} <key> <value>`. "
+        f"Every stack sets these {len(required)} settings under `config:` (bare names are "
+        f"{PROJECT}:<name>): {', '.join(required)}; `python -m delivery check --stack {stack}` "
+        "then names what is still missing or wrong"
+    )
 
 
 def load_stack(stack: str, root: Path = PROJECT_ROOT) -> Settings:

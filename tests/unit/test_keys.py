@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from delivery.config.keys import DECLARED, provider_keys
 from delivery.config.settings import load_settings
@@ -196,6 +197,38 @@ def test_a_key_yaml_reads_other_than_as_written_is_named_with_its_line(
     assert problem.key == written.split(":", maxsplit=1)[0]
     assert problem.reason.startswith(f"on line {line} {reason}")
     assert problem.reason.endswith(("or remove it", "in place of the `<<:` line"))
+
+
+@pytest.mark.parametrize(
+    ("text", "what"),
+    [
+        ("", "is empty"),
+        ("# a new stack\n", "is empty"),
+        ("config:\n", "has an empty `config:`"),
+        ("secretsprovider: passphrase\n", "has no `config:` mapping of settings"),
+    ],
+)
+def test_an_empty_stack_file_says_what_to_put_in_it(tmp_path: Path, text: str, what: str) -> None:
+    (tmp_path / "Pulumi.dev.yaml").write_text((PROJECT_ROOT / "Pulumi.dev.yaml").read_text())
+    write_stack(tmp_path, text)
+    with pytest.raises(StackFileError) as failure:
+        stack_config("qa", tmp_path)
+    message = str(failure.value)
+    assert message.startswith(
+        f"Pulumi.qa.yaml {what}; copy a committed stack file (Pulumi.dev.yaml) to "
+        "Pulumi.qa.yaml and change what differs, or set each setting with "
+        "`pulumi config set --stack qa <key> <value>`. Every stack sets these "
+    )
+    # The minimum is every required key: a file with exactly those values passes check.
+    _, listing = message.split("(bare names are switchyard:<name>): ")
+    listed = listing.partition(";")[0].split(", ")
+    dev = stack_config("dev")
+    write_stack(tmp_path, yaml.safe_dump({"config": {k: dev[full(k)] for k in listed}}))
+    assert load_stack("qa", tmp_path).environment == "dev"
+
+
+def full(key: str) -> str:
+    return key if ":" in key else f"switchyard:{key}"
 
 
 def test_a_stack_file_with_bare_keys_loads_as_pulumi_reads_it(tmp_path: Path) -> None:
