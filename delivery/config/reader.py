@@ -107,6 +107,20 @@ def whole(value: Any) -> Any:
     return value
 
 
+def structured(value: Any) -> Any:
+    """A list or object as the stack file holds it. Pulumi hands the program every list and
+    object as JSON text, so JSON text of one is decoded here: ``check``, which reads the stack
+    file, and the program then judge the same value and say the same thing."""
+    if isinstance(value, str) and value.lstrip()[:1] in ("[", "{"):
+        # ValueError, not only JSONDecodeError: json.loads raises it for a number with more
+        # digits than int() converts; RecursionError for hundreds of nested brackets.
+        with contextlib.suppress(ValueError, RecursionError):
+            decoded = json.loads(value)
+            if isinstance(decoded, list | dict):
+                return decoded
+    return value
+
+
 _URL = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)(?:[^/\s'\"@]*@)?([^/\s'\"?#]*)[^\s'\"]*")
 # A host name with a path but no scheme (hooks.slack.com/services/...): a URL pasted short.
 _BARE_URL = re.compile(r"(?i)(?<![\w./-])((?:[a-z0-9-]+\.)+[a-z]{2,63}(?::\d+)?)/[^\s'\"]+")
@@ -195,7 +209,7 @@ class ConfigReader:
         return any(p.key == self.key(name) for p in self.problems)
 
     def _value(self, name: str) -> Any:
-        value = self._raw.get(self.key(name), _MISSING)
+        value = structured(self._raw.get(self.key(name), _MISSING))
         if value is _MISSING or value is None or value == "":
             if not self._keys[name].optional:
                 self.fail(
@@ -226,11 +240,6 @@ class ConfigReader:
         value = self._value(name)
         if value is _MISSING:
             return [] if self._keys[name].optional else None
-        if isinstance(value, str):
-            # ValueError, not only JSONDecodeError: json.loads raises it for a number with more
-            # digits than int() converts; RecursionError for hundreds of nested brackets.
-            with contextlib.suppress(ValueError, RecursionError):
-                value = json.loads(value)
         if not isinstance(value, list):
             self.fail(
                 name,
@@ -255,7 +264,18 @@ class ConfigReader:
         if value is _MISSING:
             return None
         if not isinstance(value, str):
-            self.fail(name, f"must be text, got {shown(value)}")
+            kind = (
+                "a list"
+                if isinstance(value, list)
+                else "an object"
+                if isinstance(value, dict)
+                else "a number"
+            )
+            self.fail(
+                name,
+                f"must be text, written as one value ({self.key(name)}: <text>), not "
+                f"{kind}; got {shown(value)}",
+            )
             return None
         reason = check(value) if check else None
         if reason:

@@ -8,14 +8,16 @@ from __future__ import annotations
 import itertools
 import json
 from ipaddress import IPv4Network
+from pathlib import Path
 from typing import Any
 
 import pulumi
 import pytest
+import yaml
 
 from delivery.config.model import Colour, Settings
 from delivery.config.settings import SECRET_VALUES_KEY
-from delivery.config.stackfile import load_stack
+from delivery.config.stackfile import PROJECT_ROOT, load_stack
 from delivery.errors import ConfigError
 from delivery.plans.alarms import worst_case_fault_to_rollback
 from infra.offline import Evaluation, RecordingMocks, Registered, is_secret
@@ -358,7 +360,7 @@ def test_bad_configuration_registers_nothing(overrides: dict[str, Any], key: str
     assert mocks.resources == []
 
 
-# Pulumi hands every value over as text, so "must be text" cannot happen through the program.
+# Pulumi hands every scalar over as text, so a number is never "must be text" in the program.
 @pytest.mark.parametrize(
     ("key", "value", "reason"), [b for b in BAD_VALUES if b[2] != "must be text"]
 )
@@ -371,6 +373,33 @@ def test_every_bad_value_of_every_key_stops_the_program_first(
         evaluate("staging", {full: None if value is ... else value}, mocks=mocks)
     assert full in failure.value.keys
     assert mocks.resources == []
+
+
+@pytest.mark.parametrize(
+    ("key", "written", "reason"),
+    [
+        ("owner", "[[platform]]", "must be text, written as one value (switchyard:owner: <text>)"),
+        ("owner", "{team: platform}", "not an object; got {'team': 'platform'}"),
+        ("bakeSeconds", "[[600]]", "must be a whole number in 1..86400, got [[600]]"),
+        ("liveColour", "[blue]", "must be one of blue, green, got ['blue']"),
+    ],
+)
+def test_check_and_the_program_say_the_same_about_a_list_where_text_belongs(
+    tmp_path: Path, key: str, written: str, reason: str
+) -> None:
+    """check reads the stack file's list; the program gets it from Pulumi as JSON text."""
+    original = (PROJECT_ROOT / "Pulumi.staging.yaml").read_text()
+    kept = [row for row in original.splitlines() if not row.startswith(f"  switchyard:{key}:")]
+    (tmp_path / "Pulumi.qa.yaml").write_text("\n".join([*kept, f"  switchyard:{key}: {written}"]))
+    with pytest.raises(ConfigError) as by_check:
+        load_stack("qa", tmp_path)
+    value = yaml.safe_load(written)
+    with pytest.raises(ConfigError) as by_program:
+        evaluate("staging", {f"switchyard:{key}": value})
+    assert by_check.value.problems == by_program.value.problems
+    [problem] = by_program.value.problems
+    assert problem.key == f"switchyard:{key}"
+    assert reason in problem.reason
 
 
 def test_missing_secret_values_are_named_with_the_command() -> None:
