@@ -2,8 +2,13 @@
 
 A region is real when botocore's endpoint data (shipped with botocore, read offline) offers
 every service the program uses there. ``ZONES`` holds the zones each region offers a new
-account, the same table the AWS emulator (moto) uses; ``check`` judges ``azCount`` from it and
-the offline runtime answers ``getAvailabilityZones`` with it. The program asks the region itself.
+account; ``check`` judges ``azCount`` from it and the offline runtime answers
+``getAvailabilityZones`` with it. The program asks the region itself.
+
+botocore lists regions but not their zones, so the table comes from the AWS emulator's (moto's)
+and is not verified against AWS region by region, except where a comment names a source. A
+region botocore offers that the table lacks is refused by ``check`` and named by the offline
+runtime (``unlisted_region_problem``), never guessed.
 """
 
 from __future__ import annotations
@@ -49,7 +54,9 @@ ZONES: Final[dict[str, str]] = {
     "ap-southeast-7": "abc",
     "ca-central-1": "abd",
     "ca-west-1": "abc",
-    "cn-north-1": "ab",
+    # moto has two; AWS's "Getting Started with AWS in China" (General Information) says the
+    # Beijing and Ningxia Regions have three Availability Zones each, cn-north-1a, 1b and 1d.
+    "cn-north-1": "abd",
     "cn-northwest-1": "abc",
     "eu-central-1": "abc",
     "eu-central-2": "abc",
@@ -129,6 +136,12 @@ def zone_count_problem(az_count: int, region: str, zones: Sequence[str]) -> str 
     """Why ``azCount`` cannot be met in a region with these available zones, or None."""
     if az_count <= len(zones):
         return None
+    if not zones:  # the offline runtime answers from ZONES; AWS answers an enabled region's
+        why = unlisted_region_problem(region) or (
+            "check that the region is enabled for the account (an opt-in region must be "
+            "enabled first) and that aws:region is the region you mean"
+        )
+        return f"{region} answered no available Availability Zones: {why}"
     return (
         f"asks for {az_count} zones, but {region} has {len(zones)} available "
         f"({', '.join(zones)}); set it to at most {len(zones)}"

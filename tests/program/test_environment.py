@@ -402,6 +402,19 @@ def test_check_and_the_program_say_the_same_about_a_list_where_text_belongs(
     assert reason in problem.reason
 
 
+def test_a_region_the_offline_zone_table_lacks_is_named_by_the_program() -> None:
+    # botocore offers eusc-de-east-1; the offline runtime answers zones from ZONES alone.
+    mocks = RecordingMocks()
+    overrides = {"aws:region": "eusc-de-east-1", "switchyard:rotationLambdaArn": None}
+    with pytest.raises(ConfigError) as failure:
+        evaluate("dev", overrides, mocks=mocks)
+    [problem] = failure.value.problems
+    assert problem.key == "switchyard:azCount"
+    assert problem.reason.startswith("eusc-de-east-1 answered no available Availability Zones")
+    assert "ZONES in delivery/config/regions.py" in problem.reason
+    assert mocks.resources == []
+
+
 def test_missing_secret_values_are_named_with_the_command() -> None:
     partial = {k: v for k, v in SECRET_VALUES.items() if k != "database-password"}
     mocks = RecordingMocks()

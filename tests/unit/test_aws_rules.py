@@ -9,7 +9,7 @@ import pytest
 
 from delivery.cli import main as delivery_main
 from delivery.config.model import HOOK_HASH_CHARS
-from delivery.config.regions import ZONES, real_regions, zone_names
+from delivery.config.regions import ZONES, real_regions, zone_count_problem, zone_names
 from delivery.config.settings import load_settings
 from delivery.config.stackfile import (
     PROJECT_ROOT,
@@ -38,13 +38,36 @@ def test_real_regions_come_from_botocore_in_every_partition() -> None:
     assert "got 'eu-west-9'; did you mean eu-west-" in reason
 
 
+# Where the table departs from moto's, with the source (see the comment in ZONES).
+CORRECTED = {"cn-north-1": ("cn-north-1a", "cn-north-1b", "cn-north-1d")}
+
+
 def test_the_zone_table_matches_the_emulators_and_names_real_regions() -> None:
     from moto.ec2.models.availability_zones_and_regions import RegionsAndZonesBackend
 
     moto = {r: tuple(z.name for z in zones) for r, zones in RegionsAndZonesBackend.zones.items()}
     for region in ZONES:
         assert region in real_regions(), region
-        assert zone_names(region) == moto[region], region
+        assert zone_names(region) == CORRECTED.get(region, moto[region]), region
+    assert all(moto[region] != zones for region, zones in CORRECTED.items())
+
+
+def test_the_beijing_region_has_its_three_zones() -> None:
+    dev = {k: v for k, v in stack_config("dev").items() if k != "switchyard:rotationLambdaArn"}
+    raw = {**dev, "aws:region": "cn-north-1", "switchyard:azCount": "3"}
+    assert load_settings(raw, "dev").network.az_count == 3
+
+
+def test_a_region_that_answers_no_zones_is_named_not_sized_to_zero() -> None:
+    assert zone_count_problem(2, "eu-west-1", ()) == (
+        "eu-west-1 answered no available Availability Zones: check that the region is enabled "
+        "for the account (an opt-in region must be enabled first) and that aws:region is the "
+        "region you mean"
+    )
+    unlisted = zone_count_problem(2, "eusc-de-east-1", ())
+    assert unlisted is not None
+    assert "add the zones the region offers to that table" in unlisted
+    assert "at most 0" not in unlisted
 
 
 def test_az_count_beyond_the_regions_zones_names_them() -> None:
