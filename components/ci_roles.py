@@ -431,6 +431,7 @@ def infrastructure_policy(
             [
                 account.arn("logs", f"log-group:/{PROJECT}/{prefix}/*"),
                 account.arn("logs", f"log-group:aws-waf-logs-{prefix}*"),
+                account.arn("logs", f"log-group:/aws/eks/{cluster_name}/*"),
                 account.arn("logs", f"log-group:sns/{account.region}/{account.id}/{named}"),
                 account.arn("logs", "destination:*"),
             ],
@@ -504,16 +505,25 @@ def infrastructure_policy(
             ],
         ),
         _allow(
-            "ManageTheGitHubProvider",
+            # GitHub's, and the cluster's for IRSA (its issuer's id is EKS's to choose).
+            "ManageTheOidcProviders",
             [
                 "iam:GetOpenIDConnectProvider",
                 "iam:CreateOpenIDConnectProvider",
                 "iam:DeleteOpenIDConnectProvider",
                 "iam:TagOpenIDConnectProvider",
+                "iam:UntagOpenIDConnectProvider",
                 "iam:UpdateOpenIDConnectProviderThumbprint",
                 "iam:AddClientIDToOpenIDConnectProvider",
             ],
-            account.arn("iam", f"oidc-provider/{GITHUB}", region=False),
+            [
+                account.arn("iam", f"oidc-provider/{GITHUB}", region=False),
+                account.arn(
+                    "iam",
+                    f"oidc-provider/oidc.eks.{account.region}.amazonaws.com/id/*",
+                    region=False,
+                ),
+            ],
         ),
         _allow(
             "ManageThisEnvironmentsCluster",
@@ -525,6 +535,8 @@ def infrastructure_policy(
                 "eks:TagResource",
                 "eks:UntagResource",
                 "eks:List*",
+                "eks:AssociateAccessPolicy",
+                "eks:DisassociateAccessPolicy",
             ],
             [
                 account.arn("eks", f"cluster/{cluster_name}"),

@@ -82,6 +82,22 @@ class EksClusterArgs:
     key_rotation_days: int = 365  # the control-plane logs' key
 
 
+IAM_NAME_PREFIX_MAX = 38  # an IAM role's name is at most 64 characters; the provider adds 26
+
+
+def iam_name_prefix(prefix: str, label: str) -> str:
+    """``<prefix>-<label>-``, the label cut at a word to fit IAM's limit. The deploy role
+    manages IAM roles and policies only under the environment's prefix, so every one the
+    cluster declares is named under it."""
+    room = max(1, IAM_NAME_PREFIX_MAX - len(prefix) - 2)
+    kept: list[str] = []
+    for word in label.split("-"):
+        if len("-".join([*kept, word])) > room:
+            break
+        kept.append(word)
+    return f"{prefix}-{'-'.join(kept) or label[:room]}-"
+
+
 class EksCluster(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None
@@ -108,6 +124,7 @@ class EksCluster(pulumi.ComponentResource):
         )
         role = aws.iam.Role(
             f"{name}-control-plane",
+            name_prefix=iam_name_prefix(args.name_prefix, "eks"),
             assume_role_policy=service_trust_policy("eks.amazonaws.com", tag_session=True),
             opts=child,
         )
@@ -221,8 +238,10 @@ class EksCluster(pulumi.ComponentResource):
     ) -> aws.iam.Role:
         """A role that exactly one Kubernetes service account may assume (IRSA)."""
         child = pulumi.ResourceOptions(parent=parent or self)
+        named = iam_name_prefix(self._args.name_prefix, account.service_account)
         role = aws.iam.Role(
             name,
+            name_prefix=named,
             assume_role_policy=pulumi.Output.all(self.oidc_provider.arn, self.oidc_issuer).apply(
                 lambda v: service_account_trust_policy(
                     v[0], v[1], account.namespace, account.service_account
@@ -236,7 +255,9 @@ class EksCluster(pulumi.ComponentResource):
                 f"{name}-attached-{index}", role=role.name, policy_arn=arn, opts=child
             )
         if account.policy is not None:
-            document = aws.iam.Policy(f"{name}-policy", policy=account.policy, opts=child)
+            document = aws.iam.Policy(
+                f"{name}-policy", name_prefix=named, policy=account.policy, opts=child
+            )
             aws.iam.RolePolicyAttachment(
                 f"{name}-policy", role=role.name, policy_arn=document.arn, opts=child
             )
@@ -300,6 +321,7 @@ class EksCluster(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(
             f"{self._name}-nodes",
+            name_prefix=iam_name_prefix(args.name_prefix, "nodes"),
             assume_role_policy=service_trust_policy("ec2.amazonaws.com"),
             opts=child,
         )

@@ -14,12 +14,14 @@ import pytest
 
 from components.ci_roles import Targets, infrastructure_policy, release_policy
 from components.keys import Account
+from delivery.config.model import Settings
 from delivery.config.stackfile import available_stacks, load_stack
-from infra.offline import ACCOUNT, Evaluation
+from infra.offline import ACCOUNT, Evaluation, Registered
 from tests.program.harness import evaluate
 from tests.program.iam_eval import Request, allows, requests_of
 from tests.unit.test_workflows import NAMES, jobs
 
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 DEPLOY_ROLE = "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
 DEFAULT_SESSION_SECONDS = 3600  # configure-aws-credentials' default role-duration-seconds
 REGION = "eu-west-1"
@@ -155,3 +157,63 @@ def test_a_deploy_role_named_in_config_too_is_admitted_once() -> None:
     entries = [str(r.inputs["principalArn"]) for r in run.mocks.of_type(ACCESS_ENTRY)]
     assert entries.count(deploy) == 1  # EKS refuses a second entry for one principal
     assert len(entries) == len(set(entries))
+
+
+# -- what `pulumi up` of the stack asks of the deploy role --------------------------------------
+
+ROLE = "aws:iam/role:Role"
+CI_ROLES = {"ci-release", "ci-infrastructure"}  # an administrator's `pulumi up` manages these
+
+
+def aws_name(resource: Registered) -> str:
+    """The name AWS gets: given, or the prefix plus the provider's 26 unique characters, or
+    Pulumi's auto-name (the resource's name and 7 random characters)."""
+    if resource.inputs.get("name"):
+        return str(resource.inputs["name"])
+    if resource.inputs.get("namePrefix"):
+        return f"{resource.inputs['namePrefix']}20261102093012345600000001"
+    return f"{resource.name}-1a2b3c4"
+
+
+def creations(run: Evaluation, settings: Settings) -> list[Request]:
+    """The calls that create the stack's IAM principals, log groups and cluster access, on
+    the ARNs AWS gives them."""
+    account = Account("aws", ACCOUNT, settings.region)
+    cluster = settings.workload.cluster_name
+    wanted: list[Request] = []
+    for role in run.mocks.of_type(ROLE):
+        if role.name not in CI_ROLES:
+            arn = account.arn("iam", f"role/{aws_name(role)}", region=False)
+            wanted += [Request(a, arn) for a in ("iam:CreateRole", "iam:PassRole")]
+    for policy in run.mocks.of_type("aws:iam/policy:Policy"):
+        arn = account.arn("iam", f"policy/{aws_name(policy)}", region=False)
+        wanted.append(Request("iam:CreatePolicy", arn))
+    for provider in run.mocks.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider"):
+        host = str(provider.inputs["url"]).removeprefix("https://")
+        arn = account.arn("iam", f"oidc-provider/{host}", region=False)
+        wanted.append(Request("iam:CreateOpenIDConnectProvider", arn))
+    for group in run.mocks.of_type("aws:cloudwatch/logGroup:LogGroup"):
+        arn = account.arn("logs", f"log-group:{aws_name(group)}")
+        wanted.append(Request("logs:CreateLogGroup", arn))
+    for _ in run.mocks.of_type(ACCESS_POLICY):
+        entry = (
+            f"access-entry/{cluster}/role/{ACCOUNT}/someone/0ac9a1ee-4b4c-8b7a-3c33-5d1e6f7a8b9c"
+        )
+        wanted.append(Request("eks:AssociateAccessPolicy", account.arn("eks", entry)))
+    return wanted
+
+
+@pytest.mark.parametrize("stack", available_stacks())
+def test_the_deploy_role_can_create_every_principal_log_group_and_access_of_the_stack(
+    stack: str,
+) -> None:
+    """Every IAM role the program declares is named under the environment's prefix (the
+    deploy role manages only those), and so are its log groups and cluster access."""
+    settings, run = load_stack(stack), evaluate(stack)
+    (policy,) = [r for r in run.mocks.of_type(ROLE_POLICY) if r.name == "ci-infrastructure"]
+    infrastructure = json.loads(policy.inputs["policy"])
+    wanted = creations(run, settings)
+    assert len(wanted) > 20
+    prefixes = [str(r.inputs.get("namePrefix", "")) for r in run.mocks.of_type(ROLE)]
+    assert max(map(len, prefixes)) <= 38  # IAM: 64 characters, 26 of them the provider's
+    assert [str(r) for r in wanted if not allows(infrastructure, r)] == []
