@@ -507,12 +507,11 @@ _PROVIDER_KEY_REFUSED: Final = (
 def unknown_key_problems(keys: Iterable[str]) -> list[Problem]:
     """Every key that no declaration and no provider the program uses would read."""
     problems = []
-    project = [k.full for k in DECLARED]
     for key in keys:
         namespace, _, name = key.partition(":")
         if key in BY_FULL_NAME or key in ENGINE_KEYS:
             continue
-        ours = _closest(f"{PROJECT}:{name}", project)
+        ours = _closest(name, PROJECT)
         if namespace == ENGINE_NAMESPACE:
             if ours:  # the engine ignores it: the setting would silently keep its old value
                 problems.append(Problem(key, _misplaced(ours, name, "Pulumi's")))
@@ -526,12 +525,11 @@ def unknown_key_problems(keys: Iterable[str]) -> list[Problem]:
             if ours and ours.lower() == f"{PROJECT}:{name}".lower():
                 problems.append(Problem(key, _misplaced(ours, name, f"the {namespace} provider's")))
                 continue
-            close = _closest(key, project)  # aws:region is declared among them
+            close = _closest(name, namespace) or ours  # aws:region is declared
             hint = f"did you mean {close}?" if close else "remove it"
             problems.append(Problem(key, f"is not a setting of the {namespace} provider; {hint}"))
             continue
-        close = _closest(key, project) or _closest(f"{PROJECT}:{name}", project)
-        hint = f"did you mean {close}?" if close else "remove it"
+        hint = f"did you mean {ours}?" if ours else "remove it"
         if namespace == PROJECT:
             problems.append(Problem(key, f"is not a Switchyard setting; {hint}"))
         else:
@@ -553,9 +551,15 @@ def _misplaced(ours: str, name: str, owner: str) -> str:
     return f"is not a setting of {owner}, so nothing reads it; did you mean {ours}?"
 
 
-def _closest(key: str, candidates: Iterable[str]) -> str | None:
-    by_lower = {c.lower(): c for c in candidates}
-    close = difflib.get_close_matches(key.lower(), list(by_lower), n=1, cutoff=0.75)
+def _closest(name: str, namespace: str) -> str | None:
+    """The declared key of ``namespace`` whose name is closest to ``name``, in full. Names are
+    compared without their namespace, which would make any short name look close."""
+    by_lower = {
+        k.full.partition(":")[2].lower(): k.full
+        for k in DECLARED
+        if k.full.partition(":")[0] == namespace
+    }
+    close = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.75)
     return by_lower[close[0]] if close else None
 
 

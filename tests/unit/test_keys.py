@@ -43,6 +43,18 @@ def test_a_misspelt_key_without_a_namespace_gets_a_suggestion() -> None:
     }
 
 
+@pytest.mark.parametrize("key", ["yes", "switchyard:on", "switchyrd:tier"])
+def test_a_short_unknown_key_gets_no_far_fetched_suggestion(key: str) -> None:
+    # The shared "switchyard:" once made any short name look close (yes -> owner).
+    [reason] = problems({**GOOD, key: "1"}).values()
+    assert reason.endswith("; remove it"), reason
+
+
+@pytest.mark.parametrize("key", ["pulumi:env", "pulumi:stack", "pulumi:yes"])
+def test_a_short_pulumi_key_is_left_to_pulumi(key: str) -> None:
+    assert load_settings({**GOOD, key: "x"}, "staging").region == "eu-west-1"
+
+
 def test_a_key_set_with_and_without_its_namespace_is_rejected() -> None:
     found = problems({**GOOD, "azCount": 2})
     assert found == {
