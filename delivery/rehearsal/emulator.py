@@ -20,7 +20,6 @@ import botocore.session
 
 from delivery.config.alarm_kinds import Dimensions, Metric
 from delivery.config.model import ALARM_PERIOD_SECONDS, AlarmThresholds, Colour, Workload
-from delivery.config.regions import zone_names
 from delivery.config.stackfile import load_stack
 from delivery.cutover.aws import (
     DEFAULT_MAX_ATTEMPTS,
@@ -131,10 +130,14 @@ def build_traffic_plane(
     targets = targets if targets is not None else {Colour.BLUE: 2, Colour.GREEN: 2}
     ec2, elbv2 = clients.ec2, clients.elbv2
     region = ec2.meta.region_name
-    region_zones = zone_names(region) or ()
+    # The emulator's own zones: the configuration's table corrects moto's where AWS differs.
+    answer = ec2.describe_availability_zones()["AvailabilityZones"]
+    region_zones = sorted(z["ZoneName"] for z in answer)
     if zones > len(region_zones):
         raise SwitchyardError(
-            f"{region} has {len(region_zones)} zones; a traffic plane over {zones} cannot be built"
+            f"the AWS emulator (moto) offers {region} {len(region_zones)} zones "
+            f"({', '.join(region_zones) or 'none'}), so a traffic plane over {zones} cannot be "
+            f"built there; rehearse a stack with azCount at most {len(region_zones)}"
         )
     vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     subnet_cidrs = list(ipaddress.IPv4Network("10.0.0.0/16").subnets(new_prefix=20))
