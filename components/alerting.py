@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -34,6 +34,7 @@ class AlertTopicsArgs:
     log_retention_days: int
     publisher_role_names: Sequence[str]  # the CI roles (components/ci_roles.py names them)
     webhook_urls: Mapping[str, pulumi.Output[str]]  # secret Outputs keyed by secretValues key
+    permissions_boundary: pulumi.Input[str] = field(kw_only=True)
 
 
 class AlertTopics(pulumi.ComponentResource):
@@ -57,6 +58,7 @@ class AlertTopics(pulumi.ComponentResource):
         feedback = aws.iam.Role(
             f"{name}-delivery-status",
             name_prefix=f"{prefix}-sns-status-",
+            permissions_boundary=args.permissions_boundary,
             assume_role_policy=account.apply(lambda a: service_trust("sns.amazonaws.com", a)),
             opts=child,
         )

@@ -9,7 +9,7 @@ the expected roles; the alarm on that count notifies the warning tier.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -40,6 +40,7 @@ class AuditTrailArgs:
     expected_reader_role_names: Sequence[str]  # roles whose secret reads raise no alarm ...
     warning_topic_arn: pulumi.Input[str]
     expected_reader_role_arns: Sequence[pulumi.Input[str]] = ()  # ... by ARN (the workload's)
+    permissions_boundary: pulumi.Input[str] = field(kw_only=True)
 
 
 class AuditTrail(pulumi.ComponentResource):
@@ -72,6 +73,7 @@ class AuditTrail(pulumi.ComponentResource):
         delivery = aws.iam.Role(
             f"{name}-trail-logs",
             name_prefix=f"{prefix}-trail-logs-",
+            permissions_boundary=args.permissions_boundary,
             assume_role_policy=account.apply(
                 lambda a: service_trust("cloudtrail.amazonaws.com", a)
             ),

@@ -13,7 +13,7 @@ and GitHub environments (``repo:<owner>/<name>:environment:<name>``).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -30,6 +30,43 @@ INFRASTRUCTURE = "infrastructure"
 # that expire mid-job leave a cutover and its rollback without AWS access. Each deploy job asks
 # for its own timeout; the longest is deploy-prod's promote (150 minutes).
 MAX_SESSION_SECONDS = 150 * 60
+
+
+def permissions_boundary_document() -> str:
+    """The most any role the infrastructure role creates may do: everything but identity.
+
+    Without it, the infrastructure role (which may create roles under its prefix) could create
+    one with any policy and a trust in itself, and so act as an administrator. Under it, such a
+    role cannot create or change IAM principals, keys or trusts, assume other roles, or touch
+    the organization; the reads and service-linked roles the cluster and its controllers use
+    stay allowed. It does not keep such a role inside this environment's resources.
+    """
+    return document(
+        {
+            "Sid": "AnythingButIdentity",
+            "Effect": "Allow",
+            "NotAction": ["iam:*", "sts:*", "organizations:*", "account:*"],
+            "Resource": "*",
+        },
+        {
+            "Sid": "ReadIdentityAndCreateServiceLinkedRoles",
+            "Effect": "Allow",
+            "Action": ["iam:CreateServiceLinkedRole", "iam:Get*", "iam:List*"],
+            "Resource": "*",
+        },
+    )
+
+
+def permissions_boundary(prefix: str, opts: pulumi.ResourceOptions) -> aws.iam.Policy:
+    """Every role of the environment carries it; the infrastructure role can create a role only
+    with it and can never change it (an administrator's `pulumi up` does)."""
+    return aws.iam.Policy(
+        "permissions-boundary",
+        name=f"{prefix}-boundary",
+        description=f"Switchyard {prefix}: the permissions boundary of the environment's roles",
+        policy=permissions_boundary_document(),
+        opts=opts,
+    )
 
 
 def role_name(prefix: str, kind: str) -> str:
@@ -50,6 +87,7 @@ class CiRolesArgs:
     alerting_key_arn: pulumi.Input[str]
     secrets_key_arn: pulumi.Input[str]  # also encrypts the release records
     records_bucket_arn: pulumi.Input[str]
+    permissions_boundary_arn: pulumi.Input[str] = field(kw_only=True)
 
 
 class CiRoles(pulumi.ComponentResource):
@@ -91,10 +129,21 @@ class CiRoles(pulumi.ComponentResource):
                 )
             ),
             INFRASTRUCTURE: pulumi.Output.all(
-                account, args.vpc_arn, args.secrets_key_arn, args.alerting_key_arn
+                account,
+                args.vpc_arn,
+                args.secrets_key_arn,
+                args.alerting_key_arn,
+                args.permissions_boundary_arn,
             ).apply(
                 lambda a: infrastructure_policy(
-                    a[0], args.name_prefix, args.environment, args.cluster_name, a[1], a[2], a[3]
+                    a[0],
+                    args.name_prefix,
+                    args.environment,
+                    args.cluster_name,
+                    a[1],
+                    a[2],
+                    a[3],
+                    boundary_arn=a[4],
                 )
             ),
         }
@@ -220,6 +269,8 @@ def infrastructure_policy(
     vpc_arn: str,
     secrets_key_arn: str,
     alerting_key_arn: str,
+    *,
+    boundary_arn: str,
 ) -> str:
     tagged = {"aws:ResourceTag/environment": environment}
     tagging = {"aws:RequestTag/environment": environment}
@@ -470,24 +521,34 @@ def infrastructure_policy(
             ],
             account.arn("cloudtrail", f"trail/{named}"),
         ),
+        # A role's permissions change only on a role that carries the boundary, so no role it
+        # creates can do more than the boundary allows, whatever its policies say.
+        _allow(
+            "GrantOnlyWithinTheBoundary",
+            [
+                "iam:CreateRole",
+                "iam:PutRolePermissionsBoundary",
+                "iam:PutRolePolicy",
+                "iam:DeleteRolePolicy",
+                "iam:AttachRolePolicy",
+                "iam:DetachRolePolicy",
+            ],
+            account.arn("iam", f"role/{named}", region=False),
+            StringEquals={"iam:PermissionsBoundary": boundary_arn},
+        ),
         _allow(
             "ManageThisEnvironmentsRoles",
             [
-                "iam:CreateRole",
                 "iam:DeleteRole",
                 "iam:GetRole",
                 "iam:UpdateAssumeRolePolicy",
                 "iam:UpdateRole*",
                 "iam:TagRole",
                 "iam:UntagRole",
-                "iam:PutRolePolicy",
-                "iam:DeleteRolePolicy",
                 "iam:GetRolePolicy",
                 "iam:ListRolePolicies",
                 "iam:ListAttachedRolePolicies",
                 "iam:ListInstanceProfilesForRole",
-                "iam:AttachRolePolicy",
-                "iam:DetachRolePolicy",
                 "iam:PassRole",
                 "iam:CreatePolicy",
                 "iam:DeletePolicy",
@@ -565,6 +626,18 @@ def infrastructure_policy(
                 account.arn("iam", f"role/{role_name(prefix, kind)}", region=False)
                 for kind in (RELEASE, INFRASTRUCTURE)
             ],
+        },
+        {
+            "Sid": "NeverLoosenTheBoundary",
+            "Effect": "Deny",
+            "Action": [
+                "iam:CreatePolicyVersion",
+                "iam:DeletePolicy",
+                "iam:DeletePolicyVersion",
+                "iam:DeleteRolePermissionsBoundary",
+                "iam:SetDefaultPolicyVersion",
+            ],
+            "Resource": [boundary_arn, account.arn("iam", "role/*", region=False)],
         },
         _allow(
             "KeepReleaseRecords",

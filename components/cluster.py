@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
@@ -80,6 +80,7 @@ class EksClusterArgs:
     log_retention_days: int
     protect: bool
     key_rotation_days: int = 365  # the control-plane logs' key
+    permissions_boundary: pulumi.Input[str] = field(kw_only=True)
 
 
 IAM_NAME_PREFIX_MAX = 38  # an IAM role's name is at most 64 characters; the provider adds 26
@@ -125,6 +126,7 @@ class EksCluster(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{name}-control-plane",
             name_prefix=iam_name_prefix(args.name_prefix, "eks"),
+            permissions_boundary=args.permissions_boundary,
             assume_role_policy=service_trust_policy("eks.amazonaws.com", tag_session=True),
             opts=child,
         )
@@ -242,6 +244,7 @@ class EksCluster(pulumi.ComponentResource):
         role = aws.iam.Role(
             name,
             name_prefix=named,
+            permissions_boundary=self._args.permissions_boundary,
             assume_role_policy=pulumi.Output.all(self.oidc_provider.arn, self.oidc_issuer).apply(
                 lambda v: service_account_trust_policy(
                     v[0], v[1], account.namespace, account.service_account
@@ -322,6 +325,7 @@ class EksCluster(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{self._name}-nodes",
             name_prefix=iam_name_prefix(args.name_prefix, "nodes"),
+            permissions_boundary=args.permissions_boundary,
             assume_role_policy=service_trust_policy("ec2.amazonaws.com"),
             opts=child,
         )

@@ -4,7 +4,7 @@ and a default security group that admits nothing (FSBP EC2.2)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -27,6 +27,7 @@ class MultiAzNetworkArgs:
     zone_names: Sequence[str]  # the region's available zones (infra.config asked it)
     region: str
     key_rotation_days: int
+    permissions_boundary: pulumi.Input[str] = field(kw_only=True)
 
 
 class MultiAzNetwork(pulumi.ComponentResource):
@@ -150,6 +151,7 @@ class MultiAzNetwork(pulumi.ComponentResource):
         flow_role = aws.iam.Role(
             f"{name}-flow-logs",
             name_prefix=f"{args.name_prefix}-flow-logs-",
+            permissions_boundary=args.permissions_boundary,
             assume_role_policy=account.apply(
                 lambda a: service_trust(
                     "vpc-flow-logs.amazonaws.com", a, a.arn("ec2", "vpc-flow-log/*")

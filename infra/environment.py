@@ -13,7 +13,14 @@ import pulumi_aws as aws
 from components.alarms import RollbackAlarms, RollbackAlarmsArgs
 from components.alerting import AlertTopics, AlertTopicsArgs
 from components.audit import AuditTrail, AuditTrailArgs
-from components.ci_roles import INFRASTRUCTURE, RELEASE, CiRoles, CiRolesArgs, role_name
+from components.ci_roles import (
+    INFRASTRUCTURE,
+    RELEASE,
+    CiRoles,
+    CiRolesArgs,
+    permissions_boundary,
+    role_name,
+)
 from components.cluster import EksCluster, EksClusterArgs, ServiceAccountRole
 from components.cutover import BlueGreenCutover, BlueGreenCutoverArgs
 from components.dashboard import EnvironmentDashboard, EnvironmentDashboardArgs
@@ -45,10 +52,16 @@ def build_environment(
     key_rotation = settings.secrets.key_rotation_days
     log_days = settings.network.flow_log_retention_days
     ci_roles = [role_name(prefix, kind) for kind in (RELEASE, INFRASTRUCTURE)]
+    boundary = permissions_boundary(prefix, on_aws).arn
     network = MultiAzNetwork(
         "network",
         MultiAzNetworkArgs(
-            settings.network, prefix, stack.zone_names, settings.region, key_rotation
+            settings.network,
+            prefix,
+            stack.zone_names,
+            settings.region,
+            key_rotation,
+            permissions_boundary=boundary,
         ),
         on_aws,
     )
@@ -73,6 +86,7 @@ def build_environment(
             log_days,
             ci_roles,
             {w.endpoint: stack.secret_values[w.endpoint] for w in settings.alerting.webhooks},
+            permissions_boundary=boundary,
         ),
         on_aws,
     )
@@ -107,6 +121,7 @@ def build_environment(
             settings.network.flow_log_retention_days,
             protect=settings.environment.protected,
             key_rotation_days=key_rotation,
+            permissions_boundary=boundary,
         ),
         on_aws,
     )
@@ -160,6 +175,7 @@ def build_environment(
             ci_roles,
             alerting.topics[Tier.WARNING].arn,
             [app_role.arn],
+            permissions_boundary=boundary,
         ),
         on_aws,
     )
@@ -226,6 +242,7 @@ def build_environment(
             alerting.key.arn,
             secrets.key.arn,
             records.bucket.arn,
+            permissions_boundary_arn=boundary,
         ),
         on_aws,
     )

@@ -1,6 +1,7 @@
 """A small evaluator of identity policies, as IAM evaluates them for one request: an explicit
-Deny wins, else an Allow must match the action (case-insensitive, with wildcards), the resource
-(wildcards) and every condition of its statement against the request's context.
+Deny wins, else an Allow must match the action (case-insensitive, with wildcards; or be none of
+a NotAction's), the resource (wildcards) and every condition of its statement against the
+request's context.
 
 Conditions: the operators the program writes (String/Arn Equals and Like, with a list of values
 meaning any of them); a key absent from the context fails its condition, as in IAM.
@@ -55,8 +56,9 @@ def _conditions_hold(
 
 
 def _matches(statement: Mapping[str, Any], request: Request) -> bool:
-    actions = _listed(statement["Action"])
-    if not any(_glob(a, request.action, fold=True) for a in actions):
+    negated = "NotAction" in statement
+    actions = _listed(statement["NotAction" if negated else "Action"])
+    if any(_glob(a, request.action, fold=True) for a in actions) is negated:
         return False
     if not any(_glob(r, request.resource) for r in _listed(statement["Resource"])):
         return False

@@ -12,7 +12,12 @@ from typing import Any
 
 import pytest
 
-from components.ci_roles import Targets, infrastructure_policy, release_policy
+from components.ci_roles import (
+    Targets,
+    infrastructure_policy,
+    permissions_boundary_document,
+    release_policy,
+)
 from components.keys import Account
 from delivery.config.model import Settings
 from delivery.config.stackfile import available_stacks, load_stack
@@ -98,6 +103,7 @@ def test_the_deploy_role_may_do_everything_a_release_does(stack: str) -> None:
             f"arn:aws:ec2:{REGION}:{ACCOUNT}:vpc/vpc-0abc",
             targets.records_key_arn,  # the environment's key encrypts secrets and records
             targets.alerting_key_arn,
+            boundary_arn=f"arn:aws:iam::{ACCOUNT}:policy/{prefix}-boundary",
         )
     )
     refused = [str(r) for r in requests_of(release) if not allows(infrastructure, r)]
@@ -184,7 +190,9 @@ def creations(run: Evaluation, settings: Settings) -> list[Request]:
     for role in run.mocks.of_type(ROLE):
         if role.name not in CI_ROLES:
             arn = account.arn("iam", f"role/{aws_name(role)}", region=False)
-            wanted += [Request(a, arn) for a in ("iam:CreateRole", "iam:PassRole")]
+            bound = role.inputs.get("permissionsBoundary")
+            context = {"iam:PermissionsBoundary": str(bound)} if bound else {}
+            wanted += [Request(a, arn, context) for a in ("iam:CreateRole", "iam:PassRole")]
     for policy in run.mocks.of_type("aws:iam/policy:Policy"):
         arn = account.arn("iam", f"policy/{aws_name(policy)}", region=False)
         wanted.append(Request("iam:CreatePolicy", arn))
@@ -217,3 +225,70 @@ def test_the_deploy_role_can_create_every_principal_log_group_and_access_of_the_
     prefixes = [str(r.inputs.get("namePrefix", "")) for r in run.mocks.of_type(ROLE)]
     assert max(map(len, prefixes)) <= 38  # IAM: 64 characters, 26 of them the provider's
     assert [str(r) for r in wanted if not allows(infrastructure, r)] == []
+
+
+# -- the permissions boundary: what the deploy role's roles may at most do ----------------------
+
+
+def boundary_of(run: Evaluation) -> str:
+    """The boundary policy's ARN as the mock runtime gives it."""
+    policies = [r.name for r in run.mocks.of_type("aws:iam/policy:Policy")]
+    assert "permissions-boundary" in policies
+    return f"arn:aws:mock:{REGION}:{ACCOUNT}:permissions-boundary"
+
+
+def infrastructure_of(run: Evaluation) -> dict[str, Any]:
+    (policy,) = [r for r in run.mocks.of_type(ROLE_POLICY) if r.name == "ci-infrastructure"]
+    return dict(json.loads(policy.inputs["policy"]))
+
+
+def test_the_deploy_role_creates_and_grants_roles_only_under_the_boundary(run: Evaluation) -> None:
+    """Otherwise it creates a role trusting itself, attaches AdministratorAccess, and assumes it."""
+    infrastructure, boundary = infrastructure_of(run), boundary_of(run)
+    new = f"arn:aws:iam::{ACCOUNT}:role/{run.exports['clusterName']}-anything"
+    admin = {"iam:PolicyARN": "arn:aws:iam::aws:policy/AdministratorAccess"}
+    for action in ("iam:CreateRole", "iam:AttachRolePolicy", "iam:PutRolePolicy"):
+        assert not allows(infrastructure, Request(action, new, admin)), action
+        other = {**admin, "iam:PermissionsBoundary": f"arn:aws:iam::{ACCOUNT}:policy/mine"}
+        assert not allows(infrastructure, Request(action, new, other)), action
+        bounded = {**admin, "iam:PermissionsBoundary": boundary}
+        assert allows(infrastructure, Request(action, new, bounded)), action
+    for action in ("iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:SetDefaultPolicyVersion"):
+        assert not allows(infrastructure, Request(action, boundary)), action
+    assert not allows(infrastructure, Request("iam:DeleteRolePermissionsBoundary", new))
+
+
+def test_every_role_of_the_stack_carries_the_boundary(run: Evaluation) -> None:
+    boundary = boundary_of(run)
+    bounded = {
+        r.name: r.inputs.get("permissionsBoundary")
+        for r in run.mocks.of_type(ROLE)
+        if r.name not in CI_ROLES
+    }
+    assert bounded and set(bounded.values()) == {boundary}, bounded
+
+
+def test_the_boundary_allows_no_identity_changes_and_keeps_what_the_roles_use() -> None:
+    boundary = json.loads(permissions_boundary_document())
+    refused = [
+        "iam:CreateRole",
+        "iam:AttachRolePolicy",
+        "iam:PutRolePolicy",
+        "iam:UpdateAssumeRolePolicy",
+        "iam:CreateUser",
+        "iam:CreateAccessKey",
+        "sts:AssumeRole",
+        "organizations:LeaveOrganization",
+    ]
+    assert [a for a in refused if allows(boundary, Request(a, "*"))] == []
+    kept = [
+        "iam:CreateServiceLinkedRole",  # EKS, the load balancer controller
+        "iam:GetServerCertificate",  # the load balancer controller
+        "ec2:CreateNetworkInterface",  # the VPC CNI
+        "elasticloadbalancing:RegisterTargets",  # TargetGroupBindings
+        "autoscaling:SetDesiredCapacity",  # the Cluster Autoscaler
+        "logs:PutLogEvents",  # flow logs, CloudTrail, SNS delivery status, Container Insights
+        "secretsmanager:GetSecretValue",  # the workload
+        "kms:Decrypt",
+    ]
+    assert [a for a in kept if not allows(boundary, Request(a, "*"))] == []
