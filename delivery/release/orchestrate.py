@@ -396,8 +396,10 @@ class Release:
                 moved = self._traffic_moved or outcome_in(error) in ROLLBACK_OUTCOMES
             if not moved:
                 return Stop(error)
+            # The failure's moment is known from an alarm or rollback event the driver saw (an
+            # engine in this process); a real `pulumi up` tells only that it rolled back. Then
+            # the time to restore is unknown, not zero.
             record.restored_at = self._p.now()
-            record.failed_at = record.failed_at or record.restored_at
             return Ended(Outcome.ROLLED_BACK, error)
         return SwitchyardError(
             f"pulumi up failed during promote with the listener at {weights}: {error}. "

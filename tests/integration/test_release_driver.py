@@ -28,6 +28,7 @@ from delivery.release.keys import (
     RELEASE_STEP,
     image_key,
 )
+from delivery.release.metrics import compute
 from delivery.release.orchestrate import EXIT_CODES, Ports, Release, Request
 from delivery.release.port import UpFailed
 from delivery.release.progress import OnProgress, Progress
@@ -443,3 +444,39 @@ def test_an_up_failed_out_of_sight_is_classified_by_the_providers_outcome_line(
     rig.stack.up = refused  # type: ignore[method-assign]
     assert rig.release().outcome is released
     assert rig.stack.values[LIVE_COLOUR] == "blue"
+
+
+def test_a_rollback_out_of_sight_leaves_the_time_to_restore_unknown_not_zero(rig: Rig) -> None:
+    """A real `pulumi up` runs the engine in Pulumi's process: the driver learns that it rolled
+    back, not when the alarm fired. It used to take the restore's own moment as the failure's,
+    so every real rollback restored in 0 s and met the time-to-restore target."""
+
+    def fire_at_50(event: Progress) -> None:
+        if event.kind == "weights-set" and event.step == 50 and event.weights.green == 50:
+            rig.stack.world.alarms["green-5xx"] = AlarmState(
+                "green-5xx", AlarmValue.ALARM, "5xx at 7%"
+            )
+
+    rig.stack.during_promote = fire_at_50
+    real_up = rig.stack.up
+
+    def out_of_sight(on_progress: OnProgress) -> None:
+        if rig.stack.values[LIVE_COLOUR] != "green":
+            real_up(on_progress)
+            return
+        try:
+            real_up(lambda event: None)  # no engine event reaches the driver
+        except UpFailed as exc:  # as the Automation API passes it: the provider's text
+            raise UpFailed(f"{exc}\n{outcome_line(CutoverOutcome.ROLLED_BACK)}") from None
+
+    rig.stack.up = out_of_sight  # type: ignore[method-assign]
+    record = rig.release()
+
+    assert record.outcome is Outcome.ROLLED_BACK
+    assert rig.stack.world.weights == Weights.all_on(Colour.BLUE)
+    assert record.restored_at is not None
+    assert record.failed_at is None and record.time_to_restore_seconds is None
+    day = timedelta(days=1)
+    metrics = compute([record], record.started_at - day, record.started_at + day)
+    assert metrics.change_failure_rate == 1.0
+    assert metrics.time_to_restore_minutes is None  # no data, not a restore in 0 minutes
