@@ -21,6 +21,10 @@ from delivery.release.keys import LIVE_COLOUR
 from delivery.release.port import text_value
 
 COMMENT_LIMIT: Final = 65_536  # GitHub refuses longer issue and pull-request comments
+# The workflows post through marocchino/sticky-pull-request-comment, which appends its marker
+# ("\n<!-- Sticky Pull Request Comment<header> -->") to the body: the body leaves it room.
+STICKY_MARKER_ROOM: Final = 128
+BODY_LIMIT: Final = COMMENT_LIMIT - STICKY_MARKER_ROOM
 # Resources whose loss or replacement loses traffic, keys, data or the cluster.
 STATEFUL: Final[Mapping[str, str]] = {
     "aws:lb/loadBalancer:LoadBalancer": "load balancer",
@@ -159,7 +163,7 @@ def _cutover_section(plan: PreviewPlan) -> list[str]:
     ]
 
 
-def render(plan: PreviewPlan, limit: int = COMMENT_LIMIT) -> str:
+def render(plan: PreviewPlan, limit: int = BODY_LIMIT) -> str:
     """The comment. The header, warnings, counts and cutover plan always stay; resource lines
     are dropped from the end, with a note saying how many, until the comment fits ``limit``."""
     counts = plan.counts
@@ -198,7 +202,7 @@ def render(plan: PreviewPlan, limit: int = COMMENT_LIMIT) -> str:
     note = (
         [
             "",
-            f"*{omitted} more change(s) not shown: GitHub comments stop at {limit:,} "
+            f"*{omitted} more change(s) not shown: GitHub comments stop at {COMMENT_LIMIT:,} "
             "characters; the full diff is in the job log.*",
         ]
         if omitted
@@ -210,7 +214,10 @@ def render(plan: PreviewPlan, limit: int = COMMENT_LIMIT) -> str:
 
 
 def _cut(text: str, limit: int, what: str) -> str:
-    note = f"\n\n*… cut to {limit:,} characters ({what} continue in the job log).*\n"
+    note = (
+        f"\n\n*… cut to fit GitHub's {COMMENT_LIMIT:,} characters ({what} continue in the job "
+        "log).*\n"
+    )
     return text[: limit - len(note)] + note
 
 

@@ -17,6 +17,7 @@ from pulumi.automation.events import (
 from delivery.config.model import Colour
 from delivery.config.stackfile import load_stack
 from delivery.release.preview import COMMENT_LIMIT, plan_from_events, plan_from_graphs, render
+from tests.unit.test_workflows import NAMES, jobs
 
 URN = "urn:pulumi:prod::switchyard::{type}::{name}"
 
@@ -154,7 +155,7 @@ def test_warnings_that_alone_overflow_are_cut_with_a_note() -> None:
     text = render(plan_from_events("prod", replaced))
 
     assert len(text) <= COMMENT_LIMIT
-    assert text.startswith("## Pulumi preview: `prod`") and "cut to 65,536" in text
+    assert text.startswith("## Pulumi preview: `prod`") and "cut to fit GitHub's 65,536" in text
 
 
 @pytest.mark.parametrize("limit", [2_000, 10_000])
@@ -195,3 +196,36 @@ def test_offline_graphs_give_creates_deletes_and_changed_inputs() -> None:
     ]
     assert plan.unchanged == 1  # the listener: its actions belong to the cutover
     assert "**DELETES** secret (protected) `secrets-db`" in render(plan)
+
+
+# What marocchino/sticky-pull-request-comment (ci.yml, v3.0.5) posts: the body, then its marker
+# (src/comment.ts: bodyWithHeader), all of which GitHub counts against the comment's limit.
+STICKY_MARKER = "\n<!-- Sticky Pull Request Comment{header} -->"
+
+
+def sticky_headers() -> list[str]:
+    headers = []
+    for job in jobs(NAMES["ci"]).values():
+        for stack in job.get("strategy", {}).get("matrix", {}).get("stack", []):
+            for used in job["steps"]:
+                if "sticky-pull-request-comment" in str(used.get("uses", "")):
+                    header = str(used["with"]["header"])
+                    headers.append(header.replace("${{ matrix.stack }}", stack))
+    return headers
+
+
+def test_the_posted_comment_fits_githubs_limit_with_the_sticky_marker() -> None:
+    headers = sticky_headers()
+    assert "offline-preview-staging" in headers and "preview-prod" in headers
+    overflowing = [
+        step(OpType.DELETE, "aws:s3/bucket:Bucket", f"bucket-{i:05d}-" + "x" * 80)
+        for i in range(1000)
+    ]
+    huge = [
+        step(OpType.UPDATE, "aws:ec2/subnet:Subnet", f"s-{i}", {"tags.x": DiffKind.UPDATE})
+        for i in range(5000)
+    ]
+    for changes in (overflowing, huge):
+        text = render(plan_from_events("prod", changes))
+        longest = max(len(text + STICKY_MARKER.format(header=h)) for h in headers)
+        assert longest <= COMMENT_LIMIT
