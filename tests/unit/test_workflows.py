@@ -125,7 +125,16 @@ def test_ci_runs_on_pull_requests_to_main_develop_and_release_branches() -> None
     # the real preview needs the role and this repository's secrets: never on forks
     real = jobs(NAMES["ci"])["preview"]
     assert "vars.AWS_PREVIEW_ROLE_ARN" in real["if"] and "head.repo.full_name" in real["if"]
-    assert real["strategy"]["matrix"]["stack"] == ["dev", "staging", "prod"]
+    environments = {e["stack"]: e["environment"] for e in real["strategy"]["matrix"]["include"]}
+    assert list(environments) == ["dev", "staging", "prod"]
+    assert real["environment"] == "${{ matrix.environment }}"
+    # the PR's own code decrypts the stack's secrets: prod's waits for a reviewer's approval
+    # in an environment (and OIDC subject) no other stack's preview uses
+    assert environments["prod"] == "production-preview"
+    assert environments["prod"] not in {environments["dev"], environments["staging"]}
+    assert environments["prod"] not in {
+        j.get("environment") for j in jobs(NAMES["deploy-prod"]).values()
+    }
 
 
 def test_prod_stages_behind_one_approval_and_promotes_behind_another() -> None:
