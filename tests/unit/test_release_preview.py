@@ -206,7 +206,9 @@ STICKY_MARKER = "\n<!-- Sticky Pull Request Comment{header} -->"
 def sticky_headers() -> list[str]:
     headers = []
     for job in jobs(NAMES["ci"]).values():
-        for stack in job.get("strategy", {}).get("matrix", {}).get("stack", []):
+        matrix = job.get("strategy", {}).get("matrix", {})
+        stacks = matrix.get("stack") or [entry["stack"] for entry in matrix.get("include", [])]
+        for stack in stacks:
             for used in job["steps"]:
                 if "sticky-pull-request-comment" in str(used.get("uses", "")):
                     header = str(used["with"]["header"])
