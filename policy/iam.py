@@ -7,13 +7,28 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from policy.baseline import Rule, Subject, allows, as_list, condition_keys, principals, sid
+from policy.baseline import (
+    Rule,
+    Stack,
+    Subject,
+    allows,
+    as_list,
+    condition_keys,
+    principals,
+    sid,
+)
 
 ROLE = "aws:iam/role:Role"
 POLICY = "aws:iam/policy:Policy"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 USER_POLICY = "aws:iam/userPolicy:UserPolicy"
 GROUP_POLICY = "aws:iam/groupPolicy:GroupPolicy"
+ATTACHMENTS = {  # what attaches a managed policy to a principal, and the property naming it
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "policyArn",
+    "aws:iam/userPolicyAttachment:UserPolicyAttachment": "policyArn",
+    "aws:iam/groupPolicyAttachment:GroupPolicyAttachment": "policyArn",
+    "aws:iam/policyAttachment:PolicyAttachment": "policyArn",
+}
 KEY = "aws:kms/key:Key"
 BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
@@ -59,6 +74,32 @@ def _no_admin(subject: Subject) -> Iterator[str]:
                     f"statement {sid(statement)} allows every action on every "
                     "resource; list the actions and resources the role needs"
                 )
+
+
+def _grants_all_but(subject: Subject) -> Iterator[str]:
+    for doc in _identity_documents(subject):
+        for statement in allows(doc):
+            if statement.get("NotAction") and "*" in as_list(statement.get("Resource")):
+                left_out = ", ".join(str(a) for a in as_list(statement["NotAction"]))
+                yield (
+                    f"statement {sid(statement)} allows every action but {left_out} on every "
+                    "resource; list the actions and resources the role needs"
+                )
+
+
+def _boundary_only(stack: Stack, policy: Subject) -> bool:
+    """A managed policy that caps roles as their permissions boundary and grants nothing: no
+    attachment names it, and some role names it as its boundary."""
+    attached = any(stack.attached(policy, kind, prop) for kind, prop in ATTACHMENTS.items())
+    return not attached and bool(stack.attached(policy, ROLE, "permissionsBoundary"))
+
+
+def _no_admin_by_negation(stack: Stack) -> Iterator[tuple[Subject, str]]:
+    for subject in stack.of_type(*IDENTITY_POLICIES):
+        if subject.type == POLICY and _boundary_only(stack, subject):
+            continue
+        for problem in _grants_all_but(subject):
+            yield subject, problem
 
 
 def _no_service_wildcard(subject: Subject) -> Iterator[str]:
@@ -127,6 +168,13 @@ RULES = [
         "FSBP IAM.1; CIS 1.16",
         _no_admin,
         IDENTITY_POLICIES,
+    ),
+    Rule(
+        "iam-no-admin-by-negation",
+        'IAM policies do not allow every action but a few (NotAction) on "*" resources, except '
+        "a permissions boundary",
+        "FSBP IAM.1; CIS 1.16",
+        stack_check=_no_admin_by_negation,
     ),
     Rule(
         "iam-no-service-wildcards",

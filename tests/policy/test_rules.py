@@ -49,6 +49,29 @@ def bucket_with(type_: str | None, props: dict[str, object]) -> Callable[[Graph]
     return build
 
 
+def negated(actions: str, resource: str) -> dict[str, object]:
+    return {"Effect": "Allow", "NotAction": actions, "Resource": resource}
+
+
+def bounded_roles(attached: bool) -> Callable[[Graph], object]:
+    """A role capped by a NotAction boundary policy (the environment's), attached or not."""
+
+    def build(g: Graph) -> None:
+        boundary = g.add(iam.POLICY, "subject", {"policy": doc(negated("iam:*", "*"))})
+        g.add(
+            iam.ROLE, "role", {"permissionsBoundary": "arn:boundary"}, permissionsBoundary=boundary
+        )
+        if attached:
+            g.add(
+                "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+                "grant",
+                {"policyArn": "arn:boundary"},
+                policyArn=boundary,
+            )
+
+    return build
+
+
 def alarm_to_topic(subscribed: bool) -> Callable[[Graph], object]:
     def build(g: Graph) -> None:
         topic = g.add(sns.TOPIC, "subject")
@@ -323,6 +346,16 @@ CASES = [
         "iam-no-admin",
         one(iam.POLICY, {"policy": doc(statement(None, "*", "*"))}),
         one(iam.POLICY, {"policy": doc(statement(None, "s3:GetObject", "arn:aws:s3:::b/*"))}),
+    ),
+    Case(
+        "iam-no-admin-by-negation",
+        one(iam.ROLE_POLICY, {"policy": doc(negated("iam:PassRole", "*"))}),
+        bounded_roles(attached=False),
+    ),
+    Case(
+        "iam-no-admin-by-negation",
+        bounded_roles(attached=True),  # a boundary that is also granted is a grant
+        one(iam.ROLE_POLICY, {"policy": doc(negated("iam:PassRole", "arn:aws:s3:::b/*"))}),
     ),
     Case(
         "iam-no-service-wildcards",
