@@ -51,11 +51,16 @@ class CallFailure(StrEnum):
 
 class PortError(SwitchyardError):
     """An outside system (AWS, the emulator) refused or failed a call after retries.
-    ``failure`` (set by the adapter) says which kind of failure, for the advice."""
+    ``failure`` (set by the adapter) says which kind of failure, for the advice; ``rejected``
+    that the service answered that it did not act (a 4xx error), so a write changed nothing.
+    Otherwise (a timeout, a 5xx) a write may or may not have taken effect."""
 
-    def __init__(self, message: str, failure: CallFailure = CallFailure.OTHER) -> None:
+    def __init__(
+        self, message: str, failure: CallFailure = CallFailure.OTHER, rejected: bool = False
+    ) -> None:
         super().__init__(message)
         self.failure = failure
+        self.rejected = rejected
 
     def advice(self, permission: str, name: str) -> str:
         """What to do about it: wait, grant ``permission``, or check ``name``."""

@@ -46,6 +46,7 @@ class World:
     crash_at_call: int | None = None
     calls: int = 0
     failures: dict[str, list[int]] = field(default_factory=dict)  # operation -> call numbers
+    rejections: dict[str, list[int]] = field(default_factory=dict)  # answered "not done" (4xx)
     op_calls: dict[str, int] = field(default_factory=dict)
     polls: list[Poll] = field(default_factory=list)
     sets: list[tuple[float, Weights]] = field(default_factory=list)
@@ -68,6 +69,10 @@ class World:
         """Make the given calls (1-based, per operation) of ``operation`` raise PortError."""
         self.failures.setdefault(operation, []).extend(call_numbers)
 
+    def reject(self, operation: str, *call_numbers: int) -> None:
+        """Make the given calls of ``operation`` answer an error that says nothing was done."""
+        self.rejections.setdefault(operation, []).extend(call_numbers)
+
     def start_run(self) -> None:
         self.run_starts.append(self.t)
         self.alarm_seen = False
@@ -89,7 +94,9 @@ class World:
         if self.crash_at_call is not None and self.calls == self.crash_at_call:
             raise Crash(f"crash at call {self.calls} ({operation})")
         if self.op_calls[operation] in self.failures.get(operation, []):
-            raise PortError(f"{operation} failed: Throttling: Rate exceeded")
+            raise PortError(f"{operation} failed: timed out")
+        if self.op_calls[operation] in self.rejections.get(operation, []):
+            raise PortError(f"{operation} failed: Throttling: Rate exceeded", rejected=True)
 
     # -- the ports -----------------------------------------------------------------------------
 

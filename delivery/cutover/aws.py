@@ -48,7 +48,9 @@ DEFAULT_MAX_ATTEMPTS: Final = 6
 MAX_CONNECT_SECONDS: Final = 2.0
 MAX_READ_SECONDS: Final = 5.0
 MIN_READ_SECONDS: Final = 1.0  # a slow but healthy answer is not a failure (CallBudget)
-MAX_BACKOFF_SECONDS: Final = 20.0  # botocore's own cap
+# botocore caps a back-off at 20 s; a twice-throttled rollback call must still land within
+# 2.5 s at any poll interval (each back-off is at most this, and a quarter of the budget).
+MAX_BACKOFF_SECONDS: Final = 0.5
 _STARTED = "switchyard-call-started"
 
 
@@ -240,9 +242,11 @@ def call(operation: Callable[..., T], **kwargs: Any) -> T:
     except ClientError as exc:
         error = exc.response.get("Error", {})
         name = exc.operation_name
+        status = _status(exc)
         raise PortError(
             f"{name} failed: {error.get('Code', '?')}: {error.get('Message', exc)}",
             failure_of(exc),
+            rejected=400 <= status < 500,
         ) from exc
     except BotoCoreError as exc:
         raise PortError(f"AWS call failed: {exc}", failure_of(exc)) from exc
@@ -290,7 +294,7 @@ def failure_of(error: ClientError | BotoCoreError) -> CallFailure:
             return CallFailure.DENIED
         return CallFailure.OTHER
     code = _code(error)
-    status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+    status = _status(error)
     if code in _THROTTLING or status == 429 or status >= 500:
         return CallFailure.TRANSIENT
     if code in _DENIED or status == 403:
@@ -483,6 +487,10 @@ class SsmRollbackRecords:
             Overwrite=True,
             Description="Switchyard rollback record: a rolled-back release stays refused",
         )
+
+
+def _status(error: ClientError) -> int:
+    return int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
 
 
 def _code(error: ClientError) -> str:

@@ -29,6 +29,7 @@ from delivery.errors import PortError
 from delivery.plans.schedule import Step, Weights, schedule
 
 INTERRUPTED = "interrupted (Ctrl-C); aborted"
+TERMINATED = "terminated (SIGTERM: a cancelled job); aborted"
 # How long a rollback keeps retrying its listener write after the first call (itself within
 # one poll's call budget) fails: a throttling burst on ModifyListener lasts seconds to a minute,
 # and giving up earlier leaves traffic split. Three minutes stays well inside the update's
@@ -142,7 +143,9 @@ class Cutover:
         try:
             return self._shift(source, target)
         except KeyboardInterrupt as interrupt:
-            interrupt.add_note(self._abort(source))
+            interrupt.add_note(
+                self._abort(source, TERMINATED if "SIGTERM" in interrupt.args else INTERRUPTED)
+            )
             raise
 
     # -- the steps ---------------------------------------------------------------------------
@@ -156,7 +159,7 @@ class Cutover:
             if step.move:
                 expected = self._advance(expected, step, source, target)
             self._bake(step, expected, source)
-        self._confirm(expected, steps[-1].weight, source)
+        self._confirm(expected, source)
         self._emit(EventKind.PROMOTED, expected, steps[-1].weight, f"{target} is live")
         return self._finish(Outcome.PROMOTED, expected, step=steps[-1].weight)
 
@@ -205,33 +208,55 @@ class Cutover:
             EventKind.GATES_PASSED, current, None, f"{healthy} healthy target(s) in {target}"
         )
 
-    def _confirm(self, expected: Weights, step: int, source: Colour) -> None:
-        """The listener still carries what this run set; someone else's change stops the run."""
+    def _confirm(self, expected: Weights, source: Colour) -> None:
+        """The listener still carries what this run set; someone else's change stops the run.
+        A read that fails before anything moved refuses; after, it rolls back."""
         try:
             observed = self._listener.read_weights()
         except PortError as exc:
+            cause = f"could not read the listener: {exc}"
+            if self._untouched(source):
+                advice = exc.advice("elasticloadbalancing:DescribeListeners", "the listener ARN")
+                self._refuse(
+                    f"{cause}. No traffic was moved: {self._current} still in force; {advice}"
+                )
             self._trouble_at = self._clock.now()
-            self._rollback(source, step, f"could not read the listener: {exc}")
+            self._rollback(source, self._current.of(source.other), cause)
         if observed != expected:
             self._current = observed
+            where = f"after the {self._step}% step" if self._step else "before the first step"
             self._drift(
                 observed,
-                step,
+                self._step,
                 f"the listener's weights were changed outside Switchyard: expected {expected}, "
-                f"found {observed}. Stopped at step {step}% without touching them. "
-                f"Decide which colour should be live, set the listener, then run again.",
+                f"found {observed}. Stopped {where} without touching them. To keep {source} "
+                f"live, set liveColour back to {source}; to go on to {source.other}, run again "
+                "(the shift resumes from the weights in force).",
             )
 
     def _advance(self, expected: Weights, step: Step, source: Colour, target: Colour) -> Weights:
-        self._confirm(expected, step.weight, source)
+        self._confirm(expected, source)
         wanted = Weights.split(target, step.weight)
+        untouched = self._untouched(source)
         self._moving, self._step = True, step.weight
         try:
             self._set(wanted, step.weight, EventKind.STEP_SET)
         except PortError as exc:
+            cause = f"setting {wanted} failed: {exc}"
+            if untouched and exc.rejected:
+                # AWS answered that it did not make the change: still 100% on the source.
+                self._moving, self._step = False, None
+                advice = exc.advice("elasticloadbalancing:ModifyListener", "the listener ARN")
+                self._refuse(
+                    f"{cause}. No traffic was moved: {self._current} still in force; {advice}"
+                )
             self._trouble_at = self._clock.now()
-            self._rollback(source, step.weight, f"setting {wanted} failed: {exc}")
+            self._rollback(source, step.weight, cause)
         return wanted
+
+    def _untouched(self, source: Colour) -> bool:
+        """Nothing set by this run, and the source carried all traffic when last seen."""
+        return self._step is None and self._current == Weights.all_on(source)
 
     def _bake(self, step: Step, weights: Weights, source: Colour) -> None:
         self._step = step.weight
@@ -256,7 +281,9 @@ class Cutover:
             now = self._clock.now()
             if now >= deadline:
                 break
-            self._clock.sleep(min(self._policy.poll_seconds, deadline - now))
+            # Polls keep their cadence however long a read took: the next starts one interval
+            # after this one started.
+            self._clock.sleep(max(0.0, min(started + self._policy.poll_seconds, deadline) - now))
         self._emit(EventKind.BAKE_PASSED, weights, step.weight, f"{polls} poll(s), no alarm")
 
     def _rollback(
@@ -264,7 +291,9 @@ class Cutover:
     ) -> NoReturn:
         """100% back on ``source``. A failed call is retried (each call within its budget)
         until ``ROLLBACK_RETRY_SECONDS``; the first failure is reported at once as a
-        ``ROLLBACK_RETRYING`` event whose ``report`` (provisional) says what is in force."""
+        ``ROLLBACK_RETRYING`` event whose ``report`` (provisional) has the weights last seen.
+        Between tries the listener is read: 100% on ``source`` restored by someone else ends
+        the rollback."""
         safe = Weights.all_on(source)
         deadline: float | None = None
         while True:
@@ -275,18 +304,22 @@ class Cutover:
                 now = self._clock.now()
                 if deadline is None:
                     deadline = now + ROLLBACK_RETRY_SECONDS
-                    actual = self._actual_weights()
-                    shown = _shown(actual)
                     retrying = (
-                        f"{cause}; the call to restore {safe} failed: {exc}. Weights in force "
-                        f"now: {shown}. Switchyard keeps retrying for up to "
+                        f"{cause}; the call to restore {safe} failed: {exc}. Weights last seen: "
+                        f"{self._current}. Switchyard keeps retrying for up to "
                         f"{ROLLBACK_RETRY_SECONDS:.0f} s"
                     )
-                    self._finish(Outcome.ROLLBACK_FAILED, actual, step, retrying, verdict)
+                    self._finish(Outcome.ROLLBACK_FAILED, self._current, step, retrying, verdict)
                     self._emit(EventKind.ROLLBACK_RETRYING, safe, step, retrying)
                 if now >= deadline:
                     self._rollback_failed(safe, step, cause, verdict, exc)
                 self._clock.sleep(min(ROLLBACK_RETRY_PAUSE, deadline - now))
+                if self._actual_weights() == safe:
+                    self._current = safe
+                    cause = (
+                        f"{cause}; {safe} was restored outside Switchyard while its calls failed"
+                    )
+                    break
         self._emit(EventKind.ROLLED_BACK, safe, step, cause)
         error = RolledBack(f"{cause} at step {step}%; rolled back, {safe} now in force.")
         self._finish(Outcome.ROLLED_BACK, safe, step, cause, verdict, error)
@@ -305,14 +338,14 @@ class Cutover:
         self._finish(Outcome.ROLLBACK_FAILED, actual, step, cause, verdict, failed)
         raise failed from exc
 
-    def _abort(self, source: Colour) -> str:
+    def _abort(self, source: Colour, why: str) -> str:
         """After Ctrl-C: 100% back on ``source`` if this run moved or found traffic on the
         other colour. Returns what is in force, for the interrupt's note."""
         if not self._moving and self._current.of(source) == 100:
             return f"interrupted before any traffic moved: {self._current} still in force"
         self._trouble_at = self._clock.now()
         try:
-            self._rollback(source, self._step or 0, INTERRUPTED)
+            self._rollback(source, self._step or 0, why)
         except CutoverStopped as stopped:
             return str(stopped)
 

@@ -20,6 +20,7 @@ failed publish or record never blocks or undoes the rollback: it is added to the
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Final, NoReturn
@@ -400,13 +401,21 @@ class _Wiring:
         self.records = SsmRollbackRecords(self.clients.ssm, inputs.record_path)
         self.problems: list[str] = []
         self.releasing = False  # a shift to the candidate started: alarms judge its release
+        self._pages: list[threading.Thread] = []
 
     def _on_event(self, event: Event) -> None:
         """A rollback call failed and is being retried: wake the emergency tier now, not when
-        the retries give up."""
+        the retries give up. The page goes out on its own thread: a slow SNS must not hold up
+        the next try to restore the traffic."""
         report = self.engine.report
         if event.kind is EventKind.ROLLBACK_RETRYING and report is not None:
-            self.problems.extend(self._publish(report, ["emergency"]))
+
+            def page() -> None:
+                self.problems.extend(self._publish(report, ["emergency"]))
+
+            thread = threading.Thread(target=page, name="switchyard-emergency-page", daemon=True)
+            thread.start()
+            self._pages.append(thread)
 
     def converge(self, recorded: Colour) -> CutoverReport:
         """The table in this module's docstring, and the rule that keeps a rolled-back
@@ -469,6 +478,8 @@ class _Wiring:
 
     def _after_rollback(self, error: CutoverStopped) -> list[str]:
         """Record (a rollback an alarm judged) and publish; what failed or was left out."""
+        for page in self._pages:
+            page.join()  # within SNS's own call budget
         report = error.report
         if report is None:
             return []

@@ -7,7 +7,8 @@ in ALARM) to the moment the rollback's ModifyListener returns (the listener read
 Target: p95 at most one poll interval + 500 ms. Blind time runs from the start of the first
 DescribeAlarms call that fails on every attempt (throttled, or hung until the read timeout) to
 100/0 (the engine's report): target at most 2 polls + 1 s. A rollback whose ModifyListener is
-throttled twice: target 100/0 within 2.5 s of the alarm.
+throttled twice: target 100/0 within 2.5 s of the alarm, and the throttled call alone within
+2.5 s at each committed stack's poll interval too.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from delivery.config.model import Colour, InsufficientData, TrafficPolicy
+from delivery.config.stackfile import load_stack
 from delivery.cutover.aws import ApiCalls, CallBudget, CloudWatchAlarms, ElbListener, aws_cutover
 from delivery.cutover.clock import SystemClock
 from delivery.cutover.errors import CutoverStopped
@@ -42,6 +44,7 @@ REGION = "eu-west-1"
 BLIND_RUNS = 6  # per kind of failing read
 THROTTLED_ROLLBACK_RUNS = 6
 THROTTLED_ROLLBACK_TARGET_MS = 2500
+STACKS = ("dev", "staging", "prod")
 
 
 @dataclass
@@ -142,6 +145,26 @@ def throttled_rollback(
     return one_cutover(emulator, plane, policy, step, rng, [throttled])
 
 
+def throttled_call_at_stack_polls(emulator: Emulator, plane: TrafficPlane) -> dict[str, float]:
+    """The slowest of ``THROTTLED_ROLLBACK_RUNS`` rollback writes throttled twice, per committed
+    stack, with the listener client's budget at that stack's poll interval (the back-off cap
+    grows with the budget), in ms on the real clock."""
+    slowest = {}
+    for stack in STACKS:
+        poll = load_stack(stack).traffic.poll_seconds
+        took = []
+        for _ in range(THROTTLED_ROLLBACK_RUNS):
+            clients = emulator.clients(budget=CallBudget(float(poll)))
+            FaultInjector(Fault("ModifyListener", 2)).attach(clients.elbv2)
+            listener = ElbListener(clients.elbv2, plane.listener_arn, plane.target_groups)
+            listener.read_weights()
+            started = time.perf_counter()
+            listener.set_weights(Weights.all_on(Colour.BLUE))
+            took.append((time.perf_counter() - started) * 1000)
+        slowest[f"{stack} (poll {poll} s)"] = max(took)
+    return slowest
+
+
 def percentile(values: Sequence[float], fraction: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
@@ -185,6 +208,7 @@ def _bench(argv: Sequence[str] | None) -> int:
             throttled_rollback(emulator, plane, policy, rng, policy.steps[i % len(policy.steps)])
             for i in range(THROTTLED_ROLLBACK_RUNS)
         ]
+        at_stack_polls = throttled_call_at_stack_polls(emulator, plane)
     reactions = [r.reaction_ms for r in runs if r.reaction_ms is not None]
     print(
         f"\nrollback reaction over {len(reactions)} rollbacks "
@@ -229,11 +253,18 @@ def _bench(argv: Sequence[str] | None) -> int:
         f"(target <= {THROTTLED_ROLLBACK_TARGET_MS} ms); of which the throttled rollback call: "
         f"median {statistics.median(calls_ms):.0f} ms, max {max(calls_ms):.0f} ms"
     )
+    print(
+        f"a rollback call throttled twice, at each stack's poll, slowest of "
+        f"{THROTTLED_ROLLBACK_RUNS}: "
+        + ", ".join(f"{stack} {ms:.0f} ms" for stack, ms in at_stack_polls.items())
+        + f" (target <= {THROTTLED_ROLLBACK_TARGET_MS} ms)"
+    )
     met = (
         percentile(reactions, 0.95) <= args.poll * 1000 + 500
         and worst_blind <= blind_target
         and len(throttled_ms) == len(throttled)
         and max(throttled_ms) <= THROTTLED_ROLLBACK_TARGET_MS
+        and max(at_stack_polls.values()) <= THROTTLED_ROLLBACK_TARGET_MS
     )
     return 0 if met else 1
 

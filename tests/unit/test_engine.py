@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from delivery.config.model import Colour, InsufficientData, TrafficPolicy
@@ -370,3 +372,87 @@ def test_a_rollback_call_that_fails_once_is_retried_until_restored() -> None:
         engine(world, events).shift(BLUE, GREEN)
     assert world.weights == Weights(blue=100, green=0)
     assert [e.kind for e in events].count(EventKind.ROLLBACK_RETRYING) == 1
+
+
+def test_polls_keep_their_cadence_however_long_a_read_takes() -> None:
+    world = make_world(policy(steps=(100,), bake=60, poll=1))
+    world.latency = 0.4  # a DescribeAlarms of 100 alarms on a busy AWS
+    report = engine(world).shift(BLUE, GREEN)
+    bake_polls = [p.at for p in world.polls][1:]  # after the gate's
+    assert report.polls == len(bake_polls) >= 59
+    gaps = [later - earlier for earlier, later in itertools.pairwise(bake_polls)]
+    assert max(gaps) == pytest.approx(1.0)
+
+
+def test_a_restore_made_by_hand_while_the_rollback_calls_fail_ends_the_rollback() -> None:
+    world = make_world(policy())
+    world.set_alarm_at(100, "green-5xx", AlarmValue.ALARM, "5xx")
+    world.fail("ModifyListener", *range(2, 1000))  # the step landed; every restore fails
+    world.at(130, lambda: setattr(world, "weights", Weights(blue=100, green=0)))  # on-call
+    events: list[Event] = []
+    with pytest.raises(RolledBack) as rolled_back:
+        engine(world, events).shift(BLUE, GREEN)
+    assert "restored outside Switchyard while its calls failed" in str(rolled_back.value)
+    assert rolled_back.value.report is not None
+    assert rolled_back.value.report.outcome is Outcome.ROLLED_BACK
+    assert world.t < 140  # it stopped retrying once it saw the restore, not after 180 s
+    assert [e.kind for e in events].count(EventKind.ROLLBACK_RETRYING) == 1
+
+
+def test_a_first_step_aws_refused_to_make_is_a_refusal_not_a_rollback() -> None:
+    world = make_world(policy())
+    world.reject("ModifyListener", 1)
+    with pytest.raises(ShiftRefused) as refused:
+        engine(world).shift(BLUE, GREEN)
+    assert "No traffic was moved: blue=100% green=0% still in force" in str(refused.value)
+    assert refused.value.report is not None
+    assert refused.value.report.outcome is Outcome.REFUSED
+    assert world.op_calls["ModifyListener"] == 1  # no rollback write
+
+
+def test_a_first_step_that_may_have_landed_is_rolled_back() -> None:
+    world = make_world(policy())
+    world.fail("ModifyListener", 1)  # timed out: it may have landed
+    with pytest.raises(RolledBack):
+        engine(world).shift(BLUE, GREEN)
+    assert world.weights == Weights(blue=100, green=0)
+
+
+def test_a_later_step_aws_refused_still_rolls_back() -> None:
+    world = make_world(policy())
+    world.reject("ModifyListener", 2)  # 10% is in force
+    with pytest.raises(RolledBack):
+        engine(world).shift(BLUE, GREEN)
+    assert world.weights == Weights(blue=100, green=0)
+
+
+def test_a_listener_unreadable_before_the_first_step_refuses() -> None:
+    world = make_world(policy())
+    world.fail("DescribeListeners", 2)  # the start's read answers; the one before 10% fails
+    with pytest.raises(ShiftRefused, match="No traffic was moved: blue=100% green=0%"):
+        engine(world).shift(BLUE, GREEN)
+    assert world.op_calls.get("ModifyListener", 0) == 0
+
+
+def test_a_change_by_hand_during_a_bake_names_the_step_and_both_ways_on() -> None:
+    world = make_world(policy())
+    world.at(400, lambda: setattr(world, "weights", Weights(blue=100, green=0)))  # in 50%'s bake
+    with pytest.raises(ListenerDrift) as drift:
+        engine(world).shift(BLUE, GREEN)
+    message = str(drift.value)
+    assert "Stopped after the 50% step without touching them" in message
+    assert "To keep blue live, set liveColour back to blue" in message
+    assert "to go on to green, run again" in message
+
+
+def test_sigterm_is_named_as_such_in_the_abort() -> None:
+    world = make_world(policy())
+
+    def terminate() -> None:
+        raise KeyboardInterrupt("SIGTERM")
+
+    world.at(100, terminate)
+    with pytest.raises(KeyboardInterrupt) as interrupted:
+        engine(world).shift(BLUE, GREEN)
+    assert "terminated (SIGTERM: a cancelled job); aborted" in interrupted.value.__notes__[0]
+    assert world.weights == Weights(blue=100, green=0)
