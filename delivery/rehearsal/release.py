@@ -21,6 +21,7 @@ from delivery.cutover.aws import ElbListener, TargetGroupHealth, aws_cutover
 from delivery.cutover.engine import Cutover
 from delivery.cutover.errors import CutoverStopped
 from delivery.cutover.ports import AlarmValue
+from delivery.plans.release import live_image_problem
 from delivery.rehearsal.clock import CompressedClock
 from delivery.rehearsal.emulator import (
     Emulator,
@@ -126,6 +127,15 @@ class SimulatedStack:
         }
 
     def up(self, on_progress: OnProgress) -> None:
+        # As the program does (components/workload.py): the live colour's pods are never
+        # changed in place, so a config naming another image for it stops the update.
+        running = self.deployed.get(self.live)
+        configured = self.values.get(image_key(self.live))
+        problem = (
+            live_image_problem(self.live, configured, running) if running and configured else None
+        )
+        if problem:
+            raise UpFailed(problem)
         for colour, image in self.changed_images().items():
             self.deployed[colour] = image
             self.servers[colour].behaviour.image = image
@@ -141,7 +151,11 @@ class SimulatedStack:
         self.live = wanted
 
     def outputs(self) -> dict[str, Any]:
-        return {"testListenerUrl": self.servers[self.live.other].url, **self._outputs}
+        return {
+            "testListenerUrl": self.servers[self.live.other].url,
+            "images": {c.value: image for c, image in self.deployed.items()},
+            **self._outputs,
+        }
 
 
 def _topics(emulator: Emulator, prefix: str) -> tuple[Any, dict[Tier, str]]:

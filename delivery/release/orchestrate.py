@@ -257,13 +257,13 @@ class Release:
     def _stage(self, record: ReleaseRecord) -> str:
         target = record.target
         # liveColour is pinned to the colour users are on: staging never moves traffic.
-        self._p.stack.set_config(
-            {
-                image_key(target): record.image,
-                LIVE_COLOUR: record.source.value,
-                RELEASE_STEP: ReleaseStep.STAGE.value,
-            }
-        )
+        values = {
+            image_key(target): record.image,
+            LIVE_COLOUR: record.source.value,
+            RELEASE_STEP: ReleaseStep.STAGE.value,
+        }
+        values.update(self._live_image(record.source))
+        self._p.stack.set_config(values)
         try:
             self._p.stack.up(self._show)
         except UpFailed as exc:
@@ -273,6 +273,21 @@ class Release:
             ) from exc
         healthy = self._wait_healthy(target)
         return f"{record.image} on {target}, {healthy} healthy target(s)"
+
+    def _live_image(self, live: Colour) -> dict[str, str]:
+        """The live colour's image as its pods run it (the stack's ``images`` output), when the
+        stack file says otherwise: CI checks out a stack file the last release changed but did
+        not commit, and the program refuses a live colour's image that differs from its pods'."""
+        running = (self._p.stack.outputs().get("images") or {}).get(live.value)
+        key = image_key(live)
+        configured = text_value(self._p.stack.config(), key)
+        if not running or running == configured:
+            return {}
+        self._p.say(
+            f"{key} is {configured} in the stack file but {live}, the live colour, runs "
+            f"{running}: the config follows the running image"
+        )
+        return {key: str(running)}
 
     def _hook(self) -> str:
         self._p.stack.set_config({RELEASE_STEP: ReleaseStep.HOOK.value})

@@ -37,6 +37,7 @@ from tests.release_world import WorldStack, world_stack
 from tests.world import Crash
 
 IMAGE = "registry.example.com/web@sha256:" + "a" * 64
+NEXT_IMAGE = "registry.example.com/web@sha256:" + "b" * 64
 COMMIT_TIME = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
@@ -480,3 +481,22 @@ def test_a_rollback_out_of_sight_leaves_the_time_to_restore_unknown_not_zero(rig
     metrics = compute([record], record.started_at - day, record.started_at + day)
     assert metrics.change_failure_rate == 1.0
     assert metrics.time_to_restore_minutes is None  # no data, not a restore in 0 minutes
+
+
+def test_a_release_from_a_fresh_checkout_follows_the_image_the_live_colour_runs(rig: Rig) -> None:
+    """CI checks the repository out anew for each release and does not commit the stack file
+    the Automation API changed, so the next release starts from a file whose live colour's
+    image is stale. The program refuses that (the live colour's pods are never changed in
+    place): every second release from CI stopped at stage."""
+    committed = dict(rig.stack.values)
+    assert rig.release().outcome is Outcome.PROMOTED  # green is live and runs IMAGE
+    rig.stack.values = dict(committed)  # a fresh checkout: blue live, greenImage stale
+    assert rig.stack.values[image_key(Colour.GREEN)] != IMAGE
+
+    second = rig.release(image=NEXT_IMAGE)
+
+    assert second.outcome is Outcome.PROMOTED, second.cause
+    assert second.source is Colour.GREEN
+    assert rig.stack.world.weights == Weights.all_on(Colour.BLUE)
+    assert rig.stack.values[image_key(Colour.GREEN)] == IMAGE  # what green runs
+    assert any("greenImage" in line and IMAGE in line for line in rig.lines)
