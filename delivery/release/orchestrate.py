@@ -188,6 +188,8 @@ class Release:
     def _phases(self, record: ReleaseRecord, request: Request) -> None:
         if not record.passed(Phase.BASELINE):
             self._phase(record, Phase.BASELINE, lambda: self._measure_baseline(record))
+        else:
+            self._keep_baseline(record)
         if record.passed(Phase.STAGE) and self._staged(record):
             self._resumed(record, Phase.STAGE)
         else:
@@ -250,6 +252,16 @@ class Release:
             f"{record.source}'s p95 over 7 days is {measured:.0f} ms: latency alarms at "
             f"{factor} x {baseline} = {factor * baseline} ms"
         )
+
+    def _keep_baseline(self, record: ReleaseRecord) -> None:
+        """A resumed release keeps the baseline it measured: in CI its next job checks out the
+        stack file without it (deploy-prod's promote after its stage job)."""
+        if record.baseline_source != "measured" or record.baseline_ms is None:
+            return
+        measured = str(round(record.baseline_ms))
+        if text_value(self._p.stack.config(), LATENCY_BASELINE_MS) != measured:
+            self._p.stack.set_config({LATENCY_BASELINE_MS: measured})
+            self._p.say(f"latencyBaselineMs {measured} ms, as this release measured it")
 
     def _staged(self, record: ReleaseRecord) -> bool:
         return text_value(self._p.stack.config(), image_key(record.target)) == record.image

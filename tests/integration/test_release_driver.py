@@ -500,3 +500,20 @@ def test_a_release_from_a_fresh_checkout_follows_the_image_the_live_colour_runs(
     assert rig.stack.world.weights == Weights.all_on(Colour.BLUE)
     assert rig.stack.values[image_key(Colour.GREEN)] == IMAGE  # what green runs
     assert any("greenImage" in line and IMAGE in line for line in rig.lines)
+
+
+def test_the_promote_job_keeps_the_baseline_the_stage_job_measured(rig: Rig) -> None:
+    """deploy-prod stages in one job and promotes in another, each from a fresh checkout: the
+    promote job resumes the release (the baseline is not measured again), and its `pulumi up`
+    put the stack file's static latencyBaselineMs back under the latency alarms."""
+    committed = dict(rig.stack.values)
+    staged = rig.release(stage_only=True)
+    assert staged.baseline_source == "measured" and rig.stack.values[LATENCY_BASELINE_MS] == "180"
+    rig.stack.values = dict(committed)  # the promote job's checkout
+    rig.baseline.value = 999.0  # a new measurement would differ: none is taken
+
+    promoted = rig.release()
+
+    assert promoted.id == staged.id and promoted.outcome is Outcome.PROMOTED
+    assert rig.stack.values[LATENCY_BASELINE_MS] == "180"
+    assert (promoted.baseline_ms, promoted.baseline_source) == (180.0, "measured")
