@@ -72,8 +72,16 @@ class RollbackRecord:
 
     @classmethod
     def from_json(cls, text: str) -> RollbackRecord:
-        """The record ``to_json`` wrote; ValueError, KeyError or TypeError for anything else."""
-        data: Any = json.loads(text)
+        """The record ``to_json`` wrote; ValueError, KeyError or TypeError for anything else
+        (JSON nested too deeply to decode, or a step too large for a number, is a ValueError)."""
+        try:
+            return cls._from_data(json.loads(text))
+        except (RecursionError, OverflowError) as exc:
+            # Not chained: a RecursionError's traceback would read as a crash, not a refusal.
+            raise ValueError(f"not a record Switchyard writes: {exc}") from None
+
+    @classmethod
+    def _from_data(cls, data: Any) -> RollbackRecord:
         if not isinstance(data, Mapping):
             raise TypeError(f"a rollback record is a JSON object, not {type(data).__name__}")
         step = data.get("step")

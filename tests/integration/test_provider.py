@@ -636,7 +636,10 @@ def test_an_explicit_retry_shifts_the_rolled_back_release_once(
     assert listener_weights(operator, plane) == Weights(blue=0, green=100)
 
 
-@pytest.mark.parametrize("value", ["garbage", '{"id": "x"}', "[1, 2]", '{"id": "x", "colour": 3}'])
+NOT_RECORDS = ["garbage", '{"id": "x"}', "[1, 2]", '{"id": "x", "colour": 3}', "[" * 4000]
+
+
+@pytest.mark.parametrize("value", NOT_RECORDS, ids=lambda value: value[:12])
 def test_a_rollback_record_switchyard_did_not_write_refuses_naming_the_parameter(
     pulumi: DynamicEngine,
     operator: AwsClients,
@@ -653,4 +656,6 @@ def test_a_rollback_record_switchyard_did_not_write_refuses_naming_the_parameter
     assert "ShiftRefused" in details
     assert f"the rollback record {parameter} holds" in details
     assert f"aws ssm delete-parameter --name {parameter}" in details
+    assert "RecursionError" not in details  # a refusal, not a crash
+    assert outcome_in(details) is Outcome.REFUSED
     assert listener_weights(operator, plane) == Weights(blue=100, green=0)

@@ -93,3 +93,18 @@ def test_a_long_cause_is_cut_to_fit_one_ssm_parameter(unit: str) -> None:
 def test_a_short_cause_is_kept_whole() -> None:
     record = RollbackRecord.of(REPORT, "web:2", "prod")
     assert record.cause == REPORT.cause
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "[" * 4000,
+        '{"id": "x", "colour": "green", "release": "", "at": "", "stack": "", '
+        '"cause": "", "step": 1e400}',
+    ],
+    ids=["nested-too-deep", "step-too-large"],
+)
+def test_a_value_json_cannot_hold_as_a_record_is_a_value_error(stored: str) -> None:
+    """What SSM holds is anyone's text: the reader refuses ValueErrors, never crashes."""
+    with pytest.raises(ValueError, match="not a record Switchyard writes"):
+        RollbackRecord.from_json(stored)
