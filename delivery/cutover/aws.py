@@ -35,7 +35,7 @@ from delivery.config.model import Colour, TrafficPolicy
 from delivery.cutover.alerts import AlertMessage
 from delivery.cutover.clock import SystemClock
 from delivery.cutover.engine import Cutover
-from delivery.cutover.errors import ListenerDrift, ShiftRefused
+from delivery.cutover.errors import ListenerDrift, UnusableRecord
 from delivery.cutover.events import Observer
 from delivery.cutover.ports import AlarmState, AlarmValue, Clock
 from delivery.cutover.records import RollbackRecord
@@ -465,17 +465,18 @@ class SsmRollbackRecords:
                 return None
             raise
         value = str(reply["Parameter"]["Value"])
+        name = self.parameter(colour)
         try:
-            return RollbackRecord.from_json(value)
+            record = RollbackRecord.from_json(value)
         except (ValueError, KeyError, TypeError) as exc:
-            name = self.parameter(colour)
-            raise ShiftRefused(
+            raise UnusableRecord(
                 f"the rollback record {name} holds {value[:80]!r}, which is not a rollback "
-                f"record Switchyard wrote ({type(exc).__name__}: {exc}). Nothing was moved. "
+                f"record Switchyard wrote ({type(exc).__name__}: {exc})",
                 f"Delete it (aws ssm delete-parameter --name {name}) if no rollback of "
                 f"{colour}'s release should hold, or overwrite it with the record Switchyard "
-                "wrote (aws ssm get-parameter-history lists its versions), then run again"
+                "wrote (aws ssm get-parameter-history lists its versions), then run again",
             ) from exc
+        return record
 
     def write(self, record: RollbackRecord) -> None:
         # Tags cannot be combined with Overwrite in PutParameter; the path says whose it is.

@@ -26,6 +26,17 @@ class ReleaseRolledBack(ShiftRefused):
     goes back, a new release reaches that colour, or someone retries it on purpose."""
 
 
+class UnusableRecord(ShiftRefused):
+    """The target colour's rollback record could not be read, or is not a record of that
+    colour Switchyard wrote: whether its release was rolled back is unknown, so the shift is
+    refused. ``reason`` says what is wrong with it, ``ways_out`` how to fix it."""
+
+    def __init__(self, reason: str, ways_out: str) -> None:
+        super().__init__(f"{reason}. Nothing was moved. {ways_out}")
+        self.reason = reason
+        self.ways_out = ways_out
+
+
 class ListenerDrift(CutoverStopped):
     """Someone else changed the listener's weights; Switchyard stops rather than fight them."""
 

@@ -59,6 +59,7 @@ from delivery.cutover.errors import (
     RollbackFailed,
     RolledBack,
     ShiftRefused,
+    UnusableRecord,
 )
 from delivery.cutover.events import CutoverReport, Event, EventKind, Outcome, outcome_line
 from delivery.cutover.ports import Clock
@@ -423,29 +424,41 @@ class _Wiring:
         target = self.inputs.live_colour
         if target is recorded:
             return self.engine.hold(recorded)
-        record = self._rollback_record(recorded)
+        unusable: UnusableRecord | None = None
+        try:
+            record = self._rollback_record()
+        except UnusableRecord as exc:
+            # Refused outside the handler: its "Nothing was moved" must not reach the
+            # traceback of a refusal that did move traffic back.
+            unusable, record = exc, None
+        if unusable is not None:
+            self._refuse(unusable.reason, unusable.ways_out, recorded, ShiftRefused)
         if record is not None and record.blocks(self.inputs.release, self.inputs.retry_rollback):
-            self._refuse(record, recorded)
+            refused = record.refused(self.records.parameter(target))
+            self._refuse(refused, record.ways_out(recorded), recorded, ReleaseRolledBack)
         self.releasing = True
         return self.engine.shift(recorded, target)
 
-    def _rollback_record(self, source: Colour) -> RollbackRecord | None:
-        parameter = self.records.parameter(self.inputs.live_colour)
+    def _rollback_record(self) -> RollbackRecord | None:
+        """The target colour's rollback record; ``UnusableRecord`` if it cannot be read or is
+        not one Switchyard wrote."""
+        target = self.inputs.live_colour
         try:
-            return self.records.read(self.inputs.live_colour)
+            return self.records.read(target)
         except PortError as exc:
-            raise ShiftRefused(
-                f"could not read the rollback record {parameter}: {exc}. Nothing was moved by "
-                f"this run ({source} was the colour last promoted); "
-                + exc.advice(f"ssm:GetParameter on {self.inputs.record_path}/*", "record_path")
+            raise UnusableRecord(
+                f"could not read the rollback record {self.records.parameter(target)}: {exc}",
+                "To go on: "
+                + exc.advice(f"ssm:GetParameter on {self.inputs.record_path}/*", "record_path"),
             ) from exc
 
-    def _refuse(self, record: RollbackRecord, source: Colour) -> NoReturn:
-        """Refuse the shift, saying what the listener carries: a split left by a shift that
-        did not finish (a rollback that failed, a killed run) goes back to ``source`` first."""
+    def _refuse(
+        self, refused: str, ways_out: str, source: Colour, kind: type[ShiftRefused]
+    ) -> NoReturn:
+        """Refuse the shift (a ``kind`` error), saying what the listener carries: a
+        split left by a shift that did not finish (a rollback that failed, a killed run) goes
+        back to ``source`` first, published as the rollback it is."""
         target = self.inputs.live_colour
-        refused = record.refused(self.records.parameter(target))
-        ways_out = record.ways_out(source)
         try:
             held = self.engine.hold(source, because=f"{refused}, so {source} stays live")
         except (RolledBack, RollbackFailed) as restored:
@@ -459,13 +472,13 @@ class _Wiring:
                 else str(drift)  # not a forward over both groups Switchyard can read
             )
             message = f"{refused}. Nothing was moved: {state}. {ways_out}"
-            raise _with(ReleaseRolledBack(message), message, drift.report) from drift
+            raise _stopped(kind, message, drift.report) from drift
         message = (
             f"{refused}. Nothing was moved: {source} still carries all traffic "
             f"({held.weights}). {ways_out}"
         )
         report = replace(held, target=target, outcome=Outcome.REFUSED, cause=message)
-        raise _with(ReleaseRolledBack(message), message, report)
+        raise _stopped(kind, message, report)
 
     def failure(self, error: CutoverStopped) -> CutoverStopped:
         """``error`` as the update reports it: a rollback recorded and published, what of
@@ -523,9 +536,16 @@ def _with(
     error: CutoverStopped, message: str, report: CutoverReport | None = None
 ) -> CutoverStopped:
     """An error of ``error``'s type saying ``message``, with ``report`` (default: its own)."""
-    again = type(error)(message)
-    again.report = report if report is not None else error.report
-    return again
+    return _stopped(type(error), message, report if report is not None else error.report)
+
+
+def _stopped(
+    kind: type[CutoverStopped], message: str, report: CutoverReport | None
+) -> CutoverStopped:
+    """A ``kind`` error saying ``message``, carrying ``report``."""
+    error = kind(message)
+    error.report = report
+    return error
 
 
 def _outcome_of(error: CutoverStopped) -> Outcome:

@@ -659,3 +659,82 @@ def test_a_rollback_record_switchyard_did_not_write_refuses_naming_the_parameter
     assert "RecursionError" not in details  # a refusal, not a crash
     assert outcome_in(details) is Outcome.REFUSED
     assert listener_weights(operator, plane) == Weights(blue=100, green=0)
+
+
+UNUSABLE_RECORDS = {
+    "throttled": ("ThrottlingException", f"could not read the rollback record {RECORDS}/green"),
+    "denied": ("AccessDeniedException", f"grant ssm:GetParameter on {RECORDS}/* to"),
+    "garbage": (None, f"the rollback record {RECORDS}/green holds 'oops'"),
+}
+
+
+def leave_the_record_unusable(
+    how: str, operator: AwsClients, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """Make green's rollback record unreadable (a fault) or garbage; what the refusal says."""
+    code, said = UNUSABLE_RECORDS[how]
+    if code is None:
+        operator.ssm.put_parameter(
+            Name=f"{RECORDS}/green", Value="oops", Type="String", Overwrite=True
+        )
+    else:
+        inject(monkeypatch, "ssm", Fault("GetParameter", 100_000, code=code, first=1))
+    return said
+
+
+@pytest.mark.parametrize("how", list(UNUSABLE_RECORDS))
+def test_a_refusal_for_an_unusable_record_restores_a_split_first(
+    pulumi: DynamicEngine,
+    operator: AwsClients,
+    plane: TrafficPlane,
+    inboxes: dict[str, Inbox],
+    monkeypatch: pytest.MonkeyPatch,
+    how: str,
+) -> None:
+    """As a refusal for a recorded rollback does: a failed rollback left 50/50."""
+    roll_back_a_shift_to_green(pulumi, operator, plane, inboxes)
+    inboxes["critical"].messages()  # the first rollback's message
+    before = operator.ssm.get_parameter(Name=f"{RECORDS}/green")["Parameter"]
+    said = leave_the_record_unusable(how, operator, monkeypatch)
+    force_weights(operator, plane, Weights(blue=50, green=50))
+    with pytest.raises(ProviderFailed) as restored:
+        pulumi.up(props(plane, inboxes, live="green"))
+    details = restored.value.details
+    assert listener_weights(operator, plane) == Weights(blue=100, green=0)
+    assert outcome_in(details) is Outcome.ROLLED_BACK
+    assert said in details
+    assert "the listener carried blue=50% green=50%" in details
+    assert "rolled back, blue=100% green=0% now in force" in details
+    assert "Nothing was moved" not in details
+    # published as the restore it is; nothing is recorded against the release
+    [body] = inboxes["critical"].messages()
+    assert body["report"]["weights"] == {"blue": 100, "green": 0}
+    after = operator.ssm.get_parameter(Name=f"{RECORDS}/green")["Parameter"]
+    assert after["Version"] == before["Version"] + (how == "garbage")
+
+
+@pytest.mark.parametrize("how", list(UNUSABLE_RECORDS))
+def test_a_refusal_for_an_unusable_record_states_the_weights_it_read(
+    pulumi: DynamicEngine,
+    operator: AwsClients,
+    plane: TrafficPlane,
+    inboxes: dict[str, Inbox],
+    monkeypatch: pytest.MonkeyPatch,
+    how: str,
+) -> None:
+    pulumi.up(props(plane, inboxes))
+    said = leave_the_record_unusable(how, operator, monkeypatch)
+    with pytest.raises(ProviderFailed) as refused:
+        pulumi.up(props(plane, inboxes, live="green"))
+    details = refused.value.details
+    assert said in details
+    assert "Nothing was moved: blue still carries all traffic (blue=100% green=0%)" in details
+    assert outcome_in(details) is Outcome.REFUSED
+    assert inboxes["critical"].messages() == []
+
+    force_weights(operator, plane, Weights(blue=0, green=100))  # an operator, by hand
+    with pytest.raises(ProviderFailed) as drift:
+        pulumi.up(props(plane, inboxes, live="green"))
+    assert "already sends all traffic to green (blue=0% green=100%)" in drift.value.details
+    assert outcome_in(drift.value.details) is Outcome.DRIFT
+    assert listener_weights(operator, plane) == Weights(blue=0, green=100)
