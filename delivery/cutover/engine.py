@@ -203,7 +203,7 @@ class Cutover:
         except PortError as exc:
             stop(f"could not read the gating alarms: {exc}")
         if verdict:
-            stop(f"{verdict} before the shift started", verdict)
+            stop(f"{verdict} before the shift {'resumed' if resuming else 'started'}", verdict)
         self._emit(
             EventKind.GATES_PASSED, current, None, f"{healthy} healthy target(s) in {target}"
         )

@@ -497,7 +497,8 @@ class _Wiring:
         if report is None:
             return []
         problems = []
-        if self.releasing and report.alarm is not None:
+        if self.releasing and report.alarm is not None and report.alarm.state is not None:
+            # An alarm's state judged the release; a missing alarm judged nothing.
             entry = RollbackRecord.of(report, self.inputs.release, self.inputs.stack)
             try:
                 self.records.write(entry)

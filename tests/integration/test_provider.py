@@ -586,6 +586,27 @@ def test_a_blind_rollback_is_published_but_does_not_refuse_the_release_later(
     assert pulumi.outputs["last_outcome"] == "promoted"
 
 
+def test_a_missing_alarm_when_resuming_rolls_back_without_recording_against_the_release(
+    pulumi: DynamicEngine, operator: AwsClients, plane: TrafficPlane, inboxes: dict[str, Inbox]
+) -> None:
+    """A deleted gating alarm judged nothing about the release: published, not recorded."""
+    pulumi.up(props(plane, inboxes))
+    force_weights(operator, plane, Weights(blue=50, green=50))  # a killed shift to green
+    missing = plane.gating_alarms(Colour.GREEN)[0]
+    operator.cloudwatch.delete_alarms(AlarmNames=[missing])
+    with pytest.raises(ProviderFailed) as failed:
+        pulumi.up(props(plane, inboxes, live="green"))
+    details = failed.value.details
+    assert outcome_in(details) is Outcome.ROLLED_BACK
+    assert f"alarm '{missing}' is missing" in details
+    assert "before the shift resumed at step 50%" in details
+    assert "No alarm judged green's release, so this rollback is not recorded" in details
+    assert listener_weights(operator, plane) == Weights(blue=100, green=0)
+    assert len(inboxes["critical"].messages()) == 1
+    with pytest.raises(operator.ssm.exceptions.ParameterNotFound):
+        operator.ssm.get_parameter(Name=f"{RECORDS}/green")
+
+
 LISTENER_READ = ("elbv2", "DescribeListeners", "DescribeListeners failed: ")
 RECORD_READ = ("ssm", "GetParameter", f"could not read the rollback record {RECORDS}/green: ")
 

@@ -204,7 +204,7 @@ def test_resume_into_a_firing_alarm_rolls_back_instead_of_refusing() -> None:
     world = make_world(policy(), start_weight=50)
     world.set_alarm_at(0, "green-5xx", AlarmValue.ALARM, "5xx")
     world.advance(0)
-    with pytest.raises(RolledBack, match=r"before the shift started at step 50%"):
+    with pytest.raises(RolledBack, match=r"before the shift resumed at step 50%"):
         engine(world).shift(BLUE, GREEN)
     assert world.weights == Weights(blue=100, green=0)
 
