@@ -476,6 +476,17 @@ class SsmRollbackRecords:
                 f"{colour}'s release should hold, or overwrite it with the record Switchyard "
                 "wrote (aws ssm get-parameter-history lists its versions), then run again",
             ) from exc
+        if record.colour is not colour:
+            raise UnusableRecord(
+                f"the rollback record {name} holds a record of {record.colour}'s release "
+                f"({record.id}), not of {colour}'s: it was written or copied to the wrong "
+                "parameter",
+                f"Put it in {self.parameter(record.colour)} if it is a rollback of "
+                f"{record.colour}'s release; then delete {name} (aws ssm delete-parameter "
+                f"--name {name}), or, if a rollback of {colour}'s release should hold, "
+                "overwrite it with that record (aws ssm get-parameter-history --name "
+                f"{name} lists the versions Switchyard wrote), then run again",
+            )
         return record
 
     def write(self, record: RollbackRecord) -> None:

@@ -759,3 +759,27 @@ def test_a_refusal_for_an_unusable_record_states_the_weights_it_read(
     assert "already sends all traffic to green (blue=0% green=100%)" in drift.value.details
     assert outcome_in(drift.value.details) is Outcome.DRIFT
     assert listener_weights(operator, plane) == Weights(blue=0, green=100)
+
+
+def test_a_record_of_the_other_colour_is_refused_as_a_foreign_record(
+    pulumi: DynamicEngine, operator: AwsClients, plane: TrafficPlane, inboxes: dict[str, Inbox]
+) -> None:
+    """Blue's record stored in green's parameter says nothing about green's release."""
+    roll_back_a_shift_to_green(pulumi, operator, plane, inboxes)
+    parameter = f"{RECORDS}/green"
+    green = json.loads(operator.ssm.get_parameter(Name=parameter)["Parameter"]["Value"])
+    blue_id = green["id"].replace("green@", "blue@")
+    foreign = {**green, "colour": "blue", "id": blue_id}
+    operator.ssm.put_parameter(
+        Name=parameter, Value=json.dumps(foreign), Type="String", Overwrite=True
+    )
+    with pytest.raises(ProviderFailed) as refused:
+        pulumi.up(props(plane, inboxes, live="green"))
+    details = refused.value.details
+    assert "ShiftRefused" in details and "ReleaseRolledBack" not in details
+    assert f"{parameter} holds a record of blue's release ({blue_id}), not of green's" in details
+    assert f"Put it in {RECORDS}/blue if it is a rollback of blue's release" in details
+    assert "deploy a new release to blue" not in details
+    assert "Nothing was moved: blue still carries all traffic" in details
+    assert outcome_in(details) is Outcome.REFUSED
+    assert listener_weights(operator, plane) == Weights(blue=100, green=0)
