@@ -355,7 +355,11 @@ class CutoverProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         inputs = CutoverProps.from_props(props)
-        report = _Wiring(inputs, self._clock or SystemClock()).engine.establish(inputs.live_colour)
+        wiring = _Wiring(inputs, self._clock or SystemClock())
+        try:
+            report = wiring.engine.establish(inputs.live_colour)
+        except CutoverStopped as exc:
+            raise wiring.failure(exc) from exc
         return CreateResult(id_=inputs.listener_arn, outs=_outs(props, report))
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:

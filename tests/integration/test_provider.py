@@ -251,8 +251,9 @@ def test_create_refuses_to_take_over_a_real_split(
     pulumi: DynamicEngine, operator: AwsClients, plane: TrafficPlane, inboxes: dict[str, Inbox]
 ) -> None:
     force_weights(operator, plane, Weights(blue=40, green=60))
-    with pytest.raises(ProviderFailed, match="stack says blue is live"):
+    with pytest.raises(ProviderFailed, match="stack says blue is live") as failed:
         pulumi.up(props(plane, inboxes))
+    assert outcome_in(failed.value.details) is Outcome.DRIFT  # as every update's error says
     assert pulumi.id is None
     assert listener_weights(operator, plane) == Weights(blue=40, green=60)
 
