@@ -64,7 +64,7 @@ from delivery.cutover.errors import (
 from delivery.cutover.events import CutoverReport, Event, EventKind, Outcome, outcome_line
 from delivery.cutover.ports import Clock
 from delivery.cutover.records import RollbackRecord
-from delivery.errors import ConfigError, PortError
+from delivery.errors import CallFailure, ConfigError, PortError
 from delivery.plans.schedule import Weights
 
 MAX_GATING_ALARMS: Final = 100  # one DescribeAlarms call per poll covers at most 100 names
@@ -375,10 +375,29 @@ class CutoverProvider(ResourceProvider):
         return UpdateResult(outs=_outs(news, report))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        """Record the listener's actual weights; the recorded live colour stays as it was."""
-        clients = make_clients(props["region"])
+        """Record the listener's actual weights; the recorded live colour stays as it was.
+
+        A listener that no longer exists gives an empty id, which Pulumi takes as "gone" and
+        drops from the state (the next ``up`` creates the cutover with the listener). A
+        listener without a forward over both groups is recorded with unknown weights
+        (``{}``), so that the next ``up`` sees a change and stops with ``ListenerDrift``.
+        """
+        clients = make_clients(props["region"], clock=self._clock or SystemClock())
         listener = ElbListener(clients.elbv2, props["listener_arn"], _groups(props))
-        return ReadResult(id_=id_, outs={**props, "weights": listener.read_weights().as_dict()})
+        try:
+            weights = listener.read_weights().as_dict()
+        except ListenerDrift:
+            weights = {}
+        except PortError as exc:
+            if exc.failure is CallFailure.NOT_FOUND:
+                return ReadResult(id_="", outs={})
+            advice = exc.advice("elasticloadbalancing:DescribeListeners", "the listener ARN")
+            message = (
+                f"could not read the listener's weights: {exc}. The refresh changed nothing; "
+                f"{advice}\n{outcome_line(Outcome.REFUSED)}"
+            )
+            raise _stopped(CutoverStopped, message, None) from exc
+        return ReadResult(id_=id_, outs={**props, "weights": weights})
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         """The listener belongs to the load balancer; forgetting the cutover changes nothing."""

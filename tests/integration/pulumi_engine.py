@@ -6,7 +6,8 @@ Every call goes through the dynamic provider's own gRPC servicer
 ``pulumi.runtime.rpc.serialize_properties`` and the provider pickled by
 ``pulumi.dynamic.dynamic.serialize_provider``, as a real program does. The state (id, inputs,
 outputs) is kept between operations the way the engine keeps it: a failed create or update
-leaves it as it was; a refresh replaces the outputs with what ``read`` says.
+leaves it as it was; a refresh replaces the outputs with what ``read`` says, or drops the
+resource when ``read`` returns an empty id (it no longer exists).
 """
 
 from __future__ import annotations
@@ -150,6 +151,10 @@ class DynamicEngine:
             ),
             self._context,
         )
+        if not reply.id:  # the provider found it gone: the engine drops it from the state
+            self.id, self.inputs, self.outputs = None, {}, {}
+            self.operations.append("refresh-gone")
+            return
         self.outputs = deserialize(reply.properties)
         self.operations.append("refresh")
 

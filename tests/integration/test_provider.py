@@ -377,6 +377,59 @@ def test_read_reports_the_actual_weights_and_keeps_the_recorded_colour(
     assert pulumi.outputs["live_colour"] == "blue"
 
 
+def test_refresh_drops_a_cutover_whose_listener_is_gone(
+    pulumi: DynamicEngine, operator: AwsClients, plane: TrafficPlane, inboxes: dict[str, Inbox]
+) -> None:
+    pulumi.up(props(plane, inboxes))
+    operator.elbv2.delete_listener(ListenerArn=plane.listener_arn)
+    pulumi.refresh()
+    assert pulumi.operations[-1] == "refresh-gone"  # an empty id: Pulumi forgets it
+    assert pulumi.id is None
+    # The next up creates it again, and says why it cannot while the listener is missing.
+    with pytest.raises(ProviderFailed) as failed:
+        pulumi.up(props(plane, inboxes))
+    assert "check the listener ARN" in failed.value.details
+    assert outcome_in(failed.value.details) is Outcome.REFUSED
+
+
+def test_refresh_records_unknown_weights_for_a_listener_without_the_forward(
+    pulumi: DynamicEngine, operator: AwsClients, plane: TrafficPlane, inboxes: dict[str, Inbox]
+) -> None:
+    pulumi.up(props(plane, inboxes))
+    maintenance = {
+        "Type": "fixed-response",
+        "FixedResponseConfig": {"StatusCode": "503", "ContentType": "text/plain"},
+    }
+    operator.elbv2.modify_listener(ListenerArn=plane.listener_arn, DefaultActions=[maintenance])
+    pulumi.refresh()
+    assert pulumi.outputs["weights"] == {}  # unknown
+    assert pulumi.outputs["live_colour"] == "blue"
+    with pytest.raises(ProviderFailed) as failed:  # a change, not "same": the up says why
+        pulumi.up(props(plane, inboxes))
+    details = failed.value.details
+    assert "ListenerDrift" in details
+    assert "default actions [fixed-response] and no single forward" in details
+    assert outcome_in(details) is Outcome.DRIFT
+
+
+def test_a_refresh_that_cannot_read_the_listener_says_why(
+    pulumi: DynamicEngine,
+    operator: AwsClients,
+    plane: TrafficPlane,
+    inboxes: dict[str, Inbox],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pulumi.up(props(plane, inboxes))
+    inject(monkeypatch, "elbv2", Fault("DescribeListeners", 100_000, code="Throttling"))
+    with pytest.raises(ProviderFailed) as failed:
+        pulumi.refresh()
+    details = failed.value.details
+    assert "could not read the listener's weights: DescribeListeners failed: Throttling" in details
+    assert "run again in a minute" in details
+    assert outcome_in(details) is Outcome.REFUSED
+    assert pulumi.outputs["weights"] == {"blue": 100, "green": 0}  # the state is kept
+
+
 # -- rollbacks: the message, the record, the refusal -------------------------------------------
 
 
