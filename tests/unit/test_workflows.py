@@ -194,3 +194,13 @@ def test_the_app_image_is_scanned_before_it_is_pushed_and_output_by_digest() -> 
     trivy = steps[scan]["with"]
     assert trivy["severity"] == "CRITICAL,HIGH" and trivy["exit-code"] == "1"
     assert "anchore/sbom-action" in order
+
+
+def test_a_release_measures_lead_time_only_from_the_applications_commit() -> None:
+    """The image comes from the application's repository (app-image.yml); this repository's
+    own commit (github.sha on a push to develop) built nothing the release ships."""
+    for workflow in ("deploy-staging", "deploy-prod"):
+        for job in jobs(NAMES[workflow]).values():
+            for step in job["steps"]:
+                if "delivery release" in str(step.get("run", "")):
+                    assert "github.sha" not in str(step.get("env", {})), workflow
