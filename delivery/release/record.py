@@ -138,9 +138,12 @@ class ReleaseRecord:
 
     @property
     def lead_time_seconds(self) -> float | None:
+        """Commit to promotion; None when unknown, or when the commit time given is after the
+        promotion (impossible: a wrong --commit-time or time zone, not a lead time)."""
         if self.promoted_at is None or self.commit_time is None:
             return None
-        return (self.promoted_at - self.commit_time).total_seconds()
+        seconds = (self.promoted_at - self.commit_time).total_seconds()
+        return seconds if seconds >= 0 else None
 
     def as_json(self) -> dict[str, Any]:
         return {

@@ -148,3 +148,15 @@ def test_only_the_latest_unfinished_release_of_a_stack_is_resumable() -> None:
 
     assert unfinished([done, running, other], "prod") is running
     assert unfinished([running, release(4, Outcome.STOPPED)], "prod") is None
+
+
+def test_a_commit_time_after_the_promotion_gives_no_lead_time() -> None:
+    """A commit cannot reach users before it was made: such a time (a wrong --commit-time, a
+    time zone) would pull the median lead time down instead of being noticed."""
+    records = [
+        release(1, Outcome.PROMOTED, lead_hours=6),
+        release(2, Outcome.PROMOTED, lead_hours=-30),
+        release(3, Outcome.PROMOTED, lead_hours=-20),
+    ]
+    assert records[1].lead_time_seconds is None
+    assert compute(records, SINCE, UNTIL).lead_time_hours == pytest.approx(6.0)
