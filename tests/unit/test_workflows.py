@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
+from delivery.config.stackfile import load_stack
+
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 NAMES = {p.stem: p for p in WORKFLOWS}
@@ -204,3 +206,21 @@ def test_a_release_measures_lead_time_only_from_the_applications_commit() -> Non
             for step in job["steps"]:
                 if "delivery release" in str(step.get("run", "")):
                     assert "github.sha" not in str(step.get("env", {})), workflow
+
+
+@pytest.mark.parametrize(
+    ("workflow", "stack"), [("deploy-staging", "staging"), ("deploy-prod", "prod")]
+)
+def test_releases_run_where_the_cluster_and_the_test_listener_are_reachable(
+    workflow: str, stack: str
+) -> None:
+    """A release's `pulumi up` talks to the Kubernetes API (prod's is private; staging's is
+    open to clusterPublicAccessCidrs only) and its smoke and load checks to the test listener
+    (the VPC and testClientCidrs only): GitHub's hosted runners, from anywhere in GitHub's
+    address space, reach neither. Each stack's releases run on its own self-hosted runners."""
+    settings = load_stack(stack)
+    assert not settings.cluster.public_access_cidrs or all(
+        c.num_addresses < 2**16 for c in settings.cluster.public_access_cidrs
+    )
+    for name, job in jobs(NAMES[workflow]).items():
+        assert job["runs-on"] == ["self-hosted", "linux", f"switchyard-{stack}"], name
