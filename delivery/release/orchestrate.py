@@ -61,6 +61,10 @@ class Ended(SwitchyardError):
         self.outcome = outcome
 
 
+class TestUrlNeeded(SwitchyardError):
+    """The checks cannot reach the test listener under a name its certificate covers."""
+
+
 class Stop(Ended):
     """A phase failed before any traffic moved: the release stops with exit 4."""
 
@@ -105,6 +109,7 @@ class Release:
         records the release as aborted and returns; interrupted elsewhere it saves the record
         as it stands (the next run resumes it) and re-raises.
         """
+        self._check_test_url(request)
         record = self._begin(request)
         if record.outcome is not None:  # refused before it started
             return record
@@ -347,6 +352,23 @@ class Release:
                     f"check ({self._settings.alb.health_check.path})"
                 )
             self._p.clock.sleep(HEALTH_POLL_SECONDS)
+
+    def _check_test_url(self, request: Request) -> None:
+        """With a certificate the test listener presents it, and an ACM certificate names the
+        service's hosts, never the load balancer's own DNS name: checks addressed to that name
+        fail TLS verification. Refuse before anything changes rather than after staging."""
+        alb = self._settings.alb
+        if request.test_url or not alb.certificate_arn:
+            return
+        if self._p.stack.outputs().get("testListenerUrl"):
+            return
+        raise TestUrlNeeded(
+            "the test listener serves HTTPS with certificateArn's certificate, which does not "
+            "name the load balancer's own DNS name, so the smoke and load checks would fail TLS "
+            "verification; pass --test-url https://<a host name on the certificate that "
+            f"resolves to the load balancer>:{alb.test_listener_port} (in CI: the environment "
+            "variable TEST_URL); nothing was changed"
+        )
 
     def _test_url(self) -> str:
         outputs = self._p.stack.outputs()

@@ -18,6 +18,7 @@ from delivery.cutover.events import Outcome as CutoverOutcome
 from delivery.cutover.events import outcome_line
 from delivery.cutover.ports import AlarmState, AlarmValue
 from delivery.cutover.records import RollbackRecord
+from delivery.errors import SwitchyardError
 from delivery.plans.schedule import Weights
 from delivery.rehearsal.servers import ColourServer, colour_servers
 from delivery.release.automation import StackUnavailable
@@ -517,3 +518,20 @@ def test_the_promote_job_keeps_the_baseline_the_stage_job_measured(rig: Rig) -> 
     assert promoted.id == staged.id and promoted.outcome is Outcome.PROMOTED
     assert rig.stack.values[LATENCY_BASELINE_MS] == "180"
     assert (promoted.baseline_ms, promoted.baseline_source) == (180.0, "measured")
+
+
+def test_https_checks_without_a_host_name_are_refused_before_anything_changes(rig: Rig) -> None:
+    """With a certificate the test listener presents it, and it names the service's hosts,
+    never the load balancer's own DNS name: checks against that name fail TLS verification,
+    so every release stopped at smoke, after staging, with a misleading cause."""
+    assert rig.settings.alb.certificate_arn
+    committed = dict(rig.stack.values)
+    real = {"albDnsName": "switchyard-staging-1234.eu-west-1.elb.amazonaws.com"}
+    rig.stack.outputs = lambda: real  # type: ignore[method-assign]
+
+    with pytest.raises(SwitchyardError, match="--test-url https://") as refused:
+        rig.release()
+
+    assert "TEST_URL" in str(refused.value) and "nothing was changed" in str(refused.value)
+    assert rig.stack.ups == 0 and rig.stack.values == committed and rig.stored() == []
+    assert rig.stack.world.sets == []

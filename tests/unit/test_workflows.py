@@ -224,3 +224,14 @@ def test_releases_run_where_the_cluster_and_the_test_listener_are_reachable(
     )
     for name, job in jobs(NAMES[workflow]).items():
         assert job["runs-on"] == ["self-hosted", "linux", f"switchyard-{stack}"], name
+
+
+def test_releases_pass_the_test_listeners_host_name() -> None:
+    """With HTTPS the driver needs a host name the certificate covers (it refuses the load
+    balancer's own DNS name, which no certificate names)."""
+    for workflow in ("deploy-staging", "deploy-prod"):
+        for job in jobs(NAMES[workflow]).values():
+            for step in job["steps"]:
+                if "delivery release" in str(step.get("run", "")):
+                    assert step["env"]["TEST_URL"] == "${{ vars.TEST_URL }}", workflow
+                    assert '${TEST_URL:+--test-url "$TEST_URL"}' in step["run"], workflow
