@@ -546,46 +546,6 @@ def test_a_rolled_back_release_stays_refused_until_a_way_out_is_taken(
     assert pulumi.outputs["last_outcome"] == "promoted"
 
 
-def test_a_refused_release_left_split_by_a_failed_rollback_goes_back_to_the_old_colour(
-    pulumi: DynamicEngine, operator: AwsClients, plane: TrafficPlane, inboxes: dict[str, Inbox]
-) -> None:
-    roll_back_a_shift_to_green(pulumi, operator, plane, inboxes)
-    record = operator.ssm.get_parameter(Name=f"{RECORDS}/green")["Parameter"]
-    inboxes["critical"].messages()  # the first rollback's message
-    # The rollback's listener write had failed (or the run was killed): still split.
-    force_weights(operator, plane, Weights(blue=50, green=50))
-    with pytest.raises(ProviderFailed) as restored:
-        pulumi.up(props(plane, inboxes, live="green"))
-    details = restored.value.details
-    assert listener_weights(operator, plane) == Weights(blue=100, green=0)
-    assert outcome_in(details) is Outcome.ROLLED_BACK  # traffic moved: not a plain refusal
-    assert "the listener carried blue=50% green=50%" in details
-    assert "rolled back, blue=100% green=0% now in force" in details
-    assert "will not shift to it again" in details
-    assert "retryRollback" in details
-    assert "still carries all traffic" not in details
-    # published as the restore it is; the record of the release's rollback is not rewritten
-    [body] = inboxes["critical"].messages()
-    assert body["report"]["weights"] == {"blue": 100, "green": 0}
-    again = operator.ssm.get_parameter(Name=f"{RECORDS}/green")["Parameter"]
-    assert (again["Version"], again["Value"]) == (record["Version"], record["Value"])
-
-
-def test_a_refused_release_the_listener_already_carries_moves_nothing_and_says_so(
-    pulumi: DynamicEngine, operator: AwsClients, plane: TrafficPlane, inboxes: dict[str, Inbox]
-) -> None:
-    roll_back_a_shift_to_green(pulumi, operator, plane, inboxes)
-    force_weights(operator, plane, Weights(blue=0, green=100))  # an operator, by hand
-    with pytest.raises(ProviderFailed) as refused:
-        pulumi.up(props(plane, inboxes, live="green"))
-    details = refused.value.details
-    assert "ReleaseRolledBack" in details
-    assert "already sends all traffic to green (blue=0% green=100%)" in details
-    assert "blue still carries" not in details
-    assert outcome_in(details) is Outcome.DRIFT
-    assert listener_weights(operator, plane) == Weights(blue=0, green=100)
-
-
 def test_a_refused_release_over_a_listener_in_maintenance_names_what_it_found(
     pulumi: DynamicEngine, operator: AwsClients, plane: TrafficPlane, inboxes: dict[str, Inbox]
 ) -> None:
@@ -602,17 +562,6 @@ def test_a_refused_release_over_a_listener_in_maintenance_names_what_it_found(
     assert "Nothing was moved: listener" in details
     assert "default actions [fixed-response] and no single forward" in details
     assert "already sends all traffic" not in details
-
-
-def test_a_refusal_states_the_weights_it_read(
-    pulumi: DynamicEngine, operator: AwsClients, plane: TrafficPlane, inboxes: dict[str, Inbox]
-) -> None:
-    roll_back_a_shift_to_green(pulumi, operator, plane, inboxes)
-    with pytest.raises(ProviderFailed) as refused:
-        pulumi.up(props(plane, inboxes, live="green"))
-    assert "Nothing was moved: blue still carries all traffic (blue=100% green=0%)" in (
-        refused.value.details
-    )
 
 
 def test_a_blind_rollback_is_published_but_does_not_refuse_the_release_later(
@@ -736,29 +685,48 @@ def test_a_rollback_record_switchyard_did_not_write_refuses_naming_the_parameter
     assert listener_weights(operator, plane) == Weights(blue=100, green=0)
 
 
-UNUSABLE_RECORDS = {
-    "throttled": ("ThrottlingException", f"could not read the rollback record {RECORDS}/green"),
-    "denied": ("AccessDeniedException", f"grant ssm:GetParameter on {RECORDS}/* to"),
-    "garbage": (None, f"the rollback record {RECORDS}/green holds 'oops'"),
+# How a shift to green is refused: its release's rollback is recorded, or the record cannot
+# be used; the error's type, the fault on GetParameter or the value stored, and what it says.
+REFUSALS: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
+    "recorded": ("ReleaseRolledBack", None, ("will not shift to it again", "retryRollback")),
+    "record-throttled": (
+        "ShiftRefused",
+        "ThrottlingException",
+        (f"could not read the rollback record {RECORDS}/green", "run again in a minute"),
+    ),
+    "record-denied": (
+        "ShiftRefused",
+        "AccessDeniedException",
+        (f"grant ssm:GetParameter on {RECORDS}/* to",),
+    ),
+    "record-garbage": ("ShiftRefused", "oops", (f"the rollback record {RECORDS}/green holds",)),
 }
 
 
-def leave_the_record_unusable(
-    how: str, operator: AwsClients, monkeypatch: pytest.MonkeyPatch
-) -> str:
-    """Make green's rollback record unreadable (a fault) or garbage; what the refusal says."""
-    code, said = UNUSABLE_RECORDS[how]
-    if code is None:
+def refuse_green(
+    how: str,
+    pulumi: DynamicEngine,
+    operator: AwsClients,
+    plane: TrafficPlane,
+    inboxes: dict[str, Inbox],
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[str, tuple[str, ...], dict[str, Any]]:
+    """Roll back green's release, then leave its record as ``how`` says; the refusal's type,
+    what it says, and the record's parameter as it stands."""
+    roll_back_a_shift_to_green(pulumi, operator, plane, inboxes)
+    inboxes["critical"].messages()  # the rollback's own message
+    kind, fault, said = REFUSALS[how]
+    if how == "record-garbage":
         operator.ssm.put_parameter(
-            Name=f"{RECORDS}/green", Value="oops", Type="String", Overwrite=True
+            Name=f"{RECORDS}/green", Value=str(fault), Type="String", Overwrite=True
         )
-    else:
-        inject(monkeypatch, "ssm", Fault("GetParameter", 100_000, code=code, first=1))
-    return said
+    elif fault is not None:
+        inject(monkeypatch, "ssm", Fault("GetParameter", 100_000, code=fault))
+    return kind, said, operator.ssm.get_parameter(Name=f"{RECORDS}/green")["Parameter"]
 
 
-@pytest.mark.parametrize("how", list(UNUSABLE_RECORDS))
-def test_a_refusal_for_an_unusable_record_restores_a_split_first(
+@pytest.mark.parametrize("how", list(REFUSALS))
+def test_a_refusal_left_split_by_a_failed_rollback_goes_back_to_the_old_colour(
     pulumi: DynamicEngine,
     operator: AwsClients,
     plane: TrafficPlane,
@@ -766,30 +734,27 @@ def test_a_refusal_for_an_unusable_record_restores_a_split_first(
     monkeypatch: pytest.MonkeyPatch,
     how: str,
 ) -> None:
-    """As a refusal for a recorded rollback does: a failed rollback left 50/50."""
-    roll_back_a_shift_to_green(pulumi, operator, plane, inboxes)
-    inboxes["critical"].messages()  # the first rollback's message
-    before = operator.ssm.get_parameter(Name=f"{RECORDS}/green")["Parameter"]
-    said = leave_the_record_unusable(how, operator, monkeypatch)
+    _, said, record = refuse_green(how, pulumi, operator, plane, inboxes, monkeypatch)
+    # The rollback's listener write had failed (or the run was killed): still split.
     force_weights(operator, plane, Weights(blue=50, green=50))
     with pytest.raises(ProviderFailed) as restored:
         pulumi.up(props(plane, inboxes, live="green"))
     details = restored.value.details
     assert listener_weights(operator, plane) == Weights(blue=100, green=0)
-    assert outcome_in(details) is Outcome.ROLLED_BACK
-    assert said in details
+    assert outcome_in(details) is Outcome.ROLLED_BACK  # traffic moved: not a plain refusal
+    assert all(words in details for words in said)
     assert "the listener carried blue=50% green=50%" in details
     assert "rolled back, blue=100% green=0% now in force" in details
-    assert "Nothing was moved" not in details
-    # published as the restore it is; nothing is recorded against the release
+    assert "Nothing was moved" not in details and "still carries all traffic" not in details
+    # published as the restore it is; the record is not rewritten
     [body] = inboxes["critical"].messages()
     assert body["report"]["weights"] == {"blue": 100, "green": 0}
-    after = operator.ssm.get_parameter(Name=f"{RECORDS}/green")["Parameter"]
-    assert after["Version"] == before["Version"] + (how == "garbage")
+    again = operator.ssm.get_parameter(Name=f"{RECORDS}/green")["Parameter"]
+    assert (again["Version"], again["Value"]) == (record["Version"], record["Value"])
 
 
-@pytest.mark.parametrize("how", list(UNUSABLE_RECORDS))
-def test_a_refusal_for_an_unusable_record_states_the_weights_it_read(
+@pytest.mark.parametrize("how", list(REFUSALS))
+def test_a_refusal_states_the_weights_it_read_and_moves_nothing(
     pulumi: DynamicEngine,
     operator: AwsClients,
     plane: TrafficPlane,
@@ -797,12 +762,11 @@ def test_a_refusal_for_an_unusable_record_states_the_weights_it_read(
     monkeypatch: pytest.MonkeyPatch,
     how: str,
 ) -> None:
-    pulumi.up(props(plane, inboxes))
-    said = leave_the_record_unusable(how, operator, monkeypatch)
+    kind, said, _ = refuse_green(how, pulumi, operator, plane, inboxes, monkeypatch)
     with pytest.raises(ProviderFailed) as refused:
         pulumi.up(props(plane, inboxes, live="green"))
     details = refused.value.details
-    assert said in details
+    assert kind in details and all(words in details for words in said)
     assert "Nothing was moved: blue still carries all traffic (blue=100% green=0%)" in details
     assert outcome_in(details) is Outcome.REFUSED
     assert inboxes["critical"].messages() == []
@@ -810,8 +774,11 @@ def test_a_refusal_for_an_unusable_record_states_the_weights_it_read(
     force_weights(operator, plane, Weights(blue=0, green=100))  # an operator, by hand
     with pytest.raises(ProviderFailed) as drift:
         pulumi.up(props(plane, inboxes, live="green"))
-    assert "already sends all traffic to green (blue=0% green=100%)" in drift.value.details
-    assert outcome_in(drift.value.details) is Outcome.DRIFT
+    details = drift.value.details
+    assert kind in details
+    assert "already sends all traffic to green (blue=0% green=100%)" in details
+    assert "blue still carries" not in details
+    assert outcome_in(details) is Outcome.DRIFT
     assert listener_weights(operator, plane) == Weights(blue=0, green=100)
 
 
