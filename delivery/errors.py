@@ -44,7 +44,8 @@ class CallFailure(StrEnum):
     """Why an outside call failed, as far as the advice to an operator differs."""
 
     TRANSIENT = "transient"  # throttled, a 5xx, a timeout, no connection: try again later
-    DENIED = "denied"  # the caller lacks a permission or valid credentials
+    DENIED = "denied"  # the caller lacks a permission, or its credentials were refused
+    NO_CREDENTIALS = "no-credentials"  # the caller has no usable credentials to sign with
     NOT_FOUND = "not-found"  # the named thing does not exist
     OTHER = "other"
 
@@ -63,11 +64,18 @@ class PortError(SwitchyardError):
         self.rejected = rejected
 
     def advice(self, permission: str, name: str) -> str:
-        """What to do about it: wait, grant ``permission``, or check ``name``."""
+        """What to do about it: wait, grant ``permission``, provide credentials, or check
+        ``name``."""
         if self.failure is CallFailure.TRANSIENT:
             return "AWS throttled or failed the call (a transient error): run again in a minute"
         if self.failure is CallFailure.DENIED:
             return f"grant {permission} to the deploying role"
+        if self.failure is CallFailure.NO_CREDENTIALS:
+            return (
+                "no AWS credentials: set AWS_PROFILE (run aws sso login if it uses SSO) or "
+                "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or in CI assume the stack's role "
+                "first, then run again"
+            )
         if self.failure is CallFailure.NOT_FOUND:
             return f"check {name}"
         return f"check {name} and the {permission} permission"

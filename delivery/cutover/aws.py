@@ -22,9 +22,12 @@ from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
+    CredentialRetrievalError,
     HTTPClientError,
     NoCredentialsError,
     PartialCredentialsError,
+    SSOError,
+    TokenRetrievalError,
 )
 from botocore.exceptions import (
     ConnectionError as BotoConnectionError,
@@ -284,14 +287,24 @@ _DENIED = frozenset(
 )
 
 
+_NO_CREDENTIALS: Final = (
+    NoCredentialsError,
+    PartialCredentialsError,
+    CredentialRetrievalError,
+    TokenRetrievalError,
+    SSOError,
+)
+
+
 def failure_of(error: ClientError | BotoCoreError) -> CallFailure:
     """The kind of a failed call: the error code first, then the HTTP status; for botocore's
-    own errors, timeouts and lost connections are transient and missing credentials denied."""
+    own errors, timeouts and lost connections are transient, and no credentials (none found,
+    partial, or an expired SSO session) are their own kind."""
     if isinstance(error, BotoCoreError):
         if isinstance(error, BotoConnectionError | HTTPClientError):
             return CallFailure.TRANSIENT
-        if isinstance(error, NoCredentialsError | PartialCredentialsError):
-            return CallFailure.DENIED
+        if isinstance(error, _NO_CREDENTIALS):
+            return CallFailure.NO_CREDENTIALS
         return CallFailure.OTHER
     code = _code(error)
     status = _status(error)

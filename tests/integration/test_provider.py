@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from pulumi.runtime import rpc
 
@@ -644,6 +646,32 @@ def test_a_call_that_fails_before_the_shift_gets_advice_for_its_error(
     details = refused.value.details
     assert said in details and code in details
     assert advice in details
+    assert outcome_in(details) is Outcome.REFUSED
+    assert listener_weights(operator, plane) == Weights(blue=100, green=0)
+
+
+def test_no_credentials_are_named_as_such_not_as_a_missing_permission(
+    pulumi: DynamicEngine,
+    operator: AwsClients,
+    plane: TrafficPlane,
+    inboxes: dict[str, Inbox],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    pulumi.up(props(plane, inboxes))
+    for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(variable)
+    for variable in ("AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE"):
+        monkeypatch.setenv(variable, str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    # A session of its own: the provider's cached one already holds the test's credentials.
+    monkeypatch.setattr("delivery.cutover.aws._default_session", boto3.session.Session)
+    with pytest.raises(ProviderFailed) as failed:
+        pulumi.up(props(plane, inboxes, live="green"))
+    details = failed.value.details
+    assert "Unable to locate credentials" in details
+    assert "no AWS credentials: set AWS_PROFILE" in details
+    assert "grant " not in details
     assert outcome_in(details) is Outcome.REFUSED
     assert listener_weights(operator, plane) == Weights(blue=100, green=0)
 

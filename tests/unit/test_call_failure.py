@@ -9,7 +9,9 @@ from botocore.exceptions import (
     EndpointConnectionError,
     NoCredentialsError,
     ParamValidationError,
+    PartialCredentialsError,
     ReadTimeoutError,
+    UnauthorizedSSOTokenError,
 )
 
 from delivery.cutover.aws import failure_of
@@ -51,7 +53,12 @@ def test_an_aws_error_is_classified_by_code_then_status(
     [
         (ReadTimeoutError(endpoint_url="https://x"), CallFailure.TRANSIENT),
         (EndpointConnectionError(endpoint_url="https://x"), CallFailure.TRANSIENT),
-        (NoCredentialsError(), CallFailure.DENIED),
+        (NoCredentialsError(), CallFailure.NO_CREDENTIALS),
+        (
+            PartialCredentialsError(provider="env", cred_var="AWS_SECRET_ACCESS_KEY"),
+            CallFailure.NO_CREDENTIALS,
+        ),
+        (UnauthorizedSSOTokenError(), CallFailure.NO_CREDENTIALS),
         (ParamValidationError(report="bad"), CallFailure.OTHER),
     ],
 )
@@ -65,5 +72,7 @@ def test_each_kind_of_failure_gets_its_own_advice() -> None:
     }
     assert "run again in a minute" in advice[CallFailure.TRANSIENT]
     assert advice[CallFailure.DENIED] == "grant ssm:GetParameter to the deploying role"
+    assert advice[CallFailure.NO_CREDENTIALS].startswith("no AWS credentials: set AWS_PROFILE")
+    assert "grant" not in advice[CallFailure.NO_CREDENTIALS]
     assert advice[CallFailure.NOT_FOUND] == "check the path"
     assert advice[CallFailure.OTHER] == "check the path and the ssm:GetParameter permission"
