@@ -7,6 +7,7 @@ from typing import Any
 BAD_VALUES: list[tuple[str, Any, str]] = [
     ("retryRollback", "green", "rollback record's id"),
     ("retryRollback", "green@2026-11-27T05:12:03Z\n", "rollback record's id"),
+    ("retryRollback", "green@2026-11-27T05:12:03.41Z", "rollback record's id"),
     ("trafficSteps", [], "at least one step"),
     ("trafficSteps", [10, 50], "last step must be 100"),
     ("trafficSteps", [50, 10, 100], "strictly increasing"),

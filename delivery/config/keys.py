@@ -73,7 +73,7 @@ STACK: Final = (
     text(
         "retryRollback",
         "Retry a rolled-back release on purpose: the id of its rollback record, exactly as the "
-        "refusal prints it (for example green@2026-11-27T05:12:03Z).",
+        "refusal prints it (for example green@2026-11-27T05:12:03.417Z).",
         optional=True,
     ),
 )

@@ -93,7 +93,9 @@ LOG_RETENTION_DAYS: Final = (
 
 
 # re.ASCII in value patterns: \d and \w are ASCII only, not every Unicode digit (U+FF10...).
-_ROLLBACK_ID = re.compile(r"(blue|green)@\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\Z", re.ASCII)
+# Milliseconds since ids must differ for two rollbacks within a second; ids written before
+# that have whole seconds and still name their record.
+_ROLLBACK_ID = re.compile(r"(blue|green)@\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z\Z", re.ASCII)
 MIN_CLIENT_PREFIX: Final = 16  # the widest test-client range: 65,536 addresses
 _CLUSTER_NAME = re.compile(r"[0-9A-Za-z][A-Za-z0-9_-]{0,99}\Z")  # EKS's rule
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+\Z")
@@ -543,7 +545,7 @@ def load_settings(raw: Mapping[str, Any], stack: str) -> Settings:
     retry_rollback = reader.matching(
         "retryRollback",
         _ROLLBACK_ID,
-        "a rollback record's id as the refusal prints it, such as green@2026-11-27T05:12:03Z",
+        "a rollback record's id as the refusal prints it, such as green@2026-11-27T05:12:03.417Z",
     )
     traffic = read_traffic_policy(reader)
     network = _read_network(reader, region)

@@ -29,10 +29,10 @@ NO_RELEASE: Final = "(no release identity)"
 
 @dataclass(frozen=True)
 class RollbackRecord:
-    id: str  # "<colour>@<UTC time>": what retry_rollback names to retry on purpose
+    id: str  # "<colour>@<UTC time, ms>": what retry_rollback names to retry on purpose
     colour: Colour
     release: str
-    at: str  # UTC, ISO 8601
+    at: str  # UTC, ISO 8601 to the millisecond (whole seconds in records written before)
     stack: str
     step: int | None
     cause: str
@@ -41,7 +41,10 @@ class RollbackRecord:
     def of(
         cls, report: CutoverReport, release: str, stack: str, when: datetime | None = None
     ) -> RollbackRecord:
-        at = (when or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        # Milliseconds: two rollbacks within one second must not share an id (a retry of the
+        # first would let the second through). Records written before keep whole seconds.
+        moment = (when or datetime.now(UTC)).astimezone(UTC)
+        at = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
         record = cls(
             id=f"{report.target}@{at}",
             colour=report.target,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -686,6 +687,48 @@ def test_an_explicit_retry_shifts_the_rolled_back_release_once(
     pulumi.up(props(plane, inboxes, live="green", retry_rollback=record.id))
     assert pulumi.outputs["last_outcome"] == "promoted"
     assert listener_weights(operator, plane) == Weights(blue=0, green=100)
+
+
+class SameSecond(datetime):
+    """The rollbacks' clock: each reading a millisecond after the last, within one second."""
+
+    readings = 0
+
+    @classmethod
+    def now(cls, tz: tzinfo | None = None) -> SameSecond:
+        SameSecond.readings += 1
+        return cls(2026, 11, 27, 5, 12, 3, 1000 * SameSecond.readings, tzinfo=UTC)
+
+
+def test_a_retry_that_rolls_back_again_within_the_second_is_refused_again(
+    pulumi: DynamicEngine,
+    operator: AwsClients,
+    plane: TrafficPlane,
+    inboxes: dict[str, Inbox],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("delivery.cutover.records.datetime", SameSecond)
+    roll_back_a_shift_to_green(pulumi, operator, plane, inboxes)
+    first = RollbackRecord.from_json(
+        operator.ssm.get_parameter(Name=f"{RECORDS}/green")["Parameter"]["Value"]
+    )
+    set_alarm(operator, plane.gating_alarms(Colour.GREEN)[0], AlarmValue.ALARM, "again")
+    force_weights(operator, plane, Weights(blue=50, green=50))
+    with pytest.raises(ProviderFailed, match="RolledBack"):
+        pulumi.up(props(plane, inboxes, live="green", retry_rollback=first.id))
+    set_alarm(operator, plane.gating_alarms(Colour.GREEN)[0], AlarmValue.OK, "recovered")
+    second = RollbackRecord.from_json(
+        operator.ssm.get_parameter(Name=f"{RECORDS}/green")["Parameter"]["Value"]
+    )
+    assert (first.id, second.id) == (
+        "green@2026-11-27T05:12:03.001Z",
+        "green@2026-11-27T05:12:03.002Z",
+    )
+    with pytest.raises(ProviderFailed) as refused:  # the old retry names the first rollback only
+        pulumi.up(props(plane, inboxes, live="green", retry_rollback=first.id))
+    assert f"retryRollback '{second.id}'" in refused.value.details
+    assert outcome_in(refused.value.details) is Outcome.REFUSED
+    assert listener_weights(operator, plane) == Weights(blue=100, green=0)
 
 
 NOT_RECORDS = ["garbage", '{"id": "x"}', "[1, 2]", '{"id": "x", "colour": 3}', "[" * 4000]

@@ -62,21 +62,41 @@ def test_a_failed_rollback_says_to_act_now() -> None:
 
 
 def test_a_record_blocks_its_release_until_retried_by_its_own_id() -> None:
-    when = datetime(2026, 11, 27, 5, 12, 3, tzinfo=UTC)
+    when = datetime(2026, 11, 27, 5, 12, 3, 417_999, tzinfo=UTC)
     record = RollbackRecord.of(REPORT, "web:1.4.2", "prod", when)
-    assert record.id == "green@2026-11-27T05:12:03Z"
+    assert record.id == "green@2026-11-27T05:12:03.417Z"
     assert RollbackRecord.from_json(record.to_json()) == record
     assert record.blocks("web:1.4.2", retry="")
     assert not record.blocks("web:1.4.3", retry="")
     assert not record.blocks("web:1.4.2", retry=record.id)
     assert record.blocks("web:1.4.2", retry="green@2026-11-26T01:00:00Z")  # an older retry
     refused = record.refused("/switchyard/prod/cutover/green")
-    assert "green's release 'web:1.4.2' was rolled back at 2026-11-27T05:12:03Z" in refused
+    assert "green's release 'web:1.4.2' was rolled back at 2026-11-27T05:12:03.417Z" in refused
     assert "(record /switchyard/prod/cutover/green)" in refused
     ways_out = record.ways_out(Colour.BLUE)
     assert "set liveColour back to blue" in ways_out
     assert "a new greenImage" in ways_out
-    assert "retryRollback 'green@2026-11-27T05:12:03Z'" in ways_out
+    assert "retryRollback 'green@2026-11-27T05:12:03.417Z'" in ways_out
+
+
+def test_two_rollbacks_within_one_second_have_two_ids() -> None:
+    """A retry names one rollback: the next one, even in the same second, is refused again."""
+    first = RollbackRecord.of(
+        REPORT, "web:2", "prod", datetime(2026, 11, 27, 5, 12, 3, 1000, tzinfo=UTC)
+    )
+    second = RollbackRecord.of(
+        REPORT, "web:2", "prod", datetime(2026, 11, 27, 5, 12, 3, 2000, tzinfo=UTC)
+    )
+    assert first.id != second.id
+    assert second.blocks("web:2", retry=first.id)
+
+
+def test_a_record_written_with_a_whole_second_id_still_reads_and_retries() -> None:
+    old = RollbackRecord.of(REPORT, "web:2", "prod", datetime(2026, 11, 27, 5, 12, 3, tzinfo=UTC))
+    stored = old.to_json().replace("05:12:03.000Z", "05:12:03Z")
+    record = RollbackRecord.from_json(stored)
+    assert record.id == "green@2026-11-27T05:12:03Z"
+    assert not record.blocks("web:2", retry="green@2026-11-27T05:12:03Z")
 
 
 @pytest.mark.parametrize("unit", ["x", "é", "日本", '"', "\x01", "🚨"])

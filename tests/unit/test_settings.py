@@ -70,6 +70,16 @@ def problems_for(base: dict[str, Any] | None = None, /, **overrides: Any) -> dic
     return {p.key: p.reason for p in failure.value.problems}
 
 
+@pytest.mark.parametrize(
+    "record_id", ["green@2026-11-27T05:12:03.417Z", "green@2026-11-27T05:12:03Z"]
+)
+def test_retry_rollback_takes_an_id_to_the_millisecond_or_an_older_one_to_the_second(
+    record_id: str,
+) -> None:
+    settings = load_settings({**GOOD, full("retryRollback"): record_id}, "staging")
+    assert settings.retry_rollback == record_id
+
+
 def test_a_good_mapping_becomes_frozen_typed_settings() -> None:
     settings = load_settings(GOOD, "staging")
     assert settings.live_colour is Colour.BLUE
