@@ -70,12 +70,14 @@ from delivery.plans.schedule import Weights
 MAX_GATING_ALARMS: Final = 100  # one DescribeAlarms call per poll covers at most 100 names
 MAX_ALARM_NAME: Final = 255
 MAX_RELEASE: Final = 256
+# ASCII only: AWS names and account ids are, and Unicode \d, \w or a case-folded [a-z] would
+# let an account of Arabic-Indic digits or a load balancer named "wéb" through.
 _ARN = r"arn:aws[a-z-]*:elasticloadbalancing:(?P<region>[a-z0-9-]+):\d{12}:"
-_LISTENER_ARN = re.compile(_ARN + r"listener/app/[\w-]+/[0-9a-f]+/[0-9a-f]+")
-_TARGET_GROUP_ARN = re.compile(_ARN + r"targetgroup/[\w-]+/[0-9a-f]+")
-_TOPIC_ARN = re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}")
+_LISTENER_ARN = re.compile(_ARN + r"listener/app/[\w-]+/[0-9a-f]+/[0-9a-f]+", re.ASCII)
+_TARGET_GROUP_ARN = re.compile(_ARN + r"targetgroup/[\w-]+/[0-9a-f]+", re.ASCII)
+_TOPIC_ARN = re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}", re.ASCII)
 # SSM parameter names: letters, digits, _ . - and /; "aws" and "ssm" prefixes are reserved.
-_RECORD_PATH = re.compile(r"(?i)(?!/(aws|ssm))(/[a-z0-9_.-]+)+")
+_RECORD_PATH = re.compile(r"(?!/(aws|ssm))(/[a-z0-9_.-]+)+", re.ASCII | re.IGNORECASE)
 MAX_RECORD_PATH: Final = 900  # SSM allows 1,011 characters for the whole name
 MAX_RECORD_LEVELS: Final = 14  # SSM allows 15 levels; the colour is the last
 COLOURS: Final = frozenset(c.value for c in Colour)
@@ -155,6 +157,26 @@ def _unknown(value: Any) -> bool:
     return isinstance(value, Unknown) or (isinstance(value, str) and value == rpc.UNKNOWN)
 
 
+def _holds_unknown(value: Any) -> bool:
+    """Whether ``value`` is unknown or holds an unknown anywhere inside (a preview)."""
+    if isinstance(value, Mapping):
+        return any(_holds_unknown(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_holds_unknown(v) for v in value)
+    return _unknown(value)
+
+
+def _shown(value: Any) -> str:
+    """``value`` as a failure shows it, with what a preview does not know yet as <unknown>."""
+    if _unknown(value):
+        return "<unknown>"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{k!r}: {_shown(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_shown(v) for v in value) + "]"
+    return repr(value)
+
+
 def check_inputs(news: Mapping[str, Any]) -> list[CheckFailure]:
     """Every problem with the inputs, one ``CheckFailure`` each. Never raises.
 
@@ -187,16 +209,16 @@ def check_inputs(news: Mapping[str, Any]) -> list[CheckFailure]:
 
 def _check_listener(arn: Any) -> list[CheckFailure]:
     if not isinstance(arn, str) or not _LISTENER_ARN.fullmatch(arn):
-        return [CheckFailure("listener_arn", f"must be an ALB listener ARN, got {arn!r}")]
+        return [CheckFailure("listener_arn", f"must be an ALB listener ARN, got {_shown(arn)}")]
     return []
 
 
 def _check_groups(groups: Any) -> list[CheckFailure]:
     if not isinstance(groups, Mapping) or set(groups) != COLOURS:
-        reason = f"must map exactly blue and green to target group ARNs, got {groups!r}"
+        reason = f"must map exactly blue and green to target group ARNs, got {_shown(groups)}"
         return [CheckFailure("target_groups", reason)]
     failures = [
-        CheckFailure(f"target_groups.{colour}", f"must be a target group ARN, got {arn!r}")
+        CheckFailure(f"target_groups.{colour}", f"must be a target group ARN, got {_shown(arn)}")
         for colour, arn in groups.items()
         if not _unknown(arn) and (not isinstance(arn, str) or not _TARGET_GROUP_ARN.fullmatch(arn))
     ]
@@ -213,7 +235,7 @@ def _is_colour(value: Any) -> bool:
 
 def _check_colour(colour: Any) -> list[CheckFailure]:
     if not _is_colour(colour):
-        return [CheckFailure("live_colour", f"must be blue or green, got {colour!r}")]
+        return [CheckFailure("live_colour", f"must be blue or green, got {_shown(colour)}")]
     return []
 
 
@@ -221,9 +243,11 @@ def _check_policy(policy: Any) -> list[CheckFailure]:
     if not isinstance(policy, Mapping):
         reason = (
             "must be a mapping with trafficSteps, bakeSeconds, pollSeconds, minHealthyTargets "
-            f"and insufficientData, got {policy!r}"
+            f"and insufficientData, got {_shown(policy)}"
         )
         return [CheckFailure("policy", reason)]
+    if _holds_unknown(policy):
+        return []  # its settings are judged together, once all of them are known
     try:
         traffic_policy_from_inputs(policy)
     except ConfigError as exc:
@@ -233,21 +257,26 @@ def _check_policy(policy: Any) -> list[CheckFailure]:
 
 def _check_alarms(alarms: Any) -> list[CheckFailure]:
     if not isinstance(alarms, Mapping) or set(alarms) != COLOURS:
-        reason = f"must map blue and green to lists of alarm names, got {alarms!r}"
+        reason = f"must map blue and green to lists of alarm names, got {_shown(alarms)}"
         return [CheckFailure("gating_alarms", reason)]
     failures = []
     for colour, names in alarms.items():
         prop = f"gating_alarms.{colour}"
         if _unknown(names):
             continue
-        if not isinstance(names, list) or not names:
+        if not isinstance(names, list):
+            reason = f"must be a list of alarm names, got {_shown(names)}"
+            failures.append(CheckFailure(prop, reason))
+        elif not names:
             reason = "must name at least one alarm; a cutover no alarm can stop protects nothing"
             failures.append(CheckFailure(prop, reason))
         elif len(names) > MAX_GATING_ALARMS:
             reason = f"at most {MAX_GATING_ALARMS} alarms, got {len(names)}"
             failures.append(CheckFailure(prop, reason))
         elif any(not _unknown(n) and not _alarm_name(n) for n in names):
-            reason = f"alarm names must be text of 1 to {MAX_ALARM_NAME} characters, got {names!r}"
+            reason = (
+                f"alarm names must be text of 1 to {MAX_ALARM_NAME} characters, got {_shown(names)}"
+            )
             failures.append(CheckFailure(prop, reason))
     return failures
 
@@ -259,7 +288,9 @@ def _alarm_name(name: Any) -> bool:
 def _check_region(region: Any) -> list[CheckFailure]:
     """The configuration's rule for aws:region (``region_problem``), so both agree."""
     if not isinstance(region, str):
-        return [CheckFailure("region", f"must be an AWS region such as eu-west-1, got {region!r}")]
+        return [
+            CheckFailure("region", f"must be an AWS region such as eu-west-1, got {_shown(region)}")
+        ]
     reason = region_problem(region)
     return [CheckFailure("region", reason)] if reason else []
 
@@ -281,30 +312,32 @@ def _check_regions_agree(news: Mapping[str, Any]) -> list[CheckFailure]:
 
 def _check_stack(stack: Any) -> list[CheckFailure]:
     if not isinstance(stack, str) or not stack.strip():
-        return [CheckFailure("stack", f"must name the stack, got {stack!r}")]
+        return [CheckFailure("stack", f"must name the stack, got {_shown(stack)}")]
     return []
 
 
 def _check_release(release: Any) -> list[CheckFailure]:
     if not isinstance(release, str) or len(release) > MAX_RELEASE:
-        reason = f"must be text of at most {MAX_RELEASE} characters, got {release!r}"
+        reason = f"must be text of at most {MAX_RELEASE} characters, got {_shown(release)}"
         return [CheckFailure("release", reason)]
     return []
 
 
 def _check_retry(retry: Any) -> list[CheckFailure]:
     if not isinstance(retry, str):
-        reason = f"must be a rollback record's id (text) or empty, got {retry!r}"
+        reason = f"must be a rollback record's id (text) or empty, got {_shown(retry)}"
         return [CheckFailure("retry_rollback", reason)]
     return []
 
 
 def _check_topics(topics: Any) -> list[CheckFailure]:
     if not isinstance(topics, Mapping) or not set(ALERT_TIERS) <= set(topics):
-        reason = f"must map critical and emergency to SNS topic ARNs, got {topics!r}"
+        reason = f"must map critical and emergency to SNS topic ARNs, got {_shown(topics)}"
         return [CheckFailure("alert_topics", reason)]
     return [
-        CheckFailure(f"alert_topics.{tier}", f"must be an SNS topic ARN, got {topics[tier]!r}")
+        CheckFailure(
+            f"alert_topics.{tier}", f"must be an SNS topic ARN, got {_shown(topics[tier])}"
+        )
         for tier in ALERT_TIERS
         if not _unknown(topics[tier])
         and (not isinstance(topics[tier], str) or not _TOPIC_ARN.fullmatch(topics[tier]))
@@ -315,13 +348,13 @@ def _check_record_path(path: Any) -> list[CheckFailure]:
     if not isinstance(path, str) or len(path) > MAX_RECORD_PATH or not _RECORD_PATH.fullmatch(path):
         reason = (
             "must be an SSM parameter path such as /switchyard/prod/cutover (letters, digits, "
-            f"_ . - and /; not under /aws or /ssm), got {path!r}"
+            f"_ . - and /; not under /aws or /ssm), got {_shown(path)}"
         )
         return [CheckFailure("record_path", reason)]
     if (levels := path.count("/")) > MAX_RECORD_LEVELS:
         reason = (
             f"has {levels} levels; SSM allows 15 in a parameter name and the record adds one "
-            f"(the colour), so use at most {MAX_RECORD_LEVELS}, got {path!r}"
+            f"(the colour), so use at most {MAX_RECORD_LEVELS}, got {_shown(path)}"
         )
         return [CheckFailure("record_path", reason)]
     return []

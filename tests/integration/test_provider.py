@@ -193,6 +193,26 @@ def test_check_accepts_good_inputs(pulumi: DynamicEngine) -> None:
         ({"record_path": "/a" * 15}, "record_path", "SSM allows 15"),
         ({"release": "v" * 300}, "release", "at most 256"),
         ({"stack": ""}, "stack", "must name the stack"),
+        ({"gating_alarms": {"blue": "abc", "green": ["a"]}}, "gating_alarms.blue", "a list of"),
+        # AWS names are ASCII: Unicode digits, letters or case folding must not pass.
+        ({"listener_arn": LISTENER.replace("123456789012", "١٢٣٤٥٦٧٨٩٠١٢")}, "listener_arn", "ARN"),
+        ({"listener_arn": LISTENER.replace("/web/", "/wéb/")}, "listener_arn", "ARN"),
+        (
+            {"target_groups": {**GROUPS, "blue": GROUPS["blue"].replace("web-blue", "wéb")}},
+            "target_groups.blue",
+            "target group ARN",
+        ),
+        (
+            {
+                "alert_topics": {
+                    "critical": "arn:aws:sns:eu-west-1:123456789012:wéb",
+                    "emergency": "arn:aws:sns:eu-west-1:123456789012:e",
+                }
+            },
+            "alert_topics.critical",
+            "SNS topic ARN",
+        ),
+        ({"record_path": "/switchyard/\u212a"}, "record_path", "SSM parameter path"),
     ],
 )
 def test_check_rejects_bad_inputs_naming_the_property(
@@ -233,6 +253,17 @@ def test_check_leaves_unknown_preview_values_alone(pulumi: DynamicEngine) -> Non
         alert_topics={"critical": rpc.UNKNOWN, "emergency": rpc.UNKNOWN},
     )
     pulumi.check(unknown)
+    policies = [{**FAST_POLICY, key: rpc.UNKNOWN} for key in ("trafficSteps", "bakeSeconds")]
+    for policy in [*policies, {**FAST_POLICY, "trafficSteps": [50, rpc.UNKNOWN]}]:
+        pulumi.check(checked_props(policy=policy))  # judged once every setting is known
+
+
+def test_check_shows_an_unknown_inside_a_bad_value_as_unknown(pulumi: DynamicEngine) -> None:
+    with pytest.raises(CheckFailed) as failed:
+        pulumi.check(checked_props(target_groups={"blue": rpc.UNKNOWN}))
+    [(prop, reason)] = failed.value.failures
+    assert prop == "target_groups"
+    assert reason.endswith("got {'blue': <unknown>}")
 
 
 # -- create, diff, update, read ----------------------------------------------------------------
