@@ -738,6 +738,7 @@ def test_a_retry_that_rolls_back_again_within_the_second_is_refused_again(
     inboxes: dict[str, Inbox],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(SameSecond, "readings", 0)
     monkeypatch.setattr("delivery.cutover.records.datetime", SameSecond)
     roll_back_a_shift_to_green(pulumi, operator, plane, inboxes)
     first = RollbackRecord.from_json(
