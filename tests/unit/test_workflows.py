@@ -41,6 +41,17 @@ def uses(job: dict[str, Any]) -> list[str]:
     return [str(s["uses"]).split("@")[0] for s in job.get("steps", []) if "uses" in s]
 
 
+def release_steps() -> list[tuple[str, dict[str, Any]]]:
+    """Every step that runs the release driver, with its workflow's name."""
+    return [
+        (workflow, step)
+        for workflow in ("deploy-staging", "deploy-prod")
+        for job in jobs(NAMES[workflow]).values()
+        for step in job["steps"]
+        if "delivery release" in str(step.get("run", ""))
+    ]
+
+
 def check_jsonschema(schema: str, *paths: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "check_jsonschema", "--builtin-schema", schema, *map(str, paths)],
@@ -201,11 +212,8 @@ def test_the_app_image_is_scanned_before_it_is_pushed_and_output_by_digest() -> 
 def test_a_release_measures_lead_time_only_from_the_applications_commit() -> None:
     """The image comes from the application's repository (app-image.yml); this repository's
     own commit (github.sha on a push to develop) built nothing the release ships."""
-    for workflow in ("deploy-staging", "deploy-prod"):
-        for job in jobs(NAMES[workflow]).values():
-            for step in job["steps"]:
-                if "delivery release" in str(step.get("run", "")):
-                    assert "github.sha" not in str(step.get("env", {})), workflow
+    for workflow, step in release_steps():
+        assert "github.sha" not in str(step.get("env", {})), workflow
 
 
 @pytest.mark.parametrize(
@@ -229,9 +237,8 @@ def test_releases_run_where_the_cluster_and_the_test_listener_are_reachable(
 def test_releases_pass_the_test_listeners_host_name() -> None:
     """With HTTPS the driver needs a host name the certificate covers (it refuses the load
     balancer's own DNS name, which no certificate names)."""
-    for workflow in ("deploy-staging", "deploy-prod"):
-        for job in jobs(NAMES[workflow]).values():
-            for step in job["steps"]:
-                if "delivery release" in str(step.get("run", "")):
-                    assert step["env"]["TEST_URL"] == "${{ vars.TEST_URL }}", workflow
-                    assert '${TEST_URL:+--test-url "$TEST_URL"}' in step["run"], workflow
+    steps = release_steps()
+    assert len(steps) == 3  # staging's release, prod's stage and promote
+    for workflow, step in steps:
+        assert step["env"]["TEST_URL"] == "${{ vars.TEST_URL }}", workflow
+        assert '${TEST_URL:+--test-url "$TEST_URL"}' in step["run"], workflow
