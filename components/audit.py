@@ -51,9 +51,9 @@ class AuditTrail(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         prefix = args.name_prefix
         account = account_output(self, args.region)
-        trail_name = f"{prefix}-audit"
+        trail_name = audit_trail_name(prefix)
         trail_arn = account.apply(lambda a: a.arn("cloudtrail", f"trail/{trail_name}"))
-        group_name = f"/switchyard/{prefix}/cloudtrail"
+        group_name = audit_log_group(prefix)
         self.key = customer_key(
             f"{name}-key",
             f"Switchyard {prefix}: encrypts the audit trail",
@@ -153,7 +153,7 @@ class AuditTrail(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         bucket = aws.s3.Bucket(
             f"{name}-trail",
-            bucket_prefix=f"{args.name_prefix}-audit-",
+            bucket_prefix=audit_bucket_prefix(args.name_prefix),
             force_destroy=not args.protect,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
@@ -169,6 +169,18 @@ class AuditTrail(pulumi.ComponentResource):
             opts=child,
         )
         return bucket
+
+
+def audit_trail_name(prefix: str) -> str:
+    return f"{prefix}-audit"
+
+
+def audit_bucket_prefix(prefix: str) -> str:
+    return f"{prefix}-audit-"
+
+
+def audit_log_group(prefix: str) -> str:
+    return f"/switchyard/{prefix}/cloudtrail"
 
 
 def _readers(account: Account, args: AuditTrailArgs, arns: Sequence[str]) -> list[str]:

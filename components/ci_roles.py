@@ -19,6 +19,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.audit import audit_bucket_prefix, audit_log_group, audit_trail_name
 from components.keys import Account, Statement, account_output, document
 from delivery.config.model import PROJECT, SecuritySettings
 
@@ -625,6 +626,29 @@ def infrastructure_policy(
             "Resource": [
                 account.arn("iam", f"role/{role_name(prefix, kind)}", region=False)
                 for kind in (RELEASE, INFRASTRUCTURE)
+            ],
+        },
+        # The trail records what this role does: it may not stop it, nor erase what it wrote.
+        # Changing the trail's storage is an administrator's `pulumi up`, like the CI roles.
+        {
+            "Sid": "NeverStopOrEraseTheAuditTrail",
+            "Effect": "Deny",
+            "Action": [
+                "cloudtrail:DeleteTrail",
+                "cloudtrail:StopLogging",
+                "logs:DeleteLogGroup",
+                "logs:PutRetentionPolicy",
+                "s3:DeleteBucket*",
+                "s3:DeleteObject*",
+                "s3:PutBucketPolicy",
+                "s3:PutBucketVersioning",
+                "s3:PutLifecycleConfiguration",
+            ],
+            "Resource": [
+                account.arn("cloudtrail", f"trail/{audit_trail_name(prefix)}"),
+                account.arn("logs", f"log-group:{audit_log_group(prefix)}"),
+                account.arn("logs", f"log-group:{audit_log_group(prefix)}:*"),
+                f"arn:{account.partition}:s3:::{audit_bucket_prefix(prefix)}*",
             ],
         },
         {

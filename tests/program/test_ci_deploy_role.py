@@ -176,8 +176,9 @@ def aws_name(resource: Registered) -> str:
     Pulumi's auto-name (the resource's name and 7 random characters)."""
     if resource.inputs.get("name"):
         return str(resource.inputs["name"])
-    if resource.inputs.get("namePrefix"):
-        return f"{resource.inputs['namePrefix']}20261102093012345600000001"
+    prefix = resource.inputs.get("namePrefix") or resource.inputs.get("bucketPrefix")
+    if prefix:
+        return f"{prefix}20261102093012345600000001"
     return f"{resource.name}-1a2b3c4"
 
 
@@ -292,3 +293,41 @@ def test_the_boundary_allows_no_identity_changes_and_keeps_what_the_roles_use() 
         "kms:Decrypt",
     ]
     assert [a for a in kept if not allows(boundary, Request(a, "*"))] == []
+
+
+# -- the audit trail: the audited role cannot stop or erase it ----------------------------------
+
+
+def test_the_deploy_role_cannot_stop_or_erase_its_own_audit_trail(run: Evaluation) -> None:
+    """The trail records what the CI roles do (secret reads included); a role that may stop
+    it, or delete its log files, versions and log group, can act unrecorded."""
+    infrastructure = infrastructure_of(run)
+    (trail,) = run.mocks.of_type("aws:cloudtrail/trail:Trail")
+    (group,) = [
+        g for g in run.mocks.of_type("aws:cloudwatch/logGroup:LogGroup") if g.name == "audit-trail"
+    ]
+    (bucket,) = [b for b in run.mocks.of_type("aws:s3/bucket:Bucket") if b.name == "audit-trail"]
+    account = Account("aws", ACCOUNT, REGION)
+    trail_arn = account.arn("cloudtrail", f"trail/{trail.inputs['name']}")
+    bucket_arn = f"arn:aws:s3:::{aws_name(bucket)}"
+    objects = f"{bucket_arn}/AWSLogs/{ACCOUNT}/CloudTrail/{REGION}/2026/11/27/log.json.gz"
+    group_arn = account.arn("logs", f"log-group:{group.inputs['name']}")
+    erasing = [
+        Request("cloudtrail:StopLogging", trail_arn),
+        Request("cloudtrail:DeleteTrail", trail_arn),
+        Request("s3:DeleteObject", objects),
+        Request("s3:DeleteObjectVersion", objects),
+        Request("s3:PutLifecycleConfiguration", bucket_arn),
+        Request("s3:PutBucketVersioning", bucket_arn),
+        Request("s3:PutBucketPolicy", bucket_arn),
+        Request("s3:DeleteBucket", bucket_arn),
+        Request("logs:DeleteLogGroup", group_arn),
+        Request("logs:PutRetentionPolicy", group_arn),
+    ]
+    assert [str(r) for r in erasing if allows(infrastructure, r)] == []
+    # the rest of the environment's buckets and log groups stay its to manage
+    (records,) = [
+        b for b in run.mocks.of_type("aws:s3/bucket:Bucket") if b.name == "records-bucket"
+    ]
+    records_arn = f"arn:aws:s3:::{aws_name(records)}"
+    assert allows(infrastructure, Request("s3:PutLifecycleConfiguration", records_arn))

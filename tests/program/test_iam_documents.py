@@ -52,6 +52,7 @@ PERMISSION_ONLY = {
     "iam:PassRole": "checked when a role is handed to a service (flow logs, CloudTrail, SNS)",
     "s3:ListBucket": "the permission behind ListObjects(V2) on a bucket",
     "s3:ListAllMyBuckets": "the permission behind ListBuckets",
+    "s3:PutLifecycleConfiguration": "the permission behind PutBucketLifecycleConfiguration",
     "logs:CreateLogDelivery": "vended log delivery: checked when WAF logging is turned on",
     "logs:DeleteLogDelivery": "vended log delivery: checked when WAF logging is turned off",
 }
