@@ -503,7 +503,7 @@ class _Wiring:
             return self.records.read(target)
         except PortError as exc:
             raise UnusableRecord(
-                f"could not read the rollback record {self.records.parameter(target)}: {exc}",
+                f"the rollback record {self.records.parameter(target)} could not be read ({exc})",
                 "To go on: "
                 + exc.advice(f"ssm:GetParameter on {self.inputs.record_path}/*", "record_path"),
             ) from exc

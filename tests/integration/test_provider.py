@@ -645,7 +645,7 @@ def test_a_missing_alarm_when_resuming_rolls_back_without_recording_against_the_
 
 
 LISTENER_READ = ("elbv2", "DescribeListeners", "DescribeListeners failed: ")
-RECORD_READ = ("ssm", "GetParameter", f"could not read the rollback record {RECORDS}/green: ")
+RECORD_READ = ("ssm", "GetParameter", f"the rollback record {RECORDS}/green could not be read (")
 
 
 @pytest.mark.parametrize(
@@ -795,7 +795,7 @@ REFUSALS: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
     "record-throttled": (
         "ShiftRefused",
         "ThrottlingException",
-        (f"could not read the rollback record {RECORDS}/green", "run again in a minute"),
+        (f"the rollback record {RECORDS}/green could not be read (", "run again in a minute"),
     ),
     "record-denied": (
         "ShiftRefused",
