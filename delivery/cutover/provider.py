@@ -529,6 +529,10 @@ class _Wiring:
             )
             message = f"{refused}. Nothing was moved: {state}. {ways_out}"
             raise _stopped(kind, message, drift.report) from drift
+        except ShiftRefused as unread:  # the listener could not be read: it says why
+            read = str(unread).rstrip(".")
+            message = f"{refused}. The listener could not be read either: {read}. {ways_out}"
+            raise _stopped(kind, message, unread.report) from unread
         message = (
             f"{refused}. Nothing was moved: {source} still carries all traffic "
             f"({held.weights}). {ways_out}"

@@ -885,6 +885,26 @@ def test_a_refusal_states_the_weights_it_read_and_moves_nothing(
     assert listener_weights(operator, plane) == Weights(blue=0, green=100)
 
 
+@pytest.mark.parametrize("how", ["recorded", "record-garbage"])
+def test_a_refusal_over_a_listener_it_cannot_read_says_both(
+    pulumi: DynamicEngine,
+    operator: AwsClients,
+    plane: TrafficPlane,
+    inboxes: dict[str, Inbox],
+    monkeypatch: pytest.MonkeyPatch,
+    how: str,
+) -> None:
+    kind, said, _ = refuse_green(how, pulumi, operator, plane, inboxes, monkeypatch)
+    inject(monkeypatch, "elbv2", Fault("DescribeListeners", 100_000, code="Throttling"))
+    with pytest.raises(ProviderFailed) as refused:
+        pulumi.up(props(plane, inboxes, live="green"))
+    details = refused.value.details
+    assert kind in details and all(words in details for words in said)
+    assert "could not read the listener's weights: DescribeListeners failed: Throttling" in details
+    assert outcome_in(details) is Outcome.REFUSED
+    assert listener_weights(operator, plane) == Weights(blue=100, green=0)
+
+
 def test_a_record_of_the_other_colour_is_refused_as_a_foreign_record(
     pulumi: DynamicEngine, operator: AwsClients, plane: TrafficPlane, inboxes: dict[str, Inbox]
 ) -> None:
