@@ -106,7 +106,7 @@ class AuditTrail(pulumi.ComponentResource):
             event_selectors=[{"read_write_type": "All", "include_management_events": True}],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self._bucket_policy]),
         )
-        metric = f"{prefix}-unexpected-secret-reads"
+        metric = secret_reads_alarm(prefix)
         aws.cloudwatch.LogMetricFilter(
             f"{name}-secret-reads",
             name=metric,
@@ -181,6 +181,11 @@ def audit_bucket_prefix(prefix: str) -> str:
 
 def audit_log_group(prefix: str) -> str:
     return f"/switchyard/{prefix}/cloudtrail"
+
+
+def secret_reads_alarm(prefix: str) -> str:
+    """The alarm, its metric filter and its metric share this name."""
+    return f"{prefix}-unexpected-secret-reads"
 
 
 def _readers(account: Account, args: AuditTrailArgs, arns: Sequence[str]) -> list[str]:

@@ -19,7 +19,12 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.audit import audit_bucket_prefix, audit_log_group, audit_trail_name
+from components.audit import (
+    audit_bucket_prefix,
+    audit_log_group,
+    audit_trail_name,
+    secret_reads_alarm,
+)
 from components.keys import Account, Statement, account_output, document
 from delivery.config.model import PROJECT, SecuritySettings
 
@@ -159,6 +164,21 @@ class CiRoles(pulumi.ComponentResource):
             )
             aws.iam.RolePolicy(f"{name}-{kind}", role=role.id, policy=policy, opts=child)
             self.roles[kind] = role
+        guardrails = aws.iam.Policy(
+            f"{name}-guardrails",
+            name=f"{args.name_prefix}-{GUARDRAILS}",
+            description=f"Switchyard {args.name_prefix}: what the infrastructure role never does",
+            policy=pulumi.Output.all(account, args.permissions_boundary_arn).apply(
+                lambda a: guardrails_policy(a[0], args.name_prefix, a[1])
+            ),
+            opts=child,
+        )
+        aws.iam.RolePolicyAttachment(
+            f"{name}-guardrails",
+            role=self.roles[INFRASTRUCTURE].name,
+            policy_arn=guardrails.arn,
+            opts=child,
+        )
         self.register_outputs({f"{kind}RoleArn": r.arn for kind, r in self.roles.items()})
 
 
@@ -567,17 +587,11 @@ def infrastructure_policy(
             ],
         ),
         _allow(
-            # GitHub's, and the cluster's for IRSA (its issuer's id is EKS's to choose).
+            # GitHub's, and the cluster's for IRSA (its issuer's id is EKS's to choose). One
+            # pattern for every OIDC provider action: the role's inline policies may total
+            # only 10,240 characters.
             "ManageTheOidcProviders",
-            [
-                "iam:GetOpenIDConnectProvider",
-                "iam:CreateOpenIDConnectProvider",
-                "iam:DeleteOpenIDConnectProvider",
-                "iam:TagOpenIDConnectProvider",
-                "iam:UntagOpenIDConnectProvider",
-                "iam:UpdateOpenIDConnectProviderThumbprint",
-                "iam:AddClientIDToOpenIDConnectProvider",
-            ],
+            ["iam:*OpenIDConnectProvider*"],
             [
                 account.arn("iam", f"oidc-provider/{GITHUB}", region=False),
                 account.arn(
@@ -607,6 +621,32 @@ def infrastructure_policy(
                 account.arn("eks", f"addon/{cluster_name}/*"),
             ],
         ),
+        _allow(
+            "KeepReleaseRecords",
+            [
+                "ssm:GetParameter*",
+                "ssm:PutParameter",
+                "ssm:DeleteParameter",
+                "ssm:AddTagsToResource",
+                "ssm:ListTagsForResource",
+            ],
+            account.arn("ssm", f"parameter/{PROJECT}/{environment}/*"),
+        ),
+    )
+
+
+GUARDRAILS = "ci-guardrails"
+
+
+def guardrails_arn(account: Account, prefix: str) -> str:
+    return account.arn("iam", f"policy/{prefix}-{GUARDRAILS}", region=False)
+
+
+def guardrails_policy(account: Account, prefix: str, boundary_arn: str) -> str:
+    """What the infrastructure role may never do, whatever its own policy allows: a managed
+    policy of its own, because a role's inline policies may total only 10,240 characters and
+    the infrastructure policy needs nearly all of them."""
+    return document(
         # The role may manage roles under the environment's prefix, but never the CI roles:
         # otherwise it could widen its own policy or its trust.
         {
@@ -628,15 +668,21 @@ def infrastructure_policy(
                 for kind in (RELEASE, INFRASTRUCTURE)
             ],
         },
-        # The trail records what this role does: it may not stop it, nor erase what it wrote.
-        # Changing the trail's storage is an administrator's `pulumi up`, like the CI roles.
+        # The trail records what this role does: it may not stop it, erase what it wrote, or
+        # silence the alarm on unexpected secret reads (the metric filter on the trail's log
+        # group and its alarm). Changing them is an administrator's `pulumi up`, like the CI
+        # roles.
         {
             "Sid": "NeverStopOrEraseTheAuditTrail",
             "Effect": "Deny",
             "Action": [
                 "cloudtrail:DeleteTrail",
                 "cloudtrail:StopLogging",
+                "cloudwatch:DeleteAlarms",
+                "cloudwatch:PutMetricAlarm",
                 "logs:DeleteLogGroup",
+                "logs:DeleteMetricFilter",
+                "logs:PutMetricFilter",
                 "logs:PutRetentionPolicy",
                 "s3:DeleteBucket*",
                 "s3:DeleteObject*",
@@ -646,13 +692,14 @@ def infrastructure_policy(
             ],
             "Resource": [
                 account.arn("cloudtrail", f"trail/{audit_trail_name(prefix)}"),
+                account.arn("cloudwatch", f"alarm:{secret_reads_alarm(prefix)}"),
                 account.arn("logs", f"log-group:{audit_log_group(prefix)}"),
                 account.arn("logs", f"log-group:{audit_log_group(prefix)}:*"),
                 f"arn:{account.partition}:s3:::{audit_bucket_prefix(prefix)}*",
             ],
         },
         {
-            "Sid": "NeverLoosenTheBoundary",
+            "Sid": "NeverLoosenTheBoundaryOrTheseGuardrails",
             "Effect": "Deny",
             "Action": [
                 "iam:CreatePolicyVersion",
@@ -661,17 +708,10 @@ def infrastructure_policy(
                 "iam:DeleteRolePermissionsBoundary",
                 "iam:SetDefaultPolicyVersion",
             ],
-            "Resource": [boundary_arn, account.arn("iam", "role/*", region=False)],
-        },
-        _allow(
-            "KeepReleaseRecords",
-            [
-                "ssm:GetParameter*",
-                "ssm:PutParameter",
-                "ssm:DeleteParameter",
-                "ssm:AddTagsToResource",
-                "ssm:ListTagsForResource",
+            "Resource": [
+                boundary_arn,
+                guardrails_arn(account, prefix),
+                account.arn("iam", "role/*", region=False),
             ],
-            account.arn("ssm", f"parameter/{PROJECT}/{environment}/*"),
-        ),
+        },
     )

@@ -14,12 +14,14 @@ import pytest
 
 from components.ci_roles import (
     Targets,
+    guardrails_policy,
     infrastructure_policy,
     permissions_boundary_document,
     release_policy,
 )
 from components.keys import Account
 from delivery.config.model import Settings
+from delivery.config.regions import ZONES
 from delivery.config.stackfile import available_stacks, load_stack
 from infra.offline import ACCOUNT, Evaluation, Registered
 from tests.program.harness import evaluate
@@ -239,8 +241,24 @@ def boundary_of(run: Evaluation) -> str:
 
 
 def infrastructure_of(run: Evaluation) -> dict[str, Any]:
-    (policy,) = [r for r in run.mocks.of_type(ROLE_POLICY) if r.name == "ci-infrastructure"]
-    return dict(json.loads(policy.inputs["policy"]))
+    """Every statement IAM evaluates for the infrastructure role: its inline policy and the
+    guardrails attached to it."""
+    (inline,) = [r for r in run.mocks.of_type(ROLE_POLICY) if r.name == "ci-infrastructure"]
+    (role,) = [r for r in run.mocks.of_type(ROLE) if r.name == "ci-infrastructure"]
+    (attached,) = [
+        r
+        for r in run.mocks.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        if r.inputs.get("role") == role.inputs["name"]
+    ]
+    (guardrails,) = [
+        r for r in run.mocks.of_type("aws:iam/policy:Policy") if r.name == "ci-guardrails"
+    ]
+    assert attached.name == guardrails.name  # the attachment of exactly these guardrails
+    statements = [
+        *json.loads(inline.inputs["policy"])["Statement"],
+        *json.loads(guardrails.inputs["policy"])["Statement"],
+    ]
+    return {"Version": "2012-10-17", "Statement": statements}
 
 
 def test_the_deploy_role_creates_and_grants_roles_only_under_the_boundary(run: Evaluation) -> None:
@@ -331,3 +349,55 @@ def test_the_deploy_role_cannot_stop_or_erase_its_own_audit_trail(run: Evaluatio
     ]
     records_arn = f"arn:aws:s3:::{aws_name(records)}"
     assert allows(infrastructure, Request("s3:PutLifecycleConfiguration", records_arn))
+
+
+def test_the_deploy_role_cannot_silence_the_unexpected_secret_reads_alarm(run: Evaluation) -> None:
+    """The metric filter on the trail's log group and its alarm are what notice a secret read
+    by anyone but the expected roles: rewriting or deleting either hides such a read."""
+    infrastructure = infrastructure_of(run)
+    account = Account("aws", ACCOUNT, REGION)
+    (alarm,) = [
+        a
+        for a in run.mocks.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+        if a.name == "audit-secret-reads"
+    ]
+    (watched,) = run.mocks.of_type("aws:cloudwatch/logMetricFilter:LogMetricFilter")
+    (group,) = [
+        g for g in run.mocks.of_type("aws:cloudwatch/logGroup:LogGroup") if g.name == "audit-trail"
+    ]
+    assert watched.inputs["name"] == alarm.inputs["name"]
+    alarm_arn = account.arn("cloudwatch", f"alarm:{alarm.inputs['name']}")
+    group_arn = account.arn("logs", f"log-group:{group.inputs['name']}")
+    silencing = [
+        Request("cloudwatch:PutMetricAlarm", alarm_arn),
+        Request("cloudwatch:DeleteAlarms", alarm_arn),
+        Request("logs:PutMetricFilter", group_arn),
+        Request("logs:DeleteMetricFilter", group_arn),
+    ]
+    assert [str(r) for r in silencing if allows(infrastructure, r)] == []
+    other = account.arn("cloudwatch", f"alarm:{run.exports['gatingAlarms'][0]}")
+    assert allows(infrastructure, Request("cloudwatch:PutMetricAlarm", other))
+
+
+def test_the_deploy_roles_policies_fit_iams_limits_with_real_arns_in_any_region() -> None:
+    """The mock runtime's ARNs are short and its region is eu-west-1: with AWS's ARNs in the
+    longest region Switchyard supports, the inline policy stays within 10,240 characters and
+    the guardrails within a managed policy's 6,144."""
+    region = max(ZONES, key=len)
+    account = Account("aws", ACCOUNT, region)
+    prefix, key = "switchyard-staging", f"arn:aws:kms:{region}:{ACCOUNT}:key/"
+    boundary = f"arn:aws:iam::{ACCOUNT}:policy/{prefix}-boundary"
+    inline = infrastructure_policy(
+        account,
+        prefix,
+        "staging",
+        prefix,
+        f"arn:aws:ec2:{region}:{ACCOUNT}:vpc/vpc-0123456789abcdef0",
+        f"{key}1234abcd-12ab-34cd-56ef-1234567890ab",
+        f"{key}0987dcba-09fe-87dc-65ba-ab0987654321",
+        boundary_arn=boundary,
+    )
+    compact = json.dumps(json.loads(inline), separators=(",", ":"))
+    assert len(compact) < 10_240, (region, len(compact))
+    guards = json.dumps(json.loads(guardrails_policy(account, prefix, boundary)))
+    assert len(guards.replace(" ", "")) < 6_144
