@@ -18,13 +18,19 @@ from types import FrameType
 @contextlib.contextmanager
 def first_signal_aborts() -> Iterator[None]:
     """Within the block, the first SIGINT or SIGTERM raises ``KeyboardInterrupt`` and any
-    later one is ignored; the previous handlers come back when the block ends. Outside the
-    main thread, which Python never delivers a signal to, it changes nothing."""
+    later one is ignored; the previous handlers come back when the block ends. A signal the
+    process was started ignoring stays ignored (a shell starts a background job ignoring
+    SIGINT, so that Ctrl-C meant for the foreground leaves it alone). Outside the main thread,
+    which Python never delivers a signal to, it changes nothing."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    handled = (signal.SIGINT, signal.SIGTERM)
-    previous = {s: signal.getsignal(s) for s in handled}
+    previous = {
+        s: signal.getsignal(s)
+        for s in (signal.SIGINT, signal.SIGTERM)
+        if signal.getsignal(s) is not signal.SIG_IGN
+    }
+    handled = tuple(previous)
 
     def interrupt(signum: int, _frame: FrameType | None) -> None:
         for each in handled:

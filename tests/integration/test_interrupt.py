@@ -23,7 +23,7 @@ from delivery.rehearsal.faults import Fault, FaultInjector
 from delivery.rehearsal.run import run_scenario
 from delivery.rehearsal.scenarios import parse_scenario
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("foreground_signals")]
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -139,11 +139,22 @@ def test_ctrl_c_while_the_command_line_loads_prints_one_line(
 
 
 def test_ctrl_c_mid_rehearsal_in_a_real_process_ends_in_one_line() -> None:
-    command = [sys.executable, "-m", "delivery", "rehearse", "--stack", "dev"]
+    # python -m delivery, as a foreground process starts it (SIGINT not ignored, whatever the
+    # suite was started with; preexec_fn is unsafe with the emulator's threads running)
+    foreground = (
+        "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "sys.argv[0] = 'delivery'; runpy.run_module('delivery', run_name='__main__')"
+    )
+    command = [sys.executable, "-c", foreground, "rehearse", "--stack", "dev"]
     command += ["--scenario", "healthy", "--speed", "30", "--quiet"]
     unbuffered = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=unbuffered
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=unbuffered,
     )
     assert process.stdout is not None
     for line in process.stdout:

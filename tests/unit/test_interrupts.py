@@ -11,6 +11,8 @@ import pytest
 
 from delivery.interrupts import first_signal_aborts
 
+pytestmark = pytest.mark.usefixtures("foreground_signals")
+
 
 def test_the_first_signal_interrupts_and_later_ones_do_not() -> None:
     survived: list[str] = []
@@ -44,3 +46,18 @@ def test_outside_the_main_thread_it_changes_nothing() -> None:
     thread.start()
     thread.join()
     assert seen == [signal.default_int_handler]
+
+
+def terminated() -> None:
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(5)  # the handler raises long before this ends
+
+
+def test_a_signal_the_process_ignores_stays_ignored() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # started in the background
+    with first_signal_aborts():
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        os.kill(os.getpid(), signal.SIGINT)  # a Ctrl-C meant for the foreground job
+        with pytest.raises(KeyboardInterrupt, match="SIGTERM"):
+            terminated()
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
