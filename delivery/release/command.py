@@ -58,10 +58,15 @@ def check_image(image: str, settings: Settings) -> str:
 REQUIRED_OUTPUTS = ("productionListenerArn", "targetGroupArns", "alertTopicArns", "alarmNames")
 
 
+CLOCK_SKEW = timedelta(minutes=5)  # a runner's clock may run a little behind the committer's
+
+
 def commit_time(
     commit: str | None, given: str | None = None, repo: Path = PROJECT_ROOT
 ) -> datetime | None:
     """The commit's time: as given, else its committer time from git, else None."""
+    if commit and not re.fullmatch(r"[0-9a-fA-F]{4,40}", commit, re.ASCII):
+        raise BadRequest(f"--commit must be a git commit SHA, got {commit!r}")
     if given:
         try:
             moment = datetime.fromisoformat(given)
@@ -70,11 +75,15 @@ def commit_time(
                 f"--commit-time must be an ISO 8601 time such as 2026-11-02T09:00:00Z, "
                 f"got {given!r}"
             ) from exc
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        if moment > datetime.now(UTC) + CLOCK_SKEW:
+            raise BadRequest(
+                f"--commit-time {given} is in the future; pass the commit's own time (git show "
+                "-s --format=%cI <sha>), with its time zone"
+            )
+        return moment
     if not commit:
         return None
-    if not re.fullmatch(r"[0-9a-fA-F]{4,40}", commit):
-        raise BadRequest(f"--commit must be a git commit SHA, got {commit!r}")
     try:
         shown = subprocess.run(
             ["git", "-C", str(repo), "show", "-s", "--format=%cI", commit],

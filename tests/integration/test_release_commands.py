@@ -144,6 +144,11 @@ def test_report_computes_the_metrics_from_rehearsed_records(
         (["--scenario", "explode", "--rehearse"], "unknown release scenario"),
         (["--commit", "not a sha", "--rehearse"], "--commit must be a git commit SHA"),
         (["--commit-time", "yesterday", "--rehearse"], "--commit-time must be an ISO 8601"),
+        (
+            ["--commit", "not a sha", "--commit-time", "2026-11-02T09:00:00Z", "--rehearse"],
+            "--commit must be a git commit SHA",
+        ),
+        (["--commit-time", "2999-01-01T00:00:00Z", "--rehearse"], "is in the future"),
         (["--rehearse", "--image", "Web Server:latest"], "--image must be a container image"),
         (["--rehearse", "--image", "web@sha256:1"], "--image must be a container image"),
         (["--scenario", "load-fails"], "--scenario and --speed only apply with --rehearse"),
