@@ -14,6 +14,19 @@ import threading
 from collections.abc import Iterator
 from types import FrameType
 
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _ignore(_signum: int, _frame: FrameType | None) -> None:
+    """A signal after the first: ignored until the block ends (a handler of ours, unlike
+    SIG_IGN, so that a nested block sees the guard is on)."""
+
+
+def _is_guard(handler: object) -> bool:
+    return handler is _ignore or getattr(handler, "__qualname__", "").startswith(
+        "first_signal_aborts."
+    )
+
 
 @contextlib.contextmanager
 def first_signal_aborts() -> Iterator[None]:
@@ -21,20 +34,20 @@ def first_signal_aborts() -> Iterator[None]:
     later one is ignored; the previous handlers come back when the block ends. A signal the
     process was started ignoring stays ignored (a shell starts a background job ignoring
     SIGINT, so that Ctrl-C meant for the foreground leaves it alone). Outside the main thread,
-    which Python never delivers a signal to, it changes nothing."""
-    if threading.current_thread() is not threading.main_thread():
+    which Python never delivers a signal to, and nested in another such block it changes
+    nothing either (the outer block's first signal stays the only one)."""
+    in_main = threading.current_thread() is threading.main_thread()
+    if not in_main or any(_is_guard(signal.getsignal(s)) for s in _SIGNALS):
         yield
         return
     previous = {
-        s: signal.getsignal(s)
-        for s in (signal.SIGINT, signal.SIGTERM)
-        if signal.getsignal(s) is not signal.SIG_IGN
+        s: signal.getsignal(s) for s in _SIGNALS if signal.getsignal(s) is not signal.SIG_IGN
     }
     handled = tuple(previous)
 
     def interrupt(signum: int, _frame: FrameType | None) -> None:
         for each in handled:
-            signal.signal(each, signal.SIG_IGN)
+            signal.signal(each, _ignore)
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
     for each in handled:

@@ -51,9 +51,10 @@ DEFAULT_MAX_ATTEMPTS: Final = 6
 MAX_CONNECT_SECONDS: Final = 2.0
 MAX_READ_SECONDS: Final = 5.0
 MIN_READ_SECONDS: Final = 1.0  # a slow but healthy answer is not a failure (CallBudget)
-# botocore caps a back-off at 20 s; a twice-throttled rollback call must still land within
-# 2.5 s at any poll interval (each back-off is at most this, and a quarter of the budget).
-MAX_BACKOFF_SECONDS: Final = 0.5
+MAX_BACKOFF_SECONDS: Final = 20.0  # botocore's own cap
+# The listener and alarm calls on the cutover's path: a twice-throttled rollback call must
+# still land within 2.5 s at any poll interval.
+CUTOVER_BACKOFF_SECONDS: Final = 0.5
 _STARTED = "switchyard-call-started"
 
 
@@ -97,6 +98,12 @@ class CallBudget:
     seconds: float
     max_connect: float = MAX_CONNECT_SECONDS
     max_read: float = MAX_READ_SECONDS
+    backoff_cap: float = MAX_BACKOFF_SECONDS
+
+    @classmethod
+    def per_poll(cls, poll_seconds: float) -> CallBudget:
+        """The budget of a call on the cutover's path: one poll interval, short back-offs."""
+        return cls(float(poll_seconds), backoff_cap=CUTOVER_BACKOFF_SECONDS)
 
     def __post_init__(self) -> None:
         if self.seconds <= 0:
@@ -123,7 +130,7 @@ class CallBudget:
 
     @property
     def max_backoff(self) -> float:
-        return min(MAX_BACKOFF_SECONDS, self.seconds / 4)
+        return min(self.backoff_cap, self.seconds / 4)
 
 
 DEFAULT_BUDGET: Final = CallBudget(10.0)
@@ -367,9 +374,16 @@ class ElbListener:
         return forwards[0]
 
     def _weights(self, forward: Mapping[str, Any]) -> Weights:
+        """The forward's weights as percentages. ELB weights are relative, so a forward to one
+        of the two groups only (how the console restores a colour by hand), or with the other
+        group at 0, sends all traffic to that group."""
         config = forward.get("ForwardConfig") or {}
         groups = config.get("TargetGroups") or [{"TargetGroupArn": forward.get("TargetGroupArn")}]
         weights = {g["TargetGroupArn"]: int(g.get("Weight", 1)) for g in groups}
+        colour_of = {arn: colour for colour, arn in self._groups.items()}
+        carrying = [colour_of.get(arn) for arn, weight in weights.items() if weight > 0]
+        if len(carrying) == 1 and carrying[0] is not None and set(weights) <= set(colour_of):
+            return Weights.all_on(carrying[0])
         if set(weights) != set(self._groups.values()):
             raise ListenerDrift(
                 f"listener {self._arn} forwards to {sorted(weights)}, not to exactly the blue "

@@ -71,6 +71,8 @@ class Cutover:
         self._step: int | None = None
         self._moving = False
         self._current = Weights.all_on(Colour.BLUE)
+        self._seen = False
+        self._attempted: Weights | None = None
         self._trouble_at: float | None = None
 
     # -- public operations -------------------------------------------------------------------
@@ -88,7 +90,15 @@ class Cutover:
             return self._finish(Outcome.ESTABLISHED, current)
         if current.of(live) == 99:
             corrected = Weights.all_on(live)
-            self._set(corrected, None, EventKind.CORRECTED, "corrected the 99/1 weight artefact")
+            try:
+                self._set(corrected, None, EventKind.CORRECTED, "corrected the 99/1 artefact")
+            except PortError as exc:
+                now = self._actual_weights()
+                self._refuse(
+                    f"the listener carries {current} (the pulumi-aws #5772 artefact) and setting "
+                    f"{corrected} failed: {exc}. Weights in force: {_shown(now)}; "
+                    + exc.advice("elasticloadbalancing:ModifyListener", "the listener ARN")
+                )
             return self._finish(Outcome.ESTABLISHED, corrected)
         return self._drift(
             current,
@@ -174,7 +184,7 @@ class Cutover:
                 f"could not read the listener's weights: {exc}. No traffic was moved by this "
                 f"run; {exc.advice('elasticloadbalancing:DescribeListeners', 'the listener ARN')}"
             )
-        self._current = current
+        self._current, self._seen = current, True
         return current
 
     def _gate(self, current: Weights, source: Colour, target: Colour) -> None:
@@ -243,8 +253,10 @@ class Cutover:
             self._set(wanted, step.weight, EventKind.STEP_SET)
         except PortError as exc:
             cause = f"setting {wanted} failed: {exc}"
-            if untouched and exc.rejected:
-                # AWS answered that it did not make the change: still 100% on the source.
+            self._attempted = wanted
+            # AWS answered that it did not make the change (its last attempt did; an earlier
+            # one that timed out may have landed, so look): still 100% on the source.
+            if untouched and exc.rejected and self._actual_weights() == self._current:
                 self._moving, self._step = False, None
                 advice = exc.advice("elasticloadbalancing:ModifyListener", "the listener ARN")
                 self._refuse(
@@ -291,10 +303,12 @@ class Cutover:
     ) -> NoReturn:
         """100% back on ``source``. A failed call is retried (each call within its budget)
         until ``ROLLBACK_RETRY_SECONDS``; the first failure is reported at once as a
-        ``ROLLBACK_RETRYING`` event whose ``report`` (provisional) has the weights last seen.
-        Between tries the listener is read: 100% on ``source`` restored by someone else ends
-        the rollback."""
+        ``ROLLBACK_RETRYING`` event whose ``report`` (provisional) has the weights in force if
+        they are known. Between tries the listener is read: 100% on ``source`` restored by
+        someone else ends the rollback; weights this run neither saw nor wrote are someone
+        else's choice, which the rollback does not overwrite."""
         safe = Weights.all_on(source)
+        ours = {safe, self._current, self._attempted}
         deadline: float | None = None
         while True:
             try:
@@ -304,22 +318,29 @@ class Cutover:
                 now = self._clock.now()
                 if deadline is None:
                     deadline = now + ROLLBACK_RETRY_SECONDS
+                    # A write that failed without AWS saying it did nothing may have landed.
+                    known = exc.rejected and self._attempted is None
+                    shown = str(self._current) if known else _maybe(self._current, ours)
                     retrying = (
-                        f"{cause}; the call to restore {safe} failed: {exc}. Weights last seen: "
-                        f"{self._current}. Switchyard keeps retrying for up to "
+                        f"{cause}; the call to restore {safe} failed: {exc}. Weights in force: "
+                        f"{shown}. Switchyard keeps retrying for up to "
                         f"{ROLLBACK_RETRY_SECONDS:.0f} s"
                     )
-                    self._finish(Outcome.ROLLBACK_FAILED, self._current, step, retrying, verdict)
+                    in_force = self._current if known else None
+                    self._finish(Outcome.ROLLBACK_FAILED, in_force, step, retrying, verdict)
                     self._emit(EventKind.ROLLBACK_RETRYING, safe, step, retrying)
                 if now >= deadline:
                     self._rollback_failed(safe, step, cause, verdict, exc)
                 self._clock.sleep(min(ROLLBACK_RETRY_PAUSE, deadline - now))
-                if self._actual_weights() == safe:
+                actual = self._actual_weights()
+                if actual == safe:
                     self._current = safe
                     cause = (
                         f"{cause}; {safe} was restored outside Switchyard while its calls failed"
                     )
                     break
+                if actual is not None and actual not in ours:
+                    self._overruled(safe, step, cause, verdict, actual)
         self._emit(EventKind.ROLLED_BACK, safe, step, cause)
         error = RolledBack(f"{cause} at step {step}%; rolled back, {safe} now in force.")
         self._finish(Outcome.ROLLED_BACK, safe, step, cause, verdict, error)
@@ -338,11 +359,27 @@ class Cutover:
         self._finish(Outcome.ROLLBACK_FAILED, actual, step, cause, verdict, failed)
         raise failed from exc
 
+    def _overruled(
+        self, safe: Weights, step: int, cause: str, verdict: Verdict | None, actual: Weights
+    ) -> NoReturn:
+        """Someone set other weights while the rollback's calls failed: theirs stand."""
+        self._emit(EventKind.ROLLBACK_FAILED, actual, step, "overruled by a change by hand")
+        failed = RollbackFailed(
+            f"ROLLBACK NOT FINISHED at step {step}%: {cause}; while the calls to restore {safe} "
+            f"failed, someone set {actual} on the listener, and Switchyard does not overwrite "
+            f"it. Weights in force now: {actual}. If that is not what should carry the traffic, "
+            f"restore {safe} by hand at once."
+        )
+        self._finish(Outcome.ROLLBACK_FAILED, actual, step, cause, verdict, failed)
+        raise failed
+
     def _abort(self, source: Colour, why: str) -> str:
         """After Ctrl-C: 100% back on ``source`` if this run moved or found traffic on the
         other colour. Returns what is in force, for the interrupt's note."""
-        if not self._moving and self._current.of(source) == 100:
-            return f"interrupted before any traffic moved: {self._current} still in force"
+        if not self._moving:
+            seen = self._current if self._seen else self._actual_weights()
+            if seen == Weights.all_on(source):
+                return f"interrupted before any traffic moved: {seen} still in force"
         self._trouble_at = self._clock.now()
         try:
             self._rollback(source, self._step or 0, why)
@@ -376,9 +413,11 @@ class Cutover:
         self._emit(kind, weights, step, detail)
 
     def _actual_weights(self) -> Weights | None:
+        """The listener's weights now, or None: unreadable, or not a forward Switchyard can
+        read as blue/green weights (someone rebuilt it)."""
         try:
             return self._listener.read_weights()
-        except PortError:
+        except (PortError, ListenerDrift):
             return None
 
     def _emit(self, kind: EventKind, weights: Weights, step: int | None, detail: str = "") -> None:
@@ -406,6 +445,8 @@ class Cutover:
         self._step = None
         self._moving = False
         self._current = Weights.all_on(source)
+        self._seen = False  # whether _current was read from the listener yet
+        self._attempted = None  # a step write that failed but may have landed
         self._trouble_at = None
 
     def _finish(
@@ -435,6 +476,11 @@ class Cutover:
         if error is not None:
             error.report = self.report
         return self.report
+
+
+def _maybe(current: Weights, possible: set[Weights | None]) -> str:
+    others = sorted(str(w) for w in possible if w is not None and w != current)
+    return f"unknown: last seen {current}, or a failed write's {' or '.join(others)}"
 
 
 def _shown(weights: Weights | None) -> str:

@@ -402,6 +402,8 @@ class CutoverProvider(ResourceProvider):
             report = wiring.converge(_recorded_live(olds, inputs.live_colour))
         except CutoverStopped as exc:
             raise wiring.failure(exc) from exc
+        finally:
+            wiring.pages_sent()
         if report.outcome is Outcome.UNCHANGED and isinstance(olds.get("report"), Mapping):
             # Nothing moved: the outputs keep the last shift's report.
             return UpdateResult(outs=_outs(news, report, olds["report"]))
@@ -444,7 +446,7 @@ class _Wiring:
         self.inputs = inputs
         policy = inputs.policy
         self.clients: AwsClients = make_clients(
-            inputs.region, budget=CallBudget(float(policy.poll_seconds)), clock=clock
+            inputs.region, budget=CallBudget.per_poll(policy.poll_seconds), clock=clock
         )
         self.engine: Cutover = aws_cutover(
             self.clients,
@@ -540,10 +542,17 @@ class _Wiring:
         report = replace(held, target=target, outcome=Outcome.REFUSED, cause=message)
         raise _stopped(kind, message, report)
 
+    def pages_sent(self) -> None:
+        """Wait for the pages on their own threads (each within SNS's call budget), so that
+        none is lost with the plugin process and their problems are reported."""
+        while self._pages:
+            self._pages.pop().join()
+
     def failure(self, error: CutoverStopped) -> CutoverStopped:
         """``error`` as the update reports it: a rollback recorded and published, what of
         that failed, and the outcome line."""
-        problems = []
+        self.pages_sent()
+        problems = list(self.problems)
         if isinstance(error, RolledBack | RollbackFailed):
             problems = self._after_rollback(error)
         also = f" Also: {' '.join(problems)}" if problems else ""
@@ -551,8 +560,6 @@ class _Wiring:
 
     def _after_rollback(self, error: CutoverStopped) -> list[str]:
         """Record (a rollback an alarm judged) and publish; what failed or was left out."""
-        for page in self._pages:
-            page.join()  # within SNS's own call budget
         report = error.report
         if report is None:
             return []

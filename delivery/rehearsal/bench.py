@@ -89,7 +89,7 @@ def one_cutover(
         if event.kind is EventKind.ROLLED_BACK:
             rolled.append(time.perf_counter())
 
-    clients = emulator.clients(counter=counter, budget=CallBudget(float(policy.poll_seconds)))
+    clients = emulator.clients(counter=counter, budget=CallBudget.per_poll(policy.poll_seconds))
     injector = FaultInjector(*faults)
     injector.attach(clients.elbv2)
     injector.attach(clients.cloudwatch)
@@ -126,7 +126,7 @@ def blind_cutover(
     emulator: Emulator, plane: TrafficPlane, policy: TrafficPolicy, rng: random.Random, hung: bool
 ) -> float | None:
     """Blind time (ms) when every DescribeAlarms attempt fails from a random poll on."""
-    budget = CallBudget(float(policy.poll_seconds))
+    budget = CallBudget.per_poll(policy.poll_seconds)
     first = rng.randint(3, 1 + len(policy.steps) * policy.bake_seconds // policy.poll_seconds)
     stall = (lambda: time.sleep(budget.read_timeout)) if hung else None
     failing = Fault("DescribeAlarms", 10_000, first=first, timeout=hung, stall=stall)
@@ -154,7 +154,7 @@ def throttled_call_at_stack_polls(emulator: Emulator, plane: TrafficPlane) -> di
         poll = load_stack(stack).traffic.poll_seconds
         took = []
         for _ in range(THROTTLED_ROLLBACK_RUNS):
-            clients = emulator.clients(budget=CallBudget(float(poll)))
+            clients = emulator.clients(budget=CallBudget.per_poll(poll))
             FaultInjector(Fault("ModifyListener", 2)).attach(clients.elbv2)
             listener = ElbListener(clients.elbv2, plane.listener_arn, plane.target_groups)
             listener.read_weights()

@@ -11,6 +11,7 @@ moto differs from AWS in ways these tests rely on, deliberately:
 from __future__ import annotations
 
 import types
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -202,10 +203,46 @@ def test_one_describe_alarms_call_per_poll_for_100_alarms(rig: Rig) -> None:
     assert rig.counter.calls["DescribeAlarms"] == 1
 
 
-def test_a_listener_not_forwarding_to_both_groups_is_reported(rig: Rig) -> None:
+def plain_forward(blue: str, _green: str) -> dict[str, Any]:
+    return {"TargetGroupArn": blue}  # how the console restores one colour by hand
+
+
+def one_group_weighted(blue: str, _green: str) -> dict[str, Any]:
+    return {"ForwardConfig": {"TargetGroups": [{"TargetGroupArn": blue, "Weight": 1}]}}
+
+
+def relative_weights(blue: str, green: str) -> dict[str, Any]:
+    groups = [{"TargetGroupArn": blue, "Weight": 7}, {"TargetGroupArn": green, "Weight": 0}]
+    return {"ForwardConfig": {"TargetGroups": groups}}  # ELB weights are relative
+
+
+@pytest.mark.parametrize("forward", [plain_forward, one_group_weighted, relative_weights])
+def test_a_forward_sending_everything_to_one_colour_reads_as_100_0_and_is_rewritten(
+    rig: Rig, forward: Callable[[str, str], dict[str, Any]]
+) -> None:
+    action = forward(rig.plane.target_groups[BLUE], rig.plane.target_groups[GREEN])
+    rig.operator.elbv2.modify_listener(
+        ListenerArn=rig.plane.listener_arn, DefaultActions=[{"Type": "forward", **action}]
+    )
+    listener = ElbListener(rig.clients.elbv2, rig.plane.listener_arn, rig.plane.target_groups)
+    assert listener.read_weights() == Weights(blue=100, green=0)
+    listener.set_weights(Weights(blue=90, green=10))
+    assert rig.weights() == Weights(blue=90, green=10)
+
+
+def test_a_listener_forwarding_to_another_group_is_reported(rig: Rig) -> None:
+    elbv2 = rig.operator.elbv2
+    blue = elbv2.describe_target_groups(TargetGroupArns=[rig.plane.target_groups[BLUE]])
+    other = elbv2.create_target_group(
+        Name="itest-other",
+        Protocol="HTTP",
+        Port=80,
+        VpcId=blue["TargetGroups"][0]["VpcId"],
+        TargetType="ip",
+    )["TargetGroups"][0]["TargetGroupArn"]
     rig.operator.elbv2.modify_listener(
         ListenerArn=rig.plane.listener_arn,
-        DefaultActions=[{"Type": "forward", "TargetGroupArn": rig.plane.target_groups[BLUE]}],
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": other}],
     )
     listener = ElbListener(rig.clients.elbv2, rig.plane.listener_arn, rig.plane.target_groups)
     with pytest.raises(ListenerDrift, match="not to exactly the blue and green target groups"):
@@ -371,7 +408,7 @@ def test_a_rollback_throttled_beyond_one_call_budget_keeps_retrying_until_restor
     assert rig.counter.calls["ModifyListener"] > 2  # the step, then more than one rollback call
     retrying = [e for e in events if e.kind is EventKind.ROLLBACK_RETRYING]
     assert len(retrying) == 1
-    assert "Weights last seen: blue=90% green=10%" in retrying[0].detail
+    assert "Weights in force: blue=90% green=10%" in retrying[0].detail
     assert rig.weights() == Weights(blue=100, green=0)
 
 

@@ -165,3 +165,25 @@ def test_ctrl_c_mid_rehearsal_in_a_real_process_ends_in_one_line() -> None:
     assert process.returncode == cli.EXIT_INTERRUPTED
     assert "Traceback" not in err
     assert err.startswith("interrupted") and err.count("\n") == 1
+
+
+def test_sigterm_while_the_command_line_loads_prints_one_line() -> None:
+    terminate_during_import = (
+        "import importlib.abc, os, runpy, signal, sys\n"
+        "class Finder(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, *_):\n"
+        "        if name == 'delivery.cli':\n"
+        "            os.kill(os.getpid(), signal.SIGTERM)\n"
+        "sys.meta_path.insert(0, Finder())\n"
+        "sys.argv[0] = 'delivery'\n"
+        "runpy.run_module('delivery', run_name='__main__')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", terminate_during_import, "check", "--stack", "dev"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
+    assert (done.returncode, done.stderr) == (cli.EXIT_INTERRUPTED, "interrupted\n")

@@ -9,6 +9,7 @@ AWS fails the rollback, and a first step AWS refused."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -78,12 +79,24 @@ def test_a_slow_emergency_page_does_not_hold_up_the_restore(
     assert "keeps retrying" in page["report"]["cause"]
 
 
+def weighted(operator: AwsClients, plane: TrafficPlane) -> None:
+    force_weights(operator, plane, Weights(blue=100, green=0))
+
+
+def plain_forward_to_blue(operator: AwsClients, plane: TrafficPlane) -> None:
+    """How the console restores one colour: a forward to its target group alone."""
+    blue = {"Type": "forward", "TargetGroupArn": plane.target_groups[Colour.BLUE]}
+    operator.elbv2.modify_listener(ListenerArn=plane.listener_arn, DefaultActions=[blue])
+
+
+@pytest.mark.parametrize("restore", [weighted, plain_forward_to_blue])
 def test_a_restore_by_hand_while_aws_fails_the_rollback_ends_it_as_a_rollback(
     pulumi: DynamicEngine,
     operator: AwsClients,
     plane: TrafficPlane,
     inboxes: dict[str, Inbox],
     monkeypatch: pytest.MonkeyPatch,
+    restore: Callable[[AwsClients, TrafficPlane], None],
 ) -> None:
     pulumi.up(props(plane, inboxes))
     attempts = 0
@@ -92,7 +105,7 @@ def test_a_restore_by_hand_while_aws_fails_the_rollback_ends_it_as_a_rollback(
         nonlocal attempts
         attempts += 1
         if attempts == 3:  # a few failed calls in, the on-call restores blue in the console
-            force_weights(operator, plane, Weights(blue=100, green=0))
+            restore(operator, plane)
 
     failing = Fault(
         "ModifyListener", 100_000, code="InternalFailure", status=500, stall=on_call_restores_blue

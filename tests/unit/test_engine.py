@@ -456,3 +456,44 @@ def test_sigterm_is_named_as_such_in_the_abort() -> None:
         engine(world).shift(BLUE, GREEN)
     assert "terminated (SIGTERM: a cancelled job); aborted" in interrupted.value.__notes__[0]
     assert world.weights == Weights(blue=100, green=0)
+
+
+def test_a_first_step_that_landed_before_its_call_was_refused_is_rolled_back() -> None:
+    world = make_world(policy())
+    world.landed_then_rejected.append(1)
+    with pytest.raises(RolledBack):
+        engine(world).shift(BLUE, GREEN)
+    assert world.weights == Weights(blue=100, green=0)
+
+
+def test_ctrl_c_before_the_first_read_of_a_resumed_shift_restores_the_old_colour() -> None:
+    world = make_world(policy(), start_weight=50)
+    world.latency = 1.0
+
+    def ctrl_c() -> None:
+        raise KeyboardInterrupt
+
+    world.at(0.5, ctrl_c)  # during the first DescribeListeners
+    with pytest.raises(KeyboardInterrupt) as interrupted:
+        engine(world).shift(BLUE, GREEN)
+    assert world.weights == Weights(blue=100, green=0)
+    assert "rolled back, blue=100% green=0% now in force" in interrupted.value.__notes__[0]
+
+
+def test_a_rollback_does_not_overwrite_weights_someone_set_while_its_calls_failed() -> None:
+    world = make_world(policy())
+    world.set_alarm_at(100, "green-5xx", AlarmValue.ALARM, "5xx")
+    world.fail("ModifyListener", *range(2, 1000))
+    world.at(130, lambda: setattr(world, "weights", Weights(blue=0, green=100)))  # on-call
+    with pytest.raises(RollbackFailed) as failed:
+        engine(world).shift(BLUE, GREEN)
+    assert "someone set blue=0% green=100% on the listener" in str(failed.value)
+    assert world.weights == Weights(blue=0, green=100)
+    assert world.t < 140
+
+
+def test_a_failed_99_1_correction_at_create_is_a_refusal_with_the_weights() -> None:
+    world = make_world(policy(), start_weight=1)
+    world.reject("ModifyListener", 1)
+    with pytest.raises(ShiftRefused, match=r"Weights in force: blue=99% green=1%"):
+        engine(world).establish(BLUE)

@@ -61,3 +61,21 @@ def test_a_signal_the_process_ignores_stays_ignored() -> None:
         with pytest.raises(KeyboardInterrupt, match="SIGTERM"):
             terminated()
     assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+
+
+def test_a_nested_block_leaves_the_outer_guard_alone() -> None:
+    survived: list[str] = []
+
+    def command() -> None:
+        with first_signal_aborts():
+            try:
+                with first_signal_aborts():
+                    terminated()  # the first signal, taken inside the inner block
+            except KeyboardInterrupt:
+                os.kill(os.getpid(), signal.SIGTERM)  # during the outer block's abort
+                survived.append("abort finished")
+                raise
+
+    with pytest.raises(KeyboardInterrupt, match="SIGTERM"):
+        command()
+    assert survived == ["abort finished"]
