@@ -73,6 +73,8 @@ class Cutover:
         self._current = Weights.all_on(Colour.BLUE)
         self._seen = False
         self._attempted: Weights | None = None
+        self._rolling: tuple[str, Verdict | None] | None = None
+        self._rollback_deadline: float | None = None
         self._trouble_at: float | None = None
 
     # -- public operations -------------------------------------------------------------------
@@ -309,7 +311,8 @@ class Cutover:
         else's choice, which the rollback does not overwrite."""
         safe = Weights.all_on(source)
         ours = {safe, self._current, self._attempted}
-        deadline: float | None = None
+        self._rolling = (cause, verdict)
+        deadline = self._rollback_deadline
         while True:
             try:
                 self._set(safe, step, EventKind.ROLLBACK_SET, "rollback")
@@ -317,7 +320,7 @@ class Cutover:
             except PortError as exc:
                 now = self._clock.now()
                 if deadline is None:
-                    deadline = now + ROLLBACK_RETRY_SECONDS
+                    deadline = self._rollback_deadline = now + ROLLBACK_RETRY_SECONDS
                     # A write that failed without AWS saying it did nothing may have landed.
                     known = exc.rejected and self._attempted is None
                     shown = str(self._current) if known else _maybe(self._current, ours)
@@ -380,9 +383,13 @@ class Cutover:
             seen = self._current if self._seen else self._actual_weights()
             if seen == Weights.all_on(source):
                 return f"interrupted before any traffic moved: {seen} still in force"
-        self._trouble_at = self._clock.now()
+        cause, verdict = why, None
+        if self._rolling is not None:  # interrupted while rolling back: finish that rollback
+            cause, verdict = f"{self._rolling[0]}; {why} during the rollback", self._rolling[1]
+        else:
+            self._trouble_at = self._clock.now()
         try:
-            self._rollback(source, self._step or 0, why)
+            self._rollback(source, self._step or 0, cause, verdict)
         except CutoverStopped as stopped:
             return str(stopped)
 
@@ -447,6 +454,8 @@ class Cutover:
         self._current = Weights.all_on(source)
         self._seen = False  # whether _current was read from the listener yet
         self._attempted = None  # a step write that failed but may have landed
+        self._rolling = None  # a rollback under way: its cause and verdict
+        self._rollback_deadline = None
         self._trouble_at = None
 
     def _finish(

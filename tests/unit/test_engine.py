@@ -497,3 +497,23 @@ def test_a_failed_99_1_correction_at_create_is_a_refusal_with_the_weights() -> N
     world.reject("ModifyListener", 1)
     with pytest.raises(ShiftRefused, match=r"Weights in force: blue=99% green=1%"):
         engine(world).establish(BLUE)
+
+
+def test_ctrl_c_during_a_failing_rollback_finishes_that_rollback_keeping_its_alarm() -> None:
+    world = make_world(policy())
+    world.set_alarm_at(100, "green-5xx", AlarmValue.ALARM, "5xx rate 9% > 5%")
+    world.fail("ModifyListener", *range(2, 12))  # the step landed; ten restores fail
+
+    def ctrl_c() -> None:
+        raise KeyboardInterrupt
+
+    world.at(108, ctrl_c)  # while the rollback retries (the alarm is seen at the 105 s poll)
+    cutover = engine(world)
+    with pytest.raises(KeyboardInterrupt) as interrupted:
+        cutover.shift(BLUE, GREEN)
+    note = interrupted.value.__notes__[0]
+    assert "alarm 'green-5xx' is ALARM" in note
+    assert "interrupted (Ctrl-C); aborted during the rollback" in note
+    assert world.weights == Weights(blue=100, green=0)
+    assert cutover.report is not None and cutover.report.alarm is not None
+    assert cutover.report.outcome is Outcome.ROLLED_BACK
