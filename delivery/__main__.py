@@ -10,17 +10,22 @@ from types import FrameType
 
 
 def _interrupt(signum: int, _frame: FrameType | None) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the first signal is the one that counts
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 def _main() -> int:
-    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+    terminable = signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    if terminable:
         signal.signal(signal.SIGTERM, _interrupt)
     try:
         from delivery.cli import main
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    if terminable:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # main() guards the command itself
     return main()
 
 

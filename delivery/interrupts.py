@@ -23,9 +23,7 @@ def _ignore(_signum: int, _frame: FrameType | None) -> None:
 
 
 def _is_guard(handler: object) -> bool:
-    return handler is _ignore or getattr(handler, "__qualname__", "").startswith(
-        "first_signal_aborts."
-    )
+    return handler is _ignore or getattr(handler, "switchyard_guard", False) is True
 
 
 @contextlib.contextmanager
@@ -50,6 +48,7 @@ def first_signal_aborts() -> Iterator[None]:
             signal.signal(each, _ignore)
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
+    interrupt.switchyard_guard = True  # type: ignore[attr-defined]
     for each in handled:
         signal.signal(each, interrupt)
     try:

@@ -48,6 +48,7 @@ class World:
     failures: dict[str, list[int]] = field(default_factory=dict)  # operation -> call numbers
     rejections: dict[str, list[int]] = field(default_factory=dict)  # answered "not done" (4xx)
     landed_then_rejected: list[int] = field(default_factory=list)  # ModifyListener calls
+    ctrl_c_after_landing: list[int] = field(default_factory=list)  # ModifyListener calls
     op_calls: dict[str, int] = field(default_factory=dict)
     polls: list[Poll] = field(default_factory=list)
     sets: list[tuple[float, Weights]] = field(default_factory=list)
@@ -119,6 +120,8 @@ class World:
             self.weight_since = self.t
         self.weights = weights
         self.sets.append((self.t, weights))
+        if self.op_calls["ModifyListener"] in self.ctrl_c_after_landing:
+            raise KeyboardInterrupt  # pressed while the call's answer was on its way
         if self.op_calls["ModifyListener"] in self.landed_then_rejected:
             # an attempt landed but its answer was lost; the retry was throttled
             raise PortError("ModifyListener failed: Throttling: Rate exceeded", rejected=True)

@@ -36,7 +36,7 @@ def rollback_message(report: CutoverReport, stack: str, release: str) -> AlertMe
     subject = _ascii_line(f"Switchyard {stack}: {report.source}->{report.target} {what}{where}")[
         :SUBJECT_LIMIT
     ]
-    now = str(report.weights) if report.weights else "unknown (the listener could not be read)"
+    now = str(report.weights) if report.weights else "unknown (see the cause)"
     lines = [
         f"Stack {stack}: the shift from {report.source} to {report.target} was {what}{where}.",
         f"Release on {report.target}: {release or NO_RELEASE}",

@@ -346,6 +346,7 @@ class ElbListener:
                 CallFailure.NOT_FOUND,
             )
         actions = list(found[0].get("DefaultActions", []))
+        self._actions = None  # a listener that cannot be read is never rewritten from memory
         weights = self._weights(self._forward(actions))
         self._actions = actions
         return weights

@@ -96,6 +96,8 @@ class Cutover:
                 self._set(corrected, None, EventKind.CORRECTED, "corrected the 99/1 artefact")
             except PortError as exc:
                 now = self._actual_weights()
+                if now == corrected:  # the call's answer was lost, but it landed
+                    return self._finish(Outcome.ESTABLISHED, corrected)
                 self._refuse(
                     f"the listener carries {current} (the pulumi-aws #5772 artefact) and setting "
                     f"{corrected} failed: {exc}. Weights in force: {_shown(now)}; "
@@ -251,11 +253,12 @@ class Cutover:
         wanted = Weights.split(target, step.weight)
         untouched = self._untouched(source)
         self._moving, self._step = True, step.weight
+        self._attempted = wanted  # until the write is known to have landed
         try:
             self._set(wanted, step.weight, EventKind.STEP_SET)
+            self._attempted = None
         except PortError as exc:
             cause = f"setting {wanted} failed: {exc}"
-            self._attempted = wanted
             # AWS answered that it did not make the change (its last attempt did; an earlier
             # one that timed out may have landed, so look): still 100% on the source.
             if untouched and exc.rejected and self._actual_weights() == self._current:
@@ -317,33 +320,39 @@ class Cutover:
             try:
                 self._set(safe, step, EventKind.ROLLBACK_SET, "rollback")
                 break
+            except ListenerDrift as rebuilt:  # the listener was rebuilt by hand
+                self._overruled(safe, step, cause, verdict, None, str(rebuilt))
             except PortError as exc:
                 now = self._clock.now()
                 if deadline is None:
                     deadline = self._rollback_deadline = now + ROLLBACK_RETRY_SECONDS
-                    # A write that failed without AWS saying it did nothing may have landed.
-                    known = exc.rejected and self._attempted is None
-                    shown = str(self._current) if known else _maybe(self._current, ours)
+                    # Any failed write may have landed (an attempt whose answer was lost):
+                    # what is in force is not known until the listener is read again.
                     retrying = (
                         f"{cause}; the call to restore {safe} failed: {exc}. Weights in force: "
-                        f"{shown}. Switchyard keeps retrying for up to "
+                        f"{_maybe(self._current, ours)}. Switchyard keeps retrying for up to "
                         f"{ROLLBACK_RETRY_SECONDS:.0f} s"
                     )
-                    in_force = self._current if known else None
-                    self._finish(Outcome.ROLLBACK_FAILED, in_force, step, retrying, verdict)
+                    self._finish(Outcome.ROLLBACK_FAILED, None, step, retrying, verdict)
                     self._emit(EventKind.ROLLBACK_RETRYING, safe, step, retrying)
                 if now >= deadline:
                     self._rollback_failed(safe, step, cause, verdict, exc)
                 self._clock.sleep(min(ROLLBACK_RETRY_PAUSE, deadline - now))
-                actual = self._actual_weights()
+                try:
+                    actual: Weights | None = self._listener.read_weights()
+                except ListenerDrift as rebuilt:
+                    self._overruled(safe, step, cause, verdict, None, str(rebuilt))
+                except PortError:
+                    actual = None  # unreadable: keep trying to restore
                 if actual == safe:
                     self._current = safe
                     cause = (
-                        f"{cause}; {safe} was restored outside Switchyard while its calls failed"
+                        f"{cause}; the listener reads {safe}: a call that failed landed after "
+                        "all, or someone restored it by hand"
                     )
                     break
                 if actual is not None and actual not in ours:
-                    self._overruled(safe, step, cause, verdict, actual)
+                    self._overruled(safe, step, cause, verdict, actual, str(actual))
         self._emit(EventKind.ROLLED_BACK, safe, step, cause)
         error = RolledBack(f"{cause} at step {step}%; rolled back, {safe} now in force.")
         self._finish(Outcome.ROLLED_BACK, safe, step, cause, verdict, error)
@@ -363,15 +372,20 @@ class Cutover:
         raise failed from exc
 
     def _overruled(
-        self, safe: Weights, step: int, cause: str, verdict: Verdict | None, actual: Weights
+        self,
+        safe: Weights,
+        step: int,
+        cause: str,
+        verdict: Verdict | None,
+        actual: Weights | None,
+        found: str,
     ) -> NoReturn:
-        """Someone set other weights while the rollback's calls failed: theirs stand."""
-        self._emit(EventKind.ROLLBACK_FAILED, actual, step, "overruled by a change by hand")
+        """Someone changed the listener while the rollback's calls failed: theirs stands."""
+        self._emit(EventKind.ROLLBACK_FAILED, safe, step, "overruled by a change by hand")
         failed = RollbackFailed(
             f"ROLLBACK NOT FINISHED at step {step}%: {cause}; while the calls to restore {safe} "
-            f"failed, someone set {actual} on the listener, and Switchyard does not overwrite "
-            f"it. Weights in force now: {actual}. If that is not what should carry the traffic, "
-            f"restore {safe} by hand at once."
+            f"failed, someone changed the listener ({found}), and Switchyard does not overwrite "
+            f"it. If that is not what should carry the traffic, restore {safe} by hand at once."
         )
         self._finish(Outcome.ROLLBACK_FAILED, actual, step, cause, verdict, failed)
         raise failed
@@ -383,6 +397,11 @@ class Cutover:
             seen = self._current if self._seen else self._actual_weights()
             if seen == Weights.all_on(source):
                 return f"interrupted before any traffic moved: {seen} still in force"
+            if seen is None:
+                return (
+                    "interrupted before this run moved any traffic; the listener could not be "
+                    "read, so check what it carries (the next pulumi up restores a split)"
+                )
         cause, verdict = why, None
         if self._rolling is not None:  # interrupted while rolling back: finish that rollback
             cause, verdict = f"{self._rolling[0]}; {why} during the rollback", self._rolling[1]
@@ -488,8 +507,10 @@ class Cutover:
 
 
 def _maybe(current: Weights, possible: set[Weights | None]) -> str:
+    """Weights not known since a write failed: what was last seen, and what may have landed."""
     others = sorted(str(w) for w in possible if w is not None and w != current)
-    return f"unknown: last seen {current}, or a failed write's {' or '.join(others)}"
+    landed = f", or a failed write's {' or '.join(others)}" if others else ""
+    return f"unknown (last seen {current}{landed})"
 
 
 def _shown(weights: Weights | None) -> str:

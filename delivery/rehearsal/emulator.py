@@ -12,7 +12,7 @@ import logging
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import boto3
@@ -22,6 +22,7 @@ from delivery.config.alarm_kinds import Dimensions, Metric
 from delivery.config.model import ALARM_PERIOD_SECONDS, AlarmThresholds, Colour, Workload
 from delivery.config.stackfile import load_stack
 from delivery.cutover.aws import (
+    CUTOVER_BACKOFF_SECONDS,
     DEFAULT_MAX_ATTEMPTS,
     ApiCalls,
     AwsClients,
@@ -38,6 +39,8 @@ DEFAULT_WORKLOAD = Workload("switchyard-rehearsal", "web", "web")
 
 # Generous for a busy machine (5 s reads); tests of the engine's bounds pass their own budget.
 EMULATOR_BUDGET = CallBudget(60.0)
+# The engine's calls back off as briefly as in production (CallBudget.per_poll).
+CUTOVER_BUDGET = replace(EMULATOR_BUDGET, backoff_cap=CUTOVER_BACKOFF_SECONDS)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from delivery.cutover.ports import AlarmValue
 from delivery.plans.release import live_image_problem
 from delivery.rehearsal.clock import CompressedClock
 from delivery.rehearsal.emulator import (
+    CUTOVER_BUDGET,
     Emulator,
     build_traffic_plane,
     emulator_session,
@@ -199,7 +200,7 @@ def rehearse_release(
             live=source,
             thresholds=settings.alarms,
         )
-        clients = emulator.clients()
+        clients = emulator.clients(budget=CUTOVER_BUDGET)
         sns, topics = _topics(emulator, prefix)
         clock = CompressedClock(speed)
         fired: list[str] = []

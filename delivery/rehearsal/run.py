@@ -17,6 +17,7 @@ from delivery.cutover.ports import AlarmValue
 from delivery.plans.schedule import Weights
 from delivery.rehearsal.clock import CompressedClock
 from delivery.rehearsal.emulator import (
+    CUTOVER_BUDGET,
     Emulator,
     TrafficPlane,
     build_traffic_plane,
@@ -198,7 +199,7 @@ def run_scenario(
         workload=settings.workload,
     )
     counter = ApiCalls()
-    clients = emulator.clients(counter=counter)
+    clients = emulator.clients(counter=counter, budget=CUTOVER_BUDGET)
     if scenario.throttled_calls:
         FaultInjector(
             Fault("ModifyListener", scenario.throttled_calls),

@@ -534,7 +534,7 @@ def test_a_failed_rollback_pages_emergency_too(
     assert "keeps retrying" in first["report"]["cause"]
     # a 500 may have come from a write that landed: the first page does not claim to know
     assert first["report"]["weights"] is None
-    assert "Weights in force: unknown: last seen blue=50% green=50%" in first["report"]["cause"]
+    assert "Weights in force: unknown (last seen blue=50% green=50%" in first["report"]["cause"]
     [critical] = inboxes["critical"].messages()
     for body in (first, last, critical):
         assert body["report"]["outcome"] == "rollback-failed"

@@ -116,7 +116,7 @@ def test_a_restore_by_hand_while_aws_fails_the_rollback_ends_it_as_a_rollback(
         pulumi.up(props(plane, inboxes, live="green"))
     details = failed.value.details
     assert outcome_in(details) is Outcome.ROLLED_BACK
-    assert "was restored outside Switchyard while its calls failed" in details
+    assert "a call that failed landed after all, or someone restored it by hand" in details
     assert "ROLLBACK FAILED" not in details
     assert len(inboxes["emergency"].messages()) == 1  # the page when the first call failed
     [critical] = inboxes["critical"].messages()
@@ -151,3 +151,38 @@ def test_a_failure_before_the_first_step_refuses_unless_the_step_may_have_landed
     assert listener_weights(operator, plane) == weights_after
     pages = inboxes["critical"].messages()
     assert len(pages) == (1 if outcome is Outcome.ROLLED_BACK else 0)
+
+
+def test_a_listener_rebuilt_by_hand_during_a_failing_rollback_is_not_overwritten(
+    pulumi: DynamicEngine,
+    operator: AwsClients,
+    plane: TrafficPlane,
+    inboxes: dict[str, Inbox],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pulumi.up(props(plane, inboxes))
+    maintenance = {
+        "Type": "fixed-response",
+        "FixedResponseConfig": {"StatusCode": "503", "ContentType": "text/plain"},
+    }
+
+    def on_call_puts_up_a_maintenance_page() -> None:
+        operator.elbv2.modify_listener(ListenerArn=plane.listener_arn, DefaultActions=[maintenance])
+
+    denied = Fault(
+        "ModifyListener",
+        3,
+        code="AccessDenied",
+        status=403,
+        stall=on_call_puts_up_a_maintenance_page,
+    )
+    inject(monkeypatch, "elbv2", denied)
+    alarm_on_green_at_half(operator, plane)
+    with pytest.raises(ProviderFailed) as failed:
+        pulumi.up(props(plane, inboxes, live="green"))
+    details = failed.value.details
+    assert outcome_in(details) is Outcome.ROLLBACK_FAILED
+    assert "ROLLBACK NOT FINISHED" in details and "[fixed-response]" in details
+    actions = operator.elbv2.describe_listeners(ListenerArns=[plane.listener_arn])["Listeners"][0]
+    assert [a["Type"] for a in actions["DefaultActions"]] == ["fixed-response"]
+    assert len(inboxes["critical"].messages()) == 1

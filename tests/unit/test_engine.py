@@ -392,7 +392,9 @@ def test_a_restore_made_by_hand_while_the_rollback_calls_fail_ends_the_rollback(
     events: list[Event] = []
     with pytest.raises(RolledBack) as rolled_back:
         engine(world, events).shift(BLUE, GREEN)
-    assert "restored outside Switchyard while its calls failed" in str(rolled_back.value)
+    assert "a call that failed landed after all, or someone restored it by hand" in str(
+        rolled_back.value
+    )
     assert rolled_back.value.report is not None
     assert rolled_back.value.report.outcome is Outcome.ROLLED_BACK
     assert world.t < 140  # it stopped retrying once it saw the restore, not after 180 s
@@ -487,7 +489,7 @@ def test_a_rollback_does_not_overwrite_weights_someone_set_while_its_calls_faile
     world.at(130, lambda: setattr(world, "weights", Weights(blue=0, green=100)))  # on-call
     with pytest.raises(RollbackFailed) as failed:
         engine(world).shift(BLUE, GREEN)
-    assert "someone set blue=0% green=100% on the listener" in str(failed.value)
+    assert "someone changed the listener (blue=0% green=100%)" in str(failed.value)
     assert world.weights == Weights(blue=0, green=100)
     assert world.t < 140
 
@@ -517,3 +519,36 @@ def test_ctrl_c_during_a_failing_rollback_finishes_that_rollback_keeping_its_ala
     assert world.weights == Weights(blue=100, green=0)
     assert cutover.report is not None and cutover.report.alarm is not None
     assert cutover.report.outcome is Outcome.ROLLED_BACK
+
+
+def test_ctrl_c_as_a_step_lands_then_a_failing_restore_still_restores() -> None:
+    world = make_world(policy())
+    world.ctrl_c_after_landing.append(1)  # 10% landed; its answer never arrived
+    world.fail("ModifyListener", 2, 3)  # the restore's first two calls
+    with pytest.raises(KeyboardInterrupt) as interrupted:
+        engine(world).shift(BLUE, GREEN)
+    assert world.weights == Weights(blue=100, green=0)
+    assert "rolled back, blue=100% green=0% now in force" in interrupted.value.__notes__[0]
+
+
+def test_ctrl_c_during_the_first_read_of_an_unreadable_listener_writes_nothing() -> None:
+    world = make_world(policy())
+    world.latency = 1.0
+    world.fail("DescribeListeners", 2)  # the abort's read fails too
+
+    def ctrl_c() -> None:
+        raise KeyboardInterrupt
+
+    world.at(0.5, ctrl_c)
+    with pytest.raises(KeyboardInterrupt) as interrupted:
+        engine(world).shift(BLUE, GREEN)
+    assert "the listener could not be read" in interrupted.value.__notes__[0]
+    assert world.op_calls.get("ModifyListener", 0) == 0
+
+
+def test_a_99_1_correction_that_landed_though_its_call_failed_establishes() -> None:
+    world = make_world(policy(), start_weight=1)
+    world.landed_then_rejected.append(1)
+    report = engine(world).establish(BLUE)
+    assert report.outcome is Outcome.ESTABLISHED
+    assert world.weights == Weights(blue=100, green=0)
