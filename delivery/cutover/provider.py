@@ -552,9 +552,8 @@ class _Wiring:
         """``error`` as the update reports it: a rollback recorded and published, what of
         that failed, and the outcome line."""
         self.pages_sent()
-        problems = list(self.problems)
-        if isinstance(error, RolledBack | RollbackFailed):
-            problems = self._after_rollback(error)
+        rollback = isinstance(error, RolledBack | RollbackFailed)
+        problems = self._after_rollback(error) if rollback else list(self.problems)
         also = f" Also: {' '.join(problems)}" if problems else ""
         return _with(error, f"{error}{also}\n{outcome_line(_outcome_of(error))}")
 
