@@ -361,7 +361,13 @@ class ElbListener:
             self.read_weights()
         assert self._actions is not None
         actions = [self._rewritten(action, weights) for action in self._actions]
-        call(self._elbv2.modify_listener, ListenerArn=self._arn, DefaultActions=actions)
+        try:
+            call(self._elbv2.modify_listener, ListenerArn=self._arn, DefaultActions=actions)
+        except PortError:
+            # The listener may change while calls fail (an on-call's maintenance page): the
+            # next write reads it first rather than send what it held before.
+            self._actions = None
+            raise
 
     def _forward(self, actions: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
         forwards = [a for a in actions if a.get("Type") == "forward"]

@@ -97,6 +97,8 @@ class Cutover:
             except PortError as exc:
                 now = self._actual_weights()
                 if now == corrected:  # the call's answer was lost, but it landed
+                    self._current = corrected
+                    self._emit(EventKind.CORRECTED, corrected, None, "the 99/1 correction landed")
                     return self._finish(Outcome.ESTABLISHED, corrected)
                 self._refuse(
                     f"the listener carries {current} (the pulumi-aws #5772 artefact) and setting "
@@ -227,6 +229,10 @@ class Cutover:
         A read that fails before anything moved refuses; after, it rolls back."""
         try:
             observed = self._listener.read_weights()
+        except ListenerDrift as drift:
+            self._emit(EventKind.DRIFT, self._current, self._step, str(drift))
+            self._finish(Outcome.DRIFT, None, self._step, str(drift), None, drift)
+            raise
         except PortError as exc:
             cause = f"could not read the listener: {exc}"
             if self._untouched(source):
@@ -345,23 +351,38 @@ class Cutover:
                 except PortError:
                     actual = None  # unreadable: keep trying to restore
                 if actual == safe:
-                    self._current = safe
-                    cause = (
-                        f"{cause}; the listener reads {safe}: a call that failed landed after "
-                        "all, or someone restored it by hand"
-                    )
-                    break
+                    self._restored_anyway(safe, step, cause, verdict)
                 if actual is not None and actual not in ours:
                     self._overruled(safe, step, cause, verdict, actual, str(actual))
+        self._rolled_back(safe, step, cause, verdict)
+
+    def _rolled_back(
+        self, safe: Weights, step: int, cause: str, verdict: Verdict | None
+    ) -> NoReturn:
+        self._current = safe
         self._emit(EventKind.ROLLED_BACK, safe, step, cause)
         error = RolledBack(f"{cause} at step {step}%; rolled back, {safe} now in force.")
         self._finish(Outcome.ROLLED_BACK, safe, step, cause, verdict, error)
         raise error
 
+    def _restored_anyway(
+        self, safe: Weights, step: int, cause: str, verdict: Verdict | None
+    ) -> NoReturn:
+        """The listener reads ``safe`` although this run's last call to set it failed."""
+        self._rolled_back(
+            safe,
+            step,
+            f"{cause}; the listener reads {safe}: a call that failed landed after all, or "
+            "someone restored it by hand",
+            verdict,
+        )
+
     def _rollback_failed(
         self, safe: Weights, step: int, cause: str, verdict: Verdict | None, exc: PortError
     ) -> NoReturn:
         actual = self._actual_weights()
+        if actual == safe:
+            self._restored_anyway(safe, step, cause, verdict)
         self._emit(EventKind.ROLLBACK_FAILED, safe, step, str(exc))
         failed = RollbackFailed(
             f"ROLLBACK FAILED at step {step}%: {cause}; every call to restore {safe} for "
@@ -383,9 +404,10 @@ class Cutover:
         """Someone changed the listener while the rollback's calls failed: theirs stands."""
         self._emit(EventKind.ROLLBACK_FAILED, safe, step, "overruled by a change by hand")
         failed = RollbackFailed(
-            f"ROLLBACK NOT FINISHED at step {step}%: {cause}; while the calls to restore {safe} "
-            f"failed, someone changed the listener ({found}), and Switchyard does not overwrite "
-            f"it. If that is not what should carry the traffic, restore {safe} by hand at once."
+            f"ROLLBACK NOT FINISHED at step {step}%: {cause}; while rolling back to {safe}, "
+            f"Switchyard found the listener changed by someone else ({found}) and does not "
+            f"overwrite it. If that is not what should carry the traffic, restore {safe} by hand "
+            "at once."
         )
         self._finish(Outcome.ROLLBACK_FAILED, actual, step, cause, verdict, failed)
         raise failed
@@ -400,7 +422,7 @@ class Cutover:
             if seen is None:
                 return (
                     "interrupted before this run moved any traffic; the listener could not be "
-                    "read, so check what it carries (the next pulumi up restores a split)"
+                    "read, so check what it carries"
                 )
         cause, verdict = why, None
         if self._rolling is not None:  # interrupted while rolling back: finish that rollback

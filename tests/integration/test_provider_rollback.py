@@ -186,3 +186,38 @@ def test_a_listener_rebuilt_by_hand_during_a_failing_rollback_is_not_overwritten
     actions = operator.elbv2.describe_listeners(ListenerArns=[plane.listener_arn])["Listeners"][0]
     assert [a["Type"] for a in actions["DefaultActions"]] == ["fixed-response"]
     assert len(inboxes["critical"].messages()) == 1
+
+
+def test_a_maintenance_page_is_not_overwritten_when_the_read_between_tries_fails_too(
+    pulumi: DynamicEngine,
+    operator: AwsClients,
+    plane: TrafficPlane,
+    inboxes: dict[str, Inbox],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One elbv2 throttling burst fails the rollback's write and the read after it."""
+    pulumi.up(props(plane, inboxes))
+    maintenance = {
+        "Type": "fixed-response",
+        "FixedResponseConfig": {"StatusCode": "503", "ContentType": "text/plain"},
+    }
+    reads = Fault("DescribeListeners", 0)  # armed with the maintenance page below
+
+    def maintenance_page_and_throttled_reads() -> None:
+        operator.elbv2.modify_listener(ListenerArn=plane.listener_arn, DefaultActions=[maintenance])
+        reads.first, reads.count = reads.seen + 1, 6  # every attempt of the next read
+
+    denied = Fault(
+        "ModifyListener",
+        1,
+        code="AccessDenied",
+        status=403,
+        stall=maintenance_page_and_throttled_reads,
+    )
+    inject(monkeypatch, "elbv2", denied, reads)
+    alarm_on_green_at_half(operator, plane)
+    with pytest.raises(ProviderFailed) as failed:
+        pulumi.up(props(plane, inboxes, live="green"))
+    assert outcome_in(failed.value.details) is Outcome.ROLLBACK_FAILED
+    actions = operator.elbv2.describe_listeners(ListenerArns=[plane.listener_arn])["Listeners"][0]
+    assert [a["Type"] for a in actions["DefaultActions"]] == ["fixed-response"]

@@ -489,7 +489,7 @@ def test_a_rollback_does_not_overwrite_weights_someone_set_while_its_calls_faile
     world.at(130, lambda: setattr(world, "weights", Weights(blue=0, green=100)))  # on-call
     with pytest.raises(RollbackFailed) as failed:
         engine(world).shift(BLUE, GREEN)
-    assert "someone changed the listener (blue=0% green=100%)" in str(failed.value)
+    assert "found the listener changed by someone else (blue=0% green=100%)" in str(failed.value)
     assert world.weights == Weights(blue=0, green=100)
     assert world.t < 140
 
@@ -552,3 +552,42 @@ def test_a_99_1_correction_that_landed_though_its_call_failed_establishes() -> N
     report = engine(world).establish(BLUE)
     assert report.outcome is Outcome.ESTABLISHED
     assert world.weights == Weights(blue=100, green=0)
+
+
+def test_a_rollback_write_that_lands_at_the_deadline_is_a_rollback_not_a_failure() -> None:
+    outcomes = set()
+    for landing in range(2, 400):  # each try in turn lands (its answer lost), up to past the end
+        world = make_world(policy())
+        world.set_alarm_at(100, "green-5xx", AlarmValue.ALARM)
+        world.fail("ModifyListener", *[k for k in range(2, 1000) if k != landing])
+        world.landed_then_rejected.append(landing)
+        try:
+            engine(world).shift(BLUE, GREEN)
+        except RolledBack:
+            outcomes.add(("rolled back", world.weights))
+        except RollbackFailed:  # only when no try landed before the deadline
+            outcomes.add(("failed", world.weights))
+    assert outcomes == {
+        ("rolled back", Weights(blue=100, green=0)),
+        ("failed", Weights(blue=90, green=10)),
+    }
+
+
+def test_a_99_1_correction_that_landed_is_an_event_of_the_report() -> None:
+    world = make_world(policy(), start_weight=1)
+    world.landed_then_rejected.append(1)
+    report = engine(world).establish(BLUE)
+    assert [e.kind for e in report.events] == [EventKind.CORRECTED]
+
+
+def test_a_listener_rebuilt_between_steps_ends_with_a_drift_report() -> None:
+    world = make_world(policy())
+    cutover = engine(world)
+
+    def rebuilt() -> Weights:
+        raise ListenerDrift("listener has default actions [fixed-response]")
+
+    world.at(350, lambda: setattr(world, "read_weights", rebuilt))
+    with pytest.raises(ListenerDrift):
+        cutover.shift(BLUE, GREEN)
+    assert cutover.report is not None and cutover.report.outcome is Outcome.DRIFT
