@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from delivery.config.model import BaselineSource, Colour, ReleaseStep, Settings
+from delivery.cutover.errors import ListenerDrift
 from delivery.cutover.events import Outcome as CutoverOutcome
 from delivery.cutover.events import outcome_in
 from delivery.cutover.ports import Clock, Listener, TargetHealth
@@ -468,9 +469,17 @@ class Release:
         record.failed_at = self._p.now()
         safe = Weights.all_on(record.source)
         try:
-            self._p.listener.set_weights(safe)
+            # Read first, so that what is written is the listener as it is now, never as it
+            # was when promote began (someone may have rebuilt it meanwhile).
+            if self._p.listener.read_weights() != safe:
+                self._p.listener.set_weights(safe)
             record.restored_at = self._p.now()
             cause = f"interrupted during promote; the driver restored {safe}"
+        except ListenerDrift as drift:
+            cause = (
+                f"interrupted during promote; the listener was changed by someone else ({drift}),"
+                " so the driver left it as it is: check what it carries"
+            )
         except PortError as exc:
             cause = (
                 f"interrupted during promote and restoring {safe} FAILED ({exc}): restore it "

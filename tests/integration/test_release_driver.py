@@ -14,6 +14,7 @@ import pytest
 
 from delivery.config.model import Colour, LoadCheck, Settings, Tier
 from delivery.config.stackfile import load_stack
+from delivery.cutover.errors import ListenerDrift
 from delivery.cutover.events import Outcome as CutoverOutcome
 from delivery.cutover.events import outcome_line
 from delivery.cutover.ports import AlarmState, AlarmValue
@@ -270,6 +271,25 @@ def test_ctrl_c_during_promote_restores_the_old_colour_and_records_an_abort(rig:
     assert record.time_to_restore_seconds is not None
     assert rig.stored()[0]["outcome"] == "aborted"
     assert rig.sent.notices[-1][0] is Tier.CRITICAL
+
+
+def test_ctrl_c_after_someone_rebuilt_the_listener_leaves_it_as_it_is(rig: Rig) -> None:
+    def rebuilt() -> Weights:
+        raise ListenerDrift("listener has default actions [fixed-response]")
+
+    def maintenance_then_interrupt(event: Progress) -> None:
+        if event.kind == "weights-set" and event.step == 50:
+            rig.stack.world.read_weights = rebuilt  # type: ignore[method-assign]
+            raise KeyboardInterrupt
+
+    rig.stack.during_promote = maintenance_then_interrupt
+    record = rig.release()
+
+    assert record.outcome is Outcome.ABORTED
+    assert "changed by someone else" in record.cause and "[fixed-response]" in record.cause
+    # the engine's own abort restored before the rebuild showed; the driver wrote nothing more
+    restores = [w for _, w in rig.stack.world.sets if w == Weights.all_on(Colour.BLUE)]
+    assert len(restores) == 1
 
 
 def test_ctrl_c_before_promote_leaves_a_record_the_next_run_resumes(rig: Rig) -> None:
