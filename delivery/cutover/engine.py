@@ -236,10 +236,7 @@ class Cutover:
         except PortError as exc:
             cause = f"could not read the listener: {exc}"
             if self._untouched(source):
-                advice = exc.advice("elasticloadbalancing:DescribeListeners", "the listener ARN")
-                self._refuse(
-                    f"{cause}. No traffic was moved: {self._current} still in force; {advice}"
-                )
+                self._refuse_unmoved(cause, exc, "elasticloadbalancing:DescribeListeners")
             self._trouble_at = self._clock.now()
             self._rollback(source, self._current.of(source.other), cause)
         if observed != expected:
@@ -269,13 +266,14 @@ class Cutover:
             # one that timed out may have landed, so look): still 100% on the source.
             if untouched and exc.rejected and self._actual_weights() == self._current:
                 self._moving, self._step = False, None
-                advice = exc.advice("elasticloadbalancing:ModifyListener", "the listener ARN")
-                self._refuse(
-                    f"{cause}. No traffic was moved: {self._current} still in force; {advice}"
-                )
+                self._refuse_unmoved(cause, exc, "elasticloadbalancing:ModifyListener")
             self._trouble_at = self._clock.now()
             self._rollback(source, step.weight, cause)
         return wanted
+
+    def _refuse_unmoved(self, cause: str, exc: PortError, permission: str) -> NoReturn:
+        advice = exc.advice(permission, "the listener ARN")
+        self._refuse(f"{cause}. No traffic was moved: {self._current} still in force; {advice}")
 
     def _untouched(self, source: Colour) -> bool:
         """Nothing set by this run, and the source carried all traffic when last seen."""

@@ -22,6 +22,24 @@ from delivery.rehearsal.emulator import (
 REGION = "eu-west-1"
 
 
+MAINTENANCE_PAGE = {
+    "Type": "fixed-response",
+    "FixedResponseConfig": {"StatusCode": "503", "ContentType": "text/plain"},
+}
+
+
+def put_up_maintenance_page(operator: AwsClients, plane: TrafficPlane) -> None:
+    """What an on-call may do in the console: the listener answers 503, forwarding nowhere."""
+    operator.elbv2.modify_listener(
+        ListenerArn=plane.listener_arn, DefaultActions=[MAINTENANCE_PAGE]
+    )
+
+
+def default_action_types(operator: AwsClients, plane: TrafficPlane) -> list[str]:
+    found = operator.elbv2.describe_listeners(ListenerArns=[plane.listener_arn])["Listeners"]
+    return [action["Type"] for action in found[0]["DefaultActions"]]
+
+
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[Emulator]:
     with running_emulator(REGION) as running:

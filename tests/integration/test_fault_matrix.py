@@ -39,7 +39,7 @@ from delivery.rehearsal.emulator import (
     set_alarm,
 )
 from delivery.rehearsal.faults import Fault, FaultInjector
-from tests.integration.conftest import Rig
+from tests.integration.conftest import Rig, put_up_maintenance_page
 
 pytestmark = pytest.mark.integration
 BLUE, GREEN = Colour.BLUE, Colour.GREEN
@@ -322,15 +322,7 @@ def test_a_rollback_keeps_authentication_too(rig: Rig) -> None:
 
 
 def test_a_listener_without_a_forward_to_both_groups_is_refused_by_name(rig: Rig) -> None:
-    rig.operator.elbv2.modify_listener(
-        ListenerArn=rig.plane.listener_arn,
-        DefaultActions=[
-            {
-                "Type": "fixed-response",
-                "FixedResponseConfig": {"StatusCode": "503", "ContentType": "text/plain"},
-            }
-        ],
-    )
+    put_up_maintenance_page(rig.operator, rig.plane)
     with pytest.raises(ListenerDrift, match=r"default actions \[fixed-response\] and no single"):
         make_engine(rig).shift(BLUE, GREEN)
     assert rig.counter.calls["ModifyListener"] == 0

@@ -32,6 +32,7 @@ from delivery.rehearsal.emulator import (
     set_alarm,
 )
 from delivery.rehearsal.faults import Fault, FaultInjector
+from tests.integration.conftest import put_up_maintenance_page
 from tests.integration.pulumi_engine import CheckFailed, DynamicEngine, ProviderFailed
 
 pytestmark = pytest.mark.integration
@@ -430,11 +431,7 @@ def test_refresh_records_unknown_weights_for_a_listener_without_the_forward(
     pulumi: DynamicEngine, operator: AwsClients, plane: TrafficPlane, inboxes: dict[str, Inbox]
 ) -> None:
     pulumi.up(props(plane, inboxes))
-    maintenance = {
-        "Type": "fixed-response",
-        "FixedResponseConfig": {"StatusCode": "503", "ContentType": "text/plain"},
-    }
-    operator.elbv2.modify_listener(ListenerArn=plane.listener_arn, DefaultActions=[maintenance])
+    put_up_maintenance_page(operator, plane)
     pulumi.refresh()
     assert pulumi.outputs["weights"] == {}  # unknown
     assert pulumi.outputs["live_colour"] == "blue"
@@ -467,13 +464,20 @@ def test_a_refresh_that_cannot_read_the_listener_says_why(
 # -- rollbacks: the message, the record, the refusal -------------------------------------------
 
 
+def alarm_on_green_at_half(
+    operator: AwsClients, plane: TrafficPlane, reason: str = "5xx rate 9% > 5%"
+) -> None:
+    """A shift to green found at 50/50 with green's alarm firing: the update rolls back (the
+    gate would refuse a firing alarm before the first step)."""
+    force_weights(operator, plane, Weights(blue=50, green=50))
+    set_alarm(operator, plane.gating_alarms(Colour.GREEN)[0], AlarmValue.ALARM, reason)
+
+
 def roll_back_a_shift_to_green(
     pulumi: DynamicEngine, operator: AwsClients, plane: TrafficPlane, inboxes: dict[str, Inbox]
 ) -> ProviderFailed:
     pulumi.up(props(plane, inboxes))
-    set_alarm(operator, plane.gating_alarms(Colour.GREEN)[0], AlarmValue.ALARM, "5xx rate 9% > 5%")
-    # The gate would refuse a firing alarm: fire it once the first step is set.
-    force_weights(operator, plane, Weights(blue=50, green=50))
+    alarm_on_green_at_half(operator, plane)
     with pytest.raises(ProviderFailed) as failed:
         pulumi.up(props(plane, inboxes, live="green"))
     set_alarm(operator, plane.gating_alarms(Colour.GREEN)[0], AlarmValue.OK, "recovered")
@@ -588,11 +592,7 @@ def test_a_refused_release_over_a_listener_in_maintenance_names_what_it_found(
     pulumi: DynamicEngine, operator: AwsClients, plane: TrafficPlane, inboxes: dict[str, Inbox]
 ) -> None:
     roll_back_a_shift_to_green(pulumi, operator, plane, inboxes)
-    maintenance = {
-        "Type": "fixed-response",
-        "FixedResponseConfig": {"StatusCode": "503", "ContentType": "text/plain"},
-    }
-    operator.elbv2.modify_listener(ListenerArn=plane.listener_arn, DefaultActions=[maintenance])
+    put_up_maintenance_page(operator, plane)
     with pytest.raises(ProviderFailed) as refused:
         pulumi.up(props(plane, inboxes, live="green"))
     details = refused.value.details

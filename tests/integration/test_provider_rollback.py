@@ -17,13 +17,14 @@ import pytest
 from delivery.config.model import Colour
 from delivery.cutover.aws import AwsClients, make_clients
 from delivery.cutover.events import Outcome, outcome_in
-from delivery.cutover.ports import AlarmValue
 from delivery.plans.schedule import Weights
-from delivery.rehearsal.emulator import TrafficPlane, force_weights, listener_weights, set_alarm
+from delivery.rehearsal.emulator import TrafficPlane, force_weights, listener_weights
 from delivery.rehearsal.faults import Fault, FaultInjector
+from tests.integration.conftest import default_action_types, put_up_maintenance_page
 from tests.integration.pulumi_engine import DynamicEngine, ProviderFailed
 from tests.integration.test_provider import (  # noqa: F401
     Inbox,
+    alarm_on_green_at_half,
     aws_env,
     inboxes,
     inject,
@@ -32,12 +33,6 @@ from tests.integration.test_provider import (  # noqa: F401
 )
 
 pytestmark = pytest.mark.integration
-
-
-def alarm_on_green_at_half(operator: AwsClients, plane: TrafficPlane) -> None:
-    """A shift to green found at 50/50 with green's alarm firing: the update rolls back."""
-    force_weights(operator, plane, Weights(blue=50, green=50))
-    set_alarm(operator, plane.gating_alarms(Colour.GREEN)[0], AlarmValue.ALARM, "5xx")
 
 
 def test_a_slow_emergency_page_does_not_hold_up_the_restore(
@@ -161,13 +156,9 @@ def test_a_listener_rebuilt_by_hand_during_a_failing_rollback_is_not_overwritten
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     pulumi.up(props(plane, inboxes))
-    maintenance = {
-        "Type": "fixed-response",
-        "FixedResponseConfig": {"StatusCode": "503", "ContentType": "text/plain"},
-    }
 
     def on_call_puts_up_a_maintenance_page() -> None:
-        operator.elbv2.modify_listener(ListenerArn=plane.listener_arn, DefaultActions=[maintenance])
+        put_up_maintenance_page(operator, plane)
 
     denied = Fault(
         "ModifyListener",
@@ -183,8 +174,7 @@ def test_a_listener_rebuilt_by_hand_during_a_failing_rollback_is_not_overwritten
     details = failed.value.details
     assert outcome_in(details) is Outcome.ROLLBACK_FAILED
     assert "ROLLBACK NOT FINISHED" in details and "[fixed-response]" in details
-    actions = operator.elbv2.describe_listeners(ListenerArns=[plane.listener_arn])["Listeners"][0]
-    assert [a["Type"] for a in actions["DefaultActions"]] == ["fixed-response"]
+    assert default_action_types(operator, plane) == ["fixed-response"]
     assert len(inboxes["critical"].messages()) == 1
 
 
@@ -197,14 +187,10 @@ def test_a_maintenance_page_is_not_overwritten_when_the_read_between_tries_fails
 ) -> None:
     """One elbv2 throttling burst fails the rollback's write and the read after it."""
     pulumi.up(props(plane, inboxes))
-    maintenance = {
-        "Type": "fixed-response",
-        "FixedResponseConfig": {"StatusCode": "503", "ContentType": "text/plain"},
-    }
     reads = Fault("DescribeListeners", 0)  # armed with the maintenance page below
 
     def maintenance_page_and_throttled_reads() -> None:
-        operator.elbv2.modify_listener(ListenerArn=plane.listener_arn, DefaultActions=[maintenance])
+        put_up_maintenance_page(operator, plane)
         reads.first, reads.count = reads.seen + 1, 6  # every attempt of the next read
 
     denied = Fault(
@@ -219,5 +205,4 @@ def test_a_maintenance_page_is_not_overwritten_when_the_read_between_tries_fails
     with pytest.raises(ProviderFailed) as failed:
         pulumi.up(props(plane, inboxes, live="green"))
     assert outcome_in(failed.value.details) is Outcome.ROLLBACK_FAILED
-    actions = operator.elbv2.describe_listeners(ListenerArns=[plane.listener_arn])["Listeners"][0]
-    assert [a["Type"] for a in actions["DefaultActions"]] == ["fixed-response"]
+    assert default_action_types(operator, plane) == ["fixed-response"]
