@@ -7,7 +7,7 @@ critical topic; each colour's composite (any rollback alarm) pages through emerg
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -26,6 +26,9 @@ class RollbackAlarmsArgs:
     target_group_suffixes: Mapping[Colour, pulumi.Input[str]]
     workload: Workload
     topic_arns: Mapping[Tier, pulumi.Input[str]]
+    # Incident Manager response plans by paging tier: a critical rollback alarm and the
+    # emergency composite start an incident as well as notifying (components/incidents.py).
+    response_plan_arns: Mapping[Tier, pulumi.Input[str]] = field(default_factory=dict)
 
 
 class RollbackAlarms(pulumi.ComponentResource):
@@ -38,6 +41,12 @@ class RollbackAlarms(pulumi.ComponentResource):
         self.composites: dict[Colour, aws.cloudwatch.CompositeAlarm] = {}
         self.alarm_arns: list[pulumi.Output[str]] = []
         critical, info = args.topic_arns[Tier.CRITICAL], args.topic_arns[Tier.INFO]
+        plans = args.response_plan_arns
+        on_critical = [critical, *([plans[Tier.CRITICAL]] if Tier.CRITICAL in plans else [])]
+        on_page = [
+            args.topic_arns[Tier.EMERGENCY],
+            *([plans[Tier.EMERGENCY]] if Tier.EMERGENCY in plans else []),
+        ]
         for colour in Colour:
             self.names[colour] = tuple(
                 alarm_name(args.name_prefix, colour, s.slug) for s in args.specs
@@ -64,7 +73,7 @@ class RollbackAlarms(pulumi.ComponentResource):
                         evaluation_periods=spec.periods,
                         datapoints_to_alarm=spec.periods,
                         treat_missing_data=spec.treat_missing.value,
-                        alarm_actions=[critical],
+                        alarm_actions=on_critical,
                         ok_actions=[info],
                         opts=child,
                         **_measure(spec, dims),
@@ -93,7 +102,7 @@ class RollbackAlarms(pulumi.ComponentResource):
                 alarm_name=alarm_name(args.name_prefix, colour, "page"),
                 alarm_description=f"[page] {colour}: a rollback trigger is firing",
                 alarm_rule=" OR ".join(f'ALARM("{n}")' for n in self.names[colour]),
-                alarm_actions=[args.topic_arns[Tier.EMERGENCY]],
+                alarm_actions=on_page,
                 ok_actions=[info],
                 opts=pulumi.ResourceOptions(parent=self, depends_on=colour_alarms),
             )

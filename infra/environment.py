@@ -1,6 +1,7 @@
 """Composes one environment from its validated configuration: network → secrets → alerting →
-ALB → cluster → workload → alarms → audit trail → dashboard → cutover → test listener (it
-follows the cutover's outcome) → scaling → CI roles. Returns what the stack exports."""
+incident response → ALB → cluster → workload → alarms → error budget → audit trail → dashboard
+→ cutover → test listener (it follows the cutover's outcome) → scaling → CI roles. Returns
+what the stack exports."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pulumi_aws as aws
 from components.alarms import RollbackAlarms, RollbackAlarmsArgs
 from components.alerting import AlertTopics, AlertTopicsArgs
 from components.audit import AuditTrail, AuditTrailArgs
+from components.budget import ErrorBudgetAlarms, ErrorBudgetAlarmsArgs
 from components.ci_roles import (
     INFRASTRUCTURE,
     RELEASE,
@@ -24,6 +26,7 @@ from components.ci_roles import (
 from components.cluster import EksCluster, EksClusterArgs, ServiceAccountRole
 from components.cutover import BlueGreenCutover, BlueGreenCutoverArgs
 from components.dashboard import EnvironmentDashboard, EnvironmentDashboardArgs
+from components.incidents import IncidentResponse, IncidentResponseArgs
 from components.network import MultiAzNetwork, MultiAzNetworkArgs
 from components.records import ReleaseRecords, ReleaseRecordsArgs
 from components.secrets import EnvironmentSecrets, EnvironmentSecretsArgs
@@ -88,6 +91,12 @@ def build_environment(
             {w.endpoint: stack.secret_values[w.endpoint] for w in settings.alerting.webhooks},
             permissions_boundary=boundary,
         ),
+        on_aws,
+    )
+    topic_arns = {tier: topic.arn for tier, topic in alerting.topics.items()}
+    incidents = IncidentResponse(
+        "incidents",
+        IncidentResponseArgs(settings.incidents, prefix, settings.region, topic_arns),
         on_aws,
     )
     alb = WeightedAlb(
@@ -159,7 +168,20 @@ def build_environment(
             alb.load_balancer.arn_suffix,
             group_suffixes,
             settings.workload,
-            {tier: topic.arn for tier, topic in alerting.topics.items()},
+            topic_arns,
+            incidents.plan_arns,
+        ),
+        on_aws,
+    )
+    budget = ErrorBudgetAlarms(
+        "budget",
+        ErrorBudgetAlarmsArgs(
+            prefix,
+            settings.slo,
+            alb.load_balancer.arn_suffix,
+            group_suffixes[settings.live_colour],
+            topic_arns,
+            incidents.plan_arns,
         ),
         on_aws,
     )
@@ -186,7 +208,9 @@ def build_environment(
             settings.region,
             alb.load_balancer.arn_suffix,
             group_suffixes,
-            [*alarms.alarm_arns, audit.alarm.arn],
+            [*alarms.alarm_arns, *budget.alarm_arns, audit.alarm.arn],
+            settings.slo,
+            settings.live_colour,
         ),
         on_aws,
     )
@@ -269,6 +293,9 @@ def build_environment(
         "secretArns": {name: s.arn for name, s in secrets.secrets.items()},
         "secretsReadPolicyArn": secrets.read_policy.arn,
         "alertTopicArns": {t.value: topic.arn for t, topic in alerting.topics.items()},
+        "responsePlanArns": {t.value: arn for t, arn in incidents.plan_arns.items()},
+        "burnRateAlarms": {slug: c.alarm_name for slug, c in budget.composites.items()},
+        "availabilitySlo": settings.slo.availability_percent,
         "ciRoleArns": {kind: role.arn for kind, role in ci.roles.items()},
         "auditTrailArn": audit.trail.arn,
         "worstCaseFaultToRollbackSeconds": worst_case_fault_to_rollback(settings),

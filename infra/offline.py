@@ -111,6 +111,11 @@ def _outputs(type_: str, name: str, inputs: dict[str, Any], region: str) -> dict
     elif type_ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
         host = str(inputs.get("url", "")).removeprefix("https://")
         extra = {"arn": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{host}"}
+    elif type_ == "aws:ssmincidents/responsePlan:ResponsePlan":
+        # Global: no region (the AWS CLI's update-response-plan example's ARN).
+        extra = {"arn": f"arn:aws:ssm-incidents::{ACCOUNT}:response-plan/{inputs.get('name')}"}
+    elif type_ == "aws:ssmcontacts/contact:Contact":
+        extra = {"arn": f"arn:aws:ssm-contacts:{region}:{ACCOUNT}:contact/{inputs.get('alias')}"}
     elif type_ == "aws:ec2/launchTemplate:LaunchTemplate":
         extra["latestVersion"] = 1
     elif type_ == "pulumi-python:dynamic:Resource":

@@ -340,6 +340,50 @@ ALERTING: Final = (
         optional=True,
     ),
 )
+INCIDENTS: Final = (
+    array(
+        "incidentContacts",
+        "string",
+        "People Incident Manager engages, one channel per entry as '<contact>:<EMAIL|SMS|VOICE>:"
+        "<address>' (an e-mail address, or a phone number in E.164 such as +15555550100); "
+        "repeat a contact for more channels. Each channel must be activated once with the "
+        "code AWS sends to it.",
+        optional=True,
+    ),
+    array(
+        "criticalEscalation",
+        "string",
+        "Escalation of an incident a critical alarm starts: stages in order, each "
+        "'<minutes>:<contact>[+<contact>...]' (1..30 minutes to acknowledge before the next "
+        "stage is engaged), e.g. ['5:alice', '10:bob+carol']. Required in staging and prod.",
+        optional=True,
+    ),
+    array(
+        "emergencyEscalation",
+        "string",
+        "Escalation of an incident an emergency alarm starts (a failed rollback, the paging "
+        "composite, a fast error-budget burn); as criticalEscalation.",
+        optional=True,
+    ),
+    text(
+        "incidentReplicationSetArn",
+        "ARN of the account's existing Incident Manager replication set (an account holds "
+        "one). Empty: this stack creates it, so set it in every other stack of the account.",
+        optional=True,
+    ),
+    text(
+        "availabilitySlo",
+        "Availability objective in percent of production requests answered without a 5xx, "
+        "e.g. 99.9; the error budget and its burn-rate alarms derive from it.",
+    ),
+    integer(
+        "sloPeriodDays",
+        7,
+        90,
+        "Days over which the availability objective is judged (the error budget's period).",
+        default=30,
+    ),
+)
 SECRETS: Final = (
     array(
         "secretNames",
@@ -451,6 +495,7 @@ DECLARED: Final[tuple[Key, ...]] = (
     *SERVICE,
     *RELEASE,
     *ALERTING,
+    *INCIDENTS,
     *SECRETS,
     *RELEASE_CHECKS,
     *SECURITY,

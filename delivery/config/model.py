@@ -8,7 +8,7 @@ from __future__ import annotations
 import ipaddress
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final
 
@@ -60,6 +60,17 @@ class Environment(StrEnum):
         """prod keeps a year of logs (FSBP CloudWatch.16); the others keep what they set."""
         return 365 if self.protected else 1
 
+    @property
+    def pages_people(self) -> bool:
+        """staging and prod: critical and emergency alarms start Incident Manager incidents
+        that escalate until someone acknowledges; dev may page nobody."""
+        return self is not Environment.DEV
+
+    @property
+    def budget_gates_releases(self) -> bool:
+        """prod: a release does not start while the error budget is spent."""
+        return self is Environment.PROD
+
 
 class Colour(StrEnum):
     BLUE = "blue"
@@ -101,6 +112,17 @@ class Tier(StrEnum):
     WARNING = "warning"
     CRITICAL = "critical"
     EMERGENCY = "emergency"
+
+    @property
+    def pages(self) -> bool:
+        """Critical and emergency start incidents (and page); info and warning never do."""
+        return self in (Tier.CRITICAL, Tier.EMERGENCY)
+
+    @property
+    def impact(self) -> int:
+        """Incident Manager's impact of an incident this tier starts (1 critical .. 5 none;
+        StartIncident's ``impact``)."""
+        return 1 if self is Tier.EMERGENCY else 2
 
 
 @dataclass(frozen=True)
@@ -193,6 +215,62 @@ class Subscription:
 class AlertingSettings:
     emails: tuple[Subscription, ...]
     webhooks: tuple[Subscription, ...]
+
+
+class ChannelType(StrEnum):
+    """How Incident Manager engages a contact (SSM Contacts' ContactChannel types)."""
+
+    EMAIL = "EMAIL"
+    SMS = "SMS"
+    VOICE = "VOICE"
+
+
+@dataclass(frozen=True)
+class ContactChannel:
+    type: ChannelType
+    address: str  # an e-mail address, or a phone number in E.164 (+15555550100)
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A person Incident Manager engages: ``name`` becomes the alias ``<prefix>-<name>``."""
+
+    name: str
+    channels: tuple[ContactChannel, ...]
+
+
+@dataclass(frozen=True)
+class EscalationStage:
+    """Engage ``contacts`` at once; wait ``minutes`` for an acknowledgement, then go on."""
+
+    minutes: int
+    contacts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class IncidentSettings:
+    """Who is engaged, and in which order, when a paging tier starts an incident."""
+
+    contacts: tuple[Contact, ...] = ()
+    escalations: Mapping[Tier, tuple[EscalationStage, ...]] = field(default_factory=dict)
+    replication_set_arn: str | None = None  # None: this stack creates the account's set
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.escalations)
+
+
+@dataclass(frozen=True)
+class Slo:
+    """The availability objective: the share of requests answered without a 5xx."""
+
+    availability_percent: float
+    period_days: int
+
+    @property
+    def error_budget(self) -> float:
+        """The share of requests that may fail over the period (0.001 for 99.9%)."""
+        return round(1 - self.availability_percent / 100, 12)
 
 
 @dataclass(frozen=True)
@@ -342,6 +420,8 @@ class Settings:
     release: ReleaseSettings
     security: SecuritySettings
     retry_rollback: str = ""  # a rollback record's id: shift that rolled-back release again
+    incidents: IncidentSettings = IncidentSettings()
+    slo: Slo = Slo(99.9, 30)
 
     @property
     def name_prefix(self) -> str:

@@ -234,6 +234,24 @@ class ConfigReader:
             return None
         return value
 
+    def percent(self, name: str, low: float, high: float) -> float | None:
+        """A percentage with at most three decimals, low <= value < high, written as a number
+        or as text (a schema of type string: `pulumi config set` stores text)."""
+        value = self._value(name)
+        if value is _MISSING:
+            return None
+        written = str(value).strip() if isinstance(value, str | int | float) else ""
+        if isinstance(value, bool) or not re.fullmatch(r"[0-9]{1,3}(\.[0-9]{1,3})?", written):
+            self.fail(
+                name, f"must be a percentage such as 99.9 (at most 3 decimals), got {shown(value)}"
+            )
+            return None
+        found = float(written)
+        if not low <= found < high:
+            self.fail(name, f"must be at least {low:g} and below {high:g}, got {written}")
+            return None
+        return found
+
     def listing(self, name: str) -> list[Any] | None:
         """A list (YAML, or JSON text as Pulumi carries it); ``[]`` when an optional key is
         absent, None when it is bad or a required one is absent."""

@@ -29,6 +29,7 @@ from delivery.config.aws_rules import (
     tag_value_problem,
     worst_case_read_policy,
 )
+from delivery.config.incidents import read_incidents, read_slo
 from delivery.config.keys import DECLARED, REGION, SECRET_VALUES, qualified, unknown_key_problems
 from delivery.config.model import (
     HOOK_HASH_CHARS,
@@ -557,6 +558,8 @@ def load_settings(raw: Mapping[str, Any], stack: str) -> Settings:
         _read_subscriptions(reader, "alertEmails", email=True),
         _read_subscriptions(reader, "alertWebhooks", email=False),
     )
+    incidents = read_incidents(reader, environment)
+    slo = read_slo(reader)
     secrets = _read_secrets(reader, region)
     _check_read_policy(reader, region, environment, secrets)
     checks = _read_checks(reader)
@@ -571,7 +574,7 @@ def load_settings(raw: Mapping[str, Any], stack: str) -> Settings:
         raise ConfigError(reader.problems, source=f"stack {stack!r}")
     assert region and environment and owner and cost_centre and live and traffic
     assert network and alb and alarms and workload and secrets and checks and security
-    assert cluster and service and release
+    assert cluster and service and release and slo
     return Settings(
         stack,
         environment,
@@ -592,4 +595,6 @@ def load_settings(raw: Mapping[str, Any], stack: str) -> Settings:
         release,
         security,
         retry_rollback or "",
+        incidents,
+        slo,
     )

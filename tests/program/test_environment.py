@@ -205,7 +205,8 @@ def test_every_rollback_trigger_has_its_alarm_per_colour(
             assert resource["dimensions"]["Service"] == f"{settings.workload.service_name}-{colour}"
             assert resource["treatMissingData"] == "missing"
         for kind in ("5xx-rate", "latency", "error-rate", "cpu", "memory"):
-            assert alarms[f"{prefix}-{kind}"]["alarmActions"] == [critical], kind
+            # The critical topic first; the incident it starts is tests/program/test_incidents.py's
+            assert alarms[f"{prefix}-{kind}"]["alarmActions"][0] == critical, kind
     assert run.exports["gatingAlarms"] == run.exports["alarmNames"][settings.live_colour.value]
 
 
@@ -221,7 +222,7 @@ def test_a_composite_alarm_per_colour_pages_through_emergency(
         page = composites[f"switchyard-{settings.environment}-{colour}-page"]
         for name in run.exports["alarmNames"][colour.value]:
             assert f'ALARM("{name}")' in page["alarmRule"]
-        assert page["alarmActions"] == [run.exports["alertTopicArns"]["emergency"]]
+        assert page["alarmActions"][0] == run.exports["alertTopicArns"]["emergency"]
 
 
 def test_alert_tiers_and_subscriptions(stack: tuple[Settings, Evaluation]) -> None:
@@ -250,7 +251,8 @@ def test_the_dashboard_shows_every_alarm(stack: tuple[Settings, Evaluation]) -> 
         for r in run.mocks.resources
         if r.type in (ALARM, "aws:cloudwatch/compositeAlarm:CompositeAlarm")
     ]
-    assert len(alarm_widget["properties"]["alarms"]) == len(every) == 15  # 14 rollback, 1 audit
+    # 14 rollback, 1 audit, 4 burn-rate alerts of two windows and a composite each
+    assert len(alarm_widget["properties"]["alarms"]) == len(every) == 15 + 4 * 3
     titles = [w["properties"]["title"] for w in body["widgets"]]
     assert "Requests per colour (the weights at work)" in titles
     assert run.exports["dashboardUrl"].endswith(

@@ -37,6 +37,11 @@ GOOD: dict[str, Any] = stack_config("staging")
 OPTIONAL = {
     "certificateArn",
     "testClientCidrs",
+    "incidentContacts",
+    "criticalEscalation",
+    "emergencyEscalation",
+    "incidentReplicationSetArn",
+    "sloPeriodDays",
     "alertEmails",
     "alertWebhooks",
     "secretNames",
@@ -149,13 +154,43 @@ def test_each_missing_required_key_names_the_command_that_sets_it(key: str) -> N
     assert f"pulumi config set {key}" in problems[key]
 
 
-@pytest.mark.parametrize("key", sorted(OPTIONAL - {"certificateArn", "wafRateLimit"}))
+# Required in staging and prod only: a certificate, a web ACL, and someone to page.
+IN_DEV_ONLY_OPTIONAL = {
+    "certificateArn",
+    "wafRateLimit",
+    "incidentContacts",
+    "criticalEscalation",
+    "emergencyEscalation",
+}
+
+
+@pytest.mark.parametrize("key", sorted(OPTIONAL - IN_DEV_ONLY_OPTIONAL))
 def test_optional_keys_may_be_left_out(key: str) -> None:
     raw = {k: v for k, v in GOOD.items() if k != full(key)}
     if key == "alertWebhooks":
         assert load_settings(raw, "staging").alerting.webhooks == ()
     else:
         assert load_settings(raw, "staging").stack == "staging"
+
+
+@pytest.mark.parametrize("key", ["criticalEscalation", "emergencyEscalation"])
+def test_staging_without_an_escalation_says_it_would_page_nobody(key: str) -> None:
+    assert "has no stage" in problems_for(**{key: ...})[full(key)]
+
+
+def test_dev_may_page_nobody() -> None:
+    dev = load_stack("dev")
+    assert not dev.incidents.enabled and dev.incidents.contacts == ()
+    assert dev.slo.availability_percent == 99.0 and dev.slo.period_days == 30
+
+
+def test_prod_escalates_each_paging_tier_in_stages() -> None:
+    prod = load_stack("prod")
+    assert prod.slo.error_budget == 0.001
+    assert set(prod.incidents.escalations) == {t for t in Tier if t.pages}
+    first = prod.incidents.escalations[Tier.EMERGENCY][0]
+    assert first.minutes == 5 and first.contacts == ("oncall-primary",)
+    assert prod.incidents.replication_set_arn is None  # prod creates the account's set
 
 
 def test_dev_may_run_without_a_certificate() -> None:

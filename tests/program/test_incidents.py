@@ -1,0 +1,189 @@
+"""Incident Manager and the error budget under Pulumi's mock runtime, for every stack file:
+who is engaged in which order, which alarms start incidents, and the burn-rate alarms.
+
+moto has no Incident Manager: these tests prove the graph the program declares; what AWS does
+with it (engaging channels, starting an incident from an alarm) only a real account shows.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from delivery.config.model import Settings, Tier
+from delivery.config.stackfile import load_stack
+from delivery.plans.budget import BURN_RATE_ALERTS
+from infra.offline import Evaluation, Registered
+from tests.program.harness import evaluate
+
+STACKS = ("dev", "staging", "prod")
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+COMPOSITE = "aws:cloudwatch/compositeAlarm:CompositeAlarm"
+RESPONSE_PLAN = "aws:ssmincidents/responsePlan:ResponsePlan"
+CONTACT = "aws:ssmcontacts/contact:Contact"
+PLAN = "aws:ssmcontacts/plan:Plan"
+CHANNEL = "aws:ssmcontacts/contactChannel:ContactChannel"
+REPLICATION_SET = "aws:ssmincidents/replicationSet:ReplicationSet"
+
+
+@pytest.fixture(scope="module", params=STACKS)
+def stack(request: pytest.FixtureRequest) -> tuple[Settings, Evaluation]:
+    return load_stack(request.param), evaluate(request.param)
+
+
+def plan_arn(settings: Settings, tier: Tier) -> str:
+    return f"arn:aws:ssm-incidents::123456789012:response-plan/{settings.name_prefix}-{tier}"
+
+
+def by_name(run: Evaluation, type_: str) -> dict[str, Registered]:
+    return {r.name: r for r in run.mocks.of_type(type_)}
+
+
+def test_each_paging_tier_has_a_response_plan_engaging_its_escalation(
+    stack: tuple[Settings, Evaluation],
+) -> None:
+    settings, run = stack
+    plans = {r.inputs["name"]: r for r in run.mocks.of_type(RESPONSE_PLAN)}
+    expected = {f"{settings.name_prefix}-{t}" for t in settings.incidents.escalations}
+    assert set(plans) == expected
+    assert all(t.pages for t in settings.incidents.escalations)
+    contacts = {r.inputs["alias"]: r for r in run.mocks.of_type(CONTACT)}
+    for tier in settings.incidents.escalations:
+        plan = plans[f"{settings.name_prefix}-{tier}"].inputs
+        alias = f"{settings.name_prefix}-{tier}-escalation"
+        assert contacts[alias].inputs["type"] == "ESCALATION"
+        assert plan["engagements"] == [
+            f"arn:aws:ssm-contacts:{settings.region}:123456789012:contact/{alias}"
+        ]
+        assert plan["incidentTemplate"]["impact"] == tier.impact
+        assert plan["incidentTemplate"]["notificationTargets"] == [
+            {"snsTopicArn": f"arn:aws:mock:{settings.region}:123456789012:alerting-{tier}"}
+        ]
+    if not settings.incidents.enabled:
+        assert not contacts and not run.mocks.of_type(REPLICATION_SET)
+
+
+def test_escalation_stages_follow_the_config_in_order(stack: tuple[Settings, Evaluation]) -> None:
+    settings, run = stack
+    plans = by_name(run, PLAN)
+    for tier, stages in settings.incidents.escalations.items():
+        declared = plans[f"incidents-{tier}-escalation"].inputs["stages"]
+        assert [s["durationInMinutes"] for s in declared] == [s.minutes for s in stages]
+        for stage, written in zip(stages, declared, strict=True):
+            targets = [t["contactTargetInfo"] for t in written["targets"]]
+            assert [t["contactId"].rsplit("/", 1)[1] for t in targets] == [
+                f"{settings.name_prefix}-{c}" for c in stage.contacts
+            ]
+            assert all(t["isEssential"] for t in targets)  # anyone's ack stops it
+
+
+def test_every_person_is_engaged_on_each_channel_at_once(
+    stack: tuple[Settings, Evaluation],
+) -> None:
+    settings, run = stack
+    channels = run.mocks.of_type(CHANNEL)
+    assert sorted(
+        (c.inputs["type"], c.inputs["deliveryAddress"]["simpleAddress"]) for c in channels
+    ) == sorted(
+        (ch.type.value, ch.address) for p in settings.incidents.contacts for ch in p.channels
+    )
+    plans = by_name(run, PLAN)
+    for person in settings.incidents.contacts:
+        stages = plans[f"incidents-contact-{person.name}"].inputs["stages"]
+        assert len(stages) == 1 and stages[0]["durationInMinutes"] == 0
+        assert len(stages[0]["targets"]) == len(person.channels)
+
+
+def test_the_replication_set_is_created_once_per_account(
+    stack: tuple[Settings, Evaluation],
+) -> None:
+    settings, run = stack
+    created = run.mocks.of_type(REPLICATION_SET)
+    if settings.incidents.enabled and settings.incidents.replication_set_arn is None:
+        (only,) = created
+        assert only.inputs["regions"] == [{"name": settings.region}]
+        assert run.mocks.options["incidents-replication-set"].protect
+        for plan in run.mocks.of_type(RESPONSE_PLAN):
+            assert "incidents-replication-set" in run.mocks.options[plan.name].depends_on
+    else:
+        assert created == []
+
+
+def actions(resource: Registered) -> list[str]:
+    return list(resource.inputs.get("alarmActions", []))
+
+
+def test_critical_and_emergency_alarms_start_incidents_info_and_warning_never(
+    stack: tuple[Settings, Evaluation],
+) -> None:
+    settings, run = stack
+    started = {Tier.CRITICAL: 0, Tier.EMERGENCY: 0}
+    for alarm in [*run.mocks.of_type(ALARM), *run.mocks.of_type(COMPOSITE)]:
+        topics = [a.rsplit("-", 1)[1] for a in actions(alarm) if ":alerting-" in a]
+        starts = [a for a in actions(alarm) if ":ssm-incidents::" in a]
+        paging = [Tier(t) for t in topics if Tier(t).pages]
+        if paging and settings.incidents.enabled:
+            assert starts == [plan_arn(settings, t) for t in paging], alarm.name
+            started[paging[0]] += 1
+        else:
+            assert starts == [], f"{alarm.name} notifies {topics} and must page nobody"
+    if settings.incidents.enabled:  # rollback alarms, the paging composites, the fast burns
+        assert started[Tier.CRITICAL] > 0 and started[Tier.EMERGENCY] > 0
+
+
+def test_burn_rate_alarms_pair_a_long_and_a_short_window(
+    stack: tuple[Settings, Evaluation],
+) -> None:
+    settings, run = stack
+    windows = {r.inputs["name"]: r.inputs for r in run.mocks.of_type(ALARM)}
+    composites = {r.inputs["alarmName"]: r.inputs for r in run.mocks.of_type(COMPOSITE)}
+    prefix = f"{settings.name_prefix}-slo-"
+    assert len([n for n in composites if n.startswith(prefix)]) == len(BURN_RATE_ALERTS)
+    for alert in BURN_RATE_ALERTS:
+        composite = composites[f"{prefix}{alert.slug}"]
+        pair = [
+            f"{prefix}{alert.slug}-{w}" for w in _spans(alert.long_seconds, alert.short_seconds)
+        ]
+        assert composite["alarmRule"] == " AND ".join(f'ALARM("{n}")' for n in pair)
+        topic = f"arn:aws:mock:{settings.region}:123456789012:alerting-{alert.tier}"
+        expected = [topic]
+        if alert.tier.pages and settings.incidents.enabled:
+            expected.append(plan_arn(settings, alert.tier))
+        assert composite["alarmActions"] == expected
+        for name, seconds in zip(pair, (alert.long_seconds, alert.short_seconds), strict=True):
+            window = windows[name]
+            assert window["threshold"] == alert.burn_rate(settings.slo)
+            assert window["evaluationPeriods"] == 1
+            assert window["alarmActions"] == [
+                f"arn:aws:mock:{settings.region}:123456789012:alerting-info"
+            ]
+            queries = {q["id"]: q for q in window["metricQueries"]}
+            assert {q["metric"]["period"] for q in queries.values() if "metric" in q} == {seconds}
+            live = queries["requests"]["metric"]["dimensions"]["TargetGroup"]
+            assert f"-{settings.live_colour}/" in live  # the live colour's target group
+            assert "TargetGroup" not in queries["elb5xx"]["metric"]["dimensions"]
+            assert f"/ {settings.slo.error_budget:g}" in queries["burn"]["expression"]
+
+
+def _spans(*seconds: int) -> list[str]:
+    from delivery.plans.budget import window_name
+
+    return [window_name(s) for s in seconds]
+
+
+def test_the_dashboard_shows_the_budget_left_over_the_slo_period(
+    stack: tuple[Settings, Evaluation],
+) -> None:
+    settings, run = stack
+    (dashboard,) = run.mocks.of_type("aws:cloudwatch/dashboard:Dashboard")
+    body: dict[str, Any] = json.loads(dashboard.inputs["dashboardBody"])
+    (widget,) = [
+        w for w in body["widgets"] if "Error budget left" in w["properties"].get("title", "")
+    ]
+    props = widget["properties"]
+    assert props["view"] == "singleValue" and props["setPeriodToTimeRange"] is True
+    assert props["start"] == f"-P{settings.slo.period_days}D"
+    expression = props["metrics"][-1][0]["expression"]
+    assert f"/ {settings.slo.error_budget:g}" in expression
