@@ -43,6 +43,7 @@ extra: pip install -e '.[rehearse]' (make rehearse installs it).
   preview   a stack's changes as a pull-request comment (Automation API, or --offline:
             the program under mocks at a base git ref and at the working tree)
   report    delivery metrics from the release records, with a chart
+  incident  the post-incident record of a release that rolled back, as Markdown
 """
 
 EXIT_CODES = f"""\
@@ -93,8 +94,8 @@ def _extra_needed(command: str) -> Iterator[None]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.command == "report":
-        return _release_command("report", None, args)
+    if args.command in ("report", "incident"):
+        return _release_command(args.command, None, args)
     settings = load_stack(args.stack)
     if args.command == "check":
         return _check(settings)
@@ -204,6 +205,12 @@ def _release_parsers(commands: Any) -> None:
         help="stop after the load test, ready to promote: the same command without this flag "
         "resumes and promotes (the production-stage approval gate)",
     )
+    release.add_argument(
+        "--override-error-budget",
+        action="store_true",
+        help="prod: release although the availability budget is spent (the fix for the outage "
+        "itself); the release record keeps it",
+    )
     release.add_argument("--rehearse", action="store_true", help="against the embedded emulator")
     release.add_argument(
         "--scenario",
@@ -257,6 +264,18 @@ def _release_parsers(commands: Any) -> None:
     source.add_argument("--bucket", help="records bucket in S3")
     report.add_argument("--json", type=output_file(), help="also write the metrics here")
     report.add_argument("--chart", type=output_file(".png"), help="write a PNG chart here")
+    incident = command(
+        "incident",
+        "the post-incident record of a release that rolled back",
+        "Print the post-incident record the release driver kept for a rollback, a failed\n"
+        "rollback or an aborted promote (timeline, weights over time, the alarm's metric,\n"
+        "time to detect and to restore, open questions) as Markdown.",
+    )
+    incident.add_argument("release_id", metavar="RELEASE_ID", help="the release's id")
+    kept = incident.add_mutually_exclusive_group(required=True)
+    kept.add_argument("--records", type=Path, help="records folder")
+    kept.add_argument("--bucket", help="records bucket in S3 (the releaseRecordsBucket output)")
+    incident.add_argument("--markdown", type=output_file(), help="also write it here")
 
 
 def _check(settings: Settings) -> int:
@@ -299,6 +318,8 @@ def _release_command(command: str, settings: Settings | None, args: argparse.Nam
 
     if command == "report":
         return release.report(args)
+    if command == "incident":
+        return release.incident(args)
     assert settings is not None
     if command == "release":
         return release.release(settings, args)

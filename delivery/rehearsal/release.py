@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from delivery.config.model import PROJECT, Colour, LoadCheck, ReleaseStep, Settings, Tier
 from delivery.config.stackfile import stack_config
@@ -34,6 +34,8 @@ from delivery.rehearsal.emulator import (
 from delivery.rehearsal.scenarios import ScenarioError
 from delivery.rehearsal.servers import ColourServer, colour_servers
 from delivery.release.baseline import CloudWatchBaseline
+from delivery.release.budget import CloudWatchErrorBudget, load_balancer_suffix, target_group_suffix
+from delivery.release.incident import CloudWatchAlarmMetrics
 from delivery.release.keys import LIVE_COLOUR, RELEASE_STEP, image_key
 from delivery.release.notify import SnsNotifier
 from delivery.release.orchestrate import Ports, Release, Request
@@ -213,6 +215,7 @@ def rehearse_release(
                 and event.step == scenario.alarm_step
             ):
                 alarm = plane.gating_alarms(source.other)[0]
+                fault_datapoints(operator.cloudwatch, alarm)
                 set_alarm(operator, alarm, AlarmValue.ALARM, f"rehearsal: 5xx at {event.step}%")
                 fired.append(alarm)
 
@@ -254,6 +257,39 @@ def rehearse_release(
             notifier=SnsNotifier(sns, topics),
             clock=clock,
             baseline=CloudWatchBaseline(clients.cloudwatch, now_utc()),
+            budget=CloudWatchErrorBudget(
+                clients.cloudwatch,
+                load_balancer_suffix(plane.load_balancer_arn),
+                target_group_suffix(plane.target_groups[source]),
+                now_utc,
+            ),
+            alarm_metrics=CloudWatchAlarmMetrics(clients.cloudwatch),
             say=say,
         )
         return Release(settings, ports).run(request)
+
+
+# What the faulty candidate's metrics show when the rehearsal fires its alarm: moto evaluates
+# no alarm, so the state is set by hand, and these datapoints are what the post-incident
+# record reads back as the alarm's metric around the fault.
+FAULT_VALUES: Final = {"HTTPCode_Target_5XX_Count": 70.0, "RequestCount": 1000.0}
+
+
+def fault_datapoints(cloudwatch: Any, alarm: str) -> None:
+    """Put a minute of the fault on every input metric of ``alarm`` (its own dimensions)."""
+    (definition,) = cloudwatch.describe_alarms(AlarmNames=[alarm])["MetricAlarms"]
+    stats = [q["MetricStat"]["Metric"] for q in definition.get("Metrics", []) if "MetricStat" in q]
+    if "MetricName" in definition:
+        stats.append(definition)
+    for metric in stats:
+        cloudwatch.put_metric_data(
+            Namespace=metric["Namespace"],
+            MetricData=[
+                {
+                    "MetricName": metric["MetricName"],
+                    "Dimensions": metric.get("Dimensions", []),
+                    "Value": FAULT_VALUES.get(metric["MetricName"], 1.0),
+                    "Timestamp": now_utc(),
+                }
+            ],
+        )

@@ -18,7 +18,7 @@ from typing import Any
 import boto3
 
 from delivery.config.model import Colour, Settings, Tier
-from delivery.config.stackfile import PROJECT_ROOT
+from delivery.config.stackfile import PROJECT_ROOT, load_stack
 from delivery.config.workloads import image_problem
 from delivery.cutover.aws import AwsClients, CloudWatchAlarms, ElbListener, TargetGroupHealth
 from delivery.cutover.aws import make_clients as make_cutover_clients
@@ -27,6 +27,18 @@ from delivery.errors import ConfigError, SwitchyardError
 from delivery.rehearsal.scenarios import ScenarioError
 from delivery.release.automation import AutomationStack, StackUnavailable
 from delivery.release.baseline import CloudWatchBaseline
+from delivery.release.budget import (
+    BudgetSpent,
+    CloudWatchErrorBudget,
+    load_balancer_suffix,
+    target_group_suffix,
+)
+from delivery.release.incident import (
+    CloudWatchAlarmMetrics,
+    needs_post_incident,
+    page_description,
+    post_incident,
+)
 from delivery.release.metrics import compute, write_chart
 from delivery.release.notify import SnsNotifier
 from delivery.release.orchestrate import EXIT_CODES, Ports, Release, Request
@@ -55,7 +67,13 @@ def check_image(image: str, settings: Settings) -> str:
     return image
 
 
-REQUIRED_OUTPUTS = ("productionListenerArn", "targetGroupArns", "alertTopicArns", "alarmNames")
+REQUIRED_OUTPUTS = (
+    "productionListenerArn",
+    "loadBalancerArn",
+    "targetGroupArns",
+    "alertTopicArns",
+    "alarmNames",
+)
 
 
 CLOCK_SKEW = timedelta(minutes=5)  # a runner's clock may run a little behind the committer's
@@ -154,16 +172,23 @@ def release(settings: Settings, args: argparse.Namespace) -> int:
             run_url=ci_run_url(),
             test_url=args.test_url,
             stage_only=args.stage_only,
+            override_error_budget=args.override_error_budget,
         )
         record = (
             _rehearse(settings, args, request) if args.rehearse else _real(settings, args, request)
         )
     except (ConfigError, BadRequest, ScenarioError):
         raise  # bad input: exit 2, nothing was started
+    except BudgetSpent as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return EXIT_CODES[Outcome.STOPPED]
     except SwitchyardError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    return _summarise(record, args.json)
+    code = _summarise(record, args.json)
+    if args.rehearse and record.post_incident:
+        print(f"\n{Path(record.post_incident).read_text()}", end="")
+    return code
 
 
 def _rehearse(settings: Settings, args: argparse.Namespace, request: Request) -> ReleaseRecord:
@@ -191,6 +216,13 @@ def _real(settings: Settings, args: argparse.Namespace, request: Request) -> Rel
         notifier=SnsNotifier(aws.sns, {Tier(k): v for k, v in outputs["alertTopicArns"].items()}),
         clock=clock,
         baseline=CloudWatchBaseline(aws.cutover.cloudwatch, now_utc()),
+        budget=CloudWatchErrorBudget(
+            aws.cutover.cloudwatch,
+            load_balancer_suffix(str(outputs["loadBalancerArn"])),
+            target_group_suffix(groups[settings.live_colour]),
+            now_utc,
+        ),
+        alarm_metrics=CloudWatchAlarmMetrics(aws.cutover.cloudwatch),
     )
     stack_file = PROJECT_ROOT / f"Pulumi.{settings.stack}.yaml"
     before = stack_file.read_text()
@@ -215,6 +247,10 @@ def _summarise(record: ReleaseRecord, json_path: Path | None) -> int:
         print(f"cause: {record.cause}")
     if record.time_to_restore_seconds is not None:
         print(f"time to restore: {record.time_to_restore_seconds:.3f}s")
+    if record.error_budget:
+        print(f"error budget: {record.error_budget}")
+    if record.post_incident:
+        print(f"post-incident record: {record.post_incident}")
     if json_path:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(record.as_json(), indent=2) + "\n")
@@ -251,12 +287,9 @@ def parse_since(text: str) -> timedelta:
 def report(args: argparse.Namespace) -> int:
     until = now_utc()
     since = until - parse_since(args.since)
-    if args.records:
-        store: RecordStore = LocalRecords(args.records)
-    elif args.bucket:
-        store = S3Records(boto3.session.Session().client("s3"), args.bucket)
-    else:
+    if not (args.records or args.bucket):
         raise SwitchyardError("report needs --records DIR or --bucket NAME")
+    store = _store(args)
     loaded = store.load()
     for bad in loaded.unreadable:
         print(f"warning: skipped {bad.where}: {bad.reason}", file=sys.stderr)
@@ -272,4 +305,39 @@ def report(args: argparse.Namespace) -> int:
     if args.chart:
         write_chart(args.chart, records, metrics)
         print(f"chart: {args.chart}")
+    return 0
+
+
+def _store(args: argparse.Namespace) -> RecordStore:
+    if args.records:
+        return LocalRecords(args.records)
+    return S3Records(boto3.session.Session().client("s3"), args.bucket)
+
+
+def incident(args: argparse.Namespace) -> int:
+    """Print a release's post-incident record; one kept before this driver had them (or whose
+    store failed) is rendered from its release record, without the alarm's metric."""
+    store = _store(args)
+    stack = str(args.release_id).rsplit("-", 2)[0]
+    markdown = store.load_post_incident(stack, args.release_id)
+    if markdown is None:
+        found = [r for r in store.load().records if r.id == args.release_id]
+        if not found:
+            raise SwitchyardError(
+                f"no release {args.release_id!r} in the records; `python -m delivery status "
+                "--stack <stack>` lists the last releases"
+            )
+        record = found[0]
+        if not needs_post_incident(record):
+            outcome = record.outcome.value if record.outcome else "unfinished"
+            raise SwitchyardError(
+                f"release {record.id} {outcome}: only a rollback, a failed rollback or an "
+                "aborted promote has a post-incident record"
+            )
+        page = page_description(load_stack(record.stack), Tier.CRITICAL)
+        markdown = post_incident(record, page, None, now_utc()).markdown()
+    print(markdown, end="")
+    if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(markdown)
     return 0

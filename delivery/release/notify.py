@@ -1,5 +1,6 @@
 """Release notifications on the environment's SNS tiers: start and promotion (info), rollback
-(critical, with its cause), refusal (warning), each with a link to the CI run."""
+(critical, with its cause and a link to its post-incident record), refusal (warning), each with
+a link to the CI run."""
 
 from __future__ import annotations
 
@@ -52,11 +53,16 @@ def finished(record: ReleaseRecord) -> Notice | None:
     tier, verb = tiers[record.outcome]
     cause = f"\nCause: {record.cause}" if record.cause else ""
     live = record.target if record.outcome is Outcome.PROMOTED else record.source
+    incident = (
+        f"\nPost-incident record: {record.post_incident} (python -m delivery incident {record.id})"
+        if record.post_incident
+        else ""
+    )
     return Notice(
         tier,
         f"[{record.stack}] release {verb}: {record.image}",
         f"Release {record.id} of {record.image} on {record.stack}: {verb}. "
-        f"{live} carries production.{cause}{_link(record)}",
+        f"{live} carries production.{cause}{incident}{_link(record)}",
     )
 
 

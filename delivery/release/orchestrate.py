@@ -19,8 +19,10 @@ from delivery.cutover.events import outcome_in
 from delivery.cutover.ports import Clock, Listener, TargetHealth
 from delivery.errors import PortError, SwitchyardError
 from delivery.plans.schedule import Weights
+from delivery.release import budget as error_budget
 from delivery.release import checks, notify
 from delivery.release.baseline import Baseline
+from delivery.release.incident import AlarmMetrics, write_post_incident
 from delivery.release.keys import (
     LATENCY_BASELINE_MS,
     LIVE_COLOUR,
@@ -82,6 +84,8 @@ class Ports:
     notifier: Notifier
     clock: Clock
     baseline: Baseline | None = None
+    budget: error_budget.ErrorBudget | None = None  # prod: no release while it is spent
+    alarm_metrics: AlarmMetrics | None = None  # the alarm's metric, for post-incident records
     now: Callable[[], datetime] = now_utc
     say: Callable[[str], None] = print
 
@@ -94,6 +98,7 @@ class Request:
     run_url: str | None = None
     test_url: str | None = None  # default: the test listener on the ALB's DNS name
     stage_only: bool = False  # stop validated, before promote; the next run resumes
+    override_error_budget: bool = False  # release in prod although the budget is spent
 
 
 class Release:
@@ -111,9 +116,13 @@ class Release:
         as it stands (the next run resumes it) and re-raises.
         """
         self._check_test_url(request)
+        budget = error_budget.gate(
+            self._settings, self._p.budget, request.override_error_budget, self._p.say
+        )
         record = self._begin(request)
         if record.outcome is not None:  # refused before it started
             return record
+        record.error_budget = budget or record.error_budget
         self._record = record
         try:
             self._phases(record, request)
@@ -498,6 +507,14 @@ class Release:
         if record.outcome is not None:
             return
         record.outcome, record.cause, record.ended_at = outcome, cause, self._p.now()
+        write_post_incident(
+            record,
+            self._settings,
+            self._p.records,
+            self._p.alarm_metrics,
+            self._p.now(),
+            self._p.say,
+        )
         self._save(record)
         self._send(notify.finished(record))
 

@@ -112,6 +112,8 @@ class ReleaseRecord:
     promoted_at: datetime | None = None
     runs: int = 1  # how many driver runs this release took (resumed after a crash: 2+)
     cutover: dict[str, Any] | None = None  # the engine's CutoverReport, when the driver saw it
+    error_budget: str = ""  # the prod budget gate's verdict, or the override that passed it
+    post_incident: str | None = None  # where the post-incident record of a rollback is kept
 
     @classmethod
     def begin(cls, stack: str, image: str, source: Colour, started_at: datetime) -> ReleaseRecord:
@@ -170,6 +172,8 @@ class ReleaseRecord:
             "lead_time_seconds": self.lead_time_seconds,
             "runs": self.runs,
             "cutover": self.cutover,
+            "error_budget": self.error_budget,
+            "post_incident": self.post_incident,
         }
 
     @classmethod
@@ -215,6 +219,8 @@ class ReleaseRecord:
                 promoted_at=_moment(data.get("promoted_at"), "promoted_at"),
                 runs=int(data.get("runs", 1)),
                 cutover=data.get("cutover"),
+                error_budget=str(data.get("error_budget", "")),
+                post_incident=data.get("post_incident"),
             )
         except (KeyError, ValueError, TypeError) as exc:
             raise RecordError(f"not a release record: {type(exc).__name__}: {exc}") from exc
@@ -238,6 +244,12 @@ class RecordStore(Protocol):
     def save(self, record: ReleaseRecord) -> None: ...
 
     def load(self) -> Loaded: ...
+
+    def save_post_incident(self, record: ReleaseRecord, markdown: str) -> str:
+        """Keep a release's post-incident record beside the records; return where it is."""
+        ...
+
+    def load_post_incident(self, stack: str, release_id: str) -> str | None: ...
 
 
 def parse(text: str | bytes, where: str) -> ReleaseRecord:
@@ -264,6 +276,13 @@ def record_name(record: ReleaseRecord) -> str:
     return f"{record.stack}/{record.id}.json"
 
 
+INCIDENTS = "incidents"  # beside the records' folder or prefix, so no listing of records meets it
+
+
+def post_incident_name(stack: str, release_id: str) -> str:
+    return f"{INCIDENTS}/{stack}/{release_id}.md"
+
+
 class LocalRecords:
     """Records as files under a folder: ``<folder>/<stack>/<id>.json``."""
 
@@ -281,6 +300,18 @@ class LocalRecords:
         if not self.folder.is_dir():
             return Loaded([], [])
         return _sorted((str(p), p.read_bytes()) for p in sorted(self.folder.glob("*/*.json")))
+
+    def save_post_incident(self, record: ReleaseRecord, markdown: str) -> str:
+        path = self.folder / post_incident_name(record.stack, record.id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".md.partial")
+        partial.write_text(markdown)
+        partial.replace(path)
+        return str(path)
+
+    def load_post_incident(self, stack: str, release_id: str) -> str | None:
+        path = self.folder / post_incident_name(stack, release_id)
+        return path.read_text() if path.is_file() else None
 
 
 class S3Records:
@@ -317,6 +348,33 @@ class S3Records:
                 ) from exc
 
         return _sorted(objects())
+
+    def _incident_key(self, stack: str, release_id: str) -> str:
+        # A sibling of the records' prefix: listing releases/ never meets a Markdown file.
+        return post_incident_name(stack, release_id)
+
+    def save_post_incident(self, record: ReleaseRecord, markdown: str) -> str:
+        key = self._incident_key(record.stack, record.id)
+        call(
+            self._s3.put_object,
+            Bucket=self.bucket,
+            Key=key,
+            Body=markdown.encode(),
+            ContentType="text/markdown; charset=utf-8",
+        )
+        return f"s3://{self.bucket}/{key}"
+
+    def load_post_incident(self, stack: str, release_id: str) -> str | None:
+        try:
+            found = call(
+                self._s3.get_object, Bucket=self.bucket, Key=self._incident_key(stack, release_id)
+            )
+        except PortError as exc:
+            if "NoSuchKey" in str(exc):
+                return None
+            raise
+        body: bytes = found["Body"].read()
+        return body.decode()
 
 
 def unfinished(records: Sequence[ReleaseRecord], stack: str) -> ReleaseRecord | None:

@@ -6,7 +6,9 @@ import heapq
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
+import boto3
 import pytest
 
 from delivery.cutover.aws import ApiCalls, AwsClients
@@ -38,6 +40,16 @@ def put_up_maintenance_page(operator: AwsClients, plane: TrafficPlane) -> None:
 def default_action_types(operator: AwsClients, plane: TrafficPlane) -> list[str]:
     found = operator.elbv2.describe_listeners(ListenerArns=[plane.listener_arn])["Listeners"]
     return [action["Type"] for action in found[0]["DefaultActions"]]
+
+
+def emulator_s3(emulator: Emulator) -> Any:
+    """An S3 client of its own boto3 session: S3's client customisations cannot be injected
+    twice into the emulator's shared botocore session."""
+    return boto3.session.Session(
+        aws_access_key_id="emulator",
+        aws_secret_access_key="emulator",
+        region_name=emulator.region,
+    ).client("s3", endpoint_url=emulator.endpoint)
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from delivery.cli import main
@@ -38,7 +37,7 @@ from delivery.release.notify import SnsNotifier
 from delivery.release.progress import OnProgress, Progress
 from delivery.release.record import LocalRecords, Outcome, ReleaseRecord, S3Records
 from delivery.release.status import WatchedStack, status_lines, watch
-from tests.integration.conftest import ScriptedClock
+from tests.integration.conftest import ScriptedClock, emulator_s3
 
 START = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 
@@ -215,13 +214,7 @@ def test_cloudwatch_dimensions_come_from_the_arns() -> None:
 def test_records_in_s3_round_trip_and_a_bad_object_is_named(
     emulator: Emulator, operator: AwsClients
 ) -> None:
-    # its own boto3 session: S3's client customisations cannot be injected twice into the
-    # emulator's shared botocore session
-    s3 = boto3.session.Session(
-        aws_access_key_id="emulator",
-        aws_secret_access_key="emulator",
-        region_name=emulator.region,
-    ).client("s3", endpoint_url=emulator.endpoint)
+    s3 = emulator_s3(emulator)
     s3.create_bucket(
         Bucket="it-releases", CreateBucketConfiguration={"LocationConstraint": emulator.region}
     )

@@ -107,6 +107,42 @@ def test_each_rehearsed_release_ends_with_its_exit_code_and_a_record(
         assert record["time_to_restore_seconds"] is not None
 
 
+def test_the_rehearsed_rollback_has_a_post_incident_record_the_incident_command_prints(
+    rehearsed: tuple[Path, dict[str, tuple[int, dict[str, Any]]]],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    records, results = rehearsed
+    record = results["alarm-at:50"][1]
+    kept = records / "incidents" / "staging" / f"{record['id']}.md"
+    assert record["post_incident"] == str(kept)
+    assert all(results[s][1]["post_incident"] is None for s in SCENARIOS if s != "alarm-at:50")
+
+    code = main(["incident", record["id"], "--records", str(records)])
+
+    printed = capsys.readouterr().out
+    assert code == 0 and printed == kept.read_text()
+    for section in (
+        "## Timeline",
+        "## Weights over time",
+        "## The alarm's metric around",
+        "## Open questions",
+        f"- Commit: {HEAD}",
+        "- Time to detect",
+        "| 70 |",
+    ):
+        assert section in printed, section
+    # a record kept before post-incident records existed is rendered from the release record
+    kept.unlink()
+    assert main(["incident", record["id"], "--records", str(records)]) == 0
+    assert capsys.readouterr().out.startswith(f"# Post-incident record: release {record['id']}")
+    promoted = results["clean"][1]["id"]
+    assert main(["incident", promoted, "--records", str(records)]) == 2
+    assert "only a rollback" in capsys.readouterr().err
+    assert main(["incident", "staging-20260101T000000Z-000000", "--records", str(records)]) == 2
+    assert "no release 'staging-20260101T000000Z-000000'" in capsys.readouterr().err
+
+
 def test_report_computes_the_metrics_from_rehearsed_records(
     rehearsed: tuple[Path, dict[str, tuple[int, dict[str, Any]]]], tmp_path: Path
 ) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from delivery.config.model import Colour, LoadCheck, Settings, Tier
+from delivery.config.model import Colour, Environment, LoadCheck, Settings, Slo, Tier
 from delivery.config.stackfile import load_stack
 from delivery.cutover.errors import ListenerDrift
 from delivery.cutover.events import Outcome as CutoverOutcome
@@ -20,9 +20,11 @@ from delivery.cutover.events import outcome_line
 from delivery.cutover.ports import AlarmState, AlarmValue
 from delivery.cutover.records import RollbackRecord
 from delivery.errors import SwitchyardError
+from delivery.plans.budget import BudgetLeft
 from delivery.plans.schedule import Weights
 from delivery.rehearsal.servers import ColourServer, colour_servers
 from delivery.release.automation import StackUnavailable
+from delivery.release.budget import BudgetSpent
 from delivery.release.keys import (
     HOOK_COMMAND,
     LATENCY_BASELINE_MS,
@@ -61,6 +63,17 @@ class FixedBaseline:
         return self.value
 
 
+@dataclasses.dataclass
+class FixedBudget:
+    """The error budget's port: the period's sums as CloudWatch would answer them."""
+
+    requests: float
+    errors: float
+
+    def read(self, slo: Slo) -> BudgetLeft:
+        return BudgetLeft(slo, self.requests, self.errors)
+
+
 class Clock:
     """Driver time: each reading one minute after the last, from a fixed start."""
 
@@ -95,8 +108,11 @@ class Rig:
     baseline: FixedBaseline
     settings: Settings
     lines: list[str]
+    budget: FixedBudget | None = None
 
-    def release(self, image: str = IMAGE, stage_only: bool = False) -> ReleaseRecord:
+    def release(
+        self, image: str = IMAGE, stage_only: bool = False, override_budget: bool = False
+    ) -> ReleaseRecord:
         ports = Ports(
             stack=self.stack,
             listener=self.stack.world,
@@ -105,6 +121,7 @@ class Rig:
             notifier=self.sent,
             clock=self.stack.world,
             baseline=self.baseline,
+            budget=self.budget,
             now=Clock(),
             say=self.lines.append,
         )
@@ -115,6 +132,7 @@ class Rig:
                 commit_time=COMMIT_TIME,
                 run_url="https://ci/run/1",
                 stage_only=stage_only,
+                override_error_budget=override_budget,
             )
         )
 
@@ -180,13 +198,7 @@ def test_no_baseline_data_keeps_the_static_value(rig: Rig) -> None:
 
 
 def test_an_alarm_during_promote_rolls_back_and_puts_the_config_back(rig: Rig) -> None:
-    def fire_at_50(event: Progress) -> None:
-        if event.kind == "weights-set" and event.step == 50 and event.weights.green == 50:
-            rig.stack.world.alarms["green-5xx"] = AlarmState(
-                "green-5xx", AlarmValue.ALARM, "5xx at 7%"
-            )
-
-    rig.stack.during_promote = fire_at_50
+    fire_green_at_50(rig)
     record = rig.release()
 
     assert record.outcome is Outcome.ROLLED_BACK and EXIT_CODES[record.outcome] == 3
@@ -555,3 +567,89 @@ def test_https_checks_without_a_host_name_are_refused_before_anything_changes(ri
     assert "TEST_URL" in str(refused.value) and "nothing was changed" in str(refused.value)
     assert rig.stack.ups == 0 and rig.stack.values == committed and rig.stored() == []
     assert rig.stack.world.sets == []
+
+
+def fire_green_at_50(rig: Rig) -> None:
+    def fire(event: Progress) -> None:
+        if event.kind == "weights-set" and event.step == 50 and event.weights.green == 50:
+            rig.stack.world.alarms["green-5xx"] = AlarmState(
+                "green-5xx", AlarmValue.ALARM, "5xx at 7%"
+            )
+
+    rig.stack.during_promote = fire
+
+
+def test_a_rollback_writes_its_post_incident_record_and_the_notice_links_it(rig: Rig) -> None:
+    fire_green_at_50(rig)
+    record = rig.release()
+
+    assert record.outcome is Outcome.ROLLED_BACK
+    expected = rig.records.folder / "incidents" / "staging" / f"{record.id}.md"
+    assert record.post_incident == str(expected)
+    text = expected.read_text()
+    assert text.startswith(f"# Post-incident record: release {record.id}")
+    assert "- Commit: abc1234" in text and "| weights-set | 50 | 50 |" in text
+    assert "fault seen: alarm 'green-5xx' is ALARM (5xx at 7%)" in text
+    assert "response plan switchyard-staging-critical" in text  # the page
+    assert rig.stored()[0]["post_incident"] == str(expected)
+    tier, _, message = rig.sent.notices[-1]
+    assert tier is Tier.CRITICAL and f"Post-incident record: {expected}" in message
+    assert rig.records.load_post_incident("staging", record.id) == text
+
+
+def test_an_aborted_promote_writes_one_too_and_a_promotion_none(rig: Rig) -> None:
+    def interrupt(event: Progress) -> None:
+        if event.kind == "weights-set" and event.step == 50:
+            raise KeyboardInterrupt
+
+    rig.stack.during_promote = interrupt
+    aborted = rig.release()
+    assert aborted.outcome is Outcome.ABORTED and aborted.post_incident
+    assert "Who or what interrupted the promote" in Path(aborted.post_incident).read_text()
+    rig.stack.during_promote = None
+    promoted = rig.release(NEXT_IMAGE)
+    assert promoted.outcome is Outcome.PROMOTED and promoted.post_incident is None
+
+
+@pytest.fixture
+def prod_rig(rig: Rig) -> Rig:
+    rig.settings = dataclasses.replace(
+        rig.settings, environment=Environment.PROD, slo=Slo(99.9, 30)
+    )
+    return rig
+
+
+def test_prod_refuses_to_start_while_the_budget_is_spent(prod_rig: Rig) -> None:
+    prod_rig.budget = FixedBudget(1_000_000, 1_200)  # 1,000 allowed at 99.9%
+
+    with pytest.raises(BudgetSpent) as refused:
+        prod_rig.release()
+
+    message = str(refused.value)
+    assert "the error budget is spent: -20.0% of the 99.9% availability budget left over 30 " in (
+        message
+    )
+    assert "--override-error-budget" in message
+    assert prod_rig.stored() == [] and prod_rig.stack.world.weights == Weights.all_on(Colour.BLUE)
+    assert prod_rig.sent.notices == []  # nothing started
+
+
+def test_the_override_releases_and_the_record_keeps_it(prod_rig: Rig) -> None:
+    prod_rig.budget = FixedBudget(1_000_000, 1_200)
+    record = prod_rig.release(override_budget=True)
+    assert record.outcome is Outcome.PROMOTED
+    assert record.error_budget.startswith(
+        "released over a spent error budget (--override-error-budget): -20.0%"
+    )
+    assert prod_rig.stored()[-1]["error_budget"] == record.error_budget
+
+
+def test_a_budget_left_is_judged_and_recorded_and_staging_is_not_gated(rig: Rig) -> None:
+    rig.budget = FixedBudget(1_000_000, 5_000)
+    assert rig.release().outcome is Outcome.PROMOTED  # staging: no gate
+    rig.settings = dataclasses.replace(
+        rig.settings, environment=Environment.PROD, slo=Slo(99.9, 30)
+    )
+    rig.budget = FixedBudget(1_000_000, 250)
+    record = rig.release(NEXT_IMAGE)
+    assert record.error_budget.startswith("judged: 75.0% of the 99.9%")

@@ -1,0 +1,139 @@
+"""The post-incident record from a release record: which releases get one, and what it says."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from delivery.config.model import Colour, Tier
+from delivery.config.stackfile import load_stack
+from delivery.cutover.events import CutoverReport, Event, EventKind, Verdict
+from delivery.cutover.events import Outcome as CutoverOutcome
+from delivery.cutover.ports import AlarmValue
+from delivery.plans.schedule import Weights
+from delivery.release import notify
+from delivery.release.incident import (
+    FaultMetric,
+    PostIncident,
+    Series,
+    needs_post_incident,
+    page_description,
+)
+from delivery.release.record import Outcome, ReleaseRecord
+
+START = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
+ALARM = Verdict("switchyard-prod-green-5xx-rate", AlarmValue.ALARM, "5xx at 7%")
+
+
+def report(outcome: CutoverOutcome = CutoverOutcome.ROLLED_BACK) -> CutoverReport:
+    blue, split, green10 = Weights.all_on(Colour.BLUE), Weights(50, 50), Weights(90, 10)
+    events = (
+        Event(100.0, EventKind.GATES_PASSED, blue),
+        Event(100.5, EventKind.STEP_SET, green10, 10),
+        Event(700.5, EventKind.BAKE_PASSED, green10, 10),
+        Event(701.0, EventKind.STEP_SET, split, 50),
+        Event(746.0, EventKind.ALARM, split, 50, str(ALARM)),
+        Event(746.2, EventKind.ROLLBACK_SET, blue, None, "rollback"),
+        Event(746.2, EventKind.ROLLED_BACK, blue, None, str(ALARM)),
+    )
+    return CutoverReport(
+        Colour.BLUE, Colour.GREEN, outcome, blue, events, 45, 50, str(ALARM), ALARM, 0.2
+    )
+
+
+def rolled_back(outcome: Outcome = Outcome.ROLLED_BACK) -> ReleaseRecord:
+    record = ReleaseRecord.begin("prod", "web@sha256:" + "a" * 64, Colour.BLUE, START)
+    record.commit = "abc1234"
+    record.outcome, record.cause = outcome, f"cutover: {ALARM} at step 50%"
+    record.cutover = report().as_dict()
+    record.failed_at = START + timedelta(minutes=20)
+    record.restored_at = record.failed_at + timedelta(seconds=1.5)
+    record.ended_at = record.restored_at + timedelta(seconds=1)
+    return record
+
+
+@pytest.mark.parametrize(
+    ("outcome", "needed"),
+    [
+        (Outcome.ROLLED_BACK, True),
+        (Outcome.ABORTED, True),
+        (Outcome.PROMOTED, False),
+        (Outcome.STOPPED, False),
+        (None, False),
+    ],
+)
+def test_every_rollback_and_abort_gets_one(outcome: Outcome | None, needed: bool) -> None:
+    record = rolled_back()
+    record.outcome = outcome
+    if outcome in (Outcome.PROMOTED, Outcome.STOPPED, None):
+        record.cutover = None
+    assert needs_post_incident(record) is needed
+
+
+def test_a_failed_rollback_gets_one_too() -> None:
+    record = rolled_back(Outcome.FAILED)
+    record.cutover = report(CutoverOutcome.ROLLBACK_FAILED).as_dict()
+    assert needs_post_incident(record)
+    document = PostIncident(record, "page").markdown()
+    assert "Why did the rollback write fail" in document
+
+
+def test_it_gives_the_timings_the_timeline_and_the_weights() -> None:
+    metric = FaultMetric(
+        ALARM.alarm,
+        (Series("HTTPCode_Target_5XX_Count Sum", ((START + timedelta(minutes=19), 70.0),)),),
+        "the alarm judges X over these inputs",
+    )
+    document = PostIncident(rolled_back(), "critical notice", metric)
+    assert document.time_to_detect_seconds == pytest.approx(45.0)  # 50% set to alarm seen
+    text = document.markdown()
+    assert text.startswith(f"# Post-incident record: release {rolled_back().id[:5]}")
+    for expected in (
+        "- Commit: abc1234",
+        "- Time to detect (step to alarm seen): 45.000 s",
+        "- Time to restore (fault seen to 100% on blue): 1.500 s",
+        "- Engine reaction (poll to rollback written): 0.200 s",
+        "| cutover +0.500 s | weights-set | 90 | 10 |",  # 100.5 s, the gates at 100 s
+        "| cutover +601.000 s | weights-set | 50 | 50 |",
+        "| cutover +646.200 s | rollback-set | 100 | 0 |",
+        "| 2026-11-02 10:20:00.000Z | fault seen: alarm 'switchyard-prod-green-5xx-rate' is "
+        "ALARM (5xx at 7%) |",
+        "| 2026-11-02 10:20:01.500Z | restored: 100% on blue |",
+        "| 2026-11-02 10:19:00.000Z | 70 |",
+        "- Why did switchyard-prod-green-5xx-rate fire at 50%",
+    ):
+        assert expected in text, expected
+    assert "no datapoints" not in text and "has no datapoints" not in text
+
+
+def test_what_it_cannot_know_becomes_an_open_question() -> None:
+    record = rolled_back()
+    record.cutover = None  # a real `pulumi up` told only that it rolled back
+    text = PostIncident(record, "critical notice").markdown()
+    assert "Which alarm fired?" in text
+    assert "has no datapoints here" in text
+    assert "No cutover report" in text
+
+
+def test_the_page_names_the_response_plan_and_the_escalation() -> None:
+    prod = page_description(load_stack("prod"), Tier.CRITICAL)
+    assert "response plan switchyard-prod-critical" in prod
+    assert "+0 min: stage 1 engages oncall-primary; +10 min: stage 2" in prod
+    assert "pages nobody" in page_description(load_stack("dev"), Tier.CRITICAL)
+
+
+def test_the_rollback_notice_links_the_post_incident_record() -> None:
+    record = rolled_back()
+    record.post_incident = "s3://records/incidents/prod/x.md"
+    notice = notify.finished(record)
+    assert notice is not None and notice.tier is Tier.CRITICAL
+    assert "Post-incident record: s3://records/incidents/prod/x.md" in notice.message
+    assert f"python -m delivery incident {record.id}" in notice.message
+
+
+def test_the_record_keeps_its_post_incident_and_budget_through_json() -> None:
+    record = rolled_back()
+    record.post_incident, record.error_budget = "here.md", "judged: 90% left"
+    again = ReleaseRecord.from_json(record.as_json())
+    assert (again.post_incident, again.error_budget) == ("here.md", "judged: 90% left")
