@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import argparse
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
+from rich.markdown import Markdown
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from delivery.config.model import Settings
+from delivery.config.model import Settings, Tier
 from delivery.cutover.events import Event
 from delivery.rehearsal.emulator import running_emulator
 from delivery.rehearsal.report import print_summary, write_chart, write_json
 from delivery.rehearsal.run import RunRecord, auto_speed, run_scenario
 from delivery.rehearsal.scenarios import default_scenarios, parse_scenario
+from delivery.release.incident import PostIncident, page_description
+from delivery.release.record import Outcome, ReleaseRecord, now_utc
 
 OUT = Path("out")
 
@@ -54,11 +57,42 @@ def rehearse(settings: Settings, args: argparse.Namespace) -> int:
     if args.json:
         write_json(args.json, records)
         console.print(f"report: {args.json}")
+    for record in records:
+        if record.report is not None and record.report.rolled_back:
+            name = record.scenario.name.replace(":", "-")
+            folder = chart.parent  # beside the chart
+            path = folder / f"post-incident-{settings.stack}-{name}-{stamp}.md"
+            document = rehearsed_post_incident(settings, record)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(document)
+            console.print(Markdown(document))
+            console.print(f"post-incident record: {path}")
     unexpected = [r.scenario.name for r in records if not r.as_expected]
     if unexpected:
         console.print(f"[red]not as expected: {', '.join(unexpected)}[/red]")
         return 1
     return 0
+
+
+def rehearsed_post_incident(settings: Settings, run: RunRecord) -> str:
+    """The post-incident record the release driver would keep for this rolled-back run: the
+    rehearsal has no release, so the release is the scenario and the restore its reaction."""
+    assert run.report is not None
+    seen = now_utc()
+    record = ReleaseRecord.begin(
+        settings.stack, f"rehearsal:{run.scenario.name}", run.report.source, seen
+    )
+    record.outcome, record.cause, record.cutover = (
+        Outcome.ROLLED_BACK,
+        run.report.cause,
+        run.report.as_dict(),
+    )
+    record.failed_at = seen
+    if run.reaction_ms is not None:
+        record.restored_at = seen + timedelta(milliseconds=run.reaction_ms)
+    record.ended_at = record.restored_at or seen
+    page = page_description(settings, Tier.CRITICAL)
+    return PostIncident(record, page).markdown()
 
 
 class _BakeProgress:

@@ -280,7 +280,7 @@ def _cell(text: str) -> str:
 
 def _metric_lines(metric: FaultMetric | None) -> list[str]:
     if metric is None:
-        return ["Not read: no alarm is named, or CloudWatch could not be reached."]
+        return ["Not read: no alarm is named, or there was no CloudWatch to read it from."]
     lines = [f"Alarm `{metric.alarm}`." + (f" {metric.note}." if metric.note else "")]
     for series in metric.series:
         lines += ["", f"**{series.label}**", ""]

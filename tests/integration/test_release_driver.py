@@ -653,3 +653,17 @@ def test_a_budget_left_is_judged_and_recorded_and_staging_is_not_gated(rig: Rig)
     rig.budget = FixedBudget(1_000_000, 250)
     record = rig.release(NEXT_IMAGE)
     assert record.error_budget.startswith("judged: 75.0% of the 99.9%")
+
+
+def test_a_failed_rollback_writes_one_with_the_question_it_leaves(rig: Rig) -> None:
+    fire_green_at_50(rig)
+    rig.stack.world.fail("ModifyListener", *range(3, 500))  # both steps land; no rollback does
+
+    record = rig.release()
+
+    assert record.outcome is Outcome.FAILED
+    assert record.cutover is not None and record.cutover["outcome"] == "rollback-failed"
+    assert record.post_incident is not None
+    text = Path(record.post_incident).read_text()
+    assert "Why did the rollback write fail" in text and "- Outcome: failed" in text
+    assert f"Post-incident record: {record.post_incident}" in rig.sent.notices[-1][2]
