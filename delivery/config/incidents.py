@@ -86,9 +86,9 @@ def _read_stages(
         if required:
             reader.fail(
                 name,
-                f"has no stage: an incident a {tier} alarm starts would engage nobody; list at "
-                "least one stage, each '<minutes>:<contact>[+<contact>...]', e.g. ['5:alice', "
-                "'10:bob+carol']",
+                f"has no stage: an incident started by the {tier} alarms would engage nobody; "
+                "list at least one stage, each '<minutes>:<contact>[+<contact>...]', "
+                "e.g. ['5:alice', '10:bob+carol']",
             )
         return None
     stages = []
@@ -143,8 +143,10 @@ def read_incidents(reader: ConfigReader, environment: Environment | None) -> Inc
         if stages:
             escalations[tier] = stages
     engaged = {c for stages in escalations.values() for s in stages for c in s.contacts}
+    # Judged only when every list read cleanly: a bad stage would make its contacts look unused.
+    clean = not any(reader.has_problem(k) for k in ("incidentContacts", *ESCALATION_KEYS.values()))
     for contact in contacts:
-        if contact.name not in engaged and not reader.has_problem("incidentContacts"):
+        if contact.name not in engaged and clean:
             reader.fail(
                 "incidentContacts",
                 f"contact {contact.name!r} is in no escalation stage, so nothing engages it: "

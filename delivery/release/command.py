@@ -314,11 +314,21 @@ def _store(args: argparse.Namespace) -> RecordStore:
     return S3Records(boto3.session.Session().client("s3"), args.bucket)
 
 
+# ReleaseRecord.begin's ids; anything else (a path, say) never reaches the store.
+_RELEASE_ID = re.compile(r"(?P<stack>[A-Za-z0-9_.-]+?)-\d{8}T\d{6}Z-[0-9a-f]{6}\Z", re.ASCII)
+
+
 def incident(args: argparse.Namespace) -> int:
     """Print a release's post-incident record; one kept before this driver had them (or whose
     store failed) is rendered from its release record, without the alarm's metric."""
+    found_id = _RELEASE_ID.match(str(args.release_id))
+    if not found_id:
+        raise BadRequest(
+            "RELEASE_ID must be a release's id as the records and the rollback notice give it, "
+            f"<stack>-<yyyymmddThhmmssZ>-<6 hex>, got {args.release_id!r}"
+        )
     store = _store(args)
-    stack = str(args.release_id).rsplit("-", 2)[0]
+    stack = found_id["stack"]
     markdown = store.load_post_incident(stack, args.release_id)
     if markdown is None:
         found = [r for r in store.load().records if r.id == args.release_id]

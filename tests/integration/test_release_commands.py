@@ -141,6 +141,8 @@ def test_the_rehearsed_rollback_has_a_post_incident_record_the_incident_command_
     assert "only a rollback" in capsys.readouterr().err
     assert main(["incident", "staging-20260101T000000Z-000000", "--records", str(records)]) == 2
     assert "no release 'staging-20260101T000000Z-000000'" in capsys.readouterr().err
+    assert main(["incident", "../../etc/x", "--records", str(records)]) == 2
+    assert "RELEASE_ID must be a release's id" in capsys.readouterr().err
 
 
 def test_report_computes_the_metrics_from_rehearsed_records(

@@ -178,6 +178,12 @@ def test_staging_without_an_escalation_says_it_would_page_nobody(key: str) -> No
     assert "has no stage" in problems_for(**{key: ...})[full(key)]
 
 
+def test_a_bad_stage_is_reported_once_not_again_as_an_unused_contact() -> None:
+    problems = problems_for(criticalEscalation=["0:oncall-staging"], emergencyEscalation=[])
+    assert set(problems) == {full("criticalEscalation"), full("emergencyEscalation")}
+    assert "started by the emergency alarms" in problems[full("emergencyEscalation")]
+
+
 def test_dev_may_page_nobody() -> None:
     dev = load_stack("dev")
     assert not dev.incidents.enabled and dev.incidents.contacts == ()
