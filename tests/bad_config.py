@@ -206,5 +206,5 @@ BAD_VALUES: list[tuple[str, Any, str]] = [
     ("availabilitySlo", "89.9", "at least 90"),
     ("availabilitySlo", "99.99999", "percentage such as 99.9"),
     ("availabilitySlo", True, "percentage such as 99.9"),
-    ("sloPeriodDays", 1, "7..90"),
+    ("sloPeriodDays", 28, "30..90"),
 ]

@@ -378,9 +378,11 @@ INCIDENTS: Final = (
     ),
     integer(
         "sloPeriodDays",
-        7,
+        30,
         90,
-        "Days over which the availability objective is judged (the error budget's period).",
+        "Days over which the availability objective is judged (the error budget's period); "
+        "at least 30, or the slowest burn-rate ticket (10% of the budget in 3 days) would fire "
+        "below the sustainable rate.",
         default=30,
     ),
 )

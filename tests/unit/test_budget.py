@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from delivery.config.keys import BY_FULL_NAME
 from delivery.config.model import Slo, Tier
 from delivery.plans.budget import (
     BURN_RATE_ALERTS,
@@ -80,3 +81,11 @@ def test_cloudwatchs_limits_known_answers() -> None:
     assert evaluation_problem(300, 289) is not None  # a period under an hour: one day at most
     assert evaluation_problem(3600, 168) is None  # exactly 7 days
     assert evaluation_problem(90) is not None
+
+
+def test_every_allowed_period_burns_at_least_the_sustainable_rate() -> None:
+    key = BY_FULL_NAME["switchyard:sloPeriodDays"]
+    assert key.low is not None and key.high is not None
+    for days in range(key.low, key.high + 1):
+        assert min(a.burn_rate(Slo(99.9, days)) for a in BURN_RATE_ALERTS) >= 1.0, days
+    assert BURN_RATE_ALERTS[-1].burn_rate(Slo(99.9, key.low - 1)) < 1.0  # why 30 is the floor
