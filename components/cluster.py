@@ -24,7 +24,12 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.keys import LogGroupSpec, account_output, encrypted_log_group
-from delivery.config.model import CLUSTER_AUTOSCALER_CHARTS, CapacityType, ClusterSettings
+from delivery.config.model import (
+    BOOTSTRAP_TAG,
+    CLUSTER_AUTOSCALER_CHARTS,
+    CapacityType,
+    ClusterSettings,
+)
 from delivery.plans.iam import (
     AWS_MANAGED,
     scoped_autoscaler_policy,
@@ -137,7 +142,8 @@ class EksCluster(pulumi.ComponentResource):
             policy=pulumi.Output.from_input(args.kms_key_arn).apply(secrets_encryption_policy),
             opts=child,
         )
-        public = bool(settings.public_access_cidrs)
+        public_cidrs = [str(c) for c in settings.public_endpoint_cidrs]
+        bootstrap = settings.api.bootstrap_cidr
         self.cluster = aws.eks.Cluster(
             f"{name}-eks",
             name=args.cluster_name,
@@ -146,9 +152,11 @@ class EksCluster(pulumi.ComponentResource):
             vpc_config={
                 "subnet_ids": list(args.private_subnet_ids),
                 "endpoint_private_access": True,
-                "endpoint_public_access": public,
-                "public_access_cidrs": [str(c) for c in settings.public_access_cidrs] or None,
+                "endpoint_public_access": bool(public_cidrs),
+                "public_access_cidrs": public_cidrs or None,
             },
+            # Visible in the console and read by the policy pack until it is removed.
+            tags={BOOTSTRAP_TAG: str(bootstrap)} if bootstrap else None,
             encryption_config={
                 "provider": {"key_arn": args.kms_key_arn},
                 "resources": ["secrets"],
@@ -162,6 +170,7 @@ class EksCluster(pulumi.ComponentResource):
                 parent=self, protect=args.protect, depends_on=[logs, encryption, *attachments]
             ),
         )
+        self.api_access_rules = self._admit_to_private_endpoint()
         self.access_entries = self._grant_access()
         issuer = self.cluster.identities.apply(lambda ids: ids[0].oidcs[0].issuer)  # type: ignore[index]
         self.oidc_provider = aws.iam.OpenIdConnectProvider(
@@ -201,7 +210,9 @@ class EksCluster(pulumi.ComponentResource):
         self.provider = k8s.Provider(
             f"{name}-k8s",
             kubeconfig=self.kubeconfig,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=self.access_entries),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[*self.access_entries, *self.api_access_rules]
+            ),
         )
         ready = [*self.node_groups, *late_addons, *self.access_entries]
         self.load_balancer_controller = self._load_balancer_controller(ready)
@@ -214,6 +225,33 @@ class EksCluster(pulumi.ComponentResource):
                 "oidcProviderArn": self.oidc_provider.arn,
             }
         )
+
+    def _admit_to_private_endpoint(self) -> list[aws.vpc.SecurityGroupIngressRule]:
+        """The private endpoint answers on 443 behind the cluster's security group, which EKS
+        opens only to itself (EKS user guide, "Cluster API server endpoint": from a connected
+        network the cluster security group must admit 443). In-VPC DNS resolves the endpoint
+        to private addresses whenever private access is on, so a runner inside the VPC needs
+        one of these rules even while the public endpoint is open (staging)."""
+        api = self._args.settings.api
+        group = self.cluster.vpc_config.cluster_security_group_id
+        sources: list[tuple[str, str | None, str | None]] = [
+            (f"cidr-{index}", str(net), None) for index, net in enumerate(api.cidrs)
+        ]
+        sources += [(sg, None, sg) for sg in api.security_groups]
+        return [
+            aws.vpc.SecurityGroupIngressRule(
+                f"{self._name}-api-from-{label}",
+                security_group_id=group,
+                ip_protocol="tcp",
+                from_port=443,
+                to_port=443,
+                cidr_ipv4=cidr,
+                referenced_security_group_id=source_group,
+                description="Kubernetes API (private endpoint) for pulumi up and kubectl",
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for label, cidr, source_group in sources
+        ]
 
     # -- IAM ---------------------------------------------------------------------------------
 

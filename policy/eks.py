@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from delivery.config.model import Environment
-from policy.baseline import INTERNET, Rule, Stack, Subject, as_list
+from delivery.config.model import BOOTSTRAP_TAG, Environment
+from policy.baseline import ADVISORY, INTERNET, Rule, Stack, Subject, as_list
 
 CLUSTER = "aws:eks/cluster:Cluster"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
@@ -46,6 +46,16 @@ def _endpoint(cluster: Subject) -> Iterator[str]:
         yield (
             "exposes its API endpoint to the whole internet; set endpoint_public_access=False "
             "or public_access_cidrs to the operators' ranges"
+        )
+
+
+def _bootstrap_access(cluster: Subject) -> Iterator[str]:
+    address = (cluster.get("tags") or {}).get(BOOTSTRAP_TAG)
+    if address:
+        yield (
+            f"admits the temporary bootstrap address {address} to its public endpoint; once a "
+            "runner inside the VPC reaches the private endpoint (clusterApiAccessSecurityGroupIds"
+            " or clusterApiAccessCidrs), remove clusterBootstrapCidr and run `pulumi up` from it"
         )
 
 
@@ -134,6 +144,15 @@ RULES = [
         _endpoint,
         frozenset({CLUSTER}),
         relaxed={e: NOT_PROD for e in Environment if not e.protected},
+    ),
+    Rule(
+        # Advisory: the first deploy of a private cluster needs it, and says so until it is gone.
+        "eks-bootstrap-access-removed",
+        "A private cluster's temporary bootstrap address is removed after the first deploy",
+        "FSBP EKS.1",
+        _bootstrap_access,
+        frozenset({CLUSTER}),
+        level=ADVISORY,
     ),
     Rule(
         "eks-private-nodes",

@@ -5,6 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 BAD_VALUES: list[tuple[str, Any, str]] = [
+    ("clusterBootstrapCidr", "10.0.0.1/32", "not a public address"),
+    ("clusterBootstrapCidr", "198.51.100.0/24", "one public IPv4 address as a /32"),
+    ("clusterApiAccessCidrs", ["198.51.100.0/24"], "not inside a private range"),
+    ("clusterApiAccessSecurityGroupIds", ["sg-xyz"], "security group ids"),
+    ("clusterPublicAccessCidrs", ["192.168.0.0/24"], "EKS refuses on the public endpoint"),
     ("retryRollback", "green", "rollback record's id"),
     ("retryRollback", "green@2026-11-27T05:12:03Z\n", "rollback record's id"),
     ("retryRollback", "green@2026-11-27T05:12:03.41Z", "rollback record's id"),

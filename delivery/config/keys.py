@@ -198,7 +198,30 @@ CLUSTER: Final = (
         "clusterPublicAccessCidrs",
         "string",
         "CIDR blocks (CI runners, VPN) that may reach the Kubernetes API's public endpoint; "
-        "empty keeps the endpoint private (then `pulumi up` must run from inside the VPC).",
+        "empty keeps the endpoint private (then `pulumi up` must run from inside the VPC). "
+        "Public ranges only, at most 40 with clusterBootstrapCidr (EKS refuses more, and "
+        "private or reserved blocks).",
+        optional=True,
+    ),
+    array(
+        "clusterApiAccessCidrs",
+        "string",
+        "Private ranges (this VPC, a peered VPC, a VPN: RFC 1918 or 100.64.0.0/10) admitted to "
+        "the private API endpoint on 443 by the cluster's security group.",
+        optional=True,
+    ),
+    array(
+        "clusterApiAccessSecurityGroupIds",
+        "string",
+        "Security groups (a self-hosted runner's, a bastion's; in this VPC or a peered one) "
+        "admitted to the private API endpoint on 443, e.g. [sg-0123456789abcdef0].",
+        optional=True,
+    ),
+    text(
+        "clusterBootstrapCidr",
+        "Temporary: one public /32 (the operator's egress address) admitted to the public "
+        "endpoint for the first deploy of a private cluster, before a runner inside the VPC "
+        "exists. `check` and the policy pack flag it until it is removed (README, first deploy).",
         optional=True,
     ),
     array(

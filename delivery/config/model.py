@@ -357,6 +357,22 @@ class NodeGroupSettings:
     max_size: int
 
 
+# The cluster's tag while clusterBootstrapCidr is set: the console shows it, the pack flags it.
+BOOTSTRAP_TAG: Final = "switchyard:bootstrap-public-access"
+
+
+@dataclass(frozen=True)
+class ApiAccess:
+    """Who reaches the Kubernetes API. The private endpoint admits, on 443 through the
+    cluster's security group, the in-VPC, peered or VPN ``cidrs`` and the ``security_groups``
+    (a runner's, a bastion's); the public endpoint admits, besides ``clusterPublicAccessCidrs``
+    and only until the first deploy has built a way in, the operator's ``bootstrap_cidr``."""
+
+    cidrs: tuple[ipaddress.IPv4Network, ...] = ()
+    security_groups: tuple[str, ...] = ()
+    bootstrap_cidr: ipaddress.IPv4Network | None = None  # one /32, temporary
+
+
 @dataclass(frozen=True)
 class ClusterSettings:
     kubernetes_version: KubernetesVersion
@@ -364,6 +380,13 @@ class ClusterSettings:
     admin_role_arns: tuple[str, ...]
     deploy_role_arn: str | None
     nodes: NodeGroupSettings
+    api: ApiAccess = ApiAccess()
+
+    @property
+    def public_endpoint_cidrs(self) -> tuple[ipaddress.IPv4Network, ...]:
+        """The public endpoint's allow list; empty: the public endpoint is off."""
+        bootstrap = (self.api.bootstrap_cidr,) if self.api.bootstrap_cidr else ()
+        return (*self.public_access_cidrs, *bootstrap)
 
 
 @dataclass(frozen=True)

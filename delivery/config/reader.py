@@ -145,6 +145,19 @@ SPECIAL_RANGES: Final[Mapping[ipaddress.IPv4Network, str]] = {
 }
 
 
+# Addresses only a private network holds (RFC 1918, and RFC 6598's shared space a VPC may use):
+# what the private API endpoint can be reached from, and what EKS refuses on the public one.
+PRIVATE_RANGES: Final = tuple(
+    ipaddress.IPv4Network(block)
+    for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")
+)
+
+
+def private_range(net: ipaddress.IPv4Network) -> ipaddress.IPv4Network | None:
+    """The private range ``net`` overlaps, or None."""
+    return next((p for p in PRIVATE_RANGES if net.overlaps(p)), None)
+
+
 def special_range(net: ipaddress.IPv4Network) -> str | None:
     """The special-purpose range ``net`` overlaps, as '127.0.0.0/8 (loopback)', or None."""
     for special, name in SPECIAL_RANGES.items():

@@ -5,10 +5,12 @@ problems join the one ``ConfigError`` with every other key's.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Final
 
 from delivery.config.model import (
+    ApiAccess,
     CapacityType,
     ClusterSettings,
     Colour,
@@ -19,7 +21,7 @@ from delivery.config.model import (
     ReleaseStep,
     ServiceSettings,
 )
-from delivery.config.reader import ConfigReader, shown
+from delivery.config.reader import ConfigReader, private_range, shown, special_range
 
 # registry/repository, then a tag, a digest or both; an image without either would mean
 # `latest`, which names no release.
@@ -29,6 +31,9 @@ IMAGE: Final = re.compile(
     re.ASCII,  # \d and \w: ASCII digits and letters only, as registries accept
 )
 _ROLE_ARN: Final = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}\Z", re.ASCII)
+_SECURITY_GROUP: Final = re.compile(r"^sg-(?:[0-9a-f]{8}|[0-9a-f]{17})\Z")
+# EKS's quota "Public endpoint access CIDR ranges per cluster" (EKS user guide, service quotas).
+MAX_PUBLIC_ACCESS_CIDRS: Final = 40
 _INSTANCE_TYPE: Final = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+\Z")
 _ENV: Final = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)=(?P<value>.*)$", re.DOTALL)
 _ARGUMENT: Final = re.compile(r".")
@@ -71,6 +76,9 @@ def read_cluster(reader: ConfigReader, environment: Environment | None) -> Clust
         "the Kubernetes API",
         "list the CI or VPN ranges that run `pulumi up`, or none for a private endpoint",
     )
+    if cidrs:
+        cidrs = _public_endpoint_ranges(reader, cidrs)
+    api = _read_api_access(reader)
     admins = _strings(reader, "clusterAdminRoleArns", _ROLE_ARN, "IAM role ARNs")
     _at_least_one(
         reader,
@@ -81,11 +89,89 @@ def read_cluster(reader: ConfigReader, environment: Environment | None) -> Clust
     )
     deploy = reader.matching("deployRoleArn", _ROLE_ARN, "an IAM role ARN")
     nodes = _read_nodes(reader, environment)
-    if version is None or cidrs is None or not admins or nodes is None:
+    if version is None or cidrs is None or api is None or not admins or nodes is None:
         return None
     if reader.has_problem("deployRoleArn"):
         return None
-    return ClusterSettings(version, cidrs, tuple(admins), deploy, nodes)
+    extra = 1 if api.bootstrap_cidr else 0
+    if len(cidrs) + extra > MAX_PUBLIC_ACCESS_CIDRS:
+        reader.fail(
+            "clusterPublicAccessCidrs",
+            f"lists {len(cidrs)} ranges{' besides clusterBootstrapCidr' if extra else ''}; EKS "
+            f"allows at most {MAX_PUBLIC_ACCESS_CIDRS} on the public endpoint: merge "
+            "neighbouring ranges, or reach the private endpoint through clusterApiAccessCidrs",
+        )
+        return None
+    return ClusterSettings(version, cidrs, tuple(admins), deploy, nodes, api)
+
+
+def _public_endpoint_ranges(
+    reader: ConfigReader, cidrs: tuple[ipaddress.IPv4Network, ...]
+) -> tuple[ipaddress.IPv4Network, ...] | None:
+    """EKS refuses private blocks on the public endpoint (EKS user guide, "Configure network
+    access to cluster API server endpoint"): a private client reaches the private one."""
+    for net in cidrs:
+        private = private_range(net)
+        if private:
+            reader.fail(
+                "clusterPublicAccessCidrs",
+                f"{net} is private ({private}), which EKS refuses on the public endpoint: move "
+                "it to clusterApiAccessCidrs, which admits it to the private endpoint on 443",
+            )
+            return None
+    return cidrs
+
+
+def _read_api_access(reader: ConfigReader) -> ApiAccess | None:
+    """Ways to the private endpoint (ranges, security groups) and the temporary bootstrap /32."""
+    ranges = reader.cidr_blocks(
+        "clusterApiAccessCidrs",
+        "the Kubernetes API",
+        "list the runner's or the VPN's own range",
+    )
+    for net in ranges or ():
+        inside = private_range(net)
+        if inside is None or not net.subnet_of(inside):
+            reader.fail(
+                "clusterApiAccessCidrs",
+                f"{net} is not inside a private range (10.0.0.0/8, 172.16.0.0/12, "
+                "192.168.0.0/16, 100.64.0.0/10): only a network routed to the VPC reaches the "
+                "private endpoint; list a public address in clusterPublicAccessCidrs instead",
+            )
+            ranges = None
+            break
+    groups = _strings(
+        reader,
+        "clusterApiAccessSecurityGroupIds",
+        _SECURITY_GROUP,
+        "security group ids (sg- and 8 or 17 hex digits)",
+    )
+    if len(set(groups)) != len(groups):
+        reader.fail("clusterApiAccessSecurityGroupIds", f"names a group twice: {shown(groups)}")
+    bootstrap = reader.text("clusterBootstrapCidr", _bootstrap_problem)
+    if ranges is None or reader.has_problem("clusterApiAccessSecurityGroupIds"):
+        return None
+    if reader.has_problem("clusterBootstrapCidr"):
+        return None
+    return ApiAccess(ranges, tuple(groups), ipaddress.IPv4Network(bootstrap) if bootstrap else None)
+
+
+def _bootstrap_problem(value: str) -> str | None:
+    try:
+        net = ipaddress.IPv4Network(value.strip(), strict=False)
+    except ValueError:
+        net = None
+    if net is None or net.prefixlen != 32:
+        return (
+            "must be one public IPv4 address as a /32 (your egress address, e.g. from "
+            f"`curl https://checkip.amazonaws.com`), such as 198.51.100.7/32; got {shown(value)}"
+        )
+    if private_range(net) or special_range(net):
+        return (
+            f"{net} is not a public address, which EKS refuses on the public endpoint; "
+            "use the public address your traffic leaves from"
+        )
+    return None
 
 
 def _read_nodes(reader: ConfigReader, environment: Environment | None) -> NodeGroupSettings | None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from delivery.config.model import BOOTSTRAP_TAG
 from policy import eks, elb, iam, keys, monitoring, network, s3, sns
 from policy.baseline import ADVISORY, MANDATORY
 from policy.pack import POLICIES, RULES
@@ -444,6 +445,20 @@ CASES = [
             eks.CLUSTER,
             {"vpcConfig": {"endpointPublicAccess": True, "publicAccessCidrs": ["203.0.113.0/24"]}},
         ),
+    ),
+    Case(
+        "eks-bootstrap-access-removed",
+        one(
+            eks.CLUSTER,
+            {
+                "vpcConfig": {
+                    "endpointPublicAccess": True,
+                    "publicAccessCidrs": ["198.51.100.7/32"],
+                },
+                "tags": {BOOTSTRAP_TAG: "198.51.100.7/32"},
+            },
+        ),
+        one(eks.CLUSTER, {"vpcConfig": {"endpointPublicAccess": False}}),
     ),
     Case("eks-private-nodes", nodes_in("public"), nodes_in("private")),
     Case(
