@@ -23,6 +23,11 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.addons import (
+    CLOUDWATCH_OBSERVABILITY,
+    cloudwatch_observability_values,
+    configuration_json,
+)
 from components.keys import LogGroupSpec, account_output, encrypted_log_group
 from delivery.config.model import (
     BOOTSTRAP_TAG,
@@ -86,6 +91,7 @@ class EksClusterArgs:
     protect: bool
     key_rotation_days: int = 365  # the control-plane logs' key
     permissions_boundary: pulumi.Input[str] = field(kw_only=True)
+    workload_namespace: str = field(kw_only=True)  # kept free of injected instrumentation
 
 
 IAM_NAME_PREFIX_MAX = 38  # an IAM role's name is at most 64 characters; the provider adds 26
@@ -201,7 +207,12 @@ class EksCluster(pulumi.ComponentResource):
         on_nodes = pulumi.ResourceOptions(depends_on=self.node_groups)
         late_addons = [
             self._addon("coredns", opts=on_nodes),
-            self._addon("amazon-cloudwatch-observability", cloudwatch_role, on_nodes),
+            self._addon(
+                CLOUDWATCH_OBSERVABILITY,
+                cloudwatch_role,
+                on_nodes,
+                configuration_json(cloudwatch_observability_values([args.workload_namespace])),
+            ),
         ]
 
         self.kubeconfig = pulumi.Output.all(
@@ -344,6 +355,7 @@ class EksCluster(pulumi.ComponentResource):
         addon: str,
         role: aws.iam.Role | None = None,
         opts: pulumi.ResourceOptions | None = None,
+        configuration: str | None = None,
     ) -> aws.eks.Addon:
         # No addon_version: EKS installs its default for the cluster's Kubernetes version.
         return aws.eks.Addon(
@@ -351,6 +363,7 @@ class EksCluster(pulumi.ComponentResource):
             cluster_name=self.cluster.name,
             addon_name=addon,
             service_account_role_arn=role.arn if role else None,
+            configuration_values=configuration,
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="PRESERVE",
             opts=pulumi.ResourceOptions.merge(pulumi.ResourceOptions(parent=self), opts),

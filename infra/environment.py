@@ -131,6 +131,7 @@ def build_environment(
             protect=settings.environment.protected,
             key_rotation_days=key_rotation,
             permissions_boundary=boundary,
+            workload_namespace=workload.namespace,
         ),
         on_aws,
     )

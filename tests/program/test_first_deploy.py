@@ -4,10 +4,13 @@ the input or option it checks."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from delivery.config.model import BOOTSTRAP_TAG
+from delivery.config.stackfile import load_stack
 from infra.offline import Evaluation
+from tests.program.addon_render import chart_defaults, injected_languages, unknown_keys
 from tests.program.harness import evaluate
 
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
@@ -54,3 +57,43 @@ def test_the_bootstrap_address_opens_the_public_endpoint_to_it_alone_and_is_tagg
     assert BOOTSTRAP_TAG not in (
         evaluate("prod").mocks.named("cluster-eks").inputs.get("tags") or {}
     )
+
+
+# -- the CloudWatch Observability add-on ------------------------------------------------------
+
+
+def cloudwatch_configuration(run: Evaluation) -> dict[str, Any]:
+    (addon,) = [
+        a
+        for a in run.mocks.of_type("aws:eks/addon:Addon")
+        if a.inputs["addonName"] == "amazon-cloudwatch-observability"
+    ]
+    configuration: dict[str, Any] = json.loads(addon.inputs["configurationValues"])
+    return configuration
+
+
+def test_the_operator_injects_nothing_into_the_workload_namespace() -> None:
+    for stack in ("dev", "staging", "prod"):
+        settings, run = load_stack(stack), evaluate(stack)
+        configuration = cloudwatch_configuration(run)
+        assert unknown_keys(configuration, chart_defaults()) == [], "keys the chart declares"
+        namespace = settings.workload.namespace
+        for colour in ("blue", "green"):
+            deployment = f"{settings.workload.service_name}-{colour}"
+            assert injected_languages(configuration, namespace, deployment, True) == set()
+
+
+def test_the_chart_defaults_would_inject_every_language() -> None:
+    # Without configuration values (today's add-on), a Deployment a Service selects gets all.
+    assert injected_languages({}, "web", "web-blue", True) == {"java", "python", "dotnet", "nodejs"}
+    custom = {
+        "manager": {
+            "applicationSignals": {
+                "autoMonitor": {
+                    "monitorAllServices": False,
+                    "customSelector": {"java": {"deployments": ["web/web-blue"]}},
+                }
+            }
+        }
+    }
+    assert injected_languages(custom, "web", "web-blue", True) == {"java"}
