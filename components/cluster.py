@@ -49,6 +49,24 @@ LOAD_BALANCER_CONTROLLER: Final = {
     "version": "3.5.0",  # app version v3.5.0: the vendored IAM policy and CRD
     "repo": "https://aws.github.io/eks-charts",
 }
+# aws/eks-charts stable/aws-load-balancer-controller at chart 3.5.0 (commit 5239609242f3):
+# - enableServiceMutatorWebhook false: templates/webhook.yaml then registers no
+#   mservice.elbv2.k8s.aws webhook (failurePolicy Fail), which on a first install refuses every
+#   Service that metrics-server and the autoscaler create before the controller's pods are
+#   ready (kubernetes-sigs/aws-load-balancer-controller#4140). The program uses no Service of
+#   type LoadBalancer: the ALB is Pulumi's and pods join it through TargetGroupBindings.
+# - podMutatorWebhookConfig.failurePolicy Fail: the readiness-gate webhook (mpod, only in
+#   namespaces labelled elbv2.k8s.aws/pod-readiness-gate-inject=enabled) defaults to Ignore, which
+#   admits a pod without its target-health gate while the webhook is down; then a rollout could
+#   count it ready before the ALB does. Fail refuses the pod, and the Deployment retries.
+# - two replicas and a PodDisruptionBudget (templates/pdb.yaml renders it only when
+#   replicaCount > 1): a node drain keeps one webhook endpoint serving.
+CONTROLLER_AVAILABILITY: Final = {
+    "replicaCount": 2,
+    "podDisruptionBudget": {"maxUnavailable": 1},
+    "enableServiceMutatorWebhook": False,
+    "podMutatorWebhookConfig": {"failurePolicy": "Fail"},
+}
 CLUSTER_AUTOSCALER_REPO: Final = "https://kubernetes.github.io/autoscaler"
 METRICS_SERVER: Final = {
     "chart": "metrics-server",
@@ -469,7 +487,7 @@ class EksCluster(pulumi.ComponentResource):
                 "clusterName": self._args.cluster_name,
                 "region": self._args.region,
                 "vpcId": v[1],  # given, so the controller never needs instance metadata
-                "replicaCount": 2,
+                **CONTROLLER_AVAILABILITY,
                 "serviceAccount": {
                     "create": True,
                     "name": account,

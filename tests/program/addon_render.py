@@ -61,7 +61,8 @@ def unknown_keys(override: dict[str, Any], base: dict[str, Any], at: str = "") -
             continue
         if key not in base:
             found.append(path)
-        elif isinstance(value, dict) and isinstance(base[key], dict):
+        elif isinstance(value, dict) and isinstance(base[key], dict) and base[key]:
+            # an empty map in values.yaml ({}) is free-form: annotations, a budget's spec
             found += unknown_keys(value, base[key], path)
     return found
 
@@ -90,3 +91,14 @@ def injected_languages(
         ):
             languages.discard(lang)
     return languages
+
+
+CONTROLLER_CHART_VALUES = CHART_VALUES.with_name(
+    "aws-load-balancer-controller-chart-3.5.0-values.yaml"
+)
+
+
+def controller_chart_defaults() -> dict[str, Any]:
+    """aws/eks-charts stable/aws-load-balancer-controller/values.yaml at chart 3.5.0."""
+    values: dict[str, Any] = yaml.safe_load(CONTROLLER_CHART_VALUES.read_text())
+    return values

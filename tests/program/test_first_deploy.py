@@ -10,7 +10,12 @@ from typing import Any
 from delivery.config.model import BOOTSTRAP_TAG
 from delivery.config.stackfile import load_stack
 from infra.offline import Evaluation
-from tests.program.addon_render import chart_defaults, injected_languages, unknown_keys
+from tests.program.addon_render import (
+    chart_defaults,
+    controller_chart_defaults,
+    injected_languages,
+    unknown_keys,
+)
 from tests.program.harness import evaluate
 
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
@@ -97,3 +102,35 @@ def test_the_chart_defaults_would_inject_every_language() -> None:
         }
     }
     assert injected_languages(custom, "web", "web-blue", True) == {"java"}
+
+
+# -- the load balancer controller -------------------------------------------------------------
+
+
+def controller_values(run: Evaluation) -> dict[str, Any]:
+    (release,) = [
+        r.inputs
+        for r in run.mocks.of_type("kubernetes:helm.sh/v3:Release")
+        if r.inputs["name"] == "aws-load-balancer-controller"
+    ]
+    values: dict[str, Any] = release["values"]
+    return values
+
+
+def test_the_controller_registers_no_service_webhook_and_survives_a_drain() -> None:
+    values = controller_values(evaluate("prod"))
+    assert unknown_keys(values, controller_chart_defaults()) == [], "keys the chart declares"
+    # No mservice webhook: nothing the first install creates can race the controller's pods.
+    assert values["enableServiceMutatorWebhook"] is False
+    # A pod in the workload namespace never starts without its target-health gate.
+    assert values["podMutatorWebhookConfig"]["failurePolicy"] == "Fail"
+    # The chart renders the budget only with more than one replica (templates/pdb.yaml).
+    assert values["replicaCount"] >= 2
+    assert values["podDisruptionBudget"] == {"maxUnavailable": 1}
+
+
+def test_the_workload_namespace_is_the_one_the_gate_webhook_selects() -> None:
+    run = evaluate("prod")
+    labels = run.mocks.named("workload-namespace").inputs["metadata"]["labels"]
+    # templates/webhook.yaml's default namespaceSelector for mpod.elbv2.k8s.aws
+    assert labels["elbv2.k8s.aws/pod-readiness-gate-inject"] == "enabled"
