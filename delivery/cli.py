@@ -212,6 +212,12 @@ def _release_parsers(commands: Any) -> None:
         help="prod: release although the availability budget is spent (the fix for the outage "
         "itself); the release record keeps it",
     )
+    release.add_argument(
+        "--break-lock",
+        metavar="LOCK_ID",
+        help="take over the stack's release lock from this holder (its id, as the refusal "
+        "names it) when that run is dead",
+    )
     release.add_argument("--rehearse", action="store_true", help="against the embedded emulator")
     release.add_argument(
         "--scenario",

@@ -39,6 +39,7 @@ from delivery.release.incident import (
     page_description,
     post_incident,
 )
+from delivery.release.lock import Identity, LockedStack, LockHeld, StackLock, holding
 from delivery.release.metrics import compute, write_chart
 from delivery.release.notify import SnsNotifier
 from delivery.release.orchestrate import EXIT_CODES, Ports, Release, Request
@@ -159,6 +160,31 @@ def _records(args: argparse.Namespace, outputs: dict[str, Any], aws: Aws | None)
     return S3Records(aws.s3, str(bucket))
 
 
+def _lock_bucket(args: argparse.Namespace, outputs: dict[str, Any]) -> str:
+    """The lock lives in the records bucket even when the records are kept in a folder: it must
+    be where every driver of the stack (CI, a laptop) looks."""
+    bucket = getattr(args, "bucket", None) or outputs.get("releaseRecordsBucket")
+    if not bucket:
+        raise StackUnavailable(
+            "the stack exports no releaseRecordsBucket, which holds the release lock: run "
+            "`pulumi up` once by hand (README, real use)"
+        )
+    return str(bucket)
+
+
+def release_holding(
+    lock: StackLock,
+    settings: Settings,
+    ports: Ports,
+    request: Request,
+    break_lock: str | None = None,
+) -> ReleaseRecord:
+    """The release while holding the stack's lock: a second driver on the stack is refused
+    (LockHeld, naming this one) before it reads or changes anything."""
+    with holding(lock, ports.say, break_lock):
+        return Release(settings, ports).run(request)
+
+
 def _groups(outputs: dict[str, Any]) -> dict[Colour, str]:
     return {Colour(k): str(v) for k, v in outputs["targetGroupArns"].items()}
 
@@ -179,7 +205,7 @@ def release(settings: Settings, args: argparse.Namespace) -> int:
         )
     except (ConfigError, BadRequest, ScenarioError):
         raise  # bad input: exit 2, nothing was started
-    except BudgetSpent as exc:
+    except (BudgetSpent, LockHeld) as exc:
         print(f"refused: {exc}", file=sys.stderr)
         return EXIT_CODES[Outcome.STOPPED]
     except SwitchyardError as exc:
@@ -208,8 +234,11 @@ def _real(settings: Settings, args: argparse.Namespace, request: Request) -> Rel
     groups = _groups(outputs)
     listener = ElbListener(aws.cutover.elbv2, outputs["productionListenerArn"], groups)
     clock = SystemClock()
+    lock = StackLock(aws.s3, _lock_bucket(args, outputs), settings.stack, Identity.here(), now_utc)
     ports = Ports(
-        stack=WatchedStack(stack, listener, clock, settings.traffic.poll_seconds, print),
+        stack=LockedStack(
+            WatchedStack(stack, listener, clock, settings.traffic.poll_seconds, print), lock
+        ),
         listener=listener,
         health=TargetGroupHealth(aws.cutover.elbv2, groups),
         records=_records(args, outputs, aws),
@@ -227,7 +256,7 @@ def _real(settings: Settings, args: argparse.Namespace, request: Request) -> Rel
     stack_file = PROJECT_ROOT / f"Pulumi.{settings.stack}.yaml"
     before = stack_file.read_text()
     try:
-        return Release(settings, ports).run(request)
+        return release_holding(lock, settings, ports, request, args.break_lock)
     finally:
         if stack_file.read_text() != before:
             print(
