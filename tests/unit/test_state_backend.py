@@ -19,8 +19,9 @@ PULUMI_ACTION = "pulumi/actions@"
 
 
 def sdk_version() -> str:
-    (pin,) = re.findall(r"^pulumi==(\S+)$", (ROOT / "constraints.txt").read_text(), re.M)
-    return pin
+    found = re.search(r"^pulumi==(\S+)$", (ROOT / "constraints.txt").read_text(), re.M)
+    assert found, "constraints.txt pins pulumi"
+    return found[1]
 
 
 def test_the_lock_path_is_under_the_diy_backends_organization() -> None:
