@@ -34,6 +34,13 @@ SHUTDOWN_SECONDS: Final = 30  # for the process itself after the pause
 HOOK_DEADLINE_SECONDS: Final = 900
 RUN_AS: Final = 10001
 PORT_NAME: Final = "http"
+# An autoscaler without `behavior` scales down to minReplicas once its 300 s stabilisation
+# window has passed (autoscaling/v2 HorizontalPodAutoscalerBehavior, scaleDown: "If not set,
+# the default value is to allow to scale down to minReplicas pods, with a 300 second
+# stabilization window"; Kubernetes API reference, autoscaling/v2, the API of our
+# pulumi-kubernetes 4.34.2). selectPolicy Disabled turns scale-down off and leaves scale-up at
+# its default, so a held colour keeps at least what it carried when the shift began.
+HELD: Final = {"scaleDown": {"selectPolicy": "Disabled"}}
 
 
 @dataclass(frozen=True)
@@ -387,6 +394,7 @@ class ColourScaling(pulumi.ComponentResource):
                 },
                 "minReplicas": low,
                 "maxReplicas": high,
+                **({"behavior": HELD} if plan.held else {}),
                 "metrics": [
                     {
                         "type": "Resource",

@@ -166,6 +166,8 @@ BAD_VALUES: list[tuple[str, Any, str]] = [
     ("maxReplicas", 1, "at least minReplicas (2)"),
     ("idleReplicas", 3, "must not exceed minReplicas (2)"),
     ("idleReplicas", 0, "1..1000"),
+    ("idleReplicas", 2, "would pass the healthy-target gate on its idle pods"),
+    ("minHealthyTargets", 3, "could never pass the cutover's healthy-target gate"),
     ("autoscaleCpuPercent", 5, "10..100"),
     ("releaseStep", "promote", "one of stage, hook, cleanup"),
     ("hookCommand", "migrate", "must be a list"),

@@ -102,7 +102,9 @@ TRAFFIC: Final = (
         "minHealthyTargets",
         1,
         1000,
-        "Healthy targets the new colour's target group needs before any traffic moves.",
+        "Healthy targets the new colour's target group needs before any traffic moves: at "
+        "most minReplicas and more than idleReplicas, so a cleaned-up colour takes no traffic "
+        "until it is scaled up.",
     ),
     choice(
         "insufficientData",
@@ -308,8 +310,8 @@ SERVICE: Final = (
         "idleReplicas",
         1,
         1000,
-        "Pods the idle colour keeps after clean-up, at most minReplicas: warm for the next "
-        "release.",
+        "Pods the idle colour keeps after clean-up, below minHealthyTargets: warm for the "
+        "next release.",
     ),
     integer(
         "autoscaleCpuPercent",

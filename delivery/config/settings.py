@@ -59,7 +59,7 @@ from delivery.config.model import (
 )
 from delivery.config.reader import ConfigReader, shown
 from delivery.config.regions import region_problem, zone_count_problem, zone_names
-from delivery.config.workloads import read_cluster, read_release, read_service
+from delivery.config.workloads import check_capacity, read_cluster, read_release, read_service
 from delivery.errors import ConfigError
 
 REGION_KEY: Final = REGION.full
@@ -569,6 +569,7 @@ def load_settings(raw: Mapping[str, Any], stack: str) -> Settings:
     security = _read_security(reader, environment)
     _check_log_retention(reader, environment, network)
     _check_bake_covers_alarms(reader, traffic, alarms)
+    check_capacity(reader, traffic, service)
     reader.problems.extend(unknown_key_problems(config))
     if reader.problems:
         raise ConfigError(reader.problems, source=f"stack {stack!r}")

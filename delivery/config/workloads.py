@@ -20,6 +20,7 @@ from delivery.config.model import (
     ReleaseSettings,
     ReleaseStep,
     ServiceSettings,
+    TrafficPolicy,
 )
 from delivery.config.reader import ConfigReader, private_range, shown, special_range
 
@@ -281,3 +282,30 @@ def read_release(reader: ConfigReader, environment: Environment | None) -> Relea
     if reader.has_problem("hookCommand") or reader.has_problem("hookImage"):
         return None
     return ReleaseSettings(step, tuple(hook_command), hook_image, delay)
+
+
+def check_capacity(
+    reader: ConfigReader, traffic: TrafficPolicy | None, service: ServiceSettings | None
+) -> None:
+    """A cutover that can never start, or one that could put traffic on idle pods, is a config
+    error: the cutover's gate needs minHealthyTargets healthy targets on the colour taking
+    traffic, which must be reachable at minReplicas and out of reach at idleReplicas (so a
+    rollback onto a cleaned-up colour is refused until it is scaled up)."""
+    if traffic is None or service is None:
+        return
+    healthy = traffic.min_healthy_targets
+    if healthy > service.min_replicas:
+        reader.fail(
+            "minHealthyTargets",
+            f"is {healthy} but minReplicas is {service.min_replicas}: a candidate staged at "
+            "minReplicas could never pass the cutover's healthy-target gate; lower "
+            f"minHealthyTargets to at most {service.min_replicas} or raise minReplicas",
+        )
+    elif service.idle_replicas >= healthy:
+        reader.fail(
+            "idleReplicas",
+            f"is {service.idle_replicas} but minHealthyTargets is {healthy}: a shift back onto "
+            "a cleaned-up colour would pass the healthy-target gate on its idle pods; set "
+            f"idleReplicas below {healthy} or raise minHealthyTargets (at most minReplicas, "
+            f"{service.min_replicas})",
+        )

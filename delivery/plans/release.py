@@ -51,6 +51,11 @@ class ColourPlan:
     # Its scale-down waits for the cutover (and scaleDownDelaySeconds): a failed or rolled
     # back shift leaves it running.
     after_cutover: bool
+    # Its autoscaler may not scale it down: while a release is under way (stage, hook and the
+    # promotion) neither colour shrinks below what it carried when the shift began, so a
+    # rollback lands on the capacity it left (Argo Rollouts keeps its stable side fully scaled
+    # until a promotion is complete). Clean-up lifts the hold, after the delay for the old one.
+    held: bool
 
 
 @dataclass(frozen=True)
@@ -97,7 +102,7 @@ def plan_release(
     other = live.other
     cleanup = release.step is ReleaseStep.CLEANUP
     colours = {
-        live: ColourPlan(live, service.images[live], True, Size.FULL, True, False),
+        live: ColourPlan(live, service.images[live], True, Size.FULL, True, False, not cleanup),
         other: ColourPlan(
             other,
             service.images[other],
@@ -105,6 +110,7 @@ def plan_release(
             Size.IDLE if cleanup else Size.FULL,
             False,
             cleanup,
+            not cleanup,
         ),
     }
     hooks: list[HookJob] = []

@@ -442,6 +442,27 @@ def test_cleanup_shrinks_the_old_colour_only_after_the_cutover_and_the_delay() -
     assert autoscaler(run, Colour.GREEN)["minReplicas"] == settings.service.min_replicas
 
 
+@pytest.mark.parametrize("live", list(Colour))
+@pytest.mark.parametrize("step", ["stage", "hook"])
+def test_while_a_release_is_under_way_neither_colour_can_scale_down(
+    live: Colour, step: str
+) -> None:
+    # Before and during the shift (the promotion's `pulumi up` included) the default HPA would
+    # shrink the colour losing traffic to minReplicas 300 s after its load left.
+    run = release("staging", live, step, green=NEW)
+    for colour in Colour:
+        assert autoscaler(run, colour)["behavior"] == {"scaleDown": {"selectPolicy": "Disabled"}}
+
+
+def test_cleanup_lifts_the_hold_only_for_the_live_colour_at_once() -> None:
+    run = release("staging", Colour.GREEN, "cleanup", green=NEW)
+    assert "behavior" not in autoscaler(run, Colour.GREEN)
+    assert "behavior" not in autoscaler(run, Colour.BLUE)
+    assert run.mocks.options["scaling-blue"].waits_for(
+        run.mocks.of_type("time:index/sleep:Sleep")[0].name
+    )
+
+
 def test_no_hook_configured_means_no_job_and_no_hook_step() -> None:
     run = evaluate("dev", {"switchyard:hookCommand": None})
     assert run.mocks.of_type(JOB) == []
