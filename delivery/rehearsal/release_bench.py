@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from delivery.config.stackfile import load_stack
+from delivery.rehearsal.capacity import promotion_trace
 from delivery.rehearsal.release import parse_release_scenario, rehearse_release
 from delivery.release.orchestrate import EXIT_CODES, Request
 
@@ -49,6 +50,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 code = EXIT_CODES[record.outcome]
                 print(f"{name:<13} {record.outcome:<12} {code:>4}  {walls[-1]:7.2f}  {phases}")
             print(f"{'':<13} median wall {statistics.median(walls):.2f} s")
+    trace = promotion_trace(settings)
+    print(
+        f"old colour's minimum replica count during a rehearsed shift: {trace.old_minimum} "
+        f"(started at {trace.starting_old}; a rollback after the last bake lands on "
+        f"{trace.old_at_end})"
+    )
     return 0
 
 

@@ -218,11 +218,14 @@ def release(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _rehearse(settings: Settings, args: argparse.Namespace, request: Request) -> ReleaseRecord:
+    from delivery.rehearsal.capacity import print_capacity
     from delivery.rehearsal.release import parse_release_scenario, rehearse_release
 
     scenario = parse_release_scenario(args.scenario, settings)
     records = args.records or Path("out/releases")
-    return rehearse_release(settings, scenario, request, records, print, args.speed)
+    record = rehearse_release(settings, scenario, request, records, print, args.speed)
+    print_capacity(settings, print)
+    return record
 
 
 def _real(settings: Settings, args: argparse.Namespace, request: Request) -> ReleaseRecord:

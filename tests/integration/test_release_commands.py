@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from delivery.cli import main
-from delivery.config.stackfile import PROJECT_ROOT
+from delivery.config.stackfile import PROJECT_ROOT, load_stack
 from delivery.release.offline import OfflinePreviewError, offline_plan
 from delivery.release.preview import COMMENT_LIMIT, render
 
@@ -285,3 +285,16 @@ def test_each_release_command_explains_its_exit_codes(
     text = capsys.readouterr().out
     assert "\n  3    release: rolled back" in text and "\n  4    release: stopped" in text
     assert "(default: None)" not in text
+
+
+def test_a_rehearsed_release_shows_the_capacity_trace_of_the_shift(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rehearse("smoke-fails", tmp_path / "records", tmp_path / "out.json")
+    shown = capsys.readouterr().out
+    assert "capacity during the shift" in shown
+    service = load_stack("staging").service
+    assert (
+        f"old colour: at least {service.max_replicas} pods during the shift; a rollback after "
+        f"the last bake lands on {service.max_replicas}"
+    ) in shown
