@@ -79,6 +79,7 @@ CLUSTER_ADMIN: Final = "arn:{partition}:eks::aws:cluster-access-policy/AmazonEKS
 # account (IRSA), not to every pod's node.
 NODE_POLICIES: Final = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly")
 AMI_TYPE: Final = "AL2023_x86_64_STANDARD"
+NODE_IMDS_HOP_LIMIT: Final = 1
 
 
 def vendored_policy(name: str) -> dict[str, Any]:
@@ -411,8 +412,14 @@ class EksCluster(pulumi.ComponentResource):
             metadata_options={
                 "http_endpoint": "enabled",
                 "http_tokens": "required",  # IMDSv2 only
-                # 2 hops: the Container Insights agent in a pod reads instance metadata.
-                "http_put_response_hop_limit": 2,
+                # One hop: a pod in its own network namespace is a second hop, so it cannot
+                # take the node role's credentials (EKS user guide, "Restrict access to the
+                # instance profile assigned to the worker node"); pods use IRSA. What reads
+                # instance metadata runs on the host network (the CloudWatch agent and
+                # Fluent Bit: chart amazon-cloudwatch-observability 6.4.0, agent.hostNetwork
+                # and templates/linux/fluent-bit-daemonset.yaml) or is given what it would ask
+                # (the controller's region and vpcId, the autoscaler's awsRegion).
+                "http_put_response_hop_limit": NODE_IMDS_HOP_LIMIT,
             },
             block_device_mappings=[
                 {

@@ -12,6 +12,7 @@ from delivery.config.stackfile import load_stack
 from infra.offline import Evaluation
 from tests.program.addon_render import (
     chart_defaults,
+    helm_merge,
     controller_chart_defaults,
     injected_languages,
     unknown_keys,
@@ -134,3 +135,29 @@ def test_the_workload_namespace_is_the_one_the_gate_webhook_selects() -> None:
     labels = run.mocks.named("workload-namespace").inputs["metadata"]["labels"]
     # templates/webhook.yaml's default namespaceSelector for mpod.elbv2.k8s.aws
     assert labels["elbv2.k8s.aws/pod-readiness-gate-inject"] == "enabled"
+
+
+# -- instance metadata -------------------------------------------------------------------------
+
+
+def test_pods_cannot_reach_the_node_role_and_nothing_we_run_needs_to() -> None:
+    run = evaluate("prod")
+    (template,) = run.mocks.of_type("aws:ec2/launchTemplate:LaunchTemplate")
+    assert template.inputs["metadataOptions"] == {
+        "httpEndpoint": "enabled",
+        "httpTokens": "required",
+        "httpPutResponseHopLimit": 1,
+    }
+    # The CloudWatch agents read instance metadata from the host network, one hop: the
+    # configuration may not take them off it (every entry of `agents` inherits `agent`).
+    merged = helm_merge(chart_defaults(), cloudwatch_configuration(run))
+    assert merged["agent"]["hostNetwork"] is True
+    assert all(agent.get("hostNetwork", True) is True for agent in merged["agents"])
+    # The controllers are told what they would otherwise ask instance metadata for.
+    assert {"region", "vpcId"} <= controller_values(run).keys()
+    (autoscaler,) = [
+        r.inputs
+        for r in run.mocks.of_type("kubernetes:helm.sh/v3:Release")
+        if r.inputs["name"] == "cluster-autoscaler"
+    ]
+    assert autoscaler["values"]["awsRegion"] == load_stack("prod").region
