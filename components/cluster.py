@@ -35,8 +35,11 @@ from delivery.config.model import (
     CapacityType,
     ClusterSettings,
 )
+from delivery.config.regions import partition_of
+from delivery.errors import ConfigError, Problem
 from delivery.plans.iam import (
     AWS_MANAGED,
+    load_balancer_guard_policy,
     scoped_autoscaler_policy,
     secrets_encryption_policy,
     service_account_trust_policy,
@@ -82,6 +85,38 @@ AMI_TYPE: Final = "AL2023_x86_64_STANDARD"
 NODE_IMDS_HOP_LIMIT: Final = 1
 
 
+# Upstream publishes the controller's policy once per partition (docs/install/iam_policy*.json at
+# v3.5.0): they differ in more than the ARNs' partition, so each is vendored unchanged.
+CONTROLLER_POLICIES: Final = {
+    "aws": "aws-load-balancer-controller-v3.5.0-iam-policy.json",
+    **{
+        f"aws-{name}": f"aws-load-balancer-controller-v3.5.0-iam-policy_{suffix}.json"
+        for name, suffix in {
+            "cn": "cn",
+            "us-gov": "us-gov",
+            "iso": "iso",
+            "iso-b": "isob",
+            "iso-e": "isoe",
+            "iso-f": "isof",
+            "eusc": "eusc",
+        }.items()
+    },
+}
+
+
+def controller_policy(region: str) -> dict[str, Any]:
+    """The load balancer controller's published policy for ``region``'s partition."""
+    partition = partition_of(region)
+    if partition not in CONTROLLER_POLICIES:
+        reason = (
+            f"is in partition {partition}, for which the load balancer controller v3.5.0 "
+            "publishes no IAM policy; deploy to a region of the partitions "
+            + ", ".join(sorted(CONTROLLER_POLICIES))
+        )
+        raise ConfigError([Problem("aws:region", reason)])
+    return vendored_policy(CONTROLLER_POLICIES[partition])
+
+
 def vendored_policy(name: str) -> dict[str, Any]:
     document: dict[str, Any] = json.loads((VENDORED / name).read_text())
     return document
@@ -111,6 +146,9 @@ class EksClusterArgs:
     key_rotation_days: int = 365  # the control-plane logs' key
     permissions_boundary: pulumi.Input[str] = field(kw_only=True)
     workload_namespace: str = field(kw_only=True)  # kept free of injected instrumentation
+    # The ALB and target groups the controller may register pods in but change nothing else of.
+    load_balancer_arn: pulumi.Input[str] = field(kw_only=True)
+    target_group_arns: Sequence[pulumi.Input[str]] = field(kw_only=True)
 
 
 IAM_NAME_PREFIX_MAX = 38  # an IAM role's name is at most 64 characters; the provider adds 26
@@ -484,9 +522,8 @@ class EksCluster(pulumi.ComponentResource):
             ServiceAccountRole(
                 "kube-system",
                 account,
-                policy=json.dumps(
-                    vendored_policy("aws-load-balancer-controller-v3.5.0-iam-policy.json")
-                ),
+                policy=json.dumps(controller_policy(self._args.region)),
+                policy_arns=(self._load_balancer_guard().arn,),
             ),
         )
         values = pulumi.Output.all(role.arn, self._args.vpc_id).apply(
@@ -503,6 +540,18 @@ class EksCluster(pulumi.ComponentResource):
             }
         )
         return self._release(account, LOAD_BALANCER_CONTROLLER, values, after)
+
+    def _load_balancer_guard(self) -> aws.iam.Policy:
+        args = self._args
+        document = pulumi.Output.all(args.load_balancer_arn, *args.target_group_arns).apply(
+            lambda arns: load_balancer_guard_policy(arns[0], list(arns[1:]))
+        )
+        return aws.iam.Policy(
+            f"{self._name}-load-balancer-controller-guard",
+            name_prefix=iam_name_prefix(args.name_prefix, "lb-controller-guard"),
+            policy=document,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
 
     def _cluster_autoscaler(self, after: Sequence[pulumi.Resource]) -> None:
         account = "cluster-autoscaler"

@@ -132,6 +132,8 @@ def build_environment(
             key_rotation_days=key_rotation,
             permissions_boundary=boundary,
             workload_namespace=workload.namespace,
+            load_balancer_arn=alb.load_balancer.arn,
+            target_group_arns=[tg.arn for tg in alb.target_groups.values()],
         ),
         on_aws,
     )

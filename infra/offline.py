@@ -43,6 +43,7 @@ class Registered:
     inputs: dict[str, Any]
     custom: bool
     provider: str | None
+    outputs: dict[str, Any] = field(default_factory=dict)  # what the mock answered
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,12 @@ def _outputs(type_: str, name: str, inputs: dict[str, Any], region: str) -> dict
         suffix = f"targetgroup/{inputs.get('name', name)}/{_hex(name)}"
         extra = {"arn": f"{elb}:{suffix}", "arnSuffix": suffix}
     elif type_ == "aws:lb/listener:Listener":
-        extra = {"arn": f"{elb}:listener/app/{name}/{_hex(name)}/{_hex(name + 'l')}"}
+        # AWS names a listener under its load balancer: listener/app/<lb name>/<lb id>/<id>.
+        balancer = str(
+            inputs.get("loadBalancerArn") or f"{elb}:loadbalancer/app/{name}/{_hex(name)}"
+        )
+        under = balancer.replace(":loadbalancer/", ":listener/", 1)
+        extra = {"arn": f"{under}/{_hex(name + 'l')}"}
     elif type_ == "aws:s3/bucket:Bucket":
         extra["bucket"] = f"{inputs.get('bucketPrefix', '')}{_hex(name)}"
     elif type_ == "aws:eks/cluster:Cluster":
@@ -138,10 +144,11 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self, args: pulumi.runtime.MockResourceArgs
     ) -> tuple[str | None, dict[str, Any]]:
         inputs = dict(args.inputs)
+        outputs = _outputs(args.typ, args.name, inputs, self.region)
         self.resources.append(
-            Registered(args.typ, args.name, inputs, bool(args.custom), args.provider)
+            Registered(args.typ, args.name, inputs, bool(args.custom), args.provider, outputs)
         )
-        return f"{args.name}-id", _outputs(args.typ, args.name, inputs, self.region)
+        return f"{args.name}-id", outputs
 
     def call(
         self, args: pulumi.runtime.MockCallArgs

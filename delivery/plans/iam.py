@@ -81,3 +81,42 @@ def scoped_autoscaler_policy(vendored: dict[str, Any], cluster_name: str) -> str
         scoped = {} if reads else {"Condition": {"StringEquals": {tag: "owned"}}}
         statements.append({**statement, **scoped})
     return json.dumps({**vendored, "Statement": statements})
+
+
+# The load balancer controller only registers and deregisters pods for our TargetGroupBindings:
+# at v3.5.0, pkg/targetgroupbinding calls RegisterTargets, DeregisterTargets and Describe*. Its
+# published policy still allows ModifyListener and every other write on any load balancer, so
+# this deny keeps the environment's ALB, its listeners (the cutover's weights), their rules and
+# the target groups out of its reach. The verbs cover every ELBv2 write action on those
+# resource types (Service Authorization Reference, Elastic Load Balancing V2) except the two
+# target registrations, which start with neither.
+LOAD_BALANCER_WRITES: Final = tuple(
+    f"elasticloadbalancing:{verb}*"
+    for verb in ("Add", "Create", "Delete", "Modify", "Remove", "Set")
+)
+
+
+def load_balancer_guard_policy(load_balancer_arn: str, target_group_arns: list[str]) -> str:
+    """A deny of every write but target registration on the ALB, its listeners and rules
+    (``listener/app/<name>/<id>/*``, ``listener-rule/app/<name>/<id>/*``) and its groups."""
+    resources = [
+        load_balancer_arn,
+        *(
+            load_balancer_arn.replace(":loadbalancer/", f":{kind}/", 1) + "/*"
+            for kind in ("listener", "listener-rule")
+        ),
+        *target_group_arns,
+    ]
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "OnlyTheProgramAndTheCutoverChangeThisLoadBalancer",
+                    "Effect": "Deny",
+                    "Action": list(LOAD_BALANCER_WRITES),
+                    "Resource": resources,
+                }
+            ],
+        }
+    )

@@ -12,8 +12,8 @@ from delivery.config.stackfile import load_stack
 from infra.offline import Evaluation
 from tests.program.addon_render import (
     chart_defaults,
-    helm_merge,
     controller_chart_defaults,
+    helm_merge,
     injected_languages,
     unknown_keys,
 )

@@ -18,10 +18,12 @@ from typing import Any
 import botocore.session
 import pytest
 
-from components.cluster import VENDORED
+from components.cluster import CONTROLLER_POLICIES, VENDORED, controller_policy
+from delivery.config.regions import partition_of, real_regions
 from delivery.plans.iam import scoped_autoscaler_policy
 from infra.offline import Evaluation
 from tests.program.harness import evaluate
+from tests.program.iam_eval import Request, allows
 
 STACKS = ("dev", "staging", "prod")
 # IAM prefix -> botocore service models whose operations it authorises.
@@ -165,3 +167,52 @@ def test_the_autoscaler_may_change_only_this_clusters_node_groups() -> None:
     assert sorted(a for s in policy["Statement"] for a in s["Action"]) == sorted(
         a for s in vendored["Statement"] for a in s["Action"]
     )
+
+
+def test_the_load_balancer_controller_may_register_pods_but_not_touch_the_listeners(
+    run: Evaluation,
+) -> None:
+    controller = json.loads(
+        run.mocks.named("cluster-load-balancer-controller-policy").inputs["policy"]
+    )
+    guard = json.loads(run.mocks.named("cluster-load-balancer-controller-guard").inputs["policy"])
+    role = run.mocks.named("cluster-load-balancer-controller").name
+    attached = {
+        r.inputs["policyArn"]
+        for r in run.mocks.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        if r.name.startswith(role)
+    }
+    assert run.mocks.named("cluster-load-balancer-controller-guard").outputs["arn"] in attached
+    both = {"Statement": [*controller["Statement"], *guard["Statement"]]}
+    listeners = [r.outputs["arn"] for r in run.mocks.of_type("aws:lb/listener:Listener")]
+    assert listeners, "the ALB's listeners"
+    groups = [r.outputs["arn"] for r in run.mocks.of_type("aws:lb/targetGroup:TargetGroup")]
+    balancer = run.mocks.named("traffic-alb").outputs["arn"]
+    for listener in listeners:
+        for action in ("ModifyListener", "DeleteListener", "CreateRule", "AddListenerCertificates"):
+            request = Request(f"elasticloadbalancing:{action}", listener)
+            assert allows(controller, request), f"the published policy allows {request}"
+            assert not allows(both, request), request
+        rule = listener.replace(":listener/", ":listener-rule/") + "/0123456789abcdef"
+        assert not allows(both, Request("elasticloadbalancing:ModifyRule", rule))
+    for action in ("DeleteLoadBalancer", "SetSecurityGroups", "ModifyLoadBalancerAttributes"):
+        assert not allows(both, Request(f"elasticloadbalancing:{action}", balancer))
+    for group in groups:
+        for action in ("RegisterTargets", "DeregisterTargets"):
+            assert allows(both, Request(f"elasticloadbalancing:{action}", group))
+        assert not allows(both, Request("elasticloadbalancing:DeleteTargetGroup", group))
+    # Another load balancer's listener (an Ingress's) is the controller's as published.
+    other = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/k8s-other/1/2"
+    assert allows(both, Request("elasticloadbalancing:ModifyListener", other))
+
+
+@pytest.mark.parametrize("region", ["eu-west-1", "cn-north-1", "us-gov-west-1", "us-iso-east-1"])
+def test_the_controllers_policy_is_its_partitions(region: str) -> None:
+    partitions = set(re.findall(r'"arn:([a-z-]+):', json.dumps(controller_policy(region))))
+    assert partitions == {partition_of(region)}
+
+
+def test_every_partition_switchyard_deploys_to_has_the_controllers_policy() -> None:
+    assert {partition_of(region) for region in real_regions()} <= CONTROLLER_POLICIES.keys()
+    for name in CONTROLLER_POLICIES.values():
+        assert (VENDORED / name).is_file(), name
