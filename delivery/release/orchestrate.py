@@ -125,6 +125,9 @@ class Release:
         record.error_budget = budget or record.error_budget
         self._record = record
         try:
+            if self._promoted_already(record):
+                self._close_promoted(record)
+                return record
             self._phases(record, request)
             if request.stage_only:
                 self._p.say(
@@ -188,6 +191,35 @@ class Release:
         self._save(record)
         self._send(notify.started(record))
         return record
+
+    def _promoted_already(self, record: ReleaseRecord) -> bool:
+        """A resumed release whose promotion finished anyway (the killed run's `up` went on, or
+        someone ran `pulumi up` by hand): the listener carries 100% on the target and the
+        target's pods run this release's image. Staging again would pin liveColour to the
+        old colour and shift users back, then promote would shift them forward again."""
+        if record.runs < 2 or self._listener_weights() != Weights.all_on(record.target):
+            return False
+        running = (self._p.stack.outputs().get("images") or {}).get(record.target.value)
+        return running == record.image
+
+    def _close_promoted(self, record: ReleaseRecord) -> None:
+        self._p.say(
+            f"{record.target} already carries 100% and runs {record.image}: the promotion "
+            "finished outside this run; closing the release without moving traffic"
+        )
+        self._p.stack.set_config(
+            {LIVE_COLOUR: record.target.value, image_key(record.target): record.image}
+        )
+        for entry in record.phases:
+            entry.result = Result.RESUMED if entry.phase is Phase.PROMOTE else entry.result
+        if not record.passed(Phase.PROMOTE):
+            now = self._p.now()
+            record.phases.append(
+                PhaseResult(Phase.PROMOTE, Result.RESUMED, now, now, "finished outside the driver")
+            )
+        record.promoted_at = record.promoted_at or self._p.now()
+        self._clean_up(record)
+        self._finish(record, Outcome.PROMOTED, "")
 
     def _new_record(self, request: Request, source: Colour) -> ReleaseRecord:
         record = ReleaseRecord.begin(self._p.stack.name, request.image, source, self._p.now())

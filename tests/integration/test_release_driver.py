@@ -667,3 +667,27 @@ def test_a_failed_rollback_writes_one_with_the_question_it_leaves(rig: Rig) -> N
     text = Path(record.post_incident).read_text()
     assert "Why did the rollback write fail" in text and "- Outcome: failed" in text
     assert f"Post-incident record: {record.post_incident}" in rig.sent.notices[-1][2]
+
+
+def test_a_rerun_after_a_promote_finished_by_hand_closes_it_without_moving_traffic(
+    rig: Rig,
+) -> None:
+    rig.stack.crash_on_up = 3  # the driver dies in promote's `up`
+    with pytest.raises(Crash):
+        rig.release()
+    rig.stack.crash_on_up = None
+    # someone finished it by hand: `pulumi up` with liveColour green, the cutover's state too
+    rig.stack.world.weights = Weights.all_on(Colour.GREEN)
+    rig.stack.live = Colour.GREEN
+    # "Re-run jobs" checks out the stack file as the release found it
+    rig.stack.values[LIVE_COLOUR] = "blue"
+    rig.stack.values.pop(image_key(Colour.GREEN), None)
+    sets_before = len(rig.stack.world.sets)
+
+    record = rig.release()
+
+    assert record.outcome is Outcome.PROMOTED and record.runs == 2
+    assert rig.stack.world.weights == Weights.all_on(Colour.GREEN)
+    assert rig.stack.world.sets[sets_before:] == []  # never shifted back and forward again
+    assert rig.stack.values[LIVE_COLOUR] == "green"
+    assert [r["outcome"] for r in rig.stored()] == ["promoted"]
