@@ -167,7 +167,10 @@ class Release:
                 f"passed before: {', '.join(p.phase for p in previous.phases) or 'nothing'}"
             )
             return previous
-        if carrying is None:  # a cutover that did not finish: only its own release may go on
+        if carrying is None and previous is not None and previous.passed(Phase.LOAD):
+            carrying = self._close_interrupted(previous, weights, request.image)
+            previous = None
+        if carrying is None:  # split, and no release of ours left it so: someone else did
             source = Colour(configured) if configured in {c.value for c in Colour} else None
             record = self._new_record(request, source or Colour.BLUE)
             self._finish(
@@ -191,6 +194,25 @@ class Release:
         self._save(record)
         self._send(notify.started(record))
         return record
+
+    def _close_interrupted(self, previous: ReleaseRecord, weights: Weights, image: str) -> Colour:
+        """A cutover left split by a killed run of another release: the colour last promoted
+        (its source: the shift never finished) gets all traffic back, as the cutover's own
+        rollback would, and that release is closed, so that it is never a dead end."""
+        safe = Weights.all_on(previous.source)
+        self._p.listener.set_weights(safe)
+        self._p.stack.set_config({LIVE_COLOUR: previous.source.value})
+        previous.failed_at = previous.failed_at or self._p.now()
+        previous.restored_at = self._p.now()
+        previous.outcome, previous.ended_at = Outcome.ABORTED, self._p.now()
+        previous.cause = (
+            f"interrupted mid-promote with the listener at {weights}; closed by the release of "
+            f"{image}, which restored {safe} before it began"
+        )
+        self._p.records.save(previous)
+        self._p.say(f"release {previous.id}: {previous.cause}")
+        self._send(notify.finished(previous))
+        return previous.source
 
     def _promoted_already(self, record: ReleaseRecord) -> bool:
         """A resumed release whose promotion finished anyway (the killed run's `up` went on, or

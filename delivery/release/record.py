@@ -379,5 +379,11 @@ class S3Records:
 
 def unfinished(records: Sequence[ReleaseRecord], stack: str) -> ReleaseRecord | None:
     """The stack's latest release when it never reached an outcome (its run was killed)."""
-    mine = [r for r in records if r.stack == stack]
+    # A run refused before it began (no phase on record) never hides the release it refused
+    # for: that release's re-run must still find and resume it.
+    mine = [r for r in records if r.stack == stack and not _refused(r)]
     return mine[-1] if mine and mine[-1].outcome is None else None
+
+
+def _refused(record: ReleaseRecord) -> bool:
+    return record.outcome is Outcome.FAILED and not record.phases

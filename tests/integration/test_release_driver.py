@@ -691,3 +691,44 @@ def test_a_rerun_after_a_promote_finished_by_hand_closes_it_without_moving_traff
     assert rig.stack.world.sets[sets_before:] == []  # never shifted back and forward again
     assert rig.stack.values[LIVE_COLOUR] == "green"
     assert [r["outcome"] for r in rig.stored()] == ["promoted"]
+
+
+def _die_mid_promote(rig: Rig) -> None:
+    def die_at_50(event: Progress) -> None:
+        if event.kind == "weights-set" and event.step == 50:
+            raise Crash("runner lost mid-promote")
+
+    rig.stack.during_promote = die_at_50
+    with pytest.raises(Crash):
+        rig.release()
+    rig.stack.during_promote = None
+    assert rig.stack.world.weights == Weights(blue=50, green=50)
+
+
+def test_a_new_release_closes_a_split_left_by_an_interrupted_one_and_goes_on(rig: Rig) -> None:
+    _die_mid_promote(rig)
+
+    record = rig.release(image=NEXT_IMAGE)
+
+    assert record.outcome is Outcome.PROMOTED and record.image == NEXT_IMAGE
+    assert rig.stack.world.weights == Weights.all_on(Colour.GREEN)
+    first, second = rig.stored()[0], rig.stored()[1]
+    assert {first["image"]: first["outcome"], second["image"]: second["outcome"]} == {
+        IMAGE: "aborted",
+        NEXT_IMAGE: "promoted",
+    }
+    closed = next(r for r in rig.stored() if r["image"] == IMAGE)
+    assert "blue=100%" in closed["cause"] and "closed by the release of" in closed["cause"]
+
+
+def test_a_refusal_never_hides_the_interrupted_release_from_its_re_run(rig: Rig) -> None:
+    _die_mid_promote(rig)
+    # a refusal recorded after it (a run refused before it started: no phase on record)
+    refused = ReleaseRecord.begin("staging", NEXT_IMAGE, Colour.BLUE, datetime.now(UTC))
+    refused.outcome, refused.cause = Outcome.FAILED, "refused"
+    rig.records.save(refused)
+
+    record = rig.release()
+
+    assert record.outcome is Outcome.PROMOTED and record.runs == 2
+    assert rig.stack.world.weights == Weights.all_on(Colour.GREEN)
