@@ -186,7 +186,13 @@ def prod_input(name: str) -> str:
 def test_one_release_per_stack_at_a_time_never_cancelled(workflow: str, stack: str) -> None:
     document = load(NAMES[workflow])
     concurrency = document["concurrency"]
-    assert concurrency == {"group": f"release-{stack}", "cancel-in-progress": False}
+    # GitHub cancels a pending run when a newer one joins its group (docs, "Control the
+    # concurrency of workflows and jobs"), so a group shared by every image would silently
+    # cancel a release waiting for approval: the group is per image, and the driver's lock in
+    # S3 keeps two images from acting on the stack at once (refused, naming the holder).
+    # Staging releases on push with no approval gate: its runs queue under one group.
+    group = f"release-{stack}" + ("-${{ inputs.image }}" if stack == "prod" else "")
+    assert concurrency == {"group": group, "cancel-in-progress": False}
     for job in document["jobs"].values():
         assert "concurrency" not in job  # the workflow's group covers every job
         runs = [str(s.get("run", "")) for s in job["steps"]]
