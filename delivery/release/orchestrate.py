@@ -107,6 +107,8 @@ class Release:
         self._p = ports
         self._record: ReleaseRecord | None = None
         self._traffic_moved = False
+        self._promoting = False  # this run's promote began (a resumed record's last phase may
+        # be an earlier run's promote: an interrupt before this run's own must not abort it)
 
     def run(self, request: Request) -> ReleaseRecord:
         """Run the release to an outcome and return its (saved) record.
@@ -463,7 +465,7 @@ class Release:
     # -- promote and its outcomes ----------------------------------------------------------
 
     def _in_promote(self, record: ReleaseRecord) -> bool:
-        return bool(record.phases) and record.phases[-1].phase is Phase.PROMOTE
+        return self._promoting and record.phases[-1].phase is Phase.PROMOTE
 
     def _show(self, event: Progress) -> None:
         line = describe(event)
@@ -479,6 +481,7 @@ class Release:
 
     def _promote(self, record: ReleaseRecord) -> str:
         target = record.target
+        self._promoting = True
         self._traffic_moved = self._listener_weights().of(target) > 0
         self._p.stack.set_config({LIVE_COLOUR: target.value})
         try:

@@ -732,3 +732,29 @@ def test_a_refusal_never_hides_the_interrupted_release_from_its_re_run(rig: Rig)
 
     assert record.outcome is Outcome.PROMOTED and record.runs == 2
     assert rig.stack.world.weights == Weights.all_on(Colour.GREEN)
+
+
+def test_ctrl_c_early_in_a_resumed_run_leaves_the_release_to_resume_and_moves_nothing(
+    rig: Rig,
+) -> None:
+    rig.stack.crash_on_up = 3  # the first run dies as its promote begins
+    with pytest.raises(Crash):
+        rig.release()
+    rig.stack.crash_on_up = None
+    sets_before = len(rig.stack.world.sets)
+    outputs = rig.stack.outputs
+    calls: list[int] = []
+
+    def interrupted() -> dict[str, Any]:
+        calls.append(1)
+        if len(calls) == 2:  # past the start, looking for the test listener's address
+            raise KeyboardInterrupt  # Ctrl-C in the resumed run's first seconds
+        return outputs()
+
+    rig.stack.outputs = interrupted  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        rig.release()
+
+    assert rig.stack.world.sets[sets_before:] == []
+    assert [r["outcome"] for r in rig.stored()] == [None]  # still resumable
+    assert rig.release().outcome is Outcome.PROMOTED
