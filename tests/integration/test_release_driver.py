@@ -377,15 +377,7 @@ def test_a_split_listener_blocks_a_new_release_and_changes_nothing(rig: Rig) -> 
 
 
 def test_a_split_listener_lets_its_own_interrupted_release_resume(rig: Rig) -> None:
-    def die_at_50(event: Progress) -> None:
-        if event.kind == "weights-set" and event.step == 50:
-            raise Crash("runner lost mid-promote")
-
-    rig.stack.during_promote = die_at_50
-    with pytest.raises(Crash):
-        rig.release()
-    assert rig.stack.world.weights == Weights(blue=50, green=50)
-    rig.stack.during_promote = None
+    _die_mid_promote(rig)
 
     record = rig.release()
 
