@@ -153,6 +153,14 @@ class WatchedStack:
         thread.start()
         try:
             self._inner.up(on_progress)
-        finally:
+        except KeyboardInterrupt:
+            # The abort must not wait out the watch's poll (pollSeconds, 15 s in prod: the
+            # runner sends SIGKILL 10 s after SIGINT); the daemon thread stops at its next look.
+            stop.set()
+            raise
+        except BaseException:
             stop.set()
             thread.join(timeout=self._interval + 30)
+            raise
+        stop.set()
+        thread.join(timeout=self._interval + 30)
