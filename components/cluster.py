@@ -283,6 +283,7 @@ class EksCluster(pulumi.ComponentResource):
             ),
         )
         ready = [*self.node_groups, *late_addons, *self.access_entries]
+        self.nodes_and_dns: list[pulumi.Resource] = [*self.node_groups, late_addons[0]]
         self.load_balancer_controller = self._load_balancer_controller(ready)
         self._cluster_autoscaler(ready)
         self._metrics_server(ready)

@@ -32,6 +32,7 @@ TGB_API: Final = "elbv2.k8s.aws/v1beta1"
 PRE_STOP_SECONDS: Final = DEREGISTRATION_DELAY_SECONDS + 5  # outlast the target group's drain
 SHUTDOWN_SECONDS: Final = 30  # for the process itself after the pause
 HOOK_DEADLINE_SECONDS: Final = 900
+SAFE_TO_EVICT: Final = "cluster-autoscaler.kubernetes.io/safe-to-evict"
 RUN_AS: Final = 10001
 PORT_NAME: Final = "http"
 # An autoscaler without `behavior` scales down to minReplicas once its 300 s stabilisation
@@ -56,6 +57,7 @@ class BlueGreenWorkloadArgs:
     service_account_role_arn: pulumi.Input[str]  # IRSA: reads this environment's secrets only
     provider: k8s.Provider
     controller: pulumi.Resource  # the load balancer controller: its CRD and webhook
+    hook_needs: Sequence[pulumi.Resource] = ()  # the node groups and the CoreDNS add-on
 
 
 class BlueGreenWorkload(pulumi.ComponentResource):
@@ -93,12 +95,15 @@ class BlueGreenWorkload(pulumi.ComponentResource):
             automount_service_account_token=False,
             opts=in_namespace,
         )
-        self.deployments: dict[Colour, k8s.apps.v1.Deployment] = {}
-        for colour, plan in args.plan.colours.items():
-            self.deployments[colour] = self._colour(colour, plan, in_namespace)
         self.hooks: dict[str, k8s.batch.v1.Job] = {
             hook.name: self._hook(hook, in_namespace) for hook in args.plan.hooks
         }
+        # A colour's pods start only after its release's pre-traffic Job succeeded, so an
+        # application that checks its schema at start-up finds it migrated.
+        hook_of = {h.colour: self.hooks[h.name] for h in args.plan.hooks}
+        self.deployments: dict[Colour, k8s.apps.v1.Deployment] = {}
+        for colour, plan in args.plan.colours.items():
+            self.deployments[colour] = self._colour(colour, plan, in_namespace, hook_of.get(colour))
         live = next(c for c, p in args.plan.colours.items() if p.live)
         # The image the live colour's pods really run (its template is frozen), checked against
         # the config: the cutover takes it as an input, so it never starts on a mismatch.
@@ -121,7 +126,11 @@ class BlueGreenWorkload(pulumi.ComponentResource):
         )
 
     def _colour(
-        self, colour: Colour, plan: ColourPlan, opts: pulumi.ResourceOptions
+        self,
+        colour: Colour,
+        plan: ColourPlan,
+        opts: pulumi.ResourceOptions,
+        hook: k8s.batch.v1.Job | None,
     ) -> k8s.apps.v1.Deployment:
         args, name = self._args, f"{self._args.workload.service_name}-{colour}"
         labels = {"app.kubernetes.io/name": args.workload.service_name, "switchyard/colour": colour}
@@ -159,7 +168,7 @@ class BlueGreenWorkload(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(
                 opts,
                 pulumi.ResourceOptions(
-                    depends_on=[binding, self.service_account],
+                    depends_on=[binding, self.service_account, *([hook] if hook else [])],
                     # The live colour's pods stay as they are: changes reach users through a
                     # release on the other colour and a cutover, never in place.
                     ignore_changes=["spec.template"] if plan.frozen else None,
@@ -290,15 +299,23 @@ class BlueGreenWorkload(pulumi.ComponentResource):
             "annotations": {
                 "switchyard/release": hook.release_image,
                 "switchyard/logs": logs,
-                # a `pulumi up` after a failed hook runs it again instead of waiting on it
-                "pulumi.com/replaceUnready": "true",
+                # No pulumi.com/replaceUnready: pulumi-kubernetes 4.34.2 (provider/pkg/provider/
+                # provider.go, Diff) then replaces the Job whenever its live object is not
+                # Complete, a running migration included (an interrupted `up` and a refresh
+                # would kill it mid-flight). Without it the next `up` waits for the same Job;
+                # a Complete one has no diff and never runs again for its release, and a
+                # changed hook is a new name (hook_job_name), so a new Job.
             },
         }
         spec: Any = {
             "backoffLimit": 0,  # a failed migration is looked at, not retried blindly
             "activeDeadlineSeconds": HOOK_DEADLINE_SECONDS,
             "template": {
-                "metadata": {"labels": {"switchyard/hook": "pre-traffic"}},
+                "metadata": {
+                    "labels": {"switchyard/hook": "pre-traffic"},
+                    # the Cluster Autoscaler never drains a node under a running migration
+                    "annotations": {SAFE_TO_EVICT: "false"},
+                },
                 "spec": {
                     **self._pod_basics(),
                     "restartPolicy": "Never",
@@ -313,7 +330,8 @@ class BlueGreenWorkload(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(
                 opts,
                 pulumi.ResourceOptions(
-                    depends_on=[self.service_account],
+                    # on the first deploy: nodes to run on and CoreDNS to find the database
+                    depends_on=[self.service_account, *args.hook_needs],
                     # the live colour's Job, like its pods, is never changed in place
                     ignore_changes=["metadata", "spec"] if hook.frozen else None,
                     custom_timeouts=pulumi.CustomTimeouts(

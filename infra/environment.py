@@ -160,6 +160,7 @@ def build_environment(
             app_role.arn,
             cluster.provider,
             cluster.load_balancer_controller,
+            cluster.nodes_and_dns,
         ),
     )
     group_suffixes = {c: tg.arn_suffix for c, tg in alb.target_groups.items()}

@@ -115,12 +115,12 @@ def plan_release(
     }
     hooks: list[HookJob] = []
     if release.hook_command:
-        # The live image's Job always exists: it ran before traffic reached that image. When a
-        # promotion skipped the hook step, it runs in the promotion's `pulumi up`, before the
-        # cutover. In the hook step, the other colour's image gets its Job ahead of the shift.
-        # Jobs are per colour, so the Job a promotion waits for is the very one the hook step
+        # The live image's Job always exists: it ran before that image's pods started. Until
+        # clean-up the other colour's image has its Job too, and that colour's pods start only
+        # after it succeeded (Argo CD PreSync, CodeDeploy BeforeInstall): the stage step runs
+        # it. Jobs are per colour, so the Job a promotion waits for is the very one staging
         # ran, whatever the other colour runs.
-        hooked = [live, other] if release.step is ReleaseStep.HOOK else [live]
+        hooked = [live] if cleanup else [live, other]
         for colour in hooked:
             release_image = service.images[colour]
             image = release.hook_image or release_image

@@ -423,9 +423,66 @@ def test_promotion_waits_for_the_candidates_readiness_and_its_hook() -> None:
 
 def test_a_promotion_that_skipped_the_hook_step_still_runs_it_first() -> None:
     run = release("staging", Colour.GREEN, "stage", green=NEW)
-    (hook,) = run.mocks.of_type(JOB)
-    assert hook.inputs["metadata"]["annotations"]["switchyard/release"] == NEW
+    (hook,) = [
+        j
+        for j in run.mocks.of_type(JOB)
+        if j.inputs["metadata"]["annotations"]["switchyard/release"] == NEW
+    ]
     assert run.mocks.options["cutover-weights"].waits_for(hook.name)
+
+
+def _job_for(run: Evaluation, image: str) -> Registered:
+    (job,) = [
+        j
+        for j in run.mocks.of_type(JOB)
+        if j.inputs["metadata"]["annotations"]["switchyard/release"] == image
+    ]
+    return job
+
+
+def test_the_stage_step_runs_the_candidates_job_before_its_pods_start() -> None:
+    run = release("staging", Colour.BLUE, "stage", green=NEW)
+    job = _job_for(run, NEW)
+    assert run.mocks.options["workload-green"].waits_for(job.name), "PreSync: Job, then pods"
+    assert not run.mocks.options[job.name].waits_for("workload-green")
+    live = _job_for(run, load_stack("staging").service.images[Colour.BLUE])
+    assert run.mocks.options["workload-blue"].waits_for(live.name)
+
+
+def test_a_running_hook_job_is_never_replaced_and_its_pods_are_not_evicted() -> None:
+    run = release("staging", Colour.BLUE, "hook", green=NEW)
+    for job in run.mocks.of_type(JOB):
+        assert "pulumi.com/replaceUnready" not in job.inputs["metadata"]["annotations"]
+        pod = job.inputs["spec"]["template"]["metadata"]
+        assert pod["annotations"] == {"cluster-autoscaler.kubernetes.io/safe-to-evict": "false"}
+
+
+def test_a_changed_hook_is_a_new_job_and_the_same_release_keeps_its_job() -> None:
+    first = _job_for(release("staging", Colour.BLUE, "stage", green=NEW), NEW)
+    again = _job_for(release("staging", Colour.BLUE, "hook", green=NEW), NEW)
+    assert again.inputs["metadata"]["name"] == first.inputs["metadata"]["name"]
+    changed = evaluate(
+        "staging",
+        {
+            "switchyard:liveColour": "blue",
+            "switchyard:releaseStep": "stage",
+            "switchyard:greenImage": NEW,
+            "switchyard:hookCommand": ["migrate", "--again"],
+        },
+    )
+    assert _job_for(changed, NEW).inputs["metadata"]["name"] != first.inputs["metadata"]["name"]
+
+
+def test_the_first_deploys_job_waits_for_nodes_and_coredns() -> None:
+    run = release("staging", Colour.BLUE, "stage", green=NEW)
+    groups = [g.name for g in run.mocks.of_type("aws:eks/nodeGroup:NodeGroup")]
+    (dns,) = [
+        a for a in run.mocks.of_type("aws:eks/addon:Addon") if a.inputs["addonName"] == "coredns"
+    ]
+    assert groups
+    for job in run.mocks.of_type(JOB):
+        for needed in [*groups, dns.name]:
+            assert run.mocks.options[job.name].waits_for(needed), (job.name, needed)
 
 
 def test_cleanup_shrinks_the_old_colour_only_after_the_cutover_and_the_delay() -> None:
