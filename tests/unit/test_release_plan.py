@@ -38,7 +38,8 @@ def test_stage_runs_the_candidate_at_full_size_beside_the_frozen_live_colour() -
     assert (candidate.live, candidate.frozen, candidate.size) == (False, False, Size.FULL)
     assert candidate.image == NEW
     assert plan.shrinking is None
-    assert [h.release_image for h in plan.hooks] == [OLD], "only the live release's Job"
+    # the candidate's Job runs in the stage, before its pods start
+    assert [h.release_image for h in plan.hooks] == [OLD, NEW]
 
 
 def test_the_hook_step_adds_the_candidates_job() -> None:
