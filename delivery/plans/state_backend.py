@@ -37,8 +37,13 @@ class StatePaths:
     list_prefixes: tuple[str, ...]  # s3:ListBucket with an s3:prefix condition
 
 
+def lock_prefix(stack: str, project: str = PROJECT) -> str:
+    """The folder of the stack's update locks, relative to the backend's root."""
+    return f"{BOOKKEEPING}/locks/{DIY_ORGANIZATION}/{project}/{stack}/"
+
+
 def state_paths(stack: str, project: str = PROJECT) -> StatePaths:
-    locks = f"{BOOKKEEPING}/locks/{DIY_ORGANIZATION}/{project}/{stack}/"
+    locks = lock_prefix(stack, project)
     history = f"{BOOKKEEPING}/history/{project}/{stack}/"
     backups = f"{BOOKKEEPING}/backups/{project}/{stack}/"
     checkpoint = f"{BOOKKEEPING}/stacks/{project}/{stack}.json"

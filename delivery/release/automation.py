@@ -14,6 +14,8 @@ from delivery.config.stackfile import PROJECT_ROOT
 from delivery.errors import SwitchyardError
 from delivery.release.port import UpFailed
 from delivery.release.progress import OnProgress
+from delivery.release.pulumi_cli import CancellableCommand, Stopped
+from delivery.release.state_lock import StateLocks, clear_child_lock
 
 PULUMI_INSTALL = "https://www.pulumi.com/docs/iac/download-install/"
 
@@ -28,10 +30,13 @@ def _automation() -> Any:
     return automation
 
 
-def open_stack(stack: str, work_dir: Path = PROJECT_ROOT) -> Any:
+def open_stack(
+    stack: str, work_dir: Path = PROJECT_ROOT, command: CancellableCommand | None = None
+) -> Any:
     auto = _automation()
     try:
-        return auto.select_stack(stack_name=stack, work_dir=str(work_dir))
+        options = auto.LocalWorkspaceOptions(pulumi_command=command or CancellableCommand())
+        return auto.select_stack(stack_name=stack, work_dir=str(work_dir), opts=options)
     except FileNotFoundError as exc:
         raise StackUnavailable(
             f"the Pulumi CLI is not installed or not on PATH ({exc}); install it "
@@ -47,16 +52,40 @@ def open_stack(stack: str, work_dir: Path = PROJECT_ROOT) -> Any:
         raise StackUnavailable(f"pulumi could not select stack {stack!r}: {exc}") from exc
 
 
-class AutomationStack:
-    """``pulumi.automation`` behind the stack port."""
+S3Client = Callable[[str | None], Any]
 
-    def __init__(self, stack: Any, say: Callable[[str], None] = print) -> None:
+
+class AutomationStack:
+    """``pulumi.automation`` behind the stack port, its CLI runs through CancellableCommand: an
+    interrupt gets out of ``up`` at once, and ``cancel`` then stops the CLI it left running."""
+
+    def __init__(
+        self,
+        stack: Any,
+        say: Callable[[str], None] = print,
+        command: CancellableCommand | None = None,
+        s3_client: S3Client | None = None,
+    ) -> None:
         self._stack = stack
         self._say = say
+        self._command: CancellableCommand = command or stack.workspace.pulumi_command
+        self._s3_client = s3_client or _s3_client
+        self._backend: str | None = None
+        self._stopped: Stopped | None = None
 
     @classmethod
     def select(cls, stack: str, say: Callable[[str], None] = print) -> AutomationStack:
-        return cls(open_stack(stack), say)
+        selected = cls(open_stack(stack), say)
+        selected.find_backend()
+        return selected
+
+    def find_backend(self) -> None:
+        """The state backend's URL (``pulumi whoami``), read before any update: an abort has
+        no time for another CLI run."""
+        try:
+            self._backend = str(self._stack.workspace.who_am_i().url)
+        except _automation().errors.CommandError as exc:
+            self._say(f"warning: `pulumi whoami` failed ({exc}); an abort cannot clear locks")
 
     @property
     def name(self) -> str:
@@ -96,9 +125,29 @@ class AutomationStack:
     def outputs(self) -> dict[str, Any]:
         return {k: v.value for k, v in self._stack.outputs().items()}
 
+    def cancel(self) -> None:
+        self._stopped = self._command.stop()
+        if self._stopped is not None:
+            self._say(f"the interrupted `pulumi up` (pid {self._stopped.pid}) {self._stopped.how}")
+
+    def left_lock(self) -> str | None:
+        stopped = self._stopped
+        if stopped is None:
+            return None
+        if self._backend is None:
+            return "the state backend is unknown, so its lock was not checked"
+        locks = StateLocks(self._backend, self.name, self._s3_client)
+        return clear_child_lock(locks, self.name, stopped.pid)
+
     def preview(self, on_event: Callable[[Any], None]) -> None:
         auto = _automation()
         try:
             self._stack.preview(diff=True, on_event=on_event, color="never")
         except auto.errors.CommandError as exc:
             raise SwitchyardError(f"pulumi preview failed: {exc}") from exc
+
+
+def _s3_client(region: str | None) -> Any:
+    import boto3
+
+    return boto3.session.Session(region_name=region).client("s3")

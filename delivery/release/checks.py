@@ -112,8 +112,15 @@ def load(base_url: str, checks: tuple[SmokeCheck, ...], limits: LoadCheck) -> Lo
         return answer.status == check.status, answer.seconds * 1000
 
     started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=limits.concurrency) as pool:
+    pool = ThreadPoolExecutor(max_workers=limits.concurrency)
+    try:
         done = [r for r in pool.map(one, range(limits.requests)) if r is not None]
+    except BaseException:
+        # An interrupt must not wait for the requests not yet sent (``with`` would: its
+        # shutdown waits for every queued one, up to duration_seconds).
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     return LoadResult(
         requests=len(done),
         errors=sum(1 for ok, _ in done if not ok),

@@ -314,6 +314,12 @@ class LockedStack:
     def outputs(self) -> dict[str, Any]:
         return self._inner.outputs()
 
+    def cancel(self) -> None:
+        self._inner.cancel()
+
+    def left_lock(self) -> str | None:
+        return self._inner.left_lock()
+
     def up(self, on_progress: OnProgress) -> None:
         self._lock.renew()
         self._inner.up(on_progress)

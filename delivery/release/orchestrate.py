@@ -142,9 +142,16 @@ class Release:
             self._finish(record, Outcome.PROMOTED, "")
         except Ended as exc:
             self._finish(record, exc.outcome, str(exc))
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as interrupt:
             if not self._in_promote(record):
+                self._p.stack.cancel()
                 self._save(record)
+                lock = self._p.stack.left_lock()
+                where = record.phases[-1].phase if record.phases else "the start"
+                interrupt.add_note(
+                    f"release {record.id} interrupted in {where}, before any traffic moved; "
+                    "run the same release again to resume it" + (f" ({lock})" if lock else "")
+                )
                 raise
             self._abort(record)
         except SwitchyardError as exc:
@@ -532,31 +539,55 @@ class Release:
         return self._p.listener.read_weights()
 
     def _abort(self, record: ReleaseRecord) -> None:
+        """The first signal's abort, in the order that keeps users safe within the runner's
+        10 s (SIGINT, SIGTERM at 7.5 s, SIGKILL at 10 s): the old colour back, then the
+        interrupted CLI stopped (its cutover could take one more step before it dies), the
+        listener checked again, the record written, then the CLI's state lock."""
         record.failed_at = self._p.now()
         safe = Weights.all_on(record.source)
-        try:
-            # Read first, so that what is written is the listener as it is now, never as it
-            # was when promote began (someone may have rebuilt it meanwhile).
-            if self._p.listener.read_weights() != safe:
-                self._p.listener.set_weights(safe)
-            record.restored_at = self._p.now()
-            cause = f"interrupted during promote; the driver restored {safe}"
-        except ListenerDrift as drift:
-            cause = (
-                f"interrupted during promote; the listener was changed by someone else ({drift}),"
-                " so the driver left it as it is: check what it carries"
-            )
-        except PortError as exc:
-            cause = (
-                f"interrupted during promote and restoring {safe} FAILED ({exc}): restore it "
-                "on the listener by hand at once"
-            )
+        cause = self._restore(record, safe)
+        self._p.stack.cancel()
+        if record.restored_at is not None:
+            cause = self._restore(record, safe, again=True) or cause
         self._p.stack.set_config({LIVE_COLOUR: record.source.value})
+        self._save(record)
+        lock = self._p.stack.left_lock()
+        cause += "; " + (lock or "no `pulumi up` was running")
         cause += (
             "; the interrupted update may leave a pending operation: run `pulumi refresh`, "
             "then release again"
         )
         self._finish(record, Outcome.ABORTED, cause)
+
+    def _restore(self, record: ReleaseRecord, safe: Weights, again: bool = False) -> str:
+        """Put ``safe`` on the listener (read first, so that what is written is the listener as
+        it is now); the cause to record. ``again``: after the CLI stopped, only a change its
+        cutover made since the first restore is undone, and "" means there was none."""
+        try:
+            if self._p.listener.read_weights() == safe:
+                if not again:
+                    record.restored_at = self._p.now()
+                return "" if again else f"interrupted during promote; the driver restored {safe}"
+            self._p.listener.set_weights(safe)
+            record.restored_at = self._p.now()
+            if again:
+                return (
+                    f"interrupted during promote; the driver restored {safe}, and again after "
+                    "the interrupted cutover moved traffic before it stopped"
+                )
+            return f"interrupted during promote; the driver restored {safe}"
+        except ListenerDrift as drift:
+            record.restored_at = None
+            return (
+                f"interrupted during promote; the listener was changed by someone else ({drift}),"
+                " so the driver left it as it is: check what it carries"
+            )
+        except PortError as exc:
+            record.restored_at = None
+            return (
+                f"interrupted during promote and restoring {safe} FAILED ({exc}): restore it "
+                "on the listener by hand at once"
+            )
 
     # -- bookkeeping -----------------------------------------------------------------------
 

@@ -40,6 +40,16 @@ class StackPort(Protocol):
 
     def outputs(self) -> dict[str, Any]: ...
 
+    def cancel(self) -> None:
+        """Stop the ``pulumi up`` an interrupt left running (its ``up`` call has returned with
+        the interrupt, the CLI has not), within a few seconds; nothing when none runs."""
+        ...
+
+    def left_lock(self) -> str | None:
+        """After ``cancel``: clear the state lock the stopped update left, when it is certainly
+        its own, and say what is left; None when no update was stopped."""
+        ...
+
 
 def text_value(config: Mapping[str, str], key: str) -> str | None:
     value = config.get(key)

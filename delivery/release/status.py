@@ -95,7 +95,9 @@ def watch(
         say("no shift in progress")
         return weights
     while not stop.is_set():
-        clock.sleep(interval)
+        _pause(clock, interval, stop)
+        if stop.is_set():
+            break
         try:
             now = listener.read_weights()
         except PortError as exc:
@@ -109,6 +111,17 @@ def watch(
             if settled(weights) and on_progress is None:
                 break
     return weights
+
+
+WATCH_SLICE_SECONDS = 0.5
+
+
+def _pause(clock: Clock, seconds: float, stop: threading.Event) -> None:
+    """``clock.sleep(seconds)`` in slices, so that the watch ends within half a second of
+    ``stop`` (pollSeconds is 15 s in prod) on any clock, a rehearsal's compressed one too."""
+    deadline = clock.now() + seconds
+    while not stop.is_set() and (left := deadline - clock.now()) > 0:
+        clock.sleep(min(left, WATCH_SLICE_SECONDS))
 
 
 class WatchedStack:
@@ -141,6 +154,12 @@ class WatchedStack:
 
     def outputs(self) -> dict[str, Any]:
         return self._inner.outputs()
+
+    def cancel(self) -> None:
+        self._inner.cancel()
+
+    def left_lock(self) -> str | None:
+        return self._inner.left_lock()
 
     def up(self, on_progress: OnProgress) -> None:
         stop = threading.Event()

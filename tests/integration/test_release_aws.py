@@ -182,6 +182,12 @@ def test_a_watched_up_reports_the_cutover_it_cannot_see(
         def outputs(self) -> dict[str, Any]:
             return {}
 
+        def cancel(self) -> None:
+            return None
+
+        def left_lock(self) -> str | None:
+            return None
+
         def up(self, on_progress: OnProgress) -> None:
             for green in (10, 50, 100):
                 force_weights(operator, plane, Weights.split(Colour.GREEN, green))

@@ -285,6 +285,65 @@ def test_ctrl_c_during_promote_restores_the_old_colour_and_records_an_abort(rig:
     assert rig.sent.notices[-1][0] is Tier.CRITICAL
 
 
+def test_an_abort_stops_the_cli_then_restores_again_what_its_dying_cutover_moved(
+    rig: Rig,
+) -> None:
+    """The interrupted `pulumi up` keeps its cutover running until the CLI terminates it, so
+    a step may land after the driver's restore: the driver reads the listener once the CLI
+    has stopped and restores again, then writes the record, then clears the CLI's lock."""
+    world = rig.stack.world
+    seen: list[str] = []
+
+    def interrupt(event: Progress) -> None:
+        if event.kind == "weights-set" and event.step == 50:
+            raise KeyboardInterrupt
+
+    def dying_cutover_takes_one_more_step() -> None:
+        seen.append(f"cancel with the listener at {world.weights}")
+        world.set_weights(Weights.split(Colour.GREEN, 100))
+
+    def lock_after_the_record() -> str:
+        (stored,) = rig.stored()
+        seen.append(f"lock with restored_at {'set' if stored['restored_at'] else 'unset'}")
+        return "deleted the state lock the stopped `pulumi up` left: s3://state/x.json"
+
+    rig.stack.during_promote = interrupt
+    rig.stack.cancel = dying_cutover_takes_one_more_step  # type: ignore[method-assign]
+    rig.stack.left_lock = lock_after_the_record  # type: ignore[method-assign]
+    record = rig.release()
+
+    blue = Weights.all_on(Colour.BLUE)
+    assert seen == [f"cancel with the listener at {blue}", "lock with restored_at set"]
+    assert [w for _, w in world.sets][-3:] == [blue, Weights.split(Colour.GREEN, 100), blue]
+    assert world.weights == blue
+    assert record.outcome is Outcome.ABORTED
+    assert "and again after the interrupted cutover moved traffic" in record.cause
+    assert "deleted the state lock the stopped `pulumi up` left: s3://state/x.json" in record.cause
+    assert record.failed_at is not None and record.restored_at is not None
+    assert record.failed_at < record.restored_at
+
+
+def test_an_interrupt_before_promote_stops_the_cli_and_keeps_the_release_resumable(
+    rig: Rig,
+) -> None:
+    stopped: list[str] = []
+
+    def up_interrupted_in_stage(on_progress: OnProgress) -> None:
+        if rig.stack.values.get(RELEASE_STEP) == "stage":
+            raise KeyboardInterrupt
+        WorldStack.up(rig.stack, on_progress)
+
+    rig.stack.up = up_interrupted_in_stage  # type: ignore[method-assign]
+    rig.stack.cancel = lambda: stopped.append("cancel")  # type: ignore[method-assign]
+    rig.stack.left_lock = lambda: "the stopped `pulumi up` left no state lock"  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        rig.release()
+
+    assert stopped == ["cancel"]
+    assert rig.stored()[0]["outcome"] is None
+    assert rig.stack.world.sets == []
+
+
 def test_ctrl_c_after_someone_rebuilt_the_listener_leaves_it_as_it_is(rig: Rig) -> None:
     def rebuilt() -> Weights:
         raise ListenerDrift("listener has default actions [fixed-response]")

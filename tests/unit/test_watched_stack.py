@@ -56,6 +56,12 @@ class InterruptedUp:
     def outputs(self) -> dict[str, Any]:
         return {}
 
+    def cancel(self) -> None:
+        return None
+
+    def left_lock(self) -> str | None:
+        return None
+
     def up(self, on_progress: OnProgress) -> None:
         assert self._clock.sleeping.wait(timeout=30)
         raise self._interrupt("SIGINT")
