@@ -222,7 +222,8 @@ def _release_parsers(commands: Any) -> None:
     release.add_argument(
         "--scenario",
         default="clean",
-        help="with --rehearse: clean, smoke-fails, load-fails or alarm-at:<step> (default: clean)",
+        help="with --rehearse: clean, smoke-fails, load-fails, alarm-at:<step> or "
+        "cancel-at:<stage|smoke|load|step> (the runner's cancel) (default: clean)",
     )
     release.add_argument(
         "--speed",

@@ -10,6 +10,8 @@ fraction of a second.
 from __future__ import annotations
 
 import dataclasses
+import os
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +24,7 @@ from delivery.cutover.engine import Cutover
 from delivery.cutover.errors import CutoverStopped
 from delivery.cutover.ports import AlarmValue
 from delivery.plans.release import live_image_problem
+from delivery.plans.schedule import Weights
 from delivery.rehearsal.clock import CompressedClock
 from delivery.rehearsal.emulator import (
     CUTOVER_BUDGET,
@@ -31,8 +34,10 @@ from delivery.rehearsal.emulator import (
     running_emulator,
     set_alarm,
 )
+from delivery.rehearsal.runner import SIGTERM_AFTER, RunnerCancel
 from delivery.rehearsal.scenarios import ScenarioError
 from delivery.rehearsal.servers import ColourServer, colour_servers
+from delivery.rehearsal.worker import on_worker
 from delivery.release.baseline import CloudWatchBaseline
 from delivery.release.budget import CloudWatchErrorBudget, load_balancer_suffix, target_group_suffix
 from delivery.release.incident import CloudWatchAlarmMetrics
@@ -43,7 +48,14 @@ from delivery.release.port import UpFailed
 from delivery.release.progress import OnProgress, Progress
 from delivery.release.record import LocalRecords, ReleaseRecord, now_utc
 
-SCENARIOS = ("clean", "smoke-fails", "load-fails", "alarm-at:<step>")
+SCENARIOS = (
+    "clean",
+    "smoke-fails",
+    "load-fails",
+    "alarm-at:<step>",
+    "cancel-at:<stage|smoke|load|step>",
+)
+CANCEL_PHASES = ("stage", "smoke", "load")
 WALL_SECONDS_PER_BAKE = 0.3
 # A bounded load run sized for a laptop: the stack's thresholds, fewer requests.
 REHEARSAL_LOAD = LoadCheck(
@@ -58,6 +70,7 @@ class ReleaseScenario:
     alarm_step: int | None = None
     broken_path: bool = False
     flaky: bool = False
+    cancel_at: str | None = None  # a phase of CANCEL_PHASES or a step: the runner cancels there
 
 
 def parse_release_scenario(text: str, settings: Settings) -> ReleaseScenario:
@@ -71,6 +84,8 @@ def parse_release_scenario(text: str, settings: Settings) -> ReleaseScenario:
     steps = settings.traffic.steps
     if name == "alarm-at" and step.isdigit() and int(step) in steps:
         return ReleaseScenario(text, 3, alarm_step=int(step))
+    if name == "cancel-at" and (step in CANCEL_PHASES or (step.isdigit() and int(step) in steps)):
+        return ReleaseScenario(text, 130, cancel_at=step)
     raise ScenarioError(
         f"unknown release scenario {text!r}; use one of {', '.join(SCENARIOS)} with a step of "
         f"stack {settings.stack} ({', '.join(str(s) for s in steps)})"
@@ -88,6 +103,14 @@ def rehearsal_settings(settings: Settings) -> Settings:
         error_rate_percent=load.error_rate_percent,
     )
     return dataclasses.replace(settings, checks=dataclasses.replace(settings.checks, load=small))
+
+
+PROVIDER_STOP_SECONDS = 4.0  # CancellableCommand.stop's bound
+
+
+class ProviderKilled(BaseException):
+    """The cutover's provider process ended under it: no handler of its runs (a BaseException
+    that the engine, which catches PortError and KeyboardInterrupt, lets through)."""
 
 
 class SimulatedStack:
@@ -111,6 +134,10 @@ class SimulatedStack:
         self.live = settings.live_colour
         self.deployed: dict[Colour, str] = {}
         self.cleaned: Colour | None = None  # the colour the last clean-up shrank
+        self.stopped = False  # cancel() stopped an update
+        self.on_up: Callable[[str], None] | None = None  # told each up's releaseStep
+        self._killed = threading.Event()
+        self._done: threading.Event | None = None
 
     @property
     def name(self) -> str:
@@ -130,6 +157,44 @@ class SimulatedStack:
         }
 
     def up(self, on_progress: OnProgress) -> None:
+        """As a real ``pulumi up``: the work runs out of the driver's thread (the CLI's
+        provider process), so that an interrupt reaches the driver, not the cutover."""
+        self._killed.clear()
+        done = threading.Event()
+        self._done = done
+
+        def apply() -> None:
+            try:
+                self._apply(on_progress)
+            finally:
+                done.set()
+
+        on_worker(apply, "simulated-pulumi-up")
+
+    def cancel(self) -> None:
+        """The CLI's terminate (two SIGINTs): its plugins are closed, so the cutover makes no
+        call after its next event; waited for as ``CancellableCommand.stop`` waits."""
+        done = self._done
+        if done is None or done.is_set():
+            return
+        self._killed.set()
+        done.wait(PROVIDER_STOP_SECONDS)
+        self.stopped = True
+
+    def left_lock(self) -> str | None:
+        return "the rehearsal has no state backend, so no state lock" if self.stopped else None
+
+    def _killable(self, on_progress: OnProgress) -> OnProgress:
+        def progress(event: Progress) -> None:
+            if self._killed.is_set():
+                raise ProviderKilled("the interrupted `pulumi up` terminated its plugins")
+            on_progress(event)
+
+        return progress
+
+    def _apply(self, on_progress: OnProgress) -> None:
+        if self.on_up:
+            self.on_up(self.values.get(RELEASE_STEP, ""))
         # As the program does (components/workload.py): the live colour's pods are never
         # changed in place, so a config naming another image for it stops the update.
         running = self.deployed.get(self.live)
@@ -148,7 +213,7 @@ class SimulatedStack:
         if wanted is self.live:
             return
         try:
-            self._engine(wanted, on_progress).shift(self.live, wanted)
+            self._engine(wanted, self._killable(on_progress)).shift(self.live, wanted)
         except CutoverStopped as exc:
             raise UpFailed(f"cutover: {exc}", exc.report) from exc
         self.live = wanted
@@ -174,7 +239,11 @@ def rehearse_release(
     records: Path,
     say: Callable[[str], None],
     speed: float | None = None,
+    kill: Callable[[int, int], None] = os.kill,
+    runners: list[RunnerCancel] | None = None,
 ) -> ReleaseRecord:
+    """The release against the emulator. A ``cancel-at`` scenario plays the runner's cancel
+    with ``kill`` (os.kill: the real signals to this process) and appends it to ``runners``."""
     settings = rehearsal_settings(settings)
     speed = speed or max(1.0, settings.traffic.bake_seconds / WALL_SECONDS_PER_BAKE)
     prefix = f"{PROJECT}-{settings.environment}"
@@ -207,7 +276,17 @@ def rehearse_release(
         clock = CompressedClock(speed)
         fired: list[str] = []
 
+        runner = RunnerCancel(
+            ElbListener(operator.elbv2, plane.listener_arn, plane.target_groups).read_weights,
+            Weights.all_on(source),
+            kill,
+        )
+        if runners is not None:
+            runners.append(runner)
+
         def fault(event: Progress) -> None:
+            if event.kind == "poll" and scenario.cancel_at == str(event.step):
+                runner.start()
             if (
                 scenario.alarm_step is not None
                 and not fired
@@ -266,7 +345,27 @@ def rehearse_release(
             alarm_metrics=CloudWatchAlarmMetrics(clients.cloudwatch),
             say=say,
         )
-        return Release(settings, ports).run(request)
+        cancel_at = scenario.cancel_at
+        if cancel_at == "stage":
+            stack.on_up = lambda step: runner.start() if step == ReleaseStep.STAGE else None
+        first_request = {"smoke": 1, "load": len(settings.checks.smoke) + 1}.get(cancel_at or "")
+        if first_request:
+            candidate.on_request = lambda n: runner.start() if n == first_request else None
+        try:
+            return Release(settings, ports).run(request)
+        finally:
+            runner.finish()
+            if runner.sent:
+                say(runner_line(runner, source))
+
+
+def runner_line(runner: RunnerCancel, source: Colour) -> str:
+    restored = (
+        f"{Weights.all_on(source)} {runner.restored_after:.3f} s after SIGINT"
+        if runner.restored_after is not None
+        else f"{Weights.all_on(source)} NOT seen within {SIGTERM_AFTER} s"
+    )
+    return f"runner cancel: sent {', '.join(runner.sent)}; listener {restored}"
 
 
 # What the faulty candidate's metrics show when the rehearsal fires its alarm: moto evaluates

@@ -1,6 +1,8 @@
 """Benchmark: each `release --rehearse` scenario end to end, with its wall time per phase.
 
-`python -m delivery.rehearsal.release_bench [--stack staging] [--runs 3]` prints one row per run.
+`python -m delivery.rehearsal.release_bench [--stack staging] [--runs 3]` prints one row per run,
+then the runner's cancel during each step of a prod shift (SIGINT → 100/0) and the old colour's
+minimum replica count.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from delivery.config.stackfile import load_stack
 from delivery.rehearsal.capacity import promotion_trace
 from delivery.rehearsal.release import parse_release_scenario, rehearse_release
+from delivery.rehearsal.runner import RunnerCancel
 from delivery.release.orchestrate import EXIT_CODES, Request
 
 SCENARIOS = ("clean", "smoke-fails", "load-fails", "alarm-at:50")
@@ -50,6 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 code = EXIT_CODES[record.outcome]
                 print(f"{name:<13} {record.outcome:<12} {code:>4}  {walls[-1]:7.2f}  {phases}")
             print(f"{'':<13} median wall {statistics.median(walls):.2f} s")
+    cancel_times(args.runs)
     trace = promotion_trace(settings)
     print(
         f"old colour's minimum replica count during a rehearsed shift: {trace.old_minimum} "
@@ -57,6 +61,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{trace.old_at_end})"
     )
     return 0
+
+
+def cancel_times(runs: int, stack: str = "prod") -> None:
+    """The runner's cancel (real signals to this process, Python's own SIGINT handler) during
+    each step of a prod shift: the time from SIGINT until the listener, read from outside,
+    carries 100% on the old colour. Target: at most 2 s."""
+    settings = load_stack(stack)
+    times: list[float] = []
+    with tempfile.TemporaryDirectory() as folder:
+        for step in settings.traffic.steps:
+            scenario = parse_release_scenario(f"cancel-at:{step}", settings)
+            for run in range(runs):
+                runners: list[RunnerCancel] = []
+                rehearse_release(
+                    settings,
+                    scenario,
+                    Request(f"web:cancel-{step}-{run}"),
+                    Path(folder),
+                    lambda _line: None,
+                    runners=runners,
+                )
+                restored = runners[0].restored_after
+                if restored is None:
+                    print(f"cancel at {step}%: 100/0 NOT seen before the runner's SIGTERM")
+                    continue
+                times.append(restored)
+    if times:
+        print(
+            f"{stack} cancel (SIGINT -> 100/0 on the old colour), {len(times)} run(s) over "
+            f"steps {', '.join(str(s) for s in settings.traffic.steps)}: median "
+            f"{statistics.median(times):.3f} s, max {max(times):.3f} s (target: max <= 2 s)"
+        )
 
 
 if __name__ == "__main__":

@@ -6,11 +6,13 @@ Smoke and load checks reach them over real HTTP, as they reach the test listener
 from __future__ import annotations
 
 import itertools
+import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 
 @dataclass
@@ -20,12 +22,15 @@ class Behaviour:
     failing_paths: frozenset[str] = frozenset()  # these answer 500
     fail_every: int = 0  # every n-th request answers 503 (0: never)
     image: str = ""
+    on_request: Callable[[int], None] | None = None  # told the number of each request
     _count: Iterator[int] = field(default_factory=itertools.count, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def status(self, path: str) -> int:
         with self._lock:
             n = next(self._count) + 1
+        if self.on_request:
+            self.on_request(n)
         if path in self.failing_paths:
             return 500
         if self.fail_every and n % self.fail_every == 0:
@@ -51,7 +56,14 @@ class ColourServer:
             def log_message(self, format: str, *args: object) -> None:
                 return None
 
-        self._http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                """A client gone mid-answer (a check interrupted by the runner's cancel) is
+                not the server's error; socketserver would print its traceback."""
+                if not isinstance(sys.exc_info()[1], ConnectionError):
+                    super().handle_error(request, client_address)
+
+        self._http = Server(("127.0.0.1", 0), Handler)
         self._http.daemon_threads = True
         self._thread = threading.Thread(target=self._http.serve_forever, daemon=True)
 
