@@ -11,7 +11,7 @@ from delivery.config.model import Colour, ReleaseStep, Settings
 from delivery.cutover.engine import Cutover
 from delivery.rehearsal.release import SimulatedStack
 from delivery.rehearsal.servers import ColourServer
-from delivery.release.keys import HOOK_COMMAND, RELEASE_STEP
+from delivery.release.keys import HOOK_COMMAND, RELEASE_STEP, has_hook
 from delivery.release.port import UpFailed
 from delivery.release.progress import OnProgress, Progress
 from tests.world import Crash, World, make_world
@@ -51,11 +51,16 @@ class WorldStack(SimulatedStack):
         self.ups += 1
         if self.crash_on_up == self.ups:
             raise Crash(f"the driver was killed during up #{self.ups}")
-        if self.hook_fails and self.values.get(RELEASE_STEP) == ReleaseStep.HOOK:
+        if self.hook_fails and self._staging_with_hook():
             raise UpFailed("job web-hook-3f2a9c1d7e failed: migration exited 1")
         if self.cleanup_fails and self.values.get(RELEASE_STEP) == ReleaseStep.CLEANUP:
             raise UpFailed("deployment web-blue: scale down timed out")
         super().up(on_progress)
+
+    def _staging_with_hook(self) -> bool:
+        """The stage step's `up` runs the candidate's pre-traffic Job before its pods: a failed
+        Job fails that `up` (delivery.plans.release)."""
+        return self.values.get(RELEASE_STEP) == ReleaseStep.STAGE and has_hook(self.values)
 
 
 def world_stack(settings: Settings, servers: dict[Colour, ColourServer]) -> WorldStack:

@@ -324,8 +324,8 @@ RELEASE: Final = (
     choice(
         "releaseStep",
         ReleaseStep,
-        "`stage`: the colour that is not live runs its image at full size; `hook`: as stage, "
-        "and the pre-traffic Job runs for that colour's image; `cleanup`: after a successful "
+        "`stage`: the pre-traffic Job runs for the image of the colour that is not live, then "
+        "that colour runs the image at full size; `cleanup`: after a successful "
         "cutover and scaleDownDelaySeconds, the colour that is not live shrinks to "
         "idleReplicas.",
     ),

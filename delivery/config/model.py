@@ -343,8 +343,7 @@ class CapacityType(StrEnum):
 class ReleaseStep(StrEnum):
     """Where a release stands; together with ``liveColour`` it decides each colour's size."""
 
-    STAGE = "stage"  # the other colour runs at full size: the candidate, or the old colour
-    HOOK = "hook"  # as stage, and the pre-traffic Job runs for the other colour's image
+    STAGE = "stage"  # the other colour runs at full size, after its pre-traffic Job succeeded
     CLEANUP = "cleanup"  # after the cutover and a delay, the other colour shrinks to idle
 
 

@@ -269,13 +269,6 @@ def read_release(reader: ConfigReader, environment: Environment | None) -> Relea
     step = reader.choice("releaseStep", ReleaseStep)
     hook_command = _strings(reader, "hookCommand", _ARGUMENT, "non-empty arguments")
     hook_image = reader.text("hookImage", lambda v: image_problem(v, environment))
-    if step is ReleaseStep.HOOK and not hook_command and not reader.has_problem("hookCommand"):
-        reader.fail(
-            "releaseStep",
-            "is hook but hookCommand is empty: set hookCommand to the Job's command, "
-            "or go straight from stage to the promotion",
-        )
-        step = None
     delay = reader.integer("scaleDownDelaySeconds")
     if step is None or delay is None:
         return None

@@ -51,7 +51,7 @@ class ColourPlan:
     # Its scale-down waits for the cutover (and scaleDownDelaySeconds): a failed or rolled
     # back shift leaves it running.
     after_cutover: bool
-    # Its autoscaler may not scale it down: while a release is under way (stage, hook and the
+    # Its autoscaler may not scale it down: while a release is under way (the stage and the
     # promotion) neither colour shrinks below what it carried when the shift began, so a
     # rollback lands on the capacity it left (Argo Rollouts keeps its stable side fully scaled
     # until a promotion is complete). Clean-up lifts the hold, after the delay for the old one.

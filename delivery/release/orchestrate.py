@@ -272,10 +272,6 @@ class Release:
             self._resumed(record, Phase.STAGE)
         else:
             self._phase(record, Phase.STAGE, lambda: self._stage(record))
-        if record.passed(Phase.HOOK):
-            self._resumed(record, Phase.HOOK)
-        elif has_hook(self._p.stack.config()):
-            self._phase(record, Phase.HOOK, self._hook)
         base_url = request.test_url or self._test_url()
         self._phase(record, Phase.SMOKE, lambda: self._smoke(base_url))
         self._phase(record, Phase.LOAD, lambda: self._load(base_url))
@@ -362,7 +358,10 @@ class Release:
                 f"hook): {exc}"
             ) from exc
         healthy = self._wait_healthy(target)
-        return f"{record.image} on {target}, {healthy} healthy target(s)"
+        # The stage's `pulumi up` ran the pre-traffic Job before the candidate's pods started
+        # (delivery.plans.release): there is no step of its own to run, nor to run twice.
+        hooked = "; its pre-traffic Job succeeded first" if has_hook(self._p.stack.config()) else ""
+        return f"{record.image} on {target}, {healthy} healthy target(s){hooked}"
 
     def _live_image(self, live: Colour) -> dict[str, str]:
         """The live colour's image as its pods run it (the stack's ``images`` output), when the
@@ -378,14 +377,6 @@ class Release:
             f"{running}: the config follows the running image"
         )
         return {key: str(running)}
-
-    def _hook(self) -> str:
-        self._p.stack.set_config({RELEASE_STEP: ReleaseStep.HOOK.value})
-        try:
-            self._p.stack.up(self._show)
-        except UpFailed as exc:
-            raise Stop(f"the pre-traffic hook failed: {exc}") from exc
-        return "the pre-traffic Job succeeded"
 
     def _clean_up(self, record: ReleaseRecord) -> None:
         """Shrink the old colour. The release is promoted whatever happens here: a failed

@@ -36,7 +36,7 @@ class Outcome(StrEnum):
 class Phase(StrEnum):
     BASELINE = "baseline"
     STAGE = "stage"
-    HOOK = "hook"  # the pre-traffic Job (expand-only migrations), when one is configured
+    HOOK = "hook"  # records of earlier versions only: the stage step now runs the Job
     SMOKE = "smoke"
     LOAD = "load"
     PROMOTE = "promote"

@@ -165,7 +165,7 @@ def test_a_clean_release_is_promoted_and_recorded(rig: Rig) -> None:
     assert rig.stack.world.weights == Weights.all_on(Colour.GREEN)
     assert rig.stack.values[LIVE_COLOUR] == "green"
     assert rig.stack.values[image_key(Colour.GREEN)] == IMAGE
-    assert phases(record) == {p.value: "passed" for p in Phase}
+    assert phases(record) == {p.value: "passed" for p in Phase if p is not Phase.HOOK}
     assert rig.stack.values[RELEASE_STEP] == "cleanup" and rig.stack.cleaned is Colour.BLUE
     assert record.promoted_at is not None
     assert record.lead_time_seconds == (record.promoted_at - COMMIT_TIME).total_seconds()
@@ -219,7 +219,7 @@ def test_an_alarm_during_promote_rolls_back_and_puts_the_config_back(rig: Rig) -
     [
         ("smoke", "smoke", "smoke test failed: /api/orders: expected 200, got 500"),
         ("load", "load", "load test failed: error rate"),
-        ("hook", "hook", "the pre-traffic hook failed: job web-hook-3f2a9c1d7e failed"),
+        ("hook", "stage", "pre-traffic hook): job web-hook-3f2a9c1d7e failed"),
     ],
 )
 def test_a_failed_check_stops_before_any_traffic_moves(
@@ -382,7 +382,7 @@ def test_ctrl_c_before_promote_leaves_a_record_the_next_run_resumes(rig: Rig) ->
 
 
 def test_a_crash_between_stage_and_promote_is_resumed_by_the_next_run(rig: Rig) -> None:
-    rig.stack.crash_on_up = 3  # stage's and the hook's ups pass, the driver dies in promote's
+    rig.stack.crash_on_up = 2  # stage's up passes (its Job ran), the driver dies in promote's
     with pytest.raises(Crash):
         rig.release()
     [interrupted] = rig.stored()
@@ -390,7 +390,6 @@ def test_a_crash_between_stage_and_promote_is_resumed_by_the_next_run(rig: Rig) 
     assert [p["phase"] for p in interrupted["phases"]] == [
         "baseline",
         "stage",
-        "hook",
         "smoke",
         "load",
         "promote",
@@ -401,7 +400,7 @@ def test_a_crash_between_stage_and_promote_is_resumed_by_the_next_run(rig: Rig) 
     record = rig.release()
 
     assert record.outcome is Outcome.PROMOTED and record.runs == 2
-    assert phases(record)["stage"] == phases(record)["hook"] == Result.RESUMED.value
+    assert phases(record)["stage"] == Result.RESUMED.value
     assert rig.stack.ups - ups_before == 2  # promote and clean-up: nothing staged again
     assert rig.stack.world.weights == Weights.all_on(Colour.GREEN)
     assert [r["id"] for r in rig.stored()] == [record.id]
@@ -409,7 +408,7 @@ def test_a_crash_between_stage_and_promote_is_resumed_by_the_next_run(rig: Rig) 
 
 
 def test_a_new_image_closes_an_interrupted_release_instead_of_resuming_it(rig: Rig) -> None:
-    rig.stack.crash_on_up = 2
+    rig.stack.crash_on_up = 1
     with pytest.raises(Crash):
         rig.release()
     rig.stack.crash_on_up = None
@@ -451,17 +450,16 @@ def test_stage_only_validates_and_the_next_run_promotes_without_staging_again(ri
     assert phases(validated) == {
         "baseline": "passed",
         "stage": "passed",
-        "hook": "passed",
         "smoke": "passed",
         "load": "passed",
     }
     assert rig.stack.world.weights == Weights.all_on(Colour.BLUE)  # nothing moved yet
-    assert rig.stack.values[LIVE_COLOUR] == "blue" and rig.stack.ups == 2
+    assert rig.stack.values[LIVE_COLOUR] == "blue" and rig.stack.ups == 1
 
     promoted = rig.release()  # the production job, after its approval
 
     assert promoted.id == validated.id and promoted.outcome is Outcome.PROMOTED
-    assert phases(promoted)["stage"] == "resumed" and rig.stack.ups == 4  # promote, clean-up
+    assert phases(promoted)["stage"] == "resumed" and rig.stack.ups == 3  # promote, clean-up
     assert rig.stack.world.weights == Weights.all_on(Colour.GREEN)
     assert [t for t, _, _ in rig.sent.notices] == [Tier.INFO, Tier.INFO]  # one start, one end
 
@@ -479,13 +477,22 @@ def test_a_failed_clean_up_leaves_the_release_promoted_and_says_so(rig: Rig) -> 
     assert rig.stored()[0]["phases"][-1]["detail"].startswith("clean-up failed")
 
 
-def test_without_a_hook_command_there_is_no_hook_step(rig: Rig) -> None:
+def test_the_pre_traffic_job_runs_in_the_stage_step_and_never_again(rig: Rig) -> None:
+    record = rig.release()
+
+    assert record.outcome is Outcome.PROMOTED
+    assert list(phases(record)) == ["baseline", "stage", "smoke", "load", "promote", "cleanup"]
+    assert record.phases[1].detail.endswith("its pre-traffic Job succeeded first")
+    assert rig.stack.ups == 3  # stage (its Job, then its pods), promote, clean-up
+
+
+def test_without_a_hook_command_the_stage_runs_no_job(rig: Rig) -> None:
     del rig.stack.values[HOOK_COMMAND]
     rig.stack.hook_fails = True  # would fail, were it run
     record = rig.release()
 
     assert record.outcome is Outcome.PROMOTED
-    assert "hook" not in phases(record)
+    assert "pre-traffic" not in record.phases[1].detail
 
 
 def test_an_up_that_cannot_run_during_promote_fails_with_the_config_put_back(rig: Rig) -> None:
@@ -723,7 +730,7 @@ def test_a_failed_rollback_writes_one_with_the_question_it_leaves(rig: Rig) -> N
 def test_a_rerun_after_a_promote_finished_by_hand_closes_it_without_moving_traffic(
     rig: Rig,
 ) -> None:
-    rig.stack.crash_on_up = 3  # the driver dies in promote's `up`
+    rig.stack.crash_on_up = 2  # the driver dies in promote's `up`
     with pytest.raises(Crash):
         rig.release()
     rig.stack.crash_on_up = None
@@ -788,7 +795,7 @@ def test_a_refusal_never_hides_the_interrupted_release_from_its_re_run(rig: Rig)
 def test_ctrl_c_early_in_a_resumed_run_leaves_the_release_to_resume_and_moves_nothing(
     rig: Rig,
 ) -> None:
-    rig.stack.crash_on_up = 3  # the first run dies as its promote begins
+    rig.stack.crash_on_up = 2  # the first run dies as its promote begins
     with pytest.raises(Crash):
         rig.release()
     rig.stack.crash_on_up = None

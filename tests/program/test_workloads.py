@@ -382,9 +382,9 @@ def test_a_new_image_for_the_live_colour_never_rolls_its_pods_nor_runs_its_hook(
     assert run.mocks.of_type(JOB) == [run.mocks.named("workload-hook-blue")]
 
 
-def test_the_hook_step_runs_the_candidates_job_before_any_traffic() -> None:
+def test_the_stage_step_runs_the_candidates_job_before_any_traffic() -> None:
     settings = load_stack("staging")
-    run = release("staging", Colour.BLUE, "hook", green=NEW)
+    run = release("staging", Colour.BLUE, "stage", green=NEW)
     jobs = {
         j.inputs["metadata"]["annotations"]["switchyard/release"]: j for j in run.mocks.of_type(JOB)
     }
@@ -403,7 +403,7 @@ def test_the_hook_step_runs_the_candidates_job_before_any_traffic() -> None:
 
 
 def test_promotion_waits_for_the_candidates_readiness_and_its_hook() -> None:
-    run = release("staging", Colour.GREEN, "hook", green=NEW)
+    run = release("staging", Colour.GREEN, "stage", green=NEW)
     (hook,) = [
         j
         for j in run.mocks.of_type(JOB)
@@ -419,16 +419,6 @@ def test_promotion_waits_for_the_candidates_readiness_and_its_hook() -> None:
     settings = load_stack("staging")
     assert autoscaler(run, Colour.BLUE)["minReplicas"] == settings.service.min_replicas
     assert run.mocks.options["workload-green"].ignore_changes == ("spec.template",)
-
-
-def test_a_promotion_that_skipped_the_hook_step_still_runs_it_first() -> None:
-    run = release("staging", Colour.GREEN, "stage", green=NEW)
-    (hook,) = [
-        j
-        for j in run.mocks.of_type(JOB)
-        if j.inputs["metadata"]["annotations"]["switchyard/release"] == NEW
-    ]
-    assert run.mocks.options["cutover-weights"].waits_for(hook.name)
 
 
 def _job_for(run: Evaluation, image: str) -> Registered:
@@ -450,7 +440,7 @@ def test_the_stage_step_runs_the_candidates_job_before_its_pods_start() -> None:
 
 
 def test_a_running_hook_job_is_never_replaced_and_its_pods_are_not_evicted() -> None:
-    run = release("staging", Colour.BLUE, "hook", green=NEW)
+    run = release("staging", Colour.BLUE, "stage", green=NEW)
     for job in run.mocks.of_type(JOB):
         assert "pulumi.com/replaceUnready" not in job.inputs["metadata"]["annotations"]
         pod = job.inputs["spec"]["template"]["metadata"]
@@ -459,7 +449,7 @@ def test_a_running_hook_job_is_never_replaced_and_its_pods_are_not_evicted() -> 
 
 def test_a_changed_hook_is_a_new_job_and_the_same_release_keeps_its_job() -> None:
     first = _job_for(release("staging", Colour.BLUE, "stage", green=NEW), NEW)
-    again = _job_for(release("staging", Colour.BLUE, "hook", green=NEW), NEW)
+    again = _job_for(release("staging", Colour.BLUE, "stage", green=NEW), NEW)
     assert again.inputs["metadata"]["name"] == first.inputs["metadata"]["name"]
     changed = evaluate(
         "staging",
@@ -500,13 +490,10 @@ def test_cleanup_shrinks_the_old_colour_only_after_the_cutover_and_the_delay() -
 
 
 @pytest.mark.parametrize("live", list(Colour))
-@pytest.mark.parametrize("step", ["stage", "hook"])
-def test_while_a_release_is_under_way_neither_colour_can_scale_down(
-    live: Colour, step: str
-) -> None:
+def test_while_a_release_is_under_way_neither_colour_can_scale_down(live: Colour) -> None:
     # Before and during the shift (the promotion's `pulumi up` included) the default HPA would
     # shrink the colour losing traffic to minReplicas 300 s after its load left.
-    run = release("staging", live, step, green=NEW)
+    run = release("staging", live, "stage", green=NEW)
     for colour in Colour:
         assert autoscaler(run, colour)["behavior"] == {"scaleDown": {"selectPolicy": "Disabled"}}
 
@@ -520,14 +507,15 @@ def test_cleanup_lifts_the_hold_only_for_the_live_colour_at_once() -> None:
     )
 
 
-def test_no_hook_configured_means_no_job_and_no_hook_step() -> None:
+def test_no_hook_configured_means_no_job() -> None:
     run = evaluate("dev", {"switchyard:hookCommand": None})
     assert run.mocks.of_type(JOB) == []
+
+
+def test_the_retired_hook_step_is_refused_before_anything_is_registered() -> None:
     mocks = RecordingMocks()
     with pytest.raises(ConfigError) as failure:
-        evaluate(
-            "dev", {"switchyard:hookCommand": None, "switchyard:releaseStep": "hook"}, mocks=mocks
-        )
+        evaluate("dev", {"switchyard:releaseStep": "hook"}, mocks=mocks)
     assert failure.value.keys == ("switchyard:releaseStep",)
     assert mocks.resources == []
 

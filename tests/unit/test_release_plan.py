@@ -42,8 +42,8 @@ def test_stage_runs_the_candidate_at_full_size_beside_the_frozen_live_colour() -
     assert [h.release_image for h in plan.hooks] == [OLD, NEW]
 
 
-def test_the_hook_step_adds_the_candidates_job() -> None:
-    plan = plan_for(Colour.BLUE, ReleaseStep.HOOK)
+def test_the_stage_declares_the_candidates_job_beside_the_live_one() -> None:
+    plan = plan_for(Colour.BLUE, ReleaseStep.STAGE)
     assert [h.release_image for h in plan.hooks] == [OLD, NEW]
     assert [(h.colour, h.frozen) for h in plan.hooks] == [
         (Colour.BLUE, True),
@@ -53,12 +53,12 @@ def test_the_hook_step_adds_the_candidates_job() -> None:
 
 
 def test_promotion_gates_on_the_new_release_and_keeps_the_old_colour_full() -> None:
-    plan = plan_for(Colour.GREEN, ReleaseStep.HOOK)
+    plan = plan_for(Colour.GREEN, ReleaseStep.STAGE)
     assert plan.release_image == NEW
     assert plan.gating_hook is not None and plan.gating_hook.release_image == NEW
     assert plan.colours[Colour.BLUE].size is Size.FULL
-    # the Job keeps its name from the hook step to the promotion: it does not run twice
-    staged = plan_for(Colour.BLUE, ReleaseStep.HOOK)
+    # the Job keeps its name from the stage to the promotion: it does not run twice
+    staged = plan_for(Colour.BLUE, ReleaseStep.STAGE)
     assert plan.gating_hook.name in {h.name for h in staged.hooks}
     assert plan.gating_hook.frozen, "once live, its Job is frozen like its pods"
 
@@ -78,7 +78,7 @@ def test_no_hook_command_means_no_jobs() -> None:
 
 
 def test_each_colours_release_has_its_own_job_even_for_one_image() -> None:
-    plan = plan_for(Colour.BLUE, ReleaseStep.HOOK, green=OLD)
+    plan = plan_for(Colour.BLUE, ReleaseStep.STAGE, green=OLD)
     assert [h.colour for h in plan.hooks] == [Colour.BLUE, Colour.GREEN]
     assert len({h.name for h in plan.hooks}) == 2
 

@@ -41,10 +41,12 @@ def test_prod_nodes_run_on_demand() -> None:
     assert load_settings(stack_config("dev"), "dev").cluster.nodes.capacity is CapacityType.SPOT
 
 
-def test_the_hook_step_needs_a_hook_command() -> None:
-    found = problems(stack_config("dev"), releaseStep="hook", hookCommand=[])
+def test_hook_is_no_longer_a_release_step() -> None:
+    """The stage step runs the pre-traffic Job before the new pods: a stack file still naming
+    the old hook step is told the steps there are, not staged twice."""
+    found = problems(stack_config("dev"), releaseStep="hook")
     assert list(found) == ["switchyard:releaseStep"]
-    assert "hookCommand is empty" in found["switchyard:releaseStep"]
+    assert "must be one of stage, cleanup, got 'hook'" in found["switchyard:releaseStep"]
 
 
 def test_every_problem_of_the_new_keys_is_reported_at_once() -> None:
