@@ -41,6 +41,9 @@ extra: pip install -e '.[rehearse]' (make rehearse installs it).
   release   a whole release through the Automation API (or --rehearse on the emulator):
             baseline, stage, smoke, load, promote; one record per release
   status    live colour, weights, candidate, alarms, last releases; --watch follows a shift
+  release-state
+            the release-owned keys in the stack file beside the release state in SSM;
+            --pull sets the file from it, --push makes the file's values the truth
   preview   a stack's changes as a pull-request comment (Automation API, or --offline:
             the program under mocks at a base git ref and at the working tree)
   report    delivery metrics from the release records, with a chart
@@ -239,6 +242,18 @@ def _release_parsers(commands: Any) -> None:
     status.add_argument("--stack", required=True, help="stack name")
     status.add_argument("--watch", action="store_true", help="follow a shift until it settles")
     status.add_argument("--records", type=Path, help="records folder (default: the S3 bucket)")
+    truth = command(
+        "release-state",
+        "the release-owned keys: the stack file beside the release state",
+        "liveColour, the images, releaseStep and latencyBaselineMs as the stack file and the\n"
+        "release state (SSM /switchyard/<environment>/release/<stack>) hold them. The program\n"
+        "refuses a stack file that disagrees: --pull when the file is older than the last\n"
+        "release, --push before a release by hand (it holds the release lock).",
+    )
+    truth.add_argument("--stack", required=True, help="stack name")
+    direction = truth.add_mutually_exclusive_group()
+    direction.add_argument("--pull", action="store_true", help="set the stack file from it")
+    direction.add_argument("--push", action="store_true", help="make the file's values it")
     preview = command(
         "preview",
         "a stack's changes rendered as a pull-request comment",
@@ -338,4 +353,6 @@ def _release_command(command: str, settings: Settings | None, args: argparse.Nam
         return release.release(settings, args)
     if command == "status":
         return release.status(settings, args)
+    if command == "release-state":
+        return release.release_state(settings, args)
     return preview.preview_command(settings, args)

@@ -17,6 +17,7 @@ from delivery.config.regions import zone_count_problem
 from delivery.config.settings import SECRET_VALUES_KEY, load_settings
 from delivery.config.stackfile import stack_secret_values
 from delivery.errors import ConfigError, Problem
+from delivery.release.truth import ReleaseState, stale_problems, state_folder, state_parameter
 
 OPT_IN = "opt-in-status"  # EC2's filter; Availability Zones are the opt-in-not-required ones
 
@@ -41,7 +42,27 @@ def read_stack_config() -> StackConfig:
     # stack file is read from the project root the engine names; a missing file stops the run.
     stack_secret_values(stack, settings, Path(pulumi.get_root_directory()))
     secret_values = _secret_values(settings, raw.get(SECRET_VALUES_KEY), stack)
-    return StackConfig(settings, secret_values, _available_zones(settings))
+    zones = _available_zones(settings)
+    _check_release_state(settings, raw)
+    return StackConfig(settings, secret_values, zones)
+
+
+def _check_release_state(settings: Settings, raw: dict[str, Any]) -> None:
+    """Refuse a stack file whose release-owned keys disagree with the release state the driver
+    published (delivery.release.truth): a clean checkout of ``main`` is older than the last
+    release CI ran. None before the first release: a first deploy reads an empty folder (the
+    by-path read answers empty lists, never ParameterNotFound; Terraform's
+    aws_ssm_parameters_by_path, which pulumi-aws 7 wraps)."""
+    environment = settings.environment.value
+    parameter = state_parameter(environment, settings.stack)
+    found = aws.ssm.get_parameters_by_path(path=state_folder(environment), with_decryption=False)
+    named = dict(zip(found.names or [], found.values or [], strict=False))
+    if parameter not in named:
+        return
+    state = ReleaseState.decode(named[parameter], parameter)
+    problems = stale_problems(raw, state, settings.stack, parameter)
+    if problems:
+        raise ConfigError(problems, source=f"stack {settings.stack!r}")
 
 
 def _available_zones(settings: Settings) -> tuple[str, ...]:

@@ -136,6 +136,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
     # Local or Wavelength Zones the account has opted into: EC2 lists them as available too,
     # unless the call asks only for zones with opt-in-status opt-in-not-required.
     opted_in: tuple[str, ...] = ()
+    parameters: dict[str, str] = field(default_factory=dict)  # SSM parameters, by name
     resources: list[Registered] = field(default_factory=list)
     options: dict[str, Options] = field(default_factory=dict)
     nodes: list[Node] = field(default_factory=list)
@@ -175,8 +176,28 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 "arn": "arn:aws:iam::156460612806:root",
                 "id": "156460612806",
             },
+            "aws:ssm/getParametersByPath:getParametersByPath": self._by_path(args.args),
         }
         return answers.get(args.token, {}), []  # the SDK iterates the failures: not None
+
+    def _by_path(self, args: dict[str, Any]) -> dict[str, Any]:
+        """GetParametersByPath: without ``recursive`` only the path's direct children (a
+        parameter named as the path itself is not one); none is an empty answer, not an
+        error (the SSM API reference, GetParametersByPath)."""
+        path = str(args.get("path", "")).rstrip("/")
+        found = {
+            name: value
+            for name, value in sorted(self.parameters.items())
+            if name.startswith(f"{path}/")
+            and (args.get("recursive") or "/" not in name[len(path) + 1 :])
+        }
+        return {
+            "path": path,
+            "names": list(found),
+            "values": list(found.values()),
+            "types": ["String"] * len(found),
+            "arns": [f"arn:aws:ssm:{self.region}:{ACCOUNT}:parameter{n}" for n in found],
+        }
 
     def named(self, name: str, type_: str | None = None) -> Registered:
         found = [r for r in self.resources if r.name == name and type_ in (None, r.type)]

@@ -52,6 +52,7 @@ from delivery.release.record import (
     now_utc,
 )
 from delivery.release.status import WatchedStack, status_lines, watch
+from delivery.release.truth import SsmReleaseState, TruthfulStack, compare, push
 
 EXIT_FAILED = EXIT_CODES[Outcome.FAILED]
 
@@ -178,10 +179,14 @@ def release_holding(
     ports: Ports,
     request: Request,
     break_lock: str | None = None,
+    truth: TruthfulStack | None = None,
 ) -> ReleaseRecord:
     """The release while holding the stack's lock: a second driver on the stack is refused
-    (LockHeld, naming this one) before it reads or changes anything."""
+    (LockHeld, naming this one) before it reads or changes anything. Holding it, the release
+    state goes into the stack file first: the checkout may be older than the last release."""
     with holding(lock, ports.say, break_lock):
+        if truth is not None:
+            truth.pull()
         return Release(settings, ports).run(request)
 
 
@@ -237,11 +242,16 @@ def _real(settings: Settings, args: argparse.Namespace, request: Request) -> Rel
     groups = _groups(outputs)
     listener = ElbListener(aws.cutover.elbv2, outputs["productionListenerArn"], groups)
     clock = SystemClock()
-    lock = StackLock(aws.s3, _lock_bucket(args, outputs), settings.stack, Identity.here(), now_utc)
+    identity = Identity.here()
+    lock = StackLock(aws.s3, _lock_bucket(args, outputs), settings.stack, identity, now_utc)
+    truth = TruthfulStack(
+        WatchedStack(stack, listener, clock, settings.traffic.poll_seconds, print),
+        SsmReleaseState(aws.cutover.ssm, settings.environment.value, settings.stack),
+        identity.who,
+        now_utc,
+    )
     ports = Ports(
-        stack=LockedStack(
-            WatchedStack(stack, listener, clock, settings.traffic.poll_seconds, print), lock
-        ),
+        stack=LockedStack(truth, lock),
         listener=listener,
         health=TargetGroupHealth(aws.cutover.elbv2, groups),
         records=_records(args, outputs, aws),
@@ -256,17 +266,7 @@ def _real(settings: Settings, args: argparse.Namespace, request: Request) -> Rel
         ),
         alarm_metrics=CloudWatchAlarmMetrics(aws.cutover.cloudwatch),
     )
-    stack_file = PROJECT_ROOT / f"Pulumi.{settings.stack}.yaml"
-    before = stack_file.read_text()
-    try:
-        return release_holding(lock, settings, ports, request, args.break_lock)
-    finally:
-        if stack_file.read_text() != before:
-            print(
-                f"{stack_file.name} changed (the release's config: liveColour, images, baseline):"
-                " commit it, or the next `pulumi up` from the repository puts the old values "
-                "back (the workflows upload it as an artifact)"
-            )
+    return release_holding(lock, settings, ports, request, args.break_lock, truth)
 
 
 def _summarise(record: ReleaseRecord, json_path: Path | None) -> int:
@@ -288,6 +288,25 @@ def _summarise(record: ReleaseRecord, json_path: Path | None) -> int:
         json_path.write_text(json.dumps(record.as_json(), indent=2) + "\n")
         print(f"record: {json_path}")
     return EXIT_CODES[record.outcome] if record.outcome else 0
+
+
+def release_state(settings: Settings, args: argparse.Namespace) -> int:
+    """Show the release state beside the stack file; --pull sets the file from it, --push
+    (holding the release lock, so never beside a running release) makes the file's values it."""
+    stack = AutomationStack.select(settings.stack)
+    aws = Aws.connect(settings.region)
+    store = SsmReleaseState(aws.cutover.ssm, settings.environment.value, settings.stack)
+    identity = Identity.here()
+    if args.pull:
+        TruthfulStack(stack, store, identity.who, now_utc).pull()
+    elif args.push:
+        bucket = _lock_bucket(args, _outputs(stack))
+        lock = StackLock(aws.s3, bucket, settings.stack, identity, now_utc)
+        with holding(lock, print, None):
+            push(stack, store, identity.who, now_utc, print)
+    for line in compare(stack, store):
+        print(line)
+    return 0
 
 
 def status(settings: Settings, args: argparse.Namespace) -> int:

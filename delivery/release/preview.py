@@ -298,9 +298,19 @@ def preview_command(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def real_plan(settings: Settings) -> PreviewPlan:
+    from delivery.cutover.aws import make_clients
     from delivery.release.automation import AutomationStack
+    from delivery.release.lock import Identity
+    from delivery.release.record import now_utc
+    from delivery.release.truth import SsmReleaseState, TruthfulStack
 
     stack = AutomationStack.select(settings.stack)
+    # The preview compares against the release state, not the checkout's stack file, which is
+    # older than the last release CI ran: otherwise every preview after a release shows the
+    # release undone (and the program would refuse the stale file).
+    ssm = make_clients(settings.region).ssm
+    store = SsmReleaseState(ssm, settings.environment.value, settings.stack)
+    TruthfulStack(stack, store, Identity.here().who, now_utc).pull()
     events: list[EngineEvent] = []
     stack.preview(events.append)
     plan = plan_from_events(settings.stack, events)

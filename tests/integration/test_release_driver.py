@@ -34,9 +34,16 @@ from delivery.release.keys import (
 )
 from delivery.release.metrics import compute
 from delivery.release.orchestrate import EXIT_CODES, Ports, Release, Request
-from delivery.release.port import UpFailed
+from delivery.release.port import StackPort, UpFailed
 from delivery.release.progress import OnProgress, Progress
 from delivery.release.record import LocalRecords, Outcome, Phase, ReleaseRecord, Result
+from delivery.release.truth import (
+    MemoryReleaseState,
+    ReleaseState,
+    TruthfulStack,
+    owned,
+    stale_problems,
+)
 from tests.release_world import WorldStack, world_stack
 from tests.world import Crash
 
@@ -109,12 +116,18 @@ class Rig:
     settings: Settings
     lines: list[str]
     budget: FixedBudget | None = None
+    truth: MemoryReleaseState | None = None  # the release state, as the real driver keeps it
 
     def release(
         self, image: str = IMAGE, stage_only: bool = False, override_budget: bool = False
     ) -> ReleaseRecord:
+        stack: StackPort = self.stack
+        if self.truth is not None:  # as release_holding: pull, then release
+            truthful = TruthfulStack(self.stack, self.truth, "ci run 1", Clock(), self.lines.append)
+            truthful.pull()
+            stack = truthful
         ports = Ports(
-            stack=self.stack,
+            stack=stack,
             listener=self.stack.world,
             health=self.stack.world,
             records=self.records,
@@ -816,3 +829,90 @@ def test_ctrl_c_early_in_a_resumed_run_leaves_the_release_to_resume_and_moves_no
     assert rig.stack.world.sets[sets_before:] == []
     assert [r["outcome"] for r in rig.stored()] == [None]  # still resumable
     assert rig.release().outcome is Outcome.PROMOTED
+
+
+# -- the release state: a stale stack file never reverts a release ----------------------------
+
+
+def test_every_release_owned_change_is_published_as_it_is_made(rig: Rig) -> None:
+    rig.truth = MemoryReleaseState()
+    published: list[dict[str, str]] = []
+    write = rig.truth.write
+
+    def recorded(state: ReleaseState) -> None:
+        published.append(dict(state.values))
+        write(state)
+
+    rig.truth.write = recorded  # type: ignore[method-assign]
+
+    record = rig.release()
+
+    assert record.outcome is Outcome.PROMOTED
+    assert rig.truth.state is not None and rig.truth.state.values == owned(rig.stack.values)
+    assert rig.truth.state.values[LIVE_COLOUR] == "green"
+    assert rig.truth.state.values[image_key(Colour.GREEN)] == IMAGE
+    assert rig.truth.state.values[RELEASE_STEP] == "cleanup"
+    # the promotion's liveColour was the truth before its `pulumi up` ran
+    assert [v[LIVE_COLOUR] for v in published].index("green") < len(published) - 1
+
+
+def test_a_clean_checkout_after_a_release_is_refused_by_the_program(rig: Rig) -> None:
+    """What a hand `pulumi up` from `main` meets: the program's check (infra.config) is this."""
+    rig.truth = MemoryReleaseState()
+    committed = dict(rig.stack.values)
+    rig.release()
+    assert rig.truth.state is not None
+
+    problems = stale_problems(committed, rig.truth.state, "staging", rig.truth.parameter)
+
+    assert {p.key for p in problems} >= {LIVE_COLOUR, image_key(Colour.GREEN)}
+    live = next(p for p in problems if p.key == LIVE_COLOUR)
+    assert "'blue' in the stack file" in live.reason and "says 'green'" in live.reason
+
+
+def test_the_next_release_from_a_clean_checkout_starts_from_the_release_state(rig: Rig) -> None:
+    rig.truth = MemoryReleaseState()
+    committed = dict(rig.stack.values)
+    rig.release()
+    rig.stack.values = dict(committed)  # CI's next checkout: the release is not in it
+    rig.lines.clear()
+
+    second = rig.release(image=NEXT_IMAGE)
+
+    assert second.outcome is Outcome.PROMOTED and second.source is Colour.GREEN
+    assert any("stack file set from the release state" in line for line in rig.lines)
+    assert not any("liveColour is blue but" in line for line in rig.lines)
+    assert rig.truth.state is not None
+    assert rig.truth.state.values[LIVE_COLOUR] == "blue"
+    assert rig.truth.state.values[image_key(Colour.BLUE)] == NEXT_IMAGE
+
+
+def test_an_aborted_promote_leaves_the_old_colour_as_the_truth(rig: Rig) -> None:
+    rig.truth = MemoryReleaseState()
+
+    def interrupt_at_50(event: Progress) -> None:
+        if event.kind == "weights-set" and event.step == 50:
+            raise KeyboardInterrupt
+
+    rig.stack.during_promote = interrupt_at_50
+    record = rig.release()
+
+    assert record.outcome is Outcome.ABORTED
+    assert rig.truth.state is not None and rig.truth.state.values[LIVE_COLOUR] == "blue"
+
+
+def test_a_failed_publish_warns_and_no_up_runs_until_the_state_is_true(rig: Rig) -> None:
+    rig.truth = MemoryReleaseState()
+    rig.truth.fail_writes = 1  # stage's set_config: throttled once
+    record = rig.release()
+    assert record.outcome is Outcome.PROMOTED
+    assert any("warning: the release state" in line for line in rig.lines)
+
+    again = MemoryReleaseState()
+    again.fail_writes = 99
+    rig.truth, rig.lines[:] = again, []
+    ups, sets = rig.stack.ups, len(rig.stack.world.sets)
+    refused = rig.release(image=NEXT_IMAGE)
+    assert refused.outcome is Outcome.STOPPED and EXIT_CODES[refused.outcome] == 4
+    assert "ThrottlingException" in refused.cause and again.parameter in refused.cause
+    assert rig.stack.ups == ups and len(rig.stack.world.sets) == sets

@@ -23,6 +23,7 @@ from components.keys import Account
 from delivery.config.model import Settings
 from delivery.config.regions import ZONES
 from delivery.config.stackfile import available_stacks, load_stack
+from delivery.release.truth import state_folder, state_parameter
 from infra.offline import ACCOUNT, Evaluation, Registered
 from tests.program.harness import evaluate
 from tests.program.iam_eval import Request, allows, requests_of
@@ -110,6 +111,17 @@ def test_the_deploy_role_may_do_everything_a_release_does(stack: str) -> None:
     )
     refused = [str(r) for r in requests_of(release) if not allows(infrastructure, r)]
     assert refused == []
+    # The release state: the driver reads and writes its parameter, and the program (run by
+    # the same role) lists its folder; GetParametersByPath is authorised against the path, not
+    # the parameters it returns (Systems Manager user guide, "How Parameter Store authorizes
+    # parameter retrieval").
+    ssm = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter"
+    state = [
+        Request("ssm:GetParameter", f"{ssm}{state_parameter(environment, stack)}"),
+        Request("ssm:PutParameter", f"{ssm}{state_parameter(environment, stack)}"),
+        Request("ssm:GetParametersByPath", f"{ssm}{state_folder(environment)}"),
+    ]
+    assert [str(r) for r in state if not allows(infrastructure, r)] == []
 
 
 def test_the_evaluator_refuses_what_iam_refuses() -> None:
