@@ -245,7 +245,7 @@ def _release_parsers(commands: Any) -> None:
     truth = command(
         "release-state",
         "the release-owned keys: the stack file beside the release state",
-        "liveColour, the images, releaseStep and latencyBaselineMs as the stack file and the\n"
+        "liveColour, the images and releaseStep as the stack file and the\n"
         "release state (SSM /switchyard/<environment>/release/<stack>) hold them. The program\n"
         "refuses a stack file that disagrees: --pull when the file is older than the last\n"
         "release, --push before a release by hand (it holds the release lock).",

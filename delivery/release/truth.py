@@ -1,6 +1,6 @@
 """The release state: the one source of truth for the stack-config keys a release owns.
 
-The driver changes ``liveColour``, the images, ``releaseStep`` and the latency baseline through
+The driver changes ``liveColour``, the images and ``releaseStep`` through
 the Automation API in CI, where the stack file is a throw-away checkout: it is never committed
 (CI has no write access to the repository, and a bot committing to ``main`` would race every
 merge). So the driver
@@ -28,7 +28,7 @@ from botocore.exceptions import ClientError
 from delivery.config.model import PROJECT, Colour
 from delivery.cutover.aws import call
 from delivery.errors import ConfigError, PortError, Problem
-from delivery.release.keys import LATENCY_BASELINE_MS, LIVE_COLOUR, RELEASE_STEP, image_key
+from delivery.release.keys import LIVE_COLOUR, RELEASE_STEP, image_key
 from delivery.release.port import StackPort, UpFailed
 from delivery.release.progress import OnProgress
 
@@ -38,8 +38,10 @@ RELEASE_OWNED: Final = (
     image_key(Colour.BLUE),
     image_key(Colour.GREEN),
     RELEASE_STEP,
-    LATENCY_BASELINE_MS,  # the measured baseline the alarms judge the new colour by
 )
+# Not latencyBaselineMs: the driver sets it to what it measured, but it is also the static
+# fallback a pull request may change, which a pull would then silently undo. Each release
+# measures it again; a hand `pulumi up` runs the alarms at the file's value until then.
 SCHEMA: Final = 1
 
 

@@ -96,11 +96,11 @@ def test_pull_sets_only_the_keys_that_differ_and_says_which() -> None:
 def test_a_key_outside_the_release_is_never_published() -> None:
     store = MemoryReleaseState()
     stack = TruthfulStack(FileStack({LIVE_COLOUR: "blue"}), store, "me", lambda: WHEN)
-    stack.set_config({"switchyard:minReplicas": "4"})
+    stack.set_config({"switchyard:minReplicas": "4", LATENCY_BASELINE_MS: "180"})
     assert store.state is None
-    stack.set_config({LATENCY_BASELINE_MS: "180"})
+    stack.set_config({RELEASE_STEP: "stage"})
     assert store.state is not None
-    assert store.state.values == {LIVE_COLOUR: "blue", LATENCY_BASELINE_MS: "180"}
+    assert store.state.values == {LIVE_COLOUR: "blue", RELEASE_STEP: "stage"}
     assert (store.state.written_by, store.state.written_at) == ("me", WHEN.isoformat())
 
 
