@@ -397,11 +397,8 @@ class ColourScaling(pulumi.ComponentResource):
             )
         self.autoscalers: dict[Colour, k8s.autoscaling.v2.HorizontalPodAutoscaler] = {}
         for colour, plan in args.plan.colours.items():
-            low, high = (
-                (service.idle_replicas, service.idle_replicas)
-                if plan.size is Size.IDLE
-                else (service.min_replicas, service.max_replicas)
-            )
+            low = plan.min_replicas
+            high = service.idle_replicas if plan.size is Size.IDLE else service.max_replicas
             target = f"{args.workload.service_name}-{colour}"
             after = [self.delay] if plan.after_cutover and self.delay else []
             spec: Any = {

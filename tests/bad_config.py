@@ -174,6 +174,8 @@ BAD_VALUES: list[tuple[str, Any, str]] = [
     ("hookCommand", "migrate", "must be a list"),
     ("hookImage", "migrations", "with a tag or a digest"),
     ("scaleDownDelaySeconds", 7200, "0..3600"),
+    ("candidateReplicas", -1, "0..1000"),
+    ("candidateReplicas", "many", "a whole number"),
     ("githubRepository", "switchyard", "<owner>/<name>"),
     ("githubRepository", "org/repo:environment:prod", "<owner>/<name>"),
     ("githubEnvironments", [], "GitHub environments whose workflows may deploy"),

@@ -11,7 +11,7 @@ from delivery.config.model import Colour, ReleaseStep, Settings
 from delivery.cutover.engine import Cutover
 from delivery.rehearsal.release import SimulatedStack
 from delivery.rehearsal.servers import ColourServer
-from delivery.release.keys import HOOK_COMMAND, RELEASE_STEP, has_hook
+from delivery.release.keys import CANDIDATE_REPLICAS, HOOK_COMMAND, RELEASE_STEP, has_hook
 from delivery.release.port import UpFailed
 from delivery.release.progress import OnProgress, Progress
 from tests.world import Crash, World, make_world
@@ -34,6 +34,7 @@ class WorldStack(SimulatedStack):
         self.crash_on_up: int | None = None  # the n-th `up` dies (the driver is killed)
         self.during_promote: Callable[[Progress], None] | None = None
         self.ups = 0
+        self.room: int | None = None  # the most candidate pods the cluster can schedule
 
     def _engine_for(self, target: Colour, on_progress: OnProgress) -> Cutover:
         def observe(event: Progress) -> None:
@@ -56,6 +57,20 @@ class WorldStack(SimulatedStack):
         if self.cleanup_fails and self.values.get(RELEASE_STEP) == ReleaseStep.CLEANUP:
             raise UpFailed("deployment web-blue: scale down timed out")
         super().up(on_progress)
+        if self.values.get(RELEASE_STEP) == ReleaseStep.STAGE:
+            self._autoscale(self.live.other)
+
+    def _autoscale(self, colour: Colour) -> None:
+        """The HPA below its new minReplicas scales the Deployment up to it at its next sync
+        (kubernetes pkg/controller/podautoscaler/horizontal.go: "Current number of replicas
+        below Spec.MinReplicas" -> desiredReplicas = minReplicas), and the TargetGroupBinding
+        registers each pod once ready: as many healthy targets, as far as the cluster has room."""
+        floor = max(
+            self.settings.service.min_replicas, int(self.values.get(CANDIDATE_REPLICAS) or 0)
+        )
+        if self.room is not None:
+            floor = min(floor, self.room)
+        self.world.healthy[colour] = max(self.world.healthy[colour], floor)
 
     def _staging_with_hook(self) -> bool:
         """The stage step's `up` runs the candidate's pre-traffic Job before its pods: a failed

@@ -342,6 +342,15 @@ RELEASE: Final = (
         optional=True,
     ),
     integer(
+        "candidateReplicas",
+        0,
+        1000,
+        "Set by the release driver: the live colour's pods when the release staged (its healthy "
+        "targets). Until clean-up neither colour's autoscaler goes below it, so the candidate "
+        "takes the shift at the live colour's size; at most maxReplicas. 0: minReplicas only.",
+        default=0,
+    ),
+    integer(
         "scaleDownDelaySeconds",
         0,
         3600,

@@ -569,7 +569,7 @@ def load_settings(raw: Mapping[str, Any], stack: str) -> Settings:
     security = _read_security(reader, environment)
     _check_log_retention(reader, environment, network)
     _check_bake_covers_alarms(reader, traffic, alarms)
-    check_capacity(reader, traffic, service)
+    check_capacity(reader, traffic, service, release)
     reader.problems.extend(unknown_key_problems(config))
     if reader.problems:
         raise ConfigError(reader.problems, source=f"stack {stack!r}")

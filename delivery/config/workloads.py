@@ -270,15 +270,19 @@ def read_release(reader: ConfigReader, environment: Environment | None) -> Relea
     hook_command = _strings(reader, "hookCommand", _ARGUMENT, "non-empty arguments")
     hook_image = reader.text("hookImage", lambda v: image_problem(v, environment))
     delay = reader.integer("scaleDownDelaySeconds")
-    if step is None or delay is None:
+    candidate = reader.integer("candidateReplicas")
+    if step is None or delay is None or candidate is None:
         return None
     if reader.has_problem("hookCommand") or reader.has_problem("hookImage"):
         return None
-    return ReleaseSettings(step, tuple(hook_command), hook_image, delay)
+    return ReleaseSettings(step, tuple(hook_command), hook_image, delay, candidate)
 
 
 def check_capacity(
-    reader: ConfigReader, traffic: TrafficPolicy | None, service: ServiceSettings | None
+    reader: ConfigReader,
+    traffic: TrafficPolicy | None,
+    service: ServiceSettings | None,
+    release: ReleaseSettings | None = None,
 ) -> None:
     """A cutover that can never start, or one that could put traffic on idle pods, is a config
     error: the cutover's gate needs minHealthyTargets healthy targets on the colour taking
@@ -301,4 +305,12 @@ def check_capacity(
             "a cleaned-up colour would pass the healthy-target gate on its idle pods; set "
             f"idleReplicas below {healthy} or raise minHealthyTargets (at most minReplicas, "
             f"{service.min_replicas})",
+        )
+    if release is not None and release.candidate_replicas > service.max_replicas:
+        reader.fail(
+            "candidateReplicas",
+            f"is {release.candidate_replicas} (the live colour's pods when the release staged) "
+            f"but maxReplicas is {service.max_replicas}: the candidate could not take the "
+            f"shift at the live colour's size; raise maxReplicas to at least "
+            f"{release.candidate_replicas}",
         )

@@ -56,6 +56,11 @@ class ColourPlan:
     # rollback lands on the capacity it left (Argo Rollouts keeps its stable side fully scaled
     # until a promotion is complete). Clean-up lifts the hold, after the delay for the old one.
     held: bool
+    # The autoscaler's floor at full size: minReplicas, and until clean-up at least the live
+    # colour's pods when the release staged (candidateReplicas), so that the candidate takes
+    # 50% and 100% at the size the old colour carried them with (Argo Rollouts scales its
+    # canary ReplicaSet to the stable one's count before a full promotion, for the same reason).
+    min_replicas: int
 
 
 @dataclass(frozen=True)
@@ -101,8 +106,13 @@ def plan_release(
 ) -> ReleasePlan:
     other = live.other
     cleanup = release.step is ReleaseStep.CLEANUP
+    floor = (
+        service.min_replicas if cleanup else max(service.min_replicas, release.candidate_replicas)
+    )
     colours = {
-        live: ColourPlan(live, service.images[live], True, Size.FULL, True, False, not cleanup),
+        live: ColourPlan(
+            live, service.images[live], True, Size.FULL, True, False, not cleanup, floor
+        ),
         other: ColourPlan(
             other,
             service.images[other],
@@ -111,6 +121,7 @@ def plan_release(
             False,
             cleanup,
             not cleanup,
+            service.idle_replicas if cleanup else floor,
         ),
     }
     hooks: list[HookJob] = []

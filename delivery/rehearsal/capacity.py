@@ -65,6 +65,10 @@ class CapacityTrace:
     starting_old: int
 
     @property
+    def starting_new(self) -> int:
+        return self.points[0].new
+
+    @property
     def old_minimum(self) -> int:
         return min(p.old for p in self.points)
 
@@ -114,16 +118,19 @@ def promotion_trace(settings: Settings, live_replicas: int | None = None) -> Cap
     """The stack's shift from its live colour, each colour held or not as the promotion's
     `pulumi up` plans it; the live colour busy at ``live_replicas`` (default maxReplicas)."""
     old = settings.live_colour
-    release = dataclasses.replace(settings.release, step=ReleaseStep.STAGE)
-    plan = plan_release(settings.workload.service_name, settings.service, release, old.other)
     service = settings.service
+    busy = live_replicas or service.max_replicas
+    # The driver's stage sets candidateReplicas to the live colour's healthy targets.
+    release = dataclasses.replace(settings.release, step=ReleaseStep.STAGE, candidate_replicas=busy)
+    plan = plan_release(settings.workload.service_name, settings.service, release, old.other)
     return rehearse_capacity(
         settings.traffic.steps,
         settings.traffic.bake_seconds,
-        live_replicas or service.max_replicas,
+        busy,
         service.min_replicas,
         service.max_replicas,
         held=plan.colours[old].held,
+        candidate_replicas=plan.colours[old.other].min_replicas,
     )
 
 
@@ -137,5 +144,6 @@ def print_capacity(settings: Settings, say: Callable[[str], None]) -> None:
         say(f"  {line}")
     say(
         f"old colour: at least {trace.old_minimum} pods during the shift; a rollback after the "
-        f"last bake lands on {trace.old_at_end}"
+        f"last bake lands on {trace.old_at_end}; the candidate took the first step with "
+        f"{trace.starting_new} pods (candidateReplicas: the live colour's, read at stage)"
     )

@@ -58,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"old colour's minimum replica count during a rehearsed shift: {trace.old_minimum} "
         f"(started at {trace.starting_old}; a rollback after the last bake lands on "
-        f"{trace.old_at_end})"
+        f"{trace.old_at_end}); the candidate's at the first step: {trace.starting_new}"
     )
     return 0
 

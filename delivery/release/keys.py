@@ -18,6 +18,7 @@ LIVE_COLOUR: Final = f"{PROJECT}:liveColour"
 LATENCY_BASELINE_MS: Final = f"{PROJECT}:latencyBaselineMs"
 RELEASE_STEP: Final = f"{PROJECT}:releaseStep"  # values: delivery.config.model.ReleaseStep
 HOOK_COMMAND: Final = f"{PROJECT}:hookCommand"
+CANDIDATE_REPLICAS: Final = f"{PROJECT}:candidateReplicas"
 
 
 def image_key(colour: Colour) -> str:

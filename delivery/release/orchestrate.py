@@ -24,6 +24,7 @@ from delivery.release import checks, notify
 from delivery.release.baseline import Baseline
 from delivery.release.incident import AlarmMetrics, write_post_incident
 from delivery.release.keys import (
+    CANDIDATE_REPLICAS,
     LATENCY_BASELINE_MS,
     LIVE_COLOUR,
     RELEASE_STEP,
@@ -342,11 +343,13 @@ class Release:
 
     def _stage(self, record: ReleaseRecord) -> str:
         target = record.target
+        live_size = self._live_size(record.source)
         # liveColour is pinned to the colour users are on: staging never moves traffic.
         values = {
             image_key(target): record.image,
             LIVE_COLOUR: record.source.value,
             RELEASE_STEP: ReleaseStep.STAGE.value,
+            CANDIDATE_REPLICAS: str(live_size),
         }
         values.update(self._live_image(record.source))
         self._p.stack.set_config(values)
@@ -357,7 +360,10 @@ class Release:
                 f"staging {record.image} on {target} failed (a failed deploy or pre-traffic "
                 f"hook): {exc}"
             ) from exc
-        healthy = self._wait_healthy(target)
+        # The Deployment is ready at the pods it had; its autoscaler then raises it to the new
+        # floor within a sync (15 s): the first step waits until the candidate matches the live
+        # colour, as the floor promises.
+        healthy = self._wait_healthy(target, live_size)
         # The stage's `pulumi up` ran the pre-traffic Job before the candidate's pods started
         # (delivery.plans.release): there is no step of its own to run, nor to run twice.
         hooked = "; its pre-traffic Job succeeded first" if has_hook(self._p.stack.config()) else ""
@@ -399,8 +405,26 @@ class Release:
             self._p.say(f"warning: {exc}")
             self._save(record)
 
-    def _wait_healthy(self, colour: Colour) -> int:
-        needed = self._settings.traffic.min_healthy_targets
+    def _live_size(self, live: Colour) -> int:
+        """The live colour's pods as its target group counts them (the TargetGroupBinding
+        registers each ready pod by IP): read from the cluster, not assumed from config."""
+        service = self._settings.service
+        try:
+            carrying = self._p.health.healthy_targets(live)
+        except PortError as exc:
+            raise Stop(
+                f"could not read {live}'s target health to size the candidate: {exc}"
+            ) from exc
+        if carrying > service.max_replicas:
+            raise Stop(
+                f"{live}, the live colour, runs {carrying} healthy pods but maxReplicas is "
+                f"{service.max_replicas}: the candidate could not take the shift at that size. "
+                f"Raise maxReplicas to at least {carrying}; nothing was changed"
+            )
+        return max(carrying, service.min_replicas)
+
+    def _wait_healthy(self, colour: Colour, at_least: int = 0) -> int:
+        needed = max(self._settings.traffic.min_healthy_targets, at_least)
         deadline = self._p.clock.now() + HEALTH_WAIT_SECONDS
         while True:
             try:
@@ -410,10 +434,12 @@ class Release:
             if healthy >= needed:
                 return healthy
             if self._p.clock.now() >= deadline:
+                why = "minHealthyTargets" if needed > at_least else "the live colour's size"
                 raise Stop(
                     f"{colour} has {healthy} healthy target(s) after {HEALTH_WAIT_SECONDS:.0f}s; "
-                    f"{needed} needed (minHealthyTargets). Check the new pods' logs and health "
-                    f"check ({self._settings.alb.health_check.path})"
+                    f"{needed} needed ({why}). Check the new pods' logs and health check "
+                    f"({self._settings.alb.health_check.path}), and that the cluster has room "
+                    "for them"
                 )
             self._p.clock.sleep(HEALTH_POLL_SECONDS)
 

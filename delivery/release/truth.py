@@ -28,7 +28,7 @@ from botocore.exceptions import ClientError
 from delivery.config.model import PROJECT, Colour
 from delivery.cutover.aws import call
 from delivery.errors import ConfigError, PortError, Problem
-from delivery.release.keys import LIVE_COLOUR, RELEASE_STEP, image_key
+from delivery.release.keys import CANDIDATE_REPLICAS, LIVE_COLOUR, RELEASE_STEP, image_key
 from delivery.release.port import StackPort, UpFailed
 from delivery.release.progress import OnProgress
 
@@ -38,6 +38,7 @@ RELEASE_OWNED: Final = (
     image_key(Colour.BLUE),
     image_key(Colour.GREEN),
     RELEASE_STEP,
+    CANDIDATE_REPLICAS,  # the floor the stage set from the live colour's size
 )
 # Not latencyBaselineMs: the driver sets it to what it measured, but it is also the static
 # fallback a pull request may change, which a pull would then silently undo. Each release

@@ -26,6 +26,7 @@ from delivery.rehearsal.servers import ColourServer, colour_servers
 from delivery.release.automation import StackUnavailable
 from delivery.release.budget import BudgetSpent
 from delivery.release.keys import (
+    CANDIDATE_REPLICAS,
     HOOK_COMMAND,
     LATENCY_BASELINE_MS,
     LIVE_COLOUR,
@@ -916,3 +917,60 @@ def test_a_failed_publish_warns_and_no_up_runs_until_the_state_is_true(rig: Rig)
     assert refused.outcome is Outcome.STOPPED and EXIT_CODES[refused.outcome] == 4
     assert "ThrottlingException" in refused.cause and again.parameter in refused.cause
     assert rig.stack.ups == ups and len(rig.stack.world.sets) == sets
+
+
+# -- the candidate takes the shift at the live colour's size -----------------------------------
+
+
+def test_the_candidate_is_staged_at_the_live_colours_size_before_the_first_step(rig: Rig) -> None:
+    rig.stack.world.healthy[Colour.BLUE] = 5  # busy: blue's autoscaler went above minReplicas
+    rig.truth = MemoryReleaseState()
+    step_reads: list[int] = []
+
+    def at_first_step(event: Progress) -> None:
+        if event.kind == "weights-set" and event.step == rig.settings.traffic.steps[0]:
+            step_reads.append(rig.stack.world.healthy[Colour.GREEN])
+
+    rig.stack.during_promote = at_first_step
+    record = rig.release()
+
+    assert record.outcome is Outcome.PROMOTED
+    assert rig.stack.values[CANDIDATE_REPLICAS] == "5"
+    assert step_reads == [5], "green carried its first step with blue's five pods"
+    assert "5 healthy target(s)" in phases_detail(record, Phase.STAGE)
+    assert rig.truth.state is not None and rig.truth.state.values[CANDIDATE_REPLICAS] == "5"
+
+
+def test_a_live_colour_above_max_replicas_stops_the_release_before_anything_changes(
+    rig: Rig,
+) -> None:
+    rig.stack.world.healthy[Colour.BLUE] = rig.settings.service.max_replicas + 3
+    before = dict(rig.stack.values)
+
+    record = rig.release()
+
+    assert record.outcome is Outcome.STOPPED
+    assert f"Raise maxReplicas to at least {rig.settings.service.max_replicas + 3}" in record.cause
+    rig.stack.values.pop(LATENCY_BASELINE_MS)  # the baseline phase measured it, before stage
+    before.pop(LATENCY_BASELINE_MS)
+    assert rig.stack.ups == 0 and rig.stack.values == before
+    assert rig.stack.world.sets == []
+
+
+def test_a_candidate_the_cluster_cannot_grow_to_the_live_size_never_takes_traffic(
+    rig: Rig,
+) -> None:
+    rig.stack.world.healthy[Colour.BLUE] = 5
+    rig.stack.room = 4  # the cluster autoscaler cannot add a node: one pod stays pending
+
+    record = rig.release()
+
+    assert record.outcome is Outcome.STOPPED and phases(record)["stage"] == "failed"
+    assert "4 healthy target(s)" in record.cause and "5 needed (the live colour's size)" in (
+        record.cause
+    )
+    assert rig.stack.world.sets == []
+
+
+def phases_detail(record: ReleaseRecord, phase: Phase) -> str:
+    return next(p.detail for p in record.phases if p.phase is phase)

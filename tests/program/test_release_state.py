@@ -8,7 +8,13 @@ import pytest
 from delivery.config.model import Colour
 from delivery.config.stackfile import stack_config
 from delivery.errors import ConfigError
-from delivery.release.keys import LATENCY_BASELINE_MS, LIVE_COLOUR, RELEASE_STEP, image_key
+from delivery.release.keys import (
+    CANDIDATE_REPLICAS,
+    LATENCY_BASELINE_MS,
+    LIVE_COLOUR,
+    RELEASE_STEP,
+    image_key,
+)
 from delivery.release.truth import RELEASE_OWNED, ReleaseState, owned, state_parameter
 from infra.offline import RecordingMocks
 from tests.program.harness import evaluate
@@ -73,5 +79,6 @@ def test_the_release_owned_keys_are_the_keys_a_release_sets() -> None:
         image_key(Colour.BLUE),
         image_key(Colour.GREEN),
         RELEASE_STEP,
+        CANDIDATE_REPLICAS,
     }
     assert LATENCY_BASELINE_MS not in RELEASE_OWNED, "a pull request may change the fallback"

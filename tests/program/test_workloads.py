@@ -546,3 +546,33 @@ def test_the_cutover_goes_ahead_when_the_live_colour_runs_its_image() -> None:
     weights = run.mocks.named("cutover-weights").inputs
     assert weights["release"] == load_stack("staging").service.images[Colour.BLUE]
     assert weights["listener_arn"] == run.exports["productionListenerArn"]
+
+
+@pytest.mark.parametrize("live", list(Colour))
+def test_until_clean_up_neither_colour_goes_below_the_live_colours_staged_size(
+    live: Colour,
+) -> None:
+    settings = load_stack("staging")
+    for step in ("stage", "cleanup"):
+        overrides = {
+            "switchyard:liveColour": live.value,
+            "switchyard:releaseStep": step,
+            "switchyard:greenImage": NEW,
+            "switchyard:candidateReplicas": 5,
+        }
+        run = evaluate("staging", overrides)
+        if step == "stage":  # the stage, and the promotion's `pulumi up` (liveColour flipped)
+            assert [autoscaler(run, c)["minReplicas"] for c in Colour] == [5, 5]
+        else:  # clean-up: the live colour back to its own floor, the other to idle
+            assert autoscaler(run, live)["minReplicas"] == settings.service.min_replicas
+            assert autoscaler(run, live.other)["minReplicas"] == settings.service.idle_replicas
+        assert autoscaler(run, live)["maxReplicas"] == settings.service.max_replicas
+
+
+def test_a_candidate_size_above_max_replicas_is_refused_before_anything_is_registered() -> None:
+    mocks = RecordingMocks()
+    with pytest.raises(ConfigError) as refused:
+        evaluate("staging", {"switchyard:candidateReplicas": 7}, mocks=mocks)
+    assert refused.value.keys == ("switchyard:candidateReplicas",)
+    assert "raise maxReplicas to at least 7" in str(refused.value)
+    assert mocks.resources == []

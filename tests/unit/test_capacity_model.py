@@ -24,6 +24,12 @@ def test_a_rollback_at_the_last_step_lands_on_the_old_colours_starting_capacity(
     assert trace.old_minimum == 12
 
 
+def test_the_candidate_takes_the_first_step_at_the_live_colours_size() -> None:
+    trace = promotion_trace(PROD, 12)
+    assert trace.starting_new == 12 > PROD.service.min_replicas
+    assert min(p.new for p in trace.points) == 12, "held: never below it during the shift"
+
+
 def test_the_model_scales_up_by_max_of_four_pods_and_double_per_sync() -> None:
     hpa = ModelAutoscaler(1, 100, 2, held=False)
     assert hpa.sync(15, 50) == 6  # +4 (more than 100% of 2)

@@ -56,6 +56,7 @@ OPTIONAL = {
     "hookCommand",
     "hookImage",
     "scaleDownDelaySeconds",
+    "candidateReplicas",  # the release driver sets it
     "retryRollback",
     "githubOidcProviderArn",
     "wafRateLimit",  # required in staging and prod only, like certificateArn
