@@ -32,6 +32,7 @@ class WorldStack(SimulatedStack):
         self.hook_fails = False
         self.cleanup_fails = False
         self.crash_on_up: int | None = None  # the n-th `up` dies (the driver is killed)
+        self.crash_after_up: int | None = None  # the n-th `up` is applied, then the driver dies
         self.during_promote: Callable[[Progress], None] | None = None
         self.ups = 0
         self.room: int | None = None  # the most candidate pods the cluster can schedule
@@ -59,6 +60,8 @@ class WorldStack(SimulatedStack):
         super().up(on_progress)
         if self.values.get(RELEASE_STEP) == ReleaseStep.STAGE:
             self._autoscale(self.live.other)
+        if self.crash_after_up == self.ups:
+            raise Crash(f"the driver was killed after up #{self.ups} was applied")
 
     def _autoscale(self, colour: Colour) -> None:
         """The HPA below its new minReplicas scales the Deployment up to it at its next sync

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -974,3 +974,74 @@ def test_a_candidate_the_cluster_cannot_grow_to_the_live_size_never_takes_traffi
 
 def phases_detail(record: ReleaseRecord, phase: Phase) -> str:
     return next(p.detail for p in record.phases if p.phase is phase)
+
+
+# -- kill -9 anywhere, then "Re-run jobs": the same end as one uninterrupted run ----------------
+
+KILLS = [
+    *[f"start:{phase}" for phase in ("baseline", "stage", "smoke", "load", "promote", "cleanup")],
+    *[f"before-up:{n}" for n in (1, 2, 3)],  # stage's, promote's, clean-up's
+    *[f"after-up:{n}" for n in (1, 2, 3)],
+    "mid-shift:50",
+]
+
+
+def _kill(rig: Rig, where: str) -> None:
+    kind, at = where.split(":")
+    if kind == "before-up":
+        rig.stack.crash_on_up = int(at)
+    elif kind == "after-up":
+        rig.stack.crash_after_up = int(at)
+    elif kind == "mid-shift":
+        rig.stack.during_promote = _crash_at(int(at))
+    lines = rig.lines
+
+    class Dying(list[str]):
+        def append(self, line: str) -> None:
+            super().append(line)
+            if kind == "start" and line == f"{at}: ...":
+                raise Crash(f"killed as {at} began")
+
+    rig.lines = Dying(lines)
+
+
+def _crash_at(step: int) -> Callable[[Progress], None]:
+    def crash(event: Progress) -> None:
+        if event.kind == "weights-set" and event.step == step:
+            raise Crash(f"killed at {step}%")
+
+    return crash
+
+
+@pytest.mark.parametrize("with_state", [True, False], ids=["release-state", "no-state-yet"])
+@pytest.mark.parametrize("where", KILLS)
+def test_a_rerun_after_a_kill_anywhere_ends_as_one_uninterrupted_run(
+    rig: Rig, where: str, with_state: bool
+) -> None:
+    """Each defence alone holds: the release state (the re-run's checkout gets the killed run's
+    values), and without one the listener and the stack's `images` output."""
+    rig.truth = MemoryReleaseState() if with_state else None
+    committed = dict(rig.stack.values)
+    _kill(rig, where)
+    with pytest.raises(Crash):
+        rig.release()
+    rig.stack.crash_on_up = rig.stack.crash_after_up = None
+    rig.stack.during_promote = None
+    rig.lines = list(rig.lines)
+    killed_at = list(rig.stack.world.sets)
+    rig.stack.values = dict(committed)  # "Re-run jobs": a fresh checkout of the stack file
+
+    record = rig.release()
+
+    assert record.outcome is Outcome.PROMOTED, record.cause
+    assert rig.stack.world.weights == Weights.all_on(Colour.GREEN)
+    assert rig.stack.live is Colour.GREEN and rig.stack.deployed[Colour.GREEN] == IMAGE
+    assert rig.stack.values[LIVE_COLOUR] == "green"
+    assert rig.stack.values[RELEASE_STEP] == "cleanup"
+    if rig.truth is not None:
+        assert rig.truth.state is not None
+        assert rig.truth.state.values == owned(rig.stack.values)
+    assert [r["outcome"] for r in rig.stored()] == ["promoted"]  # one release, resumed
+    # green's share never fell on the way: no shift back and forth
+    shares = [w.green for _, w in rig.stack.world.sets[len(killed_at) :]]
+    assert shares == sorted(shares), shares
