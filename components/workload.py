@@ -213,18 +213,24 @@ class BlueGreenWorkload(pulumi.ComponentResource):
             **self._pod_basics(),
             "terminationGracePeriodSeconds": PRE_STOP_SECONDS + SHUTDOWN_SECONDS,
             "containers": [container],
+            # matchLabelKeys pod-template-hash: each ReplicaSet spreads on its own, so a rolling
+            # update's surge pods are not counted against the old ones still running in a full
+            # zone (KEP-3243; beta and on by default since Kubernetes 1.27, the API server
+            # ANDs the key's value into labelSelector, which must not hold the key itself).
             "topologySpreadConstraints": [
                 {
                     "maxSkew": 1,
                     "topologyKey": "topology.kubernetes.io/zone",
                     "whenUnsatisfiable": "DoNotSchedule",
                     "labelSelector": {"matchLabels": labels},
+                    "matchLabelKeys": ["pod-template-hash"],
                 },
                 {
                     "maxSkew": 1,
                     "topologyKey": "kubernetes.io/hostname",
                     "whenUnsatisfiable": "ScheduleAnyway",
                     "labelSelector": {"matchLabels": labels},
+                    "matchLabelKeys": ["pod-template-hash"],
                 },
             ],
         }

@@ -258,9 +258,12 @@ def test_pods_run_locked_down_and_drain_before_they_stop(
             "cpu": f"{settings.service.cpu_limit_millicores}m",
             "memory": f"{settings.service.memory_limit_mib}Mi",
         }
-        (zones, _) = pod["topologySpreadConstraints"]
+        (zones, hosts) = pod["topologySpreadConstraints"]
         assert zones["topologyKey"] == "topology.kubernetes.io/zone"
         assert zones["whenUnsatisfiable"] == "DoNotSchedule"
+        for spread in (zones, hosts):  # a rollout's surge pods spread by their own revision
+            assert spread["matchLabelKeys"] == ["pod-template-hash"]
+            assert "pod-template-hash" not in spread["labelSelector"]["matchLabels"]
         assert pod["serviceAccountName"] == settings.workload.service_name
         assert "replicas" not in deployment(run, colour).inputs["spec"], "the HPA owns replicas"
     namespace = run.mocks.named("workload-namespace").inputs["metadata"]["labels"]
