@@ -312,6 +312,11 @@ def infrastructure_policy(
                 "iam:ListOpenIDConnectProviders",
                 "s3:ListAllMyBuckets",
                 "wafv2:ListWebACLs",
+                # The program's reads before a cluster upgrade (no resource type: cfn-lint
+                # 1.58.0's AdditionalSpecs/Policies.json, from the Service Authorization
+                # Reference): which clusters exist, and each add-on's version for a release.
+                "eks:ListClusters",
+                "eks:DescribeAddonVersions",
             ],
             "*",
         ),

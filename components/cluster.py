@@ -415,11 +415,18 @@ class EksCluster(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
         configuration: str | None = None,
     ) -> aws.eks.Addon:
-        # No addon_version: EKS installs its default for the cluster's Kubernetes version.
+        # The add-on's default version for the configured Kubernetes version: EKS never moves
+        # an add-on when the cluster is upgraded ("Update an Amazon EKS add-on", EKS user
+        # guide), so a kubernetesVersion bump moves each add-on with it (after the control
+        # plane: the add-on depends on the cluster). DescribeAddonVersions, most_recent false.
+        version = aws.eks.get_addon_version_output(
+            addon_name=addon, kubernetes_version=self._args.settings.kubernetes_version.value
+        ).version
         return aws.eks.Addon(
             f"{self._name}-{addon}",
             cluster_name=self.cluster.name,
             addon_name=addon,
+            addon_version=version,
             service_account_role_arn=role.arn if role else None,
             configuration_values=configuration,
             resolve_conflicts_on_create="OVERWRITE",
@@ -473,6 +480,11 @@ class EksCluster(pulumi.ComponentResource):
             aws.eks.NodeGroup(
                 f"{self._name}-nodes-{zone}",
                 cluster_name=self.cluster.name,
+                # The cluster's version, as an output: a kubernetesVersion bump upgrades the
+                # control plane first, then each group (left out, a group keeps the version it
+                # was created with; the launch template names no AMI, so EKS picks the
+                # version's latest AMI release).
+                version=self.cluster.version,
                 node_role_arn=role.arn,
                 subnet_ids=[subnet],
                 instance_types=list(nodes.instance_types),

@@ -16,6 +16,7 @@ from delivery.config.model import PROJECT, Settings
 from delivery.config.regions import zone_count_problem
 from delivery.config.settings import SECRET_VALUES_KEY, load_settings
 from delivery.config.stackfile import stack_secret_values
+from delivery.config.workloads import upgrade_problem
 from delivery.errors import ConfigError, Problem
 from delivery.release.truth import ReleaseState, stale_problems, state_folder, state_parameter
 
@@ -44,7 +45,24 @@ def read_stack_config() -> StackConfig:
     secret_values = _secret_values(settings, raw.get(SECRET_VALUES_KEY), stack)
     zones = _available_zones(settings)
     _check_release_state(settings, raw)
+    _check_cluster_upgrade(settings)
     return StackConfig(settings, secret_values, zones)
+
+
+def _check_cluster_upgrade(settings: Settings) -> None:
+    """EKS moves a cluster one minor version at a time and never back (UpdateClusterVersion;
+    "Update existing cluster to new Kubernetes version", EKS user guide): refuse any other
+    kubernetesVersion change before anything is registered, rather than fail mid-update."""
+    name = settings.workload.cluster_name
+    if name not in (aws.eks.get_clusters().names or []):
+        return  # the first deploy creates it at the configured version
+    running = aws.eks.get_cluster(name=name).version
+    wanted = settings.cluster.kubernetes_version.value
+    problem = upgrade_problem(running, wanted)
+    if problem:
+        raise ConfigError(
+            [Problem(f"{PROJECT}:kubernetesVersion", problem)], source=f"stack {settings.stack!r}"
+        )
 
 
 def _check_release_state(settings: Settings, raw: dict[str, Any]) -> None:

@@ -137,6 +137,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
     # unless the call asks only for zones with opt-in-status opt-in-not-required.
     opted_in: tuple[str, ...] = ()
     parameters: dict[str, str] = field(default_factory=dict)  # SSM parameters, by name
+    clusters: dict[str, str] = field(default_factory=dict)  # EKS clusters there: name -> version
     resources: list[Registered] = field(default_factory=list)
     options: dict[str, Options] = field(default_factory=dict)
     nodes: list[Node] = field(default_factory=list)
@@ -177,8 +178,26 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 "id": "156460612806",
             },
             "aws:ssm/getParametersByPath:getParametersByPath": self._by_path(args.args),
+            "aws:eks/getClusters:getClusters": {"id": self.region, "names": list(self.clusters)},
+            "aws:eks/getCluster:getCluster": self._cluster(args.args),
+            "aws:eks/getAddonVersion:getAddonVersion": self._addon_version(args.args),
         }
         return answers.get(args.token, {}), []  # the SDK iterates the failures: not None
+
+    def _cluster(self, args: dict[str, Any]) -> dict[str, Any]:
+        name = str(args.get("name", ""))
+        return {"id": name, "name": name, "version": self.clusters.get(name, "")}
+
+    @staticmethod
+    def _addon_version(args: dict[str, Any]) -> dict[str, Any]:
+        """DescribeAddonVersions' default for the Kubernetes version, in EKS's own form."""
+        addon, kubernetes = str(args.get("addonName")), str(args.get("kubernetesVersion"))
+        return {
+            "id": addon,
+            "addonName": addon,
+            "kubernetesVersion": kubernetes,
+            "version": f"v{kubernetes}.0-eksbuild.1",
+        }
 
     def _by_path(self, args: dict[str, Any]) -> dict[str, Any]:
         """GetParametersByPath: without ``recursive`` only the path's direct children (a

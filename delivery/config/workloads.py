@@ -314,3 +314,25 @@ def check_capacity(
             f"shift at the live colour's size; raise maxReplicas to at least "
             f"{release.candidate_replicas}",
         )
+
+
+def upgrade_problem(running: str, wanted: str) -> str | None:
+    """What to say when a cluster at ``running`` cannot go to ``wanted`` in one update."""
+
+    def minor(version: str) -> tuple[int, int]:
+        major, rest = version.split(".")[:2]
+        return int(major), int(rest)
+
+    have, want = minor(running), minor(wanted)
+    if want == have or (want[0] == have[0] and want[1] == have[1] + 1):
+        return None
+    if want < have:
+        return (
+            f"is {wanted} but the cluster runs {running}: EKS cannot downgrade a cluster; "
+            f"set kubernetesVersion back to {running}"
+        )
+    step = f"{have[0]}.{have[1] + 1}"
+    return (
+        f"is {wanted} but the cluster runs {running}: EKS upgrades one minor version at a "
+        f"time; set kubernetesVersion to {step}, run `pulumi up`, then go on to {wanted}"
+    )
