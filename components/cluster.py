@@ -22,6 +22,7 @@ from typing import Any, Final
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
+import yaml
 
 from components.addons import (
     CLOUDWATCH_OBSERVABILITY,
@@ -70,6 +71,15 @@ CONTROLLER_AVAILABILITY: Final = {
     "enableServiceMutatorWebhook": False,
     "podMutatorWebhookConfig": {"failurePolicy": "Fail"},
 }
+# The chart's crds/ (crds.yaml and gateway-crds.yaml; .helmignore leaves out kustomization.yaml),
+# vendored unchanged. Helm installs crds/ on the first install only and never upgrades them
+# (Helm docs, "Custom Resource Definitions": "There is no support at this time for upgrading or
+# deleting CRDs using Helm"), so the program owns them and the chart skips them: a chart bump
+# then updates the TargetGroupBinding schema with the controller that reads it.
+CONTROLLER_CRDS: Final = (
+    "aws-load-balancer-controller-chart-3.5.0-crds.yaml",
+    "aws-load-balancer-controller-chart-3.5.0-gateway-crds.yaml",
+)
 CLUSTER_AUTOSCALER_REPO: Final = "https://kubernetes.github.io/autoscaler"
 METRICS_SERVER: Final = {
     "chart": "metrics-server",
@@ -102,6 +112,16 @@ CONTROLLER_POLICIES: Final = {
         }.items()
     },
 }
+
+
+@functools.cache
+def controller_crds() -> tuple[dict[str, Any], ...]:
+    """Every CustomResourceDefinition in the chart's crds/, as upstream wrote them."""
+    found: list[dict[str, Any]] = []
+    for name in CONTROLLER_CRDS:
+        documents = yaml.safe_load_all((VENDORED / name).read_text())
+        found += [d for d in documents if d and d.get("kind") == "CustomResourceDefinition"]
+    return tuple(found)
 
 
 def controller_policy(region: str) -> dict[str, Any]:
@@ -515,6 +535,7 @@ class EksCluster(pulumi.ComponentResource):
         chart: dict[str, str],
         values: pulumi.Input[dict[str, Any]],
         after: Sequence[pulumi.Resource],
+        skip_crds: bool = False,
     ) -> k8s.helm.v3.Release:
         return k8s.helm.v3.Release(
             f"{self._name}-{name}",
@@ -525,8 +546,25 @@ class EksCluster(pulumi.ComponentResource):
             namespace="kube-system",
             values=values,
             atomic=True,
+            skip_crds=skip_crds,
             opts=pulumi.ResourceOptions(parent=self, provider=self.provider, depends_on=after),
         )
+
+    def _controller_crds(self) -> list[k8s.apiextensions.v1.CustomResourceDefinition]:
+        """The controller's CRDs, kept when removed from the program or the stack destroyed:
+        deleting the TargetGroupBinding CRD deletes every binding, and with them each pod's
+        registration in the production target groups."""
+        return [
+            k8s.apiextensions.v1.CustomResourceDefinition(
+                f"{self._name}-crd-{crd['metadata']['name']}",
+                metadata={"name": crd["metadata"]["name"]},
+                spec=crd["spec"],
+                opts=pulumi.ResourceOptions(
+                    parent=self, provider=self.provider, retain_on_delete=True
+                ),
+            )
+            for crd in controller_crds()
+        ]
 
     def _load_balancer_controller(self, after: Sequence[pulumi.Resource]) -> k8s.helm.v3.Release:
         account = "aws-load-balancer-controller"
@@ -552,7 +590,10 @@ class EksCluster(pulumi.ComponentResource):
                 },
             }
         )
-        return self._release(account, LOAD_BALANCER_CONTROLLER, values, after)
+        crds = self._controller_crds()
+        return self._release(
+            account, LOAD_BALANCER_CONTROLLER, values, [*after, *crds], skip_crds=True
+        )
 
     def _load_balancer_guard(self) -> aws.iam.Policy:
         args = self._args

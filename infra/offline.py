@@ -72,6 +72,7 @@ class Options:
     update_timeout: str
     depends_on: tuple[str, ...]  # the names of the resources it waits for
     aliases: tuple[str, ...] = ()  # each alias as the engine receives it (its text form)
+    retain_on_delete: bool = False
 
     def waits_for(self, name: str) -> bool:
         return name in self.depends_on
@@ -240,6 +241,7 @@ class RecordingMonitor(MockMonitor):
             update_timeout=request.customTimeouts.update,
             depends_on=tuple(urn.rsplit("::", 1)[-1] for urn in request.dependencies),
             aliases=tuple(str(a).replace("\n", " ").strip() for a in request.aliases),
+            retain_on_delete=bool(request.retainOnDelete),
         )
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         registered = self.resources.get(response.urn)

@@ -7,6 +7,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import yaml
+
+from components.cluster import controller_crds
 from delivery.config.model import BOOTSTRAP_TAG
 from delivery.config.stackfile import load_stack
 from infra.offline import Evaluation
@@ -18,6 +21,7 @@ from tests.program.addon_render import (
     unknown_keys,
 )
 from tests.program.harness import evaluate
+from tests.program.manifests import TGB_CRD
 
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 RUNNER_SG = "sg-0123456789abcdef0"
@@ -161,3 +165,29 @@ def test_pods_cannot_reach_the_node_role_and_nothing_we_run_needs_to() -> None:
         if r.inputs["name"] == "cluster-autoscaler"
     ]
     assert autoscaler["values"]["awsRegion"] == load_stack("prod").region
+
+
+def test_the_program_owns_the_controllers_crds_so_a_chart_bump_upgrades_them() -> None:
+    """Helm installs a chart's crds/ once and never upgrades them; deleting the CRD would
+    delete every TargetGroupBinding and deregister the pods."""
+    run = evaluate("staging")
+    crds = run.mocks.of_type("kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition")
+    names = {c.inputs["metadata"]["name"] for c in crds}
+    assert names == {c["metadata"]["name"] for c in controller_crds()}
+    assert (
+        "targetgroupbindings.elbv2.k8s.aws" in names and "ingressclassparams.elbv2.k8s.aws" in names
+    )
+    for crd in crds:
+        assert run.mocks.options[crd.name].retain_on_delete, crd.name
+    (release,) = [
+        r
+        for r in run.mocks.of_type("kubernetes:helm.sh/v3:Release")
+        if r.inputs["chart"] == "aws-load-balancer-controller"
+    ]
+    assert release.inputs["skipCrds"] is True
+    assert all(run.mocks.options[release.name].waits_for(c.name) for c in crds)
+
+
+def test_the_binding_schema_the_tests_validate_against_is_the_one_the_cluster_gets() -> None:
+    (chart,) = [c for c in controller_crds() if c["metadata"]["name"].startswith("targetgroupb")]
+    assert chart["spec"] == yaml.safe_load(TGB_CRD.read_text())["spec"]
