@@ -345,9 +345,10 @@ RELEASE: Final = (
         "candidateReplicas",
         0,
         1000,
-        "Set by the release driver: the live colour's pods when the release staged (its healthy "
-        "targets). Until clean-up neither colour's autoscaler goes below it, so the candidate "
-        "takes the shift at the live colour's size; at most maxReplicas. 0: minReplicas only.",
+        "Set by the release driver: the live colour's pods when the release staged. Above 0 a "
+        "release is under way: until clean-up neither colour's autoscaler goes below it nor "
+        "scales down, so the candidate takes the shift at the live colour's size and a rollback "
+        "lands on it; at most maxReplicas. 0 (the driver's value at every end): no release.",
         default=0,
     ),
     integer(

@@ -462,6 +462,16 @@ class TargetGroupHealth:
         descriptions = reply.get("TargetHealthDescriptions", [])
         return sum(1 for d in descriptions if d.get("TargetHealth", {}).get("State") == "healthy")
 
+    def running_targets(self, colour: Colour) -> int:
+        """The colour's pods, as their targets: registered and not leaving, healthy or not yet
+        (a new pod is ``initial`` until its first health checks pass, an overloaded one may be
+        ``unhealthy``); ``draining``, ``unused`` and ``unavailable`` are not counted (the
+        TargetHealth.State values of the ELBv2 API reference)."""
+        reply = call(self._elbv2.describe_target_health, TargetGroupArn=self._groups[colour])
+        running = {"initial", "healthy", "unhealthy"}
+        descriptions = reply.get("TargetHealthDescriptions", [])
+        return sum(1 for d in descriptions if d.get("TargetHealth", {}).get("State") in running)
+
 
 class SnsAlerts:
     """Publishes alert messages to SNS topics."""

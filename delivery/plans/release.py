@@ -106,12 +106,15 @@ def plan_release(
 ) -> ReleasePlan:
     other = live.other
     cleanup = release.step is ReleaseStep.CLEANUP
-    floor = (
-        service.min_replicas if cleanup else max(service.min_replicas, release.candidate_replicas)
-    )
+    # A release is under way from its stage until it is cleaned up or ends otherwise: the
+    # driver sets candidateReplicas at stage and puts it back to 0 at every end.
+    under_way = not cleanup and release.candidate_replicas > 0
+    floor = service.min_replicas
+    if under_way:
+        floor = max(floor, release.candidate_replicas)
     colours = {
         live: ColourPlan(
-            live, service.images[live], True, Size.FULL, True, False, not cleanup, floor
+            live, service.images[live], True, Size.FULL, True, False, under_way, floor
         ),
         other: ColourPlan(
             other,
@@ -120,7 +123,7 @@ def plan_release(
             Size.IDLE if cleanup else Size.FULL,
             False,
             cleanup,
-            not cleanup,
+            under_way,
             service.idle_replicas if cleanup else floor,
         ),
     }

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from delivery.config.model import BaselineSource, Colour, ReleaseStep, Settings
 from delivery.cutover.errors import ListenerDrift
@@ -55,6 +56,7 @@ EXIT_CODES: Mapping[Outcome, int] = {
 ROLLBACK_OUTCOMES = (CutoverOutcome.ROLLED_BACK, CutoverOutcome.ROLLBACK_FAILED)
 HEALTH_WAIT_SECONDS = 600.0
 HEALTH_POLL_SECONDS = 10.0
+NO_RELEASE = "0"  # candidateReplicas when no release is under way: no floor, no hold
 
 
 class Ended(SwitchyardError):
@@ -76,6 +78,10 @@ class Stop(Ended):
         super().__init__(Outcome.STOPPED, cause)
 
 
+class PodCount(Protocol):
+    def running_targets(self, colour: Colour) -> int: ...
+
+
 @dataclass(frozen=True)
 class Ports:
     stack: StackPort
@@ -87,6 +93,7 @@ class Ports:
     baseline: Baseline | None = None
     budget: error_budget.ErrorBudget | None = None  # prod: no release while it is spent
     alarm_metrics: AlarmMetrics | None = None  # the alarm's metric, for post-incident records
+    pods: PodCount | None = None  # the live colour's size; None: its healthy targets
     now: Callable[[], datetime] = now_utc
     say: Callable[[str], None] = print
 
@@ -170,6 +177,16 @@ class Release:
         for bad in loaded.unreadable:
             self._p.say(f"warning: release record {bad.where} is unreadable, ignored: {bad.reason}")
         previous = unfinished(loaded.records, stack)
+        if previous is not None and self._superseded(previous, carrying):
+            previous.outcome, previous.ended_at = Outcome.FAILED, self._p.now()
+            previous.cause = (
+                f"superseded: {carrying} carries all traffic and runs another release than "
+                f"{previous.image}, which was staged from {previous.source}; a release of "
+                f"{request.image} starts afresh from {carrying}"
+            )
+            self._p.records.save(previous)
+            self._p.say(f"release {previous.id}: {previous.cause}")
+            previous = None
         if previous is not None and previous.image == request.image:
             previous.runs += 1
             self._p.say(
@@ -204,6 +221,15 @@ class Release:
         self._save(record)
         self._send(notify.started(record))
         return record
+
+    def _superseded(self, previous: ReleaseRecord, carrying: Colour | None) -> bool:
+        """Another release went live on the target colour while this one waited (a hand
+        release at prod's approval gate): resuming it would pin liveColour to its stale
+        source and roll its image onto the colour users are on."""
+        if carrying is None or carrying is previous.source:
+            return False
+        running = (self._p.stack.outputs().get("images") or {}).get(carrying.value)
+        return running != previous.image
 
     def _close_interrupted(self, previous: ReleaseRecord, weights: Weights, image: str) -> Colour:
         """A cutover left split by a killed run of another release: the colour last promoted
@@ -389,7 +415,9 @@ class Release:
         clean-up leaves the old colour at full size, which costs money, not users."""
 
         def body() -> str:
-            self._p.stack.set_config({RELEASE_STEP: ReleaseStep.CLEANUP.value})
+            self._p.stack.set_config(
+                {RELEASE_STEP: ReleaseStep.CLEANUP.value, CANDIDATE_REPLICAS: NO_RELEASE}
+            )
             try:
                 self._p.stack.up(self._show)
             except UpFailed as exc:
@@ -410,7 +438,13 @@ class Release:
         registers each ready pod by IP): read from the cluster, not assumed from config."""
         service = self._settings.service
         try:
-            carrying = self._p.health.healthy_targets(live)
+            # Counted as running, not healthy only: while the live colour scales up under
+            # load its newest pods are still `initial`, just when its size matters most.
+            carrying = (
+                self._p.pods.running_targets(live)
+                if self._p.pods is not None
+                else self._p.health.healthy_targets(live)
+            )
         except PortError as exc:
             raise Stop(
                 f"could not read {live}'s target health to size the candidate: {exc}"
@@ -503,8 +537,27 @@ class Release:
         if (is_alarm(event) or is_rollback(event)) and record.failed_at is None:
             record.failed_at = self._p.now()
 
+    def _match_live_size(self, record: ReleaseRecord) -> str:
+        """The live colour may have grown since the stage (prod's approval gate lies between
+        them, and its autoscaler may not shrink): the candidate's floor follows it before the
+        first step, and the shift waits until the candidate has as many pods."""
+        live_size = self._live_size(record.source)
+        staged = int(text_value(self._p.stack.config(), CANDIDATE_REPLICAS) or 0)
+        if live_size <= staged:
+            return ""
+        self._p.stack.set_config({CANDIDATE_REPLICAS: str(live_size)})
+        try:
+            self._p.stack.up(self._show)
+        except UpFailed as exc:
+            raise Stop(
+                f"raising {record.target} to {record.source}'s {live_size} pods failed: {exc}"
+            ) from exc
+        self._wait_healthy(record.target, live_size)
+        return f"; {record.target} raised to {live_size} pods, {record.source}'s size now"
+
     def _promote(self, record: ReleaseRecord) -> str:
         target = record.target
+        grown = self._match_live_size(record)
         self._promoting = True
         self._traffic_moved = self._listener_weights().of(target) > 0
         self._p.stack.set_config({LIVE_COLOUR: target.value})
@@ -518,7 +571,7 @@ class Release:
             if self._listener_weights() == Weights.all_on(record.source):
                 self._p.stack.set_config({LIVE_COLOUR: record.source.value})
             raise
-        return f"{target} is live"
+        return f"{target} is live{grown}"
 
     def _after_failed_promote(self, record: ReleaseRecord, failure: UpFailed) -> SwitchyardError:
         source, target = record.source, record.target
@@ -566,7 +619,8 @@ class Release:
         self._p.stack.cancel()
         if record.restored_at is not None:
             cause = self._restore(record, safe, again=True) or cause
-        self._p.stack.set_config({LIVE_COLOUR: record.source.value})
+        # The hold ends with the release; the next `pulumi up` applies it (no time for one now).
+        self._p.stack.set_config({LIVE_COLOUR: record.source.value, CANDIDATE_REPLICAS: NO_RELEASE})
         self._save(record)
         lock = self._p.stack.left_lock()
         cause += "; " + (lock or "no `pulumi up` was running")
@@ -611,6 +665,8 @@ class Release:
     def _finish(self, record: ReleaseRecord, outcome: Outcome, cause: str) -> None:
         if record.outcome is not None:
             return
+        if outcome in (Outcome.STOPPED, Outcome.ROLLED_BACK, Outcome.FAILED):
+            self._end_hold(record)
         record.outcome, record.cause, record.ended_at = outcome, cause, self._p.now()
         write_post_incident(
             record,
@@ -622,6 +678,23 @@ class Release:
         )
         self._save(record)
         self._send(notify.finished(record))
+
+    def _end_hold(self, record: ReleaseRecord) -> None:
+        """A release that ends unpromoted lifts the autoscalers' hold and floors it set at
+        stage (else neither colour scales down again until a release succeeds); the other
+        colour keeps its size for diagnosis until the next release or clean-up."""
+        if not any(p.phase is Phase.STAGE for p in record.phases):
+            return
+        if text_value(self._p.stack.config(), CANDIDATE_REPLICAS) in (None, NO_RELEASE):
+            return
+        self._p.stack.set_config({CANDIDATE_REPLICAS: NO_RELEASE})
+        try:
+            self._p.stack.up(self._show)
+        except SwitchyardError as exc:
+            self._p.say(
+                f"warning: the autoscalers' hold was not lifted ({exc}): run `pulumi up` "
+                "(candidateReplicas is 0) once the cause is fixed"
+            )
 
     def _save(self, record: ReleaseRecord) -> None:
         self._p.records.save(record)

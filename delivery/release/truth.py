@@ -234,9 +234,15 @@ class TruthfulStack:
             try:
                 self._publish()
             except PortError as exc:
+                # The abort and rollback paths come here with no `pulumi up` after them: say
+                # exactly what puts the truth right, since the program now trusts the state.
+                shown = ", ".join(f"{k} {v}" for k, v in owned(self._inner.config()).items())
                 self._say(
                     f"warning: the release state {self._store.parameter} was not updated "
-                    f"({exc}); the next `pulumi up` publishes it first"
+                    f"({exc}): it should hold {shown}. This driver's next `pulumi up` publishes "
+                    "it first; if none follows, set those values in the stack file and run "
+                    f"`python -m delivery release-state --stack {self.name} --push`, or a "
+                    "`pulumi up` is refused (or, after --pull, undoes this)"
                 )
 
     def up(self, on_progress: OnProgress) -> None:

@@ -82,6 +82,14 @@ class FixedBudget:
         return BudgetLeft(slo, self.requests, self.errors)
 
 
+@dataclasses.dataclass
+class RunningTargets:
+    counts: dict[Colour, int]
+
+    def running_targets(self, colour: Colour) -> int:
+        return self.counts[colour]
+
+
 class Clock:
     """Driver time: each reading one minute after the last, from a fixed start."""
 
@@ -118,6 +126,7 @@ class Rig:
     lines: list[str]
     budget: FixedBudget | None = None
     truth: MemoryReleaseState | None = None  # the release state, as the real driver keeps it
+    pods: dict[Colour, int] | None = None  # running targets (healthy or starting), if counted
 
     def release(
         self, image: str = IMAGE, stage_only: bool = False, override_budget: bool = False
@@ -136,6 +145,7 @@ class Rig:
             clock=self.stack.world,
             baseline=self.baseline,
             budget=self.budget,
+            pods=RunningTargets(self.pods) if self.pods is not None else None,
             now=Clock(),
             say=self.lines.append,
         )
@@ -925,20 +935,61 @@ def test_a_failed_publish_warns_and_no_up_runs_until_the_state_is_true(rig: Rig)
 def test_the_candidate_is_staged_at_the_live_colours_size_before_the_first_step(rig: Rig) -> None:
     rig.stack.world.healthy[Colour.BLUE] = 5  # busy: blue's autoscaler went above minReplicas
     rig.truth = MemoryReleaseState()
-    step_reads: list[int] = []
+    step_reads: list[tuple[int, str]] = []
 
     def at_first_step(event: Progress) -> None:
         if event.kind == "weights-set" and event.step == rig.settings.traffic.steps[0]:
-            step_reads.append(rig.stack.world.healthy[Colour.GREEN])
+            step_reads.append(
+                (rig.stack.world.healthy[Colour.GREEN], rig.stack.values[CANDIDATE_REPLICAS])
+            )
 
     rig.stack.during_promote = at_first_step
     record = rig.release()
 
     assert record.outcome is Outcome.PROMOTED
-    assert rig.stack.values[CANDIDATE_REPLICAS] == "5"
-    assert step_reads == [5], "green carried its first step with blue's five pods"
+    assert step_reads == [(5, "5")], "green carried its first step with blue's five pods"
     assert "5 healthy target(s)" in phases_detail(record, Phase.STAGE)
-    assert rig.truth.state is not None and rig.truth.state.values[CANDIDATE_REPLICAS] == "5"
+    assert rig.stack.values[CANDIDATE_REPLICAS] == "0", "clean-up ends the release's hold"
+    assert rig.truth.state is not None and rig.truth.state.values[CANDIDATE_REPLICAS] == "0"
+
+
+@pytest.mark.parametrize("breakage", ["smoke", "rollback"])
+def test_a_release_that_ends_unpromoted_lifts_the_hold_with_one_more_up(
+    rig: Rig, servers: dict[Colour, ColourServer], breakage: str
+) -> None:
+    if breakage == "smoke":
+        servers[Colour.GREEN].behaviour.failing_paths = frozenset({"/api/orders"})
+    else:
+        fire_green_at_50(rig)
+    seen: list[str] = []
+    rig.stack.on_up = lambda step: seen.append(rig.stack.values[CANDIDATE_REPLICAS])
+
+    record = rig.release()
+
+    assert record.outcome in (Outcome.STOPPED, Outcome.ROLLED_BACK)
+    assert seen[-1] == "0" and rig.stack.values[CANDIDATE_REPLICAS] == "0"
+    assert rig.stack.world.weights == Weights.all_on(Colour.BLUE)
+
+
+def test_the_promote_job_raises_the_candidate_to_a_live_colour_that_grew_since_stage(
+    rig: Rig,
+) -> None:
+    """deploy-prod: hours may pass at the approval gate between the stage and promote jobs."""
+    staged = rig.release(stage_only=True)
+    assert rig.stack.values[CANDIDATE_REPLICAS] == "3"
+    rig.stack.world.healthy[Colour.BLUE] = 6  # busier at the approval
+    at_first: list[int] = []
+
+    def first_step(event: Progress) -> None:
+        if event.kind == "weights-set" and event.step == rig.settings.traffic.steps[0]:
+            at_first.append(rig.stack.world.healthy[Colour.GREEN])
+
+    rig.stack.during_promote = first_step
+    promoted = rig.release()
+
+    assert promoted.id == staged.id and promoted.outcome is Outcome.PROMOTED
+    assert at_first == [6]
+    assert "green raised to 6 pods" in phases_detail(promoted, Phase.PROMOTE)
 
 
 def test_a_live_colour_above_max_replicas_stops_the_release_before_anything_changes(
@@ -1045,3 +1096,32 @@ def test_a_rerun_after_a_kill_anywhere_ends_as_one_uninterrupted_run(
     # green's share never fell on the way: no shift back and forth
     shares = [w.green for _, w in rig.stack.world.sets[len(killed_at) :]]
     assert shares == sorted(shares), shares
+
+
+def test_a_staged_release_superseded_by_a_hand_release_is_closed_not_resumed(rig: Rig) -> None:
+    """At prod's approval gate an operator released another image on green by hand: the
+    approved promote job must not pin liveColour to blue and roll its image onto green."""
+    staged = rig.release(stage_only=True)
+    rig.stack.world.weights = Weights.all_on(Colour.GREEN)  # the hand release's cutover
+    rig.stack.live = Colour.GREEN
+    rig.stack.deployed[Colour.GREEN] = NEXT_IMAGE
+    rig.stack.values.update({LIVE_COLOUR: "green", image_key(Colour.GREEN): NEXT_IMAGE})
+
+    record = rig.release()  # the approved promote job, same image as the staged release
+
+    assert record.id != staged.id and record.source is Colour.GREEN
+    assert record.outcome is Outcome.PROMOTED and rig.stack.live is Colour.BLUE
+    closed = next(r for r in rig.stored() if r["id"] == staged.id)
+    assert closed["outcome"] == "failed" and "superseded" in closed["cause"]
+    assert rig.stack.deployed[Colour.BLUE] == IMAGE  # staged on the idle colour, then shifted
+
+
+def test_the_live_size_counts_its_pods_still_starting(rig: Rig) -> None:
+    """Scaling up under load, blue has 3 healthy targets and 2 more `initial`: 5 pods."""
+    rig.pods = {Colour.BLUE: 5, Colour.GREEN: 0}
+    seen: list[str] = []
+    rig.stack.on_up = lambda step: seen.append(rig.stack.values.get(CANDIDATE_REPLICAS, ""))
+
+    record = rig.release()
+
+    assert record.outcome is Outcome.PROMOTED and seen[0] == "5"

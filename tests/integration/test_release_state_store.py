@@ -117,3 +117,16 @@ def test_push_makes_the_files_values_the_truth_and_compare_shows_agreement() -> 
     assert store.state is not None and store.state.values == stack.values
     assert "switchyard:liveColour: green -> blue" in said
     assert not any("<- differs" in line for line in compare(stack, store))
+
+
+def test_a_failed_publish_names_the_values_and_the_command_that_puts_the_truth_right() -> None:
+    store = MemoryReleaseState()
+    store.fail_writes = 1
+    said: list[str] = []
+    stack = TruthfulStack(FileStack({LIVE_COLOUR: "green"}), store, "me", lambda: WHEN, said.append)
+
+    stack.set_config({LIVE_COLOUR: "blue"})  # the abort's write, with no `pulumi up` after it
+
+    (warning,) = said
+    assert "should hold switchyard:liveColour blue" in warning
+    assert "release-state --stack staging --push" in warning

@@ -496,9 +496,29 @@ def test_cleanup_shrinks_the_old_colour_only_after_the_cutover_and_the_delay() -
 def test_while_a_release_is_under_way_neither_colour_can_scale_down(live: Colour) -> None:
     # Before and during the shift (the promotion's `pulumi up` included) the default HPA would
     # shrink the colour losing traffic to minReplicas 300 s after its load left.
-    run = release("staging", live, "stage", green=NEW)
+    under_way = {"switchyard:candidateReplicas": 2}
+    run = evaluate("staging", {**stage_overrides(live), **under_way})
     for colour in Colour:
         assert autoscaler(run, colour)["behavior"] == {"scaleDown": {"selectPolicy": "Disabled"}}
+
+
+@pytest.mark.parametrize("live", list(Colour))
+def test_a_release_that_ended_unpromoted_holds_neither_colour(live: Colour) -> None:
+    """candidateReplicas 0, the driver's value at every end: the autoscalers scale down again,
+    the other colour keeps its full size for diagnosis."""
+    run = evaluate("staging", {**stage_overrides(live), "switchyard:candidateReplicas": 0})
+    settings = load_stack("staging")
+    for colour in Colour:
+        assert "behavior" not in autoscaler(run, colour)
+        assert autoscaler(run, colour)["minReplicas"] == settings.service.min_replicas
+
+
+def stage_overrides(live: Colour) -> dict[str, Any]:
+    return {
+        "switchyard:liveColour": live.value,
+        "switchyard:releaseStep": "stage",
+        "switchyard:greenImage": NEW,
+    }
 
 
 def test_cleanup_lifts_the_hold_only_for_the_live_colour_at_once() -> None:
@@ -574,8 +594,9 @@ def test_until_clean_up_neither_colour_goes_below_the_live_colours_staged_size(
 
 def test_a_candidate_size_above_max_replicas_is_refused_before_anything_is_registered() -> None:
     mocks = RecordingMocks()
+    overrides = {"switchyard:candidateReplicas": 7, "switchyard:releaseStep": "stage"}
     with pytest.raises(ConfigError) as refused:
-        evaluate("staging", {"switchyard:candidateReplicas": 7}, mocks=mocks)
+        evaluate("staging", overrides, mocks=mocks)
     assert refused.value.keys == ("switchyard:candidateReplicas",)
     assert "raise maxReplicas to at least 7" in str(refused.value)
     assert mocks.resources == []
