@@ -31,7 +31,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from delivery.cutover.aws import failure_of
 from delivery.errors import PortError, SwitchyardError
-from delivery.release.port import StackPort
+from delivery.release.port import ForwardingStack, StackPort
 from delivery.release.progress import OnProgress
 
 PREFIX: Final = "locks"
@@ -293,32 +293,13 @@ def holding(
             say(f"warning: {warning}")
 
 
-class LockedStack:
+class LockedStack(ForwardingStack):
     """A stack port that renews the lock before every ``pulumi up``: an up runs only while this
     run holds the stack (a broken or lapsed lock stops the run before it acts)."""
 
     def __init__(self, inner: StackPort, lock: StackLock) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._lock = lock
-
-    @property
-    def name(self) -> str:
-        return self._inner.name
-
-    def config(self) -> dict[str, str]:
-        return self._inner.config()
-
-    def set_config(self, values: Mapping[str, str]) -> None:
-        self._inner.set_config(values)
-
-    def outputs(self) -> dict[str, Any]:
-        return self._inner.outputs()
-
-    def cancel(self) -> None:
-        self._inner.cancel()
-
-    def left_lock(self) -> str | None:
-        return self._inner.left_lock()
 
     def up(self, on_progress: OnProgress) -> None:
         self._lock.renew()

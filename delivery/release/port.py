@@ -51,6 +51,36 @@ class StackPort(Protocol):
         ...
 
 
+class ForwardingStack:
+    """A stack port that passes every call to ``inner``: the decorators (the lock, the
+    listener watch, the release state) override only what they add to."""
+
+    def __init__(self, inner: StackPort) -> None:
+        self._inner = inner
+
+    @property
+    def name(self) -> str:
+        return self._inner.name
+
+    def config(self) -> dict[str, str]:
+        return self._inner.config()
+
+    def set_config(self, values: Mapping[str, str]) -> None:
+        self._inner.set_config(values)
+
+    def up(self, on_progress: OnProgress) -> None:
+        self._inner.up(on_progress)
+
+    def outputs(self) -> dict[str, Any]:
+        return self._inner.outputs()
+
+    def cancel(self) -> None:
+        self._inner.cancel()
+
+    def left_lock(self) -> str | None:
+        return self._inner.left_lock()
+
+
 def text_value(config: Mapping[str, str], key: str) -> str | None:
     value = config.get(key)
     return None if value in (None, "") else str(value)

@@ -8,7 +8,7 @@ The same watch reports the cutover's progress while the driver's `pulumi up` run
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from delivery.config.model import Colour
@@ -16,7 +16,7 @@ from delivery.cutover.ports import Alarms, AlarmValue, Clock, Listener
 from delivery.errors import PortError
 from delivery.plans.schedule import Weights
 from delivery.release.keys import LIVE_COLOUR, image_key
-from delivery.release.port import StackPort, text_value
+from delivery.release.port import ForwardingStack, StackPort, text_value
 from delivery.release.progress import OnProgress, seen_weights
 from delivery.release.record import RecordStore
 
@@ -124,7 +124,7 @@ def _pause(clock: Clock, seconds: float, stop: threading.Event) -> None:
         clock.sleep(min(left, WATCH_SLICE_SECONDS))
 
 
-class WatchedStack:
+class WatchedStack(ForwardingStack):
     """A stack port whose ``up`` also reports the listener's weight changes as progress, for a
     real ``pulumi up`` whose cutover runs out of the driver's sight."""
 
@@ -136,30 +136,11 @@ class WatchedStack:
         interval: float,
         say: Callable[[str], None],
     ) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._listener = listener
         self._clock = clock
         self._interval = interval
         self._say = say
-
-    @property
-    def name(self) -> str:
-        return self._inner.name
-
-    def config(self) -> dict[str, str]:
-        return self._inner.config()
-
-    def set_config(self, values: Mapping[str, str]) -> None:
-        self._inner.set_config(values)
-
-    def outputs(self) -> dict[str, Any]:
-        return self._inner.outputs()
-
-    def cancel(self) -> None:
-        self._inner.cancel()
-
-    def left_lock(self) -> str | None:
-        return self._inner.left_lock()
 
     def up(self, on_progress: OnProgress) -> None:
         stop = threading.Event()

@@ -29,7 +29,7 @@ from delivery.config.model import PROJECT, Colour
 from delivery.cutover.aws import call
 from delivery.errors import ConfigError, PortError, Problem
 from delivery.release.keys import CANDIDATE_REPLICAS, LIVE_COLOUR, RELEASE_STEP, image_key
-from delivery.release.port import StackPort, UpFailed
+from delivery.release.port import ForwardingStack, StackPort, UpFailed
 from delivery.release.progress import OnProgress
 
 # The keys a release changes: everything else in the stack file is the repository's.
@@ -182,7 +182,7 @@ def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
-class TruthfulStack:
+class TruthfulStack(ForwardingStack):
     """A stack port that keeps the release state true: ``pull`` puts the state into the stack
     file before a run acts, every change of a release-owned key is published as it is made,
     and no ``pulumi up`` runs while the state and the file disagree (the program would refuse
@@ -197,16 +197,12 @@ class TruthfulStack:
         now: Callable[[], datetime],
         say: Callable[[str], None] = print,
     ) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._store = store
         self._who = who
         self._now = now
         self._say = say
         self._published: dict[str, str] | None = None
-
-    @property
-    def name(self) -> str:
-        return self._inner.name
 
     def pull(self) -> None:
         """Put the release state into the stack file (nothing before the first release)."""
@@ -224,9 +220,6 @@ class TruthfulStack:
                 f"{state.written_at} by {state.written_by}): {shown}"
             )
         self._published = dict(state.values)
-
-    def config(self) -> dict[str, str]:
-        return self._inner.config()
 
     def set_config(self, values: Mapping[str, str]) -> None:
         self._inner.set_config(values)
@@ -255,15 +248,6 @@ class TruthfulStack:
                 "disagrees with. Check the role's ssm:PutParameter on it and run again"
             ) from exc
         self._inner.up(on_progress)
-
-    def outputs(self) -> dict[str, Any]:
-        return self._inner.outputs()
-
-    def cancel(self) -> None:
-        self._inner.cancel()
-
-    def left_lock(self) -> str | None:
-        return self._inner.left_lock()
 
     def _publish(self) -> None:
         values = owned(self._inner.config())
