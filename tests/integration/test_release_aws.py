@@ -38,6 +38,7 @@ from delivery.release.progress import OnProgress, Progress
 from delivery.release.record import LocalRecords, Outcome, ReleaseRecord, S3Records
 from delivery.release.status import WatchedStack, status_lines, watch
 from tests.integration.conftest import ScriptedClock, emulator_s3
+from tests.stacks import QuietStack
 
 START = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 
@@ -168,25 +169,8 @@ def test_a_watched_up_reports_the_cutover_it_cannot_see(
     def reported(green: int) -> Callable[[], bool]:
         return lambda: any(e.weights.green == green for e in seen)
 
-    class Stack:
+    class Stack(QuietStack):
         """A `pulumi up` whose cutover moves the listener out of the driver's sight."""
-
-        name = "staging"
-
-        def config(self) -> dict[str, str]:
-            return {}
-
-        def set_config(self, values: object) -> None:
-            return None
-
-        def outputs(self) -> dict[str, Any]:
-            return {}
-
-        def cancel(self) -> None:
-            return None
-
-        def left_lock(self) -> str | None:
-            return None
 
         def up(self, on_progress: OnProgress) -> None:
             for green in (10, 50, 100):

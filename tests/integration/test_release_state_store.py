@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
 from delivery.cutover.aws import AwsClients
 from delivery.errors import ConfigError
 from delivery.release.keys import LATENCY_BASELINE_MS, LIVE_COLOUR, RELEASE_STEP
-from delivery.release.progress import OnProgress
 from delivery.release.truth import (
     MemoryReleaseState,
     ReleaseState,
@@ -20,38 +17,9 @@ from delivery.release.truth import (
     compare,
     push,
 )
+from tests.stacks import QuietStack
 
 WHEN = datetime(2026, 12, 6, 10, 0, tzinfo=UTC)
-
-
-class FileStack:
-    """The stack port as a stack file: config only."""
-
-    def __init__(self, values: dict[str, str]) -> None:
-        self.values = dict(values)
-        self.ups = 0
-
-    @property
-    def name(self) -> str:
-        return "staging"
-
-    def config(self) -> dict[str, str]:
-        return dict(self.values)
-
-    def set_config(self, values: Mapping[str, str]) -> None:
-        self.values.update(values)
-
-    def up(self, on_progress: OnProgress) -> None:
-        self.ups += 1
-
-    def outputs(self) -> dict[str, Any]:
-        return {}
-
-    def cancel(self) -> None:
-        return None
-
-    def left_lock(self) -> str | None:
-        return None
 
 
 def test_no_parameter_reads_as_no_state(operator: AwsClients) -> None:
@@ -84,7 +52,9 @@ def test_a_parameter_switchyard_did_not_write_is_a_config_error_naming_it(
 def test_pull_sets_only_the_keys_that_differ_and_says_which() -> None:
     store = MemoryReleaseState()
     store.state = ReleaseState({LIVE_COLOUR: "green", RELEASE_STEP: "cleanup"}, "t", "ci")
-    stack = FileStack({LIVE_COLOUR: "blue", RELEASE_STEP: "cleanup", "switchyard:x": "1"})
+    stack = QuietStack(
+        "staging", {LIVE_COLOUR: "blue", RELEASE_STEP: "cleanup", "switchyard:x": "1"}
+    )
     said: list[str] = []
 
     TruthfulStack(stack, store, "me", lambda: WHEN, said.append).pull()
@@ -95,7 +65,7 @@ def test_pull_sets_only_the_keys_that_differ_and_says_which() -> None:
 
 def test_a_key_outside_the_release_is_never_published() -> None:
     store = MemoryReleaseState()
-    stack = TruthfulStack(FileStack({LIVE_COLOUR: "blue"}), store, "me", lambda: WHEN)
+    stack = TruthfulStack(QuietStack("staging", {LIVE_COLOUR: "blue"}), store, "me", lambda: WHEN)
     stack.set_config({"switchyard:minReplicas": "4", LATENCY_BASELINE_MS: "180"})
     assert store.state is None
     stack.set_config({RELEASE_STEP: "stage"})
@@ -107,7 +77,7 @@ def test_a_key_outside_the_release_is_never_published() -> None:
 def test_push_makes_the_files_values_the_truth_and_compare_shows_agreement() -> None:
     store = MemoryReleaseState()
     store.state = ReleaseState({LIVE_COLOUR: "green"}, "t", "ci")
-    stack = FileStack({LIVE_COLOUR: "blue", RELEASE_STEP: "stage"})
+    stack = QuietStack("staging", {LIVE_COLOUR: "blue", RELEASE_STEP: "stage"})
     before = compare(stack, store)
     assert any("liveColour" in line and "<- differs" in line for line in before)
     said: list[str] = []
@@ -123,7 +93,9 @@ def test_a_failed_publish_names_the_values_and_the_command_that_puts_the_truth_r
     store = MemoryReleaseState()
     store.fail_writes = 1
     said: list[str] = []
-    stack = TruthfulStack(FileStack({LIVE_COLOUR: "green"}), store, "me", lambda: WHEN, said.append)
+    stack = TruthfulStack(
+        QuietStack("staging", {LIVE_COLOUR: "green"}), store, "me", lambda: WHEN, said.append
+    )
 
     stack.set_config({LIVE_COLOUR: "blue"})  # the abort's write, with no `pulumi up` after it
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
 
 import pytest
 
@@ -11,6 +10,7 @@ from delivery.config.model import Colour
 from delivery.plans.schedule import Weights
 from delivery.release.progress import OnProgress
 from delivery.release.status import WatchedStack
+from tests.stacks import QuietStack
 
 PROD_POLL = 15.0
 
@@ -38,29 +38,13 @@ class PollThatNeverEnds:
         self.wake.wait()
 
 
-class InterruptedUp:
+class InterruptedUp(QuietStack):
     """A `pulumi up` that a first SIGINT interrupts once the watch is polling."""
 
-    name = "prod"
-
     def __init__(self, clock: PollThatNeverEnds, interrupt: type[BaseException]) -> None:
+        super().__init__("prod")
         self._clock = clock
         self._interrupt = interrupt
-
-    def config(self) -> dict[str, str]:
-        return {}
-
-    def set_config(self, values: object) -> None:
-        return None
-
-    def outputs(self) -> dict[str, Any]:
-        return {}
-
-    def cancel(self) -> None:
-        return None
-
-    def left_lock(self) -> str | None:
-        return None
 
     def up(self, on_progress: OnProgress) -> None:
         assert self._clock.sleeping.wait(timeout=30)
