@@ -143,6 +143,12 @@ def vendored_policy(name: str) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class IrsaRole:
+    role: aws.iam.Role
+    arn: pulumi.Output[str]  # resolves once every policy of the role is attached
+
+
+@dataclass(frozen=True)
 class ServiceAccountRole:
     namespace: str
     service_account: str
@@ -364,7 +370,7 @@ class EksCluster(pulumi.ComponentResource):
 
     def service_account_role(
         self, name: str, account: ServiceAccountRole, parent: pulumi.Resource | None = None
-    ) -> aws.iam.Role:
+    ) -> IrsaRole:
         """A role that exactly one Kubernetes service account may assume (IRSA)."""
         child = pulumi.ResourceOptions(parent=parent or self)
         named = iam_name_prefix(self._args.name_prefix, account.service_account)
@@ -379,19 +385,26 @@ class EksCluster(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        self._attach(name, role, account.managed_policies, parent)
+        attachments = self._attach(name, role, account.managed_policies, parent)
         for index, arn in enumerate(account.policy_arns):
-            aws.iam.RolePolicyAttachment(
-                f"{name}-attached-{index}", role=role.name, policy_arn=arn, opts=child
+            attachments.append(
+                aws.iam.RolePolicyAttachment(
+                    f"{name}-attached-{index}", role=role.name, policy_arn=arn, opts=child
+                )
             )
         if account.policy is not None:
             document = aws.iam.Policy(
                 f"{name}-policy", name_prefix=named, policy=account.policy, opts=child
             )
-            aws.iam.RolePolicyAttachment(
-                f"{name}-policy", role=role.name, policy_arn=document.arn, opts=child
+            attachments.append(
+                aws.iam.RolePolicyAttachment(
+                    f"{name}-policy", role=role.name, policy_arn=document.arn, opts=child
+                )
             )
-        return role
+        # The ARN is handed out only once every policy is attached: a pod that assumes the role
+        # earlier gets AccessDenied at start-up and crash-loops until a retry happens to win.
+        ready = pulumi.Output.all(role.arn, *[a.id for a in attachments]).apply(lambda v: v[0])
+        return IrsaRole(role, ready)
 
     def _grant_access(self) -> list[pulumi.Resource]:
         """Cluster administrators and the CI deploy role, through access entries only."""
@@ -431,7 +444,7 @@ class EksCluster(pulumi.ComponentResource):
     def _addon(
         self,
         addon: str,
-        role: aws.iam.Role | None = None,
+        role: IrsaRole | None = None,
         opts: pulumi.ResourceOptions | None = None,
         configuration: str | None = None,
     ) -> aws.eks.Addon:

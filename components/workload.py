@@ -376,6 +376,7 @@ class ColourScalingArgs:
     scale_down_delay_seconds: int
     provider: k8s.Provider
     cutover: pulumi.Resource
+    namespace: pulumi.Resource  # the HPAs live in it: created after it, not left to retries
 
 
 class ColourScaling(pulumi.ComponentResource):
@@ -406,7 +407,7 @@ class ColourScaling(pulumi.ComponentResource):
             low = plan.min_replicas
             high = service.idle_replicas if plan.size is Size.IDLE else service.max_replicas
             target = f"{args.workload.service_name}-{colour}"
-            after = [self.delay] if plan.after_cutover and self.delay else []
+            after = [args.namespace, *([self.delay] if plan.after_cutover and self.delay else [])]
             spec: Any = {
                 "scaleTargetRef": {
                     "apiVersion": "apps/v1",

@@ -246,6 +246,7 @@ def build_environment(
             settings.release.scale_down_delay_seconds,
             cluster.provider,
             cutover,
+            service.namespace,
         ),
     )
     test_listener = TestListener(

@@ -191,3 +191,24 @@ def test_the_program_owns_the_controllers_crds_so_a_chart_bump_upgrades_them() -
 def test_the_binding_schema_the_tests_validate_against_is_the_one_the_cluster_gets() -> None:
     (chart,) = [c for c in controller_crds() if c["metadata"]["name"].startswith("targetgroupb")]
     assert chart["spec"] == yaml.safe_load(TGB_CRD.read_text())["spec"]
+
+
+def test_no_service_account_is_given_its_role_before_the_roles_policies_are_attached() -> None:
+    """A pod assuming its IRSA role before the policy is attached starts with AccessDenied."""
+    run = evaluate("staging")
+    attachments = {
+        n.name: n.urn
+        for n in run.mocks.nodes
+        if n.type == "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+    }
+    node = {n.name: n for n in run.mocks.nodes}
+
+    def waits(resource: str, attachment: str) -> bool:
+        return attachments[attachment] in node[resource].dependencies
+
+    assert waits("cluster-aws-load-balancer-controller", "cluster-load-balancer-controller-policy")
+    assert waits(
+        "cluster-aws-load-balancer-controller", "cluster-load-balancer-controller-attached-0"
+    )
+    assert waits("cluster-cluster-autoscaler", "cluster-cluster-autoscaler-policy")
+    assert waits("workload-service-account", "workload-service-account-attached-0")

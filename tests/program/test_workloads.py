@@ -600,3 +600,10 @@ def test_a_candidate_size_above_max_replicas_is_refused_before_anything_is_regis
     assert refused.value.keys == ("switchyard:candidateReplicas",)
     assert "raise maxReplicas to at least 7" in str(refused.value)
     assert mocks.resources == []
+
+
+def test_each_autoscaler_is_created_after_its_namespace() -> None:
+    """Not left to the provider's retries: an HPA sent before its namespace is refused."""
+    run = evaluate("staging")
+    for colour in Colour:
+        assert run.mocks.options[f"scaling-{colour}"].waits_for("workload-namespace"), colour
