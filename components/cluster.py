@@ -308,8 +308,12 @@ class EksCluster(pulumi.ComponentResource):
                 parent=self, depends_on=[*self.access_entries, *self.api_access_rules]
             ),
         )
-        ready = [*self.node_groups, *late_addons, *self.access_entries]
         self.nodes_and_dns: list[pulumi.Resource] = [*self.node_groups, late_addons[0]]
+        # Not the CloudWatch add-on: the controllers need nodes and DNS only, and its operator's
+        # pod and workload webhooks fail open (failurePolicy Ignore, chart 6.4.0 values.yaml
+        # admissionWebhooks), so nothing of theirs races it; a slow or degraded add-on then no
+        # longer holds back the load balancer controller the workloads wait for.
+        ready = [*self.nodes_and_dns, *self.access_entries]
         self.load_balancer_controller = self._load_balancer_controller(ready)
         self._cluster_autoscaler(ready)
         self._metrics_server(ready)

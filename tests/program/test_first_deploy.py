@@ -212,3 +212,13 @@ def test_no_service_account_is_given_its_role_before_the_roles_policies_are_atta
     )
     assert waits("cluster-cluster-autoscaler", "cluster-cluster-autoscaler-policy")
     assert waits("workload-service-account", "workload-service-account-attached-0")
+
+
+def test_the_controllers_wait_for_nodes_and_dns_not_for_the_cloudwatch_add_on() -> None:
+    run = evaluate("staging")
+    releases = run.mocks.of_type("kubernetes:helm.sh/v3:Release")
+    assert releases
+    for release in releases:
+        options = run.mocks.options[release.name]
+        assert options.waits_for("cluster-coredns"), release.name
+        assert not options.waits_for("cluster-amazon-cloudwatch-observability"), release.name
