@@ -320,19 +320,33 @@ def _service_problem(name: str) -> str | None:
     return None
 
 
+# Namespaces the program may not create for the workloads: the cluster's own (the kube- prefix
+# is reserved for Kubernetes system namespaces, Kubernetes docs "Namespaces"; default exists on
+# every cluster, so creating it fails) and the one the CloudWatch add-on installs into.
+_TAKEN_NAMESPACES: Final = ("default", "amazon-cloudwatch")
+
+
+def _namespace_problem(value: str) -> str | None:
+    if not (len(value) <= DNS_LABEL_MAX and DNS_1123_LABEL.match(value)):
+        return (
+            "must be a Kubernetes namespace (DNS-1123 label: a-z, 0-9 and -, at most "
+            f"{DNS_LABEL_MAX} characters, not starting or ending with -), got {shown(value)}"
+        )
+    if value.startswith("kube-") or value in _TAKEN_NAMESPACES:
+        return (
+            f"is {value!r}, a namespace the cluster or its add-ons own (kube-*, "
+            f"{', '.join(_TAKEN_NAMESPACES)}): the program creates the workloads' namespace "
+            "with its own Pod Security labels; name one of the service's own, e.g. its "
+            "serviceName"
+        )
+    return None
+
+
 def _read_workload(reader: ConfigReader) -> Workload | None:
     cluster = reader.matching(
         "clusterName", _CLUSTER_NAME, "an EKS cluster name (letters, digits, - and _, 1..100)"
     )
-    namespace = reader.text(
-        "k8sNamespace",
-        lambda v: (
-            None
-            if len(v) <= DNS_LABEL_MAX and DNS_1123_LABEL.match(v)
-            else "must be a Kubernetes namespace (DNS-1123 label: a-z, 0-9 and -, at most "
-            f"{DNS_LABEL_MAX} characters, not starting or ending with -), got {shown(v)}"
-        ),
-    )
+    namespace = reader.text("k8sNamespace", _namespace_problem)
     service = reader.text("serviceName", _service_problem)
     if cluster is None or namespace is None or service is None:
         return None

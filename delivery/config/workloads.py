@@ -81,6 +81,12 @@ def read_cluster(reader: ConfigReader, environment: Environment | None) -> Clust
         cidrs = _public_endpoint_ranges(reader, cidrs)
     api = _read_api_access(reader)
     admins = _strings(reader, "clusterAdminRoleArns", _ROLE_ARN, "IAM role ARNs")
+    twice = next((a for i, a in enumerate(admins) if a in admins[:i]), None)
+    if twice is not None:
+        # One access entry per principal: EKS's CreateAccessEntry refuses a second
+        # (ResourceInUseException), after the first was created.
+        reader.fail("clusterAdminRoleArns", f"lists {shown(twice)} twice; keep one")
+        admins = []
     _at_least_one(
         reader,
         "clusterAdminRoleArns",
