@@ -158,9 +158,7 @@ class CutoverReport:
     @property
     def live(self) -> Colour | None:
         """The colour carrying 100% at the end, if one does."""
-        if self.weights is None:
-            return None
-        return next((c for c in Colour if self.weights.of(c) == 100), None)
+        return None if self.weights is None else self.weights.settled
 
     @property
     def steps(self) -> tuple[int, ...]:

@@ -40,6 +40,11 @@ class Weights:
     def of(self, colour: Colour) -> int:
         return self.blue if colour is Colour.BLUE else self.green
 
+    @property
+    def settled(self) -> Colour | None:
+        """The colour carrying 100%, if one does (None while split)."""
+        return next((c for c in Colour if self.of(c) == 100), None)
+
     def as_dict(self) -> dict[str, int]:
         return {"blue": self.blue, "green": self.green}
 

@@ -190,13 +190,6 @@ def release_holding(
         return Release(settings, ports).run(request)
 
 
-def _carrying(listener: ElbListener, fallback: Colour) -> Colour:
-    """The colour users are on, as the listener says: the checkout's liveColour may be older
-    than the last release (the release state is pulled only once the lock is held)."""
-    weights = listener.read_weights()
-    return next((c for c in Colour if weights.of(c) == 100), fallback)
-
-
 def _groups(outputs: dict[str, Any]) -> dict[Colour, str]:
     return {Colour(k): str(v) for k, v in outputs["targetGroupArns"].items()}
 
@@ -269,7 +262,9 @@ def _real(settings: Settings, args: argparse.Namespace, request: Request) -> Rel
         budget=CloudWatchErrorBudget(
             aws.cutover.cloudwatch,
             load_balancer_suffix(str(outputs["loadBalancerArn"])),
-            target_group_suffix(groups[_carrying(listener, settings.live_colour)]),
+            # The colour users are on, as the listener says: the checkout's liveColour may be
+            # older than the last release (the release state is pulled once the lock is held).
+            target_group_suffix(groups[listener.read_weights().settled or settings.live_colour]),
             now_utc,
         ),
         alarm_metrics=CloudWatchAlarmMetrics(aws.cutover.cloudwatch),

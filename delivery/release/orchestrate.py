@@ -172,7 +172,7 @@ class Release:
         stack = self._p.stack.name
         configured = text_value(self._p.stack.config(), LIVE_COLOUR)
         weights = self._listener_weights()
-        carrying = next((c for c in Colour if weights.of(c) == 100), None)
+        carrying = weights.settled
         loaded = self._p.records.load()
         for bad in loaded.unreadable:
             self._p.say(f"warning: release record {bad.where} is unreadable, ignored: {bad.reason}")

@@ -27,10 +27,6 @@ class StackView(Protocol):
     def outputs(self) -> dict[str, Any]: ...
 
 
-def settled(weights: Weights) -> Colour | None:
-    return next((c for c in Colour if weights.of(c) == 100), None)
-
-
 def status_lines(
     stack_name: str,
     stack: StackView,
@@ -42,7 +38,7 @@ def status_lines(
     config, outputs = stack.config(), stack.outputs()
     weights = listener.read_weights()
     live = text_value(config, LIVE_COLOUR) or "?"
-    carrying = settled(weights)
+    carrying = weights.settled
     lines = [
         f"stack {stack_name}: liveColour {live}; listener {weights}"
         + ("" if carrying else "  <- a shift is in progress or was interrupted"),
@@ -89,9 +85,9 @@ def watch(
     stop = stop or threading.Event()
     weights = listener.read_weights()
     say(f"[{clock.now():8.1f}s] listener {weights}")
-    if settled(weights) is None and on_progress:
+    if weights.settled is None and on_progress:
         on_progress(seen_weights(clock.now(), weights))  # a step taken before the first look
-    if settled(weights) and on_progress is None:
+    if weights.settled and on_progress is None:
         say("no shift in progress")
         return weights
     while not stop.is_set():
@@ -108,7 +104,7 @@ def watch(
             say(f"[{clock.now():8.1f}s] listener {weights}")
             if on_progress:
                 on_progress(seen_weights(clock.now(), weights))
-            if settled(weights) and on_progress is None:
+            if weights.settled and on_progress is None:
                 break
     return weights
 
