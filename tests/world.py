@@ -48,6 +48,7 @@ class World:
     failures: dict[str, list[int]] = field(default_factory=dict)  # operation -> call numbers
     rejections: dict[str, list[int]] = field(default_factory=dict)  # answered "not done" (4xx)
     landed_then_rejected: list[int] = field(default_factory=list)  # ModifyListener calls
+    starting: dict[Colour, int] = field(default_factory=dict)  # targets still `initial`
     ctrl_c_after_landing: list[int] = field(default_factory=list)  # ModifyListener calls
     op_calls: dict[str, int] = field(default_factory=dict)
     polls: list[Poll] = field(default_factory=list)
@@ -138,6 +139,11 @@ class World:
         self._call("DescribeTargetHealth")
         self.health_reads.append((self.t, self.healthy[colour]))
         return self.healthy[colour]
+
+    def running_targets(self, colour: Colour) -> int:
+        """The healthy targets and those still ``initial`` (TargetGroupHealth.running_targets)."""
+        self._call("DescribeTargetHealth")
+        return self.healthy[colour] + self.starting.get(colour, 0)
 
     def now(self) -> float:
         return self.t

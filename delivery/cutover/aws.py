@@ -458,19 +458,19 @@ class TargetGroupHealth:
         self._groups = dict(target_groups)
 
     def healthy_targets(self, colour: Colour) -> int:
-        reply = call(self._elbv2.describe_target_health, TargetGroupArn=self._groups[colour])
-        descriptions = reply.get("TargetHealthDescriptions", [])
-        return sum(1 for d in descriptions if d.get("TargetHealth", {}).get("State") == "healthy")
+        return self._count(colour, {"healthy"})
 
     def running_targets(self, colour: Colour) -> int:
         """The colour's pods, as their targets: registered and not leaving, healthy or not yet
         (a new pod is ``initial`` until its first health checks pass, an overloaded one may be
         ``unhealthy``); ``draining``, ``unused`` and ``unavailable`` are not counted (the
         TargetHealth.State values of the ELBv2 API reference)."""
+        return self._count(colour, {"initial", "healthy", "unhealthy"})
+
+    def _count(self, colour: Colour, states: set[str]) -> int:
         reply = call(self._elbv2.describe_target_health, TargetGroupArn=self._groups[colour])
-        running = {"initial", "healthy", "unhealthy"}
         descriptions = reply.get("TargetHealthDescriptions", [])
-        return sum(1 for d in descriptions if d.get("TargetHealth", {}).get("State") in running)
+        return sum(1 for d in descriptions if d.get("TargetHealth", {}).get("State") in states)
 
 
 class SnsAlerts:

@@ -253,8 +253,7 @@ def _real(settings: Settings, args: argparse.Namespace, request: Request) -> Rel
     ports = Ports(
         stack=LockedStack(truth, lock),
         listener=listener,
-        health=(health := TargetGroupHealth(aws.cutover.elbv2, groups)),
-        pods=health,
+        health=TargetGroupHealth(aws.cutover.elbv2, groups),
         records=_records(args, outputs, aws),
         notifier=SnsNotifier(aws.sns, {Tier(k): v for k, v in outputs["alertTopicArns"].items()}),
         clock=clock,

@@ -78,22 +78,23 @@ class Stop(Ended):
         super().__init__(Outcome.STOPPED, cause)
 
 
-class PodCount(Protocol):
-    def running_targets(self, colour: Colour) -> int: ...
+class TargetCounts(TargetHealth, Protocol):
+    def running_targets(self, colour: Colour) -> int:
+        """Targets registered and not leaving: healthy, and those still starting or failing."""
+        ...
 
 
 @dataclass(frozen=True)
 class Ports:
     stack: StackPort
     listener: Listener
-    health: TargetHealth
+    health: TargetCounts
     records: RecordStore
     notifier: Notifier
     clock: Clock
     baseline: Baseline | None = None
     budget: error_budget.ErrorBudget | None = None  # prod: no release while it is spent
     alarm_metrics: AlarmMetrics | None = None  # the alarm's metric, for post-incident records
-    pods: PodCount | None = None  # the live colour's size; None: its healthy targets
     now: Callable[[], datetime] = now_utc
     say: Callable[[str], None] = print
 
@@ -440,18 +441,14 @@ class Release:
         try:
             # Counted as running, not healthy only: while the live colour scales up under
             # load its newest pods are still `initial`, just when its size matters most.
-            carrying = (
-                self._p.pods.running_targets(live)
-                if self._p.pods is not None
-                else self._p.health.healthy_targets(live)
-            )
+            carrying = self._p.health.running_targets(live)
         except PortError as exc:
             raise Stop(
                 f"could not read {live}'s target health to size the candidate: {exc}"
             ) from exc
         if carrying > service.max_replicas:
             raise Stop(
-                f"{live}, the live colour, runs {carrying} healthy pods but maxReplicas is "
+                f"{live}, the live colour, runs {carrying} pods but maxReplicas is "
                 f"{service.max_replicas}: the candidate could not take the shift at that size. "
                 f"Raise maxReplicas to at least {carrying}; nothing was changed"
             )

@@ -82,14 +82,6 @@ class FixedBudget:
         return BudgetLeft(slo, self.requests, self.errors)
 
 
-@dataclasses.dataclass
-class RunningTargets:
-    counts: dict[Colour, int]
-
-    def running_targets(self, colour: Colour) -> int:
-        return self.counts[colour]
-
-
 class Clock:
     """Driver time: each reading one minute after the last, from a fixed start."""
 
@@ -126,7 +118,6 @@ class Rig:
     lines: list[str]
     budget: FixedBudget | None = None
     truth: MemoryReleaseState | None = None  # the release state, as the real driver keeps it
-    pods: dict[Colour, int] | None = None  # running targets (healthy or starting), if counted
 
     def release(
         self, image: str = IMAGE, stage_only: bool = False, override_budget: bool = False
@@ -145,7 +136,6 @@ class Rig:
             clock=self.stack.world,
             baseline=self.baseline,
             budget=self.budget,
-            pods=RunningTargets(self.pods) if self.pods is not None else None,
             now=Clock(),
             say=self.lines.append,
         )
@@ -1118,7 +1108,7 @@ def test_a_staged_release_superseded_by_a_hand_release_is_closed_not_resumed(rig
 
 def test_the_live_size_counts_its_pods_still_starting(rig: Rig) -> None:
     """Scaling up under load, blue has 3 healthy targets and 2 more `initial`: 5 pods."""
-    rig.pods = {Colour.BLUE: 5, Colour.GREEN: 0}
+    rig.stack.world.starting[Colour.BLUE] = 2
     seen: list[str] = []
     rig.stack.on_up = lambda step: seen.append(rig.stack.values.get(CANDIDATE_REPLICAS, ""))
 
