@@ -411,7 +411,7 @@ class ReleaseSettings:
     hook_command: tuple[str, ...]  # empty: no pre-traffic hook
     hook_image: str | None  # None: the release's own image
     scale_down_delay_seconds: int
-    candidate_replicas: int = 0  # the live colour's size when staged; 0: minReplicas only
+    candidate_replicas: int = 0  # the live colour's size when staged; 0: no release under way
 
 
 @dataclass(frozen=True)

@@ -312,8 +312,11 @@ def check_capacity(
             f"idleReplicas below {healthy} or raise minHealthyTargets (at most minReplicas, "
             f"{service.min_replicas})",
         )
-    under_way = release is not None and release.step is not ReleaseStep.CLEANUP
-    if release is not None and under_way and release.candidate_replicas > service.max_replicas:
+    if (
+        release is not None
+        and release.step is not ReleaseStep.CLEANUP
+        and release.candidate_replicas > service.max_replicas
+    ):
         reader.fail(
             "candidateReplicas",
             f"is {release.candidate_replicas} (the live colour's pods when the release staged) "

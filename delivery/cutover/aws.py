@@ -489,6 +489,18 @@ class SnsAlerts:
         )
 
 
+def parameter_value(ssm: Any, name: str) -> str | None:
+    """An SSM parameter's value, or None when there is no such parameter; raises PortError."""
+    try:
+        reply = call(ssm.get_parameter, Name=name)
+    except PortError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, ClientError) and _code(cause) == "ParameterNotFound":
+            return None
+        raise
+    return str(reply["Parameter"]["Value"])
+
+
 class SsmRollbackRecords:
     """Rollback records as SSM parameters ``<path>/<colour>`` (String, overwritten in place;
     SSM keeps the last 100 versions as history). Pulumi does not manage them."""
@@ -501,15 +513,10 @@ class SsmRollbackRecords:
         return f"{self._path}/{colour}"
 
     def read(self, colour: Colour) -> RollbackRecord | None:
-        try:
-            reply = call(self._ssm.get_parameter, Name=self.parameter(colour))
-        except PortError as exc:
-            cause = exc.__cause__
-            if isinstance(cause, ClientError) and _code(cause) == "ParameterNotFound":
-                return None
-            raise
-        value = str(reply["Parameter"]["Value"])
         name = self.parameter(colour)
+        value = parameter_value(self._ssm, name)
+        if value is None:
+            return None
         try:
             record = RollbackRecord.from_json(value)
         except (ValueError, KeyError, TypeError) as exc:

@@ -120,7 +120,7 @@ def promotion_trace(settings: Settings, live_replicas: int | None = None) -> Cap
     old = settings.live_colour
     service = settings.service
     busy = live_replicas or service.max_replicas
-    # The driver's stage sets candidateReplicas to the live colour's healthy targets.
+    # The driver's stage sets candidateReplicas to the live colour's running targets.
     release = dataclasses.replace(settings.release, step=ReleaseStep.STAGE, candidate_replicas=busy)
     plan = plan_release(settings.workload.service_name, settings.service, release, old.other)
     return rehearse_capacity(

@@ -436,7 +436,7 @@ class Release:
 
     def _live_size(self, live: Colour) -> int:
         """The live colour's pods as its target group counts them (the TargetGroupBinding
-        registers each ready pod by IP): read from the cluster, not assumed from config."""
+        registers each pod by IP): read from the cluster, not assumed from config."""
         service = self._settings.service
         try:
             # Counted as running, not healthy only: while the live colour scales up under

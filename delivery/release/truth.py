@@ -23,10 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Protocol
 
-from botocore.exceptions import ClientError
-
 from delivery.config.model import PROJECT, Colour
-from delivery.cutover.aws import call
+from delivery.cutover.aws import call, parameter_value
 from delivery.errors import ConfigError, PortError, Problem
 from delivery.release.keys import CANDIDATE_REPLICAS, LIVE_COLOUR, RELEASE_STEP, image_key
 from delivery.release.port import ForwardingStack, StackPort, UpFailed
@@ -140,14 +138,8 @@ class SsmReleaseState:
         self.parameter = state_parameter(environment, stack)
 
     def read(self) -> ReleaseState | None:
-        try:
-            reply = call(self._ssm.get_parameter, Name=self.parameter)
-        except PortError as exc:
-            cause = exc.__cause__
-            if isinstance(cause, ClientError) and _code(cause) == "ParameterNotFound":
-                return None
-            raise
-        return ReleaseState.decode(str(reply["Parameter"]["Value"]), self.parameter)
+        value = parameter_value(self._ssm, self.parameter)
+        return None if value is None else ReleaseState.decode(value, self.parameter)
 
     def write(self, state: ReleaseState) -> None:
         call(
@@ -158,28 +150,6 @@ class SsmReleaseState:
             Overwrite=True,
             Description="Switchyard release state: the stack-config keys the last release set",
         )
-
-
-class MemoryReleaseState:
-    """The store as a dict, for rehearsals and tests of the ports above it."""
-
-    def __init__(self, parameter: str = "/switchyard/dev/release/dev") -> None:
-        self.parameter = parameter
-        self.state: ReleaseState | None = None
-        self.fail_writes = 0  # the next n writes raise PortError (a throttled or denied API)
-
-    def read(self) -> ReleaseState | None:
-        return self.state
-
-    def write(self, state: ReleaseState) -> None:
-        if self.fail_writes:
-            self.fail_writes -= 1
-            raise PortError(f"PutParameter on {self.parameter}: ThrottlingException")
-        self.state = state
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
 
 
 class TruthfulStack(ForwardingStack):

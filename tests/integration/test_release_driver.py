@@ -39,12 +39,12 @@ from delivery.release.port import StackPort, UpFailed
 from delivery.release.progress import OnProgress, Progress
 from delivery.release.record import LocalRecords, Outcome, Phase, ReleaseRecord, Result
 from delivery.release.truth import (
-    MemoryReleaseState,
     ReleaseState,
     TruthfulStack,
     owned,
     stale_problems,
 )
+from tests.release_state import MemoryReleaseState
 from tests.release_world import WorldStack, world_stack
 from tests.world import Crash
 

@@ -10,13 +10,13 @@ from delivery.cutover.aws import AwsClients
 from delivery.errors import ConfigError
 from delivery.release.keys import LATENCY_BASELINE_MS, LIVE_COLOUR, RELEASE_STEP
 from delivery.release.truth import (
-    MemoryReleaseState,
     ReleaseState,
     SsmReleaseState,
     TruthfulStack,
     compare,
     push,
 )
+from tests.release_state import MemoryReleaseState
 from tests.stacks import QuietStack
 
 WHEN = datetime(2026, 12, 6, 10, 0, tzinfo=UTC)
