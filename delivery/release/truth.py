@@ -59,6 +59,10 @@ class ReleaseState:
     written_at: str  # ISO 8601, UTC
     written_by: str  # the CI run or user@host that wrote it
 
+    @classmethod
+    def written(cls, values: dict[str, str], who: str, now: Callable[[], datetime]) -> ReleaseState:
+        return cls(values, now().isoformat(timespec="seconds"), who)
+
     def encode(self) -> str:
         return json.dumps(
             {
@@ -223,8 +227,7 @@ class TruthfulStack(ForwardingStack):
         values = owned(self._inner.config())
         if values == self._published:
             return
-        stamp = self._now().isoformat(timespec="seconds")
-        self._store.write(ReleaseState(values, stamp, self._who))
+        self._store.write(ReleaseState.written(values, self._who, self._now))
         self._published = values
 
 
@@ -256,5 +259,5 @@ def push(
     for key in RELEASE_OWNED:
         if old.get(key) != values.get(key):
             say(f"{key}: {old.get(key, '-')} -> {values.get(key, '-')}")
-    store.write(ReleaseState(values, now().isoformat(timespec="seconds"), who))
+    store.write(ReleaseState.written(values, who, now))
     say(f"release state {store.parameter} now holds the stack file's values")
