@@ -36,6 +36,7 @@ from delivery.config.model import (
     CapacityType,
     ClusterSettings,
 )
+from delivery.config.nodes import NODE_AMI_TYPE
 from delivery.config.regions import partition_of
 from delivery.errors import ConfigError, Problem
 from delivery.plans.iam import (
@@ -91,7 +92,6 @@ CLUSTER_ADMIN: Final = "arn:{partition}:eks::aws:cluster-access-policy/AmazonEKS
 # Nodes pull images and join the cluster; the VPC CNI's own permissions go to its service
 # account (IRSA), not to every pod's node.
 NODE_POLICIES: Final = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly")
-AMI_TYPE: Final = "AL2023_x86_64_STANDARD"
 NODE_IMDS_HOP_LIMIT: Final = 1
 
 
@@ -526,7 +526,7 @@ class EksCluster(pulumi.ComponentResource):
                 subnet_ids=[subnet],
                 instance_types=list(nodes.instance_types),
                 capacity_type=capacity,
-                ami_type=AMI_TYPE,
+                ami_type=NODE_AMI_TYPE,
                 scaling_config={
                     "min_size": nodes.min_size,
                     "desired_size": nodes.desired_size,

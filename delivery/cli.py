@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from delivery.cli_args import output_file, positive_speed
+from delivery.config.accounts import check_sibling_stacks
 from delivery.config.first_deploy import bootstrap_warnings, example_value_warnings
 from delivery.config.model import Settings
 from delivery.config.regions import unlisted_region_problem
 from delivery.config.settings import REGION_KEY
-from delivery.config.stackfile import load_stack, stack_config, stack_secret_values
+from delivery.config.stackfile import PROJECT_ROOT, load_stack, stack_config, stack_secret_values
 from delivery.errors import ConfigError, Problem, SwitchyardError
 from delivery.interrupts import first_signal_aborts
 from delivery.plans.alarms import worst_case_fault_to_rollback
@@ -306,6 +307,7 @@ def _check(settings: Settings) -> int:
     if unlisted:
         raise ConfigError([Problem(REGION_KEY, unlisted)], source=f"stack {settings.stack!r}")
     secrets = stack_secret_values(settings.stack, settings)  # plain text: a ConfigError
+    check_sibling_stacks(settings, PROJECT_ROOT)
     warnings = [
         *secrets.warnings(),
         *bootstrap_warnings(settings),

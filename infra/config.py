@@ -11,6 +11,7 @@ import pulumi
 import pulumi_aws as aws
 from pulumi.runtime import config as runtime_config
 
+from delivery.config.accounts import check_sibling_stacks
 from delivery.config.keys import secret_command
 from delivery.config.model import PROJECT, Settings
 from delivery.config.regions import zone_count_problem
@@ -41,7 +42,9 @@ def read_stack_config() -> StackConfig:
     settings = load_settings(raw, stack)
     # No plain text beside secure values. The CLI runs ``main: infra/`` inside infra/, so the
     # stack file is read from the project root the engine names; a missing file stops the run.
-    stack_secret_values(stack, settings, Path(pulumi.get_root_directory()))
+    root = Path(pulumi.get_root_directory())
+    stack_secret_values(stack, settings, root)
+    check_sibling_stacks(settings, root)
     secret_values = _secret_values(settings, raw.get(SECRET_VALUES_KEY), stack)
     zones = _available_zones(settings)
     _check_release_state(settings, raw)

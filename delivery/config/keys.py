@@ -242,7 +242,7 @@ CLUSTER: Final = (
         "nodeInstanceTypes",
         "string",
         "EC2 instance types of the managed node groups (x86_64, Amazon Linux 2023), "
-        "e.g. [m6i.large].",
+        "e.g. [m6i.large]; each must hold one of the service's pods beside the DaemonSets.",
     ),
     choice(
         "nodeCapacityType",
@@ -275,7 +275,8 @@ SERVICE: Final = (
         "containerEnv",
         "string",
         "Environment of the service's container as 'NAME=value' entries (no secrets: those "
-        "come from Secrets Manager).",
+        "come from Secrets Manager; not the names the program or IRSA set, such as "
+        "AWS_REGION or AWS_ROLE_ARN).",
         optional=True,
     ),
     integer(

@@ -388,6 +388,23 @@ class ClusterSettings:
         return (*self.public_access_cidrs, *bootstrap)
 
 
+# Set on the service's container by the program (components/workload.py).
+PROGRAM_ENV: Final = ("AWS_REGION", "SWITCHYARD_SECRETS_PREFIX", "SWITCHYARD_COLOUR")
+# amazon-eks-pod-identity-webhook (pkg/handler/handler.go, addEnvToContainer) injects IRSA's
+# role and token only into a container that defines neither AWS_ROLE_ARN nor
+# AWS_WEB_IDENTITY_TOKEN_FILE, and the region and STS keys only where they are unset; static
+# keys come before the web identity in every AWS SDK's credential chain.
+IDENTITY_ENV: Final = (
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_DEFAULT_REGION",
+    "AWS_STS_REGIONAL_ENDPOINTS",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+)
+
+
 @dataclass(frozen=True)
 class ServiceSettings:
     """What each colour's pods run and how big they may grow."""

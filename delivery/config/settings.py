@@ -29,6 +29,7 @@ from delivery.config.aws_rules import (
     tag_value_problem,
     worst_case_read_policy,
 )
+from delivery.config.cross_keys import check_cpu_alarm_above_autoscaler, check_webhook_keys
 from delivery.config.incidents import read_incidents, read_slo
 from delivery.config.keys import DECLARED, REGION, SECRET_VALUES, qualified, unknown_key_problems
 from delivery.config.model import (
@@ -57,6 +58,7 @@ from delivery.config.model import (
     Workload,
     public_subnet_prefix,
 )
+from delivery.config.nodes import check_node_fit
 from delivery.config.reader import ConfigReader, shown
 from delivery.config.regions import region_problem, zone_count_problem, zone_names
 from delivery.config.workloads import check_capacity, read_cluster, read_release, read_service
@@ -103,7 +105,13 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+\Z")
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}\Z")
 # Kubernetes names are 63 characters at most: <serviceName>-green, <serviceName>-hook-<hash>.
 MAX_SERVICE_NAME: Final = DNS_LABEL_MAX - len("-hook-") - HOOK_HASH_CHARS
-_GITHUB_REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+\Z")
+# GitHub's rules: an account (user or organisation) name is 1..39 letters, digits and single
+# hyphens, not starting or ending with one (an Enterprise Managed User's adds _<shortcode>); a
+# repository name is 1..100 of letters, digits, '.', '-' and '_', and not '.' or '..'.
+_GITHUB_REPOSITORY = re.compile(
+    r"^[A-Za-z0-9](?:[A-Za-z0-9_]|-(?=[A-Za-z0-9_])){0,38}/(?!\.\.?\Z)[A-Za-z0-9_.-]{1,100}\Z",
+    re.ASCII,
+)
 _GITHUB_ENVIRONMENT = re.compile(r"^[A-Za-z0-9_.-]{1,255}\Z")
 _OIDC_PROVIDER_ARN = re.compile(
     r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com\Z",
@@ -482,7 +490,10 @@ def _read_security(
     reader: ConfigReader, environment: Environment | None
 ) -> SecuritySettings | None:
     repository = reader.matching(
-        "githubRepository", _GITHUB_REPOSITORY, "a GitHub repository as <owner>/<name>"
+        "githubRepository",
+        _GITHUB_REPOSITORY,
+        "a GitHub repository as <owner>/<name> (owner: letters, digits and single hyphens, "
+        "at most 39; name: letters, digits, '.', '-' and '_', at most 100)",
     )
     environments = reader.listing("githubEnvironments")
     if environments is not None and (
@@ -584,6 +595,9 @@ def load_settings(raw: Mapping[str, Any], stack: str) -> Settings:
     _check_log_retention(reader, environment, network)
     _check_bake_covers_alarms(reader, traffic, alarms)
     check_capacity(reader, traffic, service, release)
+    check_node_fit(reader, cluster, service)
+    check_webhook_keys(reader, alerting, secrets)
+    check_cpu_alarm_above_autoscaler(reader, alarms, service)
     reader.problems.extend(unknown_key_problems(config))
     if reader.problems:
         raise ConfigError(reader.problems, source=f"stack {stack!r}")

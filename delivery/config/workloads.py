@@ -10,6 +10,8 @@ import re
 from typing import Final
 
 from delivery.config.model import (
+    IDENTITY_ENV,
+    PROGRAM_ENV,
     ApiAccess,
     CapacityType,
     ClusterSettings,
@@ -22,6 +24,7 @@ from delivery.config.model import (
     ServiceSettings,
     TrafficPolicy,
 )
+from delivery.config.nodes import instance_type_problem
 from delivery.config.reader import ConfigReader, private_range, shown, special_range
 
 # registry/repository, then a tag, a digest or both; an image without either would mean
@@ -197,6 +200,12 @@ def _read_nodes(reader: ConfigReader, environment: Environment | None) -> NodeGr
             "minutes' notice",
         )
         capacity = None
+    if len(set(types)) != len(types):
+        reader.fail("nodeInstanceTypes", f"names a type twice: {shown(types)}")
+        types = []
+    for problem in filter(None, (instance_type_problem(t, capacity) for t in types)):
+        reader.fail("nodeInstanceTypes", problem)
+        types = []
     low = reader.integer("nodeMinSize")
     desired = reader.integer("nodeDesiredSize")
     high = _not_below(reader, "nodeMaxSize", reader.integer("nodeMaxSize"), low, "nodeMinSize")
@@ -224,6 +233,7 @@ def read_service(reader: ConfigReader, environment: Environment | None) -> Servi
             reader.fail("containerEnv", f"entries must be 'NAME=value', got {shown(item)}")
             continue
         env.append((match["name"], match["value"]))
+    _check_env_names(reader, [name for name, _ in env])
     cpu_request = reader.integer("cpuRequestMillicores")
     cpu_limit = _not_below(
         reader,
@@ -259,6 +269,28 @@ def read_service(reader: ConfigReader, environment: Environment | None) -> Servi
         tuple(env),
         *numbers,  # type: ignore[arg-type]  # each checked for None above
     )
+
+
+def _check_env_names(reader: ConfigReader, names: list[str]) -> None:
+    twice = sorted({n for i, n in enumerate(names) if n in names[:i]})
+    if twice:
+        reader.fail(
+            "containerEnv",
+            f"sets {', '.join(twice)} more than once; Kubernetes keeps the last, so keep one",
+        )
+    if taken := [n for n in names if n in PROGRAM_ENV]:
+        reader.fail(
+            "containerEnv",
+            f"sets {', '.join(taken)}, which the program sets on every pod "
+            f"({', '.join(PROGRAM_ENV)}): remove it",
+        )
+    if identity := [n for n in names if n in IDENTITY_ENV]:
+        reader.fail(
+            "containerEnv",
+            f"sets {', '.join(identity)}: the pods take their AWS identity and region from "
+            "IRSA, whose webhook injects nothing into a container that sets its keys, and "
+            "static keys would override the role; remove it",
+        )
 
 
 def _not_below(

@@ -14,6 +14,7 @@ from components.cluster import LOAD_BALANCER_CONTROLLER, METRICS_SERVER
 from delivery.config.model import (
     CLUSTER_AUTOSCALER_CHARTS,
     DEREGISTRATION_DELAY_SECONDS,
+    PROGRAM_ENV,
     Colour,
     Settings,
 )
@@ -607,3 +608,15 @@ def test_each_autoscaler_is_created_after_its_namespace() -> None:
     run = evaluate("staging")
     for colour in Colour:
         assert run.mocks.options[f"scaling-{colour}"].waits_for("workload-namespace"), colour
+
+
+def test_the_program_sets_exactly_the_environment_names_containerenv_may_not(
+    stack: tuple[Settings, Evaluation],
+) -> None:
+    settings, run = stack
+    own = {name for name, _ in settings.service.env}
+    for colour in Colour:
+        container = deployment(run, colour).inputs["spec"]["template"]["spec"]["containers"][0]
+        names = [e["name"] for e in container["env"]]
+        assert sorted(set(names) - own) == sorted(PROGRAM_ENV)
+        assert len(names) == len(set(names))
