@@ -26,7 +26,7 @@ from components.audit import (
     secret_reads_alarm,
 )
 from components.keys import Account, Statement, account_output, document
-from delivery.config.model import PROJECT, SecuritySettings
+from delivery.config.model import PROJECT, SecuritySettings, Tier
 
 GITHUB = "token.actions.githubusercontent.com"
 AUDIENCE = "sts.amazonaws.com"
@@ -94,6 +94,9 @@ class CiRolesArgs:
     secrets_key_arn: pulumi.Input[str]  # also encrypts the release records
     records_bucket_arn: pulumi.Input[str]
     permissions_boundary_arn: pulumi.Input[str] = field(kw_only=True)
+    # Roles the configuration names that this stack does not create (the deploy role and the
+    # cluster administrators): the cluster admits them, so their trust must stay as it is.
+    foreign_role_arns: Sequence[str] = field(default=(), kw_only=True)
 
 
 class CiRoles(pulumi.ComponentResource):
@@ -169,7 +172,7 @@ class CiRoles(pulumi.ComponentResource):
             name=f"{args.name_prefix}-{GUARDRAILS}",
             description=f"Switchyard {args.name_prefix}: what the infrastructure role never does",
             policy=pulumi.Output.all(account, args.permissions_boundary_arn).apply(
-                lambda a: guardrails_policy(a[0], args.name_prefix, a[1])
+                lambda a: guardrails_policy(a[0], args.name_prefix, a[1], args.foreign_role_arns)
             ),
             opts=child,
         )
@@ -643,19 +646,34 @@ def infrastructure_policy(
 GUARDRAILS = "ci-guardrails"
 
 
+def _guarded_aliases(prefix: str) -> list[str]:
+    return [f"alias/{prefix}-audit", f"alias/{prefix}-alerting"]
+
+
 def guardrails_arn(account: Account, prefix: str) -> str:
     return account.arn("iam", f"policy/{prefix}-{GUARDRAILS}", region=False)
 
 
-def guardrails_policy(account: Account, prefix: str, boundary_arn: str) -> str:
+def guardrails_policy(
+    account: Account, prefix: str, boundary_arn: str, foreign_role_arns: Sequence[str] = ()
+) -> str:
     """What the infrastructure role may never do, whatever its own policy allows: a managed
     policy of its own, because a role's inline policies may total only 10,240 characters and
     the infrastructure policy needs nearly all of them."""
+    protected_roles = [
+        account.arn("iam", f"role/{role_name(prefix, kind)}", region=False)
+        for kind in (RELEASE, INFRASTRUCTURE)
+    ]
+    # The trail's own delivery role: changing its policy or trust blinds the log group.
+    protected_roles.append(account.arn("iam", f"role/{prefix}-trail-logs-*", region=False))
+    protected_roles.extend(sorted(set(foreign_role_arns)))
     return document(
-        # The role may manage roles under the environment's prefix, but never the CI roles:
-        # otherwise it could widen its own policy or its trust.
+        # The role may manage roles under the environment's prefix, but never the CI roles,
+        # the trail's, or a role the stack did not create (a deploy role named
+        # switchyard-<env>-deploy falls under the prefix): otherwise it could widen its own
+        # policy or trust, or re-trust a role the cluster admits as administrator.
         {
-            "Sid": "NeverChangeTheCiRoles",
+            "Sid": "NeverChangeTheCiRolesOrRolesItDidNotCreate",
             "Effect": "Deny",
             "Action": [
                 "iam:AttachRolePolicy",
@@ -668,32 +686,40 @@ def guardrails_policy(account: Account, prefix: str, boundary_arn: str) -> str:
                 "iam:UpdateAssumeRolePolicy",
                 "iam:UpdateRole",
             ],
-            "Resource": [
-                account.arn("iam", f"role/{role_name(prefix, kind)}", region=False)
-                for kind in (RELEASE, INFRASTRUCTURE)
-            ],
+            "Resource": protected_roles,
         },
-        # The trail records what this role does: it may not stop it, erase what it wrote, or
-        # silence the alarm on unexpected secret reads (the metric filter on the trail's log
-        # group and its alarm). Changing them is an administrator's `pulumi up`, like the CI
-        # roles.
+        # The trail records what this role does: it may not stop it, narrow what it records,
+        # erase or expose what it wrote, or silence the alarm on unexpected secret reads (the
+        # metric filter on the trail's log group, its alarm and the topic it notifies).
+        # Changing them is an administrator's `pulumi up`, like the CI roles.
         {
-            "Sid": "NeverStopOrEraseTheAuditTrail",
+            "Sid": "NeverStopNarrowOrEraseTheAuditTrail",
             "Effect": "Deny",
             "Action": [
                 "cloudtrail:DeleteTrail",
                 "cloudtrail:StopLogging",
+                "cloudtrail:UpdateTrail",
+                "cloudtrail:Put*Selectors",
                 "cloudwatch:DeleteAlarms",
                 "cloudwatch:PutMetricAlarm",
                 "logs:DeleteLogGroup",
                 "logs:DeleteMetricFilter",
                 "logs:PutMetricFilter",
                 "logs:PutRetentionPolicy",
+                "logs:DisassociateKmsKey",
                 "s3:DeleteBucket*",
                 "s3:DeleteObject*",
+                "s3:PutBucketAcl",
+                "s3:PutBucketOwnershipControls",
                 "s3:PutBucketPolicy",
+                "s3:PutBucketPublicAccessBlock",
                 "s3:PutBucketVersioning",
+                "s3:PutEncryptionConfiguration",
                 "s3:PutLifecycleConfiguration",
+                "s3:PutObjectAcl",
+                "s3:PutReplicationConfiguration",
+                "sns:DeleteTopic",
+                "sns:SetTopicAttributes",
             ],
             "Resource": [
                 account.arn("cloudtrail", f"trail/{audit_trail_name(prefix)}"),
@@ -701,7 +727,33 @@ def guardrails_policy(account: Account, prefix: str, boundary_arn: str) -> str:
                 account.arn("logs", f"log-group:{audit_log_group(prefix)}"),
                 account.arn("logs", f"log-group:{audit_log_group(prefix)}:*"),
                 f"arn:{account.partition}:s3:::{audit_bucket_prefix(prefix)}*",
+                account.arn("sns", f"{prefix}-{Tier.WARNING}"),
             ],
+        },
+        # The keys that encrypt the trail and the alarm's topic: disabled, deleted or
+        # re-policied, CloudTrail and SNS can no longer write. KMS matches a key by its aliases
+        # (kms:ResourceAliases, on every key operation: "AWS KMS permissions", KMS developer
+        # guide), so the aliases may not move either.
+        {
+            "Sid": "NeverDisableTheAuditOrAlertingKeys",
+            "Effect": "Deny",
+            "Action": [
+                "kms:DisableKey",
+                "kms:DisableKeyRotation",
+                "kms:PutKeyPolicy",
+                "kms:ScheduleKeyDeletion",
+                "kms:UpdateKeyDescription",
+            ],
+            "Resource": "*",
+            "Condition": {
+                "ForAnyValue:StringEquals": {"kms:ResourceAliases": _guarded_aliases(prefix)}
+            },
+        },
+        {
+            "Sid": "NeverMoveTheirAliases",
+            "Effect": "Deny",
+            "Action": ["kms:DeleteAlias", "kms:UpdateAlias"],
+            "Resource": [account.arn("kms", a) for a in _guarded_aliases(prefix)],
         },
         {
             "Sid": "NeverLoosenTheBoundaryOrTheseGuardrails",

@@ -272,6 +272,10 @@ def build_environment(
             secrets.key.arn,
             records.bucket.arn,
             permissions_boundary_arn=boundary,
+            foreign_role_arns=[
+                *settings.cluster.admin_role_arns,
+                *filter(None, [settings.cluster.deploy_role_arn]),
+            ],
         ),
         on_aws,
     )

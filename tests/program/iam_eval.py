@@ -4,7 +4,8 @@ a NotAction's), the resource (wildcards) and every condition of its statement ag
 request's context.
 
 Conditions: the operators the program writes (String/Arn Equals and Like, with a list of values
-meaning any of them); a key absent from the context fails its condition, as in IAM.
+meaning any of them, and ForAnyValue:StringEquals over a multivalued key such as
+kms:ResourceAliases); a key absent from the context fails its condition, as in IAM.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-OPERATORS = {"StringEquals", "StringLike", "ArnEquals", "ArnLike"}
+OPERATORS = {"StringEquals", "StringLike", "ArnEquals", "ArnLike", "ForAnyValue:StringEquals"}
 
 
 def _listed(value: Any) -> list[str]:
@@ -31,7 +32,7 @@ def _glob(pattern: str, text: str, *, fold: bool = False) -> bool:
 class Request:
     action: str
     resource: str
-    context: Mapping[str, str] = field(default_factory=dict)
+    context: Mapping[str, str | tuple[str, ...]] = field(default_factory=dict)
 
     def __str__(self) -> str:
         where = f" with {dict(self.context)}" if self.context else ""
@@ -39,7 +40,7 @@ class Request:
 
 
 def _conditions_hold(
-    condition: Mapping[str, Mapping[str, Any]], context: Mapping[str, str]
+    condition: Mapping[str, Mapping[str, Any]], context: Mapping[str, str | tuple[str, ...]]
 ) -> bool:
     for operator, pairs in condition.items():
         if operator not in OPERATORS:
@@ -50,7 +51,12 @@ def _conditions_hold(
             if actual is None:
                 return False
             allowed = _listed(values)
-            if not any(_glob(v, actual) if like else v == actual for v in allowed):
+            if operator.startswith("ForAnyValue:"):
+                if not set(_listed(actual)) & set(allowed):
+                    return False
+            elif not isinstance(actual, str) or not any(
+                _glob(v, actual) if like else v == actual for v in allowed
+            ):
                 return False
     return True
 

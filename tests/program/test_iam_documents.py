@@ -57,6 +57,11 @@ PERMISSION_ONLY = {
     "s3:PutLifecycleConfiguration": "the permission behind PutBucketLifecycleConfiguration",
     "logs:CreateLogDelivery": "vended log delivery: checked when WAF logging is turned on",
     "logs:DeleteLogDelivery": "vended log delivery: checked when WAF logging is turned off",
+    # IAM actions named unlike their API operations (cfn-lint 1.51's AdditionalSpecs/
+    # Policies.json, from the Service Authorization Reference, lists each under s3):
+    "s3:PutBucketPublicAccessBlock": "the permission behind PutPublicAccessBlock on a bucket",
+    "s3:PutReplicationConfiguration": "the permission behind PutBucketReplication",
+    "s3:PutEncryptionConfiguration": "the permission behind PutBucketEncryption",
 }
 SUBJECT = re.compile(r"^system:serviceaccount:[a-z0-9-]+:[a-z0-9-]+$")
 

@@ -137,12 +137,17 @@ def test_the_infrastructure_role_is_scoped_and_cannot_rewrite_itself(
     attached = of(run, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "ci-guardrails")
     assert attached.inputs["role"] == f"{prefix}-infrastructure"
     assert len(json.dumps(document(guardrails), separators=(",", ":"))) < IAM_MANAGED_LIMIT
-    deny = statements(guardrails)["NeverChangeTheCiRoles"]
+    deny = statements(guardrails)["NeverChangeTheCiRolesOrRolesItDidNotCreate"]
     assert deny["Effect"] == "Deny"
-    assert deny["Resource"] == [
+    assert deny["Resource"][:3] == [
         f"arn:aws:iam::{ACCOUNT}:role/{prefix}-release",
         f"arn:aws:iam::{ACCOUNT}:role/{prefix}-infrastructure",
+        f"arn:aws:iam::{ACCOUNT}:role/{prefix}-trail-logs-*",
     ]
+    assert set(deny["Resource"][3:]) == {
+        *settings.cluster.admin_role_arns,
+        *filter(None, [settings.cluster.deploy_role_arn]),
+    }
     assert {"iam:PutRolePolicy", "iam:UpdateAssumeRolePolicy"} <= set(deny["Action"])
     compact = json.dumps(document(policy), separators=(",", ":"))
     assert len(compact) < IAM_INLINE_LIMIT
