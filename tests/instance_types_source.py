@@ -12,6 +12,15 @@ from typing import Any
 
 from delivery.config.instance_types import TABLE
 
+# DescribeInstanceTypes' fields that name an accelerator, and what the table calls each.
+ACCELERATORS = {
+    "GpuInfo": "gpu",
+    "NeuronInfo": "neuron",
+    "InferenceAcceleratorInfo": "inference",
+    "FpgaInfo": "fpga",
+    "MediaAcceleratorInfo": "media",
+}
+
 
 def rows_from_moto(described: dict[str, Any]) -> dict[str, list[Any]]:
     """The table's rows from DescribeInstanceTypes items keyed by type, as moto ships them."""
@@ -27,6 +36,7 @@ def rows_from_moto(described: dict[str, Any]) -> dict[str, list[Any]]:
             network["MaximumNetworkInterfaces"],
             network["Ipv4AddressesPerInterface"],
             item.get("SupportedUsageClasses", []),
+            sorted(ACCELERATORS[key] for key in ACCELERATORS if item.get(key)),
         ]
     return rows
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Final
 
-from delivery.config.model import PROJECT, Settings
+from delivery.config.model import PROJECT, Environment, Settings
 from delivery.config.stackfile import available_stacks, load_stack
 from delivery.errors import ConfigError, Problem
 
@@ -42,9 +42,17 @@ def _singletons(settings: Settings) -> dict[str, str]:
     return created
 
 
+def _owner(other: Settings) -> str:
+    if other.environment is Environment.PROD:
+        return f"{other.stack!r} is prod, which creates it (its resources are protected)"
+    return "let one stack create it (prod, if one shares the account)"
+
+
 def shared_account_problems(settings: Settings, others: Iterable[Settings]) -> list[Problem]:
+    """prod owns the account's singletons: it is never refused for a sibling's mistake (a
+    typo in dev must not stop prod's release or rollback); the other stack is."""
     account = account_of(settings)
-    if account is None:
+    if account is None or settings.environment is Environment.PROD:
         return []
     mine = _singletons(settings)
     problems = []
@@ -58,8 +66,7 @@ def shared_account_problems(settings: Settings, others: Iterable[Settings]) -> l
                         f"{PROJECT}:{key}",
                         f"is empty here and in stack {other.stack!r}, which deploys to the same "
                         f"account {account}: both would create {what}, and an account holds "
-                        f"one; let one stack (prod, whose resources are protected) create it "
-                        f"and set {key} to its ARN in the other",
+                        f"one; {_owner(other)}: set {key} here to its ARN",
                     )
                 )
     return problems

@@ -22,6 +22,11 @@ TABLE: Final = Path(__file__).with_name("ec2-instance-types.json")
 # generation means an AWS Graviton (arm64) processor; a1 is the first Graviton. Checked
 # against every type of the table by a test.
 _GRAVITON: Final = re.compile(r"^(?:a1|[a-z]+\d+g[a-z]*(?:-[a-z]+)?)\.", re.ASCII)
+# NVIDIA Grace (arm64) superchips: p6e-gb200 ("GB200": Grace CPU, Blackwell GPUs).
+_GRACE: Final = re.compile(r"^[a-z]+\d+[a-z]*-gb\d+\.", re.ASCII)
+# Accelerated families (GPU, Neuron, Gaudi, FPGA, video transcoding), for names the table
+# lacks: the families the table marks accelerated, by their leading letters.
+_ACCELERATED: Final = re.compile(r"^(?:g|gr|p|inf|trn|dl|f|vt)\d", re.ASCII)
 
 # amazon-eks-ami nodeadm (internal/kubelet/config.go, maxpods/maxpods.go), which the AL2023
 # node AMI runs: kubeReserved memory 11 MiB per pod + 255 MiB, evictionHard memory.available
@@ -40,6 +45,7 @@ class InstanceType:
     network_interfaces: int
     ipv4_per_interface: int
     usage_classes: tuple[str, ...]  # on-demand, spot
+    accelerators: tuple[str, ...]  # gpu, neuron, inference, fpga, media: none on ours
 
     @property
     def max_pods(self) -> int:
@@ -61,15 +67,19 @@ class InstanceType:
 
 
 def architecture_by_name(name: str) -> str:
-    return "arm64" if _GRAVITON.match(name) else "x86_64"
+    return "arm64" if _GRAVITON.match(name) or _GRACE.match(name) else "x86_64"
+
+
+def accelerated_by_name(name: str) -> bool:
+    return bool(_ACCELERATED.match(name))
 
 
 @cache
 def _table() -> dict[str, InstanceType]:
     rows = json.loads(TABLE.read_text())["types"]
     return {
-        name: InstanceType(name, tuple(arch), cpus, mib, enis, ips, tuple(usage))
-        for name, (arch, cpus, mib, enis, ips, usage) in rows.items()
+        name: InstanceType(name, tuple(arch), cpus, mib, enis, ips, tuple(usage), tuple(extra))
+        for name, (arch, cpus, mib, enis, ips, usage, extra) in rows.items()
     }
 
 

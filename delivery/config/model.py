@@ -392,13 +392,11 @@ class ClusterSettings:
 PROGRAM_ENV: Final = ("AWS_REGION", "SWITCHYARD_SECRETS_PREFIX", "SWITCHYARD_COLOUR")
 # amazon-eks-pod-identity-webhook (pkg/handler/handler.go, addEnvToContainer) injects IRSA's
 # role and token only into a container that defines neither AWS_ROLE_ARN nor
-# AWS_WEB_IDENTITY_TOKEN_FILE, and the region and STS keys only where they are unset; static
+# AWS_WEB_IDENTITY_TOKEN_FILE (a region or STS key set only stops its own of those); static
 # keys come before the web identity in every AWS SDK's credential chain.
 IDENTITY_ENV: Final = (
     "AWS_ROLE_ARN",
     "AWS_WEB_IDENTITY_TOKEN_FILE",
-    "AWS_DEFAULT_REGION",
-    "AWS_STS_REGIONAL_ENDPOINTS",
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",

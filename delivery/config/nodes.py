@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Final
 
-from delivery.config.instance_types import architecture_by_name, exists, lookup
+from delivery.config.instance_types import (
+    accelerated_by_name,
+    architecture_by_name,
+    exists,
+    lookup,
+)
 from delivery.config.model import CapacityType, ClusterSettings, ServiceSettings
 from delivery.config.reader import ConfigReader
 
@@ -15,7 +20,9 @@ NODE_ARCHITECTURE: Final = "x86_64"
 # Pods every node runs before ours: aws-node (VPC CNI) and kube-proxy, the two host-network
 # pods nodeadm's max-pods formula adds 2 for, and the CloudWatch observability add-on's agent
 # and Fluent Bit DaemonSets. Only the add-on's requests are counted (chart 6.4.0 values:
-# agent 250m/128Mi, Fluent Bit 50m/25Mi); the EKS add-ons' own make the real room smaller.
+# agent 250m/128Mi, Fluent Bit 50m/25Mi); the EKS add-ons' own requests and the node's real
+# memory (below EC2's nominal figure) make the room smaller: a refusal here is certain, a
+# pass is not a promise.
 DAEMONSET_PODS: Final = 4
 DAEMONSET_MILLICORES: Final = 250 + 50
 DAEMONSET_MIB: Final = 128 + 25
@@ -24,15 +31,24 @@ DAEMONSET_MIB: Final = 128 + 25
 def instance_type_problem(name: str, capacity: CapacityType | None) -> str | None:
     if not exists(name):
         return (
-            f"names {name!r}, which is not an EC2 instance type (EC2's API model knows no "
-            "such type): use one `aws ec2 describe-instance-types` lists, e.g. m6i.large"
+            f"names {name!r}, which is not an EC2 instance type the pinned EC2 API model "
+            "(botocore in constraints.txt) knows: use one `aws ec2 describe-instance-types` "
+            "lists, e.g. m6i.large; a type launched since needs `make lock` and "
+            "`python -m tests.instance_types_source`"
         )
     known = lookup(name)
     architectures = known.architectures if known else (architecture_by_name(name),)
     if NODE_ARCHITECTURE not in architectures:
         return (
-            f"names {name!r}, a {'/'.join(architectures)} type, but the node AMI "
+            f"names {name!r}, a type for {'/'.join(architectures)}, but the node AMI "
             f"{NODE_AMI_TYPE} runs on x86_64 only: use an x86_64 type such as m6i.large"
+        )
+    accelerated = known.accelerators if known else ("gpu",) * accelerated_by_name(name)
+    if accelerated:
+        return (
+            f"names {name!r}, an accelerated type ({'/'.join(accelerated)}), but the node AMI "
+            f"{NODE_AMI_TYPE} carries no accelerator drivers (EKS has AL2023_x86_64_NVIDIA and "
+            "_NEURON AMIs for those): use a general-purpose type such as m6i.large"
         )
     if known and capacity is CapacityType.SPOT and "spot" not in known.usage_classes:
         return (
@@ -74,6 +90,6 @@ def check_node_fit(
             continue
         reader.fail(
             "nodeInstanceTypes",
-            f"names {name!r}, which {why}: no node of that type can run the service's pods; "
-            "use a larger type or lower the requests",
+            f"names {name!r}, which {why}: no node of that type can run the service's pods "
+            "(and the real room is smaller still); use a larger type or lower the requests",
         )

@@ -109,7 +109,8 @@ MAX_SERVICE_NAME: Final = DNS_LABEL_MAX - len("-hook-") - HOOK_HASH_CHARS
 # hyphens, not starting or ending with one (an Enterprise Managed User's adds _<shortcode>); a
 # repository name is 1..100 of letters, digits, '.', '-' and '_', and not '.' or '..'.
 _GITHUB_REPOSITORY = re.compile(
-    r"^[A-Za-z0-9](?:[A-Za-z0-9_]|-(?=[A-Za-z0-9_])){0,38}/(?!\.\.?\Z)[A-Za-z0-9_.-]{1,100}\Z",
+    r"^(?=[^/]{1,39}/)[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9]))*(?:_[A-Za-z0-9]+)?"
+    r"/(?!\.\.?\Z)[A-Za-z0-9_.-]{1,100}\Z",
     re.ASCII,
 )
 _GITHUB_ENVIRONMENT = re.compile(r"^[A-Za-z0-9_.-]{1,255}\Z")
@@ -493,7 +494,8 @@ def _read_security(
         "githubRepository",
         _GITHUB_REPOSITORY,
         "a GitHub repository as <owner>/<name> (owner: letters, digits and single hyphens, "
-        "at most 39; name: letters, digits, '.', '-' and '_', at most 100)",
+        "at most 39, an Enterprise Managed User's with its _<shortcode>; name: letters, "
+        "digits, '.', '-' and '_', at most 100)",
     )
     environments = reader.listing("githubEnvironments")
     if environments is not None and (

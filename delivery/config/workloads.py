@@ -12,6 +12,7 @@ from typing import Final
 from delivery.config.model import (
     IDENTITY_ENV,
     PROGRAM_ENV,
+    PROJECT,
     ApiAccess,
     CapacityType,
     ClusterSettings,
@@ -38,8 +39,9 @@ _ROLE_ARN: Final = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,5
 _SECURITY_GROUP: Final = re.compile(r"^sg-(?:[0-9a-f]{8}|[0-9a-f]{17})\Z")
 # EKS's quota "Public endpoint access CIDR ranges per cluster" (EKS user guide, service quotas).
 MAX_PUBLIC_ACCESS_CIDRS: Final = 40
-_INSTANCE_TYPE: Final = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+\Z")
-_ENV: Final = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)=(?P<value>.*)$", re.DOTALL)
+_INSTANCE_TYPE: Final = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9][a-z0-9-]*\Z")  # m7i.metal-24xl
+# Kubernetes' IsEnvVarName (apimachinery validation): [-._a-zA-Z][-._a-zA-Z0-9]*.
+_ENV: Final = re.compile(r"^(?P<name>[-._a-zA-Z][-._a-zA-Z0-9]*)=(?P<value>.*)$", re.DOTALL)
 _ARGUMENT: Final = re.compile(r".")
 
 
@@ -98,6 +100,7 @@ def read_cluster(reader: ConfigReader, environment: Environment | None) -> Clust
         "and whoever runs `pulumi up` must be one of these roles or deployRoleArn",
     )
     deploy = reader.matching("deployRoleArn", _ROLE_ARN, "an IAM role ARN")
+    _refuse_own_ci_roles(reader, environment, admins, deploy)
     nodes = _read_nodes(reader, environment)
     if version is None or cidrs is None or api is None or not admins or nodes is None:
         return None
@@ -113,6 +116,25 @@ def read_cluster(reader: ConfigReader, environment: Environment | None) -> Clust
         )
         return None
     return ClusterSettings(version, cidrs, tuple(admins), deploy, nodes, api)
+
+
+def _refuse_own_ci_roles(
+    reader: ConfigReader, environment: Environment | None, admins: list[str], deploy: str | None
+) -> None:
+    """The stack creates its CI roles and admits the infrastructure one itself, after creating
+    it; named here, its access entry would be created from the bare ARN with no dependency on
+    the role, and EKS refuses an entry for a role that does not exist yet."""
+    if environment is None:
+        return
+    own = {f"{PROJECT}-{environment}-{kind}" for kind in ("release", "infrastructure")}
+    for key, arns in (("clusterAdminRoleArns", admins), ("deployRoleArn", [deploy])):
+        named = [a for a in arns if a and a.rsplit("/", 1)[-1] in own]
+        if named:
+            reader.fail(
+                key,
+                f"names {shown(named[0])}, a CI role this stack creates; the cluster admits "
+                "the infrastructure role by itself once it exists: remove it",
+            )
 
 
 def _public_endpoint_ranges(
@@ -276,7 +298,8 @@ def _check_env_names(reader: ConfigReader, names: list[str]) -> None:
     if twice:
         reader.fail(
             "containerEnv",
-            f"sets {', '.join(twice)} more than once; Kubernetes keeps the last, so keep one",
+            f"sets {', '.join(twice)} more than once; a container's env is keyed by name, and "
+            "a server-side apply refuses the Deployment: keep one",
         )
     if taken := [n for n in names if n in PROGRAM_ENV]:
         reader.fail(
@@ -287,9 +310,9 @@ def _check_env_names(reader: ConfigReader, names: list[str]) -> None:
     if identity := [n for n in names if n in IDENTITY_ENV]:
         reader.fail(
             "containerEnv",
-            f"sets {', '.join(identity)}: the pods take their AWS identity and region from "
-            "IRSA, whose webhook injects nothing into a container that sets its keys, and "
-            "static keys would override the role; remove it",
+            f"sets {', '.join(identity)}: the pods take their AWS identity from IRSA, whose "
+            "webhook injects neither its role nor its token into a container that sets "
+            "either, and static keys would override the role; remove it",
         )
 
 

@@ -23,6 +23,7 @@ from components.keys import Account
 from delivery.config.model import Settings
 from delivery.config.regions import ZONES
 from delivery.config.stackfile import available_stacks, load_stack
+from delivery.errors import ConfigError
 from delivery.release.truth import state_folder, state_parameter
 from infra.offline import ACCOUNT, Evaluation, Registered
 from tests.program.harness import evaluate
@@ -171,12 +172,21 @@ def test_the_cluster_admits_the_role_the_deploy_workflows_assume(run: Evaluation
     assert admitted(run).count(deploy) == 1
 
 
-def test_a_deploy_role_named_in_config_too_is_admitted_once() -> None:
+def test_the_stacks_own_ci_role_named_in_config_is_refused_before_anything_is_created() -> None:
+    """Named there, its access entry would be built from the bare ARN with no dependency on the
+    role, and EKS refuses an entry for a principal that does not exist yet (first deploy)."""
     deploy = f"arn:aws:iam::{ACCOUNT}:role/switchyard-staging-infrastructure"
-    run = evaluate("staging", {"switchyard:deployRoleArn": deploy})
-    entries = [str(r.inputs["principalArn"]) for r in run.mocks.of_type(ACCESS_ENTRY)]
-    assert entries.count(deploy) == 1  # EKS refuses a second entry for one principal
-    assert len(entries) == len(set(entries))
+    with pytest.raises(ConfigError, match="a CI role this stack creates"):
+        evaluate("staging", {"switchyard:deployRoleArn": deploy})
+
+
+def test_the_infrastructure_roles_access_entry_waits_for_the_role(run: Evaluation) -> None:
+    (entry,) = [
+        r
+        for r in run.mocks.of_type(ACCESS_ENTRY)
+        if str(r.inputs["principalArn"]).endswith("ci-infrastructure")
+    ]
+    assert entry  # the mock runtime's ARN of the ci-infrastructure role: an output of it
 
 
 # -- what `pulumi up` of the stack asks of the deploy role --------------------------------------
@@ -413,3 +423,82 @@ def test_the_deploy_roles_policies_fit_iams_limits_with_real_arns_in_any_region(
     assert len(compact) < 10_240, (region, len(compact))
     guards = json.dumps(json.loads(guardrails_policy(account, prefix, boundary)))
     assert len(guards.replace(" ", "")) < 6_144
+
+
+def test_the_deploy_role_cannot_narrow_expose_or_unkey_the_audit_trail(run: Evaluation) -> None:
+    """Without stopping it: narrowing what the trail records, opening or copying its bucket,
+    disabling or re-policying the keys CloudTrail and SNS encrypt with, or deleting the topic
+    the secret-reads alarm notifies blinds it as surely."""
+    infrastructure = infrastructure_of(run)
+    account = Account("aws", ACCOUNT, REGION)
+    (trail,) = run.mocks.of_type("aws:cloudtrail/trail:Trail")
+    (bucket,) = [b for b in run.mocks.of_type("aws:s3/bucket:Bucket") if b.name == "audit-trail"]
+    (alarm,) = [
+        a
+        for a in run.mocks.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+        if a.name == "audit-secret-reads"
+    ]
+    (topic,) = [t for t in run.mocks.of_type("aws:sns/topic:Topic") if t.name == "alerting-warning"]
+    topic_arn = account.arn("sns", topic.inputs["name"])
+    (notified,) = alarm.inputs["alarmActions"]
+    assert notified.endswith(f":{topic.name}")  # the mock runtime's ARN of that topic
+    trail_arn = account.arn("cloudtrail", f"trail/{trail.inputs['name']}")
+    bucket_arn = f"arn:aws:s3:::{aws_name(bucket)}"
+    prefix = trail.inputs["name"].removesuffix("-audit")
+    environment = prefix.removeprefix("switchyard-")
+    aliases = {
+        k.name: f"alias/{a.inputs['name'].removeprefix('alias/')}"
+        for k in run.mocks.of_type("aws:kms/key:Key")
+        for a in run.mocks.of_type("aws:kms/alias:Alias")
+        if a.name == k.name
+    }
+    audit_key = {"kms:ResourceAliases": (aliases["audit-key"],)}
+    alerting_key = {"kms:ResourceAliases": (aliases["alerting-key"],)}
+    blinding = [
+        Request("cloudtrail:UpdateTrail", trail_arn),
+        Request("cloudtrail:PutEventSelectors", trail_arn),
+        Request("s3:PutBucketAcl", bucket_arn),
+        Request("s3:PutBucketOwnershipControls", bucket_arn),
+        Request("s3:PutBucketPublicAccessBlock", bucket_arn),
+        Request("s3:PutReplicationConfiguration", bucket_arn),
+        Request("s3:PutEncryptionConfiguration", bucket_arn),
+        Request("sns:DeleteTopic", topic_arn),
+        Request("sns:SetTopicAttributes", topic_arn),
+        *(
+            Request(action, account.arn("kms", "key/1234abcd"), {**tags, **which})
+            for action in ("kms:DisableKey", "kms:ScheduleKeyDeletion", "kms:PutKeyPolicy")
+            for which in (audit_key, alerting_key)
+            for tags in ({"aws:ResourceTag/environment": environment},)
+        ),
+        Request("kms:DeleteAlias", account.arn("kms", aliases["audit-key"])),
+        Request("kms:UpdateAlias", account.arn("kms", aliases["alerting-key"])),
+    ]
+    assert [str(r) for r in blinding if allows(infrastructure, r)] == []
+    # the environment's other keys and topics stay its to manage
+    secrets_key = {
+        "aws:ResourceTag/environment": environment,
+        "kms:ResourceAliases": (aliases["secrets-key"],),
+    }
+    assert allows(
+        infrastructure,
+        Request("kms:ScheduleKeyDeletion", account.arn("kms", "key/1234abcd"), secrets_key),
+    )
+    assert allows(infrastructure, Request("sns:DeleteTopic", account.arn("sns", f"{prefix}-info")))
+
+
+def test_the_deploy_role_cannot_re_trust_a_role_it_did_not_create(run: Evaluation) -> None:
+    """The configured deploy role is named switchyard-<env>-deploy, under the prefix whose roles
+    the infrastructure role manages, and the cluster admits it as administrator."""
+    infrastructure = infrastructure_of(run)
+    (trail,) = run.mocks.of_type("aws:cloudtrail/trail:Trail")
+    settings = load_stack(trail.inputs["name"].removeprefix("switchyard-").removesuffix("-audit"))
+    deploy = settings.cluster.deploy_role_arn
+    assert deploy is not None
+    prefix = f"switchyard-{settings.environment}"
+    assert deploy.split("/")[-1].startswith(prefix)
+    for action in ("iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy", "iam:AttachRolePolicy"):
+        assert not allows(infrastructure, Request(action, deploy)), action
+    trail_logs = f"arn:aws:iam::{ACCOUNT}:role/{prefix}-trail-logs-20261206"
+    assert not allows(infrastructure, Request("iam:UpdateAssumeRolePolicy", trail_logs))
+    created = f"arn:aws:iam::{ACCOUNT}:role/{prefix}-flow-logs-20261206"
+    assert allows(infrastructure, Request("iam:UpdateAssumeRolePolicy", created))

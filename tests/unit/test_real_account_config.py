@@ -142,3 +142,45 @@ def test_stacks_in_different_accounts_each_create_their_own(tmp_path: Path) -> N
     staging.write_text(staging.read_text().replace("123456789012", "210987654321"))
     check_sibling_stacks(load_stack("staging", root), root)
     check_sibling_stacks(load_stack("prod", root), root)
+
+
+def test_prod_is_never_refused_for_a_siblings_mistake(tmp_path: Path) -> None:
+    """A typo in dev must not stop prod's release or rollback `up`: dev is refused instead."""
+    root = _project(tmp_path)
+    _without_provider(root / "Pulumi.dev.yaml")
+    check_sibling_stacks(load_stack("prod", root), root)
+    with pytest.raises(ConfigError, match="'prod' is prod, which creates it"):
+        check_sibling_stacks(load_stack("dev", root), root)
+
+
+def test_two_non_prod_stacks_that_would_both_create_it_are_both_refused(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    for stack in ("dev", "staging"):
+        _without_provider(root / f"Pulumi.{stack}.yaml")
+    prod = root / "Pulumi.prod.yaml"
+    prod.write_text(prod.read_text().replace("123456789012", "210987654321"))
+    for stack in ("dev", "staging"):
+        with pytest.raises(ConfigError, match="let one stack create it"):
+            check_sibling_stacks(load_stack(stack, root), root)
+
+
+def test_every_type_ec2_names_passes_the_name_check() -> None:
+    """Metal sizes carry a hyphen (m7i.metal-24xl): the name rule must take every name the
+    table and EC2's API model hold; only the facts about a type may refuse it."""
+    names = sorted({*moto_table()["types"], *moto_table()["apiModel"]})
+    metal = [n for n in names if ".metal-" in n]
+    assert metal
+    reasons = {
+        name: _problems_or_none(nodeInstanceTypes=[name]).get("switchyard:nodeInstanceTypes", "")
+        for name in [*names[:: max(1, len(names) // 300)], *metal]
+    }
+    assert not [n for n, r in reasons.items() if "must list EC2 instance types" in r]
+
+
+def test_accelerated_and_grace_types_are_refused_for_the_standard_ami() -> None:
+    for name, reason in {
+        "g5.xlarge": "an accelerated type (gpu)",
+        "inf2.xlarge": "an accelerated type (inference/neuron)",
+        "p6e-gb200.36xlarge": "a type for arm64",
+    }.items():
+        assert reason in problems_for(nodeInstanceTypes=[name])["switchyard:nodeInstanceTypes"]
