@@ -39,10 +39,12 @@ from delivery.release.incident import (
     page_description,
     post_incident,
 )
+from delivery.release.keys import CANDIDATE_REPLICAS
 from delivery.release.lock import Identity, LockedStack, LockHeld, StackLock, holding
 from delivery.release.metrics import compute, write_chart
 from delivery.release.notify import SnsNotifier
-from delivery.release.orchestrate import EXIT_CODES, Ports, Release, Request
+from delivery.release.orchestrate import EXIT_CODES, NO_RELEASE, Ports, Release, Request
+from delivery.release.preview import planned_changes
 from delivery.release.record import (
     LocalRecords,
     Outcome,
@@ -51,6 +53,7 @@ from delivery.release.record import (
     S3Records,
     now_utc,
 )
+from delivery.release.scope import ScopedStack
 from delivery.release.status import WatchedStack, status_lines, watch
 from delivery.release.truth import SsmReleaseState, TruthfulStack, compare, push
 
@@ -250,8 +253,11 @@ def _real(settings: Settings, args: argparse.Namespace, request: Request) -> Rel
         identity.who,
         now_utc,
     )
+    # Every release `up` is previewed first: one that would change more than a release does
+    # stops before it runs (delivery.release.scope).
+    scoped = ScopedStack(truth, lambda: planned_changes(stack), {CANDIDATE_REPLICAS: NO_RELEASE})
     ports = Ports(
-        stack=LockedStack(truth, lock),
+        stack=LockedStack(scoped, lock),
         listener=listener,
         health=TargetGroupHealth(aws.cutover.elbv2, groups),
         records=_records(args, outputs, aws),

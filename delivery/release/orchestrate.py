@@ -45,6 +45,7 @@ from delivery.release.record import (
     now_utc,
     unfinished,
 )
+from delivery.release.scope import OutOfReleaseScope
 
 EXIT_CODES: Mapping[Outcome, int] = {
     Outcome.PROMOTED: 0,
@@ -382,6 +383,8 @@ class Release:
         self._p.stack.set_config(values)
         try:
             self._p.stack.up(self._show)
+        except OutOfReleaseScope as exc:
+            raise Stop(str(exc)) from exc
         except UpFailed as exc:
             raise Stop(
                 f"staging {record.image} on {target} failed (a failed deploy or pre-traffic "
@@ -545,6 +548,8 @@ class Release:
         self._p.stack.set_config({CANDIDATE_REPLICAS: str(live_size)})
         try:
             self._p.stack.up(self._show)
+        except OutOfReleaseScope as exc:
+            raise Stop(str(exc)) from exc
         except UpFailed as exc:
             raise Stop(
                 f"raising {record.target} to {record.source}'s {live_size} pods failed: {exc}"
@@ -562,6 +567,8 @@ class Release:
             self._p.stack.up(self._show)
         except UpFailed as exc:
             raise self._after_failed_promote(record, exc) from exc
+        except OutOfReleaseScope as exc:
+            raise Stop(str(exc)) from exc  # refused before the up: liveColour is put back
         except SwitchyardError:
             # `pulumi up` did not run (another update holds the stack, the backend is gone):
             # the config must not claim a colour the listener does not carry.

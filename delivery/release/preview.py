@@ -132,6 +132,13 @@ def plan_from_events(stack: str, events: Iterable[EngineEvent]) -> PreviewPlan:
     return plan
 
 
+def planned_changes(stack: Any) -> list[Change]:
+    """What ``pulumi up`` would do now: the stack's preview (``stack.preview(on_event)``)."""
+    events: list[EngineEvent] = []
+    stack.preview(events.append)
+    return plan_from_events(str(stack.name), events).changes
+
+
 def _duration(seconds: int) -> str:
     minutes, rest = divmod(seconds, 60)
     return f"{minutes} min {rest} s" if rest else f"{minutes} min"

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pulumi.automation.events import OpType
 
 from delivery.config.model import Colour, Environment, LoadCheck, Settings, Slo, Tier
 from delivery.config.stackfile import load_stack
@@ -36,8 +37,10 @@ from delivery.release.keys import (
 from delivery.release.metrics import compute
 from delivery.release.orchestrate import EXIT_CODES, Ports, Release, Request
 from delivery.release.port import StackPort, UpFailed
+from delivery.release.preview import Change
 from delivery.release.progress import OnProgress, Progress
 from delivery.release.record import LocalRecords, Outcome, Phase, ReleaseRecord, Result
+from delivery.release.scope import ScopedStack
 from delivery.release.truth import (
     ReleaseState,
     TruthfulStack,
@@ -118,6 +121,7 @@ class Rig:
     lines: list[str]
     budget: FixedBudget | None = None
     truth: MemoryReleaseState | None = None  # the release state, as the real driver keeps it
+    planned: Callable[[], list[Change]] | None = None  # each up previewed first, as for real
 
     def release(
         self, image: str = IMAGE, stage_only: bool = False, override_budget: bool = False
@@ -127,6 +131,8 @@ class Rig:
             truthful = TruthfulStack(self.stack, self.truth, "ci run 1", Clock(), self.lines.append)
             truthful.pull()
             stack = truthful
+        if self.planned is not None:
+            stack = ScopedStack(stack, self.planned, {CANDIDATE_REPLICAS: "0"})
         ports = Ports(
             stack=stack,
             listener=self.stack.world,
@@ -1115,3 +1121,66 @@ def test_the_live_size_counts_its_pods_still_starting(rig: Rig) -> None:
     record = rig.release()
 
     assert record.outcome is Outcome.PROMOTED and seen[0] == "5"
+
+
+# -- the release scope: a release applies only what a release changes ------------------------
+
+
+def _plan(rig: Rig, extra: list[Change]) -> Callable[[], list[Change]]:
+    """The stack's preview: the workloads move at every up, and ``extra`` comes with them."""
+
+    def planned() -> list[Change]:
+        moved = [Change(OpType.UPDATE, "kubernetes:apps/v1:Deployment", "workload-green")]
+        return moved + extra
+
+    return planned
+
+
+ADDON = Change(OpType.UPDATE, "aws:eks/addon:Addon", "cluster-vpc-cni", ("addonVersion",))
+
+
+def test_a_release_whose_up_would_change_infrastructure_stops_before_anything_moves(
+    rig: Rig,
+) -> None:
+    """An add-on whose default version moved since the last infrastructure `up`, or a VPC
+    change merged with the release: the release refuses at stage, names them, and leaves the
+    stack as it found it."""
+    before = dict(rig.stack.values)
+    rig.planned = _plan(rig, [ADDON])
+    record = rig.release()
+
+    assert record.outcome is Outcome.STOPPED and EXIT_CODES[record.outcome] == 4
+    assert "update aws:eks/addon:Addon cluster-vpc-cni (addonVersion)" in record.cause
+    assert "infrastructure `pulumi up` first" in record.cause
+    assert rig.stack.ups == 0
+    # as it was; candidateReplicas, unset before, reads 0 as its default does
+    assert rig.stack.values == {**before, CANDIDATE_REPLICAS: before.get(CANDIDATE_REPLICAS, "0")}
+    assert rig.stack.world.weights == Weights.all_on(Colour.BLUE)
+
+
+def test_a_release_inside_its_scope_is_promoted_as_before(rig: Rig) -> None:
+    rig.planned = _plan(rig, [])
+    record = rig.release()
+
+    assert record.outcome is Outcome.PROMOTED
+    assert rig.stack.world.weights == Weights.all_on(Colour.GREEN)
+
+
+def test_infrastructure_that_drifts_in_before_promote_stops_it_with_the_colour_put_back(
+    rig: Rig,
+) -> None:
+    drift: list[Change] = []
+    rig.planned = _plan(rig, drift)
+    real_up = rig.stack.up
+
+    def up_then_drift(on_progress: OnProgress) -> None:
+        real_up(on_progress)
+        drift.append(ADDON)  # after the stage's up, before the promote's preview
+
+    rig.stack.up = up_then_drift  # type: ignore[method-assign]
+    record = rig.release()
+
+    assert record.outcome is Outcome.STOPPED
+    assert "cluster-vpc-cni" in record.cause
+    assert rig.stack.values[LIVE_COLOUR] == "blue"
+    assert rig.stack.world.weights == Weights.all_on(Colour.BLUE)
