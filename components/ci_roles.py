@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 import pulumi
 import pulumi_aws as aws
@@ -38,14 +38,23 @@ INFRASTRUCTURE = "infrastructure"
 MAX_SESSION_SECONDS = 150 * 60
 
 
-def permissions_boundary_document() -> str:
-    """The most any role the infrastructure role creates may do: everything but identity.
+# What a role the infrastructure role creates may do comes from its inline policy, which no
+# condition can constrain (PutRolePolicy takes any document): the boundary itself excludes what
+# none of them may do. Any partition, region and account: the boundary names no account.
+ANYWHERE: Final = Account("*", "*", "*")
+
+
+def permissions_boundary_document(prefix: str) -> str:
+    """The most any role the infrastructure role creates may do: everything but identity, and
+    nothing that blinds the audit trail or reads another environment's secrets.
 
     Without it, the infrastructure role (which may create roles under its prefix) could create
     one with any policy and a trust in itself, and so act as an administrator. Under it, such a
     role cannot create or change IAM principals, keys or trusts, assume other roles, or touch
-    the organization; the reads and service-linked roles the cluster and its controllers use
-    stay allowed. It does not keep such a role inside this environment's resources.
+    the organization; nor stop, narrow or erase any trail, disable, delete or re-policy any KMS
+    key, read a secret outside ``<prefix>/``, or silence this environment's audit (its log
+    files, log group, secret-reads alarm and the topic it notifies). The reads and
+    service-linked roles the cluster and its controllers use stay allowed.
     """
     return document(
         {
@@ -60,6 +69,19 @@ def permissions_boundary_document() -> str:
             "Action": ["iam:CreateServiceLinkedRole", "iam:Get*", "iam:List*"],
             "Resource": "*",
         },
+        {
+            "Sid": "NeverBlindAnyTrailOrKey",
+            "Effect": "Deny",
+            "Action": [*TRAIL_BLINDING, *KEY_DISABLING, "kms:DeleteAlias", "kms:UpdateAlias"],
+            "Resource": "*",
+        },
+        {
+            "Sid": "ReadOnlyThisEnvironmentsSecrets",
+            "Effect": "Deny",
+            "Action": "secretsmanager:GetSecretValue",
+            "NotResource": ANYWHERE.arn("secretsmanager", f"secret:{prefix}/*"),
+        },
+        _audit_guard("NeverSilenceThisEnvironmentsAudit", ANYWHERE, prefix),
     )
 
 
@@ -70,7 +92,7 @@ def permissions_boundary(prefix: str, opts: pulumi.ResourceOptions) -> aws.iam.P
         "permissions-boundary",
         name=f"{prefix}-boundary",
         description=f"Switchyard {prefix}: the permissions boundary of the environment's roles",
-        policy=permissions_boundary_document(),
+        policy=permissions_boundary_document(prefix),
         opts=opts,
     )
 
@@ -646,6 +668,70 @@ def infrastructure_policy(
 GUARDRAILS = "ci-guardrails"
 
 
+# The AWS managed policies the program attaches (components/cluster.py), and nothing wider.
+ATTACHABLE_AWS_POLICIES: Final = (
+    "AmazonEKSClusterPolicy",
+    "AmazonEKSWorkerNodePolicy",
+    "AmazonEC2ContainerRegistryReadOnly",
+    "AmazonEKS_CNI_Policy",
+    "CloudWatchAgentServerPolicy",
+    "AWSXrayWriteOnlyAccess",
+)
+TRAIL_BLINDING: Final = (
+    "cloudtrail:DeleteTrail",
+    "cloudtrail:StopLogging",
+    "cloudtrail:UpdateTrail",
+    "cloudtrail:Put*Selectors",
+)
+KEY_DISABLING: Final = (
+    "kms:DisableKey",
+    "kms:DisableKeyRotation",
+    "kms:PutKeyPolicy",
+    "kms:ScheduleKeyDeletion",
+    "kms:UpdateKeyDescription",
+)
+
+
+def _audit_guard(sid: str, account: Account, prefix: str) -> Statement:
+    """The environment's trail, its log files and log group, the secret-reads alarm and the
+    topic it notifies: nothing may stop, narrow, erase, expose or silence them."""
+    return {
+        "Sid": sid,
+        "Effect": "Deny",
+        "Action": [
+            *TRAIL_BLINDING,
+            "cloudwatch:DeleteAlarms",
+            "cloudwatch:PutMetricAlarm",
+            "logs:DeleteLogGroup",
+            "logs:DeleteMetricFilter",
+            "logs:PutMetricFilter",
+            "logs:PutRetentionPolicy",
+            "logs:DisassociateKmsKey",
+            "s3:DeleteBucket*",
+            "s3:DeleteObject*",
+            "s3:PutBucketAcl",
+            "s3:PutBucketOwnershipControls",
+            "s3:PutBucketPolicy",
+            "s3:PutBucketPublicAccessBlock",
+            "s3:PutBucketVersioning",
+            "s3:PutEncryptionConfiguration",
+            "s3:PutLifecycleConfiguration",
+            "s3:PutObjectAcl",
+            "s3:PutReplicationConfiguration",
+            "sns:DeleteTopic",
+            "sns:SetTopicAttributes",
+        ],
+        "Resource": [
+            account.arn("cloudtrail", f"trail/{audit_trail_name(prefix)}"),
+            account.arn("cloudwatch", f"alarm:{secret_reads_alarm(prefix)}"),
+            account.arn("logs", f"log-group:{audit_log_group(prefix)}"),
+            account.arn("logs", f"log-group:{audit_log_group(prefix)}:*"),
+            f"arn:{account.partition}:s3:::{audit_bucket_prefix(prefix)}*",
+            account.arn("sns", f"{prefix}-{Tier.WARNING}"),
+        ],
+    }
+
+
 def _guarded_aliases(prefix: str) -> list[str]:
     return [f"alias/{prefix}-audit", f"alias/{prefix}-alerting"]
 
@@ -692,43 +778,26 @@ def guardrails_policy(
         # erase or expose what it wrote, or silence the alarm on unexpected secret reads (the
         # metric filter on the trail's log group, its alarm and the topic it notifies).
         # Changing them is an administrator's `pulumi up`, like the CI roles.
+        _audit_guard("NeverStopNarrowOrEraseTheAuditTrail", account, prefix),
+        # A role it creates carries the boundary, and only the policies the program attaches:
+        # AWS's own by name (never AdministratorAccess or another wide one), and the
+        # environment's, which it writes under its prefix.
         {
-            "Sid": "NeverStopNarrowOrEraseTheAuditTrail",
+            "Sid": "AttachOnlyTheProgramsPolicies",
             "Effect": "Deny",
-            "Action": [
-                "cloudtrail:DeleteTrail",
-                "cloudtrail:StopLogging",
-                "cloudtrail:UpdateTrail",
-                "cloudtrail:Put*Selectors",
-                "cloudwatch:DeleteAlarms",
-                "cloudwatch:PutMetricAlarm",
-                "logs:DeleteLogGroup",
-                "logs:DeleteMetricFilter",
-                "logs:PutMetricFilter",
-                "logs:PutRetentionPolicy",
-                "logs:DisassociateKmsKey",
-                "s3:DeleteBucket*",
-                "s3:DeleteObject*",
-                "s3:PutBucketAcl",
-                "s3:PutBucketOwnershipControls",
-                "s3:PutBucketPolicy",
-                "s3:PutBucketPublicAccessBlock",
-                "s3:PutBucketVersioning",
-                "s3:PutEncryptionConfiguration",
-                "s3:PutLifecycleConfiguration",
-                "s3:PutObjectAcl",
-                "s3:PutReplicationConfiguration",
-                "sns:DeleteTopic",
-                "sns:SetTopicAttributes",
-            ],
-            "Resource": [
-                account.arn("cloudtrail", f"trail/{audit_trail_name(prefix)}"),
-                account.arn("cloudwatch", f"alarm:{secret_reads_alarm(prefix)}"),
-                account.arn("logs", f"log-group:{audit_log_group(prefix)}"),
-                account.arn("logs", f"log-group:{audit_log_group(prefix)}:*"),
-                f"arn:{account.partition}:s3:::{audit_bucket_prefix(prefix)}*",
-                account.arn("sns", f"{prefix}-{Tier.WARNING}"),
-            ],
+            "Action": "iam:AttachRolePolicy",
+            "Resource": "*",
+            "Condition": {
+                "ArnNotLike": {
+                    "iam:PolicyARN": [
+                        account.arn("iam", f"policy/{prefix}-*", region=False),
+                        *(
+                            f"arn:{account.partition}:iam::aws:policy/{name}"
+                            for name in ATTACHABLE_AWS_POLICIES
+                        ),
+                    ]
+                }
+            },
         },
         # The keys that encrypt the trail and the alarm's topic: disabled, deleted or
         # re-policied, CloudTrail and SNS can no longer write. KMS matches a key by its aliases
@@ -737,13 +806,7 @@ def guardrails_policy(
         {
             "Sid": "NeverDisableTheAuditOrAlertingKeys",
             "Effect": "Deny",
-            "Action": [
-                "kms:DisableKey",
-                "kms:DisableKeyRotation",
-                "kms:PutKeyPolicy",
-                "kms:ScheduleKeyDeletion",
-                "kms:UpdateKeyDescription",
-            ],
+            "Action": list(KEY_DISABLING),
             "Resource": "*",
             "Condition": {
                 "ForAnyValue:StringEquals": {"kms:ResourceAliases": _guarded_aliases(prefix)}

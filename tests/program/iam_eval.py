@@ -4,8 +4,10 @@ a NotAction's), the resource (wildcards) and every condition of its statement ag
 request's context.
 
 Conditions: the operators the program writes (String/Arn Equals and Like, with a list of values
-meaning any of them, and ForAnyValue:StringEquals over a multivalued key such as
-kms:ResourceAliases); a key absent from the context fails its condition, as in IAM.
+meaning any of them; ArnNotLike, none of them; ForAnyValue:StringEquals over a multivalued key
+such as kms:ResourceAliases); a key absent from the context fails its condition (every operator
+the program writes in a Deny is one whose key the request always carries). NotResource: every
+resource but those.
 """
 
 from __future__ import annotations
@@ -15,7 +17,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-OPERATORS = {"StringEquals", "StringLike", "ArnEquals", "ArnLike", "ForAnyValue:StringEquals"}
+OPERATORS = {
+    "StringEquals",
+    "StringLike",
+    "ArnEquals",
+    "ArnLike",
+    "ArnNotLike",
+    "ForAnyValue:StringEquals",
+}
 
 
 def _listed(value: Any) -> list[str]:
@@ -54,9 +63,11 @@ def _conditions_hold(
             if operator.startswith("ForAnyValue:"):
                 if not set(_listed(actual)) & set(allowed):
                     return False
-            elif not isinstance(actual, str) or not any(
-                _glob(v, actual) if like else v == actual for v in allowed
-            ):
+                continue
+            if not isinstance(actual, str):
+                return False
+            matched = any(_glob(v, actual) if like else v == actual for v in allowed)
+            if matched is ("Not" in operator):  # ArnNotLike: none of the values matches
                 return False
     return True
 
@@ -66,9 +77,18 @@ def _matches(statement: Mapping[str, Any], request: Request) -> bool:
     actions = _listed(statement["NotAction" if negated else "Action"])
     if any(_glob(a, request.action, fold=True) for a in actions) is negated:
         return False
-    if not any(_glob(r, request.resource) for r in _listed(statement["Resource"])):
+    excluded = "NotResource" in statement
+    resources = _listed(statement["NotResource" if excluded else "Resource"])
+    if any(_glob(r, request.resource) for r in resources) is excluded:
         return False
     return _conditions_hold(statement.get("Condition", {}), request.context)
+
+
+def allows_under(
+    identity: Mapping[str, Any], boundary: Mapping[str, Any], request: Request
+) -> bool:
+    """A role with a permissions boundary may do what both its policy and the boundary allow."""
+    return allows(identity, request) and allows(boundary, request)
 
 
 def allows(document: Mapping[str, Any], request: Request) -> bool:

@@ -27,7 +27,7 @@ from delivery.errors import ConfigError
 from delivery.release.truth import state_folder, state_parameter
 from infra.offline import ACCOUNT, Evaluation, Registered
 from tests.program.harness import evaluate
-from tests.program.iam_eval import Request, allows, requests_of
+from tests.program.iam_eval import Request, allows, allows_under, requests_of
 from tests.unit.test_workflows import NAMES, jobs
 
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
@@ -293,7 +293,10 @@ def test_the_deploy_role_creates_and_grants_roles_only_under_the_boundary(run: E
         other = {**admin, "iam:PermissionsBoundary": f"arn:aws:iam::{ACCOUNT}:policy/mine"}
         assert not allows(infrastructure, Request(action, new, other)), action
         bounded = {**admin, "iam:PermissionsBoundary": boundary}
-        assert allows(infrastructure, Request(action, new, bounded)), action
+        # with the boundary, a role may be created and given an inline policy (the boundary
+        # then caps it), but AdministratorAccess is attached to none
+        wanted = action != "iam:AttachRolePolicy"
+        assert allows(infrastructure, Request(action, new, bounded)) is wanted, action
     for action in ("iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:SetDefaultPolicyVersion"):
         assert not allows(infrastructure, Request(action, boundary)), action
     assert not allows(infrastructure, Request("iam:DeleteRolePermissionsBoundary", new))
@@ -310,7 +313,7 @@ def test_every_role_of_the_stack_carries_the_boundary(run: Evaluation) -> None:
 
 
 def test_the_boundary_allows_no_identity_changes_and_keeps_what_the_roles_use() -> None:
-    boundary = json.loads(permissions_boundary_document())
+    boundary = json.loads(permissions_boundary_document("switchyard-staging"))
     refused = [
         "iam:CreateRole",
         "iam:AttachRolePolicy",
@@ -329,10 +332,94 @@ def test_the_boundary_allows_no_identity_changes_and_keeps_what_the_roles_use() 
         "elasticloadbalancing:RegisterTargets",  # TargetGroupBindings
         "autoscaling:SetDesiredCapacity",  # the Cluster Autoscaler
         "logs:PutLogEvents",  # flow logs, CloudTrail, SNS delivery status, Container Insights
-        "secretsmanager:GetSecretValue",  # the workload
         "kms:Decrypt",
     ]
     assert [a for a in kept if not allows(boundary, Request(a, "*"))] == []
+    own = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:switchyard-staging/db-AbCdEf"
+    assert allows(boundary, Request("secretsmanager:GetSecretValue", own))  # the workload
+
+
+ADMINISTRATOR = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+}
+
+
+def test_a_role_it_creates_with_any_inline_policy_cannot_blind_the_audit_or_read_elsewhere(
+    run: Evaluation,
+) -> None:
+    """PutRolePolicy takes any document, so no condition on the infrastructure role keeps a
+    role it creates small: the boundary is what stops that role."""
+    (trail,) = run.mocks.of_type("aws:cloudtrail/trail:Trail")
+    prefix = trail.inputs["name"].removesuffix("-audit")
+    (policy,) = [
+        p for p in run.mocks.of_type("aws:iam/policy:Policy") if p.name == "permissions-boundary"
+    ]
+    boundary = json.loads(policy.inputs["policy"])
+    account = Account("aws", ACCOUNT, REGION)
+    other = "switchyard-prod" if prefix != "switchyard-prod" else "switchyard-dev"
+    (bucket,) = [b for b in run.mocks.of_type("aws:s3/bucket:Bucket") if b.name == "audit-trail"]
+    refused = [
+        Request(
+            "secretsmanager:GetSecretValue",
+            account.arn("secretsmanager", f"secret:{other}/db-AbCdEf"),
+        ),
+        Request("cloudtrail:StopLogging", account.arn("cloudtrail", f"trail/{other}-audit")),
+        Request("cloudtrail:PutEventSelectors", account.arn("cloudtrail", "trail/organization")),
+        Request("kms:ScheduleKeyDeletion", account.arn("kms", "key/1234abcd")),
+        Request("kms:PutKeyPolicy", account.arn("kms", "key/1234abcd")),
+        Request("s3:DeleteObject", f"arn:aws:s3:::{aws_name(bucket)}/AWSLogs/x.json.gz"),
+        Request(
+            "cloudwatch:DeleteAlarms",
+            account.arn("cloudwatch", f"alarm:{prefix}-unexpected-secret-reads"),
+        ),
+        Request("sns:DeleteTopic", account.arn("sns", f"{prefix}-warning")),
+        Request("iam:CreateRole", account.arn("iam", f"role/{prefix}-x", region=False)),
+    ]
+    assert [str(r) for r in refused if allows_under(ADMINISTRATOR, boundary, r)] == []
+    own = account.arn("secretsmanager", f"secret:{prefix}/db-AbCdEf")
+    assert allows_under(ADMINISTRATOR, boundary, Request("secretsmanager:GetSecretValue", own))
+    assert allows_under(ADMINISTRATOR, boundary, Request("ec2:CreateNetworkInterface", "*"))
+
+
+def test_the_deploy_role_attaches_only_the_policies_the_program_attaches(run: Evaluation) -> None:
+    """A condition on the role's own boundary alone would let it attach AdministratorAccess to a
+    bounded role; every attachment the program makes stays possible."""
+    infrastructure, boundary = infrastructure_of(run), boundary_of(run)
+    (trail,) = run.mocks.of_type("aws:cloudtrail/trail:Trail")
+    prefix = trail.inputs["name"].removesuffix("-audit")
+    role = f"arn:aws:iam::{ACCOUNT}:role/{prefix}-anything"
+    named = {p.name: aws_name(p) for p in run.mocks.of_type("aws:iam/policy:Policy")}
+    attached = []
+    for attachment in run.mocks.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment"):
+        if attachment.name == "ci-guardrails":
+            continue  # an administrator's `pulumi up` attaches it, to a CI role
+        arn = str(attachment.inputs["policyArn"])
+        if arn.startswith("arn:aws:mock:"):  # a policy of the stack's: its real ARN
+            arn = f"arn:aws:iam::{ACCOUNT}:policy/{named[arn.rsplit(':', 1)[-1]]}"
+        attached.append(arn)
+    assert len(attached) >= 8
+    context = {"iam:PermissionsBoundary": boundary}
+    refused = [
+        a
+        for a in attached
+        if not allows(
+            infrastructure, Request("iam:AttachRolePolicy", role, {**context, "iam:PolicyARN": a})
+        )
+    ]
+    assert refused == []
+    for wide in (
+        "AdministratorAccess",
+        "PowerUserAccess",
+        "SecretsManagerReadWrite",
+        "IAMFullAccess",
+    ):
+        request = Request(
+            "iam:AttachRolePolicy",
+            role,
+            {**context, "iam:PolicyARN": f"arn:aws:iam::aws:policy/{wide}"},
+        )
+        assert not allows(infrastructure, request), wide
 
 
 # -- the audit trail: the audited role cannot stop or erase it ----------------------------------
