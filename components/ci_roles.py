@@ -193,8 +193,15 @@ class CiRoles(pulumi.ComponentResource):
             f"{name}-guardrails",
             name=f"{args.name_prefix}-{GUARDRAILS}",
             description=f"Switchyard {args.name_prefix}: what the infrastructure role never does",
-            policy=pulumi.Output.all(account, args.permissions_boundary_arn).apply(
-                lambda a: guardrails_policy(a[0], args.name_prefix, a[1], args.foreign_role_arns)
+            policy=pulumi.Output.all(account, args.permissions_boundary_arn, args.vpc_arn).apply(
+                lambda a: guardrails_policy(
+                    a[0],
+                    args.name_prefix,
+                    a[1],
+                    args.foreign_role_arns,
+                    environment=args.environment,
+                    vpc_arn=a[2],
+                )
             ),
             opts=child,
         )
@@ -320,6 +327,7 @@ def infrastructure_policy(
 ) -> str:
     tagged = {"aws:ResourceTag/environment": environment}
     tagging = {"aws:RequestTag/environment": environment}
+    untagged = {"aws:ResourceTag/environment": "true"}
     named = f"{prefix}*"
     return document(
         # Actions AWS authorizes only on "*" (list and describe calls, creating a key, and the
@@ -356,7 +364,17 @@ def infrastructure_policy(
             ],
             "*",
         ),
-        _allow("CreateTaggedKeys", ["kms:CreateKey", "kms:TagResource"], "*", StringEquals=tagging),
+        # A tag in the request admits only a resource that has none yet (the one being
+        # created): otherwise a key or a security group of another environment in the same
+        # account could be retagged into this one's scope (and its parents, such as another
+        # environment's VPC or subnet, authorized by the new resource's tag).
+        _allow(
+            "CreateTaggedKeys",
+            ["kms:CreateKey", "kms:TagResource"],
+            "*",
+            StringEquals=tagging,
+            Null=untagged,
+        ),
         _allow(
             "ManageThisEnvironmentsKeys",
             [
@@ -404,10 +422,12 @@ def infrastructure_policy(
         ),
         _allow(
             "CreateTaggedNetworkResources",
-            # Authorize*: a security-group rule created with tags is itself a new resource.
+            # Authorize*: a security-group rule created with tags is itself a new resource;
+            # its group is authorized by the group's own tag (the statement below).
             ["ec2:Create*", "ec2:AllocateAddress", "ec2:Authorize*"],
             "*",
             StringEquals=tagging,
+            Null=untagged,
         ),
         _allow(
             "ChangeThisEnvironmentsNetwork",
@@ -683,6 +703,7 @@ TRAIL_BLINDING: Final = (
     "cloudtrail:UpdateTrail",
     "cloudtrail:Put*Selectors",
 )
+TAGGING: Final = ("ec2:CreateTags", "ec2:DeleteTags", "kms:TagResource", "kms:UntagResource")
 KEY_DISABLING: Final = (
     "kms:DisableKey",
     "kms:DisableKeyRotation",
@@ -741,7 +762,13 @@ def guardrails_arn(account: Account, prefix: str) -> str:
 
 
 def guardrails_policy(
-    account: Account, prefix: str, boundary_arn: str, foreign_role_arns: Sequence[str] = ()
+    account: Account,
+    prefix: str,
+    boundary_arn: str,
+    foreign_role_arns: Sequence[str] = (),
+    *,
+    environment: str,
+    vpc_arn: str,
 ) -> str:
     """What the infrastructure role may never do, whatever its own policy allows: a managed
     policy of its own, because a role's inline policies may total only 10,240 characters and
@@ -810,6 +837,41 @@ def guardrails_policy(
             "Resource": "*",
             "Condition": {
                 "ForAnyValue:StringEquals": {"kms:ResourceAliases": _guarded_aliases(prefix)}
+            },
+        },
+        # The environment tag is what scopes this role: once a resource carries one, it may
+        # not be changed or removed, nor any tag of another environment's resource touched.
+        # A resource without one (another team's, untagged) may be tagged only as it is
+        # created (ec2:CreateAction); KMS has no such key: see the README's security table.
+        {
+            "Sid": "NeverChangeAnEnvironmentTag",
+            "Effect": "Deny",
+            "Action": [*TAGGING],
+            "Resource": "*",
+            "Condition": {
+                "Null": {"aws:ResourceTag/environment": "false"},
+                "ForAnyValue:StringEquals": {"aws:TagKeys": ["environment"]},
+            },
+        },
+        {
+            "Sid": "NeverTagAnotherEnvironmentsResources",
+            "Effect": "Deny",
+            "Action": [*TAGGING],
+            "Resource": "*",
+            "Condition": {
+                "Null": {"aws:ResourceTag/environment": "false"},
+                "StringNotEquals": {"aws:ResourceTag/environment": environment},
+            },
+        },
+        {
+            "Sid": "TagUntaggedNetworkResourcesOnlyAsTheyAreCreated",
+            "Effect": "Deny",
+            "Action": "ec2:CreateTags",
+            "Resource": "*",
+            "Condition": {
+                "Null": {"aws:ResourceTag/environment": "true", "ec2:CreateAction": "true"},
+                # the VPC's own default security group, AWS's and untagged until adopted
+                "ArnNotEquals": {"ec2:Vpc": vpc_arn},
             },
         },
         {

@@ -4,10 +4,10 @@ a NotAction's), the resource (wildcards) and every condition of its statement ag
 request's context.
 
 Conditions: the operators the program writes (String/Arn Equals and Like, with a list of values
-meaning any of them; ArnNotLike, none of them; ForAnyValue:StringEquals over a multivalued key
-such as kms:ResourceAliases); a key absent from the context fails its condition (every operator
-the program writes in a Deny is one whose key the request always carries). NotResource: every
-resource but those.
+meaning any of them; the Not operators, none of them; ForAnyValue:StringEquals over a
+multivalued key such as kms:ResourceAliases; Null). A key absent from the context fails its
+condition, except under a Not operator, where it holds, as in IAM ("Condition operators", IAM
+user guide). NotResource: every resource but those.
 """
 
 from __future__ import annotations
@@ -23,7 +23,10 @@ OPERATORS = {
     "ArnEquals",
     "ArnLike",
     "ArnNotLike",
+    "ArnNotEquals",
+    "StringNotEquals",
     "ForAnyValue:StringEquals",
+    "Null",
 }
 
 
@@ -55,9 +58,16 @@ def _conditions_hold(
         if operator not in OPERATORS:
             raise ValueError(f"the evaluator does not know the condition operator {operator}")
         like = operator.endswith("Like")
+        negated = "Not" in operator
         for key, values in pairs.items():
             actual = context.get(key)
+            if operator == "Null":  # "true": the key is absent; "false": present
+                if (actual is None) is not (str(values).lower() == "true"):
+                    return False
+                continue
             if actual is None:
+                if negated:  # IAM: a negated operator over an absent key holds
+                    continue
                 return False
             allowed = _listed(values)
             if operator.startswith("ForAnyValue:"):
@@ -67,7 +77,7 @@ def _conditions_hold(
             if not isinstance(actual, str):
                 return False
             matched = any(_glob(v, actual) if like else v == actual for v in allowed)
-            if matched is ("Not" in operator):  # ArnNotLike: none of the values matches
+            if matched is negated:  # ArnNotLike, StringNotEquals: none of the values matches
                 return False
     return True
 
@@ -104,11 +114,16 @@ def requests_of(document: Mapping[str, Any]) -> Iterable[Request]:
     for statement in document["Statement"]:
         if statement["Effect"] != "Allow":
             continue
+        conditions = statement.get("Condition", {})
         context = {
             key: _listed(values)[0]
-            for pairs in statement.get("Condition", {}).values()
+            for operator, pairs in conditions.items()
+            if operator != "Null"
             for key, values in pairs.items()
         }
+        for key, absent in conditions.get("Null", {}).items():
+            if str(absent).lower() == "true":
+                context.pop(key, None)
         for action in _listed(statement["Action"]):
             for resource in _listed(statement["Resource"]):
                 yield Request(action, resource, context)

@@ -508,7 +508,12 @@ def test_the_deploy_roles_policies_fit_iams_limits_with_real_arns_in_any_region(
     )
     compact = json.dumps(json.loads(inline), separators=(",", ":"))
     assert len(compact) < 10_240, (region, len(compact))
-    guards = json.dumps(json.loads(guardrails_policy(account, prefix, boundary)))
+    vpc = f"arn:aws:ec2:{region}:{ACCOUNT}:vpc/vpc-0123456789abcdef0"
+    roles = [f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/{region}/" + "x" * 64]
+    guarded = guardrails_policy(
+        account, prefix, boundary, roles, environment="staging", vpc_arn=vpc
+    )
+    guards = json.dumps(json.loads(guarded))
     assert len(guards.replace(" ", "")) < 6_144
 
 
@@ -589,3 +594,109 @@ def test_the_deploy_role_cannot_re_trust_a_role_it_did_not_create(run: Evaluatio
     assert not allows(infrastructure, Request("iam:UpdateAssumeRolePolicy", trail_logs))
     created = f"arn:aws:iam::{ACCOUNT}:role/{prefix}-flow-logs-20261206"
     assert allows(infrastructure, Request("iam:UpdateAssumeRolePolicy", created))
+
+
+def test_the_deploy_role_cannot_retag_another_environments_resources_into_its_scope(
+    run: Evaluation,
+) -> None:
+    """All three committed stacks share one account: a tag in the request alone would let
+    staging's role (assumed on every push to develop) retag prod's key or security group as
+    staging's, then manage it; or authorize, by a new resource's tag, a request that also
+    names prod's subnet or group."""
+    infrastructure = infrastructure_of(run)
+    account = Account("aws", ACCOUNT, REGION)
+    (trail,) = run.mocks.of_type("aws:cloudtrail/trail:Trail")
+    mine = trail.inputs["name"].removesuffix("-audit").removeprefix("switchyard-")
+    theirs = "prod" if mine != "prod" else "dev"
+    retag = {
+        "aws:ResourceTag/environment": theirs,
+        "aws:RequestTag/environment": mine,
+        "aws:TagKeys": ("environment",),
+    }
+    group = account.arn("ec2", "security-group/sg-0123456789abcdef0")
+    key = account.arn("kms", "key/1234abcd-12ab-34cd-56ef-1234567890ab")
+    subnet = account.arn("ec2", "subnet/subnet-0123456789abcdef0")
+    new_interface = {"aws:RequestTag/environment": mine, "aws:TagKeys": ("environment",)}
+    refused = [
+        Request("ec2:CreateTags", group, retag),
+        Request("kms:TagResource", key, retag),
+        Request("ec2:DeleteTags", group, {**retag, "aws:TagKeys": ("owner",)}),
+        # a new interface with this environment's tag, in the other's subnet and group
+        Request(
+            "ec2:CreateNetworkInterface",
+            subnet,
+            {**new_interface, "aws:ResourceTag/environment": theirs},
+        ),
+        Request(
+            "ec2:AuthorizeSecurityGroupIngress",
+            group,
+            {**new_interface, "aws:ResourceTag/environment": theirs},
+        ),
+        # its own resource moved to the other environment, or stripped of its tag
+        Request(
+            "ec2:CreateTags",
+            group,
+            {
+                "aws:ResourceTag/environment": mine,
+                "aws:RequestTag/environment": theirs,
+                "aws:TagKeys": ("environment",),
+            },
+        ),
+        Request(
+            "kms:UntagResource",
+            key,
+            {"aws:ResourceTag/environment": mine, "aws:TagKeys": ("environment",)},
+        ),
+        # an untagged resource (not the environment's) tagged after the fact
+        Request(
+            "ec2:CreateTags",
+            group,
+            {
+                "aws:RequestTag/environment": mine,
+                "aws:TagKeys": ("environment",),
+                "ec2:Vpc": account.arn("ec2", "vpc/vpc-0fedcba9876543210"),
+            },
+        ),
+    ]
+    assert [str(r) for r in refused if allows(infrastructure, r)] == []
+    created = [
+        Request(
+            "ec2:CreateSecurityGroup",
+            group,
+            {**new_interface, "ec2:CreateAction": "CreateSecurityGroup"},
+        ),
+        Request(
+            "ec2:CreateTags", group, {**new_interface, "ec2:CreateAction": "CreateSecurityGroup"}
+        ),
+        Request("kms:CreateKey", "*", new_interface),
+        Request("kms:TagResource", key, new_interface),  # as CreateKey tags the new key
+        Request(
+            "ec2:CreateNetworkInterface",
+            subnet,
+            {**new_interface, "aws:ResourceTag/environment": mine},
+        ),
+        Request(
+            "ec2:CreateTags",
+            group,
+            {"aws:ResourceTag/environment": mine, "aws:TagKeys": ("owner",)},
+        ),
+        Request(
+            "kms:ScheduleKeyDeletion",
+            key,
+            {
+                "aws:ResourceTag/environment": mine,
+                "kms:ResourceAliases": (f"alias/switchyard-{mine}-secrets",),
+            },
+        ),
+    ]
+    (adopt,) = [
+        x for x in infrastructure["Statement"] if x.get("Sid") == "AdoptTheDefaultSecurityGroup"
+    ]
+    own_vpc = adopt["Condition"]["ArnEquals"]["ec2:Vpc"]
+    default_group = {
+        "aws:RequestTag/environment": mine,
+        "aws:TagKeys": ("environment",),
+        "ec2:Vpc": own_vpc,
+    }
+    created.append(Request("ec2:CreateTags", group, default_group))  # the VPC's default group
+    assert [str(r) for r in created if not allows(infrastructure, r)] == []
