@@ -7,7 +7,14 @@ plugins closed) and the DIY backend's deferred Unlock deletes the update's lock 
 (pkg/backend/diy/backend.go ``defer b.Unlock``). Written in Python, run as ``bin/pulumi``.
 
 Its environment: STANDIN_LOG (one line per argv and per signal), STANDIN_LOCKS (the stack's
-lock folder), STANDIN_DEAF=1 (it ignores both signals: a CLI stuck in a call).
+lock folder), STANDIN_DEAF=1 (it ignores both signals: a CLI stuck in a call), STANDIN_POLICY
+(a JSON ``policyEvent``: with it, ``up`` and ``preview`` report that one violation of the
+``--policy-pack`` they were given and end at once, failing on a mandatory one).
+
+Events go where the Automation API listens for them (``--event-log``: a gRPC address for this
+version), one JSON engine event each (the SDK's pulumi/automation/events.py reads
+``policyEvent`` with ``message``, ``policyName``, ``policyPackName``, ``enforcementLevel``,
+``resourceUrn``; ``summaryEvent`` ends a run, and a preview without one is an error to the SDK).
 """
 
 from __future__ import annotations
@@ -63,14 +70,61 @@ def up() -> int:
     return 255
 
 
+HISTORY = {  # one `pulumi stack history --json` entry, the fields the SDK reads
+    "kind": "update",
+    "startTime": "2026-12-06T03:00:00.000Z",
+    "endTime": "2026-12-06T03:00:01.000Z",
+    "message": "",
+    "environment": {},
+    "config": {},
+    "result": "succeeded",
+    "version": 1,
+    "resourceChanges": {},
+}
+
+
+def send_events(address: str, events: list[dict[str, object]]) -> None:
+    """To a CLI newer than 3.205 the SDK gives ``--event-log tcp://127.0.0.1:<port>``: the
+    engine streams each event, JSON in an EventRequest, to its Events service
+    (pulumi/automation/_stack.py ``_setup_event_log``, ``_EventsServicer``)."""
+    import grpc
+    from pulumi.runtime.proto import events_pb2, events_pb2_grpc
+
+    with grpc.insecure_channel(address.removeprefix("tcp://")) as channel:
+        stub = events_pb2_grpc.EventsStub(channel)
+        stub.StreamEvents(iter([events_pb2.EventRequest(event=json.dumps(e)) for e in events]))
+
+
+def judged(args: list[str]) -> int:
+    """An update or preview that the pack judges: its one violation, then the end."""
+    violation = json.loads(os.environ["STANDIN_POLICY"])
+    judging = "--policy-pack" in args  # no pack given, nothing judges the run
+    events: list[dict[str, object]] = (
+        [{"sequence": 1, "timestamp": 0, "policyEvent": violation}] if judging else []
+    )
+    mandatory = judging and violation.get("enforcementLevel") == "mandatory"
+    if not mandatory:
+        events.append({"sequence": 2, "timestamp": 0, "summaryEvent": {"resourceChanges": {}}})
+    send_events(args[args.index("--event-log") + 1], events)
+    if mandatory:
+        print(f"error: {args[0]} failed", file=sys.stderr, flush=True)
+        return 255
+    return 0
+
+
 def main(argv: list[str]) -> int:
     args = [a for a in argv if a != "--non-interactive"]
     log("argv " + " ".join(args))
     if args[:1] == ["version"]:
         print(f"v{VERSION}")
         return 0
+    if args[:1] in (["up"], ["preview"]) and "STANDIN_POLICY" in os.environ:
+        return judged(args)
     if args[:1] == ["up"]:
         return up()
+    if args[:2] == ["stack", "history"]:  # the SDK reads the last update's summary after `up`
+        print(json.dumps([HISTORY]))
+        return 0
     if args[:2] == ["stack", "output"]:
         print("{}")
         return 0

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from delivery.config.stackfile import PROJECT_ROOT
 from delivery.errors import SwitchyardError
@@ -18,6 +18,9 @@ from delivery.release.pulumi_cli import CancellableCommand, Stopped
 from delivery.release.state_lock import StateLocks, clear_child_lock
 
 PULUMI_INSTALL = "https://www.pulumi.com/docs/iac/download-install/"
+# The security baseline (policy/PulumiPolicy.yaml): every `up` and `preview` the driver runs
+# is judged by it, as `pulumi up --policy-pack policy` is; a mandatory violation fails them.
+POLICY_PACK: Final = PROJECT_ROOT / "policy"
 
 
 class StackUnavailable(SwitchyardError):
@@ -72,6 +75,7 @@ class AutomationStack:
         self._s3_client = s3_client or _s3_client
         self._backend: str | None = None
         self._stopped: Stopped | None = None
+        self.policy_packs = [str(POLICY_PACK)]
 
     @classmethod
     def select(cls, stack: str, say: Callable[[str], None] = print) -> AutomationStack:
@@ -111,9 +115,19 @@ class AutomationStack:
                 self._say(f"pulumi {diagnostic.severity}: {message}")
                 if diagnostic.severity == "error":
                     errors.append(message)
+            if event.policy_event is not None:
+                line = policy_line(event.policy_event)
+                self._say(line)
+                if event.policy_event.enforcement_level == MANDATORY:
+                    errors.insert(0, line)
 
         try:
-            self._stack.up(on_event=on_event, color="never", suppress_progress=True)
+            self._stack.up(
+                on_event=on_event,
+                color="never",
+                suppress_progress=True,
+                policy_packs=self.policy_packs,
+            )
         except auto.errors.ConcurrentUpdateError as exc:
             raise StackUnavailable(
                 f"another update of stack {self.name} is running ({exc}); wait for it, or if "
@@ -141,10 +155,33 @@ class AutomationStack:
 
     def preview(self, on_event: Callable[[Any], None]) -> None:
         auto = _automation()
+        blocking: list[str] = []
+
+        def seen(event: Any) -> None:
+            policy = event.policy_event
+            if policy is not None and policy.enforcement_level == MANDATORY:
+                blocking.append(policy_line(policy))
+            on_event(event)
+
         try:
-            self._stack.preview(diff=True, on_event=on_event, color="never")
+            self._stack.preview(
+                diff=True, on_event=seen, color="never", policy_packs=self.policy_packs
+            )
         except auto.errors.CommandError as exc:
-            raise SwitchyardError(f"pulumi preview failed: {exc}") from exc
+            raise SwitchyardError(f"pulumi preview failed: {'; '.join(blocking) or exc}") from exc
+
+
+# pulumi-policy's enforcement levels; a mandatory violation fails the preview or update.
+MANDATORY: Final = "mandatory"
+
+
+def policy_line(event: Any) -> str:
+    """One policy event (the engine's ``policyEvent``: pulumi.automation.events.PolicyEvent)."""
+    where = f" on {str(event.resource_urn).rsplit('::', 1)[-1]}" if event.resource_urn else ""
+    return (
+        f"{event.enforcement_level} policy violation: {event.policy_pack_name}/"
+        f"{event.policy_name}{where}: {event.message.strip()}"
+    )
 
 
 def _s3_client(region: str | None) -> Any:

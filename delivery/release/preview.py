@@ -17,6 +17,7 @@ from delivery.config.model import Colour, Settings
 from delivery.config.settings import load_settings
 from delivery.plans.alarms import worst_case_fault_to_rollback
 from delivery.plans.schedule import expected_duration_seconds
+from delivery.release.automation import policy_line
 from delivery.release.keys import LIVE_COLOUR
 from delivery.release.port import text_value
 
@@ -91,6 +92,8 @@ class PreviewPlan:
     unchanged: int = 0
     live_change: tuple[Colour, Colour] | None = None
     settings: Settings | None = None  # the stack's settings after the change
+    policy: list[str] = field(default_factory=list)  # the policy pack's violations
+    diagnostics: list[str] = field(default_factory=list)  # the engine's warnings and errors
 
     @property
     def counts(self) -> Counter[OpType]:
@@ -108,6 +111,11 @@ def plan_from_events(stack: str, events: Iterable[EngineEvent]) -> PreviewPlan:
     """A preview's changes from its engine events (``resourcePreEvent`` step metadata)."""
     plan = PreviewPlan(stack, "pulumi preview")
     for event in events:
+        if event.policy_event is not None:
+            plan.policy.append(policy_line(event.policy_event))
+        diagnostic = event.diagnostic_event
+        if diagnostic is not None and diagnostic.severity in ("warning", "error"):
+            plan.diagnostics.append(f"{diagnostic.severity}: {diagnostic.message.strip()}")
         pre = event.resource_pre_event
         if pre is None or pre.metadata is None:
             continue
@@ -187,6 +195,21 @@ def render(plan: PreviewPlan, limit: int = BODY_LIMIT) -> str:
             "> [!CAUTION]",
             f"> {len(warnings)} stateful or protected resource(s) would be replaced or deleted:",
             *(f"> - {w}" for w in warnings),
+            "",
+        ]
+    if plan.policy:
+        head += [
+            "> [!WARNING]",
+            f"> {len(plan.policy)} policy violation(s) (the `policy/` pack; mandatory ones "
+            "block `pulumi up`):",
+            *(f"> - {line}" for line in plan.policy),
+            "",
+        ]
+    if plan.diagnostics:
+        head += [
+            f"{len(plan.diagnostics)} diagnostic(s) from the engine:",
+            "",
+            *(f"- {line}" for line in plan.diagnostics),
             "",
         ]
     head += ["| operation | resources |", "| --- | --- |"]

@@ -113,7 +113,15 @@ class ScopedStack(ForwardingStack):
         self._inner.set_config(values)
 
     def up(self, on_progress: OnProgress) -> None:
-        outside = outside_scope(self._planned())
+        try:
+            planned = self._planned()
+        except SwitchyardError as exc:  # a mandatory policy violation, a program error
+            self._put_back()
+            raise OutOfReleaseScope(
+                f"the release's `pulumi preview` failed, so nothing was applied and the "
+                f"release's config is put back: {exc}"
+            ) from exc
+        outside = outside_scope(planned)
         if outside:
             self._put_back()
             shown = [_line(c) for c in outside[:SHOWN_AT_MOST]]

@@ -1184,3 +1184,23 @@ def test_infrastructure_that_drifts_in_before_promote_stops_it_with_the_colour_p
     assert "cluster-vpc-cni" in record.cause
     assert rig.stack.values[LIVE_COLOUR] == "blue"
     assert rig.stack.world.weights == Weights.all_on(Colour.BLUE)
+
+
+def test_a_preview_the_policy_pack_fails_stops_the_release_with_its_config_put_back(
+    rig: Rig,
+) -> None:
+    before = dict(rig.stack.values)
+
+    def refused() -> list[Change]:
+        raise SwitchyardError(
+            "pulumi preview failed: mandatory policy violation: switchyard-baseline/"
+            "s3-bucket-tls-only on records-bucket: the bucket policy allows plain HTTP"
+        )
+
+    rig.planned = refused
+    record = rig.release()
+
+    assert record.outcome is Outcome.STOPPED
+    assert "s3-bucket-tls-only on records-bucket" in record.cause
+    assert rig.stack.ups == 0
+    assert rig.stack.values == {**before, CANDIDATE_REPLICAS: before.get(CANDIDATE_REPLICAS, "0")}
