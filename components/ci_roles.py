@@ -75,6 +75,46 @@ def permissions_boundary_document(prefix: str) -> str:
             "Action": [*TRAIL_BLINDING, *KEY_DISABLING, "kms:DeleteAlias", "kms:UpdateAlias"],
             "Resource": "*",
         },
+        # The paths cloudsplaining lists for a role that may not touch IAM: code that runs as
+        # another identity (Lambda, SSM commands and sessions, CloudFormation, Glue,
+        # SageMaker, CodeBuild, a node's user data or launch template), a cluster's access
+        # (EKS access entries, its endpoint), and data handed to another account (a secret's
+        # resource policy, a KMS grant not for an AWS service, a shared snapshot or image).
+        {
+            "Sid": "NeverTheKnownPathsOut",
+            "Effect": "Deny",
+            "Action": [
+                "lambda:*",
+                "ssm:SendCommand",
+                "ssm:StartSession",
+                "ssm:StartAutomationExecution",
+                "ssm:CreateAssociation",
+                "cloudformation:*",
+                "glue:*",
+                "sagemaker:*",
+                "codebuild:*",
+                "ec2-instance-connect:*",
+                "ec2:ModifyInstanceAttribute",
+                "ec2:CreateLaunchTemplateVersion",
+                "ec2:ModifyLaunchTemplate",
+                "ec2:ModifySnapshotAttribute",
+                "ec2:ModifyImageAttribute",
+                "eks:CreateAccessEntry",
+                "eks:UpdateAccessEntry",
+                "eks:AssociateAccessPolicy",
+                "eks:CreatePodIdentityAssociation",
+                "eks:UpdateClusterConfig",
+                "secretsmanager:PutResourcePolicy",
+            ],
+            "Resource": "*",
+        },
+        {
+            "Sid": "GrantKeysOnlyToAwsServices",
+            "Effect": "Deny",
+            "Action": "kms:CreateGrant",
+            "Resource": "*",
+            "Condition": {"Bool": {"kms:GrantIsForAWSResource": "false"}},
+        },
         {
             "Sid": "ReadOnlyThisEnvironmentsSecrets",
             "Effect": "Deny",
@@ -201,6 +241,7 @@ class CiRoles(pulumi.ComponentResource):
                     args.foreign_role_arns,
                     environment=args.environment,
                     vpc_arn=a[2],
+                    cluster_name=args.cluster_name,
                 )
             ),
             opts=child,
@@ -209,6 +250,19 @@ class CiRoles(pulumi.ComponentResource):
             f"{name}-guardrails",
             role=self.roles[INFRASTRUCTURE].name,
             policy_arn=guardrails.arn,
+            opts=child,
+        )
+        operations = aws.iam.Policy(
+            f"{name}-operations",
+            name=f"{args.name_prefix}-{OPERATIONS}",
+            description=f"Switchyard {args.name_prefix}: more of what the infrastructure role does",
+            policy=account.apply(lambda a: operations_policy(a, args.name_prefix)),
+            opts=child,
+        )
+        aws.iam.RolePolicyAttachment(
+            f"{name}-operations",
+            role=self.roles[INFRASTRUCTURE].name,
+            policy_arn=operations.arn,
             opts=child,
         )
         self.register_outputs({f"{kind}RoleArn": r.arn for kind, r in self.roles.items()})
@@ -420,12 +474,21 @@ def infrastructure_policy(
             ["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"],
             [account.arn("kms", f"alias/{named}"), account.arn("kms", "key/*")],
         ),
+        # Only the kinds of resource the program creates: never a snapshot, an interface, a
+        # peering connection or an image, whose parents could be another owner's.
         _allow(
             "CreateTaggedNetworkResources",
-            # Authorize*: a security-group rule created with tags is itself a new resource;
-            # its group is authorized by the group's own tag (the statement below).
-            ["ec2:Create*", "ec2:AllocateAddress", "ec2:Authorize*"],
-            "*",
+            ["ec2:Create*", "ec2:AllocateAddress"],
+            [account.arn("ec2", f"{kind}/*") for kind in CREATED_EC2_RESOURCES],
+            StringEquals=tagging,
+            Null=untagged,
+        ),
+        # A security-group rule created with tags is itself a new resource; its group is
+        # authorized by the group's own tag (below) or as one of the VPC's own (adopted).
+        _allow(
+            "CreateTaggedRules",
+            ["ec2:Authorize*"],
+            account.arn("ec2", "security-group-rule/*"),
             StringEquals=tagging,
             Null=untagged,
         ),
@@ -451,7 +514,16 @@ def infrastructure_policy(
         # The VPC's default security group is AWS's, untagged until adopted: scoped by VPC.
         _allow(
             "AdoptTheDefaultSecurityGroup",
-            ["ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress", "ec2:CreateTags"],
+            # also EKS's cluster security group, which carries EKS's tags, not ours: the
+            # Kubernetes API's 443 rules live on it (terraform-provider-aws updates a rule in
+            # place with ModifySecurityGroupRules)
+            [
+                "ec2:AuthorizeSecurityGroupIngress",
+                "ec2:RevokeSecurityGroupIngress",
+                "ec2:RevokeSecurityGroupEgress",
+                "ec2:ModifySecurityGroupRules",
+                "ec2:CreateTags",
+            ],
             account.arn("ec2", "security-group/*"),
             ArnEquals={"ec2:Vpc": vpc_arn},
         ),
@@ -605,7 +677,7 @@ def infrastructure_policy(
                 "iam:DetachRolePolicy",
             ],
             account.arn("iam", f"role/{named}", region=False),
-            StringEquals={"iam:PermissionsBoundary": boundary_arn},
+            ArnEquals={"iam:PermissionsBoundary": boundary_arn},
         ),
         _allow(
             "ManageThisEnvironmentsRoles",
@@ -685,6 +757,63 @@ def infrastructure_policy(
     )
 
 
+OPERATIONS = "ci-operations"
+
+
+def operations_arn(account: Account, prefix: str) -> str:
+    return account.arn("iam", f"policy/{prefix}-{OPERATIONS}", region=False)
+
+
+def operations_policy(account: Account, prefix: str) -> str:
+    """The rest of the infrastructure role's rights, in a managed policy of its own: its inline
+    policy is at IAM's 10,240 characters with the longest region names."""
+    named = f"{prefix}*"
+    return document(
+        # The account's service-linked roles, on a fresh account's first use of each service.
+        _allow(
+            "CreateTheServicesLinkedRoles",
+            ["iam:CreateServiceLinkedRole"],
+            account.arn("iam", "role/aws-service-role/*", region=False),
+            StringEquals={"iam:AWSServiceName": list(LINKED_SERVICES)},
+        ),
+        # Incident Manager: the environment's contacts, plans and response plans by their
+        # names; creating a response plan or the replication set takes no resource ARN
+        # (Service Authorization Reference, via cfn-lint's Policies.json), deleting the set
+        # (and with it every incident record) is an administrator's.
+        _allow(
+            "ManageThisEnvironmentsContacts",
+            ["ssm-contacts:*Contact*", "ssm-contacts:*Tag*"],
+            [
+                account.arn("ssm-contacts", f"contact/{named}"),
+                account.arn("ssm-contacts", f"contactchannel/{named}"),
+            ],
+        ),
+        _allow(
+            "ManageThisEnvironmentsResponsePlans",
+            [
+                "ssm-incidents:*ResponsePlan",
+                "ssm-incidents:*Tag*",
+                "ssm-incidents:GetReplicationSet",
+                "ssm-incidents:UpdateReplicationSet",
+            ],
+            [
+                account.arn("ssm-incidents", f"response-plan/{named}", region=False),
+                account.arn("ssm-incidents", "replication-set/*", region=False),
+            ],
+        ),
+        _allow(
+            "CreateResponsePlansAndTheReplicationSet",
+            [
+                "ssm-incidents:CreateResponsePlan",
+                "ssm-incidents:CreateReplicationSet",
+                "ssm-incidents:List*",
+                "ssm-contacts:List*",
+            ],
+            "*",
+        ),
+    )
+
+
 GUARDRAILS = "ci-guardrails"
 
 
@@ -702,6 +831,26 @@ TRAIL_BLINDING: Final = (
     "cloudtrail:StopLogging",
     "cloudtrail:UpdateTrail",
     "cloudtrail:Put*Selectors",
+)
+# The EC2 resources the program creates (components/network.py, cluster.py).
+CREATED_EC2_RESOURCES: Final = (
+    "vpc",
+    "subnet",
+    "internet-gateway",
+    "natgateway",
+    "elastic-ip",
+    "route-table",
+    "security-group",
+    "vpc-flow-log",
+    "launch-template",
+)
+# The services whose linked roles the program's resources need in a fresh account.
+LINKED_SERVICES: Final = (
+    "eks.amazonaws.com",
+    "eks-nodegroup.amazonaws.com",
+    "elasticloadbalancing.amazonaws.com",
+    "autoscaling.amazonaws.com",
+    "ssm-incidents.amazonaws.com",
 )
 TAGGING: Final = ("ec2:CreateTags", "ec2:DeleteTags", "kms:TagResource", "kms:UntagResource")
 KEY_DISABLING: Final = (
@@ -727,7 +876,13 @@ def _audit_guard(sid: str, account: Account, prefix: str) -> Statement:
             "logs:DeleteMetricFilter",
             "logs:PutMetricFilter",
             "logs:PutRetentionPolicy",
+            "logs:AssociateKmsKey",
             "logs:DisassociateKmsKey",
+            "logs:DeleteLogStream",
+            "logs:PutDataProtectionPolicy",
+            "logs:PutSubscriptionFilter",
+            "cloudwatch:DisableAlarmActions",
+            "cloudwatch:SetAlarmState",
             "s3:DeleteBucket*",
             "s3:DeleteObject*",
             "s3:PutBucketAcl",
@@ -741,6 +896,11 @@ def _audit_guard(sid: str, account: Account, prefix: str) -> Statement:
             "s3:PutReplicationConfiguration",
             "sns:DeleteTopic",
             "sns:SetTopicAttributes",
+            "sns:SetSubscriptionAttributes",
+            "sns:Unsubscribe",
+            "sns:AddPermission",
+            "sns:RemovePermission",
+            "sns:PutDataProtectionPolicy",
         ],
         "Resource": [
             account.arn("cloudtrail", f"trail/{audit_trail_name(prefix)}"),
@@ -769,6 +929,7 @@ def guardrails_policy(
     *,
     environment: str,
     vpc_arn: str,
+    cluster_name: str,
 ) -> str:
     """What the infrastructure role may never do, whatever its own policy allows: a managed
     policy of its own, because a role's inline policies may total only 10,240 characters and
@@ -875,6 +1036,36 @@ def guardrails_policy(
             },
         },
         {
+            "Sid": "NeverDeleteTagsWithoutNamingThem",  # DeleteTags without Tags deletes all
+            "Effect": "Deny",
+            "Action": "ec2:DeleteTags",
+            "Resource": "*",
+            "Condition": {
+                "Null": {"aws:ResourceTag/environment": "false", "aws:TagKeys": "true"},
+            },
+        },
+        # Trusts are fixed (GitHub's OIDC, a service, the cluster's issuer): rewriting one, on a
+        # role it created too (the workload's reads the secrets unalarmed), is an
+        # administrator's `pulumi up`. So is switching the cluster's audit log off, or
+        # opening its API (UpdateClusterConfig), and erasing that log.
+        {
+            "Sid": "NeverRewriteATrustOrTheClustersLogging",
+            "Effect": "Deny",
+            "Action": [
+                "iam:UpdateAssumeRolePolicy",
+                "eks:UpdateClusterConfig",
+                "logs:DeleteLogGroup",
+                "logs:PutRetentionPolicy",
+                "logs:DeleteLogStream",
+            ],
+            "Resource": [
+                account.arn("iam", "role/*", region=False),
+                account.arn("eks", f"cluster/{cluster_name}"),
+                account.arn("logs", f"log-group:/aws/eks/{cluster_name}/cluster"),
+                account.arn("logs", f"log-group:/aws/eks/{cluster_name}/cluster:*"),
+            ],
+        },
+        {
             "Sid": "NeverMoveTheirAliases",
             "Effect": "Deny",
             "Action": ["kms:DeleteAlias", "kms:UpdateAlias"],
@@ -893,6 +1084,7 @@ def guardrails_policy(
             "Resource": [
                 boundary_arn,
                 guardrails_arn(account, prefix),
+                operations_arn(account, prefix),
                 account.arn("iam", "role/*", region=False),
             ],
         },

@@ -27,6 +27,7 @@ OPERATORS = {
     "StringNotEquals",
     "ForAnyValue:StringEquals",
     "Null",
+    "Bool",
 }
 
 
@@ -38,6 +39,11 @@ def _glob(pattern: str, text: str, *, fold: bool = False) -> bool:
     """IAM's wildcards: ``*`` any run of characters, ``?`` one; nothing else is special."""
     regex = re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".")
     return re.fullmatch(regex, text, re.IGNORECASE if fold else 0) is not None
+
+
+def _arn_glob(pattern: str, arn: str) -> bool:
+    parts, given = pattern.split(":", 5), arn.split(":", 5)
+    return len(parts) == len(given) and all(_glob(p, g) for p, g in zip(parts, given, strict=True))
 
 
 @dataclass(frozen=True)
@@ -57,10 +63,14 @@ def _conditions_hold(
     for operator, pairs in condition.items():
         if operator not in OPERATORS:
             raise ValueError(f"the evaluator does not know the condition operator {operator}")
-        like = operator.endswith("Like")
+        # IAM: ArnEquals is ArnLike, each of an ARN's six parts matched on its own with
+        # wildcards ("Condition operators", IAM user guide); condition keys ignore case.
+        arn = operator.startswith("Arn")
+        like = operator.endswith("Like") or arn
         negated = "Not" in operator
+        folded = {k.lower(): v for k, v in context.items()}
         for key, values in pairs.items():
-            actual = context.get(key)
+            actual = folded.get(key.lower())
             if operator == "Null":  # "true": the key is absent; "false": present
                 if (actual is None) is not (str(values).lower() == "true"):
                     return False
@@ -76,7 +86,10 @@ def _conditions_hold(
                 continue
             if not isinstance(actual, str):
                 return False
-            matched = any(_glob(v, actual) if like else v == actual for v in allowed)
+            if operator == "Bool":
+                allowed = [str(v).lower() for v in allowed]
+            match = _arn_glob if arn else _glob
+            matched = any(match(v, actual) if like else v == actual for v in allowed)
             if matched is negated:  # ArnNotLike, StringNotEquals: none of the values matches
                 return False
     return True

@@ -264,21 +264,19 @@ def boundary_of(run: Evaluation) -> str:
 
 def infrastructure_of(run: Evaluation) -> dict[str, Any]:
     """Every statement IAM evaluates for the infrastructure role: its inline policy and the
-    guardrails attached to it."""
+    managed policies attached to it (the guardrails and the rest of its rights)."""
     (inline,) = [r for r in run.mocks.of_type(ROLE_POLICY) if r.name == "ci-infrastructure"]
     (role,) = [r for r in run.mocks.of_type(ROLE) if r.name == "ci-infrastructure"]
-    (attached,) = [
-        r
+    attached = sorted(
+        r.name
         for r in run.mocks.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
         if r.inputs.get("role") == role.inputs["name"]
-    ]
-    (guardrails,) = [
-        r for r in run.mocks.of_type("aws:iam/policy:Policy") if r.name == "ci-guardrails"
-    ]
-    assert attached.name == guardrails.name  # the attachment of exactly these guardrails
+    )
+    assert attached == ["ci-guardrails", "ci-operations"]
+    managed = [r for r in run.mocks.of_type("aws:iam/policy:Policy") if r.name in attached]
     statements = [
         *json.loads(inline.inputs["policy"])["Statement"],
-        *json.loads(guardrails.inputs["policy"])["Statement"],
+        *(s for policy in managed for s in json.loads(policy.inputs["policy"])["Statement"]),
     ]
     return {"Version": "2012-10-17", "Statement": statements}
 
@@ -511,7 +509,7 @@ def test_the_deploy_roles_policies_fit_iams_limits_with_real_arns_in_any_region(
     vpc = f"arn:aws:ec2:{region}:{ACCOUNT}:vpc/vpc-0123456789abcdef0"
     roles = [f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/{region}/" + "x" * 64]
     guarded = guardrails_policy(
-        account, prefix, boundary, roles, environment="staging", vpc_arn=vpc
+        account, prefix, boundary, roles, environment="staging", vpc_arn=vpc, cluster_name=prefix
     )
     guards = json.dumps(json.loads(guarded))
     assert len(guards.replace(" ", "")) < 6_144
@@ -592,8 +590,10 @@ def test_the_deploy_role_cannot_re_trust_a_role_it_did_not_create(run: Evaluatio
         assert not allows(infrastructure, Request(action, deploy)), action
     trail_logs = f"arn:aws:iam::{ACCOUNT}:role/{prefix}-trail-logs-20261206"
     assert not allows(infrastructure, Request("iam:UpdateAssumeRolePolicy", trail_logs))
-    created = f"arn:aws:iam::{ACCOUNT}:role/{prefix}-flow-logs-20261206"
-    assert allows(infrastructure, Request("iam:UpdateAssumeRolePolicy", created))
+    # nor one it created: trusts are fixed, and the workload's role reads the secrets unalarmed
+    created = f"arn:aws:iam::{ACCOUNT}:role/{prefix}-web-20261206"
+    assert not allows(infrastructure, Request("iam:UpdateAssumeRolePolicy", created))
+    assert allows(infrastructure, Request("iam:TagRole", created))
 
 
 def test_the_deploy_role_cannot_retag_another_environments_resources_into_its_scope(
@@ -700,3 +700,124 @@ def test_the_deploy_role_cannot_retag_another_environments_resources_into_its_sc
     }
     created.append(Request("ec2:CreateTags", group, default_group))  # the VPC's default group
     assert [str(r) for r in created if not allows(infrastructure, r)] == []
+
+
+def _prefix(run: Evaluation) -> str:
+    (trail,) = run.mocks.of_type("aws:cloudtrail/trail:Trail")
+    return str(trail.inputs["name"]).removesuffix("-audit")
+
+
+def test_the_review_paths_out_of_the_audit_and_the_tag_scope_are_closed(run: Evaluation) -> None:
+    """Each found by a hostile review of the rendered policies: a violating request, and the
+    compliant one next to it that must stay possible."""
+    infrastructure = infrastructure_of(run)
+    account = Account("aws", ACCOUNT, REGION)
+    prefix, mine = _prefix(run), _prefix(run).removeprefix("switchyard-")
+    warning, info = account.arn("sns", f"{prefix}-warning"), account.arn("sns", f"{prefix}-info")
+    audit_group = account.arn("logs", f"log-group:/switchyard/{prefix}/cloudtrail")
+    flow_group = account.arn("logs", f"log-group:/switchyard/{prefix}/flow-logs")
+    (cluster,) = run.mocks.of_type("aws:eks/cluster:Cluster")
+    name = str(cluster.inputs["name"])
+    control_plane = account.arn("logs", f"log-group:/aws/eks/{name}/cluster")
+    (adopt,) = [
+        x for x in infrastructure["Statement"] if x.get("Sid") == "AdoptTheDefaultSecurityGroup"
+    ]
+    own_vpc = adopt["Condition"]["ArnEquals"]["ec2:Vpc"]
+    elsewhere = account.arn("ec2", "vpc/vpc-0fedcba9876543210")
+    group = account.arn("ec2", "security-group/sg-0123456789abcdef0")
+    rule: dict[str, str | tuple[str, ...]] = {
+        "aws:RequestTag/environment": mine,
+        "aws:TagKeys": ("environment",),
+    }
+    refused = [
+        Request("sns:Unsubscribe", warning),
+        Request("sns:SetSubscriptionAttributes", warning),
+        Request("logs:AssociateKmsKey", audit_group),
+        Request("logs:PutSubscriptionFilter", audit_group),
+        Request("eks:UpdateClusterConfig", account.arn("eks", f"cluster/{name}")),
+        Request("logs:DeleteLogGroup", control_plane),
+        # an untagged group of another owner, authorized by a new rule's tag
+        Request("ec2:AuthorizeSecurityGroupIngress", group, {**rule, "ec2:Vpc": elsewhere}),
+        Request("ec2:CreateSnapshot", account.arn("ec2", "volume/vol-0123456789abcdef0"), rule),
+        # DeleteTags without Tags deletes every tag, the environment's with them
+        Request("ec2:DeleteTags", group, {"aws:ResourceTag/environment": mine}),
+    ]
+    assert [str(r) for r in refused if allows(infrastructure, r)] == []
+    kept = [
+        Request("sns:Subscribe", info),
+        Request("logs:AssociateKmsKey", flow_group),
+        Request("eks:UpdateClusterVersion", account.arn("eks", f"cluster/{name}")),
+        # EKS's cluster security group, untagged by us, in the environment's VPC
+        Request("ec2:AuthorizeSecurityGroupIngress", group, {**rule, "ec2:Vpc": own_vpc}),
+        Request("ec2:ModifySecurityGroupRules", group, {"ec2:Vpc": own_vpc}),
+        Request(
+            "ec2:AuthorizeSecurityGroupIngress",
+            account.arn("ec2", "security-group-rule/sgr-0123456789abcdef0"),
+            rule,
+        ),
+        Request(
+            "ec2:DeleteTags",
+            group,
+            {"aws:ResourceTag/environment": mine, "aws:TagKeys": ("owner",)},
+        ),
+    ]
+    assert [str(r) for r in kept if not allows(infrastructure, r)] == []
+
+
+def test_incident_manager_and_service_linked_roles_are_the_deploy_roles_to_manage(
+    run: Evaluation,
+) -> None:
+    """Contacts, plans and response plans are in every stack; a fresh account (one per
+    environment) has none of the services' linked roles yet."""
+    infrastructure = infrastructure_of(run)
+    account = Account("aws", ACCOUNT, REGION)
+    prefix = _prefix(run)
+    linked = account.arn("iam", "role/aws-service-role/eks.amazonaws.com/x", region=False)
+    kept = [
+        Request("ssm-contacts:CreateContact", account.arn("ssm-contacts", f"contact/{prefix}-a")),
+        Request("ssm-contacts:UpdateContact", account.arn("ssm-contacts", f"contact/{prefix}-a")),
+        Request("ssm-incidents:CreateResponsePlan", "*"),
+        Request(
+            "ssm-incidents:UpdateResponsePlan",
+            account.arn("ssm-incidents", f"response-plan/{prefix}-critical", region=False),
+        ),
+        Request("iam:CreateServiceLinkedRole", linked, {"iam:AWSServiceName": "eks.amazonaws.com"}),
+    ]
+    assert [str(r) for r in kept if not allows(infrastructure, r)] == []
+    refused = [
+        Request("ssm-contacts:CreateContact", account.arn("ssm-contacts", "contact/oncall")),
+        Request(
+            "ssm-incidents:DeleteReplicationSet",
+            account.arn("ssm-incidents", "replication-set/x", region=False),
+        ),
+        Request(
+            "iam:CreateServiceLinkedRole", linked, {"iam:AWSServiceName": "lambda.amazonaws.com"}
+        ),
+    ]
+    assert [str(r) for r in refused if allows(infrastructure, r)] == []
+
+
+def test_a_role_it_creates_cannot_take_the_known_paths_out_of_the_environment(
+    run: Evaluation,
+) -> None:
+    """cloudsplaining's escalation and exfiltration methods for a role without IAM: the
+    boundary denies each, whatever the role's inline policy grants."""
+    (policy,) = [
+        p for p in run.mocks.of_type("aws:iam/policy:Policy") if p.name == "permissions-boundary"
+    ]
+    boundary = json.loads(policy.inputs["policy"])
+    account = Account("aws", ACCOUNT, REGION)
+    prod = account.arn("eks", "cluster/switchyard-prod")
+    refused = [
+        Request("lambda:UpdateFunctionCode", account.arn("lambda", "function:rotate")),
+        Request("ssm:SendCommand", account.arn("ec2", "instance/i-0123456789abcdef0")),
+        Request("eks:CreateAccessEntry", prod),
+        Request("eks:AssociateAccessPolicy", prod),
+        Request("secretsmanager:PutResourcePolicy", account.arn("secretsmanager", "secret:x")),
+        Request("kms:CreateGrant", "*", {"kms:GrantIsForAWSResource": "false"}),
+        Request("ec2:ModifySnapshotAttribute", "*"),
+        Request("cloudformation:CreateStack", "*"),
+    ]
+    assert [str(r) for r in refused if allows_under(ADMINISTRATOR, boundary, r)] == []
+    kept = Request("kms:CreateGrant", "*", {"kms:GrantIsForAWSResource": "true"})  # EKS's
+    assert allows_under(ADMINISTRATOR, boundary, kept)

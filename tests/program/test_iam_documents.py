@@ -30,20 +30,28 @@ STACKS = ("dev", "staging", "prod")
 SERVICES = {
     "acm": ["acm"],
     "autoscaling": ["autoscaling"],
+    "cloudformation": ["cloudformation"],
     "cloudtrail": ["cloudtrail"],
     "cloudwatch": ["cloudwatch"],
+    "codebuild": ["codebuild"],
     "cognito-idp": ["cognito-idp"],
     "ec2": ["ec2"],
+    "ec2-instance-connect": ["ec2-instance-connect"],
     "eks": ["eks"],
     "elasticloadbalancing": ["elbv2", "elb"],
+    "glue": ["glue"],
     "iam": ["iam"],
     "kms": ["kms"],
+    "lambda": ["lambda"],
     "logs": ["logs"],
     "s3": ["s3"],
+    "sagemaker": ["sagemaker"],
     "secretsmanager": ["secretsmanager"],
     "shield": ["shield"],
     "sns": ["sns"],
     "ssm": ["ssm"],
+    "ssm-contacts": ["ssm-contacts"],
+    "ssm-incidents": ["ssm-incidents"],
     "sts": ["sts"],
     "waf-regional": ["waf-regional"],
     "wafv2": ["wafv2"],
@@ -114,7 +122,8 @@ def test_the_check_rejects_a_misspelt_action() -> None:
     document = {"Statement": [{"Action": ["ec2:DescribeInstance", "eks:DescribeCluster"]}]}
     assert unknown_actions(document) == ["ec2:DescribeInstance"]
     assert unknown_actions({"Statement": [{"Action": "kms:GenerateDataKey*"}]}) == []
-    assert unknown_actions({"Statement": [{"Action": "lambda:Invoke"}]}) == ["lambda:Invoke"]
+    assert unknown_actions({"Statement": [{"Action": "lambda:Invokes"}]}) == ["lambda:Invokes"]
+    assert unknown_actions({"Statement": [{"Action": "athena:StartQueryExecution"}]}) != []
 
 
 def test_roles_for_service_accounts_trust_exactly_one_account(run: Evaluation) -> None:
