@@ -569,6 +569,9 @@ def infrastructure_policy(
                 "s3:List*",
                 "s3:Put*",
                 "s3:CreateBucket",
+                # pulumi-aws 7.13+ tags a bucket in its CreateBucket call, which IAM authorizes
+                # as s3:TagResource too (pulumi/pulumi-aws#6317, terraform-provider-aws#45251)
+                "s3:TagResource",
                 "s3:DeleteBucket*",
                 "s3:DeleteObject*",
             ],

@@ -761,6 +761,13 @@ def test_the_review_paths_out_of_the_audit_and_the_tag_scope_are_closed(run: Eva
             {"aws:ResourceTag/environment": mine, "aws:TagKeys": ("owner",)},
         ),
     ]
+    buckets = [aws_name(b) for b in run.mocks.of_type("aws:s3/bucket:Bucket")]
+    assert buckets
+    kept += [
+        Request(action, f"arn:aws:s3:::{bucket}")
+        for bucket in buckets
+        for action in ("s3:CreateBucket", "s3:TagResource")  # tags in CreateBucket
+    ]
     assert [str(r) for r in kept if not allows(infrastructure, r)] == []
 
 

@@ -70,6 +70,7 @@ PERMISSION_ONLY = {
     "s3:PutBucketPublicAccessBlock": "the permission behind PutPublicAccessBlock on a bucket",
     "s3:PutReplicationConfiguration": "the permission behind PutBucketReplication",
     "s3:PutEncryptionConfiguration": "the permission behind PutBucketEncryption",
+    "s3:TagResource": "checked for the tags a CreateBucket call carries",
 }
 SUBJECT = re.compile(r"^system:serviceaccount:[a-z0-9-]+:[a-z0-9-]+$")
 
