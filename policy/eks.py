@@ -3,8 +3,10 @@ in private subnets; pods non-root, read-only, without privilege escalation, pinn
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator, Mapping
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Any, Final
 
 from delivery.config.model import BOOTSTRAP_TAG, Environment
 from policy.baseline import ADVISORY, INTERNET, Rule, Stack, Subject, as_list
@@ -37,15 +39,60 @@ def _audit_logs(cluster: Subject) -> Iterator[str]:
         yield f"does not log {', '.join(missing)}; add them to enabled_cluster_log_types"
 
 
+def _covers_the_internet(cidrs: set[str]) -> bool:
+    """The ranges together, not one by one: 0.0.0.0/1 and 128.0.0.0/1 are the internet too."""
+    if cidrs & INTERNET:
+        return True
+    try:
+        nets = [ipaddress.ip_network(c, strict=False) for c in cidrs]
+    except ValueError:
+        return False
+    v4 = [n for n in nets if isinstance(n, ipaddress.IPv4Network)]
+    return sum(n.num_addresses for n in ipaddress.collapse_addresses(v4)) == 2**32
+
+
 def _endpoint(cluster: Subject) -> Iterator[str]:
     vpc = cluster.get("vpcConfig") or {}
     if vpc.get("endpointPublicAccess", True) is False:
         return
     cidrs = set(as_list(vpc.get("publicAccessCidrs"))) or {"0.0.0.0/0"}
-    if cidrs & INTERNET:
+    if _covers_the_internet(cidrs):
         yield (
             "exposes its API endpoint to the whole internet; set endpoint_public_access=False "
             "or public_access_cidrs to the operators' ranges"
+        )
+
+
+# The end of each version's standard and extended support on EKS (14 and 26 months after its
+# EKS release: "Understand the Kubernetes version lifecycle on EKS", EKS user guide; dates as
+# endoflife.date/amazon-eks lists them).
+SUPPORT_ENDS: Final[Mapping[str, tuple[date, date]]] = {
+    "1.33": (date(2026, 7, 29), date(2027, 7, 29)),
+    "1.34": (date(2026, 12, 2), date(2027, 12, 2)),
+    "1.35": (date(2027, 3, 27), date(2028, 3, 27)),
+}
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
+
+
+def _supported(cluster: Subject) -> Iterator[str]:
+    version = str(cluster.get("version") or "")
+    ends = SUPPORT_ENDS.get(version)
+    if ends is None or today() <= ends[0]:
+        return
+    standard, extended = ends
+    if today() > extended:
+        yield (
+            f"runs Kubernetes {version}, past the end of EKS extended support ({extended}): "
+            "EKS upgrades it by itself; upgrade kubernetesVersion one minor version at a time"
+        )
+    else:
+        yield (
+            f"runs Kubernetes {version}, past the end of EKS standard support ({standard}): "
+            f"extended support costs more per cluster hour and ends {extended}; upgrade "
+            "kubernetesVersion to the next minor version"
         )
 
 
@@ -144,6 +191,16 @@ RULES = [
         _endpoint,
         frozenset({CLUSTER}),
         relaxed={e: NOT_PROD for e in Environment if not e.protected},
+    ),
+    Rule(
+        # Advisory: extended support still brings patches, at a price; EKS itself upgrades a
+        # cluster past it.
+        "eks-version-supported",
+        "EKS clusters run a Kubernetes version under standard support",
+        "FSBP EKS.2",
+        _supported,
+        frozenset({CLUSTER}),
+        level=ADVISORY,
     ),
     Rule(
         # Advisory: the first deploy of a private cluster needs it, and says so until it is gone.

@@ -77,7 +77,7 @@ def test_every_step_of_a_release_stays_in_the_release_scope(base: Evaluation, st
         ("nodeInstanceTypes", ["m6i.xlarge"], "aws:eks/nodeGroup:NodeGroup"),
         ("fiveXxRatePercent", 7, "aws:cloudwatch/metricAlarm:MetricAlarm"),
         ("healthCheckPath", "/ready", "aws:lb/targetGroup:TargetGroup"),
-        ("kubernetesVersion", "1.35", "aws:eks/cluster:Cluster"),
+        ("kubernetesVersion", "1.34", "aws:eks/cluster:Cluster"),
     ],
 )
 def test_an_infrastructure_change_is_outside_the_release_scope(

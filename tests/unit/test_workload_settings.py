@@ -79,7 +79,7 @@ def test_the_keys_read_into_the_model() -> None:
     assert settings.service.images[Colour.BLUE].endswith("/web:1.4.2")
     assert settings.service.env == (("LOG_LEVEL", "info"),)
     assert settings.release.step is ReleaseStep.CLEANUP
-    assert settings.cluster.kubernetes_version == "1.34"
+    assert settings.cluster.kubernetes_version == "1.35"
     assert settings.service.idle_replicas <= settings.service.min_replicas
 
 
