@@ -14,6 +14,7 @@ from policy.baseline import ADVISORY, INTERNET, Rule, Stack, Subject, as_list
 CLUSTER = "aws:eks/cluster:Cluster"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 SUBNET = "aws:ec2/subnet:Subnet"
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 WORKLOADS = frozenset(
     {
         "kubernetes:apps/v1:Deployment",
@@ -130,6 +131,25 @@ def _private_nodes(stack: Stack) -> Iterator[tuple[Subject, str]]:
             )
 
 
+def _node_metadata(template: Subject) -> Iterator[str]:
+    """Nodes answer IMDSv2 only, one hop away: a pod (one more hop) cannot take the node
+    role's credentials (EKS best practices, "Restrict access to the instance profile")."""
+    options = template.get("metadataOptions") or {}
+    if not options:
+        yield (
+            "sets no metadata options, so EC2's defaults (IMDSv1 allowed) apply; set "
+            "metadata_options http_tokens=required and http_put_response_hop_limit=1"
+        )
+        return
+    if options.get("httpTokens") != "required":
+        yield "allows IMDSv1; set metadata_options.http_tokens=required"
+    if int(options.get("httpPutResponseHopLimit") or 1) > 1:
+        yield (
+            f"lets {options['httpPutResponseHopLimit']} hops reach IMDS, so pods reach the node "
+            "role; set metadata_options.http_put_response_hop_limit=1"
+        )
+
+
 def _pod_spec(workload: Subject) -> Mapping[str, Any]:
     spec = workload.get("spec") or {}
     if workload.type == "kubernetes:core/v1:Pod":
@@ -216,6 +236,13 @@ RULES = [
         "EKS node groups run in private subnets",
         "CIS Amazon EKS Benchmark 5.4.3",
         stack_check=_private_nodes,
+    ),
+    Rule(
+        "eks-node-imdsv2",
+        "Node launch templates require IMDSv2 with a hop limit of 1",
+        "FSBP EC2.170; CIS Amazon EKS Benchmark 5.4.1",
+        _node_metadata,
+        frozenset({LAUNCH_TEMPLATE}),
     ),
     Rule(
         "pods-hardened",

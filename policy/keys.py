@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import calendar
+import re
 from collections.abc import Iterator
 
 from policy.baseline import Rule, Stack, Subject, allows, condition_keys, principals, sid
@@ -14,7 +16,11 @@ MAX_SECRET_ROTATION_DAYS = 90  # SecretsManager.4's default maxDaysSinceRotation
 
 
 def _key_rotation(key: Subject) -> Iterator[str]:
-    if key.get("customerMasterKeySpec", "SYMMETRIC_DEFAULT") != "SYMMETRIC_DEFAULT":
+    # pulumi-aws 7 names the spec keySpec; customerMasterKeySpec is its deprecated alias. Only
+    # symmetric keys can rotate automatically (KMS "Rotate AWS KMS keys"): others are out of
+    # scope, not a violation.
+    spec = key.get("keySpec") or key.get("customerMasterKeySpec") or "SYMMETRIC_DEFAULT"
+    if spec != "SYMMETRIC_DEFAULT":
         return
     if not key.get("enableKeyRotation"):
         yield "never rotates; set enable_key_rotation=True"
@@ -57,16 +63,74 @@ def _secret_rotation(stack: Stack) -> Iterator[tuple[Subject, str]]:
             )
 
 
+_RATE = re.compile(r"^rate\((\d+) (hours?|days?)\)$")
+_CRON = re.compile(r"^cron\((.+)\)$")
+
+
+def _months(field: str) -> set[int] | None:
+    """The months a cron month field names (1-12, JAN-DEC, lists, ranges, steps), or None."""
+    names = {m: i + 1 for i, m in enumerate(calendar.month_abbr[1:])}
+    found: set[int] = set()
+    for part in field.upper().split(","):
+        base, _, step = part.partition("/")
+        if base in ("*", "?"):
+            low, high = 1, 12
+        else:
+            first, _, last = base.partition("-")
+            try:
+                low = names.get(first.title()) or int(first)
+                high = (names.get(last.title()) or int(last)) if last else (12 if step else low)
+            except ValueError:
+                return None
+        found.update(range(low, high + 1, int(step) if step.isdigit() else 1))
+    return found
+
+
+def _longest_gap_days(expression: str) -> int | None:
+    """The longest wait between two rotations a Secrets Manager schedule allows, in days, or
+    None when the expression is not one this rule reads ("Rotation by schedule expressions":
+    rate(N hours|days), cron(minutes hours day-of-month month day-of-week year))."""
+    rate = _RATE.match(expression.strip())
+    if rate:
+        amount = int(rate[1])
+        return amount if rate[2].startswith("day") else -(-amount // 24)
+    cron = _CRON.match(expression.strip())
+    fields = cron[1].split() if cron else []
+    if len(fields) != 6:
+        return None
+    if fields[5] not in ("*", "?"):
+        return 10_000  # a given year: after it, never again
+    months = _months(fields[3])
+    if not months:
+        return None
+    ordered = sorted(months)
+    gaps = [(b - a) % 12 or 12 for a, b in zip(ordered, [*ordered[1:], ordered[0]], strict=True)]
+    return max(gaps) * 31
+
+
 def _rotation_interval(rotation: Subject) -> Iterator[str]:
     rules = rotation.get("rotationRules") or {}
     days = rules.get("automaticallyAfterDays")
-    if days is None and not rules.get("scheduleExpression"):
+    expression = rules.get("scheduleExpression")
+    if days is None and not expression:
         yield "has no schedule; set rotation_rules.automatically_after_days <= 90"
     elif days is not None and int(days) > MAX_SECRET_ROTATION_DAYS:
         yield (
             f"rotates every {int(days)} days; rotate at least every {MAX_SECRET_ROTATION_DAYS} "
             "days (switchyard:secretRotationDays)"
         )
+    elif expression:
+        gap = _longest_gap_days(str(expression))
+        if gap is None:
+            yield (
+                f"rotates on {expression!r}, which this rule cannot read; use rate(N days) "
+                f"with N <= {MAX_SECRET_ROTATION_DAYS}"
+            )
+        elif gap > MAX_SECRET_ROTATION_DAYS:
+            yield (
+                f"rotates on {expression!r}, up to {gap} days apart; rotate at least every "
+                f"{MAX_SECRET_ROTATION_DAYS} days"
+            )
 
 
 RULES = [

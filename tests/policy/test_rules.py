@@ -271,6 +271,11 @@ CASES = [
         one(keys.KEY, {"enableKeyRotation": True, "rotationPeriodInDays": 400}),
         one(keys.KEY, {"enableKeyRotation": True, "rotationPeriodInDays": 365}),
     ),
+    Case(  # an asymmetric key (keySpec, pulumi-aws 7's name) cannot rotate: out of scope
+        "kms-key-rotation",
+        one(keys.KEY, {"keySpec": "SYMMETRIC_DEFAULT"}),
+        one(keys.KEY, {"keySpec": "RSA_2048"}),
+    ),
     Case(
         "kms-key-policy-not-public",
         one(keys.KEY, {"enableKeyRotation": True, "policy": doc(statement("*", "kms:*"))}),
@@ -295,6 +300,35 @@ CASES = [
         "secrets-rotation-interval",
         one(keys.SECRET_ROTATION, {"rotationRules": {"automaticallyAfterDays": 91}}),
         one(keys.SECRET_ROTATION, {"rotationRules": {"automaticallyAfterDays": 90}}),
+    ),
+    Case(
+        "secrets-rotation-interval",
+        one(keys.SECRET_ROTATION, {"rotationRules": {"scheduleExpression": "rate(120 days)"}}),
+        one(keys.SECRET_ROTATION, {"rotationRules": {"scheduleExpression": "rate(30 days)"}}),
+    ),
+    Case(  # once a year, then every quarter
+        "secrets-rotation-interval",
+        one(
+            keys.SECRET_ROTATION,
+            {"rotationRules": {"scheduleExpression": "cron(0 4 1 JAN ? *)"}},
+        ),
+        one(
+            keys.SECRET_ROTATION,
+            {"rotationRules": {"scheduleExpression": "cron(0 4 1 */2 ? *)"}},
+        ),
+    ),
+    Case(
+        "eks-node-imdsv2",
+        one(eks.LAUNCH_TEMPLATE, {"metadataOptions": {"httpTokens": "optional"}}),
+        one(
+            eks.LAUNCH_TEMPLATE,
+            {"metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 1}},
+        ),
+    ),
+    Case(
+        "eks-node-imdsv2",
+        one(eks.LAUNCH_TEMPLATE, {}),
+        one(eks.LAUNCH_TEMPLATE, {"metadataOptions": {"httpTokens": "required"}}),
     ),
     Case(
         "sns-encrypted",
