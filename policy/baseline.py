@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -232,6 +232,15 @@ def condition_keys(statement: Mapping[str, Any]) -> set[str]:
         if isinstance(operator_values, Mapping):
             keys.update(str(k).lower() for k in operator_values)
     return keys
+
+
+# A condition on the transport alone (aws:SecureTransport) limits how, not who: a wildcard
+# principal behind it is still everyone.
+NOT_WHO: Final = frozenset({"aws:securetransport"})
+
+
+def restricts_who(statement: Mapping[str, Any]) -> bool:
+    return bool(condition_keys(statement) - NOT_WHO)
 
 
 def ports(rule: Mapping[str, Any]) -> tuple[int, int]:

@@ -5,7 +5,7 @@ environment."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, Final
 
 from policy.baseline import (
     Rule,
@@ -15,6 +15,7 @@ from policy.baseline import (
     as_list,
     condition_keys,
     principals,
+    restricts_who,
     sid,
 )
 
@@ -159,6 +160,34 @@ def _github_trust(role: Subject) -> Iterator[str]:
                 "trusts GitHub tokens from any repository; require sub "
                 "repo:<owner>/<name>:environment:<environment> (switchyard:githubRepository)"
             )
+        elif wild := [s for s in subjects if "*" in s or "?" in s]:
+            yield (
+                f"trusts {', '.join(wild)}, a pattern that admits any repository of the owner "
+                "or any branch; require each sub exactly, "
+                "repo:<owner>/<name>:environment:<environment>"
+            )
+
+
+def _trust_not_public(role: Subject) -> Iterator[str]:
+    for statement in allows(role.get("assumeRolePolicy")):
+        if "*" in principals(statement, "AWS") and not restricts_who(statement):
+            yield (
+                f"trust statement {sid(statement)} lets any AWS principal assume the role "
+                "(aws:SecureTransport limits how, not who); name the principals"
+            )
+
+
+# AWS managed policies that make a role an administrator of the account, or of its IAM.
+ADMIN_EQUIVALENT: Final = frozenset(
+    {"AdministratorAccess", "PowerUserAccess", "IAMFullAccess", "AWSOrganizationsFullAccess"}
+)
+
+
+def _no_admin_attachment(attachment: Subject) -> Iterator[str]:
+    arn = str(attachment.get("policyArn") or "")
+    name = arn.rsplit("/", 1)[-1]
+    if ":iam::aws:policy/" in arn and name in ADMIN_EQUIVALENT:
+        yield f"attaches {name}, which administers the account; attach scoped policies"
 
 
 RULES = [
@@ -196,6 +225,20 @@ RULES = [
         "baseline: AWS confused-deputy guidance (no FSBP control)",
         _confused_deputy,
         RESOURCE_POLICIES,
+    ),
+    Rule(
+        "iam-trust-not-public",
+        "Role trusts name their principals (no wildcard, not even behind aws:SecureTransport)",
+        "FSBP IAM.1 (trust side); baseline",
+        _trust_not_public,
+        frozenset({ROLE}),
+    ),
+    Rule(
+        "iam-no-admin-attachments",
+        "No role gets an administrator-equivalent AWS managed policy",
+        "FSBP IAM.1; CIS 1.16",
+        _no_admin_attachment,
+        frozenset(ATTACHMENTS),
     ),
     Rule(
         "iam-github-oidc-scoped",

@@ -3,7 +3,8 @@ secret reads are recorded by CloudTrail and alarmed on."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from delivery.config.model import Environment
 from policy.baseline import Rule, Stack, Subject, as_list
@@ -62,6 +63,19 @@ def _trail(trail: Subject) -> Iterator[str]:
         sources = as_list(selector.get("excludeManagementEventSources"))
         if sources:
             yield f"excludes {', '.join(map(str, sources))}; record every management event source"
+    advanced = as_list(trail.get("advancedEventSelectors"))
+    if advanced and not any(_records_management(a) for a in advanced):
+        yield (
+            "records no management events (its advanced event selectors select only data "
+            "events); add a selector with eventCategory Management"
+        )
+
+
+def _records_management(selector: Mapping[str, Any]) -> bool:
+    for field in as_list(selector.get("fieldSelectors")):
+        if str(field.get("field")) == "eventCategory":
+            return "Management" in [str(v) for v in as_list(field.get("equals"))]
+    return False
 
 
 def _secrets_audited(stack: Stack) -> Iterator[tuple[Subject, str]]:

@@ -31,14 +31,20 @@ class Ingress:
 
 def _ingresses(stack: Stack) -> Iterator[Ingress]:
     for rule in stack.of_type(INGRESS_RULE):
-        for group in rule.dependencies.get("securityGroupId", ()):
+        # a group the stack does not declare (given by id, e.g. EKS's cluster group) is judged
+        # by its id: the internet must not reach it either
+        for group in rule.dependencies.get("securityGroupId", ()) or [
+            str(rule.get("securityGroupId") or "")
+        ]:
             cidrs = tuple(str(c) for c in (rule.get("cidrIpv4"), rule.get("cidrIpv6")) if c)
             peers = rule.dependencies.get("referencedSecurityGroupId", ())
             yield Ingress(rule, group, cidrs, peers, ports(rule.props))
     for rule in stack.of_type(LEGACY_RULE):
         if rule.get("type") != "ingress":
             continue
-        for group in rule.dependencies.get("securityGroupId", ()):
+        for group in rule.dependencies.get("securityGroupId", ()) or [
+            str(rule.get("securityGroupId") or "")
+        ]:
             cidrs = tuple(
                 str(c)
                 for c in [*as_list(rule.get("cidrBlocks")), *as_list(rule.get("ipv6CidrBlocks"))]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from policy.baseline import (
     ADVISORY,
@@ -10,6 +11,7 @@ from policy.baseline import (
     Stack,
     Subject,
     allows,
+    as_list,
     condition_keys,
     principals,
     sid,
@@ -81,21 +83,39 @@ def _owner_enforced(stack: Stack) -> Iterator[tuple[Subject, str]]:
             )
 
 
+def _denies_plain_http(statement: Mapping[str, Any]) -> bool:
+    """Deny s3:* (or *) on the bucket and its objects when aws:SecureTransport is false: a deny
+    on the bucket alone leaves every object readable over HTTP, and "true" denies HTTPS."""
+    if statement.get("Effect") != "Deny":
+        return False
+    actions = {str(a).lower() for a in as_list(statement.get("Action"))}
+    if not actions & {"s3:*", "*"}:
+        return False
+    resources = [str(r) for r in as_list(statement.get("Resource"))]
+    covered = "*" in resources or (
+        any(r.endswith("/*") for r in resources) and any("/" not in r for r in resources)
+    )
+    if not covered:
+        return False
+    for operator, values in (statement.get("Condition") or {}).items():
+        if str(operator) in ("Bool", "BoolIfExists") and isinstance(values, Mapping):
+            for key, value in values.items():
+                if str(key).lower() == "aws:securetransport" and str(value).lower() == "false":
+                    return True
+    return False
+
+
 def _tls_only(stack: Stack) -> Iterator[tuple[Subject, str]]:
     for bucket in stack.of_type(BUCKET):
         policies = stack.attached(bucket, BUCKET_POLICY, "bucket")
-        denies = [
-            s
-            for p in policies
-            for s in statements(p.get("policy"))
-            if s.get("Effect") == "Deny" and "aws:securetransport" in condition_keys(s)
-        ]
+        denies = [s for p in policies for s in statements(p.get("policy")) if _denies_plain_http(s)]
         if not denies:
             yield (
                 bucket,
                 (
                     "accepts plain-HTTP requests; add a bucket policy statement denying s3:* "
-                    "when aws:SecureTransport is false"
+                    "on the bucket and its objects (<arn> and <arn>/*) when "
+                    "aws:SecureTransport is false (Bool)"
                 ),
             )
 

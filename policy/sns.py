@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from policy.baseline import Rule, Stack, Subject, allows, condition_keys, principals, sid
+from policy.baseline import (
+    Rule,
+    Stack,
+    Subject,
+    allows,
+    principals,
+    restricts_who,
+    sid,
+)
 
 TOPIC = "aws:sns/topic:Topic"
 TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
@@ -45,10 +53,10 @@ def _topic_policy(stack: Stack) -> Iterator[tuple[Subject, str]]:
 
 def _policy_not_public(policy: Subject) -> Iterator[str]:
     for statement in allows(policy.get("policy")):
-        if "*" in principals(statement, "AWS") and not condition_keys(statement):
+        if "*" in principals(statement, "AWS") and not restricts_who(statement):
             yield (
-                f"statement {sid(statement)} lets anyone use the topic; name the "
-                "publishers or pin them with aws:SourceAccount"
+                f"statement {sid(statement)} lets anyone use the topic (aws:SecureTransport "
+                "limits how, not who); name the publishers or pin them with aws:SourceAccount"
             )
 
 

@@ -98,6 +98,36 @@ def internet_ingress(port: int, on_balancer: bool) -> Callable[[Graph], object]:
     return build
 
 
+def ingress_on_group_by_id(cidr: str) -> Callable[[Graph], object]:
+    """A rule on a group the stack does not declare (EKS's cluster group, given by its id)."""
+
+    def build(g: Graph) -> None:
+        g.add(
+            network.INGRESS_RULE,
+            "subject",
+            {
+                "ipProtocol": "tcp",
+                "fromPort": 443,
+                "toPort": 443,
+                "cidrIpv4": cidr,
+                "securityGroupId": "sg-0123456789abcdef0",
+            },
+        )
+
+    return build
+
+
+def tls_deny(resource: object, value: str = "false") -> Callable[[Graph], object]:
+    deny = {
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": resource,
+        "Condition": {"Bool": {"aws:SecureTransport": value}},
+    }
+    return bucket_with(s3.BUCKET_POLICY, {"policy": doc(deny)})
+
+
 def target_ingress(from_balancer: bool) -> Callable[[Graph], object]:
     def build(g: Graph) -> None:
         front = g.add(network.SECURITY_GROUP, "front")
@@ -371,6 +401,90 @@ CASES = [
         attached(network.VPC, network.FLOW_LOG, "vpcId"),
     ),
     Case("ec2-internet-ingress", internet_ingress(22, True), internet_ingress(443, True)),
+    Case(
+        "ec2-internet-ingress",
+        ingress_on_group_by_id("0.0.0.0/0"),
+        ingress_on_group_by_id("10.0.0.0/16"),
+    ),
+    Case(  # the objects stay readable over HTTP
+        "s3-tls-only", tls_deny("arn:aws:s3:::b"), tls_deny(["arn:aws:s3:::b", "arn:aws:s3:::b/*"])
+    ),
+    Case(  # "true" denies HTTPS, not HTTP
+        "s3-tls-only", tls_deny("*", "true"), tls_deny("*", "false")
+    ),
+    Case(  # a wildcard principal behind only the transport is still everyone
+        "sns-policy-not-public",
+        one(
+            sns.TOPIC_POLICY,
+            {
+                "policy": doc(
+                    statement({"AWS": "*"}, "sns:Publish", Bool={"aws:SecureTransport": "true"})
+                )
+            },
+        ),
+        one(
+            sns.TOPIC_POLICY,
+            {
+                "policy": doc(
+                    statement({"AWS": "*"}, "sns:Publish", StringEquals={"aws:SourceAccount": "1"})
+                )
+            },
+        ),
+    ),
+    Case(
+        "iam-trust-not-public",
+        one(
+            iam.ROLE,
+            {
+                "assumeRolePolicy": doc(
+                    statement({"AWS": "*"}, "sts:AssumeRole", Bool={"aws:SecureTransport": "true"})
+                )
+            },
+        ),
+        one(iam.ROLE, {"assumeRolePolicy": doc(statement(ROOT, "sts:AssumeRole"))}),
+    ),
+    Case(
+        "iam-no-admin-attachments",
+        one(
+            "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+            {"policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"},
+        ),
+        one(
+            "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+            {"policyArn": "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"},
+        ),
+    ),
+    Case(  # any branch of the repository
+        "iam-github-oidc-scoped",
+        one(iam.ROLE, {"assumeRolePolicy": github_trust("repo:org/app:ref:refs/heads/*")}),
+        one(iam.ROLE, {"assumeRolePolicy": github_trust("repo:org/app:environment:production")}),
+    ),
+    Case(  # any repository of the owner
+        "iam-github-oidc-scoped",
+        one(iam.ROLE, {"assumeRolePolicy": github_trust("repo:org/*:environment:production")}),
+        one(iam.ROLE, {"assumeRolePolicy": github_trust("repo:org/app:environment:production")}),
+    ),
+    Case(  # advanced selectors of data events only: no management events recorded
+        "cloudtrail-trail",
+        one(
+            monitoring.TRAIL,
+            {
+                **TRAIL_OK,
+                "advancedEventSelectors": [
+                    {"fieldSelectors": [{"field": "eventCategory", "equals": ["Data"]}]}
+                ],
+            },
+        ),
+        one(
+            monitoring.TRAIL,
+            {
+                **TRAIL_OK,
+                "advancedEventSelectors": [
+                    {"fieldSelectors": [{"field": "eventCategory", "equals": ["Management"]}]}
+                ],
+            },
+        ),
+    ),
     Case("ec2-targets-from-load-balancer", target_ingress(False), target_ingress(True)),
     Case(
         "ec2-subnet-no-public-ip",
