@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 STACK ?= staging
 
-.PHONY: rehearse test pytest lint typecheck unit bench preview check policy audit schema lock clean
+.PHONY: help rehearse test pytest lint typecheck unit bench preview check policy audit schema lock clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -13,23 +13,26 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[rehearse,dev]'
 	touch $(STAMP)
 
+help:  ## this list: each target and what it does
+	@grep -E '^[a-z.-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z.-]+):[^#]*## /\1\t/' | expand -t 12
+
 rehearse: $(STAMP)  ## the main job: the cutover rehearsed against an embedded AWS emulator
 	$(BIN)/python -m delivery rehearse --stack $(STACK)
 
 test: $(STAMP) lint  ## the whole suite (CI runs this): lint, then types and tests side by side
-	$(MAKE) --no-print-directory --output-sync=target -j2 typecheck pytest
+	$(MAKE) --no-print-directory -j2 typecheck pytest  # unsynced: pytest's progress shows as it runs
 
 pytest: $(STAMP)  ## one worker per core; each worker starts its own emulator, files stay whole
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
-lint: $(STAMP)
+lint: $(STAMP)  ## ruff: lint and format check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: $(STAMP)
+typecheck: $(STAMP)  ## mypy, strict
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(STAMP)  ## the unit and property tests only
 	$(BIN)/python -m pytest tests/unit tests/property
 
 bench: $(STAMP)  ## rollback reaction and API calls against the emulator; program evaluation time
@@ -46,7 +49,7 @@ policy: $(STAMP)  ## the security baseline (policy/) over every stack's offline 
 audit: $(STAMP)  ## supply chain: pip-audit (needs the network), bandit, SBOM to out/, secret scan
 	$(BIN)/python -m policy.supply_chain
 
-check: $(STAMP)
+check: $(STAMP)  ## every stack file validated, as `python -m delivery check` does
 	for stack in dev staging prod; do $(BIN)/python -m delivery check --stack $$stack || exit 1; done
 
 schema: $(STAMP)  ## rewrite Pulumi.yaml's config schema from the key declarations (delivery/config/keys.py)
@@ -59,5 +62,5 @@ lock:  ## re-resolve the newest allowed versions into constraints.txt
 	  $(VENV).lock/bin/pip freeze --exclude-editable; } > constraints.txt
 	rm -rf $(VENV).lock
 
-clean:
+clean:  ## remove generated output and caches (the .venv stays)
 	rm -rf out build .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -33,9 +33,7 @@ def rollback_message(report: CutoverReport, stack: str, release: str) -> AlertMe
     failed = report.outcome is Outcome.ROLLBACK_FAILED
     what = "ROLLBACK FAILED" if failed else "rolled back"
     where = f" at step {report.step}%" if report.step is not None else ""
-    subject = _ascii_line(f"Switchyard {stack}: {report.source}->{report.target} {what}{where}")[
-        :SUBJECT_LIMIT
-    ]
+    subject = sns_subject(f"Switchyard {stack}: {report.source}->{report.target} {what}{where}")
     now = str(report.weights) if report.weights else "unknown (see the cause)"
     lines = [
         f"Stack {stack}: the shift from {report.source} to {report.target} was {what}{where}.",
@@ -60,3 +58,9 @@ def rollback_message(report: CutoverReport, stack: str, release: str) -> AlertMe
 
 def _ascii_line(text: str) -> str:
     return re.sub(r"[^\x20-\x7e]", "?", text)
+
+
+def sns_subject(text: str) -> str:
+    """A subject SNS takes: "UTF-8 text with no line breaks or control characters, and less
+    than 100 characters long" (SNS API reference, Publish); ASCII, so e-mail shows it whole."""
+    return _ascii_line(" ".join(text.split()))[:SUBJECT_LIMIT]

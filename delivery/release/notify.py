@@ -9,10 +9,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from delivery.config.model import Tier
+from delivery.cutover.alerts import sns_subject
 from delivery.cutover.aws import call
 from delivery.release.record import Outcome, ReleaseRecord
-
-SUBJECT_LIMIT = 100  # SNS rejects longer subjects
 
 
 class Notifier(Protocol):
@@ -75,7 +74,7 @@ class SnsNotifier:
         topic = self._topics.get(tier)
         if topic is None:
             return
-        call(self._sns.publish, TopicArn=topic, Subject=subject[:SUBJECT_LIMIT], Message=message)
+        call(self._sns.publish, TopicArn=topic, Subject=sns_subject(subject), Message=message)
 
 
 class Silent:

@@ -71,6 +71,32 @@ def test_a_rollback_is_published_to_the_critical_topic_with_its_cause(
     assert "prod-green-5xx-rate" in body["Message"] and "actions/runs/7" in body["Message"]
 
 
+def test_a_notice_about_a_long_image_keeps_its_subject_under_snss_limit(
+    emulator: Emulator, operator: AwsClients
+) -> None:
+    """An ECR image by digest is about 130 characters: the subject SNS receives stays under
+    100 (the Publish reference's limit; the emulator itself takes 100), on one line."""
+    session = emulator_session(emulator.region)
+    sns = session.client("sns", endpoint_url=emulator.endpoint)
+    sqs = session.client("sqs", endpoint_url=emulator.endpoint)
+    topic = sns.create_topic(Name="it-long-subject")["TopicArn"]
+    queue = sqs.create_queue(QueueName="it-long-subject")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn["Attributes"]["QueueArn"])
+    image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web@sha256:" + "a" * 64
+    record = ReleaseRecord.begin("prod", image, Colour.BLUE, START)
+    record.outcome = Outcome.FAILED
+    notice = notify.finished(record)
+    assert notice is not None and len(notice.subject) > 100
+
+    SnsNotifier(sns, {notice.tier: topic}).publish(notice.tier, notice.subject + "\nmore", "m")
+
+    [message] = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1)["Messages"]
+    subject = json.loads(message["Body"])["Subject"]
+    assert len(subject) < 100 and "\n" not in subject
+    assert notice.subject.startswith(subject)
+
+
 @pytest.mark.parametrize(
     ("outcome", "tier"),
     [
