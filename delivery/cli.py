@@ -33,34 +33,41 @@ EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
 DESCRIPTION = """\
-Switchyard's delivery tools. They read the same stack files (Pulumi.<stack>.yaml) as
-`pulumi up`, through one validated configuration model. `rehearse` needs the rehearsal
-extra: pip install -e '.[rehearse]' (make rehearse installs it).
+Switchyard's delivery tools. They read the same stack files
+(Pulumi.<stack>.yaml) as `pulumi up`, through one validated configuration
+model. `rehearse` needs the rehearsal extra: pip install -e '.[rehearse]'
+(make rehearse installs it).
 
   check     validate a stack file; print its cutover plan and reaction budgets
   rehearse  the real cutover engine against an embedded AWS emulator
-  release   a whole release through the Automation API (or --rehearse on the emulator):
-            baseline, stage, smoke, load, promote; one record per release
-  status    live colour, weights, candidate, alarms, last releases; --watch follows a shift
+  release   a whole release through the Automation API (or --rehearse on the
+            emulator): baseline, stage, smoke, load, promote; one record each
+  status    live colour, weights, candidate, alarms, last releases; --watch
+            follows a shift
   release-state
-            the release-owned keys in the stack file beside the release state in SSM;
-            --pull sets the file from it, --push makes the file's values the truth
-  preview   a stack's changes as a pull-request comment (Automation API, or --offline:
-            the program under mocks at a base git ref and at the working tree)
+            the release-owned keys in the stack file beside the release state in
+            SSM; --pull sets the file from it, --push makes the file's the truth
+  preview   a stack's changes as a pull-request comment (Automation API, or
+            --offline: the program under mocks at a base ref and the tree)
   report    delivery metrics from the release records, with a chart
   incident  the post-incident record of a release that rolled back, as Markdown
 """
 
 EXIT_CODES = f"""\
 exit codes:
-  {EXIT_OK}    done; every rehearsed scenario ended as it expects; a release was promoted
-  {EXIT_UNEXPECTED}    a rehearsed scenario ended otherwise than it expects (see the outcome table);
-       a release failed otherwise than below (drift, a failed rollback, no such stack)
+  {EXIT_OK}    done; every rehearsed scenario ended as it expects; a release was
+       promoted
+  {EXIT_UNEXPECTED}    a rehearsed scenario ended otherwise than it expects (see the outcome
+       table); a release failed otherwise than below (drift, a failed rollback,
+       no such stack)
   {EXIT_BAD_INPUT}    bad input: an invalid stack file, an unknown scenario, a bad option
   3    release: rolled back; liveColour was set back to the old colour
-  4    release: stopped before any traffic moved (a gate, the smoke or load test, the hook)
-  {EXIT_INTERRUPTED}  interrupted (Ctrl-C, a cancelled CI job); during a promote the driver put
-       100% back on the old colour and recorded the release as aborted
+  4    release: stopped before any traffic moved (a gate, the smoke or load
+       test, the hook, a change beyond the release scope, a mandatory policy
+       violation)
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C, a cancelled CI job); during a promote the
+       driver put 100% back on the old colour and recorded the release as
+       aborted
 """
 
 
@@ -179,10 +186,10 @@ def _release_parsers(commands: Any) -> None:
     release = command(
         "release",
         "a whole release of an image to a stack",
-        "Release an image: measure the latency baseline, stage the image on the idle colour,\n"
-        "smoke and load test it through the test listener, then promote it (liveColour and\n"
-        "`pulumi up`), recording every phase. A second run with the same image resumes an\n"
-        "interrupted release.",
+        "Release an image: measure the latency baseline, stage the image on the idle\n"
+        "colour, smoke and load test it through the test listener, then promote it\n"
+        "(liveColour and `pulumi up`), recording every phase. A second run with the\n"
+        "same image resumes an interrupted release.",
     )
     release.add_argument("--stack", required=True, help="the stack to release to")
     release.add_argument("--image", required=True, help="the image, by digest (repo@sha256:...)")
@@ -238,7 +245,8 @@ def _release_parsers(commands: Any) -> None:
         "status",
         "where a stack's traffic stands, and its last releases",
         "Print the live colour, the listener's weights, the candidate image, the gating\n"
-        "alarms and the last releases; --watch follows a shift until a colour carries 100%.",
+        "alarms and the last releases; --watch follows a shift until a colour carries\n"
+        "100%.",
     )
     status.add_argument("--stack", required=True, help="stack name")
     status.add_argument("--watch", action="store_true", help="follow a shift until it settles")
@@ -246,9 +254,9 @@ def _release_parsers(commands: Any) -> None:
     truth = command(
         "release-state",
         "the release-owned keys: the stack file beside the release state",
-        "liveColour, the images and releaseStep as the stack file and the\n"
-        "release state (SSM /switchyard/<environment>/release/<stack>) hold them. The program\n"
-        "refuses a stack file that disagrees: --pull when the file is older than the last\n"
+        "liveColour, the images and releaseStep as the stack file and the release state\n"
+        "(SSM /switchyard/<environment>/release/<stack>) hold them. The program refuses\n"
+        "a stack file that disagrees: --pull when the file is older than the last\n"
         "release, --push before a release by hand (it holds the release lock).",
     )
     truth.add_argument("--stack", required=True, help="stack name")
@@ -258,8 +266,9 @@ def _release_parsers(commands: Any) -> None:
     preview = command(
         "preview",
         "a stack's changes rendered as a pull-request comment",
-        "Render a stack's changes as a pull-request comment: pulumi preview --diff through\n"
-        "the Automation API, or --offline the program under mocks at --base and now.",
+        "Render a stack's changes as a pull-request comment: pulumi preview --diff\n"
+        "through the Automation API, or --offline the program under mocks at --base\n"
+        "and now.",
     )
     preview.add_argument("--stack", required=True, help="stack name")
     preview.add_argument(
@@ -278,8 +287,8 @@ def _release_parsers(commands: Any) -> None:
     report = command(
         "report",
         "delivery metrics from the release records",
-        "Deployment frequency, lead time, change failure rate and time to restore from the\n"
-        "release records, against the targets, with a chart.",
+        "Deployment frequency, lead time, change failure rate and time to restore from\n"
+        "the release records, against the targets, with a chart.",
     )
     report.add_argument("--since", default="30d", help="window: 30d, 12h, 4w (default: 30d)")
     report.add_argument("--stack", help="only this stack's releases (default: every stack)")
