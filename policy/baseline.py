@@ -243,6 +243,11 @@ def restricts_who(statement: Mapping[str, Any]) -> bool:
     return bool(condition_keys(statement) - NOT_WHO)
 
 
+def public(statement: Mapping[str, Any]) -> bool:
+    """An Allow for any AWS principal that no condition narrows to a caller."""
+    return "*" in principals(statement, "AWS") and not restricts_who(statement)
+
+
 def ports(rule: Mapping[str, Any]) -> tuple[int, int]:
     """The port range of an ingress rule; all ports for protocol -1."""
     if str(rule.get("ipProtocol", rule.get("protocol", ""))) in ("-1", "all"):

@@ -15,7 +15,7 @@ from policy.baseline import (
     as_list,
     condition_keys,
     principals,
-    restricts_who,
+    public,
     sid,
 )
 
@@ -170,7 +170,7 @@ def _github_trust(role: Subject) -> Iterator[str]:
 
 def _trust_not_public(role: Subject) -> Iterator[str]:
     for statement in allows(role.get("assumeRolePolicy")):
-        if "*" in principals(statement, "AWS") and not restricts_who(statement):
+        if public(statement):
             yield (
                 f"trust statement {sid(statement)} lets any AWS principal assume the role "
                 "(aws:SecureTransport limits how, not who); name the principals"

@@ -6,7 +6,7 @@ import calendar
 import re
 from collections.abc import Iterator
 
-from policy.baseline import Rule, Stack, Subject, allows, condition_keys, principals, sid
+from policy.baseline import Rule, Stack, Subject, allows, public, sid
 
 KEY = "aws:kms/key:Key"
 SECRET = "aws:secretsmanager/secret:Secret"
@@ -35,7 +35,7 @@ def _key_rotation(key: Subject) -> Iterator[str]:
 
 def _key_policy_not_public(key: Subject) -> Iterator[str]:
     for statement in allows(key.get("policy")):
-        if "*" in principals(statement, "AWS") and not condition_keys(statement):
+        if public(statement):
             yield (
                 f"key policy statement {sid(statement)} allows everyone; name the "
                 "account root or specific roles"

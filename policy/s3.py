@@ -12,8 +12,7 @@ from policy.baseline import (
     Subject,
     allows,
     as_list,
-    condition_keys,
-    principals,
+    public,
     sid,
     statements,
 )
@@ -128,7 +127,7 @@ def _lifecycle(stack: Stack) -> Iterator[tuple[Subject, str]]:
 
 def _no_public_grant(policy: Subject) -> Iterator[str]:
     for statement in allows(policy.get("policy")):
-        if "*" in principals(statement, "AWS") and not condition_keys(statement):
+        if public(statement):
             yield (
                 f"statement {sid(statement)} allows everyone; name the principals "
                 "or add conditions that pin the caller"

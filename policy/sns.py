@@ -9,8 +9,7 @@ from policy.baseline import (
     Stack,
     Subject,
     allows,
-    principals,
-    restricts_who,
+    public,
     sid,
 )
 
@@ -53,7 +52,7 @@ def _topic_policy(stack: Stack) -> Iterator[tuple[Subject, str]]:
 
 def _policy_not_public(policy: Subject) -> Iterator[str]:
     for statement in allows(policy.get("policy")):
-        if "*" in principals(statement, "AWS") and not restricts_who(statement):
+        if public(statement):
             yield (
                 f"statement {sid(statement)} lets anyone use the topic (aws:SecureTransport "
                 "limits how, not who); name the publishers or pin them with aws:SourceAccount"

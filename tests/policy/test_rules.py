@@ -306,6 +306,25 @@ CASES = [
         one(keys.KEY, {"keySpec": "SYMMETRIC_DEFAULT"}),
         one(keys.KEY, {"keySpec": "RSA_2048"}),
     ),
+    Case(  # the transport alone narrows nobody
+        "kms-key-policy-not-public",
+        one(
+            keys.KEY,
+            {
+                "enableKeyRotation": True,
+                "policy": doc(statement("*", "kms:*", Bool={"aws:SecureTransport": "true"})),
+            },
+        ),
+        one(
+            keys.KEY,
+            {
+                "enableKeyRotation": True,
+                "policy": doc(
+                    statement("*", "kms:*", StringEquals={"kms:CallerAccount": "123456789012"})
+                ),
+            },
+        ),
+    ),
     Case(
         "kms-key-policy-not-public",
         one(keys.KEY, {"enableKeyRotation": True, "policy": doc(statement("*", "kms:*"))}),
