@@ -46,7 +46,7 @@ preview: $(STAMP)  ## the stack's resource graph, evaluated offline under Pulumi
 policy: $(STAMP)  ## the security baseline (policy/) over every stack's offline graph
 	$(BIN)/python -m policy.offline
 
-audit: $(STAMP)  ## supply chain: pip-audit (needs the network), bandit, SBOM to out/, secret scan
+audit: $(STAMP)  ## supply chain: pip-audit (network), bandit, SBOM to out/, secrets, zizmor
 	$(BIN)/python -m policy.supply_chain
 
 check: $(STAMP)  ## every stack file validated, as `python -m delivery check` does

@@ -6,7 +6,9 @@
   its reason on the line);
 - a CycloneDX SBOM of the project's environment, written to ``out/sbom.cdx.json``;
 - a secret scan of the tracked files (detect-secrets) against ``.secrets.baseline``, the audited
-  list of known non-secrets: anything new fails.
+  list of known non-secrets: anything new fails;
+- zizmor over the GitHub workflows (offline, its regular persona): no finding (each accepted
+  one carries ``# zizmor: ignore[<audit>]`` and its reason on the line).
 
 Exit 0: clean; 1: a finding; 3: clean so far, but the vulnerability service was unreachable.
 """
@@ -133,9 +135,38 @@ def secret_scan() -> Step:
     return Step("secrets", 0, "no secret beyond the audited non-secrets of .secrets.baseline")
 
 
+def workflow_findings(report: list[dict[str, Any]]) -> list[str]:
+    """zizmor's JSON findings, each as '<audit> (<severity>) in <workflow>'."""
+    found = []
+    for finding in report:
+        locations = finding.get("locations") or [{}]
+        key = (locations[0].get("symbolic") or {}).get("key") or {}
+        where = (key.get("Local") or {}).get("verbatim_path", "?")
+        severity = (finding.get("determinations") or {}).get("severity", "?")
+        found.append(f"{finding.get('ident', '?')} ({severity}) in {where}")
+    return found
+
+
+def workflow_audit() -> Step:
+    done = _run("zizmor", "--offline", "--format", "json", ".github/workflows")
+    try:
+        found = workflow_findings(json.loads(done.stdout or "[]"))
+    except ValueError:
+        return Step("zizmor", FINDING, f"zizmor failed: {done.stderr.strip()[-300:]}")
+    if found:
+        return Step("zizmor", FINDING, f"{len(found)} finding(s): {'; '.join(found)}")
+    return Step("zizmor", 0, "no finding in .github/workflows (regular persona, offline)")
+
+
 def main() -> int:
     SBOM.parent.mkdir(exist_ok=True)
-    steps = [audit_dependencies(), static_analysis(), bill_of_materials(), secret_scan()]
+    steps = [
+        audit_dependencies(),
+        static_analysis(),
+        bill_of_materials(),
+        secret_scan(),
+        workflow_audit(),
+    ]
     for step in steps:
         mark = {0: "ok", FINDING: "FAIL", UNREACHABLE: "SKIPPED"}[step.status]
         print(f"{mark:8} {step.name:10} {step.summary}")

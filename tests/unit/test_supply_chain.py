@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from policy import supply_chain
 from policy.supply_chain import FINDING, UNREACHABLE, new_secrets, vulnerabilities
 
 
@@ -47,3 +48,24 @@ def test_only_secrets_missing_from_the_audited_baseline_are_reported() -> None:
         }
     }
     assert new_secrets(scan, known) == ["b.py:1 AWS Access Key"]
+
+
+def test_zizmors_findings_are_named_by_audit_severity_and_workflow() -> None:
+    report = [
+        {
+            "ident": "template-injection",
+            "determinations": {"severity": "High", "confidence": "High"},
+            "locations": [
+                {"symbolic": {"key": {"Local": {"verbatim_path": ".github/workflows/ci.yml"}}}}
+            ],
+        }
+    ]
+    assert supply_chain.workflow_findings(report) == [
+        "template-injection (High) in .github/workflows/ci.yml"
+    ]
+
+
+def test_the_workflows_have_no_zizmor_finding() -> None:
+    """The real zizmor (pinned in constraints.txt) over the real workflows, offline."""
+    step = supply_chain.workflow_audit()
+    assert step.status == 0, step.summary
