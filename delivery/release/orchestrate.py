@@ -152,6 +152,10 @@ class Release:
             self._finish(record, Outcome.PROMOTED, "")
         except Ended as exc:
             self._finish(record, exc.outcome, str(exc))
+        except OutOfReleaseScope as exc:
+            # Refused by its preview, before that up ran, at any step: nothing moved, and the
+            # scoped stack put the release's config back.
+            self._finish(record, Outcome.STOPPED, str(exc))
         except KeyboardInterrupt as interrupt:
             if not self._in_promote(record):
                 self._p.stack.cancel()
@@ -383,8 +387,6 @@ class Release:
         self._p.stack.set_config(values)
         try:
             self._p.stack.up(self._show)
-        except OutOfReleaseScope as exc:
-            raise Stop(str(exc)) from exc
         except UpFailed as exc:
             raise Stop(
                 f"staging {record.image} on {target} failed (a failed deploy or pre-traffic "
@@ -548,8 +550,6 @@ class Release:
         self._p.stack.set_config({CANDIDATE_REPLICAS: str(live_size)})
         try:
             self._p.stack.up(self._show)
-        except OutOfReleaseScope as exc:
-            raise Stop(str(exc)) from exc
         except UpFailed as exc:
             raise Stop(
                 f"raising {record.target} to {record.source}'s {live_size} pods failed: {exc}"
@@ -567,8 +567,6 @@ class Release:
             self._p.stack.up(self._show)
         except UpFailed as exc:
             raise self._after_failed_promote(record, exc) from exc
-        except OutOfReleaseScope as exc:
-            raise Stop(str(exc)) from exc  # refused before the up: liveColour is put back
         except SwitchyardError:
             # `pulumi up` did not run (another update holds the stack, the backend is gone):
             # the config must not claim a colour the listener does not carry.
