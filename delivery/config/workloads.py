@@ -70,6 +70,11 @@ def _strings(reader: ConfigReader, name: str, pattern: re.Pattern[str], what: st
     return items
 
 
+def _repeated(items: list[str]) -> list[str]:
+    """Each item that an earlier one already named, in order."""
+    return [item for i, item in enumerate(items) if item in items[:i]]
+
+
 def _at_least_one(reader: ConfigReader, name: str, found: list[str], why: str) -> None:
     if not found and not reader.has_problem(name):
         reader.fail(name, why)
@@ -86,7 +91,7 @@ def read_cluster(reader: ConfigReader, environment: Environment | None) -> Clust
         cidrs = _public_endpoint_ranges(reader, cidrs)
     api = _read_api_access(reader)
     admins = _strings(reader, "clusterAdminRoleArns", _ROLE_ARN, "IAM role ARNs")
-    twice = next((a for i, a in enumerate(admins) if a in admins[:i]), None)
+    twice = next(iter(_repeated(admins)), None)
     if twice is not None:
         # One access entry per principal: EKS's CreateAccessEntry refuses a second
         # (ResourceInUseException), after the first was created.
@@ -178,7 +183,7 @@ def _read_api_access(reader: ConfigReader) -> ApiAccess | None:
         _SECURITY_GROUP,
         "security group ids (sg- and 8 or 17 hex digits)",
     )
-    if len(set(groups)) != len(groups):
+    if _repeated(groups):
         reader.fail("clusterApiAccessSecurityGroupIds", f"names a group twice: {shown(groups)}")
     bootstrap = reader.text("clusterBootstrapCidr", _bootstrap_problem)
     if ranges is None or reader.has_problem("clusterApiAccessSecurityGroupIds"):
@@ -222,7 +227,7 @@ def _read_nodes(reader: ConfigReader, environment: Environment | None) -> NodeGr
             "minutes' notice",
         )
         capacity = None
-    if len(set(types)) != len(types):
+    if _repeated(types):
         reader.fail("nodeInstanceTypes", f"names a type twice: {shown(types)}")
         types = []
     for problem in filter(None, (instance_type_problem(t, capacity) for t in types)):
@@ -294,7 +299,7 @@ def read_service(reader: ConfigReader, environment: Environment | None) -> Servi
 
 
 def _check_env_names(reader: ConfigReader, names: list[str]) -> None:
-    twice = sorted({n for i, n in enumerate(names) if n in names[:i]})
+    twice = sorted(set(_repeated(names)))
     if twice:
         reader.fail(
             "containerEnv",
