@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 TABLE: Final = Path(__file__).with_name("ec2-instance-types.json")
 # "Instance type naming conventions" (Amazon EC2 instance types guide): a "g" right after the
@@ -75,8 +75,14 @@ def accelerated_by_name(name: str) -> bool:
 
 
 @cache
+def _document() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(TABLE.read_text())
+    return loaded
+
+
+@cache
 def _table() -> dict[str, InstanceType]:
-    rows = json.loads(TABLE.read_text())["types"]
+    rows = _document()["types"]
     return {
         name: InstanceType(name, tuple(arch), cpus, mib, enis, ips, tuple(usage), tuple(extra))
         for name, (arch, cpus, mib, enis, ips, usage, extra) in rows.items()
@@ -85,7 +91,7 @@ def _table() -> dict[str, InstanceType]:
 
 @cache
 def _api_model_types() -> frozenset[str]:
-    return frozenset(json.loads(TABLE.read_text())["apiModel"])
+    return frozenset(_document()["apiModel"])
 
 
 def lookup(name: str) -> InstanceType | None:

@@ -43,7 +43,8 @@ def instance_type_problem(name: str, capacity: CapacityType | None) -> str | Non
             f"names {name!r}, a type for {'/'.join(architectures)}, but the node AMI "
             f"{NODE_AMI_TYPE} runs on x86_64 only: use an x86_64 type such as m6i.large"
         )
-    accelerated = known.accelerators if known else ("gpu",) * accelerated_by_name(name)
+    by_name: tuple[str, ...] = ("gpu",) if accelerated_by_name(name) else ()
+    accelerated = known.accelerators if known else by_name
     if accelerated:
         return (
             f"names {name!r}, an accelerated type ({'/'.join(accelerated)}), but the node AMI "
