@@ -1,17 +1,21 @@
 """CiRoles: GitHub's OIDC identity provider and the environment's two CI roles.
 
-- release: what a release does and nothing else: the cutover's calls on this environment's
-  listeners, target groups and alarms, publishing to its alert topics, its release records in
-  SSM, reading its EKS cluster.
+- release: what a release changes and nothing else. The deploy workflows assume it: the
+  cutover's calls on this environment's listeners, target groups and alarms, publishing to its
+  alert topics, its release records; and the release's own `pulumi up`: what the program looks
+  up on every run, the listeners' forward actions, the dashboard and error-budget alarms that
+  follow the live colour, and (through a namespace-scoped access entry) the workloads.
 - infrastructure: ``pulumi up`` of the whole stack, each service's changes limited to this
   environment's resources by name prefix, by the ``environment`` tag, or by its VPC.
 
-Both trust only GitHub Actions tokens for ``sts.amazonaws.com`` from the configured repository
-and GitHub environments (``repo:<owner>/<name>:environment:<name>``).
+Both trust only GitHub Actions tokens for ``sts.amazonaws.com`` from the configured repository:
+the release role its release environments (``githubEnvironments``), the infrastructure role
+only ``githubInfrastructureEnvironment`` (``repo:<owner>/<name>:environment:<name>``).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -178,9 +182,10 @@ class CiRoles(pulumi.ComponentResource):
                 client_id_lists=[AUDIENCE],
                 opts=child,
             ).arn
-        trust = pulumi.Output.from_input(provider_arn).apply(
-            lambda arn: github_trust(arn, settings.github_repository, settings.github_environments)
-        )
+        trusted = {
+            RELEASE: settings.github_environments,
+            INFRASTRUCTURE: (settings.github_infrastructure_environment,),
+        }
         self.roles: dict[str, aws.iam.Role] = {}
         policies: Mapping[str, pulumi.Output[str]] = {
             RELEASE: pulumi.Output.all(
@@ -223,7 +228,13 @@ class CiRoles(pulumi.ComponentResource):
                 f"{name}-{kind}",
                 name=role_name(args.name_prefix, kind),
                 description=f"Switchyard {args.name_prefix}: the {kind} role of CI",
-                assume_role_policy=trust,
+                assume_role_policy=pulumi.Output.from_input(provider_arn).apply(
+                    functools.partial(
+                        github_trust,
+                        repository=settings.github_repository,
+                        environments=trusted[kind],
+                    )
+                ),
                 max_session_duration=MAX_SESSION_SECONDS,
                 opts=child,
             )
@@ -318,15 +329,49 @@ def release_policy(
             sorted(targets.listener_arns),
         ),
         # ELBv2's Describe* actions take no resource ARN: "*" is the only resource they accept.
+        # After ModifyListener the provider reads the listener back: its attributes and tags
+        # (terraform-provider-aws internal/service/elbv2/listener.go, resourceListenerRead).
         _allow(
             "ReadListenersAndTargetHealth",
             [
+                "elasticloadbalancing:DescribeListenerAttributes",
                 "elasticloadbalancing:DescribeListeners",
                 "elasticloadbalancing:DescribeRules",
+                "elasticloadbalancing:DescribeTags",
                 "elasticloadbalancing:DescribeTargetGroups",
                 "elasticloadbalancing:DescribeTargetHealth",
             ],
             "*",
+        ),
+        # What every run of the program looks up (infra/config.py, components/cluster.py), none
+        # of which takes a resource ARN: the zones, the running cluster's version, and the
+        # add-ons' default versions. sts:GetCallerIdentity needs no permission.
+        _allow(
+            "LookUpWhatTheProgramReads",
+            [
+                "ec2:DescribeAvailabilityZones",
+                "eks:DescribeAddonVersions",
+                "eks:ListClusters",
+            ],
+            "*",
+        ),
+        # A release moves the dashboard and the error-budget alarms to the new live colour
+        # (delivery/release/scope.py); the provider reads each back after the update.
+        _allow(
+            "FollowTheLiveColourOnTheDashboard",
+            ["cloudwatch:GetDashboard", "cloudwatch:PutDashboard"],
+            account.arn("cloudwatch", f"dashboard/{prefix}", region=False),
+        ),
+        # PutMetricAlarm carries the alarm's tags, which IAM authorises as cloudwatch:TagResource
+        # (CloudWatch API reference, PutMetricAlarm "Tags").
+        _allow(
+            "FollowTheLiveColourOnTheErrorBudgetAlarms",
+            [
+                "cloudwatch:ListTagsForResource",
+                "cloudwatch:PutMetricAlarm",
+                "cloudwatch:TagResource",
+            ],
+            account.arn("cloudwatch", f"alarm:{prefix}-slo-*"),
         ),
         _allow(
             "ReadThisEnvironmentsAlarms",
@@ -357,7 +402,12 @@ def release_policy(
         ),
         _allow(
             "KeepRollbackRecords",
-            ["ssm:GetParameter", "ssm:GetParameters", "ssm:PutParameter"],
+            [
+                "ssm:GetParameter",
+                "ssm:GetParameters",
+                "ssm:GetParametersByPath",
+                "ssm:PutParameter",
+            ],
             account.arn("ssm", f"parameter/{PROJECT}/{environment}/*"),
         ),
         _allow(
@@ -695,7 +745,6 @@ def infrastructure_policy(
                 "iam:ListRolePolicies",
                 "iam:ListAttachedRolePolicies",
                 "iam:ListInstanceProfilesForRole",
-                "iam:PassRole",
                 "iam:CreatePolicy",
                 "iam:DeletePolicy",
                 "iam:GetPolicy",
@@ -761,6 +810,18 @@ def infrastructure_policy(
 
 
 OPERATIONS = "ci-operations"
+# The services the program passes its roles to: EKS the cluster's (CreateCluster), the nodes'
+# (CreateNodegroup) and the add-ons' (CreateAddon serviceAccountRoleArn); VPC Flow Logs the
+# delivery role; CloudTrail the CloudWatch Logs role; SNS the delivery-status feedback role.
+# iam:PassedToService is the service principal of the service the role is passed to (IAM user
+# guide, "Granting a user permissions to pass a role to an AWS service"; AWSCloudTrail_FullAccess
+# conditions its PassRole on cloudtrail.amazonaws.com).
+PASSED_TO: Final = (
+    "cloudtrail.amazonaws.com",
+    "eks.amazonaws.com",
+    "sns.amazonaws.com",
+    "vpc-flow-logs.amazonaws.com",
+)
 
 
 def operations_arn(account: Account, prefix: str) -> str:
@@ -772,6 +833,12 @@ def operations_policy(account: Account, prefix: str) -> str:
     policy is at IAM's 10,240 characters with the longest region names."""
     named = f"{prefix}*"
     return document(
+        _allow(
+            "PassRolesOnlyToTheServicesThatUseThem",
+            ["iam:PassRole"],
+            account.arn("iam", f"role/{named}", region=False),
+            StringEquals={"iam:PassedToService": list(PASSED_TO)},
+        ),
         # The account's service-linked roles, on a fresh account's first use of each service.
         _allow(
             "CreateTheServicesLinkedRoles",

@@ -89,6 +89,7 @@ METRICS_SERVER: Final = {
 }
 CONTROL_PLANE_LOGS: Final = ("api", "audit", "authenticator")
 CLUSTER_ADMIN: Final = "arn:{partition}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+NAMESPACE_EDIT: Final = "arn:{partition}:eks::aws:cluster-access-policy/AmazonEKSEditPolicy"
 # Nodes pull images and join the cluster; the VPC CNI's own permissions go to its service
 # account (IRSA), not to every pod's node.
 NODE_POLICIES: Final = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly")
@@ -425,8 +426,23 @@ class EksCluster(pulumi.ComponentResource):
         """Whether the configured principals already name the IAM role ``role``."""
         return any(arn.endswith(f":role/{role}") for arn in self._principals())
 
-    def admit(self, label: str, principal_arn: pulumi.Input[str]) -> pulumi.Resource:
-        """An access entry administering the cluster for ``principal_arn``."""
+    def admit(
+        self, label: str, principal_arn: pulumi.Input[str], namespace: str | None = None
+    ) -> pulumi.Resource:
+        """An access entry for ``principal_arn``: administering the cluster, or with
+        ``namespace`` editing that namespace only (AmazonEKSEditPolicy: the Kubernetes `edit`
+        role's Deployments, Jobs and HorizontalPodAutoscalers, no RBAC; EKS user guide,
+        "Review access policy permissions")."""
+        policy, scope = (
+            (CLUSTER_ADMIN, aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"))
+            if namespace is None
+            else (
+                NAMESPACE_EDIT,
+                aws.eks.AccessPolicyAssociationAccessScopeArgs(
+                    type="namespace", namespaces=[namespace]
+                ),
+            )
+        )
         entry = aws.eks.AccessEntry(
             f"{self._name}-access-{label}",
             cluster_name=self.cluster.name,
@@ -438,8 +454,8 @@ class EksCluster(pulumi.ComponentResource):
             f"{self._name}-access-{label}",
             cluster_name=self.cluster.name,
             principal_arn=entry.principal_arn,
-            policy_arn=self.partition.apply(lambda p: CLUSTER_ADMIN.format(partition=p)),
-            access_scope={"type": "cluster"},
+            policy_arn=self.partition.apply(lambda p: policy.format(partition=p)),
+            access_scope=scope,
             opts=pulumi.ResourceOptions(parent=self),
         )
 

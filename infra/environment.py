@@ -279,11 +279,12 @@ def build_environment(
         ),
         on_aws,
     )
-    # The deploy workflows assume the infrastructure role, and their `pulumi up` reaches the
-    # Kubernetes API as that role: the cluster admits it unless the stack names it already.
-    deploy_role = role_name(prefix, INFRASTRUCTURE)
-    if not cluster.admits_role(deploy_role):
-        cluster.admit(deploy_role, ci.roles[INFRASTRUCTURE].arn)
+    # Each CI role's `pulumi up` reaches the Kubernetes API as that role: the infrastructure
+    # role administers the cluster, the release role (the deploy workflows') edits only the
+    # workload namespace. Neither entry is made when the stack names the role already.
+    for kind, namespace in ((INFRASTRUCTURE, None), (RELEASE, workload.namespace)):
+        if not cluster.admits_role(role_name(prefix, kind)):
+            cluster.admit(role_name(prefix, kind), ci.roles[kind].arn, namespace)
     return {
         "albDnsName": alb.load_balancer.dns_name,
         "loadBalancerArn": alb.load_balancer.arn,

@@ -142,6 +142,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
     resources: list[Registered] = field(default_factory=list)
     options: dict[str, Options] = field(default_factory=dict)
     nodes: list[Node] = field(default_factory=list)
+    invoked: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # token, arguments
 
     def new_resource(
         self, args: pulumi.runtime.MockResourceArgs
@@ -156,6 +157,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def call(
         self, args: pulumi.runtime.MockCallArgs
     ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        self.invoked.append((args.token, dict(args.args)))
         computed = {  # answers that depend on the call's arguments, built only when asked
             "aws:ssm/getParametersByPath:getParametersByPath": self._by_path,
             "aws:eks/getCluster:getCluster": self._cluster,

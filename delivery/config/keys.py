@@ -501,8 +501,15 @@ SECURITY: Final = (
     array(
         "githubEnvironments",
         "string",
-        "GitHub environments whose jobs may assume the roles (the token's `sub` must be "
-        "repo:<owner>/<name>:environment:<name>), e.g. [production-stage, production] for prod.",
+        "GitHub environments whose jobs may assume the release role (the token's `sub` must "
+        "be repo:<owner>/<name>:environment:<name>), e.g. [production-stage, production] "
+        "for prod.",
+    ),
+    text(
+        "githubInfrastructureEnvironment",
+        "The GitHub environment whose jobs alone may assume the infrastructure role (give it "
+        "required reviewers). Empty: infrastructure-<stack>. Never one of githubEnvironments.",
+        optional=True,
     ),
     text(
         "githubOidcProviderArn",

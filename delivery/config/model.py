@@ -432,9 +432,15 @@ class ReleaseSettings:
 @dataclass(frozen=True)
 class SecuritySettings:
     github_repository: str  # owner/name: the only repository whose workflows get AWS roles
-    github_environments: tuple[str, ...]  # the GitHub environments that may assume them
+    github_environments: tuple[str, ...]  # the GitHub environments whose jobs release
     github_oidc_provider_arn: str | None  # None: this stack creates the account's provider
     waf_rate_limit: int | None  # requests per IP per 5 minutes; None: no web ACL (dev only)
+    # The one GitHub environment whose jobs change infrastructure, behind its own reviewers.
+    github_infrastructure_environment: str = ""
+
+
+def default_infrastructure_environment(stack: str) -> str:
+    return f"infrastructure-{stack}"
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,7 @@ from delivery.config.model import (
     Tier,
     TrafficPolicy,
     Workload,
+    default_infrastructure_environment,
     public_subnet_prefix,
 )
 from delivery.config.nodes import check_node_fit
@@ -488,7 +489,7 @@ def _check_read_policy(
 
 
 def _read_security(
-    reader: ConfigReader, environment: Environment | None
+    reader: ConfigReader, environment: Environment | None, stack: str
 ) -> SecuritySettings | None:
     repository = reader.matching(
         "githubRepository",
@@ -508,6 +509,18 @@ def _read_security(
             f"'.', '_', '-'), e.g. [production-stage, production]; got {shown(environments)}",
         )
         environments = None
+    infrastructure = reader.matching(
+        "githubInfrastructureEnvironment",
+        _GITHUB_ENVIRONMENT,
+        "a GitHub environment name (letters, digits, '.', '_', '-'), e.g. infrastructure-prod",
+    ) or default_infrastructure_environment(stack)
+    if environments and infrastructure in environments:
+        reader.fail(
+            "githubInfrastructureEnvironment",
+            f"{infrastructure!r} is also in githubEnvironments: a release job there could "
+            "assume the infrastructure role; give infrastructure changes an environment of "
+            "their own (with required reviewers)",
+        )
     provider = reader.matching(
         "githubOidcProviderArn",
         _OIDC_PROVIDER_ARN,
@@ -523,7 +536,7 @@ def _read_security(
         )
     if repository is None or environments is None or (waf_required and rate is None):
         return None
-    return SecuritySettings(repository, tuple(environments), provider, rate)
+    return SecuritySettings(repository, tuple(environments), provider, rate, infrastructure)
 
 
 def _check_log_retention(
@@ -593,7 +606,7 @@ def load_settings(raw: Mapping[str, Any], stack: str) -> Settings:
     cluster = read_cluster(reader, environment)
     service = read_service(reader, environment)
     release = read_release(reader, environment)
-    security = _read_security(reader, environment)
+    security = _read_security(reader, environment, stack)
     _check_log_retention(reader, environment, network)
     _check_bake_covers_alarms(reader, traffic, alarms)
     check_capacity(reader, traffic, service, release)

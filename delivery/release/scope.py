@@ -63,13 +63,17 @@ class Allowed:
         return self.properties is None or set(change.properties) <= self.properties
 
 
+FORWARD_ACTIONS: Final = frozenset({"defaultActions"})
 RELEASE_SCOPE: Final = (
     Allowed("kubernetes:apps/v1:Deployment", "workload-*", UPDATE),
     Allowed("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "scaling-*", UPDATE),
     Allowed("kubernetes:batch/v1:Job", "workload-hook-*", RECREATED),
     Allowed("time:index/sleep:Sleep", "scaling-scale-down-delay", RECREATED),
     Allowed("pulumi-python:dynamic:Resource", "cutover-weights", RECREATED),
-    Allowed("aws:lb/listener:Listener", "traffic-*", UPDATE, frozenset({"defaultActions"})),
+    # The two listeners whose forward actions carry the colours' weights (the release role may
+    # modify only these): the HTTP listener only redirects.
+    Allowed("aws:lb/listener:Listener", "traffic-production", UPDATE, FORWARD_ACTIONS),
+    Allowed("aws:lb/listener:Listener", "traffic-test", UPDATE, FORWARD_ACTIONS),
     Allowed("aws:cloudwatch/dashboard:Dashboard", "dashboard-*", UPDATE),
     Allowed("aws:cloudwatch/metricAlarm:MetricAlarm", "budget-burn-*", UPDATE),
 )

@@ -28,50 +28,15 @@ from delivery.release.truth import state_folder, state_parameter
 from infra.offline import ACCOUNT, Evaluation, Registered
 from tests.program.harness import evaluate
 from tests.program.iam_eval import Request, allows, allows_under, requests_of
-from tests.unit.test_workflows import NAMES, jobs
 
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
-DEPLOY_ROLE = "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
-DEFAULT_SESSION_SECONDS = 3600  # configure-aws-credentials' default role-duration-seconds
 REGION = "eu-west-1"
 ACCOUNT_OF = Account("aws", ACCOUNT, REGION)
-
-
-def deploy_jobs() -> list[tuple[str, str, dict[str, Any]]]:
-    found = []
-    for workflow in ("deploy-staging", "deploy-prod"):
-        for name, job in jobs(NAMES[workflow]).items():
-            for step in job["steps"]:
-                given = step.get("with", {})
-                if given.get("role-to-assume") == DEPLOY_ROLE:
-                    found.append((workflow, name, {**given, "timeout": job["timeout-minutes"]}))
-    return found
 
 
 @pytest.fixture(scope="module", params=available_stacks())
 def run(request: pytest.FixtureRequest) -> Evaluation:
     return evaluate(request.param)
-
-
-def test_every_deploy_job_assumes_the_deploy_role() -> None:
-    assert sorted((w, j) for w, j, _ in deploy_jobs()) == [
-        ("deploy-prod", "promote"),
-        ("deploy-prod", "stage"),
-        ("deploy-staging", "release"),
-    ]
-
-
-def test_the_deploy_session_fits_the_roles_maximum_and_outlives_the_job(run: Evaluation) -> None:
-    """STS refuses AssumeRoleWithWebIdentity asking for more than the role's
-    MaxSessionDuration; credentials that expire before the job's timeout leave a cutover
-    (and its rollback) without AWS access half way."""
-    (role,) = [r for r in run.mocks.of_type("aws:iam/role:Role") if r.name == "ci-infrastructure"]
-    maximum = int(role.inputs["maxSessionDuration"])
-    for workflow, job, given in deploy_jobs():
-        session = int(given.get("role-duration-seconds", DEFAULT_SESSION_SECONDS))
-        where = f"{workflow}.{job}"
-        assert session <= maximum, f"{where} asks for {session} s; the role allows {maximum} s"
-        assert session >= given["timeout"] * 60, f"{where} outlives its credentials"
 
 
 def realistic_targets(environment: str) -> Targets:
@@ -165,11 +130,15 @@ def admitted(run: Evaluation) -> list[str]:
     return sorted(e for e in entries if e in associated)
 
 
-def test_the_cluster_admits_the_role_the_deploy_workflows_assume(run: Evaluation) -> None:
-    """`pulumi up` of a release changes Deployments through the Kubernetes API, reached with
-    `aws eks get-token` as the workflow's role: without an access entry, Unauthorized."""
-    deploy = run.exports["ciRoleArns"]["infrastructure"]
-    assert admitted(run).count(deploy) == 1
+def test_the_cluster_admits_the_infrastructure_role_as_administrator_and_not_the_release_role(
+    run: Evaluation,
+) -> None:
+    """The infrastructure workflow's `pulumi up` installs the controllers and CRDs through the
+    Kubernetes API, reached with `aws eks get-token` as its role: without an access entry,
+    Unauthorized. The release role edits one namespace (tests/program/test_release_role.py)."""
+    roles = run.exports["ciRoleArns"]
+    assert admitted(run).count(roles["infrastructure"]) == 1
+    assert roles["release"] not in admitted(run)
 
 
 def test_the_stacks_own_ci_role_named_in_config_is_refused_before_anything_is_created() -> None:
@@ -217,7 +186,7 @@ def creations(run: Evaluation, settings: Settings) -> list[Request]:
             arn = account.arn("iam", f"role/{aws_name(role)}", region=False)
             bound = role.inputs.get("permissionsBoundary")
             context = {"iam:PermissionsBoundary": str(bound)} if bound else {}
-            wanted += [Request(a, arn, context) for a in ("iam:CreateRole", "iam:PassRole")]
+            wanted.append(Request("iam:CreateRole", arn, context))
     for policy in run.mocks.of_type("aws:iam/policy:Policy"):
         arn = account.arn("iam", f"policy/{aws_name(policy)}", region=False)
         wanted.append(Request("iam:CreatePolicy", arn))
@@ -250,6 +219,47 @@ def test_the_deploy_role_can_create_every_principal_log_group_and_access_of_the_
     prefixes = [str(r.inputs.get("namePrefix", "")) for r in run.mocks.of_type(ROLE)]
     assert max(map(len, prefixes)) <= 38  # IAM: 64 characters, 26 of them the provider's
     assert [str(r) for r in wanted if not allows(infrastructure, r)] == []
+
+
+# Where the program passes a role, and the service IAM names as iam:PassedToService there.
+PASSED_IN = {
+    ("aws:eks/cluster:Cluster", "roleArn"): "eks.amazonaws.com",
+    ("aws:eks/nodeGroup:NodeGroup", "nodeRoleArn"): "eks.amazonaws.com",
+    ("aws:eks/addon:Addon", "serviceAccountRoleArn"): "eks.amazonaws.com",
+    ("aws:ec2/flowLog:FlowLog", "iamRoleArn"): "vpc-flow-logs.amazonaws.com",
+    ("aws:cloudtrail/trail:Trail", "cloudWatchLogsRoleArn"): "cloudtrail.amazonaws.com",
+    ("aws:sns/topic:Topic", "httpSuccessFeedbackRoleArn"): "sns.amazonaws.com",
+    ("aws:sns/topic:Topic", "httpFailureFeedbackRoleArn"): "sns.amazonaws.com",
+}
+
+
+def test_the_deploy_role_passes_each_role_only_to_the_service_that_uses_it(
+    run: Evaluation,
+) -> None:
+    """iam:PassRole without iam:PassedToService would let it hand a role of the environment to
+    any service: an EC2 instance profile or a Lambda function that then acts as that role."""
+    infrastructure = infrastructure_of(run)
+    roles = {r.outputs["arn"]: r for r in run.mocks.of_type(ROLE) if r.name not in CI_ROLES}
+    where = {
+        (r.type, key): value
+        for r in run.mocks.resources
+        for key, value in r.inputs.items()
+        # AWS names every input that passes a role ...RoleArn (the mock runtime's ARNs are
+        # the logical names, so other inputs may equal a role's by chance)
+        if key.lower().endswith("rolearn") and value in roles
+    }
+    assert set(where) == set(PASSED_IN), "say which service each new place passes a role to"
+    passed = [(roles[value], PASSED_IN[place]) for place, value in where.items()]
+    for role, service in passed:
+        arn = f"arn:aws:iam::{ACCOUNT}:role/{aws_name(role)}"
+        # The trail's delivery role is an administrator's to pass (the trail records this role).
+        wanted = service != "cloudtrail.amazonaws.com"
+        request = Request("iam:PassRole", arn, {"iam:PassedToService": service})
+        assert allows(infrastructure, request) is wanted, f"{role.name} to {service}"
+        for elsewhere in ("ec2.amazonaws.com", "lambda.amazonaws.com", "ecs-tasks.amazonaws.com"):
+            request = Request("iam:PassRole", arn, {"iam:PassedToService": elsewhere})
+            assert not allows(infrastructure, request), f"{role.name} to {elsewhere}"
+        assert not allows(infrastructure, Request("iam:PassRole", arn))
 
 
 # -- the permissions boundary: what the deploy role's roles may at most do ----------------------

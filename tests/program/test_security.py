@@ -61,9 +61,13 @@ def test_ci_roles_trust_only_this_repositorys_environments(
         assert trust["Action"] == "sts:AssumeRoleWithWebIdentity"
         equals = trust["Condition"]["StringEquals"]
         assert equals["token.actions.githubusercontent.com:aud"] == "sts.amazonaws.com"
+        environments = (
+            security.github_environments
+            if kind == "release"
+            else (security.github_infrastructure_environment,)
+        )
         assert equals["token.actions.githubusercontent.com:sub"] == [
-            f"repo:{security.github_repository}:environment:{e}"
-            for e in security.github_environments
+            f"repo:{security.github_repository}:environment:{e}" for e in environments
         ]
     if settings.environment == "prod":
         assert security.github_environments == ("production-stage", "production")
@@ -103,15 +107,24 @@ def test_the_release_role_names_this_environments_resources(
     assert allowed["EncryptMessagesForTheTopics"]["Condition"] == {
         "StringEquals": {"kms:ViaService": f"sns.{REGION}.amazonaws.com"}
     }
-    # Only calls that take no resource ARN are allowed on "*": ELBv2's Describe* calls, and
-    # GetMetricData for the measured latency baseline.
+    # Only calls that take no resource ARN are allowed on "*": ELBv2's Describe* calls,
+    # GetMetricData for the measured latency baseline, and the program's lookups.
     everywhere = {s["Sid"]: s["Action"] for s in allowed.values() if s["Resource"] == "*"}
-    assert set(everywhere) == {"ReadListenersAndTargetHealth", "MeasureTheLatencyBaseline"}
+    assert set(everywhere) == {
+        "ReadListenersAndTargetHealth",
+        "MeasureTheLatencyBaseline",
+        "LookUpWhatTheProgramReads",
+    }
     assert all(
         a.startswith("elasticloadbalancing:Describe")
         for a in everywhere["ReadListenersAndTargetHealth"]
     )
     assert everywhere["MeasureTheLatencyBaseline"] == ["cloudwatch:GetMetricData"]
+    assert everywhere["LookUpWhatTheProgramReads"] == [
+        "ec2:DescribeAvailabilityZones",
+        "eks:DescribeAddonVersions",
+        "eks:ListClusters",
+    ]
 
 
 def test_the_infrastructure_role_is_scoped_and_cannot_rewrite_itself(

@@ -99,20 +99,28 @@ def test_prod_has_no_public_endpoint() -> None:
     assert load_stack("dev").cluster.public_access_cidrs != ()
 
 
-def test_access_is_granted_only_to_the_configured_roles_and_the_deploy_workflows_role(
+def test_access_is_granted_only_to_the_configured_roles_and_the_ci_roles(
     stack: tuple[Settings, Evaluation],
 ) -> None:
     settings, run = stack
     entries = run.mocks.of_type("aws:eks/accessEntry:AccessEntry")
-    expected = {
+    administrators = {
         *settings.cluster.admin_role_arns,
         settings.cluster.deploy_role_arn,
         run.exports["ciRoleArns"]["infrastructure"],
     }
-    assert {e.inputs["principalArn"] for e in entries} == expected
+    release = run.exports["ciRoleArns"]["release"]
+    assert {e.inputs["principalArn"] for e in entries} == {*administrators, release}
     associations = run.mocks.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
     assert len(associations) == len(entries)
     for association in associations:
+        if association.inputs["principalArn"] == release:
+            assert association.inputs["policyArn"].endswith("/AmazonEKSEditPolicy")
+            assert association.inputs["accessScope"] == {
+                "type": "namespace",
+                "namespaces": [settings.workload.namespace],
+            }
+            continue
         assert association.inputs["policyArn"].endswith("/AmazonEKSClusterAdminPolicy")
         assert association.inputs["accessScope"] == {"type": "cluster"}
     assert run.mocks.options["cluster-k8s"].depends_on, "the provider waits for access"

@@ -246,7 +246,12 @@ def full(key: str) -> str:
 def test_a_stack_file_with_bare_keys_loads_as_pulumi_reads_it(tmp_path: Path) -> None:
     original = (PROJECT_ROOT / "Pulumi.staging.yaml").read_text()
     write_stack(tmp_path, original.replace("  switchyard:", "  "))
-    assert load_stack("qa", tmp_path) == dataclasses.replace(load_stack("staging"), stack="qa")
+    staging = load_stack("staging")
+    # the infrastructure role's GitHub environment follows the stack's name by default
+    security = dataclasses.replace(
+        staging.security, github_infrastructure_environment="infrastructure-qa"
+    )
+    assert load_stack("qa", tmp_path) == dataclasses.replace(staging, stack="qa", security=security)
 
 
 @pytest.mark.parametrize(

@@ -59,6 +59,7 @@ OPTIONAL = {
     "candidateReplicas",  # the release driver sets it
     "retryRollback",
     "githubOidcProviderArn",
+    "githubInfrastructureEnvironment",
     "wafRateLimit",  # required in staging and prod only, like certificateArn
 }
 

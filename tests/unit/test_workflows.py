@@ -61,8 +61,9 @@ def check_jsonschema(schema: str, *paths: Path) -> subprocess.CompletedProcess[s
     )
 
 
-def test_the_four_workflows_exist() -> None:
-    assert set(NAMES) == {"ci", "deploy-staging", "deploy-prod", "app-image"}
+def test_the_five_workflows_exist() -> None:
+    workflows = {"ci", "deploy-staging", "deploy-prod", "deploy-infrastructure", "app-image"}
+    assert set(NAMES) == workflows
 
 
 @pytest.mark.parametrize(
