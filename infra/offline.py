@@ -82,10 +82,57 @@ def _hex(name: str) -> str:
     return hashlib.sha256(name.encode()).hexdigest()[:16]
 
 
+def aws_name(name: str, inputs: dict[str, Any]) -> str:
+    """The name AWS gets: given, or the prefix plus the provider's 26 unique characters, or
+    Pulumi's auto-name (the resource's name and 7 random characters)."""
+    if inputs.get("name"):
+        return str(inputs["name"])
+    prefix = inputs.get("namePrefix") or inputs.get("bucketPrefix")
+    if prefix:
+        return f"{prefix}20261102093012345600000001"
+    return f"{name}-1a2b3c4"
+
+
+def _key_id(name: str) -> str:
+    digest = hashlib.sha256(name.encode()).hexdigest()
+    return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
+
+
+# ARNs as AWS writes them, for the resources whose ARNs the program puts into IAM, key, topic
+# and bucket policies (the Service Authorization Reference's resource types): the policies
+# rendered offline then read as the real ones, and tools such as parliament can check them.
+_ARNS: dict[str, Any] = {
+    "aws:kms/key:Key": lambda n, i, r: f"arn:aws:kms:{r}:{ACCOUNT}:key/{_key_id(n)}",
+    "aws:kms/alias:Alias": lambda n, i, r: f"arn:aws:kms:{r}:{ACCOUNT}:{i.get('name', n)}",
+    "aws:sns/topic:Topic": lambda n, i, r: f"arn:aws:sns:{r}:{ACCOUNT}:{aws_name(n, i)}",
+    "aws:iam/role:Role": lambda n, i, r: f"arn:aws:iam::{ACCOUNT}:role/{aws_name(n, i)}",
+    "aws:iam/policy:Policy": lambda n, i, r: f"arn:aws:iam::{ACCOUNT}:policy/{aws_name(n, i)}",
+    "aws:secretsmanager/secret:Secret": lambda n, i, r: (
+        f"arn:aws:secretsmanager:{r}:{ACCOUNT}:secret:{aws_name(n, i)}-AbC123"
+    ),
+    "aws:cloudtrail/trail:Trail": lambda n, i, r: (
+        f"arn:aws:cloudtrail:{r}:{ACCOUNT}:trail/{aws_name(n, i)}"
+    ),
+    "aws:cloudwatch/logGroup:LogGroup": lambda n, i, r: (
+        f"arn:aws:logs:{r}:{ACCOUNT}:log-group:{aws_name(n, i)}"
+    ),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": lambda n, i, r: (
+        f"arn:aws:cloudwatch:{r}:{ACCOUNT}:alarm:{aws_name(n, i)}"
+    ),
+    "aws:cloudwatch/compositeAlarm:CompositeAlarm": lambda n, i, r: (
+        f"arn:aws:cloudwatch:{r}:{ACCOUNT}:alarm:{i.get('alarmName', n)}"
+    ),
+    "aws:ec2/vpc:Vpc": lambda n, i, r: f"arn:aws:ec2:{r}:{ACCOUNT}:vpc/vpc-{_hex(n)}",
+}
+
+
 def _outputs(type_: str, name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
     """The computed outputs AWS would return, in the shape the program needs."""
     elb = f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT}"
-    extra: dict[str, Any] = {"arn": f"arn:aws:mock:{region}:{ACCOUNT}:{name}"}
+    arn = _ARNS.get(type_)
+    extra: dict[str, Any] = {
+        "arn": arn(name, inputs, region) if arn else f"arn:aws:mock:{region}:{ACCOUNT}:{name}"
+    }
     if type_ == "aws:lb/loadBalancer:LoadBalancer":
         suffix = f"app/{inputs.get('name', name)}/{_hex(name)}"
         extra = {
@@ -104,7 +151,8 @@ def _outputs(type_: str, name: str, inputs: dict[str, Any], region: str) -> dict
         under = balancer.replace(":loadbalancer/", ":listener/", 1)
         extra = {"arn": f"{under}/{_hex(name + 'l')}"}
     elif type_ == "aws:s3/bucket:Bucket":
-        extra["bucket"] = f"{inputs.get('bucketPrefix', '')}{_hex(name)}"
+        bucket = str(inputs.get("bucket") or f"{inputs.get('bucketPrefix', '')}{_hex(name)}")
+        extra = {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}"}
     elif type_ == "aws:eks/cluster:Cluster":
         cluster = inputs.get("name", name)
         issuer = f"https://oidc.eks.{region}.amazonaws.com/id/{_hex(name).upper()}"

@@ -41,3 +41,8 @@ def is_private(run: Evaluation, name: str) -> bool:
     return all(block[k] is True for k in public) and owner["rule"] == {
         "objectOwnership": "BucketOwnerEnforced"
     }
+
+
+def arn_of(run: Evaluation, name: str, type_: str) -> str:
+    """The ARN the mock runtime gave the resource ``name`` of type ``type_``."""
+    return str(run.mocks.named(name, type_).outputs["arn"])

@@ -26,7 +26,8 @@ from delivery.config.stackfile import available_stacks, load_stack
 from delivery.errors import ConfigError
 from delivery.release.truth import state_folder, state_parameter
 from infra.offline import ACCOUNT, Evaluation, Registered
-from tests.program.harness import evaluate
+from infra.offline import aws_name as offline_aws_name
+from tests.program.harness import arn_of, evaluate
 from tests.program.iam_eval import Request, allows, allows_under, requests_of
 
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
@@ -153,7 +154,7 @@ def test_the_infrastructure_roles_access_entry_waits_for_the_role(run: Evaluatio
     (entry,) = [
         r
         for r in run.mocks.of_type(ACCESS_ENTRY)
-        if str(r.inputs["principalArn"]).endswith("ci-infrastructure")
+        if r.inputs["principalArn"] == arn_of(run, "ci-infrastructure", "aws:iam/role:Role")
     ]
     assert entry  # the mock runtime's ARN of the ci-infrastructure role: an output of it
 
@@ -165,14 +166,7 @@ CI_ROLES = {"ci-release", "ci-infrastructure"}  # an administrator's `pulumi up`
 
 
 def aws_name(resource: Registered) -> str:
-    """The name AWS gets: given, or the prefix plus the provider's 26 unique characters, or
-    Pulumi's auto-name (the resource's name and 7 random characters)."""
-    if resource.inputs.get("name"):
-        return str(resource.inputs["name"])
-    prefix = resource.inputs.get("namePrefix") or resource.inputs.get("bucketPrefix")
-    if prefix:
-        return f"{prefix}20261102093012345600000001"
-    return f"{resource.name}-1a2b3c4"
+    return offline_aws_name(resource.name, resource.inputs)
 
 
 def creations(run: Evaluation, settings: Settings) -> list[Request]:
@@ -266,10 +260,9 @@ def test_the_deploy_role_passes_each_role_only_to_the_service_that_uses_it(
 
 
 def boundary_of(run: Evaluation) -> str:
-    """The boundary policy's ARN as the mock runtime gives it."""
-    policies = [r.name for r in run.mocks.of_type("aws:iam/policy:Policy")]
-    assert "permissions-boundary" in policies
-    return f"arn:aws:mock:{REGION}:{ACCOUNT}:permissions-boundary"
+    """The boundary policy's ARN."""
+    arn: str = run.mocks.named("permissions-boundary", "aws:iam/policy:Policy").outputs["arn"]
+    return arn
 
 
 def infrastructure_of(run: Evaluation) -> dict[str, Any]:
@@ -397,15 +390,11 @@ def test_the_deploy_role_attaches_only_the_policies_the_program_attaches(run: Ev
     (trail,) = run.mocks.of_type("aws:cloudtrail/trail:Trail")
     prefix = trail.inputs["name"].removesuffix("-audit")
     role = f"arn:aws:iam::{ACCOUNT}:role/{prefix}-anything"
-    named = {p.name: aws_name(p) for p in run.mocks.of_type("aws:iam/policy:Policy")}
     attached = []
     for attachment in run.mocks.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment"):
         if attachment.name == "ci-guardrails":
             continue  # an administrator's `pulumi up` attaches it, to a CI role
-        arn = str(attachment.inputs["policyArn"])
-        if arn.startswith("arn:aws:mock:"):  # a policy of the stack's: its real ARN
-            arn = f"arn:aws:iam::{ACCOUNT}:policy/{named[arn.rsplit(':', 1)[-1]]}"
-        attached.append(arn)
+        attached.append(str(attachment.inputs["policyArn"]))
     assert len(attached) >= 8
     context = {"iam:PermissionsBoundary": boundary}
     refused = [
@@ -541,7 +530,7 @@ def test_the_deploy_role_cannot_narrow_expose_or_unkey_the_audit_trail(run: Eval
     (topic,) = [t for t in run.mocks.of_type("aws:sns/topic:Topic") if t.name == "alerting-warning"]
     topic_arn = account.arn("sns", topic.inputs["name"])
     (notified,) = alarm.inputs["alarmActions"]
-    assert notified.endswith(f":{topic.name}")  # the mock runtime's ARN of that topic
+    assert notified == arn_of(run, topic.name, "aws:sns/topic:Topic")
     trail_arn = account.arn("cloudtrail", f"trail/{trail.inputs['name']}")
     bucket_arn = f"arn:aws:s3:::{aws_name(bucket)}"
     prefix = trail.inputs["name"].removesuffix("-audit")

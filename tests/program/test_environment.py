@@ -22,7 +22,7 @@ from delivery.errors import ConfigError
 from delivery.plans.alarms import worst_case_fault_to_rollback
 from infra.offline import Evaluation, RecordingMocks, Registered, is_secret
 from tests.bad_config import BAD_VALUES
-from tests.program.harness import SECRET_VALUES, evaluate, is_private
+from tests.program.harness import SECRET_VALUES, arn_of, evaluate, is_private
 
 STACKS = ("dev", "staging", "prod")
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
@@ -92,8 +92,10 @@ def test_flow_logs_go_to_cloudwatch_logs(stack: tuple[Settings, Evaluation]) -> 
     role = run.mocks.named("network-flow-logs", "aws:iam/role:Role")
     assert flow.inputs["trafficType"] == "ALL"
     assert flow.inputs["vpcId"] == run.exports["vpcId"]
-    assert flow.inputs["logDestination"].endswith(f":{group.name}")
-    assert flow.inputs["iamRoleArn"].endswith(f":{role.name}")
+    assert flow.inputs["logDestination"] == arn_of(
+        run, group.name, "aws:cloudwatch/logGroup:LogGroup"
+    )
+    assert flow.inputs["iamRoleArn"] == arn_of(run, role.name, "aws:iam/role:Role")
     assert group.inputs["retentionInDays"] == settings.network.flow_log_retention_days
 
 

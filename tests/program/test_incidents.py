@@ -37,6 +37,11 @@ def plan_arn(settings: Settings, tier: Tier) -> str:
     return f"arn:aws:ssm-incidents::123456789012:response-plan/{settings.name_prefix}-{tier}"
 
 
+def topic_arn(run: Evaluation, tier: str) -> str:
+    arn: str = run.mocks.named(f"alerting-{tier}", "aws:sns/topic:Topic").outputs["arn"]
+    return arn
+
+
 def by_name(run: Evaluation, type_: str) -> dict[str, Registered]:
     return {r.name: r for r in run.mocks.of_type(type_)}
 
@@ -59,7 +64,7 @@ def test_each_paging_tier_has_a_response_plan_engaging_its_escalation(
         ]
         assert plan["incidentTemplate"]["impact"] == tier.impact
         assert plan["incidentTemplate"]["notificationTargets"] == [
-            {"snsTopicArn": f"arn:aws:mock:{settings.region}:123456789012:alerting-{tier}"}
+            {"snsTopicArn": topic_arn(run, tier)}
         ]
     if not settings.incidents.enabled:
         assert not contacts and not run.mocks.of_type(REPLICATION_SET)
@@ -121,7 +126,7 @@ def test_critical_and_emergency_alarms_start_incidents_info_and_warning_never(
     settings, run = stack
     started = {Tier.CRITICAL: 0, Tier.EMERGENCY: 0}
     for alarm in [*run.mocks.of_type(ALARM), *run.mocks.of_type(COMPOSITE)]:
-        topics = [a.rsplit("-", 1)[1] for a in actions(alarm) if ":alerting-" in a]
+        topics = [a.rsplit("-", 1)[1] for a in actions(alarm) if a.startswith("arn:aws:sns:")]
         starts = [a for a in actions(alarm) if ":ssm-incidents::" in a]
         paging = [Tier(t) for t in topics if Tier(t).pages]
         if paging and settings.incidents.enabled:
@@ -147,7 +152,7 @@ def test_burn_rate_alarms_pair_a_long_and_a_short_window(
             f"{prefix}{alert.slug}-{w}" for w in _spans(alert.long_seconds, alert.short_seconds)
         ]
         assert composite["alarmRule"] == " AND ".join(f'ALARM("{n}")' for n in pair)
-        topic = f"arn:aws:mock:{settings.region}:123456789012:alerting-{alert.tier}"
+        topic = topic_arn(run, alert.tier)
         expected = [topic]
         if alert.tier.pages and settings.incidents.enabled:
             expected.append(plan_arn(settings, alert.tier))
@@ -156,9 +161,7 @@ def test_burn_rate_alarms_pair_a_long_and_a_short_window(
             window = windows[name]
             assert window["threshold"] == alert.burn_rate(settings.slo)
             assert window["evaluationPeriods"] == 1
-            assert window["alarmActions"] == [
-                f"arn:aws:mock:{settings.region}:123456789012:alerting-info"
-            ]
+            assert window["alarmActions"] == [topic_arn(run, "info")]
             queries = {q["id"]: q for q in window["metricQueries"]}
             assert {q["metric"]["period"] for q in queries.values() if "metric" in q} == {seconds}
             live = queries["requests"]["metric"]["dimensions"]["TargetGroup"]

@@ -30,7 +30,7 @@ def test_records_are_versioned_encrypted_with_the_key_and_private(
     [rule] = mocks.named("records-encryption").inputs["rules"]
     assert rule["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "aws:kms"
     key_arn = rule["applyServerSideEncryptionByDefault"]["kmsMasterKeyId"]
-    assert key_arn == "arn:aws:mock:eu-west-1:123456789012:secrets-key"
+    assert key_arn == mocks.named("secrets-key", "aws:kms/key:Key").outputs["arn"]
     assert is_private(evaluation, "records-access")
     [deny] = json.loads(mocks.named("records-policy").inputs["policy"])["Statement"]
     assert deny["Effect"] == "Deny" and deny["Condition"]["Bool"]["aws:SecureTransport"] == "false"

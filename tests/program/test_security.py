@@ -11,7 +11,7 @@ import pytest
 from delivery.config.model import Settings
 from delivery.config.stackfile import available_stacks, load_stack
 from infra.offline import ACCOUNT, Evaluation, Registered
-from tests.program.harness import evaluate
+from tests.program.harness import arn_of, evaluate
 
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 OIDC_PROVIDER = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
@@ -98,7 +98,7 @@ def test_the_release_role_names_this_environments_resources(
     assert allowed["ReadThisEnvironmentsAlarms"]["Resource"] == (
         f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{prefix}-*"
     )
-    records = f"arn:aws:mock:{REGION}:{ACCOUNT}:records-bucket"
+    records = run.mocks.named("records-bucket", "aws:s3/bucket:Bucket").outputs["arn"]
     assert allowed["WriteReleaseRecords"]["Resource"] == f"{records}/*"
     assert allowed["ListReleaseRecords"]["Resource"] == records
     assert allowed["KeepRollbackRecords"]["Resource"].endswith(
@@ -174,9 +174,10 @@ def test_the_trail_records_every_read_to_a_private_validated_store(
     trail = of(run, "aws:cloudtrail/trail:Trail", "audit-trail").inputs
     assert trail["name"] == f"{prefix}-audit"
     assert trail["isMultiRegionTrail"] and trail["enableLogFileValidation"]
-    assert trail["kmsKeyId"].endswith(":audit-key")
+    assert trail["kmsKeyId"] == arn_of(run, "audit-key", "aws:kms/key:Key")
     assert trail["eventSelectors"] == [{"readWriteType": "All", "includeManagementEvents": True}]
-    assert trail["cloudWatchLogsGroupArn"].endswith(":audit-trail:*")
+    group = arn_of(run, "audit-trail", "aws:cloudwatch/logGroup:LogGroup")
+    assert trail["cloudWatchLogsGroupArn"] == f"{group}:*"
     trail_arn = f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/{prefix}-audit"
     bucket = statements(of(run, "aws:s3/bucketPolicy:BucketPolicy", "audit-trail"))
     write = bucket["ThisTrailWritesThisAccountsLogs"]
@@ -225,7 +226,7 @@ def test_a_web_acl_guards_staging_and_prod(stack: tuple[Settings, Evaluation]) -
         "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"
     )
     assert logging.inputs["logDestinationConfigs"] == [
-        f"arn:aws:mock:{REGION}:{ACCOUNT}:traffic-waf-logs"
+        run.mocks.named("traffic-waf-logs", "aws:cloudwatch/logGroup:LogGroup").outputs["arn"]
     ]
 
 
@@ -286,8 +287,10 @@ def test_only_alarms_and_the_ci_roles_publish(stack: tuple[Settings, Evaluation]
             f"arn:aws:iam::{ACCOUNT}:role/{prefix}-infrastructure",
         ]
         topic = of(run, "aws:sns/topic:Topic", f"alerting-{tier}").inputs
-        assert topic["kmsMasterKeyId"].endswith(":alerting-key")
-        assert topic["httpFailureFeedbackRoleArn"].endswith(":alerting-delivery-status")
+        assert topic["kmsMasterKeyId"] == arn_of(run, "alerting-key", "aws:kms/key:Key")
+        assert topic["httpFailureFeedbackRoleArn"] == arn_of(
+            run, "alerting-delivery-status", "aws:iam/role:Role"
+        )
 
 
 def test_the_default_security_group_admits_nothing(stack: tuple[Settings, Evaluation]) -> None:

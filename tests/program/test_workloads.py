@@ -21,7 +21,7 @@ from delivery.config.model import (
 from delivery.config.stackfile import load_stack
 from delivery.errors import ConfigError
 from infra.offline import Evaluation, RecordingMocks, Registered
-from tests.program.harness import evaluate
+from tests.program.harness import arn_of, evaluate
 from tests.program.manifests import kubernetes_objects, render, validation_errors
 
 STACKS = ("dev", "staging", "prod")
@@ -78,8 +78,9 @@ def test_the_control_plane_is_private_encrypted_and_logged(
     ]
     (encryption,) = [eks["encryptionConfig"]]
     assert encryption["resources"] == ["secrets"]
-    assert encryption["provider"]["keyArn"] == run.mocks.named("secrets-key").inputs.get(
-        "arn", "arn:aws:mock:eu-west-1:123456789012:secrets-key"
+    assert (
+        encryption["provider"]["keyArn"]
+        == (run.mocks.named("secrets-key", "aws:kms/key:Key").outputs["arn"])
     )
     assert eks["enabledClusterLogTypes"] == ["api", "audit", "authenticator"]
     assert eks["accessConfig"] == {
@@ -89,7 +90,7 @@ def test_the_control_plane_is_private_encrypted_and_logged(
     logs = run.mocks.named("cluster-control-plane-logs", "aws:cloudwatch/logGroup:LogGroup").inputs
     assert logs["name"] == f"/aws/eks/{settings.workload.cluster_name}/cluster"
     assert logs["retentionInDays"] == settings.network.flow_log_retention_days
-    assert logs["kmsKeyId"].endswith(":cluster-control-plane-logs")
+    assert logs["kmsKeyId"] == arn_of(run, "cluster-control-plane-logs", "aws:kms/key:Key")
     assert run.mocks.options["cluster-eks"].waits_for("cluster-control-plane-logs")
     assert run.mocks.options["cluster-eks"].protect is (settings.environment == "prod")
 
@@ -162,9 +163,13 @@ def test_the_add_ons_and_their_order(stack: tuple[Settings, Evaluation]) -> None
     _, run = stack
     addons = {a.inputs["addonName"]: a for a in run.mocks.of_type("aws:eks/addon:Addon")}
     assert set(addons) == {"vpc-cni", "coredns", "kube-proxy", "amazon-cloudwatch-observability"}
-    assert addons["vpc-cni"].inputs["serviceAccountRoleArn"].endswith("cluster-vpc-cni")
+    assert addons["vpc-cni"].inputs["serviceAccountRoleArn"] == arn_of(
+        run, "cluster-vpc-cni", "aws:iam/role:Role"
+    )
     cloudwatch = addons["amazon-cloudwatch-observability"]
-    assert cloudwatch.inputs["serviceAccountRoleArn"].endswith("cluster-cloudwatch")
+    assert cloudwatch.inputs["serviceAccountRoleArn"] == arn_of(
+        run, "cluster-cloudwatch", "aws:iam/role:Role"
+    )
     for late in ("coredns", "amazon-cloudwatch-observability"):
         assert run.mocks.options[addons[late].name].waits_for("cluster-nodes-0"), late
 
@@ -183,15 +188,15 @@ def test_controllers_are_pinned_helm_releases_with_their_own_roles(
     assert controller["values"]["vpcId"] == run.exports["vpcId"]
     account = controller["values"]["serviceAccount"]
     assert account["name"] == "aws-load-balancer-controller"
-    assert account["annotations"]["eks.amazonaws.com/role-arn"].endswith(
-        "cluster-load-balancer-controller"
+    assert account["annotations"]["eks.amazonaws.com/role-arn"] == (
+        arn_of(run, "cluster-load-balancer-controller", "aws:iam/role:Role")
     )
     autoscaler = releases["cluster-autoscaler"]
     assert autoscaler["version"] == CLUSTER_AUTOSCALER_CHARTS[settings.cluster.kubernetes_version]
     assert autoscaler["values"]["autoDiscovery"]["clusterName"] == settings.workload.cluster_name
     assert autoscaler["values"]["rbac"]["serviceAccount"]["annotations"][
         "eks.amazonaws.com/role-arn"
-    ].endswith("cluster-cluster-autoscaler")
+    ] == arn_of(run, "cluster-cluster-autoscaler", "aws:iam/role:Role")
     assert releases["metrics-server"]["version"] == METRICS_SERVER["version"]
     for name in ("cluster-aws-load-balancer-controller", "cluster-cluster-autoscaler"):
         assert run.mocks.options[name].waits_for("cluster-coredns"), name
@@ -287,7 +292,7 @@ def test_the_service_account_reads_only_this_environments_secrets(
         "workload-service-account", "kubernetes:core/v1:ServiceAccount"
     ).inputs
     role_arn = account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
-    assert role_arn.endswith(":workload-service-account")
+    assert role_arn == arn_of(run, "workload-service-account", "aws:iam/role:Role")
     attached = [
         r.inputs["policyArn"]
         for r in run.mocks.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
