@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+AUDIT_VENV := .venv-audit
+AUDIT_STAMP := $(AUDIT_VENV)/.installed
 STACK ?= staging
 
 .PHONY: help rehearse test pytest lint typecheck unit bench preview check policy audit schema lock clean
@@ -46,8 +48,15 @@ preview: $(STAMP)  ## the stack's resource graph, evaluated offline under Pulumi
 policy: $(STAMP)  ## the security baseline (policy/) over every stack's offline graph
 	$(BIN)/python -m policy.offline
 
-audit: $(STAMP)  ## supply chain: pip-audit (network), bandit, SBOM to out/, secrets, zizmor
+audit: $(STAMP) $(AUDIT_STAMP)  ## supply chain, secrets, zizmor; IAM (parliament, cloudsplaining); checkov
 	$(BIN)/python -m policy.supply_chain
+
+# checkov's pins clash with Pulumi's: the manifest linter has a virtualenv of its own.
+$(AUDIT_STAMP): constraints-audit.txt
+	$(PYTHON) -m venv $(AUDIT_VENV)
+	$(AUDIT_VENV)/bin/pip install --quiet --upgrade pip
+	$(AUDIT_VENV)/bin/pip install --quiet -c constraints-audit.txt checkov
+	touch $(AUDIT_STAMP)
 
 check: $(STAMP)  ## every stack file validated, as `python -m delivery check` does
 	for stack in dev staging prod; do $(BIN)/python -m delivery check --stack $$stack || exit 1; done

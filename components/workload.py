@@ -263,6 +263,9 @@ class BlueGreenWorkload(pulumi.ComponentResource):
         return {
             "name": name,
             "image": image,
+            # A tag may move (dev and staging follow one while a release is built): pull it
+            # each time a pod starts, or a node that has an older build keeps running it.
+            "imagePullPolicy": "IfNotPresent" if "@sha256:" in image else "Always",
             **({"command": list(command)} if command else {}),
             "env": env,
             # Limits on every container: Container Insights publishes the *_over_pod_limit

@@ -7,7 +7,8 @@ Conditions: the operators the program writes (String/Arn Equals and Like, with a
 meaning any of them; the Not operators, none of them; ForAnyValue:StringEquals over a
 multivalued key such as kms:ResourceAliases; Null). A key absent from the context fails its
 condition, except under a Not operator, where it holds, as in IAM ("Condition operators", IAM
-user guide). NotResource: every resource but those.
+user guide). NotResource: every resource but those. An action that takes no resource type is
+authorised against "*" (the Service Authorization Reference, policy/iam_actions.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from policy.iam_actions import takes_no_resource
 
 OPERATORS = {
     "StringEquals",
@@ -114,7 +117,16 @@ def allows_under(
     return allows(identity, request) and allows(boundary, request)
 
 
+def as_authorised(request: Request) -> Request:
+    """IAM authorises an action that takes no resource type against "*", whatever resource the
+    call names: only a statement on "*" grants it (policy/iam_actions.py)."""
+    if request.resource != "*" and takes_no_resource(request.action):
+        return Request(request.action, "*", request.context)
+    return request
+
+
 def allows(document: Mapping[str, Any], request: Request) -> bool:
+    request = as_authorised(request)
     statements = list(document["Statement"])
     if any(s["Effect"] == "Deny" and _matches(s, request) for s in statements):
         return False

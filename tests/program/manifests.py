@@ -16,34 +16,8 @@ import kubernetes_validate
 import yaml
 
 from components.cluster import VENDORED
-from infra.offline import Evaluation, Registered
 
 TGB_CRD = VENDORED / "aws-load-balancer-controller-v3.5.0-targetgroupbinding-crd.yaml"
-
-
-def whole_numbers(value: Any) -> Any:
-    """Pulumi carries numbers as doubles; Kubernetes gets integral ones as integers."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {k: whole_numbers(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [whole_numbers(v) for v in value]
-    return value
-
-
-def kubernetes_objects(run: Evaluation) -> list[Registered]:
-    return [
-        r
-        for r in run.mocks.resources
-        if r.type.startswith("kubernetes:") and r.type != "kubernetes:helm.sh/v3:Release"
-    ]
-
-
-def render(resource: Registered) -> dict[str, Any]:
-    manifest = whole_numbers(dict(resource.inputs))
-    assert manifest.get("apiVersion") and manifest.get("kind"), resource.name
-    return dict(manifest)
 
 
 def _strict(schema: Any) -> Any:

@@ -27,6 +27,7 @@ from delivery.errors import ConfigError
 from delivery.release.truth import state_folder, state_parameter
 from infra.offline import ACCOUNT, Evaluation, Registered
 from infra.offline import aws_name as offline_aws_name
+from policy.iam_actions import takes_no_resource
 from tests.program.harness import arn_of, evaluate
 from tests.program.iam_eval import Request, allows, allows_under, requests_of
 
@@ -827,3 +828,78 @@ def test_a_role_it_creates_cannot_take_the_known_paths_out_of_the_environment(
     assert [str(r) for r in refused if allows_under(ADMINISTRATOR, boundary, r)] == []
     kept = Request("kms:CreateGrant", "*", {"kms:GrantIsForAWSResource": "true"})  # EKS's
     assert allows_under(ADMINISTRATOR, boundary, kept)
+
+
+# -- actions that take no resource ARN --------------------------------------------------------
+
+IDENTITY_POLICIES = {"aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy"}
+
+
+def dead_statements(run: Evaluation) -> list[str]:
+    """Actions named (not by a wildcard) on an ARN although IAM authorises them only on "*":
+    such a grant never works, and such a deny never denies."""
+    dead = []
+    for resource in run.mocks.resources:
+        if resource.type not in IDENTITY_POLICIES:
+            continue
+        for statement in json.loads(resource.inputs["policy"])["Statement"]:
+            scope = statement.get("Resource", "*")
+            if "*" in ([scope] if isinstance(scope, str) else scope):
+                continue
+            actions = statement.get("Action", [])
+            for action in [actions] if isinstance(actions, str) else actions:
+                if "*" not in action and takes_no_resource(action):
+                    dead.append(f"{resource.name} {statement['Sid']}: {action}")
+    return dead
+
+
+def test_no_statement_names_an_action_on_a_resource_it_cannot_take(run: Evaluation) -> None:
+    assert dead_statements(run) == []
+
+
+def test_the_dead_statement_check_finds_one() -> None:
+    run = evaluate("staging")
+    (policy,) = [r for r in run.mocks.of_type(ROLE_POLICY) if r.name == "ci-infrastructure"]
+    document = json.loads(policy.inputs["policy"])
+    document["Statement"].append(
+        {"Sid": "Dead", "Effect": "Allow", "Action": "sns:Unsubscribe", "Resource": "arn:x"}
+    )
+    policy.inputs["policy"] = json.dumps(document)
+    assert dead_statements(run) == ["ci-infrastructure Dead: sns:Unsubscribe"]
+
+
+def test_the_deploy_role_may_make_the_calls_that_take_no_resource_arn(run: Evaluation) -> None:
+    """Each is authorised against "*" only: on the cluster's or a topic's ARN it would fail
+    the first real `pulumi up` (creating the cluster, associating the web ACL, reading an
+    alert subscription back, creating a response plan, the program's lookups)."""
+    infrastructure = infrastructure_of(run)
+    environment = _prefix(run).removeprefix("switchyard-")
+    tagged = {"aws:RequestTag/environment": environment}
+    needed = [
+        Request("eks:CreateCluster", f"arn:aws:eks:{REGION}:{ACCOUNT}:cluster/x", tagged),
+        Request("elasticloadbalancing:SetWebAcl", "*"),
+        Request("sns:GetSubscriptionAttributes", f"arn:aws:sns:{REGION}:{ACCOUNT}:t:1234"),
+        Request("ssm-incidents:CreateResponsePlan", "*"),
+        Request("eks:ListClusters", "*"),
+        Request("eks:DescribeAddonVersions", "*"),
+    ]
+    assert [str(r) for r in needed if not allows(infrastructure, r)] == []
+    other = {"aws:RequestTag/environment": "prod" if environment != "prod" else "dev"}
+    for context in ({}, other):
+        assert not allows(infrastructure, Request("eks:CreateCluster", "*", context))
+
+
+def test_no_role_of_the_environment_removes_or_refilters_a_subscription(
+    run: Evaluation,
+) -> None:
+    """Unsubscribe and SetSubscriptionAttributes take no resource ARN: denied on the audit
+    topic alone they would be denied nowhere, and the secret-reads alarm would page nobody."""
+    everything = {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    boundary = json.loads(
+        run.mocks.named("permissions-boundary", "aws:iam/policy:Policy").inputs["policy"]
+    )
+    subscription = f"arn:aws:sns:{REGION}:{ACCOUNT}:{_prefix(run)}-warning:0f1e2d3c"
+    for action in ("sns:Unsubscribe", "sns:SetSubscriptionAttributes"):
+        request = Request(action, subscription)
+        assert not allows(infrastructure_of(run), request), action
+        assert not allows_under(everything, boundary, request), action

@@ -21,8 +21,9 @@ from delivery.config.model import (
 from delivery.config.stackfile import load_stack
 from delivery.errors import ConfigError
 from infra.offline import Evaluation, RecordingMocks, Registered
+from policy.manifests import kubernetes_objects, render
 from tests.program.harness import arn_of, evaluate
-from tests.program.manifests import kubernetes_objects, render, validation_errors
+from tests.program.manifests import validation_errors
 
 STACKS = ("dev", "staging", "prod")
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
