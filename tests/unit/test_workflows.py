@@ -133,8 +133,9 @@ def test_ci_runs_on_pull_requests_to_main_develop_and_release_branches() -> None
         for name, job in jobs(NAMES["ci"]).items()
     }
     assert "make test" in steps["test"]
-    assert any("bandit" in s for s in steps["security"])
-    assert any("pip-audit" in s for s in steps["security"])
+    # make audit: pip-audit, bandit, the SBOM, secrets, zizmor, the IAM policies, manifests
+    assert "make audit" in steps["security"]
+    assert any(s.rstrip().endswith("actionlint") for s in steps["security"])
     assert any("preview" in s and "--offline" in s for s in steps["offline-preview"])
     # the real preview needs the role and this repository's secrets: never on forks
     real = jobs(NAMES["ci"])["preview"]
