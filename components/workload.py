@@ -44,6 +44,30 @@ PORT_NAME: Final = "http"
 HELD: Final = {"scaleDown": {"selectPolicy": "Disabled"}}
 
 
+# The Kubernetes group the release role's access entry names (components/cluster.py).
+RELEASE_GROUP: Final = "switchyard:release"
+RBAC: Final = "rbac.authorization.k8s.io"
+_READ: Final = ("get", "list", "watch")
+# A release updates the colours' Deployments and autoscalers and replaces the hook Jobs;
+# pulumi-kubernetes (provider/pkg/await) watches their ReplicaSets, Pods and, for a Deployment,
+# PersistentVolumeClaims, in the object's namespace, until they are ready.
+RELEASE_RULES: Final[tuple[dict[str, list[str]], ...]] = (
+    {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": [*_READ, "patch", "update"]},
+    {"apiGroups": ["apps"], "resources": ["replicasets"], "verbs": list(_READ)},
+    {"apiGroups": [""], "resources": ["pods", "persistentvolumeclaims"], "verbs": list(_READ)},
+    {
+        "apiGroups": ["autoscaling"],
+        "resources": ["horizontalpodautoscalers"],
+        "verbs": [*_READ, "patch", "update"],
+    },
+    {
+        "apiGroups": ["batch"],
+        "resources": ["jobs"],
+        "verbs": [*_READ, "create", "delete", "patch", "update"],
+    },
+)
+
+
 @dataclass(frozen=True)
 class BlueGreenWorkloadArgs:
     workload: Workload
@@ -85,6 +109,7 @@ class BlueGreenWorkload(pulumi.ComponentResource):
         in_namespace = pulumi.ResourceOptions(
             parent=self, provider=args.provider, depends_on=[self.namespace]
         )
+        self.release_access = self._release_access(in_namespace)
         self.service_account = k8s.core.v1.ServiceAccount(
             f"{name}-service-account",
             metadata={
@@ -248,6 +273,32 @@ class BlueGreenWorkload(pulumi.ComponentResource):
             },
             "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
         }
+
+    def _release_access(self, opts: pulumi.ResourceOptions) -> list[pulumi.Resource]:
+        """What the release role's `pulumi up` may do in the namespace (RELEASE_RULES), bound to
+        the group its access entry names: no exec, attach or port-forward into a pod, no
+        Secrets, Services or Ingresses (a new internet-facing load balancer), no RBAC."""
+        name = "switchyard-release"
+        namespace = self._args.workload.namespace
+        role = k8s.rbac.v1.Role(
+            f"{self._name}-release-role",
+            metadata={"name": name, "namespace": namespace},
+            rules=[
+                k8s.rbac.v1.PolicyRuleArgs(
+                    api_groups=rule["apiGroups"], resources=rule["resources"], verbs=rule["verbs"]
+                )
+                for rule in RELEASE_RULES
+            ],
+            opts=opts,
+        )
+        binding = k8s.rbac.v1.RoleBinding(
+            f"{self._name}-release-binding",
+            metadata={"name": name, "namespace": namespace},
+            role_ref=k8s.rbac.v1.RoleRefArgs(api_group=RBAC, kind="Role", name=name),
+            subjects=[k8s.rbac.v1.SubjectArgs(api_group=RBAC, kind="Group", name=RELEASE_GROUP)],
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[role])),
+        )
+        return [role, binding]
 
     def _container(
         self, name: str, image: str, command: Sequence[str], colour: Colour | None

@@ -32,6 +32,7 @@ from components.records import ReleaseRecords, ReleaseRecordsArgs
 from components.secrets import EnvironmentSecrets, EnvironmentSecretsArgs
 from components.traffic import TestListener, TestListenerArgs, WeightedAlb, WeightedAlbArgs
 from components.workload import (
+    RELEASE_GROUP,
     BlueGreenWorkload,
     BlueGreenWorkloadArgs,
     ColourScaling,
@@ -280,11 +281,12 @@ def build_environment(
         on_aws,
     )
     # Each CI role's `pulumi up` reaches the Kubernetes API as that role: the infrastructure
-    # role administers the cluster, the release role (the deploy workflows') edits only the
-    # workload namespace. Neither entry is made when the stack names the role already.
-    for kind, namespace in ((INFRASTRUCTURE, None), (RELEASE, workload.namespace)):
+    # role administers the cluster, the release role (the deploy workflows') is in the group
+    # the workload namespace binds to what a release changes. Neither entry is made when the
+    # stack names the role already.
+    for kind, groups in ((INFRASTRUCTURE, ()), (RELEASE, (RELEASE_GROUP,))):
         if not cluster.admits_role(role_name(prefix, kind)):
-            cluster.admit(role_name(prefix, kind), ci.roles[kind].arn, namespace)
+            cluster.admit(role_name(prefix, kind), ci.roles[kind].arn, groups)
     return {
         "albDnsName": alb.load_balancer.dns_name,
         "loadBalancerArn": alb.load_balancer.arn,

@@ -114,6 +114,15 @@ def _no_service_wildcard(subject: Subject) -> Iterator[str]:
                 )
 
 
+def _decrypt_scoped_in_stack(stack: Stack) -> Iterator[tuple[Subject, str]]:
+    """A permissions boundary grants nothing: each role it caps names its keys itself."""
+    for subject in stack.of_type(*IDENTITY_POLICIES):
+        if subject.type == POLICY and _boundary_only(stack, subject):
+            continue
+        for problem in _decrypt_scoped(subject):
+            yield subject, problem
+
+
 def _decrypt_scoped(subject: Subject) -> Iterator[str]:
     for doc in _identity_documents(subject):
         for statement in allows(doc):
@@ -214,10 +223,9 @@ RULES = [
     ),
     Rule(
         "iam-kms-decrypt-scoped",
-        "IAM policies allow KMS decryption only with named keys",
+        "IAM policies allow KMS decryption only with named keys, except a permissions boundary",
         "FSBP KMS.1, KMS.2",
-        _decrypt_scoped,
-        IDENTITY_POLICIES,
+        stack_check=_decrypt_scoped_in_stack,
     ),
     Rule(
         "iam-confused-deputy",

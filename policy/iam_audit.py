@@ -66,16 +66,14 @@ class Finding:
 # (tool, kind, policy): why it stays. Each names what it would take to remove.
 ACCEPTED: Final[dict[tuple[str, str, str], str]] = {
     ("cloudsplaining", "DataExfiltration", BOUNDARY): (
-        "the boundary is a ceiling of denies, not a grant (components/ci_roles.py): a role "
-        "the infrastructure role creates holds only what its own policy grants, and that "
-        "role writes those policies; s3:GetObject and ssm:GetParameter* on '*' stay because "
-        "the nodes and controllers read their buckets and parameters. One account per "
-        "environment (README, 'Account-wide resources') keeps the rest of the account out"
+        "ssm:GetParameter: the CloudWatch agent reads its configuration from the parameters "
+        "CloudWatchAgentServerPolicy names (AmazonCloudWatch-*); the boundary is an allow-list "
+        "of what the environment's roles use, and a role's own policy narrows it further"
     ),
     ("cloudsplaining", "ResourceExposure", BOUNDARY): (
-        "the same ceiling: denying every resource-policy action of every service (316 in "
-        "cloudsplaining 0.9.1) would pass IAM's 6,144-character limit for a managed policy; "
-        "the boundary denies those that reach this environment's audit, keys and secrets"
+        "iam:CreateServiceLinkedRole: the cluster and the load balancer controller create "
+        "their services' linked roles on first use (AmazonEKSClusterPolicy, the controller's "
+        "published policy); a linked role's trust and policy are the service's, not the caller's"
     ),
     ("resource-types", "NeedlessStar", "cluster-load-balancer-controller-policy"): (
         "the AWS Load Balancer Controller's own published policy for v3.5.0, vendored "
@@ -85,8 +83,9 @@ ACCEPTED: Final[dict[tuple[str, str, str], str]] = {
         "listeners and rules, and rewriting upstream's policy would drift from the pinned one"
     ),
     ("cloudsplaining", "CredentialsExposure", BOUNDARY): (
-        "ecr:GetAuthorizationToken and ecr-public:GetAuthorizationToken: the nodes pull "
-        "their images with them (AmazonEC2ContainerRegistryReadOnly)"
+        "ecr:GetAuthorizationToken: the nodes pull their images with it "
+        "(AmazonEC2ContainerRegistryReadOnly); the token reads images, it is no identity's "
+        "credentials"
     ),
 }
 

@@ -514,7 +514,9 @@ def _read_security(
         _GITHUB_ENVIRONMENT,
         "a GitHub environment name (letters, digits, '.', '_', '-'), e.g. infrastructure-prod",
     ) or default_infrastructure_environment(stack)
-    if environments and infrastructure in environments:
+    # GitHub's environment names are not case-sensitive ("Managing environments for
+    # deployment"): Staging is staging.
+    if environments and infrastructure.casefold() in {str(e).casefold() for e in environments}:
         reader.fail(
             "githubInfrastructureEnvironment",
             f"{infrastructure!r} is also in githubEnvironments: a release job there could "

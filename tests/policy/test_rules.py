@@ -54,11 +54,12 @@ def negated(actions: str, resource: str) -> dict[str, object]:
     return {"Effect": "Allow", "NotAction": actions, "Resource": resource}
 
 
-def bounded_roles(attached: bool) -> Callable[[Graph], object]:
-    """A role capped by a NotAction boundary policy (the environment's), attached or not."""
+def bounded_roles(attached: bool, boundary_policy: str | None = None) -> Callable[[Graph], object]:
+    """A role capped by a boundary policy (a NotAction one unless given), attached or not."""
 
     def build(g: Graph) -> None:
-        boundary = g.add(iam.POLICY, "subject", {"policy": doc(negated("iam:*", "*"))})
+        policy = boundary_policy or doc(negated("iam:*", "*"))
+        boundary = g.add(iam.POLICY, "subject", {"policy": policy})
         g.add(
             iam.ROLE, "role", {"permissionsBoundary": "arn:boundary"}, permissionsBoundary=boundary
         )
@@ -534,6 +535,11 @@ CASES = [
         "iam-kms-decrypt-scoped",
         one(iam.POLICY, {"policy": doc(statement(None, "kms:Decrypt", "*"))}),
         one(iam.POLICY, {"policy": doc(statement(None, "kms:Decrypt", "arn:aws:kms:x:1:key/k"))}),
+    ),
+    Case(
+        "iam-kms-decrypt-scoped",  # a boundary that is also granted is a grant
+        bounded_roles(True, doc(statement(None, "kms:Decrypt", "*"))),
+        bounded_roles(False, doc(statement(None, "kms:Decrypt", "*"))),
     ),
     Case(
         "iam-confused-deputy",

@@ -13,12 +13,14 @@ from typing import Any
 import pytest
 
 from components.ci_roles import (
+    BOUNDARY_ALLOWS,
     Targets,
     guardrails_policy,
     infrastructure_policy,
     permissions_boundary_document,
     release_policy,
 )
+from components.cluster import VENDORED
 from components.keys import Account
 from delivery.config.model import Settings
 from delivery.config.regions import ZONES
@@ -27,7 +29,7 @@ from delivery.errors import ConfigError
 from delivery.release.truth import state_folder, state_parameter
 from infra.offline import ACCOUNT, Evaluation, Registered
 from infra.offline import aws_name as offline_aws_name
-from policy.iam_actions import takes_no_resource
+from policy.iam_actions import expand, takes_no_resource
 from tests.program.harness import arn_of, evaluate
 from tests.program.iam_eval import Request, allows, allows_under, requests_of
 
@@ -822,12 +824,82 @@ def test_a_role_it_creates_cannot_take_the_known_paths_out_of_the_environment(
         Request("eks:AssociateAccessPolicy", prod),
         Request("secretsmanager:PutResourcePolicy", account.arn("secretsmanager", "secret:x")),
         Request("kms:CreateGrant", "*", {"kms:GrantIsForAWSResource": "false"}),
+        Request("kms:CreateGrant", "*", {"kms:GrantIsForAWSResource": "true"}),
         Request("ec2:ModifySnapshotAttribute", "*"),
         Request("cloudformation:CreateStack", "*"),
+        Request("ecs:ExecuteCommand", "*"),
+        Request("s3:GetObject", "arn:aws:s3:::my-pulumi-state/.pulumi/stacks/switchyard/prod.json"),
+        Request("sns:Publish", account.arn("sns", "switchyard-prod-critical")),
+        Request("elasticloadbalancing:ModifyListener", "*"),  # allowed: the controller's
     ]
-    assert [str(r) for r in refused if allows_under(ADMINISTRATOR, boundary, r)] == []
-    kept = Request("kms:CreateGrant", "*", {"kms:GrantIsForAWSResource": "true"})  # EKS's
+    allowed = [str(r) for r in refused if allows_under(ADMINISTRATOR, boundary, r)]
+    assert allowed == [str(refused[-1])]
+    kept = Request("kms:Encrypt", "*")  # the cluster's secrets encryption
     assert allows_under(ADMINISTRATOR, boundary, kept)
+
+
+MANAGED = VENDORED / "aws-managed-policies"
+BOUNDARY = "permissions-boundary"
+
+
+def needed_by_the_environments_roles(run: Evaluation) -> dict[str, set[str]]:
+    """Each action a role of the environment may use, from every policy a role of it holds:
+    the AWS managed ones it attaches (vendored), and the stack's own, the CI roles' aside."""
+    sources: dict[str, list[dict[str, Any]]] = {
+        path.stem: json.loads(path.read_text())["Document"]["Statement"]
+        for path in sorted(MANAGED.glob("*.json"))
+    }
+    attached = {
+        str(r.inputs["policyArn"]).rsplit("/", 1)[-1]
+        for r in run.mocks.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    }
+    assert set(sources) <= attached | {"AmazonEKSClusterPolicy"}
+    ci = {"ci-release", "ci-infrastructure", "ci-guardrails", "ci-operations"}
+    for resource in run.mocks.resources:
+        if resource.type in IDENTITY_POLICIES and resource.name not in ci | {
+            "permissions-boundary"
+        }:
+            sources[resource.name] = json.loads(resource.inputs["policy"])["Statement"]
+    needed: dict[str, set[str]] = {}
+    for source, statements in sources.items():
+        for statement in statements:
+            if statement["Effect"] != "Allow":
+                continue
+            actions = statement["Action"]
+            for pattern in [actions] if isinstance(actions, str) else actions:
+                for action in expand(pattern):
+                    needed.setdefault(action, set()).add(source)
+    return needed
+
+
+# Used by a managed policy, denied by the boundary on purpose (its reason).
+DENIED_ON_PURPOSE = {
+    "ec2:ModifyInstanceAttribute": "a node's user data is code that runs as the node's role",
+}
+
+
+def test_the_boundary_allows_what_the_environments_roles_use_and_nothing_else(
+    run: Evaluation,
+) -> None:
+    """An allow-list: a role the infrastructure role creates, with any policy and any trust,
+    can do no more than the roles the program declares need."""
+    boundary = json.loads(run.mocks.named(BOUNDARY, "aws:iam/policy:Policy").inputs["policy"])
+    needed = needed_by_the_environments_roles(run)
+    assert len(needed) > 100
+    # the workload reads its own environment's secrets only (the boundary's other deny)
+    secret = ACCOUNT_OF.arn("secretsmanager", f"secret:{_prefix(run)}/db-AbC123")
+    on = {"secretsmanager:GetSecretValue": secret}
+    refused = sorted(
+        a
+        for a in needed
+        if a not in DENIED_ON_PURPOSE and not allows(boundary, Request(a, on.get(a, "*")))
+    )
+    assert refused == [], "allow these in BOUNDARY_ALLOWS, or deny them on purpose"
+    for action, reason in DENIED_ON_PURPOSE.items():
+        assert not allows(boundary, Request(action, "*")), reason
+    # no entry of the allow-list that none of the roles needs
+    unneeded = [pattern for pattern in BOUNDARY_ALLOWS if not set(expand(pattern)) & set(needed)]
+    assert unneeded == []
 
 
 # -- actions that take no resource ARN --------------------------------------------------------

@@ -25,7 +25,6 @@ ROLE_OF = {RELEASE_ROLE: "ci-release", INFRASTRUCTURE_ROLE: "ci-infrastructure"}
 DEFAULT_SESSION_SECONDS = 3600  # configure-aws-credentials' default role-duration-seconds
 ACCESS_ENTRY = "aws:eks/accessEntry:AccessEntry"
 ACCESS_POLICY = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
-EDIT = ":cluster-access-policy/AmazonEKSEditPolicy"
 
 
 def assuming() -> list[tuple[str, str, str, dict[str, Any]]]:
@@ -130,6 +129,24 @@ def test_each_role_trusts_only_its_own_github_environments(stack: str) -> None:
     ]
 
 
+def test_the_infrastructure_workflow_never_shares_a_runner_with_a_release() -> None:
+    """A release job on a self-hosted runner runs develop's code without a reviewer: a runner
+    it shares could hand the next infrastructure job's credentials to that code."""
+    (job,) = jobs(NAMES["deploy-infrastructure"]).values()
+    labels = {str(label) for label in job["runs-on"]}
+    release_labels = {
+        str(label)
+        for workflow in ("deploy-staging", "deploy-prod")
+        for release in jobs(NAMES[workflow]).values()
+        for label in release["runs-on"]
+    }
+    assert "switchyard-${{ inputs.stack }}-infrastructure" in labels
+    own = labels - {"self-hosted", "linux"}
+    assert not own & release_labels
+    for stack in available_stacks():  # no release label is some stack's infrastructure one
+        assert f"switchyard-{stack}-infrastructure" not in release_labels
+
+
 def test_the_infrastructure_workflow_runs_in_the_environment_its_role_trusts() -> None:
     (job,) = jobs(NAMES["deploy-infrastructure"]).values()
     stacks = json.loads(json.dumps(_inputs()["stack"]["options"]))
@@ -151,6 +168,8 @@ def _inputs() -> dict[str, Any]:
 def test_an_infrastructure_environment_that_releases_too_is_refused() -> None:
     with pytest.raises(ConfigError, match="also in githubEnvironments"):
         evaluate("staging", {"switchyard:githubInfrastructureEnvironment": "staging"})
+    with pytest.raises(ConfigError, match="also in githubEnvironments"):  # GitHub ignores case
+        evaluate("staging", {"switchyard:githubInfrastructureEnvironment": "Staging"})
     with pytest.raises(ConfigError, match=r"githubInfrastructureEnvironment.*a GitHub environment"):
         evaluate("staging", {"switchyard:githubInfrastructureEnvironment": "infra staging"})
 
@@ -282,29 +301,77 @@ def test_the_release_role_may_apply_every_change_a_release_may_make(run: Evaluat
     assert refused == []
 
 
-def release_access(run: Evaluation) -> list[dict[str, Any]]:
+def release_rules(run: Evaluation) -> tuple[str, set[tuple[str, str, str]]]:
+    """The namespace and the (API group, resource, verb) the release role's group may use."""
     release = run.exports["ciRoleArns"]["release"]
-    assert [r for r in run.mocks.of_type(ACCESS_ENTRY) if r.inputs["principalArn"] == release]
-    return [
-        {"policy": str(r.inputs["policyArn"]), "scope": r.inputs["accessScope"]}
-        for r in run.mocks.of_type(ACCESS_POLICY)
-        if r.inputs["principalArn"] == release
+    (entry,) = [r for r in run.mocks.of_type(ACCESS_ENTRY) if r.inputs["principalArn"] == release]
+    groups = entry.inputs["kubernetesGroups"]
+    assert not [r for r in run.mocks.of_type(ACCESS_POLICY) if r.inputs["principalArn"] == release]
+    bindings = [
+        r
+        for r in run.mocks.resources
+        if r.type.endswith(("/v1:RoleBinding", "/v1:ClusterRoleBinding"))
+        and any(s["name"] in groups for s in r.inputs["subjects"])
     ]
-
-
-def test_the_release_role_edits_only_the_namespace_of_the_workloads_it_releases(
-    run: Evaluation,
-) -> None:
-    """Its `pulumi up` updates the Deployments, autoscalers and hook Jobs through the
-    Kubernetes API as itself: an `edit` role in their namespace, nothing cluster-wide (no
-    RBAC, no other namespace, no CRDs or webhooks)."""
-    (access,) = release_access(run)
-    namespaces = {
-        r.inputs["metadata"]["namespace"] for r in in_scope(run) if r.type.startswith("kube")
+    (binding,) = bindings  # one RoleBinding, no ClusterRoleBinding
+    assert binding.type == "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
+    namespace = binding.inputs["metadata"]["namespace"]
+    (role,) = [
+        r
+        for r in run.mocks.of_type("kubernetes:rbac.authorization.k8s.io/v1:Role")
+        if r.inputs["metadata"]["name"] == binding.inputs["roleRef"]["name"]
+        and r.inputs["metadata"]["namespace"] == namespace
+    ]
+    allowed = {
+        (group, resource, verb)
+        for rule in role.inputs["rules"]
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
     }
-    assert len(namespaces) == 1
-    assert access["policy"].endswith(EDIT)
-    assert access["scope"] == {"type": "namespace", "namespaces": sorted(namespaces)}
+    assert not any("*" in part for triple in allowed for part in triple)  # no wildcard
+    return namespace, allowed
+
+
+KIND = {
+    "kubernetes:apps/v1:Deployment": ("apps", "deployments"),
+    "kubernetes:autoscaling/v2:HorizontalPodAutoscaler": (
+        "autoscaling",
+        "horizontalpodautoscalers",
+    ),
+    "kubernetes:batch/v1:Job": ("batch", "jobs"),
+}
+
+
+def test_the_release_role_changes_only_the_workloads_of_its_namespace(run: Evaluation) -> None:
+    """Its `pulumi up` updates the Deployments and autoscalers and replaces the hook Jobs as
+    itself, and pulumi-kubernetes watches their ReplicaSets, Pods and PVCs until ready
+    (provider/pkg/await); nothing else: no exec, attach or port-forward into a pod (a shell as
+    the workload's IRSA role), no Secrets, no Services or Ingresses (the load balancer
+    controller would build a new internet-facing load balancer), no RBAC, no other namespace."""
+    namespace, allowed = release_rules(run)
+    kubernetes = [r for r in in_scope(run) if r.type.startswith("kube")]
+    assert {r.inputs["metadata"]["namespace"] for r in kubernetes} == {namespace}
+    for resource in kubernetes:
+        group, plural = KIND[resource.type]
+        verbs = {"get", "patch"} | ({"create", "delete"} if plural == "jobs" else set())
+        missing = {v for v in verbs if (group, plural, v) not in allowed}
+        assert missing == set(), f"{resource.name}: {missing}"
+    for group, plural in (("apps", "replicasets"), ("", "pods"), ("", "persistentvolumeclaims")):
+        assert (group, plural, "watch") in allowed
+    forbidden = [
+        ("", "pods/exec", "create"),
+        ("", "pods/attach", "create"),
+        ("", "pods/portforward", "create"),
+        ("", "pods", "create"),
+        ("", "secrets", "get"),
+        ("", "services", "create"),
+        ("networking.k8s.io", "ingresses", "create"),
+        ("", "serviceaccounts", "create"),
+        ("rbac.authorization.k8s.io", "rolebindings", "create"),
+        ("elbv2.k8s.aws", "targetgroupbindings", "patch"),
+    ]
+    assert [f for f in forbidden if f in allowed] == []
 
 
 def test_the_release_role_changes_no_infrastructure(run: Evaluation) -> None:

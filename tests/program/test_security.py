@@ -109,7 +109,11 @@ def test_the_release_role_names_this_environments_resources(
     }
     # Only calls that take no resource ARN are allowed on "*": ELBv2's Describe* calls,
     # GetMetricData for the measured latency baseline, and the program's lookups.
-    everywhere = {s["Sid"]: s["Action"] for s in allowed.values() if s["Resource"] == "*"}
+    everywhere = {
+        s["Sid"]: s["Action"]
+        for s in allowed.values()
+        if s["Resource"] == "*" and s["Effect"] == "Allow"
+    }
     assert set(everywhere) == {
         "ReadListenersAndTargetHealth",
         "MeasureTheLatencyBaseline",
