@@ -125,6 +125,13 @@ def as_authorised(request: Request) -> Request:
     return request
 
 
+def denies(document: Mapping[str, Any], request: Request) -> bool:
+    """An explicit Deny matches: what refuses a role whose trust names the caller, since STS
+    needs no Allow of a same-account principal a trust policy names (AssumeRole)."""
+    request = as_authorised(request)
+    return any(s["Effect"] == "Deny" and _matches(s, request) for s in document["Statement"])
+
+
 def allows(document: Mapping[str, Any], request: Request) -> bool:
     request = as_authorised(request)
     statements = list(document["Statement"])

@@ -31,7 +31,7 @@ from infra.offline import ACCOUNT, Evaluation, Registered
 from infra.offline import aws_name as offline_aws_name
 from policy.iam_actions import expand, takes_no_resource
 from tests.program.harness import arn_of, evaluate
-from tests.program.iam_eval import Request, allows, allows_under, requests_of
+from tests.program.iam_eval import Request, allows, allows_under, denies, requests_of
 
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 REGION = "eu-west-1"
@@ -975,3 +975,17 @@ def test_no_role_of_the_environment_removes_or_refilters_a_subscription(
         request = Request(action, subscription)
         assert not allows(infrastructure_of(run), request), action
         assert not allows_under(everything, boundary, request), action
+
+
+def test_neither_ci_role_can_become_a_role_it_creates_or_finds(run: Evaluation) -> None:
+    """STS admits a principal its trust names, in the same account, without any permission of
+    that principal (STS API reference, AssumeRole): the infrastructure role could create
+    `<prefix>-x` trusting itself, with the boundary and `*` inline, and become it. Only an
+    explicit deny on each CI role closes that."""
+    infrastructure = infrastructure_of(run)
+    (release_inline,) = [r for r in run.mocks.of_type(ROLE_POLICY) if r.name == "ci-release"]
+    release = json.loads(release_inline.inputs["policy"])
+    created = f"arn:aws:iam::{ACCOUNT}:role/{_prefix(run)}-anything"
+    for action in ("sts:AssumeRole", "sts:AssumeRoleWithWebIdentity", "sts:AssumeRoleWithSAML"):
+        for policy in (infrastructure, release):
+            assert denies(policy, Request(action, created)), action
