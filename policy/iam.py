@@ -4,7 +4,7 @@ environment."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final
 
 from policy.baseline import (
@@ -95,12 +95,20 @@ def _boundary_only(stack: Stack, policy: Subject) -> bool:
     return not attached and bool(stack.attached(policy, ROLE, "permissionsBoundary"))
 
 
-def _no_admin_by_negation(stack: Stack) -> Iterator[tuple[Subject, str]]:
-    for subject in stack.of_type(*IDENTITY_POLICIES):
-        if subject.type == POLICY and _boundary_only(stack, subject):
-            continue
-        for problem in _grants_all_but(subject):
-            yield subject, problem
+def _beside_boundaries(
+    check: Callable[[Subject], Iterator[str]],
+) -> Callable[[Stack], Iterator[tuple[Subject, str]]]:
+    """``check`` over every identity policy but a permissions boundary, which grants nothing:
+    each role it caps is judged by its own policies."""
+
+    def stack_check(stack: Stack) -> Iterator[tuple[Subject, str]]:
+        for subject in stack.of_type(*IDENTITY_POLICIES):
+            if subject.type == POLICY and _boundary_only(stack, subject):
+                continue
+            for problem in check(subject):
+                yield subject, problem
+
+    return stack_check
 
 
 def _no_service_wildcard(subject: Subject) -> Iterator[str]:
@@ -112,15 +120,6 @@ def _no_service_wildcard(subject: Subject) -> Iterator[str]:
                     f"statement {sid(statement)} allows every action of "
                     f"{', '.join(wide)}; list the actions it needs"
                 )
-
-
-def _decrypt_scoped_in_stack(stack: Stack) -> Iterator[tuple[Subject, str]]:
-    """A permissions boundary grants nothing: each role it caps names its keys itself."""
-    for subject in stack.of_type(*IDENTITY_POLICIES):
-        if subject.type == POLICY and _boundary_only(stack, subject):
-            continue
-        for problem in _decrypt_scoped(subject):
-            yield subject, problem
 
 
 def _decrypt_scoped(subject: Subject) -> Iterator[str]:
@@ -212,7 +211,7 @@ RULES = [
         'IAM policies do not allow every action but a few (NotAction) on "*" resources, except '
         "a permissions boundary",
         "FSBP IAM.1; CIS 1.16",
-        stack_check=_no_admin_by_negation,
+        stack_check=_beside_boundaries(_grants_all_but),
     ),
     Rule(
         "iam-no-service-wildcards",
@@ -225,7 +224,7 @@ RULES = [
         "iam-kms-decrypt-scoped",
         "IAM policies allow KMS decryption only with named keys, except a permissions boundary",
         "FSBP KMS.1, KMS.2",
-        stack_check=_decrypt_scoped_in_stack,
+        stack_check=_beside_boundaries(_decrypt_scoped),
     ),
     Rule(
         "iam-confused-deputy",
