@@ -127,7 +127,7 @@ BOUNDARY_ALLOWS: Final = (
 )
 
 
-def permissions_boundary_document(prefix: str) -> str:
+def permissions_boundary_document(prefix: str, environment: str) -> str:
     """The most any role the infrastructure role creates may do: everything but identity, and
     nothing that blinds the audit trail or reads another environment's secrets.
 
@@ -145,6 +145,26 @@ def permissions_boundary_document(prefix: str) -> str:
             "Effect": "Allow",
             "Action": list(BOUNDARY_ALLOWS),
             "Resource": "*",
+        },
+        # In an account shared by environments the services above reach every environment's
+        # resources: none of the environment's roles touches one tagged for another (the
+        # controllers' own untagged ones stay theirs; a tag present and different denies).
+        {
+            "Sid": "NeverAnotherEnvironmentsResources",
+            "Effect": "Deny",
+            "Action": [
+                "autoscaling:*",
+                "ec2:*",
+                "elasticloadbalancing:*",
+                "shield:*",
+                "waf-regional:*",
+                "wafv2:*",
+            ],
+            "Resource": "*",
+            "Condition": {
+                "StringNotEquals": {"aws:ResourceTag/environment": environment},
+                "Null": {"aws:ResourceTag/environment": "false"},
+            },
         },
         {
             "Sid": "ReadIdentityAndCreateServiceLinkedRoles",
@@ -244,14 +264,16 @@ def permissions_boundary_document(prefix: str) -> str:
     )
 
 
-def permissions_boundary(prefix: str, opts: pulumi.ResourceOptions) -> aws.iam.Policy:
+def permissions_boundary(
+    prefix: str, environment: str, opts: pulumi.ResourceOptions
+) -> aws.iam.Policy:
     """Every role of the environment carries it; the infrastructure role can create a role only
     with it and can never change it (an administrator's `pulumi up` does)."""
     return aws.iam.Policy(
         "permissions-boundary",
         name=f"{prefix}-boundary",
         description=f"Switchyard {prefix}: the permissions boundary of the environment's roles",
-        policy=permissions_boundary_document(prefix),
+        policy=permissions_boundary_document(prefix, environment),
         opts=opts,
     )
 

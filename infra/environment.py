@@ -56,7 +56,7 @@ def build_environment(
     key_rotation = settings.secrets.key_rotation_days
     log_days = settings.network.flow_log_retention_days
     ci_roles = [role_name(prefix, kind) for kind in (RELEASE, INFRASTRUCTURE)]
-    boundary = permissions_boundary(prefix, on_aws).arn
+    boundary = permissions_boundary(prefix, settings.environment, on_aws).arn
     network = MultiAzNetwork(
         "network",
         MultiAzNetworkArgs(

@@ -317,7 +317,7 @@ def test_every_role_of_the_stack_carries_the_boundary(run: Evaluation) -> None:
 
 
 def test_the_boundary_allows_no_identity_changes_and_keeps_what_the_roles_use() -> None:
-    boundary = json.loads(permissions_boundary_document("switchyard-staging"))
+    boundary = json.loads(permissions_boundary_document("switchyard-staging", "staging"))
     refused = [
         "iam:CreateRole",
         "iam:AttachRolePolicy",
@@ -989,3 +989,24 @@ def test_neither_ci_role_can_become_a_role_it_creates_or_finds(run: Evaluation) 
     for action in ("sts:AssumeRole", "sts:AssumeRoleWithWebIdentity", "sts:AssumeRoleWithSAML"):
         for policy in (infrastructure, release):
             assert denies(policy, Request(action, created)), action
+
+
+def test_a_role_it_creates_cannot_touch_another_environments_tagged_resources(
+    run: Evaluation,
+) -> None:
+    """In one account the boundary's EC2 and ELB actions reach every environment's resources:
+    those tagged for another are refused, this one's and the controllers' untagged ones kept."""
+    boundary = json.loads(run.mocks.named(BOUNDARY, "aws:iam/policy:Policy").inputs["policy"])
+    mine = _prefix(run).removeprefix("switchyard-")
+    other = "prod" if mine != "prod" else "staging"
+    listener = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:listener/app/x/1/2"
+    group = f"arn:aws:ec2:{REGION}:{ACCOUNT}:security-group/sg-0123456789abcdef0"
+    for action, resource in (
+        ("elasticloadbalancing:ModifyListener", listener),
+        ("ec2:AuthorizeSecurityGroupIngress", group),
+    ):
+        tagged = {"aws:ResourceTag/environment": other}
+        assert not allows_under(ADMINISTRATOR, boundary, Request(action, resource, tagged))
+        ours = {"aws:ResourceTag/environment": mine}
+        assert allows_under(ADMINISTRATOR, boundary, Request(action, resource, ours))
+        assert allows_under(ADMINISTRATOR, boundary, Request(action, resource))  # untagged
