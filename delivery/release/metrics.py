@@ -1,12 +1,18 @@
 """Delivery metrics from the release records, against the seed's targets.
 
+Definitions as dora.dev gives them:
 - deployment frequency: promotions per week over the window;
 - lead time: median hours from the commit to its promotion;
-- change failure rate: the share of releases that reached users (moved traffic) and were then
-  rolled back or aborted; releases stopped before any traffic moved are caught changes, not
-  failed ones, and count in neither side;
+- change failure rate: of the releases that reached users (moved traffic), the share that then
+  failed: rolled back, aborted, or left the listener split (a failed rollback, the worst). A
+  release stopped before any traffic moved, or aborted before its first shift, is a caught
+  change: neither a deployment nor a failure. A record that does not say whether traffic moved
+  (written before the driver recorded it) counts as it did, if it ended anything but stopped;
 - time to restore: median minutes from the failure (the alarm, the abort) to 100% on a good
-  colour.
+  colour. A failure not restored yet (no restore time) fails the target, whatever the median.
+
+A release belongs to the window of the moment it ended (promoted, failed or stopped), not the
+one it started in: prod's approval gate can hold a release for days.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from typing import Any
 from delivery.release.record import Outcome, ReleaseRecord
 
 WEEK = timedelta(days=7)
-FAILURES = (Outcome.ROLLED_BACK, Outcome.ABORTED)
+ENDED_BADLY = (Outcome.ROLLED_BACK, Outcome.ABORTED, Outcome.FAILED)
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,7 @@ class Metrics:
     change_failure_rate: float | None
     time_to_restore_minutes: float | None
     targets: Targets
+    unrestored: int = 0  # failures with no restore time: an incident still open
 
     @property
     def meets(self) -> dict[str, bool | None]:
@@ -55,9 +62,9 @@ class Metrics:
             >= t.deployments_per_week,
             "lead_time_hours": under(self.lead_time_hours, t.lead_time_hours),
             "change_failure_rate": under(self.change_failure_rate, t.change_failure_rate),
-            "time_to_restore_minutes": under(
-                self.time_to_restore_minutes, t.time_to_restore_minutes
-            ),
+            "time_to_restore_minutes": False
+            if self.unrestored
+            else under(self.time_to_restore_minutes, t.time_to_restore_minutes),
         }
 
     def as_json(self) -> dict[str, Any]:
@@ -69,6 +76,7 @@ class Metrics:
             "lead_time_hours": _round(self.lead_time_hours),
             "change_failure_rate": _round(self.change_failure_rate),
             "time_to_restore_minutes": _round(self.time_to_restore_minutes),
+            "unrestored_failures": self.unrestored,
             "targets": {
                 "deployment_frequency_per_week": self.targets.deployments_per_week,
                 "lead_time_hours": self.targets.lead_time_hours,
@@ -99,7 +107,8 @@ class Metrics:
             f"change failure rate   {show(cfr, '%')} "
             f"(target under {100 * t.change_failure_rate:g}%): {mark('change_failure_rate')}",
             f"time to restore       {show(self.time_to_restore_minutes, 'min')} median "
-            f"(target under {t.time_to_restore_minutes:g} min): {mark('time_to_restore_minutes')}",
+            f"(target under {t.time_to_restore_minutes:g} min): {mark('time_to_restore_minutes')}"
+            + (f"; {self.unrestored} failure(s) not restored" if self.unrestored else ""),
         ]
 
 
@@ -111,10 +120,24 @@ def _median(values: Sequence[float]) -> float | None:
     return statistics.median(values) if values else None
 
 
+def ended_at(record: ReleaseRecord) -> datetime:
+    """When the release ended: promoted, failed, or closed; its start if nothing later."""
+    return record.promoted_at or record.ended_at or record.failed_at or record.started_at
+
+
 def in_window(
     records: Sequence[ReleaseRecord], since: datetime, until: datetime
 ) -> list[ReleaseRecord]:
-    return [r for r in records if r.outcome is not None and since <= r.started_at <= until]
+    return [r for r in records if r.outcome is not None and since <= ended_at(r) <= until]
+
+
+def failed_in_production(record: ReleaseRecord) -> bool:
+    """It reached users and then did not stay: a change failure."""
+    if record.outcome not in ENDED_BADLY:
+        return False
+    if record.traffic_moved is None:  # an earlier record: a failure unless it says otherwise
+        return record.outcome is not Outcome.FAILED or record.failed_at is not None
+    return record.traffic_moved
 
 
 def compute(
@@ -128,7 +151,7 @@ def compute(
     window = in_window(records, since, until)
     counts = {o.value: sum(1 for r in window if r.outcome is o) for o in Outcome}
     promoted = [r for r in window if r.outcome is Outcome.PROMOTED]
-    failed = [r for r in window if r.outcome in FAILURES]
+    failed = [r for r in window if failed_in_production(r)]
     reached_users = len(promoted) + len(failed)
     lead = [s / 3600 for r in promoted if (s := r.lead_time_seconds) is not None]
     restore = [s / 60 for r in failed if (s := r.time_to_restore_seconds) is not None]
@@ -141,6 +164,7 @@ def compute(
         change_failure_rate=len(failed) / reached_users if reached_users else None,
         time_to_restore_minutes=_median(restore),
         targets=targets,
+        unrestored=sum(1 for r in failed if r.restored_at is None),
     )
 
 
@@ -166,7 +190,7 @@ def write_chart(path: Path, records: Sequence[ReleaseRecord], metrics: Metrics) 
         per_week = [0] * weeks
         for r in window:
             if r.outcome is outcome:
-                per_week[min(weeks - 1, int((r.started_at - metrics.since) / WEEK))] += 1
+                per_week[min(weeks - 1, int((ended_at(r) - metrics.since) / WEEK))] += 1
         top.bar(range(weeks), per_week, bottom=bottoms, color=colour, label=outcome.value)
         bottoms = [a + b for a, b in zip(bottoms, per_week, strict=True)]
     top.axhline(

@@ -246,6 +246,7 @@ class Release:
         self._p.stack.set_config({LIVE_COLOUR: previous.source.value})
         previous.failed_at = previous.failed_at or self._p.now()
         previous.restored_at = self._p.now()
+        previous.traffic_moved = True  # it left the listener split
         previous.outcome, previous.ended_at = Outcome.ABORTED, self._p.now()
         previous.cause = (
             f"interrupted mid-promote with the listener at {weights}; closed by the release of "
@@ -535,7 +536,7 @@ class Release:
         if record is None:
             return
         if moved_traffic_to(event, record.target):
-            self._traffic_moved = True
+            self._traffic_moved = record.traffic_moved = True
         if (is_alarm(event) or is_rollback(event)) and record.failed_at is None:
             record.failed_at = self._p.now()
 
@@ -562,6 +563,7 @@ class Release:
         grown = self._match_live_size(record)
         self._promoting = True
         self._traffic_moved = self._listener_weights().of(target) > 0
+        record.traffic_moved = record.traffic_moved or self._traffic_moved
         self._p.stack.set_config({LIVE_COLOUR: target.value})
         try:
             self._p.stack.up(self._show)
@@ -589,6 +591,7 @@ class Release:
                 # Out of sight, the watch (it polls) and the provider's outcome line tell: a
                 # rollback between two polls leaves the listener as the watch first saw it.
                 moved = self._traffic_moved or outcome_in(error) in ROLLBACK_OUTCOMES
+            record.traffic_moved = moved
             if not moved:
                 return Stop(error)
             # The failure's moment is known from an alarm or rollback event the driver saw (an
@@ -596,6 +599,7 @@ class Release:
             # the time to restore is unknown, not zero.
             record.restored_at = self._p.now()
             return Ended(Outcome.ROLLED_BACK, error)
+        record.traffic_moved = True  # the listener is not back on the old colour
         return SwitchyardError(
             f"pulumi up failed during promote with the listener at {weights}: {error}. "
             + (
@@ -637,7 +641,10 @@ class Release:
         it is now); the cause to record. ``again``: after the CLI stopped, only a change its
         cutover made since the first restore is undone, and "" means there was none."""
         try:
-            if self._p.listener.read_weights() == safe:
+            weights = self._p.listener.read_weights()
+            if weights.of(record.target) > 0:
+                record.traffic_moved = True
+            if weights == safe:
                 if not again:
                     record.restored_at = self._p.now()
                 return "" if again else f"interrupted during promote; the driver restored {safe}"
@@ -669,6 +676,10 @@ class Release:
             return
         if outcome in (Outcome.STOPPED, Outcome.ROLLED_BACK, Outcome.FAILED):
             self._end_hold(record)
+        if outcome is Outcome.PROMOTED:
+            record.traffic_moved = True
+        elif outcome is Outcome.STOPPED:
+            record.traffic_moved = False
         record.outcome, record.cause, record.ended_at = outcome, cause, self._p.now()
         write_post_incident(
             record,

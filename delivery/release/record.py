@@ -72,6 +72,12 @@ def _moment(value: Any, what: str) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _flag(value: Any, what: str) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    raise RecordError(f"{what} must be true, false or null, got {value!r}")
+
+
 @dataclass
 class PhaseResult:
     phase: Phase
@@ -114,6 +120,9 @@ class ReleaseRecord:
     cutover: dict[str, Any] | None = None  # the engine's CutoverReport, when the driver saw it
     error_budget: str = ""  # the prod budget gate's verdict, or the override that passed it
     post_incident: str | None = None  # where the post-incident record of a rollback is kept
+    # Whether users' traffic reached the new colour: a deployment in DORA's sense, and a
+    # failed one if it then ended other than promoted. None: unknown (a record written before).
+    traffic_moved: bool | None = None
 
     @classmethod
     def begin(cls, stack: str, image: str, source: Colour, started_at: datetime) -> ReleaseRecord:
@@ -174,6 +183,7 @@ class ReleaseRecord:
             "cutover": self.cutover,
             "error_budget": self.error_budget,
             "post_incident": self.post_incident,
+            "traffic_moved": self.traffic_moved,
         }
 
     @classmethod
@@ -221,6 +231,7 @@ class ReleaseRecord:
                 cutover=data.get("cutover"),
                 error_budget=str(data.get("error_budget", "")),
                 post_incident=data.get("post_incident"),
+                traffic_moved=_flag(data.get("traffic_moved"), "traffic_moved"),
             )
         except (KeyError, ValueError, TypeError) as exc:
             raise RecordError(f"not a release record: {type(exc).__name__}: {exc}") from exc

@@ -182,6 +182,7 @@ def test_a_clean_release_is_promoted_and_recorded(rig: Rig) -> None:
     record = rig.release()
 
     assert record.outcome is Outcome.PROMOTED and EXIT_CODES[record.outcome] == 0
+    assert record.traffic_moved is True  # a deployment (metrics)
     assert rig.stack.world.weights == Weights.all_on(Colour.GREEN)
     assert rig.stack.values[LIVE_COLOUR] == "green"
     assert rig.stack.values[image_key(Colour.GREEN)] == IMAGE
@@ -222,6 +223,7 @@ def test_an_alarm_during_promote_rolls_back_and_puts_the_config_back(rig: Rig) -
     record = rig.release()
 
     assert record.outcome is Outcome.ROLLED_BACK and EXIT_CODES[record.outcome] == 3
+    assert record.traffic_moved is True  # a change failure
     assert "green-5xx" in record.cause and "5xx at 7%" in record.cause
     assert rig.stack.world.weights == Weights.all_on(Colour.BLUE)
     assert rig.stack.values[LIVE_COLOUR] == "blue"  # config matches reality again
@@ -255,6 +257,7 @@ def test_a_failed_check_stops_before_any_traffic_moves(
     record = rig.release()
 
     assert record.outcome is Outcome.STOPPED and EXIT_CODES[record.outcome] == 4
+    assert record.traffic_moved is False  # caught before users: no deployment, no failure
     assert reason in record.cause
     assert phases(record)[phase] == "failed" and Phase.PROMOTE.value not in phases(record)
     assert rig.stack.world.sets == []  # the listener was never touched
@@ -284,6 +287,7 @@ def test_someone_else_moving_the_weights_mid_shift_is_a_failure(rig: Rig) -> Non
 
     assert record.outcome is Outcome.FAILED and EXIT_CODES[record.outcome] == 1
     assert "Traffic is split" in record.cause and "blue=70% green=30%" in record.cause
+    assert record.traffic_moved is True  # the worst failure: it counts as one
     assert rig.stored()[0]["outcome"] == "failed"
 
 
@@ -296,6 +300,7 @@ def test_ctrl_c_during_promote_restores_the_old_colour_and_records_an_abort(rig:
     record = rig.release()
 
     assert record.outcome is Outcome.ABORTED and EXIT_CODES[record.outcome] != 0
+    assert record.traffic_moved is True  # interrupted at 50%: a failure in production
     assert rig.stack.world.weights == Weights.all_on(Colour.BLUE)
     assert rig.stack.world.sets[-1][1] == Weights.all_on(Colour.BLUE)
     assert rig.stack.values[LIVE_COLOUR] == "blue"

@@ -160,3 +160,62 @@ def test_a_commit_time_after_the_promotion_gives_no_lead_time() -> None:
     ]
     assert records[1].lead_time_seconds is None
     assert compute(records, SINCE, UNTIL).lead_time_hours == pytest.approx(6.0)
+
+
+def moved(record: ReleaseRecord, traffic: bool) -> ReleaseRecord:
+    record.traffic_moved = traffic
+    return record
+
+
+def test_each_kind_of_ending_counts_as_dora_defines_it() -> None:
+    """dora.dev: a deployment reached production; a change failure is one that then failed
+    there; time to restore runs from the failure to the service restored."""
+    split = release(5, Outcome.FAILED)  # a failed rollback: the listener left split
+    split.failed_at = split.started_at + timedelta(minutes=30)  # no restore time
+    records = [
+        moved(release(1, Outcome.PROMOTED, lead_hours=2), True),
+        moved(release(2, Outcome.PROMOTED, lead_hours=4), True),
+        moved(release(3, Outcome.ROLLED_BACK, restore_minutes=6), True),
+        moved(release(4, Outcome.ABORTED, restore_minutes=0.1), False),  # before any shift
+        moved(release(6, Outcome.ABORTED, restore_minutes=8), True),  # after one
+        moved(split, True),
+        moved(release(7, Outcome.FAILED), False),  # the driver failed before promote
+        moved(release(8, Outcome.STOPPED), False),
+    ]
+    metrics = compute(records, SINCE, UNTIL)
+
+    # 2 promoted + 3 failed in production (rollback, abort after a shift, the split)
+    assert metrics.change_failure_rate == pytest.approx(3 / 5)
+    # the abort before any shift is no failure: its 6 s restore is not in the median
+    assert metrics.time_to_restore_minutes == pytest.approx(7.0)  # median of 6 and 8
+    assert metrics.unrestored == 1
+    # an incident not restored never meets the target, whatever the median says
+    assert metrics.meets["time_to_restore_minutes"] is False
+    assert "1 failure(s) not restored" in metrics.lines()[-1]
+    assert metrics.as_json()["unrestored_failures"] == 1
+
+
+def test_a_release_counts_in_the_window_it_ended_in() -> None:
+    """prod's approval gate can hold a release for days: started before the window and
+    promoted in it, it is a deployment of the window."""
+    held = release(-2, Outcome.PROMOTED)
+    held.promoted_at = SINCE + timedelta(days=1)
+    held.commit_time = held.started_at
+    late = release(27, Outcome.PROMOTED)
+    late.promoted_at = UNTIL + timedelta(days=1)  # started in, promoted after: the next window's
+    metrics = compute([held, late], SINCE, UNTIL)
+
+    assert metrics.counts["promoted"] == 1
+    assert metrics.lead_time_hours == pytest.approx(72.0)  # commit to promotion, 3 days
+
+
+def test_records_written_before_the_traffic_flag_keep_their_meaning() -> None:
+    old_rollback = release(1, Outcome.ROLLED_BACK, restore_minutes=5)
+    old_failure = release(2, Outcome.FAILED)  # no failure seen: the driver's own error
+    assert old_rollback.traffic_moved is None
+    metrics = compute([old_rollback, old_failure], SINCE, UNTIL)
+    assert metrics.change_failure_rate == pytest.approx(1.0)  # 1 of 1 that reached users
+    again = ReleaseRecord.from_json(json.loads(json.dumps(moved(old_rollback, False).as_json())))
+    assert again.traffic_moved is False
+    with pytest.raises(RecordError, match="traffic_moved must be true, false or null"):
+        ReleaseRecord.from_json({**old_rollback.as_json(), "traffic_moved": "yes"})
