@@ -98,7 +98,13 @@ def commit_time(
                 f"--commit-time must be an ISO 8601 time such as 2026-11-02T09:00:00Z, "
                 f"got {given!r}"
             ) from exc
-        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        if moment.tzinfo is None:
+            # Read as UTC, a committer's local time would shift the lead time by hours.
+            raise BadRequest(
+                f"--commit-time {given} has no time zone; give the commit's own time with its "
+                "offset, as `git show -s --format=%cI <sha>` prints it (e.g. "
+                "2026-11-02T10:00:00+01:00, or ...Z for UTC)"
+            )
         if moment > datetime.now(UTC) + CLOCK_SKEW:
             raise BadRequest(
                 f"--commit-time {given} is in the future; pass the commit's own time (git show "

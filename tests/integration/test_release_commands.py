@@ -187,6 +187,8 @@ def test_report_computes_the_metrics_from_rehearsed_records(
             "--commit must be a git commit SHA",
         ),
         (["--commit-time", "2999-01-01T00:00:00Z", "--rehearse"], "is in the future"),
+        # a committer's local time read as UTC would shift the lead time by hours
+        (["--commit-time", "2026-11-02T09:00:00", "--rehearse"], "has no time zone"),
         (["--rehearse", "--image", "Web Server:latest"], "--image must be a container image"),
         (["--rehearse", "--image", "web@sha256:1"], "--image must be a container image"),
         (["--scenario", "load-fails"], "--scenario and --speed only apply with --rehearse"),
