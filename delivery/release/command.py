@@ -41,7 +41,7 @@ from delivery.release.incident import (
 )
 from delivery.release.keys import CANDIDATE_REPLICAS
 from delivery.release.lock import Identity, LockedStack, LockHeld, StackLock, holding
-from delivery.release.metrics import compute, write_chart
+from delivery.release.metrics import compute, in_window, write_chart
 from delivery.release.notify import SnsNotifier
 from delivery.release.orchestrate import EXIT_CODES, NO_RELEASE, Ports, Release, Request
 from delivery.release.preview import planned_changes
@@ -359,6 +359,8 @@ def report(args: argparse.Namespace) -> int:
     for bad in loaded.unreadable:
         print(f"warning: skipped {bad.where}: {bad.reason}", file=sys.stderr)
     records = [r for r in loaded.records if args.stack is None or r.stack == args.stack]
+    for warning in left_out(loaded.records, records, args, since, until):
+        print(f"warning: {warning}", file=sys.stderr)
     metrics = compute(records, since, until)
     for line in metrics.lines():
         print(line)
@@ -371,6 +373,37 @@ def report(args: argparse.Namespace) -> int:
         write_chart(args.chart, records, metrics)
         print(f"chart: {args.chart}")
     return 0
+
+
+def left_out(
+    everything: list[ReleaseRecord],
+    chosen: list[ReleaseRecord],
+    args: argparse.Namespace,
+    since: datetime,
+    until: datetime,
+) -> list[str]:
+    """What the report does not count, said rather than shown as zeroes: no records at all (a
+    wrong folder or bucket), none of the stack asked for (a misspelled one), other stacks',
+    unfinished releases, and those outside the window."""
+    where = str(args.records) if args.records else f"s3://{args.bucket}"
+    if not everything:
+        return [f"no release records in {where}: check the folder or bucket name"]
+    stacks = sorted({r.stack for r in everything})
+    if not chosen:
+        return [f"no releases of stack {args.stack!r} in {where}; its records name {stacks}"]
+    said = []
+    others = len(everything) - len(chosen)
+    if others:
+        other_stacks = sorted({r.stack for r in everything} - {args.stack})
+        said.append(f"left out {others} release(s) of other stacks ({', '.join(other_stacks)})")
+    unfinished = sum(1 for r in chosen if r.outcome is None)
+    if unfinished:
+        said.append(f"left out {unfinished} unfinished release(s): running, or interrupted")
+    finished = sum(1 for r in chosen if r.outcome is not None)
+    outside = finished - len(in_window(chosen, since, until))
+    if outside:
+        said.append(f"left out {outside} release(s) that ended outside the window")
+    return said
 
 
 def _store(args: argparse.Namespace) -> RecordStore:

@@ -16,7 +16,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from delivery.config.model import Colour
 from delivery.cutover.aws import call
@@ -357,6 +357,14 @@ class S3Records:
                     f"cannot list s3://{self.bucket}/{self.prefix}/: {exc}; check the bucket "
                     "name (the stack's releaseRecordsBucket output) and s3:ListBucket"
                 ) from exc
+            except NoCredentialsError as exc:
+                raise PortError(
+                    f"reading s3://{self.bucket}/ needs AWS credentials and none were found; "
+                    "set AWS_PROFILE or assume a role that may read the bucket, or read a "
+                    "copy with --records DIR"
+                ) from exc
+            except BotoCoreError as exc:
+                raise PortError(f"cannot reach s3://{self.bucket}/: {exc}") from exc
 
         return _sorted(objects())
 

@@ -230,6 +230,38 @@ def test_a_real_release_without_the_pulumi_cli_says_how_to_get_it(
     assert "the Pulumi CLI is not installed" in capsys.readouterr().err
 
 
+def test_report_says_what_it_left_out_instead_of_printing_zeroes(
+    rehearsed: tuple[Path, dict[str, tuple[int, dict[str, Any]]]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["report", "--records", str(tmp_path / "empty")]) == 0
+    assert "no release records in" in capsys.readouterr().err  # a wrong folder
+    records = rehearsed[0]
+    assert main(["report", "--records", str(records), "--stack", "stagin"]) == 0
+    err = capsys.readouterr().err
+    assert "no releases of stack 'stagin'" in err and "'staging'" in err  # a misspelling
+    assert main(["report", "--records", str(records), "--stack", "prod"]) == 0
+    assert "no releases of stack 'prod'" in capsys.readouterr().err
+    assert main(["report", "--records", str(records), "--since", "1h"]) == 0
+    assert capsys.readouterr().err == ""  # every rehearsed release ended within the hour
+
+
+def test_report_from_a_bucket_without_credentials_says_what_to_do(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    code = main(["report", "--bucket", "switchyard-staging-releases-x"])
+    assert code != 0
+    err = capsys.readouterr().err
+    assert "needs AWS credentials and none were found" in err and "Traceback" not in err
+
+
 def test_report_refuses_a_bad_window(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["report", "--records", str(tmp_path), "--since", "forever"]) == 2
     assert "--since must look like 30d" in capsys.readouterr().err
