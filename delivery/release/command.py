@@ -370,8 +370,8 @@ def report(args: argparse.Namespace) -> int:
         args.json.write_text(json.dumps(body, indent=2) + "\n")
         print(f"metrics: {args.json}")
     if args.chart:
-        write_chart(args.chart, records, metrics)
-        print(f"chart: {args.chart}")
+        empty = write_chart(args.chart, records, metrics)
+        print(f"chart: {args.chart}" + (f" (no data: {'; '.join(empty)})" if empty else ""))
     return 0
 
 

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from delivery.release.record import Outcome, ReleaseRecord
 
@@ -168,59 +168,97 @@ def compute(
     )
 
 
-def write_chart(path: Path, records: Sequence[ReleaseRecord], metrics: Metrics) -> None:
-    """Releases per week by outcome, and each promotion's lead time against the target."""
+@dataclass(frozen=True)
+class ChartData:
+    """What the chart draws: releases per week by outcome, each promotion's lead time and each
+    change failure's time to restore, at the moment it happened."""
+
+    per_week: dict[Outcome, list[int]]
+    lead_hours: list[tuple[datetime, float]]
+    restore_minutes: list[tuple[datetime, float]]
+
+
+def chart_data(records: Sequence[ReleaseRecord], metrics: Metrics) -> ChartData:
+    window = in_window(records, metrics.since, metrics.until)
+    weeks = max(1, int((metrics.until - metrics.since) / WEEK + 0.999))
+    per_week = {outcome: [0] * weeks for outcome in Outcome}
+    for r in window:
+        assert r.outcome is not None
+        per_week[r.outcome][min(weeks - 1, int((ended_at(r) - metrics.since) / WEEK))] += 1
+    lead = [
+        (r.promoted_at, s / 3600)
+        for r in window
+        if r.promoted_at is not None and (s := r.lead_time_seconds) is not None
+    ]
+    restore = [
+        (ended_at(r), s / 60)
+        for r in window
+        if failed_in_production(r) and (s := r.time_to_restore_seconds) is not None
+    ]
+    return ChartData(per_week, lead, restore)
+
+
+COLOURS: Final = {
+    Outcome.PROMOTED: "tab:green",
+    Outcome.ROLLED_BACK: "tab:red",
+    Outcome.ABORTED: "tab:orange",
+    Outcome.STOPPED: "tab:gray",
+    Outcome.FAILED: "black",
+}
+
+
+def write_chart(path: Path, records: Sequence[ReleaseRecord], metrics: Metrics) -> list[str]:
+    """Releases per week by outcome; lead times and times to restore against their targets,
+    over the window only. Returns the panels that had nothing to show ("no data" there)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    window = in_window(records, metrics.since, metrics.until)
-    weeks = max(1, int((metrics.until - metrics.since) / WEEK + 0.999))
-    colours = {
-        Outcome.PROMOTED: "tab:green",
-        Outcome.ROLLED_BACK: "tab:red",
-        Outcome.ABORTED: "tab:orange",
-        Outcome.STOPPED: "tab:gray",
-        Outcome.FAILED: "black",
-    }
-    figure, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6.5), constrained_layout=True)
+    data = chart_data(records, metrics)
+    figure, (top, middle, bottom) = plt.subplots(3, 1, figsize=(9, 9), constrained_layout=True)
+    weeks = len(next(iter(data.per_week.values())))
     bottoms = [0] * weeks
-    for outcome, colour in colours.items():
-        per_week = [0] * weeks
-        for r in window:
-            if r.outcome is outcome:
-                per_week[min(weeks - 1, int((ended_at(r) - metrics.since) / WEEK))] += 1
-        top.bar(range(weeks), per_week, bottom=bottoms, color=colour, label=outcome.value)
-        bottoms = [a + b for a, b in zip(bottoms, per_week, strict=True)]
+    for outcome, colour in COLOURS.items():
+        counts = data.per_week[outcome]
+        top.bar(range(weeks), counts, bottom=bottoms, color=colour, label=outcome.value)
+        bottoms = [a + b for a, b in zip(bottoms, counts, strict=True)]
     top.axhline(
         metrics.targets.deployments_per_week,
         color="tab:blue",
         linestyle="--",
         label="target deployments/week",
     )
+    failure_rate = (
+        "n/a"
+        if metrics.change_failure_rate is None
+        else f"{100 * metrics.change_failure_rate:.1f}%"
+    )
     top.set_title(
         f"Releases per week (frequency {metrics.deployment_frequency_per_week:.1f}/week, "
-        f"change failure rate "
-        + (
-            "n/a"
-            if metrics.change_failure_rate is None
-            else f"{100 * metrics.change_failure_rate:.1f}%"
-        )
-        + ")"
+        f"change failure rate {failure_rate})"
     )
     top.set_xlabel(f"week since {metrics.since:%Y-%m-%d}")
     top.legend(fontsize="small", ncols=3)
-    promoted = [r for r in window if r.lead_time_seconds is not None]
-    bottom.scatter(
-        [r.promoted_at for r in promoted],
-        [(r.lead_time_seconds or 0) / 3600 for r in promoted],
-        color="tab:green",
-        label="lead time of a promotion",
-    )
-    bottom.axhline(metrics.targets.lead_time_hours, color="tab:red", linestyle="--", label="target")
-    bottom.set_ylabel("hours from commit to promotion")
-    bottom.legend(fontsize="small")
+    empty = []
+    panels = (
+        (middle, data.lead_hours, "lead time of a promotion", "hours from commit to promotion",
+         metrics.targets.lead_time_hours, "tab:green"),
+        (bottom, data.restore_minutes, "time to restore of a change failure",
+         "minutes from failure to restored", metrics.targets.time_to_restore_minutes, "tab:red"),
+    )  # fmt: skip
+    for axis, points, label, unit, target, colour in panels:
+        axis.set_xlim(metrics.since, metrics.until)  # the window, never an empty span of years
+        axis.set_ylabel(unit)
+        axis.set_title(label)
+        if not points:
+            axis.text(0.5, 0.5, "no data", ha="center", va="center", transform=axis.transAxes)
+            empty.append(label)
+            continue
+        axis.scatter([at for at, _ in points], [v for _, v in points], color=colour, label=label)
+        axis.axhline(target, color="tab:blue", linestyle="--", label="target")
+        axis.legend(fontsize="small")
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)
     plt.close(figure)
+    return empty

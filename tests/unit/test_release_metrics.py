@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from delivery.config.model import Colour
-from delivery.release.metrics import compute, write_chart
+from delivery.release.metrics import chart_data, compute, write_chart
 from delivery.release.record import (
     LocalRecords,
     Outcome,
@@ -219,3 +219,17 @@ def test_records_written_before_the_traffic_flag_keep_their_meaning() -> None:
     assert again.traffic_moved is False
     with pytest.raises(RecordError, match="traffic_moved must be true, false or null"):
         ReleaseRecord.from_json({**old_rollback.as_json(), "traffic_moved": "yes"})
+
+
+def test_the_chart_draws_time_to_restore_and_says_no_data_where_there_is_none(
+    tmp_path: Path,
+) -> None:
+    records = synthetic()
+    data = chart_data(records, compute(records, SINCE, UNTIL))
+    assert len(data.lead_hours) == 8  # the promotions in the window
+    assert sorted(v for _, v in data.restore_minutes) == [10.0, 20.0]  # the two failures
+    assert sum(sum(weeks) for weeks in data.per_week.values()) == 12  # all that ended in it
+    assert write_chart(tmp_path / "c.png", records, compute(records, SINCE, UNTIL)) == []
+    empty = write_chart(tmp_path / "e.png", [], compute([], SINCE, UNTIL))
+    assert empty == ["lead time of a promotion", "time to restore of a change failure"]
+    assert (tmp_path / "e.png").read_bytes()[:4] == b"\x89PNG"
