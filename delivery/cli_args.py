@@ -35,6 +35,13 @@ def output_file(suffix: str | None = None) -> Callable[[str], Path]:
         existing = path.parent
         while not existing.exists():
             existing = existing.parent
+        absolute = existing.resolve()
+        if absolute == Path(absolute.anchor) and path.parent.resolve() != absolute:
+            # a typo such as /out/x.json (for out/x.json) would make a folder at the root
+            raise argparse.ArgumentTypeError(
+                f"cannot write {text!r}: it would create a folder at the filesystem root; name "
+                "a path in an existing folder (out/... is relative to here)"
+            )
         if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
             raise argparse.ArgumentTypeError(
                 f"cannot write {text!r}: {str(existing)!r} is not a folder this user may write in"

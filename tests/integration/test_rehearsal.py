@@ -161,6 +161,7 @@ def test_bad_input_is_a_clear_error_and_exit_code_2(
         ("--chart", "chart.txt", "must be a .png file"),
         ("--chart", "{tmp}/a-file/sub/c.png", "is not a folder this user may write in"),
         ("--json", "{tmp}", "is a folder; name a file in it"),
+        ("--json", "/switchyard-no-such-folder/r.json", "would create a folder at the filesystem"),
     ],
 )
 def test_bad_options_stop_before_the_emulator_starts(
