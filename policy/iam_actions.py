@@ -35,28 +35,31 @@ def known(action: str) -> bool:
     return name.lower() in _privileges(service)
 
 
-def resource_types(action: str) -> frozenset[str]:
-    """The resource types ``service:Action`` accepts (empty: only ``*``)."""
+def _privilege(action: str) -> dict[str, Any]:
     service, _, name = action.partition(":")
     data = _privileges(service).get(name.lower())
     if data is None:
         raise KeyError(f"{action} is not in the Service Authorization Reference")
-    return frozenset(t for t in data["resource_types"] if t)
+    return data
+
+
+@functools.cache
+def _resources(service: str) -> dict[str, dict[str, Any]]:
+    return {kind.lower(): entry for kind, entry in iam_definition[service]["resources"].items()}
+
+
+def resource_types(action: str) -> frozenset[str]:
+    """The resource types ``service:Action`` accepts (empty: only ``*``)."""
+    return frozenset(t for t in _privilege(action)["resource_types"] if t)
 
 
 def condition_keys(action: str) -> frozenset[str]:
     """The condition keys IAM documents for ``action``: its own and those of the resource
     types it takes (kms:ResourceAliases belongs to the key, not to kms:DisableKey), in lower
     case as IAM compares them; global ``aws:`` keys apply everywhere and are not listed."""
-    service, _, name = action.partition(":")
-    data = _privileges(service).get(name.lower())
-    if data is None:
-        raise KeyError(f"{action} is not in the Service Authorization Reference")
-    resources = {
-        kind.lower(): entry for kind, entry in iam_definition[service.lower()]["resources"].items()
-    }
+    resources = _resources(action.partition(":")[0].lower())
     keys = set()
-    for kind, entry in data["resource_types"].items():
+    for kind, entry in _privilege(action)["resource_types"].items():
         keys.update(entry["condition_keys"])
         keys.update(resources.get(kind.lower(), {}).get("condition_keys", []))
     return frozenset(k.lower() for k in keys)
@@ -66,8 +69,7 @@ def resource_patterns(action: str) -> list[str]:
     """The ARN formats of the resource types ``action`` takes, as wildcard patterns
     (``arn:${Partition}:eks:${Region}:${Account}:cluster/${ClusterName}`` becomes
     ``arn:*:eks:*:*:cluster/*``)."""
-    service = action.partition(":")[0].lower()
-    resources = {k.lower(): v for k, v in iam_definition[service]["resources"].items()}
+    resources = _resources(action.partition(":")[0].lower())
     return [
         re.sub(r"\$\{[^}]+\}", "*", resources[kind.lower()]["arn"])
         for kind in resource_types(action)

