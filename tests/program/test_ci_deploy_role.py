@@ -29,7 +29,8 @@ from delivery.errors import ConfigError
 from delivery.release.truth import state_folder, state_parameter
 from infra.offline import ACCOUNT, Evaluation, Registered
 from infra.offline import aws_name as offline_aws_name
-from policy.iam_actions import expand, takes_no_resource
+from policy.iam_actions import expand
+from policy.iam_audit import IDENTITY_POLICIES, Document, unreachable_resources
 from tests.program.harness import arn_of, evaluate
 from tests.program.iam_eval import Request, allows, allows_under, denies, requests_of
 
@@ -904,25 +905,18 @@ def test_the_boundary_allows_what_the_environments_roles_use_and_nothing_else(
 
 # -- actions that take no resource ARN --------------------------------------------------------
 
-IDENTITY_POLICIES = {"aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy"}
-
 
 def dead_statements(run: Evaluation) -> list[str]:
-    """Actions named (not by a wildcard) on an ARN although IAM authorises them only on "*":
-    such a grant never works, and such a deny never denies."""
-    dead = []
-    for resource in run.mocks.resources:
-        if resource.type not in IDENTITY_POLICIES:
-            continue
-        for statement in json.loads(resource.inputs["policy"])["Statement"]:
-            scope = statement.get("Resource", "*")
-            if "*" in ([scope] if isinstance(scope, str) else scope):
-                continue
-            actions = statement.get("Action", [])
-            for action in [actions] if isinstance(actions, str) else actions:
-                if "*" not in action and takes_no_resource(action):
-                    dead.append(f"{resource.name} {statement['Sid']}: {action}")
-    return dead
+    """Actions named on ARNs IAM never matches them with (one with no resource type is
+    authorised on "*" only): such a grant never works, and such a deny never denies."""
+    return [
+        f"{found.policy} {found.detail}"
+        for resource in run.mocks.resources
+        if resource.type in IDENTITY_POLICIES
+        for found in unreachable_resources(
+            Document("", resource.name, json.loads(resource.inputs["policy"]))
+        )
+    ]
 
 
 def test_no_statement_names_an_action_on_a_resource_it_cannot_take(run: Evaluation) -> None:
@@ -937,7 +931,8 @@ def test_the_dead_statement_check_finds_one() -> None:
         {"Sid": "Dead", "Effect": "Allow", "Action": "sns:Unsubscribe", "Resource": "arn:x"}
     )
     policy.inputs["policy"] = json.dumps(document)
-    assert dead_statements(run) == ["ci-infrastructure Dead: sns:Unsubscribe"]
+    (dead,) = dead_statements(run)
+    assert dead.startswith("ci-infrastructure Allow sns:Unsubscribe in Dead")
 
 
 def test_the_deploy_role_may_make_the_calls_that_take_no_resource_arn(run: Evaluation) -> None:
