@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import functools
 import hashlib
 import json
 import sys
@@ -386,6 +387,13 @@ def evaluate(
 
     run()
     return evaluation
+
+
+@functools.cache
+def placeholder_graph(stack: str) -> Evaluation:
+    """The stack's graph with placeholder secrets, evaluated once per process: for the
+    read-only audits (`make audit` reads it for the IAM policies and for the manifests)."""
+    return evaluate(stack, secrets=placeholder_secrets(stack))
 
 
 def graph(stack: str, run: Evaluation) -> dict[str, Any]:

@@ -31,7 +31,7 @@ import parliament
 from cloudsplaining.scan.policy_document import PolicyDocument
 
 from delivery.config.stackfile import available_stacks
-from infra.offline import evaluate, placeholder_secrets
+from infra.offline import placeholder_graph
 from policy.baseline import as_list
 from policy.iam_actions import (
     condition_keys,
@@ -92,7 +92,7 @@ ACCEPTED: Final[dict[tuple[str, str, str], str]] = {
 
 
 def documents(stack: str) -> Iterator[Document]:
-    run = evaluate(stack, secrets=placeholder_secrets(stack))
+    run = placeholder_graph(stack)
     for resource in run.mocks.resources:
         if resource.type in IDENTITY_POLICIES:
             yield Document(stack, resource.name, json.loads(resource.inputs["policy"]))

@@ -199,11 +199,11 @@ CHECKOV = ROOT / ".venv-audit" / "bin" / "checkov"
 
 
 def write_manifests(stack: str, folder: Path) -> int:
-    from infra.offline import evaluate, placeholder_secrets
+    from infra.offline import placeholder_graph
     from policy.manifests import kubernetes_objects, render
 
     folder.mkdir(parents=True, exist_ok=True)
-    objects = kubernetes_objects(evaluate(stack, secrets=placeholder_secrets(stack)))
+    objects = kubernetes_objects(placeholder_graph(stack))
     for index, resource in enumerate(objects):
         manifest = render(resource)
         name = f"{index:02d}-{manifest['kind']}-{resource.name}.yaml"
