@@ -17,7 +17,7 @@ from delivery.release.scope import RELEASE_SCOPE
 from infra.offline import ACCOUNT, Evaluation, RecordingMocks, Registered
 from tests.program.harness import evaluate
 from tests.program.iam_eval import Request, allows
-from tests.unit.test_workflows import NAMES, jobs
+from tests.unit.test_workflows import NAMES, jobs, load
 
 RELEASE_ROLE = "${{ vars.AWS_RELEASE_ROLE_ARN }}"
 INFRASTRUCTURE_ROLE = "${{ vars.AWS_INFRASTRUCTURE_ROLE_ARN }}"
@@ -149,20 +149,12 @@ def test_the_infrastructure_workflow_never_shares_a_runner_with_a_release() -> N
 
 def test_the_infrastructure_workflow_runs_in_the_environment_its_role_trusts() -> None:
     (job,) = jobs(NAMES["deploy-infrastructure"]).values()
-    stacks = json.loads(json.dumps(_inputs()["stack"]["options"]))
+    inputs = load(NAMES["deploy-infrastructure"])["on"]["workflow_dispatch"]["inputs"]
+    stacks = inputs["stack"]["options"]
     assert sorted(stacks) == sorted(available_stacks())
     for stack in stacks:
         environment = job["environment"].replace("${{ inputs.stack }}", stack)
         assert environment == load_stack(stack).security.github_infrastructure_environment
-
-
-def _inputs() -> dict[str, Any]:
-    from tests.unit.test_workflows import load
-
-    inputs: dict[str, Any] = load(NAMES["deploy-infrastructure"])["on"]["workflow_dispatch"][
-        "inputs"
-    ]
-    return inputs
 
 
 def test_an_infrastructure_environment_that_releases_too_is_refused() -> None:
