@@ -394,8 +394,8 @@ def left_out(
     said = []
     others = len(everything) - len(chosen)
     if others:
-        other_stacks = sorted({r.stack for r in everything} - {args.stack})
-        said.append(f"left out {others} release(s) of other stacks ({', '.join(other_stacks)})")
+        other_stacks = ", ".join(s for s in stacks if s != args.stack)
+        said.append(f"left out {others} release(s) of other stacks ({other_stacks})")
     unfinished = sum(1 for r in chosen if r.outcome is None)
     if unfinished:
         said.append(f"left out {unfinished} unfinished release(s): running, or interrupted")

@@ -7,7 +7,8 @@ Definitions as dora.dev gives them:
   failed: rolled back, aborted, or left the listener split (a failed rollback, the worst). A
   release stopped before any traffic moved, or aborted before its first shift, is a caught
   change: neither a deployment nor a failure. A record that does not say whether traffic moved
-  (written before the driver recorded it) counts as it did, if it ended anything but stopped;
+  (written before the driver recorded it) is a failure if it rolled back or was aborted, or
+  failed after a fault was seen (an alarm, an abort);
 - time to restore: median minutes from the failure (the alarm, the abort) to 100% on a good
   colour. A failure not restored yet (no restore time) fails the target, whatever the median.
 
