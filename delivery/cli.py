@@ -232,7 +232,6 @@ def _release_parsers(commands: Any) -> None:
     release.add_argument("--rehearse", action="store_true", help="against the embedded emulator")
     release.add_argument(
         "--scenario",
-        default="clean",
         help="with --rehearse: clean, smoke-fails, load-fails, alarm-at:<step> or "
         "cancel-at:<stage|smoke|load|step> (the runner's cancel) (default: clean)",
     )

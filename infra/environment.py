@@ -38,7 +38,8 @@ from components.workload import (
     ColourScaling,
     ColourScalingArgs,
 )
-from delivery.config.model import PROJECT, Colour, Tier
+from delivery.config.model import Colour, Tier
+from delivery.cutover.records import rollback_record_path
 from delivery.plans.alarms import AlarmSpec, rollback_alarm_specs, worst_case_fault_to_rollback
 from delivery.plans.release import plan_release
 from infra.config import StackConfig
@@ -230,7 +231,7 @@ def build_environment(
             region=settings.region,
             stack=settings.stack,
             alert_topics={t: alerting.topics[t].arn for t in (Tier.CRITICAL, Tier.EMERGENCY)},
-            record_path=f"/{PROJECT}/{settings.environment}/cutover",
+            record_path=rollback_record_path(settings.environment),
             # The image the live colour's pods run, checked against its config: the cutover
             # needs it, so it never starts on a mismatch (components/workload.py).
             release=service.live_image,

@@ -15,6 +15,7 @@ import functools
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Final, TypeVar
 
 import boto3
@@ -40,7 +41,7 @@ from delivery.cutover.clock import SystemClock
 from delivery.cutover.engine import Cutover
 from delivery.cutover.errors import ListenerDrift, UnusableRecord
 from delivery.cutover.events import Observer
-from delivery.cutover.ports import AlarmState, AlarmValue, Clock
+from delivery.cutover.ports import Alarms, AlarmState, AlarmValue, Clock
 from delivery.cutover.records import RollbackRecord
 from delivery.errors import CallFailure, PortError
 from delivery.plans.schedule import Weights
@@ -430,6 +431,15 @@ def _batches(names: Sequence[str], size: int) -> Iterator[Sequence[str]]:
         yield names[start : start + size]
 
 
+def _entered_state(alarm: Mapping[str, Any]) -> datetime | None:
+    """When the alarm's StateValue last changed. DescribeAlarms (botocore's cloudwatch
+    2010-08-01 model) gives StateTransitionedTimestamp for that and StateUpdatedTimestamp for
+    the last change of StateValue or EvaluationState, which is never earlier; moto 5.2 returns
+    only the latter, so it is the fallback."""
+    moment = alarm.get("StateTransitionedTimestamp") or alarm.get("StateUpdatedTimestamp")
+    return moment.astimezone(UTC) if isinstance(moment, datetime) else None
+
+
 class CloudWatchAlarms:
     def __init__(self, cloudwatch: Any) -> None:
         self._cloudwatch = cloudwatch
@@ -448,6 +458,7 @@ class CloudWatchAlarms:
                     alarm["AlarmName"],
                     AlarmValue(alarm["StateValue"]),
                     alarm.get("StateReason", ""),
+                    _entered_state(alarm),
                 )
         return found
 
@@ -568,11 +579,12 @@ def aws_cutover(
     policy: TrafficPolicy,
     clock: Clock,
     on_event: Observer | None = None,
+    alarms: Alarms | None = None,
 ) -> Cutover:
     """The cutover engine over the boto3 ports for one listener and its two target groups."""
     return Cutover(
         listener=ElbListener(clients.elbv2, listener_arn, target_groups),
-        alarms=CloudWatchAlarms(clients.cloudwatch),
+        alarms=alarms or CloudWatchAlarms(clients.cloudwatch),
         health=TargetGroupHealth(clients.elbv2, target_groups),
         clock=clock,
         policy=policy,

@@ -444,7 +444,7 @@ class Cutover:
                 fix = "create it or fix the name in the gating alarm list"
                 return Verdict(name, None, f"no such alarm; {fix}")
             if self._is_bad(state):
-                return Verdict(name, state.value, state.reason)
+                return Verdict(name, state.value, state.reason, state.since)
         return None
 
     def _is_bad(self, state: AlarmState) -> bool:

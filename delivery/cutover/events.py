@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Final
 
@@ -112,6 +113,7 @@ class Verdict:
     alarm: str
     state: AlarmValue | None  # None: no such alarm
     reason: str
+    since: datetime | None = None  # when the alarm entered its state: the failure's start
 
     def __str__(self) -> str:
         state = self.state.value if self.state else "missing"
@@ -123,12 +125,18 @@ class Verdict:
             "alarm": self.alarm,
             "state": self.state.value if self.state else None,
             "reason": self.reason,
+            "since": None if self.since is None else self.since.isoformat(),
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Verdict:
-        state = data.get("state")
-        return cls(str(data["alarm"]), AlarmValue(state) if state else None, str(data["reason"]))
+        state, since = data.get("state"), data.get("since")
+        return cls(
+            str(data["alarm"]),
+            AlarmValue(state) if state else None,
+            str(data["reason"]),
+            datetime.fromisoformat(str(since)) if since else None,
+        )
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
@@ -24,6 +25,7 @@ class AlarmState:
     name: str
     value: AlarmValue
     reason: str = ""
+    since: datetime | None = None  # when the alarm entered this state, by CloudWatch's clock
 
 
 class Listener(Protocol):

@@ -23,6 +23,7 @@ import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final, NoReturn
 
 from pulumi.dynamic import (
@@ -461,11 +462,22 @@ class _Wiring:
         self.problems: list[str] = []
         self.releasing = False  # a shift to the candidate started: alarms judge its release
         self._pages: list[threading.Thread] = []
+        # On the wall clock, for the release's time to restore: the first step's write, the
+        # first alarm seen, and the rollback's listener write landed.
+        self._moved_at: datetime | None = None
+        self._alarm_seen_at: datetime | None = None
+        self._restored_at: datetime | None = None
 
     def _on_event(self, event: Event) -> None:
         """A rollback call failed and is being retried: wake the emergency tier now, not when
         the retries give up. The page goes out on its own thread: a slow SNS must not hold up
         the next try to restore the traffic."""
+        if event.kind is EventKind.STEP_SET and self._moved_at is None:
+            self._moved_at = datetime.now(UTC)
+        if event.kind is EventKind.ALARM and self._alarm_seen_at is None:
+            self._alarm_seen_at = datetime.now(UTC)
+        if event.kind is EventKind.ROLLED_BACK:
+            self._restored_at = datetime.now(UTC)
         report = self.engine.report
         if event.kind is EventKind.ROLLBACK_RETRYING and report is not None:
 
@@ -565,7 +577,13 @@ class _Wiring:
         problems = []
         if self.releasing and report.alarm is not None and report.alarm.state is not None:
             # An alarm's state judged the release; a missing alarm judged nothing.
-            entry = RollbackRecord.of(report, self.inputs.release, self.inputs.stack)
+            entry = RollbackRecord.of(
+                report,
+                self.inputs.release,
+                self.inputs.stack,
+                failed=self._failed_at(report),
+                restored=self._restored_at,
+            )
             try:
                 self.records.write(entry)
             except PortError as exc:
@@ -584,6 +602,18 @@ class _Wiring:
         if report.outcome is Outcome.ROLLBACK_FAILED:
             tiers.append("emergency")
         return [*self.problems, *problems, *self._publish(report, tiers)]
+
+    def _failed_at(self, report: CutoverReport) -> datetime | None:
+        """When the failure began: the alarm entering the state that judged the release (by
+        CloudWatch's clock, not before this run's first step moved traffic); else the first
+        sign of trouble the engine saw (its reaction back from the restore, which counts the
+        blind time of unreadable alarms), else the first alarm this run saw."""
+        since = report.alarm.since if report.alarm is not None else None
+        if since is not None:
+            return max(since, self._moved_at) if self._moved_at else since
+        if self._restored_at is not None and report.reaction_seconds is not None:
+            return self._restored_at - timedelta(seconds=report.reaction_seconds)
+        return self._alarm_seen_at
 
     def _publish(self, report: CutoverReport, tiers: list[str]) -> list[str]:
         message = rollback_message(report, self.inputs.stack, self.inputs.release)

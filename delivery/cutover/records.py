@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from delivery.config.model import Colour
+from delivery.config.model import PROJECT, Colour
 from delivery.cutover.events import CutoverReport
 
 # A standard SSM parameter holds at most 4,096 characters; kept in UTF-8 bytes, which also
@@ -36,15 +36,25 @@ class RollbackRecord:
     stack: str
     step: int | None
     cause: str
+    # The release's failure and restore on the wall clock, for its time to restore: when the
+    # cutover first saw trouble, and when the listener carried 100% on the old colour again
+    # (None: not restored, a failed rollback). Records written before have neither.
+    failed_at: str | None = None
+    restored_at: str | None = None
 
     @classmethod
     def of(
-        cls, report: CutoverReport, release: str, stack: str, when: datetime | None = None
+        cls,
+        report: CutoverReport,
+        release: str,
+        stack: str,
+        when: datetime | None = None,
+        failed: datetime | None = None,
+        restored: datetime | None = None,
     ) -> RollbackRecord:
         # Milliseconds: two rollbacks within one second must not share an id (a retry of the
         # first would let the second through). Records written before keep whole seconds.
-        moment = (when or datetime.now(UTC)).astimezone(UTC)
-        at = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        at = _stamp(when or datetime.now(UTC))
         record = cls(
             id=f"{report.target}@{at}",
             colour=report.target,
@@ -53,8 +63,14 @@ class RollbackRecord:
             stack=stack,
             step=report.step,
             cause=report.cause,
+            failed_at=None if failed is None else _stamp(failed),
+            restored_at=None if restored is None else _stamp(restored),
         )
         return record._fitted()
+
+    def moments(self) -> tuple[datetime | None, datetime | None]:
+        """``failed_at`` and ``restored_at`` as times (None where absent or unreadable)."""
+        return _moment(self.failed_at), _moment(self.restored_at)
 
     def _fitted(self) -> RollbackRecord:
         """This record, its cause cut (and marked) to the longest start whose JSON fits one
@@ -96,6 +112,8 @@ class RollbackRecord:
             stack=str(data["stack"]),
             step=None if step is None else int(step),
             cause=str(data["cause"]),
+            failed_at=_optional_text(data.get("failed_at")),
+            restored_at=_optional_text(data.get("restored_at")),
         )
 
     def blocks(self, release: str, retry: str) -> bool:
@@ -117,3 +135,26 @@ class RollbackRecord:
             f"{self.colour} (a new {self.colour}Image); or retry this release on purpose: "
             f"pulumi config set switchyard:retryRollback '{self.id}', then pulumi up"
         )
+
+
+def rollback_record_path(environment: str) -> str:
+    """The SSM path of an environment's rollback records (the cutover's ``record_path``)."""
+    return f"/{PROJECT}/{environment}/cutover"
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _optional_text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _moment(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -20,9 +20,16 @@ import boto3
 from delivery.config.model import Colour, Settings, Tier
 from delivery.config.stackfile import PROJECT_ROOT, load_stack
 from delivery.config.workloads import image_problem
-from delivery.cutover.aws import AwsClients, CloudWatchAlarms, ElbListener, TargetGroupHealth
+from delivery.cutover.aws import (
+    AwsClients,
+    CloudWatchAlarms,
+    ElbListener,
+    SsmRollbackRecords,
+    TargetGroupHealth,
+)
 from delivery.cutover.aws import make_clients as make_cutover_clients
 from delivery.cutover.clock import SystemClock
+from delivery.cutover.records import rollback_record_path
 from delivery.errors import ConfigError, SwitchyardError
 from delivery.rehearsal.scenarios import ScenarioError
 from delivery.release.automation import AutomationStack, StackUnavailable
@@ -203,7 +210,24 @@ def _groups(outputs: dict[str, Any]) -> dict[Colour, str]:
     return {Colour(k): str(v) for k, v in outputs["targetGroupArns"].items()}
 
 
+def _no_lead_time(commit: str | None) -> str:
+    because = (
+        f"commit {commit} is not in this checkout and no --commit-time was given"
+        if commit
+        else "no --commit was given"
+    )
+    return (
+        f"this release gets no lead time: {because}; pass --commit and --commit-time (the "
+        "application's commit and `git show -s --format=%cI <sha>`, app-image's outputs)"
+    )
+
+
 def release(settings: Settings, args: argparse.Namespace) -> int:
+    if not args.rehearse and (args.scenario is not None or args.speed is not None):
+        raise BadRequest(
+            "--scenario and --speed only apply with --rehearse: add --rehearse to rehearse "
+            "against the emulator, or drop them for a real release; nothing was started"
+        )
     try:
         request = Request(
             image=check_image(args.image, settings),
@@ -214,6 +238,8 @@ def release(settings: Settings, args: argparse.Namespace) -> int:
             stage_only=args.stage_only,
             override_error_budget=args.override_error_budget,
         )
+        if request.commit_time is None:
+            print(f"warning: {_no_lead_time(args.commit)}", file=sys.stderr)
         record = (
             _rehearse(settings, args, request) if args.rehearse else _real(settings, args, request)
         )
@@ -235,7 +261,7 @@ def _rehearse(settings: Settings, args: argparse.Namespace, request: Request) ->
     from delivery.rehearsal.capacity import print_capacity
     from delivery.rehearsal.release import parse_release_scenario, rehearse_release
 
-    scenario = parse_release_scenario(args.scenario, settings)
+    scenario = parse_release_scenario(args.scenario or "clean", settings)
     records = args.records or Path("out/releases")
     record = rehearse_release(settings, scenario, request, records, print, args.speed)
     print_capacity(settings, print)
@@ -243,8 +269,6 @@ def _rehearse(settings: Settings, args: argparse.Namespace, request: Request) ->
 
 
 def _real(settings: Settings, args: argparse.Namespace, request: Request) -> ReleaseRecord:
-    if args.scenario != "clean" or args.speed is not None:
-        raise BadRequest("--scenario and --speed only apply with --rehearse")
     stack = AutomationStack.select(settings.stack)
     outputs = _outputs(stack)
     aws = Aws.connect(settings.region)
@@ -279,6 +303,9 @@ def _real(settings: Settings, args: argparse.Namespace, request: Request) -> Rel
             now_utc,
         ),
         alarm_metrics=CloudWatchAlarmMetrics(aws.cutover.cloudwatch),
+        rollbacks=SsmRollbackRecords(
+            aws.cutover.ssm, rollback_record_path(settings.environment.value)
+        ),
     )
     return release_holding(lock, settings, ports, request, args.break_lock, truth)
 

@@ -9,8 +9,10 @@ Definitions as dora.dev gives them:
   change: neither a deployment nor a failure. A record that does not say whether traffic moved
   (written before the driver recorded it) is a failure if it rolled back or was aborted, or
   failed after a fault was seen (an alarm, an abort);
-- time to restore: median minutes from the failure (the alarm, the abort) to 100% on a good
-  colour. A failure not restored yet (no restore time) fails the target, whatever the median.
+- time to restore: median minutes from the failure (the alarm the cutover saw, the abort) to
+  100% on a good colour. A failure not restored yet (no restore time) fails the target,
+  whatever the median; one restored at an unknown moment after an unknown failure keeps the
+  median from meeting it.
 
 A release belongs to the window of the moment it ended (promoted, failed or stopped), not the
 one it started in: prod's approval gate can hold a release for days.
@@ -50,6 +52,7 @@ class Metrics:
     time_to_restore_minutes: float | None
     targets: Targets
     unrestored: int = 0  # failures with no restore time: an incident still open
+    untimed: int = 0  # restored failures whose failure moment is unknown
 
     @property
     def meets(self) -> dict[str, bool | None]:
@@ -63,10 +66,18 @@ class Metrics:
             >= t.deployments_per_week,
             "lead_time_hours": under(self.lead_time_hours, t.lead_time_hours),
             "change_failure_rate": under(self.change_failure_rate, t.change_failure_rate),
-            "time_to_restore_minutes": False
-            if self.unrestored
-            else under(self.time_to_restore_minutes, t.time_to_restore_minutes),
+            "time_to_restore_minutes": self._restore_verdict(),
         }
+
+    def _restore_verdict(self) -> bool | None:
+        """An open incident misses the target; a failure of unknown duration may be the one
+        that misses it, so with one the median can miss the target but never meet it."""
+        if self.unrestored:
+            return False
+        verdict = None
+        if self.time_to_restore_minutes is not None:
+            verdict = self.time_to_restore_minutes < self.targets.time_to_restore_minutes
+        return None if verdict and self.untimed else verdict
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -78,6 +89,7 @@ class Metrics:
             "change_failure_rate": _round(self.change_failure_rate),
             "time_to_restore_minutes": _round(self.time_to_restore_minutes),
             "unrestored_failures": self.unrestored,
+            "untimed_failures": self.untimed,
             "targets": {
                 "deployment_frequency_per_week": self.targets.deployments_per_week,
                 "lead_time_hours": self.targets.lead_time_hours,
@@ -91,7 +103,10 @@ class Metrics:
         meets = self.meets
 
         def mark(key: str) -> str:
-            return {True: "meets target", False: "MISSES target", None: "no data"}[meets[key]]
+            verdict = meets[key]
+            if verdict is None and key == "time_to_restore_minutes" and self.untimed:
+                return "unknown"
+            return {True: "meets target", False: "MISSES target", None: "no data"}[verdict]
 
         def show(value: float | None, unit: str) -> str:
             return "n/a" if value is None else f"{value:.2f} {unit}"
@@ -109,7 +124,12 @@ class Metrics:
             f"(target under {100 * t.change_failure_rate:g}%): {mark('change_failure_rate')}",
             f"time to restore       {show(self.time_to_restore_minutes, 'min')} median "
             f"(target under {t.time_to_restore_minutes:g} min): {mark('time_to_restore_minutes')}"
-            + (f"; {self.unrestored} failure(s) not restored" if self.unrestored else ""),
+            + (f"; {self.unrestored} failure(s) not restored" if self.unrestored else "")
+            + (
+                f"; {self.untimed} failure(s) without a failure time (not in the median)"
+                if self.untimed
+                else ""
+            ),
         ]
 
 
@@ -166,6 +186,7 @@ def compute(
         time_to_restore_minutes=_median(restore),
         targets=targets,
         unrestored=sum(1 for r in failed if r.restored_at is None),
+        untimed=sum(1 for r in failed if r.restored_at is not None and r.failed_at is None),
     )
 
 

@@ -18,6 +18,7 @@ from delivery.cutover.errors import ListenerDrift
 from delivery.cutover.events import Outcome as CutoverOutcome
 from delivery.cutover.events import outcome_in
 from delivery.cutover.ports import Clock, Listener, TargetHealth
+from delivery.cutover.records import RollbackRecord
 from delivery.errors import PortError, SwitchyardError
 from delivery.plans.schedule import Weights
 from delivery.release import budget as error_budget
@@ -79,6 +80,12 @@ class Stop(Ended):
         super().__init__(Outcome.STOPPED, cause)
 
 
+class RollbackLog(Protocol):
+    """The cutover's rollback records (``delivery.cutover.records``), read-only."""
+
+    def read(self, colour: Colour) -> RollbackRecord | None: ...
+
+
 class TargetCounts(TargetHealth, Protocol):
     def running_targets(self, colour: Colour) -> int:
         """Targets registered and not leaving: healthy, and those still starting or failing."""
@@ -96,6 +103,8 @@ class Ports:
     baseline: Baseline | None = None
     budget: error_budget.ErrorBudget | None = None  # prod: no release while it is spent
     alarm_metrics: AlarmMetrics | None = None  # the alarm's metric, for post-incident records
+    # Where a real `pulumi up`'s cutover records its rollbacks, with their times.
+    rollbacks: RollbackLog | None = None
     now: Callable[[], datetime] = now_utc
     say: Callable[[str], None] = print
 
@@ -582,6 +591,9 @@ class Release:
         error, report = str(failure), failure.report
         if report is not None:
             record.cutover = report.as_dict()
+            since = report.alarm.since if report.alarm is not None else None
+            if since is not None:  # the alarm entered its state: the failure's start
+                record.failed_at = max(since, record.started_at)
         weights = self._listener_weights()
         if weights == Weights.all_on(source):
             self._p.stack.set_config({LIVE_COLOUR: source.value})  # config matches reality
@@ -594,12 +606,13 @@ class Release:
             record.traffic_moved = moved
             if not moved:
                 return Stop(error)
-            # The failure's moment is known from an alarm or rollback event the driver saw (an
-            # engine in this process); a real `pulumi up` tells only that it rolled back. Then
-            # the time to restore is unknown, not zero.
             record.restored_at = self._p.now()
+            if report is None:
+                self._times_from_rollback_record(record)
             return Ended(Outcome.ROLLED_BACK, error)
         record.traffic_moved = True  # the listener is not back on the old colour
+        if report is None:
+            self._times_from_rollback_record(record)
         return SwitchyardError(
             f"pulumi up failed during promote with the listener at {weights}: {error}. "
             + (
@@ -610,6 +623,29 @@ class Release:
                 "then run `pulumi refresh` and `pulumi up`"
             )
         )
+
+    def _times_from_rollback_record(self, record: ReleaseRecord) -> None:
+        """A real `pulumi up` runs the cutover in Pulumi's process and tells the driver only
+        that it rolled back; the cutover's rollback record of this release says when it saw
+        the failure and when the listener was restored. Without one (no alarm judged it, a
+        record of another release) the time to restore is unknown, never zero."""
+        if self._p.rollbacks is None:
+            return
+        try:
+            entry = self._p.rollbacks.read(record.target)
+        except SwitchyardError as exc:
+            self._p.say(
+                f"warning: the rollback record was not read ({exc}); time to restore unknown"
+            )
+            return
+        failed, restored = entry.moments() if entry else (None, None)
+        if entry is None or entry.release != record.image or failed is None:
+            return
+        if failed < record.started_at:  # an earlier release's rollback of the same image
+            return
+        record.failed_at = failed
+        if record.restored_at is not None:  # the listener is back: the record says since when
+            record.restored_at = restored or record.restored_at
 
     def _listener_weights(self) -> Weights:
         return self._p.listener.read_weights()

@@ -588,6 +588,30 @@ def test_a_rolled_back_release_stays_refused_until_a_way_out_is_taken(
     assert pulumi.outputs["last_outcome"] == "promoted"
 
 
+def test_the_rollback_record_carries_the_failure_and_the_restore_on_the_wall_clock(
+    pulumi: DynamicEngine, operator: AwsClients, plane: TrafficPlane, inboxes: dict[str, Inbox]
+) -> None:
+    # A real `pulumi up` tells the release driver only that it rolled back: the record is where
+    # the release's time to restore comes from. The failure began when the alarm entered
+    # ALARM, by CloudWatch's clock, not when the cutover's poll saw it.
+    pulumi.up(props(plane, inboxes))
+    alarm_on_green_at_half(operator, plane)
+    (alarm,) = operator.cloudwatch.describe_alarms(
+        AlarmNames=[plane.gating_alarms(Colour.GREEN)[0]]
+    )["MetricAlarms"]
+    with pytest.raises(ProviderFailed):
+        pulumi.up(props(plane, inboxes, live="green"))
+    after = datetime.now(UTC)
+    record = RollbackRecord.from_json(
+        operator.ssm.get_parameter(Name=f"{RECORDS}/green")["Parameter"]["Value"]
+    )
+    failed, restored = record.moments()
+    assert failed is not None and restored is not None
+    entered = alarm["StateUpdatedTimestamp"]  # moto's only state timestamp (the fallback)
+    assert abs((failed - entered).total_seconds()) < 0.001
+    assert failed < restored <= datetime.fromisoformat(record.at) <= after
+
+
 def test_a_refused_release_over_a_listener_in_maintenance_names_what_it_found(
     pulumi: DynamicEngine, operator: AwsClients, plane: TrafficPlane, inboxes: dict[str, Inbox]
 ) -> None:

@@ -112,6 +112,14 @@ def settings() -> Settings:
 
 
 @dataclasses.dataclass
+class Rollbacks:
+    records: dict[Colour, RollbackRecord]
+
+    def read(self, colour: Colour) -> RollbackRecord | None:
+        return self.records.get(colour)
+
+
+@dataclasses.dataclass
 class Rig:
     stack: WorldStack
     records: LocalRecords
@@ -122,6 +130,7 @@ class Rig:
     budget: FixedBudget | None = None
     truth: MemoryReleaseState | None = None  # the release state, as the real driver keeps it
     planned: Callable[[], list[Change]] | None = None  # each up previewed first, as for real
+    rollbacks: dict[Colour, RollbackRecord] | None = None  # the cutover's records in SSM
 
     def release(
         self, image: str = IMAGE, stage_only: bool = False, override_budget: bool = False
@@ -144,6 +153,7 @@ class Rig:
             budget=self.budget,
             now=Clock(),
             say=self.lines.append,
+            rollbacks=None if self.rollbacks is None else Rollbacks(self.rollbacks),
         )
         return Release(self.settings, ports).run(
             Request(
@@ -587,6 +597,7 @@ def test_a_rollback_out_of_sight_leaves_the_time_to_restore_unknown_not_zero(rig
             raise UpFailed(f"{exc}\n{outcome_line(CutoverOutcome.ROLLED_BACK)}") from None
 
     rig.stack.up = out_of_sight  # type: ignore[method-assign]
+    rig.rollbacks = {}  # the cutover recorded nothing: no alarm judged the release
     record = rig.release()
 
     assert record.outcome is Outcome.ROLLED_BACK
@@ -597,6 +608,67 @@ def test_a_rollback_out_of_sight_leaves_the_time_to_restore_unknown_not_zero(rig
     metrics = compute([record], record.started_at - day, record.started_at + day)
     assert metrics.change_failure_rate == 1.0
     assert metrics.time_to_restore_minutes is None  # no data, not a restore in 0 minutes
+    assert metrics.untimed == 1 and metrics.meets["time_to_restore_minutes"] is None
+
+
+def _rolled_back_out_of_sight(rig: Rig) -> None:
+    """``pulumi up`` fails as the Automation API reports a rollback: text, no report."""
+
+    def rolled_back(on_progress: OnProgress) -> None:
+        if rig.stack.values[LIVE_COLOUR] != "green":
+            real_up(on_progress)
+            return
+        rig.stack.world.weights = Weights.all_on(Colour.BLUE)
+        raise UpFailed(f"cutover: rolled back\n{outcome_line(CutoverOutcome.ROLLED_BACK)}")
+
+    real_up = rig.stack.up
+    rig.stack.up = rolled_back  # type: ignore[method-assign]
+
+
+def _recorded(release: str, failed: datetime, restored: datetime | None) -> RollbackRecord:
+    at = (restored or failed) + timedelta(seconds=1)
+    return RollbackRecord(
+        f"green@{at.isoformat()}",
+        Colour.GREEN,
+        release,
+        at.isoformat(),
+        "staging",
+        50,
+        "alarm 'green-5xx' is ALARM",
+        failed.isoformat(),
+        None if restored is None else restored.isoformat(),
+    )
+
+
+def test_a_rollback_out_of_sight_takes_its_times_from_the_cutovers_rollback_record(
+    rig: Rig,
+) -> None:
+    _rolled_back_out_of_sight(rig)
+    late = datetime(2030, 1, 1, tzinfo=UTC)  # after the rig's clock started the release
+    rig.rollbacks = {Colour.GREEN: _recorded(IMAGE, late, late + timedelta(seconds=42))}
+    record = rig.release()
+
+    assert record.outcome is Outcome.ROLLED_BACK
+    assert (record.failed_at, record.restored_at) == (late, late + timedelta(seconds=42))
+    assert record.time_to_restore_seconds == 42.0
+
+
+@pytest.mark.parametrize(
+    ("release", "failed"),
+    [
+        (NEXT_IMAGE, datetime(2030, 1, 1, tzinfo=UTC)),  # another release's rollback
+        (IMAGE, datetime(2000, 1, 1, tzinfo=UTC)),  # this image's, before this release began
+    ],
+)
+def test_a_rollback_record_of_another_release_gives_no_times(
+    rig: Rig, release: str, failed: datetime
+) -> None:
+    _rolled_back_out_of_sight(rig)
+    rig.rollbacks = {Colour.GREEN: _recorded(release, failed, failed + timedelta(seconds=5))}
+    record = rig.release()
+
+    assert record.outcome is Outcome.ROLLED_BACK
+    assert record.failed_at is None and record.time_to_restore_seconds is None
 
 
 def test_a_release_from_a_fresh_checkout_follows_the_image_the_live_colour_runs(rig: Rig) -> None:

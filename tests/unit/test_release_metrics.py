@@ -195,6 +195,24 @@ def test_each_kind_of_ending_counts_as_dora_defines_it() -> None:
     assert metrics.as_json()["unrestored_failures"] == 1
 
 
+def test_a_rollback_of_unknown_duration_keeps_the_median_from_meeting_the_target() -> None:
+    """A rollback whose failure moment is unknown (no rollback record: no alarm judged it)
+    could be the one that took hours: the median of the others cannot meet the target."""
+    untimed = moved(release(2, Outcome.ROLLED_BACK), True)
+    untimed.restored_at = untimed.started_at + timedelta(minutes=40)
+    quick = moved(release(1, Outcome.ROLLED_BACK, restore_minutes=3), True)
+    slow = moved(release(3, Outcome.ROLLED_BACK, restore_minutes=300), True)
+
+    metrics = compute([quick, untimed], SINCE, UNTIL)
+    assert metrics.time_to_restore_minutes == pytest.approx(3.0)
+    assert (metrics.untimed, metrics.meets["time_to_restore_minutes"]) == (1, None)
+    assert "unknown; 1 failure(s) without a failure time" in metrics.lines()[-1]
+    assert metrics.as_json()["untimed_failures"] == 1
+    # one that misses is known to miss, whatever the unknown one took
+    assert compute([slow, untimed], SINCE, UNTIL).meets["time_to_restore_minutes"] is False
+    assert compute([quick], SINCE, UNTIL).meets["time_to_restore_minutes"] is True
+
+
 def test_a_release_counts_in_the_window_it_ended_in() -> None:
     """prod's approval gate can hold a release for days: started before the window and
     promoted in it, it is a deployment of the window."""
