@@ -76,7 +76,8 @@ def rehearse(settings: Settings, args: argparse.Namespace) -> int:
 
 def rehearsed_post_incident(settings: Settings, run: RunRecord) -> str:
     """The post-incident record the release driver would keep for this rolled-back run: the
-    rehearsal has no release, so the release is the scenario and the restore its reaction."""
+    rehearsal has no release, so the release is the scenario and the restore its reaction, in
+    policy time (what the policy's polls and bakes would take, not their compressed run)."""
     assert run.report is not None
     seen = now_utc()
     record = ReleaseRecord.begin(
@@ -88,8 +89,8 @@ def rehearsed_post_incident(settings: Settings, run: RunRecord) -> str:
         run.report.as_dict(),
     )
     record.failed_at = seen
-    if run.reaction_ms is not None:
-        record.restored_at = seen + timedelta(milliseconds=run.reaction_ms)
+    if run.reaction_policy_seconds is not None:
+        record.restored_at = seen + timedelta(seconds=run.reaction_policy_seconds)
     record.ended_at = record.restored_at or seen
     page = page_description(settings, Tier.CRITICAL)
     return PostIncident(record, page).markdown()

@@ -12,17 +12,18 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
 from delivery.config.model import PROJECT, Colour, LoadCheck, ReleaseStep, Settings, Tier
 from delivery.config.stackfile import stack_config
-from delivery.cutover.aws import ElbListener, TargetGroupHealth, aws_cutover
+from delivery.cutover.aws import CloudWatchAlarms, ElbListener, TargetGroupHealth, aws_cutover
 from delivery.cutover.engine import Cutover
 from delivery.cutover.errors import CutoverStopped
-from delivery.cutover.ports import AlarmValue
+from delivery.cutover.ports import Alarms, AlarmState, AlarmValue
 from delivery.plans.release import live_image_problem
 from delivery.plans.schedule import Weights
 from delivery.rehearsal.clock import CompressedClock
@@ -36,11 +37,11 @@ from delivery.rehearsal.emulator import (
 )
 from delivery.rehearsal.runner import SIGTERM_AFTER, RunnerCancel
 from delivery.rehearsal.scenarios import ScenarioError
-from delivery.rehearsal.servers import ColourServer, colour_servers
+from delivery.rehearsal.servers import Behaviour, ColourServer, colour_servers
 from delivery.rehearsal.worker import on_worker
 from delivery.release.baseline import CloudWatchBaseline
 from delivery.release.budget import CloudWatchErrorBudget, load_balancer_suffix, target_group_suffix
-from delivery.release.incident import CloudWatchAlarmMetrics
+from delivery.release.incident import CloudWatchAlarmMetrics, write_post_incident
 from delivery.release.keys import LIVE_COLOUR, RELEASE_STEP, image_key
 from delivery.release.notify import SnsNotifier
 from delivery.release.orchestrate import Ports, Release, Request
@@ -106,6 +107,28 @@ def rehearsal_settings(settings: Settings) -> Settings:
 
 
 PROVIDER_STOP_SECONDS = 4.0  # CancellableCommand.stop's bound
+
+
+def policy_time(clock: CompressedClock) -> Callable[[], datetime]:
+    """Moments on ``clock``'s policy time, from now on the wall clock."""
+    start = now_utc() - timedelta(seconds=clock.now())
+    return lambda: start + timedelta(seconds=clock.now())
+
+
+class PolicyTimedAlarms:
+    """The emulator's alarms, with the moment each fault put one in ALARM in policy time: the
+    emulator stamps it on the wall clock, where the bakes before it took a fraction of their
+    length, so a time to restore from it would be the compressed one."""
+
+    def __init__(self, inner: Alarms) -> None:
+        self._inner = inner
+        self.entered: dict[str, datetime] = {}
+
+    def states(self, names: Sequence[str]) -> Mapping[str, AlarmState]:
+        return {
+            name: dataclasses.replace(state, since=self.entered.get(name, state.since))
+            for name, state in self._inner.states(names).items()
+        }
 
 
 class ProviderKilled(BaseException):
@@ -255,13 +278,7 @@ def rehearse_release(
         emulator.reset()  # moto's backends are per process: start from an empty account
         servers = {Colour(name): server for name, server in by_name.items()}
         candidate = servers[source.other].behaviour
-        if scenario.broken_path:
-            candidate.failing_paths = frozenset({settings.checks.smoke[-1].path})
-        if scenario.flaky:
-            # Every few requests fail: the smoke checks (the first ones) pass, the load run's
-            # error rate lands above the threshold.
-            threshold = settings.checks.load.error_rate_percent
-            candidate.fail_every = max(len(settings.checks.smoke) + 1, int(50 / (threshold + 1)))
+        _break_candidate(candidate, scenario, settings)
         operator = emulator.clients()
         plane = build_traffic_plane(
             operator,
@@ -274,6 +291,8 @@ def rehearse_release(
         clients = emulator.clients(budget=CUTOVER_BUDGET)
         sns, topics = _topics(emulator, prefix)
         clock = CompressedClock(speed)
+        now = policy_time(clock)
+        alarms = PolicyTimedAlarms(CloudWatchAlarms(clients.cloudwatch))
         fired: list[str] = []
 
         runner = RunnerCancel(
@@ -297,6 +316,7 @@ def rehearse_release(
                 fault_datapoints(operator.cloudwatch, alarm)
                 set_alarm(operator, alarm, AlarmValue.ALARM, f"rehearsal: 5xx at {event.step}%")
                 fired.append(alarm)
+                alarms.entered[alarm] = now()
 
         say(
             f"emulator on {emulator.endpoint}; {source} on {servers[source].url}, "
@@ -316,6 +336,7 @@ def rehearse_release(
                 settings.traffic,
                 clock,
                 observe,
+                alarms,
             )
 
         stack = SimulatedStack(
@@ -343,6 +364,9 @@ def rehearse_release(
                 now_utc,
             ),
             alarm_metrics=CloudWatchAlarmMetrics(clients.cloudwatch),
+            # The record's moments in policy time: its failure, restore and promotion as long
+            # apart as the policy's bakes and polls make them, not as the compression does.
+            now=now,
             say=say,
         )
         cancel_at = scenario.cancel_at
@@ -352,11 +376,46 @@ def rehearse_release(
         if first_request:
             candidate.on_request = lambda n: runner.start() if n == first_request else None
         try:
-            return Release(settings, ports).run(request)
+            record = Release(settings, ports).run(request)
         finally:
             runner.finish()
             if runner.sent:
                 say(runner_line(runner, source))
+        return _ended_now(record, now() - now_utc(), settings, ports)
+
+
+def _ended_now(
+    record: ReleaseRecord, ahead: timedelta, settings: Settings, ports: Ports
+) -> ReleaseRecord:
+    """The record as if its release had run at the policy's pace and ended now: policy time
+    ran ``ahead`` of the wall clock by the compression's gain, so its moments would lie in the
+    future, outside any report's window."""
+    if ahead <= timedelta(0):
+        return record
+
+    def back(moment: datetime | None) -> datetime | None:
+        return None if moment is None else moment - ahead
+
+    record.started_at = record.started_at - ahead
+    for phase in record.phases:
+        phase.started_at, phase.ended_at = phase.started_at - ahead, phase.ended_at - ahead
+    record.ended_at, record.failed_at = back(record.ended_at), back(record.failed_at)
+    record.restored_at, record.promoted_at = back(record.restored_at), back(record.promoted_at)
+    if record.post_incident:
+        quiet = lambda _: None  # noqa: E731  (said once already, at the same path)
+        write_post_incident(record, settings, ports.records, ports.alarm_metrics, now_utc(), quiet)
+    ports.records.save(record)
+    return record
+
+
+def _break_candidate(candidate: Behaviour, scenario: ReleaseScenario, settings: Settings) -> None:
+    if scenario.broken_path:
+        candidate.failing_paths = frozenset({settings.checks.smoke[-1].path})
+    if scenario.flaky:
+        # Every few requests fail: the smoke checks (the first ones) pass, the load run's
+        # error rate lands above the threshold.
+        threshold = settings.checks.load.error_rate_percent
+        candidate.fail_every = max(len(settings.checks.smoke) + 1, int(50 / (threshold + 1)))
 
 
 def runner_line(runner: RunnerCancel, source: Colour) -> str:

@@ -46,13 +46,22 @@ class RunRecord:
     target: Colour
     outcome: Outcome = Outcome.FAILED
     message: str = ""
-    reaction_ms: float | None = None
+    # From the alarm entering ALARM to the rollback's listener write: on the wall clock, where
+    # the engine's waits ran ``speed`` times faster, and on the policy clock, the time a real
+    # cutover with this policy would take (its waits at full length, its calls as they took).
+    reaction_wall_ms: float | None = None
     events: list[Event] = field(default_factory=list)
     report: CutoverReport | None = None  # the engine's own report of the run
     alarm_marks: list[AlarmMark] = field(default_factory=list)
     api_calls: dict[str, Any] = field(default_factory=dict)
     final_weights: Weights | None = None
     wall_seconds: float = 0.0
+
+    @property
+    def reaction_policy_seconds(self) -> float | None:
+        fired = next((m.at for m in self.alarm_marks if m.state is not AlarmValue.OK), None)
+        rolled = next((e.at for e in self.events if e.kind is EventKind.ROLLED_BACK), None)
+        return None if fired is None or rolled is None else max(0.0, rolled - fired)
 
     @property
     def as_expected(self) -> bool:
@@ -93,7 +102,8 @@ class RunRecord:
             "outcome": self.outcome.value,
             "as_expected": self.as_expected,
             "message": self.message,
-            "reaction_ms": None if self.reaction_ms is None else round(self.reaction_ms, 1),
+            "reaction_wall_ms": _rounded(self.reaction_wall_ms, 1),
+            "reaction_policy_seconds": _rounded(self.reaction_policy_seconds, 3),
             "target": self.target.value,
             "speed": self.speed,
             "wall_seconds": round(self.wall_seconds, 3),
@@ -105,6 +115,10 @@ class RunRecord:
             ],
             "api_calls": self.api_calls,
         }
+
+
+def _rounded(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
 
 
 class _AlarmDriver:
@@ -255,7 +269,7 @@ def run_scenario(
         driver.stop()
         record.wall_seconds = time.perf_counter() - started
     if rolled_back_at and driver.fired_at is not None:
-        record.reaction_ms = (rolled_back_at[0] - driver.fired_at) * 1000
+        record.reaction_wall_ms = (rolled_back_at[0] - driver.fired_at) * 1000
     record.api_calls = counter.as_dict()
     record.final_weights = listener_weights(operator, plane)
     return record

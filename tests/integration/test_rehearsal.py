@@ -14,6 +14,7 @@ import pytest
 
 from delivery.cli import main
 from delivery.config.model import TrafficPolicy
+from delivery.config.stackfile import load_stack
 from delivery.rehearsal import command
 from delivery.rehearsal.scenarios import Outcome, Scenario, parse_scenario
 
@@ -45,7 +46,7 @@ def test_the_default_story_promotes_then_rolls_back(tmp_path: Path) -> None:
     healthy, failing = report["runs"]
     assert healthy["scenario"] == "healthy"
     assert healthy["outcome"] == "promoted"
-    assert healthy["reaction_ms"] is None
+    assert healthy["reaction_wall_ms"] is None and healthy["reaction_policy_seconds"] is None
     assert [s["step"] for s in healthy["steps"]] == [50, 100]
     assert healthy["api_calls"]["calls"]["ModifyListener"] == 2
     assert healthy["final_weights"] == {"blue": 0, "green": 100}
@@ -53,7 +54,10 @@ def test_the_default_story_promotes_then_rolls_back(tmp_path: Path) -> None:
     assert failing["outcome"] == "rolled-back"
     assert failing["final_weights"] == {"blue": 100, "green": 0}
     assert failing["alarm_events"][0]["state"] == "ALARM"
-    assert failing["reaction_ms"] > 0  # measured, not judged: speed is the benchmark's job
+    assert failing["reaction_wall_ms"] > 0  # measured, not judged: speed is the benchmark's job
+    # in policy time the alarm is seen at the next poll: at most one poll interval and the
+    # calls' own time, where the wall clock saw a few milliseconds
+    assert 0 <= failing["reaction_policy_seconds"] <= load_stack("dev").traffic.poll_seconds + 1
     assert failing["api_calls"]["calls"]["ModifyListener"] == 2  # the 50% step + the rollback
     assert (tmp_path / "chart.png").read_bytes().startswith(b"\x89PNG")
     # the rollback's post-incident record, beside the chart, printed too

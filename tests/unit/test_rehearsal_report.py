@@ -38,7 +38,7 @@ def rolled_back() -> RunRecord:
         "attempts": {"ModifyListener": 2, "DescribeAlarms": 124},
     }
     record.final_weights = BLUE
-    record.reaction_ms = 812.0
+    record.reaction_wall_ms = 812.0
     return record
 
 
@@ -90,6 +90,21 @@ def test_a_refused_run_has_its_row_in_the_step_table() -> None:
     steps_table = console.export_text().split("Outcomes")[0]
     assert "unhealthy-green" in steps_table
     assert "refused" in steps_table
+
+
+def test_the_reaction_is_given_in_policy_time_beside_the_wall_time() -> None:
+    """A rehearsal compresses the policy's waits: its wall-clock reaction (812 ms at time
+    x400) is not what the policy takes; from the alarm's mark to the rollback in policy time
+    is (1207.2 s - 39.0 s)."""
+    record = rolled_back()
+    report = record.as_json()
+    assert report["reaction_policy_seconds"] == pytest.approx(1168.2)
+    assert report["reaction_wall_ms"] == 812.0
+    console = Console(width=120, record=True, force_terminal=False)
+    print_summary(console, [record])
+    text = " ".join(console.export_text().split())  # the caption wraps
+    assert "1168.2" in text and "812" in text
+    assert "alarm to rollback in policy time" in text and "compressed ×speed" in text
 
 
 def test_step_times_are_rounded_in_the_json() -> None:

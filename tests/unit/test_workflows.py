@@ -224,6 +224,27 @@ def test_a_release_measures_lead_time_only_from_the_applications_commit() -> Non
         assert "github.sha" not in str(step.get("env", {})), workflow
 
 
+def test_every_release_gets_the_commits_time_which_travels_with_the_image() -> None:
+    """Staging's releases had no lead time: the commit alone, not in this checkout, gives
+    none. app-image outputs the commit and its time (with its offset); each release passes
+    both, from the dispatch or from the variables set beside STAGING_IMAGE."""
+    image = load(NAMES["app-image"])
+    outputs = image["on"]["workflow_call"]["outputs"]
+    assert outputs["commit-time"]["value"] == "${{ jobs.image.outputs.commit-time }}"
+    job = jobs(NAMES["app-image"])["image"]
+    assert job["outputs"]["commit-time"] == "${{ steps.commit.outputs.time }}"
+    (commit_step,) = [s for s in job["steps"] if s.get("id") == "commit"]
+    assert "git show -s --format=%cI HEAD" in commit_step["run"]
+    for workflow, step in release_steps():
+        assert '--commit-time "$COMMIT_TIME"' in step["run"], workflow
+        assert "commit-time" in step["env"]["COMMIT_TIME"], workflow
+    (staging,) = [step for workflow, step in release_steps() if workflow == "deploy-staging"]
+    assert "vars.STAGING_COMMIT_TIME" in staging["env"]["COMMIT_TIME"]
+    assert "!inputs.image && vars.STAGING_COMMIT" in staging["env"]["COMMIT"]
+    dispatch = load(NAMES["deploy-staging"])["on"]["workflow_dispatch"]["inputs"]
+    assert dispatch["commit-time"]["type"] == "string"
+
+
 @pytest.mark.parametrize(
     ("workflow", "stack"), [("deploy-staging", "staging"), ("deploy-prod", "prod")]
 )
