@@ -108,6 +108,10 @@ def _extra_needed(command: str) -> Iterator[None]:
 def _run(args: argparse.Namespace) -> int:
     if args.command in ("report", "incident"):
         return _release_command(args.command, None, args)
+    if args.command == "preview":  # reads the stack itself: a failure still writes a comment
+        from delivery.release.preview import preview_command
+
+        return preview_command(args)
     settings = load_stack(args.stack)
     if args.command == "check":
         return _check(settings)
@@ -352,7 +356,6 @@ def _rehearse(settings: Settings, args: argparse.Namespace) -> int:
 
 def _release_command(command: str, settings: Settings | None, args: argparse.Namespace) -> int:
     from delivery.release import command as release
-    from delivery.release import preview
 
     if command == "report":
         return release.report(args)
@@ -363,6 +366,5 @@ def _release_command(command: str, settings: Settings | None, args: argparse.Nam
         return release.release(settings, args)
     if command == "status":
         return release.status(settings, args)
-    if command == "release-state":
-        return release.release_state(settings, args)
-    return preview.preview_command(settings, args)
+    assert command == "release-state", command
+    return release.release_state(settings, args)

@@ -16,6 +16,7 @@ import sys
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 import dill
@@ -396,8 +397,24 @@ def placeholder_graph(stack: str) -> Evaluation:
     return evaluate(stack, secrets=placeholder_secrets(stack))
 
 
+def urn_key(urn: str) -> str:
+    """``type::name`` of a URN (``urn:pulumi:<stack>::<project>::<parents$>type::name``)."""
+    qualified, name = urn.rsplit("::", 1)
+    return f"{qualified.rsplit('::', 1)[-1].rsplit('$', 1)[-1]}::{name}"
+
+
 def graph(stack: str, run: Evaluation) -> dict[str, Any]:
-    """The evaluated graph as plain data, keyed by type and name (a URN's identity)."""
+    """The evaluated graph as plain data, keyed by type and name (a URN's identity), with what
+    each resource's inputs and ``depends_on`` name (its dependencies, by the same keys)."""
+    needs = {
+        urn_key(node.urn): sorted(
+            {
+                urn_key(urn)
+                for urn in (*node.dependencies, *chain(*node.property_dependencies.values()))
+            }
+        )
+        for node in run.mocks.nodes
+    }
     resources = {
         f"{r.type}::{r.name}": {
             "type": r.type,
@@ -407,6 +424,7 @@ def graph(stack: str, run: Evaluation) -> dict[str, Any]:
             "ignore_changes": list(
                 run.mocks.options[r.name].ignore_changes if r.name in run.mocks.options else ()
             ),
+            "dependencies": needs.get(f"{r.type}::{r.name}", []),
         }
         for r in run.mocks.resources
     }

@@ -15,7 +15,7 @@ import sys
 import tarfile
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from delivery.config.stackfile import PROJECT_ROOT
 from delivery.errors import SwitchyardError
@@ -81,13 +81,21 @@ def evaluate_tree(tree: Path, stack: str) -> dict[str, Any]:
     return graph
 
 
+NO_GRAPH: Final[dict[str, Any]] = {"resources": {}, "config": {}}
+
+
 def offline_plan(stack: str, base: str, work_tree: Path = PROJECT_ROOT) -> PreviewPlan:
+    """The plan from ``base`` to the working tree; a stack whose file the base lacks (the pull
+    request adds it) starts from nothing, so its preview shows what it creates."""
     with tempfile.TemporaryDirectory(prefix="switchyard-base-") as folder:
-        before = evaluate_tree(base_tree(base, work_tree, Path(folder)), stack)
+        tree = base_tree(base, work_tree, Path(folder))
+        new_stack = not (tree / f"Pulumi.{stack}.yaml").is_file()
+        before = NO_GRAPH if new_stack else evaluate_tree(tree, stack)
     after = evaluate_tree(work_tree, stack)
     plan = plan_from_graphs(
         stack, before["resources"], after["resources"], f"offline: {base} → working tree"
     )
+    plan.new_stack = new_stack
     plan.live_change = live_change(before["config"], after["config"])
     plan.settings = settings_or_none(after["config"], stack)
     return plan

@@ -6,9 +6,13 @@ rendered as one comment that fits GitHub's limit and never loses its warnings.
 from __future__ import annotations
 
 import argparse
+import json
+import re
+import sys
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final
 
 from pulumi.automation.events import EngineEvent, OpType
@@ -20,22 +24,13 @@ from delivery.plans.schedule import expected_duration_seconds
 from delivery.release.automation import policy_line
 from delivery.release.keys import LIVE_COLOUR
 from delivery.release.port import text_value
+from delivery.release.replacement import judge
 
 COMMENT_LIMIT: Final = 65_536  # GitHub refuses longer issue and pull-request comments
 # The workflows post through marocchino/sticky-pull-request-comment, which appends its marker
 # ("\n<!-- Sticky Pull Request Comment<header> -->") to the body: the body leaves it room.
 STICKY_MARKER_ROOM: Final = 128
 BODY_LIMIT: Final = COMMENT_LIMIT - STICKY_MARKER_ROOM
-# Resources whose loss or replacement loses traffic, keys, data or the cluster.
-STATEFUL: Final[Mapping[str, str]] = {
-    "aws:lb/loadBalancer:LoadBalancer": "load balancer",
-    "aws:lb/listener:Listener": "listener",
-    "aws:lb/targetGroup:TargetGroup": "target group",
-    "aws:kms/key:Key": "KMS key",
-    "aws:secretsmanager/secret:Secret": "secret",
-    "aws:eks/cluster:Cluster": "cluster",
-    "aws:s3/bucket:Bucket": "bucket",
-}
 DESTRUCTIVE: Final = frozenset(
     {OpType.DELETE, OpType.REPLACE, OpType.CREATE_REPLACEMENT, OpType.DELETE_REPLACED}
 )
@@ -60,6 +55,18 @@ SYMBOL: Final = {
 
 
 @dataclass(frozen=True)
+class ValueChange:
+    """One changed property: its path, and its value before and after, as shown."""
+
+    path: str
+    old: str
+    new: str
+
+    def __str__(self) -> str:
+        return f"`{self.path}`: `{self.old}` → `{self.new}`"
+
+
+@dataclass(frozen=True)
 class Change:
     op: OpType
     type: str
@@ -67,20 +74,38 @@ class Change:
     properties: tuple[str, ...] = ()
     replace_keys: tuple[str, ...] = ()
     protected: bool = False
+    # Resources that hold this one's identity (its id or ARN in their inputs, or depends_on):
+    # a replacement gives it a new one, a deletion takes it away. None: not known (the engine's
+    # events do not say), which counts as held.
+    dependents: int | None = None
+    values: tuple[ValueChange, ...] = ()
+
+    @property
+    def stateful(self) -> bool:
+        """Replacing or deleting it loses what a new one does not bring back: something else
+        holds its identity (a VPC its subnets, a cluster its node groups, a topic its
+        subscriptions, a gating alarm the cutover), or it is protected."""
+        return self.protected or self.dependents is None or self.dependents > 0
 
     @property
     def warning(self) -> str | None:
-        kind = STATEFUL.get(self.type)
-        if self.op not in DESTRUCTIVE or not (kind or self.protected):
+        if self.op not in DESTRUCTIVE or not self.stateful:
             return None
-        what = kind or self.type
         protect = " (protected)" if self.protected else ""
+        held = f", held by {self.dependents} resource(s)" if self.dependents else ""
         because = f" because of {', '.join(self.replace_keys)}" if self.replace_keys else ""
         verb = "DELETES" if self.op in (OpType.DELETE, OpType.DELETE_REPLACED) else "REPLACES"
-        return f"**{verb}** {what}{protect} `{self.name}`{because}"
+        return f"**{verb}** `{self.type}`{protect} `{self.name}`{because}{held}"
 
     def line(self) -> str:
-        props = f": {', '.join(f'`{p}`' for p in self.properties)}" if self.properties else ""
+        if self.values:
+            props = ": " + "; ".join(map(str, self.values))
+            rest = [p for p in self.properties if p not in {v.path for v in self.values}]
+            props += "".join(f"; `{p}`" for p in rest)
+        elif self.properties:
+            props = f": {', '.join(f'`{p}`' for p in self.properties)}"
+        else:
+            props = ""
         return f"- `{self.op.value}` `{self.type}` **{self.name}**{props}"
 
 
@@ -94,6 +119,9 @@ class PreviewPlan:
     settings: Settings | None = None  # the stack's settings after the change
     policy: list[str] = field(default_factory=list)  # the policy pack's violations
     diagnostics: list[str] = field(default_factory=list)  # the engine's warnings and errors
+    # Offline only: resource types with no replacement rule, whose changes read as updates.
+    unjudged: list[str] | None = None
+    new_stack: bool = False  # offline: the base ref has no stack file; everything is created
 
     @property
     def counts(self) -> Counter[OpType]:
@@ -108,25 +136,36 @@ def _name(urn: str) -> str:
 
 
 def plan_from_events(stack: str, events: Iterable[EngineEvent]) -> PreviewPlan:
-    """A preview's changes from its engine events (``resourcePreEvent`` step metadata)."""
+    """A preview's changes from its engine events (``resourcePreEvent`` step metadata).
+
+    A replacement comes as three steps, ``create-replacement``, ``replace`` and
+    ``delete-replaced``; only ``replace`` is logical (pulumi/pulumi pkg/resource/deploy/step.go:
+    ``Logical()`` is ``!replacing`` for the create and delete). The CLI's JSON omits
+    ``logical`` when false (sdk/go/common/apitype/events.go: ``json:"logical,omitempty"``), so
+    a step counts only when it says it is logical: each resource once.
+    """
     plan = PreviewPlan(stack, "pulumi preview")
     for event in events:
         if event.policy_event is not None:
             plan.policy.append(policy_line(event.policy_event))
         diagnostic = event.diagnostic_event
         if diagnostic is not None and diagnostic.severity in ("warning", "error"):
-            plan.diagnostics.append(f"{diagnostic.severity}: {diagnostic.message.strip()}")
+            where = f" ({_name(diagnostic.urn)})" if diagnostic.urn else ""
+            message = _COLOUR.sub("", diagnostic.message).strip()
+            plan.diagnostics.append(f"{diagnostic.severity}{where}: {message}")
         pre = event.resource_pre_event
         if pre is None or pre.metadata is None:
             continue
         step = pre.metadata
-        if step.type == "pulumi:pulumi:Stack":
+        if step.type == "pulumi:pulumi:Stack" or step.logical is not True:
             continue
         if step.op is OpType.SAME:
             plan.unchanged += 1
             continue
         properties = tuple(sorted(step.detailed_diff or {})) or tuple(step.diffs or ())
         protected = bool((step.old and step.old.protect) or (step.new and step.new.protect))
+        old = dict(step.old.inputs or {}) if step.old else {}
+        new = dict(step.new.inputs or {}) if step.new else {}
         plan.changes.append(
             Change(
                 step.op,
@@ -135,9 +174,82 @@ def plan_from_events(stack: str, events: Iterable[EngineEvent]) -> PreviewPlan:
                 properties,
                 tuple(step.keys or ()) if step.op in DESTRUCTIVE else (),
                 protected,
+                values=value_changes(properties, old, new) if step.op is not OpType.DELETE else (),
             )
         )
     return plan
+
+
+# pulumi/pulumi sdk/go/common/resource/sig: a secret's signature, and the unknown value's.
+SECRET_SIG: Final = "4dabf18193072939515e22adb298388d"
+SECRET_MARK: Final = "1b47061264138c4ac30d75fd1eb44270"
+UNKNOWN: Final = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+VALUE_WIDTH: Final = 60
+_COLOUR = re.compile(r"<\{%[^%]*%\}>")  # the engine's colour directives, as in its fixtures
+_STEP = re.compile(r'\.?([^.\[\]"]+)|\[(\d+)\]|\["([^"]*)"\]')
+
+
+def value_changes(
+    properties: Iterable[str], old: Mapping[str, Any], new: Mapping[str, Any]
+) -> tuple[ValueChange, ...]:
+    """Each changed property's value before and after (a detailed diff's path such as
+    ``tags.Name`` or ``ingress[0].cidrBlocks``); secrets stay ``[secret]``."""
+    shown = []
+    for path in properties:
+        before, after = _at_path(old, path), _at_path(new, path)
+        if before != after:
+            old_text, new_text = shown_value(before), shown_value(after)
+            shown.append(ValueChange(path, *_around_difference(old_text, new_text)))
+    return tuple(shown)
+
+
+def _around_difference(old: str, new: str, width: int = VALUE_WIDTH) -> tuple[str, str]:
+    """Both values cut to ``width``, from a little before where they first differ: two long
+    values that share their start would otherwise read the same."""
+    first = next((i for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b), None)
+    if first is None:
+        first = min(len(old), len(new))
+    start = max(0, first - width // 4) if first > width - 8 else 0
+
+    def cut(text: str) -> str:
+        shown = ("…" if start else "") + text[start : start + width]
+        return shown + ("…" if len(text) > start + width else "")
+
+    return cut(old), cut(new)
+
+
+def _at_path(inputs: Mapping[str, Any], path: str) -> Any:
+    value: Any = inputs
+    for name, index, quoted in _STEP.findall(path):
+        if index:
+            at = int(index)
+            value = value[at] if isinstance(value, list) and at < len(value) else None
+        elif isinstance(value, Mapping):
+            value = value.get(quoted or name)
+        else:
+            return None
+    return value
+
+
+def shown_value(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    if isinstance(value, Mapping) and value.get(SECRET_SIG) == SECRET_MARK:
+        return "[secret]"
+    if value == UNKNOWN:
+        return "(known after apply)"
+    text = json.dumps(_masked(value), sort_keys=True, ensure_ascii=False, default=str)
+    return text.replace("`", "'")  # inside a Markdown code span
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        if value.get(SECRET_SIG) == SECRET_MARK:
+            return "[secret]"
+        return {k: _masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    return value
 
 
 def planned_changes(stack: Any) -> list[Change]:
@@ -190,10 +302,13 @@ def render(plan: PreviewPlan, limit: int = BODY_LIMIT) -> str:
         f"{summary or 'no changes'} ({plan.source})",
         "",
     ]
+    if plan.new_stack:
+        head += [f"The base ref has no `Pulumi.{plan.stack}.yaml`: a new stack, all created.", ""]
     if warnings:
         head += [
             "> [!CAUTION]",
-            f"> {len(warnings)} stateful or protected resource(s) would be replaced or deleted:",
+            f"> {len(warnings)} resource(s) that others hold, or protected, would be replaced "
+            "or deleted:",
             *(f"> - {w}" for w in warnings),
             "",
         ]
@@ -212,6 +327,7 @@ def render(plan: PreviewPlan, limit: int = BODY_LIMIT) -> str:
             *(f"- {line}" for line in plan.diagnostics),
             "",
         ]
+    head += _offline_note(plan)
     head += ["| operation | resources |", "| --- | --- |"]
     head += [f"| {op.value} | {n} |" for op, n in sorted(counts.items(), key=lambda i: i[0].value)]
     head += ["", *_cutover_section(plan)]
@@ -233,7 +349,7 @@ def render(plan: PreviewPlan, limit: int = BODY_LIMIT) -> str:
         [
             "",
             f"*{omitted} more change(s) not shown: GitHub comments stop at {COMMENT_LIMIT:,} "
-            "characters; the full diff is in the job log.*",
+            "characters; the preview step of this job printed them all in its log.*",
         ]
         if omitted
         else []
@@ -243,10 +359,26 @@ def render(plan: PreviewPlan, limit: int = BODY_LIMIT) -> str:
     return text
 
 
+def _offline_note(plan: PreviewPlan) -> list[str]:
+    if plan.unjudged is None:
+        return []
+    unjudged = ", ".join(f"`{t}`" for t in plan.unjudged) or "none"
+    return [
+        "> [!NOTE]",
+        "> Offline: the program under Pulumi's mocks, without the provider. Replacements are "
+        "judged from the CloudFormation schemas' create-only properties (cfn-lint) and "
+        "pulumi-kubernetes' replace-on-change fields; pulumi-aws follows the Terraform "
+        "provider, which can differ. Not known offline: the live state (drift, changes made "
+        "by hand), values the provider computes (ids, ARNs are mocks here), and whether a "
+        f"change of these types replaces: {unjudged}. The real preview is authoritative.",
+        "",
+    ]
+
+
 def _cut(text: str, limit: int, what: str) -> str:
     note = (
-        f"\n\n*… cut to fit GitHub's {COMMENT_LIMIT:,} characters ({what} continue in the job "
-        "log).*\n"
+        f"\n\n*… cut to fit GitHub's {COMMENT_LIMIT:,} characters ({what} continue in this "
+        "job's log, where the preview step printed the whole comment).*\n"
     )
     return text[: limit - len(note)] + note
 
@@ -261,29 +393,61 @@ def plan_from_graphs(
     source: str,
 ) -> PreviewPlan:
     """Added, removed and changed resources between two offline evaluations, keyed by type and
-    name (a resource's identity in its URN). Offline there is no provider diff, so replacements
-    cannot be told from updates: deletions of stateful resources still warn."""
-    plan = PreviewPlan(stack, source)
+    name (a resource's identity in its URN). A change of an input that forces a new resource
+    (``delivery.release.replacement``) is a replacement; a type with no rule is listed as not
+    judged, its changes shown as updates."""
+    plan = PreviewPlan(stack, source, unjudged=[])
+    held = _dependents(base, head)
+    unjudged: set[str] = set()
     for key in sorted(set(base) | set(head)):
         old, new = base.get(key), head.get(key)
         if old is None and new is not None:
             plan.changes.append(Change(OpType.CREATE, new["type"], new["name"]))
         elif new is None and old is not None:
             plan.changes.append(
-                Change(OpType.DELETE, old["type"], old["name"], protected=bool(old["protect"]))
+                Change(
+                    OpType.DELETE,
+                    old["type"],
+                    old["name"],
+                    protected=bool(old["protect"]),
+                    dependents=held.get(key, 0),
+                )
             )
         elif old is not None and new is not None:
             ignored = set(new.get("ignore_changes") or ())  # the engine will not diff these
             changed = tuple(
                 p for p in _changed_inputs(old["inputs"], new["inputs"]) if p not in ignored
             )
-            if changed:
-                plan.changes.append(
-                    Change(OpType.UPDATE, new["type"], new["name"], changed, (), new["protect"])
-                )
-            else:
+            if not changed:
                 plan.unchanged += 1
+                continue
+            verdict = judge(new["type"], old["inputs"], new["inputs"])
+            if not verdict.judged:
+                unjudged.add(new["type"])
+            plan.changes.append(
+                Change(
+                    OpType.REPLACE if verdict.replacing else OpType.UPDATE,
+                    new["type"],
+                    new["name"],
+                    changed,
+                    verdict.replacing,
+                    bool(new["protect"]),
+                    dependents=held.get(key, 0),
+                    values=value_changes(changed, old["inputs"], new["inputs"]),
+                )
+            )
+    plan.unjudged = sorted(unjudged)
     return plan
+
+
+def _dependents(*graphs: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
+    """How many resources hold each one (by its key), in either graph."""
+    holders: dict[str, set[str]] = {}
+    for graph in graphs:
+        for key, node in graph.items():
+            for needed in node.get("dependencies") or ():  # absent from older programs' graphs
+                holders.setdefault(needed, set()).add(key)
+    return {key: len(found) for key, found in holders.items()}
 
 
 def _changed_inputs(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[str, ...]:
@@ -312,19 +476,52 @@ def settings_or_none(config: Mapping[str, Any], stack: str) -> Settings | None:
         return None
 
 
-def preview_command(settings: Settings, args: argparse.Namespace) -> int:
-    if args.offline:
-        from delivery.release.offline import offline_plan
+def preview_command(args: argparse.Namespace) -> int:
+    """Write the comment to ``--markdown``, also when the preview fails: the comment then says
+    so, and replaces the last one (the workflows post it ``if: always()``), which would
+    otherwise stand as the diff of code that no longer previews."""
+    from delivery.config.stackfile import load_stack
+    from delivery.errors import ConfigError, SwitchyardError
 
-        plan = offline_plan(settings.stack, args.base)
-    else:
-        plan = real_plan(settings)
+    source = f"offline: {args.base} → working tree" if args.offline else "pulumi preview"
+    try:
+        settings = load_stack(args.stack)
+        if args.offline:
+            from delivery.release.offline import offline_plan
+
+            plan = offline_plan(settings.stack, args.base)
+        else:
+            plan = real_plan(settings)
+    except SwitchyardError as exc:
+        _write(args.markdown, failure_comment(args.stack, source, exc))
+        print(f"error: {exc}", file=sys.stderr)
+        print(f"the failure is in {args.markdown}, to replace the last comment", file=sys.stderr)
+        return 2 if isinstance(exc, ConfigError) else 1
     text = render(plan)
-    args.markdown.parent.mkdir(parents=True, exist_ok=True)
-    args.markdown.write_text(text)
+    _write(args.markdown, text)
+    print(render(plan, limit=sys.maxsize))  # the whole of it, which the comment may cut
     counts = ", ".join(f"{op.value} {n}" for op, n in plan.counts.items()) or "no changes"
     print(f"preview of {plan.stack}: {counts}; {len(text):,} characters in {args.markdown}")
     return 0
+
+
+FENCE: Final = "`" * 3
+
+
+def failure_comment(stack: str, source: str, error: Exception, limit: int = BODY_LIMIT) -> str:
+    head = (
+        f"## Pulumi preview: `{stack}` FAILED\n\n"
+        f"The preview ({source}) did not finish, so this commit has no diff (the last "
+        "comment was replaced: it showed older code):\n\n"
+    )
+    detail = str(error).replace(FENCE, "'" * 3)
+    text = f"{head}{FENCE}\n{detail}\n{FENCE}\n"
+    return text if len(text) <= limit else _cut(text, limit, "the error's lines")
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
 
 
 def real_plan(settings: Settings) -> PreviewPlan:

@@ -78,7 +78,7 @@ def test_a_cancel_before_promote_moves_nothing_and_leaves_the_release_to_resume(
     assert code == EXIT_INTERRUPTED
     assert f"runner cancel: sent SIGINT; listener {SAFE} " in out
     (record,) = stored
-    assert err.startswith(f"interrupted: release {record['id']} interrupted in ")
+    assert err.splitlines()[-1].startswith(f"interrupted: release {record['id']} interrupted in ")
     assert "before any traffic moved; run the same release again to resume it" in err
     assert record["outcome"] is None
     phases = {p["phase"]: p for p in record["phases"]}

@@ -3,6 +3,9 @@ and the comment trimmed to GitHub's limit without losing a warning."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from pulumi.automation.events import (
     DiffKind,
@@ -16,7 +19,14 @@ from pulumi.automation.events import (
 
 from delivery.config.model import Colour
 from delivery.config.stackfile import load_stack
-from delivery.release.preview import COMMENT_LIMIT, plan_from_events, plan_from_graphs, render
+from delivery.release.preview import (
+    COMMENT_LIMIT,
+    plan_from_events,
+    plan_from_graphs,
+    render,
+    value_changes,
+)
+from delivery.release.replacement import AWS_TYPES, cfn_properties
 from tests.unit.test_workflows import NAMES, jobs
 
 URN = "urn:pulumi:prod::switchyard::{type}::{name}"
@@ -42,6 +52,8 @@ def step(
         keys=keys,
         diffs=list(diff or {}),
         detailed_diff={k: PropertyDiff(kind, True) for k, kind in (diff or {}).items()},
+        # the engine's Logical(): false only for a replacement's create and delete steps
+        logical=op not in (OpType.CREATE_REPLACEMENT, OpType.DELETE_REPLACED),
     )
     return EngineEvent(1, 0, resource_pre_event=ResourcePreEvent(metadata))
 
@@ -84,9 +96,11 @@ def test_counts_properties_and_loud_warnings_come_from_the_engine_events() -> No
     }
     assert "+1 ~1 +-1 -2 (pulumi preview)" in text
     assert "> [!CAUTION]" in text
-    assert "**REPLACES** KMS key `secrets-key` because of customerMasterKeySpec" in text
-    assert "**DELETES** secret (protected) `secrets-api-key`" in text
-    assert "alarms-old" not in text.split("| operation")[0]  # an alarm is not stateful
+    # the engine's events do not say what holds a resource: every replacement and deletion
+    # it reports is loud
+    assert "**REPLACES** `aws:kms/key:Key` `secrets-key` because of customerMasterKeySpec" in text
+    assert "**DELETES** `aws:secretsmanager/secret:Secret` (protected) `secrets-api-key`" in text
+    assert "**DELETES** `aws:cloudwatch/metricAlarm:MetricAlarm` `alarms-old`" in text
     assert "**traffic-blue**: `healthCheck.interval`, `healthCheck.path`" in text
 
 
@@ -105,12 +119,16 @@ def test_a_step_from_the_clis_json_is_read_the_same_way() -> None:
                 "keys": ["internal"],
                 "diffs": ["internal"],
                 "detailedDiff": {"internal": {"diffKind": "update-replace", "inputDiff": True}},
+                "logical": True,
             }
         },
     }
     text = render(plan_from_events("prod", [EngineEvent.from_json(raw)]))
 
-    assert "**REPLACES** load balancer (protected) `traffic-alb` because of internal" in text
+    assert (
+        "**REPLACES** `aws:lb/loadBalancer:LoadBalancer` (protected) `traffic-alb` because of "
+        "internal" in text
+    )
 
 
 def test_a_live_colour_change_shows_the_cutover_plan() -> None:
@@ -143,7 +161,7 @@ def test_a_huge_diff_is_cut_to_githubs_limit_keeping_every_warning() -> None:
 
     assert len(text) <= COMMENT_LIMIT
     assert all(f"`group-{i}` because of port" in text for i in range(40))
-    assert "more change(s) not shown" in text and "job log" in text
+    assert "more change(s) not shown" in text and "printed them all in its log" in text
     assert text.rstrip().endswith("</details>")
 
 
@@ -195,7 +213,7 @@ def test_offline_graphs_give_creates_deletes_and_changed_inputs() -> None:
         (OpType.CREATE, "alarms-new", ()),
     ]
     assert plan.unchanged == 1  # the listener: its actions belong to the cutover
-    assert "**DELETES** secret (protected) `secrets-db`" in render(plan)
+    assert "**DELETES** `aws:secretsmanager/secret:Secret` (protected) `secrets-db`" in render(plan)
 
 
 # What marocchino/sticky-pull-request-comment (ci.yml, v3.0.5) posts: the body, then its marker
@@ -231,3 +249,129 @@ def test_the_posted_comment_fits_githubs_limit_with_the_sticky_marker() -> None:
         text = render(plan_from_events("prod", changes))
         longest = max(len(text + STICKY_MARKER.format(header=h)) for h in headers)
         assert longest <= COMMENT_LIMIT
+
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "engine-events"
+
+
+def recorded(name: str) -> list[EngineEvent]:
+    lines = (FIXTURES / name).read_text().splitlines()
+    return [EngineEvent.from_json(json.loads(line)) for line in lines if line.strip()]
+
+
+def test_a_recorded_replacement_counts_once_with_its_old_and_new_value() -> None:
+    """pulumi/pulumi's own recording: create-replacement, replace, delete-replaced for one
+    instance. It used to count three changes, two of them a create and a delete."""
+    plan = plan_from_events("dev", recorded("webserver-userdata.jsonl"))
+    assert plan.counts == {OpType.REPLACE: 1, OpType.SAME: 1}
+    text = render(plan)
+    assert "+-1 (pulumi preview)" in text
+    assert "**REPLACES** `aws:ec2/instance:Instance` `web-server-www` because of userData" in text
+    (change,) = plan.changes
+    (value,) = change.values
+    assert "Hello, World!" in value.old and "Hello, Pulumi!" in value.new
+
+
+def test_a_recorded_warning_stays_in_the_comment_without_colour_codes() -> None:
+    plan = plan_from_events("dev", recorded("retry-limit-warning.jsonl"))
+    assert plan.counts == {OpType.CREATE: 1}
+    text = render(plan)
+    assert "warning (resA): retrying create due to on-error hook request (1/100)" in text
+    assert "<{%" not in text
+
+
+def test_values_are_shown_where_they_differ_and_secrets_stay_secret() -> None:
+    secret = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "value": "x"}
+    old = {"tags": {"Name": "a"}, "password": secret, "text": "p" * 200 + "old"}
+    new = {"tags": {"Name": "b"}, "password": {**secret, "value": "y"}, "text": "p" * 200 + "new"}
+    shown = value_changes(["tags.Name", "password", "text"], old, new)
+    assert [(v.path, v.old, v.new) for v in shown[:1]] == [("tags.Name", '"a"', '"b"')]
+    assert shown[1].old == shown[1].new == "[secret]"
+    assert shown[2].old.endswith('old"') and shown[2].new.endswith('new"')
+    assert len(shown[2].old) <= 62
+
+
+def graph_node(
+    name: str, type_: str, dependencies: list[str] | None = None, **inputs: object
+) -> dict[str, object]:
+    return {
+        "type": type_,
+        "name": name,
+        "inputs": inputs,
+        "protect": False,
+        "ignore_changes": [],
+        "dependencies": dependencies or [],
+    }
+
+
+VPC = "aws:ec2/vpc:Vpc"
+ALB = "aws:lb/loadBalancer:LoadBalancer"
+
+
+@pytest.mark.parametrize(
+    ("type_", "name", "before", "after", "key"),
+    [
+        (
+            VPC,
+            "network-vpc",
+            {"cidrBlock": "10.0.0.0/16"},
+            {"cidrBlock": "10.1.0.0/16"},
+            "cidrBlock",
+        ),
+        (ALB, "traffic-alb", {"internal": False}, {"internal": True}, "internal"),
+    ],
+)
+def test_the_offline_preview_warns_on_a_change_that_forces_a_new_resource(
+    type_: str, name: str, before: dict[str, object], after: dict[str, object], key: str
+) -> None:
+    """A changed vpcCidr or the ALB's scheme used to read `~ update`: CloudFormation's schema
+    makes CidrBlock and Scheme create-only, and the subnets or listeners hold the resource."""
+    holder = graph_node("holder", "aws:ec2/subnet:Subnet", [f"{type_}::{name}"])
+    base = {f"{type_}::{name}": graph_node(name, type_, **before), "holder": holder}
+    head = {f"{type_}::{name}": graph_node(name, type_, **after), "holder": holder}
+    plan = plan_from_graphs("prod", base, head, "offline")
+    (change,) = plan.changes
+    assert (change.op, change.replace_keys, change.dependents) == (OpType.REPLACE, (key,), 1)
+    text = render(plan)
+    assert f"**REPLACES** `{type_}` `{name}` because of {key}, held by 1 resource(s)" in text
+    assert "> [!NOTE]" in text and "The real preview is authoritative" in text
+
+
+def test_an_offline_change_of_an_updatable_input_stays_an_update_and_unruled_types_are_named() -> (
+    None
+):
+    base = {
+        "a": graph_node("network-vpc", VPC, enableDnsHostnames=False),
+        "b": graph_node("cutover", "pulumi-python:dynamic:Resource", live="blue"),
+    }
+    head = {
+        "a": graph_node("network-vpc", VPC, enableDnsHostnames=True),
+        "b": graph_node("cutover", "pulumi-python:dynamic:Resource", live="green"),
+    }
+    plan = plan_from_graphs("prod", base, head, "offline")
+    assert [c.op for c in plan.changes] == [OpType.UPDATE, OpType.UPDATE]
+    assert plan.unjudged == ["pulumi-python:dynamic:Resource"]
+    assert "replaces: `pulumi-python:dynamic:Resource`" in render(plan)
+
+
+def test_a_kubernetes_rename_replaces_and_a_replica_change_does_not() -> None:
+    deployment = "kubernetes:apps/v1:Deployment"
+    spec = {"apiVersion": "apps/v1", "kind": "Deployment"}
+    base = {
+        "d": graph_node("web", deployment, metadata={"name": "web"}, spec={"replicas": 2}, **spec)
+    }
+    renamed = {
+        "d": graph_node("web", deployment, metadata={"name": "web2"}, spec={"replicas": 2}, **spec)
+    }
+    scaled = {
+        "d": graph_node("web", deployment, metadata={"name": "web"}, spec={"replicas": 3}, **spec)
+    }
+    assert plan_from_graphs("p", base, renamed, "o").changes[0].replace_keys == ("metadata.name",)
+    assert plan_from_graphs("p", base, scaled, "o").changes[0].op is OpType.UPDATE
+
+
+def test_every_mapped_type_and_renamed_property_is_in_the_cloudformation_schema() -> None:
+    """A typo in the table would silently judge nothing."""
+    for cfn_type, renames in AWS_TYPES.values():
+        properties = cfn_properties(cfn_type)  # raises for an unknown type
+        assert set(renames.values()) <= properties, cfn_type
