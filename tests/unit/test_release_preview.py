@@ -292,7 +292,7 @@ def test_values_are_shown_where_they_differ_and_secrets_stay_secret() -> None:
 
 
 def graph_node(
-    name: str, type_: str, dependencies: list[str] | None = None, **inputs: object
+    name: str, type_: str, *, dependencies: list[str] | None = None, **inputs: object
 ) -> dict[str, object]:
     return {
         "type": type_,
@@ -326,9 +326,9 @@ def test_the_offline_preview_warns_on_a_change_that_forces_a_new_resource(
 ) -> None:
     """A changed vpcCidr or the ALB's scheme used to read `~ update`: CloudFormation's schema
     makes CidrBlock and Scheme create-only, and the subnets or listeners hold the resource."""
-    holder = graph_node("holder", "aws:ec2/subnet:Subnet", [f"{type_}::{name}"])
-    base = {f"{type_}::{name}": graph_node(name, type_, **before), "holder": holder}
-    head = {f"{type_}::{name}": graph_node(name, type_, **after), "holder": holder}
+    holder = graph_node("holder", "aws:ec2/subnet:Subnet", dependencies=[f"{type_}::{name}"])
+    base = {f"{type_}::{name}": {**graph_node(name, type_), "inputs": before}, "holder": holder}
+    head = {f"{type_}::{name}": {**graph_node(name, type_), "inputs": after}, "holder": holder}
     plan = plan_from_graphs("prod", base, head, "offline")
     (change,) = plan.changes
     assert (change.op, change.replace_keys, change.dependents) == (OpType.REPLACE, (key,), 1)
@@ -356,15 +356,35 @@ def test_an_offline_change_of_an_updatable_input_stays_an_update_and_unruled_typ
 
 def test_a_kubernetes_rename_replaces_and_a_replica_change_does_not() -> None:
     deployment = "kubernetes:apps/v1:Deployment"
-    spec = {"apiVersion": "apps/v1", "kind": "Deployment"}
     base = {
-        "d": graph_node("web", deployment, metadata={"name": "web"}, spec={"replicas": 2}, **spec)
+        "d": graph_node(
+            "web",
+            deployment,
+            metadata={"name": "web"},
+            spec={"replicas": 2},
+            apiVersion="apps/v1",
+            kind="Deployment",
+        )
     }
     renamed = {
-        "d": graph_node("web", deployment, metadata={"name": "web2"}, spec={"replicas": 2}, **spec)
+        "d": graph_node(
+            "web",
+            deployment,
+            metadata={"name": "web2"},
+            spec={"replicas": 2},
+            apiVersion="apps/v1",
+            kind="Deployment",
+        )
     }
     scaled = {
-        "d": graph_node("web", deployment, metadata={"name": "web"}, spec={"replicas": 3}, **spec)
+        "d": graph_node(
+            "web",
+            deployment,
+            metadata={"name": "web"},
+            spec={"replicas": 3},
+            apiVersion="apps/v1",
+            kind="Deployment",
+        )
     }
     assert plan_from_graphs("p", base, renamed, "o").changes[0].replace_keys == ("metadata.name",)
     assert plan_from_graphs("p", base, scaled, "o").changes[0].op is OpType.UPDATE
