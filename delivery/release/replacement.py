@@ -164,6 +164,6 @@ def _at(inputs: Mapping[str, Any], path: Sequence[str]) -> Any:
     value: Any = inputs
     for part in path:
         if not isinstance(value, Mapping):
-            return None if value is None else value  # a list: compared whole, one level up
+            return value  # a list or a scalar: compared whole, one level up
         value = value.get(part)
     return value

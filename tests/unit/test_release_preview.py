@@ -355,37 +355,18 @@ def test_an_offline_change_of_an_updatable_input_stays_an_update_and_unruled_typ
 
 
 def test_a_kubernetes_rename_replaces_and_a_replica_change_does_not() -> None:
-    deployment = "kubernetes:apps/v1:Deployment"
-    base = {
-        "d": graph_node(
+    def deployment(name: str, replicas: int) -> dict[str, dict[str, object]]:
+        node = graph_node(
             "web",
-            deployment,
-            metadata={"name": "web"},
-            spec={"replicas": 2},
+            "kubernetes:apps/v1:Deployment",
+            metadata={"name": name},
+            spec={"replicas": replicas},
             apiVersion="apps/v1",
             kind="Deployment",
         )
-    }
-    renamed = {
-        "d": graph_node(
-            "web",
-            deployment,
-            metadata={"name": "web2"},
-            spec={"replicas": 2},
-            apiVersion="apps/v1",
-            kind="Deployment",
-        )
-    }
-    scaled = {
-        "d": graph_node(
-            "web",
-            deployment,
-            metadata={"name": "web"},
-            spec={"replicas": 3},
-            apiVersion="apps/v1",
-            kind="Deployment",
-        )
-    }
+        return {"d": node}
+
+    base, renamed, scaled = deployment("web", 2), deployment("web2", 2), deployment("web", 3)
     assert plan_from_graphs("p", base, renamed, "o").changes[0].replace_keys == ("metadata.name",)
     assert plan_from_graphs("p", base, scaled, "o").changes[0].op is OpType.UPDATE
 
