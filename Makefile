@@ -9,16 +9,29 @@ STACK ?= staging
 
 .PHONY: help rehearse test pytest lint typecheck unit bench preview check policy audit schema lock clean
 
-$(STAMP): pyproject.toml constraints.txt
+REHEARSE_STAMP := $(VENV)/.rehearse
+UV := $(BIN)/uv
+# uv (pinned in constraints.txt) installs the rest: it resolves, downloads and unpacks in parallel,
+# and shows its progress. `make rehearse` installs only what the rehearsal needs; `make test` the
+# extras for the offline preview and the development tools as well.
+INSTALL := $(UV) pip install --python $(BIN)/python -c constraints.txt
+
+$(UV):
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[rehearse,dev]'
-	touch $(STAMP)
+	$(BIN)/pip install --disable-pip-version-check -c constraints.txt uv
+
+$(REHEARSE_STAMP): pyproject.toml constraints.txt | $(UV)
+	$(INSTALL) -e '.[rehearse]'
+	touch $(REHEARSE_STAMP)
+
+$(STAMP): pyproject.toml constraints.txt | $(UV)
+	$(INSTALL) -e '.[rehearse,preview,dev]'
+	touch $(STAMP) $(REHEARSE_STAMP)
 
 help:  ## this list: each target and what it does
 	@grep -E '^[a-z.-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z.-]+):[^#]*## /\1\t/' | expand -t 12
 
-rehearse: $(STAMP)  ## the main job: the cutover rehearsed against an embedded AWS emulator
+rehearse: $(REHEARSE_STAMP)  ## the main job: the cutover rehearsed against an embedded AWS emulator
 	$(BIN)/python -m delivery rehearse --stack $(STACK)
 
 test: $(STAMP) lint  ## the whole suite (CI runs this): lint, then types and tests side by side
@@ -66,7 +79,7 @@ schema: $(STAMP)  ## rewrite Pulumi.yaml's config schema from the key declaratio
 
 lock:  ## re-resolve the newest allowed versions into constraints.txt
 	rm -rf $(VENV).lock && $(PYTHON) -m venv $(VENV).lock
-	$(VENV).lock/bin/pip install --quiet -e '.[rehearse,dev]'
+	$(VENV).lock/bin/pip install --quiet uv -e '.[rehearse,preview,dev]'
 	{ echo "# Exact versions for reproducible installs and derandomized property tests; refresh with 'make lock'."; \
 	  $(VENV).lock/bin/pip freeze --exclude-editable; } > constraints.txt
 	rm -rf $(VENV).lock

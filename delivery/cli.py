@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
+from delivery import extras
 from delivery.cli_args import output_file, positive_speed
 from delivery.config.accounts import check_sibling_stacks
 from delivery.config.first_deploy import bootstrap_warnings, example_value_warnings
@@ -16,7 +18,7 @@ from delivery.config.model import Settings
 from delivery.config.regions import unlisted_region_problem
 from delivery.config.settings import REGION_KEY
 from delivery.config.stackfile import PROJECT_ROOT, load_stack, stack_config, stack_secret_values
-from delivery.errors import ConfigError, Problem, SwitchyardError
+from delivery.errors import EXIT_MEANINGS, ConfigError, Exit, Problem, SwitchyardError
 from delivery.interrupts import first_signal_aborts
 from delivery.plans.alarms import worst_case_fault_to_rollback
 from delivery.plans.schedule import (
@@ -25,18 +27,16 @@ from delivery.plans.schedule import (
     worst_case_reaction_seconds,
 )
 from delivery.rehearsal.scenarios import NAMES
+from delivery.streams import surviving_a_closed_pipe
 
-REHEARSAL_EXTRA = frozenset({"moto", "rich", "matplotlib"})
-EXIT_OK = 0
-EXIT_UNEXPECTED = 1
-EXIT_BAD_INPUT = 2
-EXIT_INTERRUPTED = 130
+REHEARSAL_EXTRA = extras.EXTRAS["rehearse"]
 
 DESCRIPTION = """\
 Switchyard's delivery tools. They read the same stack files
 (Pulumi.<stack>.yaml) as `pulumi up`, through one validated configuration
-model. `rehearse` needs the rehearsal extra: pip install -e '.[rehearse]'
-(make rehearse installs it).
+model. `rehearse`, `release --rehearse` and `report --chart` need the
+rehearse extra, `preview --offline` the preview extra; make rehearse installs
+the first: pip install -c constraints.txt -e '.[rehearse]'
 
   check     validate a stack file; print its cutover plan and reaction budgets
   rehearse  the real cutover engine against an embedded AWS emulator
@@ -53,36 +53,35 @@ model. `rehearse` needs the rehearsal extra: pip install -e '.[rehearse]'
   incident  the post-incident record of a release that rolled back, as Markdown
 """
 
-EXIT_CODES = f"""\
-exit codes:
-  {EXIT_OK}    done; every rehearsed scenario ended as it expects; a release was
-       promoted
-  {EXIT_UNEXPECTED}    a rehearsed scenario ended otherwise than it expects (see the outcome
-       table); a release failed otherwise than below (drift, a failed rollback,
-       no such stack)
-  {EXIT_BAD_INPUT}    bad input: an invalid stack file, an unknown scenario, a bad option
-  3    release: rolled back; liveColour was set back to the old colour
-  4    release: stopped before any traffic moved (a gate, the smoke or load
-       test, the hook, a change beyond the release scope, a mandatory policy
-       violation)
-  {EXIT_INTERRUPTED}  interrupted (Ctrl-C, a cancelled CI job); during a promote the
-       driver put 100% back on the old colour and recorded the release as
-       aborted
-"""
+
+def _exit_codes() -> str:
+    """The one table of exit codes (delivery.errors.Exit), as every command's help ends."""
+    lines = ["exit codes:"]
+    for code, meaning in EXIT_MEANINGS.items():
+        lines += textwrap.wrap(
+            meaning, width=HELP_WIDTH, initial_indent=f"  {code:<4} ", subsequent_indent=" " * 7
+        )
+    return "\n".join(lines) + "\n"
+
+
+HELP_WIDTH: Final = 80
+EXIT_CODES = _exit_codes()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        with first_signal_aborts():
+        with first_signal_aborts(), surviving_a_closed_pipe():
             args = _parser().parse_args(argv)
+            extras.check(args.command, extras.needed(args))
             with _extra_needed(args.command):
                 return _run(args)
     except SwitchyardError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        said = "refused" if exc.exit_code is Exit.STOPPED else "error"
+        print(f"{said}: {exc}", file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt as interrupt:
         print(interrupted_line(interrupt), file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return Exit.INTERRUPTED
 
 
 def interrupted_line(interrupt: KeyboardInterrupt) -> str:
@@ -93,16 +92,16 @@ def interrupted_line(interrupt: KeyboardInterrupt) -> str:
 
 @contextmanager
 def _extra_needed(command: str) -> Iterator[None]:
-    """A module of the rehearsal extra missing anywhere in a command says what to install."""
+    """A module of an extra missing where extras.needed did not foresee it (a broken install)
+    says what to install, as the check before the run does."""
     try:
         yield
     except ModuleNotFoundError as exc:
-        if (exc.name or "").split(".")[0] not in REHEARSAL_EXTRA:
+        extra = extras.extra_of(exc.name or "")
+        if extra is None:
             raise
-        raise SwitchyardError(
-            f"{command} needs {exc.name!r}, which is in the rehearsal extra; install it with: "
-            "pip install -e '.[rehearse]' (make rehearse does this)"
-        ) from exc
+        message = extras.missing_message(command, [str(exc.name)], [extra])
+        raise extras.ExtraMissing(message) from exc
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -345,7 +344,7 @@ def _check(settings: Settings) -> int:
         "worst case from a fault to 100/0 on the old colour: "
         + ", ".join(f"{kind} {seconds}s" for kind, seconds in worst.items())
     )
-    return EXIT_OK
+    return Exit.OK
 
 
 def _rehearse(settings: Settings, args: argparse.Namespace) -> int:

@@ -8,11 +8,56 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import IntEnum, StrEnum
+
+
+class Exit(IntEnum):
+    """Every command's exit codes, one table (``python -m delivery --help`` prints it)."""
+
+    OK = 0
+    FAILED = 1
+    BAD_INPUT = 2
+    ROLLED_BACK = 3
+    STOPPED = 4
+    UNAVAILABLE = 5
+    INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a process that Ctrl-C ended
+
+
+EXIT_MEANINGS: dict[Exit, str] = {
+    Exit.OK: "done: every rehearsed scenario ended as it expects; a release was promoted",
+    Exit.FAILED: "failed: a rehearsed scenario ended otherwise than it expects (see the "
+    "outcome table); a release failed otherwise than below (drift, a failed rollback); AWS "
+    "refused or failed a call",
+    Exit.BAD_INPUT: "bad input: an invalid stack file, an unknown scenario or release id, a bad "
+    "option; nothing was started",
+    Exit.ROLLED_BACK: "release: rolled back; liveColour was set back to the old colour",
+    Exit.STOPPED: "release: stopped or refused before any traffic moved (a gate, the smoke or "
+    "load test, the hook, a change beyond the release scope, a mandatory policy violation, a "
+    "spent error budget, another run's lock)",
+    Exit.UNAVAILABLE: "something the command needs is not here: the Pulumi CLI, a backend "
+    "login, the stack in the backend, AWS credentials, an extra; nothing was changed",
+    Exit.INTERRUPTED: "interrupted (Ctrl-C, a cancelled CI job); during a promote the driver "
+    "put 100% back on the old colour and recorded the release as aborted",
+}
 
 
 class SwitchyardError(Exception):
-    """Base class: catch this to handle every deliberate Switchyard failure."""
+    """Base class: catch this to handle every deliberate Switchyard failure. ``exit_code`` is
+    the command's exit code when the error ends it."""
+
+    exit_code: Exit = Exit.FAILED
+
+
+class BadRequest(SwitchyardError):
+    """An option or argument is unusable; nothing was started."""
+
+    exit_code = Exit.BAD_INPUT
+
+
+class Unavailable(SwitchyardError):
+    """A tool, login or access the command needs is missing; nothing was changed."""
+
+    exit_code = Exit.UNAVAILABLE
 
 
 @dataclass(frozen=True)
@@ -26,6 +71,8 @@ class Problem:
 
 class ConfigError(SwitchyardError):
     """The configuration is invalid; lists every bad key at once."""
+
+    exit_code = Exit.BAD_INPUT
 
     def __init__(self, problems: Sequence[Problem], source: str = "configuration") -> None:
         self.problems = tuple(problems)
@@ -62,6 +109,8 @@ class PortError(SwitchyardError):
         super().__init__(message)
         self.failure = failure
         self.rejected = rejected
+        if failure is CallFailure.NO_CREDENTIALS:
+            self.exit_code = Exit.UNAVAILABLE
 
     def advice(self, permission: str, name: str) -> str:
         """What to do about it: wait, grant ``permission``, provide credentials, or check

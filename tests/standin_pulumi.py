@@ -9,7 +9,9 @@ plugins closed) and the DIY backend's deferred Unlock deletes the update's lock 
 Its environment: STANDIN_LOG (one line per argv and per signal), STANDIN_LOCKS (the stack's
 lock folder), STANDIN_DEAF=1 (it ignores both signals: a CLI stuck in a call), STANDIN_POLICY
 (a JSON ``policyEvent``: with it, ``up`` and ``preview`` report that one violation of the
-``--policy-pack`` they were given and end at once, failing on a mandatory one).
+``--policy-pack`` they were given and end at once, failing on a mandatory one), STANDIN_FAIL
+(a command, e.g. ``config set-all``: it fails as the CLI does, ``error: <STANDIN_FAIL_MESSAGE>``
+on stderr and exit code 1: sdk/go/common/util/cmdutil/exit.go ``ExitError`` at 1b594989).
 
 Events go where the Automation API listens for them (``--event-log``: a gRPC address for this
 version), one JSON engine event each (the SDK's pulumi/automation/events.py reads
@@ -117,6 +119,13 @@ def main(argv: list[str]) -> int:
     log("argv " + " ".join(args))
     if args[:1] == ["version"]:
         print(f"v{VERSION}")
+        return 0
+    failing = os.environ.get("STANDIN_FAIL", "").split()
+    if failing and args[: len(failing)] == failing:
+        print(f"error: {os.environ.get('STANDIN_FAIL_MESSAGE', 'failed')}", file=sys.stderr)
+        return 1
+    if args[:1] == ["config"]:
+        print("{}")
         return 0
     if args[:1] in (["up"], ["preview"]) and "STANDIN_POLICY" in os.environ:
         return judged(args)

@@ -17,17 +17,21 @@ import yaml
 from delivery.config.keys import DECLARED, qualified, secret_command
 from delivery.config.model import PROJECT, Settings
 from delivery.config.settings import SECRET_VALUES_KEY, load_settings
-from delivery.errors import ConfigError, Problem, SwitchyardError
+from delivery.errors import ConfigError, Exit, Problem, SwitchyardError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 class StackNotFound(SwitchyardError):
-    pass
+    """No Pulumi.<stack>.yaml for the stack named."""
+
+    exit_code = Exit.BAD_INPUT
 
 
 class StackFileError(SwitchyardError):
     """The stack file cannot be read as Pulumi would read it."""
+
+    exit_code = Exit.BAD_INPUT
 
 
 MAX_DEPTH: Final = 100  # levels of nesting in a stack file; config values use a few

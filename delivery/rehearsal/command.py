@@ -12,6 +12,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from delivery.config.model import Settings, Tier
 from delivery.cutover.events import Event
+from delivery.errors import Exit
 from delivery.rehearsal.emulator import running_emulator
 from delivery.rehearsal.report import print_summary, write_chart, write_json
 from delivery.rehearsal.run import RunRecord, auto_speed, run_scenario
@@ -70,8 +71,8 @@ def rehearse(settings: Settings, args: argparse.Namespace) -> int:
     unexpected = [r.scenario.name for r in records if not r.as_expected]
     if unexpected:
         console.print(f"[red]not as expected: {', '.join(unexpected)}[/red]")
-        return 1
-    return 0
+        return Exit.FAILED
+    return Exit.OK
 
 
 def rehearsed_post_incident(settings: Settings, run: RunRecord) -> str:

@@ -31,7 +31,7 @@ from delivery.cutover.aws import (
     make_clients,
 )
 from delivery.cutover.ports import AlarmValue, Clock
-from delivery.errors import SwitchyardError
+from delivery.errors import BadRequest
 from delivery.plans.alarms import AlarmSpec, alarm_name, dimensions, rollback_alarm_specs
 from delivery.plans.schedule import Weights
 
@@ -137,7 +137,7 @@ def build_traffic_plane(
     answer = ec2.describe_availability_zones()["AvailabilityZones"]
     region_zones = sorted(z["ZoneName"] for z in answer)
     if zones > len(region_zones):
-        raise SwitchyardError(
+        raise BadRequest(
             f"the AWS emulator (moto) offers {region} {len(region_zones)} zones "
             f"({', '.join(region_zones) or 'none'}), so a traffic plane over {zones} cannot be "
             f"built there; rehearse a stack with azCount at most {len(region_zones)}"

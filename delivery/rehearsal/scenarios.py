@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from delivery.config.model import InsufficientData, TrafficPolicy
 from delivery.cutover.ports import AlarmValue
-from delivery.errors import SwitchyardError
+from delivery.errors import Exit, SwitchyardError
 
 
 class Outcome(StrEnum):
@@ -19,6 +19,8 @@ class Outcome(StrEnum):
 
 class ScenarioError(SwitchyardError):
     """An unknown or impossible scenario was asked for."""
+
+    exit_code = Exit.BAD_INPUT
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,13 @@ machine without the cloud, so the orchestration is tested over the port instead.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
 
 from delivery.config.stackfile import PROJECT_ROOT
-from delivery.errors import SwitchyardError
+from delivery.errors import SwitchyardError, Unavailable
 from delivery.release.port import UpFailed
 from delivery.release.progress import OnProgress
 from delivery.release.pulumi_cli import CancellableCommand, Stopped
@@ -23,8 +24,32 @@ PULUMI_INSTALL = "https://www.pulumi.com/docs/iac/download-install/"
 POLICY_PACK: Final = PROJECT_ROOT / "policy"
 
 
-class StackUnavailable(SwitchyardError):
+class StackUnavailable(Unavailable):
     """The stack cannot be opened: no CLI, no login, or no such stack. Nothing was changed."""
+
+
+class PulumiFailed(SwitchyardError):
+    """A Pulumi CLI command the Automation API ran failed; the message is the CLI's own."""
+
+
+@contextmanager
+def cli_failure(command: str, stack: str) -> Iterator[None]:
+    """A CommandError of the Automation API (the CLI exited non-zero: a secrets provider it
+    cannot reach, a backend that refused it) as a clean error in the one hierarchy, so a release
+    closes its record rather than dying with a traceback."""
+    try:
+        yield
+    except _automation().errors.CommandError as exc:
+        raise PulumiFailed(
+            f"`pulumi {command}` on stack {stack} failed: {cli_said(exc)}; fix that and run again"
+        ) from exc
+
+
+def cli_said(error: Exception) -> str:
+    """What the CLI printed on stderr (pulumi's CommandResult.__str__ ends with it)."""
+    text = str(error)
+    said = text.rsplit(" stderr: ", 1)[-1].strip() if " stderr: " in text else text.strip()
+    return said.replace("\n", " ") or "no message"
 
 
 def _automation() -> Any:
@@ -96,11 +121,14 @@ class AutomationStack:
         return str(self._stack.name)
 
     def config(self) -> dict[str, str]:
-        return {k: str(v.value) for k, v in self._stack.get_all_config().items() if not v.secret}
+        with cli_failure("config", self.name):
+            every = self._stack.get_all_config()
+        return {k: str(v.value) for k, v in every.items() if not v.secret}
 
     def set_config(self, values: Mapping[str, str]) -> None:
         auto = _automation()
-        self._stack.set_all_config({k: auto.ConfigValue(value=v) for k, v in values.items()})
+        with cli_failure("config set-all", self.name):
+            self._stack.set_all_config({k: auto.ConfigValue(value=v) for k, v in values.items()})
 
     def up(self, on_progress: OnProgress) -> None:
         """``pulumi up``. The cutover runs inside the Pulumi engine's process, so its progress
@@ -137,7 +165,9 @@ class AutomationStack:
             raise UpFailed("\n".join(errors) or str(exc)) from exc
 
     def outputs(self) -> dict[str, Any]:
-        return {k: v.value for k, v in self._stack.outputs().items()}
+        with cli_failure("stack output", self.name):
+            every = self._stack.outputs()
+        return {k: v.value for k, v in every.items()}
 
     def cancel(self) -> None:
         self._stopped = self._command.stop()

@@ -16,7 +16,7 @@ from typing import Any, Final, Protocol
 from delivery.config.alarm_kinds import ELB_NAMESPACE
 from delivery.config.model import Settings, Slo
 from delivery.cutover.aws import call
-from delivery.errors import SwitchyardError
+from delivery.errors import Exit, SwitchyardError
 from delivery.plans.budget import BUDGET_QUERIES, DAY, ELB_5XX, BudgetLeft
 
 OVERRIDE_FLAG: Final = "--override-error-budget"
@@ -28,6 +28,8 @@ class ErrorBudget(Protocol):
 
 class BudgetSpent(SwitchyardError):
     """A prod release refused: the availability budget is spent."""
+
+    exit_code = Exit.STOPPED
 
 
 def load_balancer_suffix(arn: str) -> str:

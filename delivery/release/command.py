@@ -30,12 +30,10 @@ from delivery.cutover.aws import (
 from delivery.cutover.aws import make_clients as make_cutover_clients
 from delivery.cutover.clock import SystemClock
 from delivery.cutover.records import rollback_record_path
-from delivery.errors import ConfigError, SwitchyardError
-from delivery.rehearsal.scenarios import ScenarioError
+from delivery.errors import BadRequest, Exit, SwitchyardError
 from delivery.release.automation import AutomationStack, StackUnavailable
 from delivery.release.baseline import CloudWatchBaseline
 from delivery.release.budget import (
-    BudgetSpent,
     CloudWatchErrorBudget,
     load_balancer_suffix,
     target_group_suffix,
@@ -47,7 +45,7 @@ from delivery.release.incident import (
     post_incident,
 )
 from delivery.release.keys import CANDIDATE_REPLICAS
-from delivery.release.lock import Identity, LockedStack, LockHeld, StackLock, holding
+from delivery.release.lock import Identity, LockedStack, StackLock, holding
 from delivery.release.metrics import compute, in_window, write_chart
 from delivery.release.notify import SnsNotifier
 from delivery.release.orchestrate import EXIT_CODES, NO_RELEASE, Ports, Release, Request
@@ -65,10 +63,6 @@ from delivery.release.status import WatchedStack, status_lines, watch
 from delivery.release.truth import SsmReleaseState, TruthfulStack, compare, push
 
 EXIT_FAILED = EXIT_CODES[Outcome.FAILED]
-
-
-class BadRequest(SwitchyardError):
-    """A release option is unusable; nothing was started."""
 
 
 def check_image(image: str, settings: Settings) -> str:
@@ -228,29 +222,18 @@ def release(settings: Settings, args: argparse.Namespace) -> int:
             "--scenario and --speed only apply with --rehearse: add --rehearse to rehearse "
             "against the emulator, or drop them for a real release; nothing was started"
         )
-    try:
-        request = Request(
-            image=check_image(args.image, settings),
-            commit=args.commit,
-            commit_time=commit_time(args.commit, args.commit_time),
-            run_url=ci_run_url(),
-            test_url=args.test_url,
-            stage_only=args.stage_only,
-            override_error_budget=args.override_error_budget,
-        )
-        if request.commit_time is None:
-            print(f"warning: {_no_lead_time(args.commit)}", file=sys.stderr)
-        record = (
-            _rehearse(settings, args, request) if args.rehearse else _real(settings, args, request)
-        )
-    except (ConfigError, BadRequest, ScenarioError):
-        raise  # bad input: exit 2, nothing was started
-    except (BudgetSpent, LockHeld) as exc:
-        print(f"refused: {exc}", file=sys.stderr)
-        return EXIT_CODES[Outcome.STOPPED]
-    except SwitchyardError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+    request = Request(
+        image=check_image(args.image, settings),
+        commit=args.commit,
+        commit_time=commit_time(args.commit, args.commit_time),
+        run_url=ci_run_url(),
+        test_url=args.test_url,
+        stage_only=args.stage_only,
+        override_error_budget=args.override_error_budget,
+    )
+    if request.commit_time is None:
+        print(f"warning: {_no_lead_time(args.commit)}", file=sys.stderr)
+    record = _rehearse(settings, args, request) if args.rehearse else _real(settings, args, request)
     code = _summarise(record, args.json)
     if args.rehearse and record.post_incident:
         print(f"\n{Path(record.post_incident).read_text()}", end="")
@@ -328,7 +311,7 @@ def _summarise(record: ReleaseRecord, json_path: Path | None) -> int:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(record.as_json(), indent=2) + "\n")
         print(f"record: {json_path}")
-    return EXIT_CODES[record.outcome] if record.outcome else 0
+    return EXIT_CODES[record.outcome] if record.outcome else Exit.OK
 
 
 def release_state(settings: Settings, args: argparse.Namespace) -> int:
@@ -371,7 +354,7 @@ def status(settings: Settings, args: argparse.Namespace) -> int:
 def parse_since(text: str) -> timedelta:
     found = re.fullmatch(r"(\d+)([dhw])", text.strip())
     if not found or int(found[1]) == 0:
-        raise SwitchyardError(f"--since must look like 30d, 12h or 4w, got {text!r}")
+        raise BadRequest(f"--since must look like 30d, 12h or 4w, got {text!r}")
     unit = {"d": "days", "h": "hours", "w": "weeks"}[found[2]]
     return timedelta(**{unit: int(found[1])})
 
@@ -380,7 +363,7 @@ def report(args: argparse.Namespace) -> int:
     until = now_utc()
     since = until - parse_since(args.since)
     if not (args.records or args.bucket):
-        raise SwitchyardError("report needs --records DIR or --bucket NAME")
+        raise BadRequest("report needs --records DIR or --bucket NAME")
     store = _store(args)
     loaded = store.load()
     for bad in loaded.unreadable:
@@ -458,14 +441,14 @@ def incident(args: argparse.Namespace) -> int:
     if markdown is None:
         found = [r for r in store.load().records if r.id == args.release_id]
         if not found:
-            raise SwitchyardError(
+            raise BadRequest(
                 f"no release {args.release_id!r} in the records; `python -m delivery status "
                 "--stack <stack>` lists the last releases"
             )
         record = found[0]
         if not needs_post_incident(record):
             outcome = record.outcome.value if record.outcome else "unfinished"
-            raise SwitchyardError(
+            raise BadRequest(
                 f"release {record.id} {outcome}: only a rollback, a failed rollback or an "
                 "aborted promote has a post-incident record"
             )

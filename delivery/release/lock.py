@@ -30,7 +30,7 @@ from typing import Any, Final
 from botocore.exceptions import BotoCoreError, ClientError
 
 from delivery.cutover.aws import failure_of
-from delivery.errors import PortError, SwitchyardError
+from delivery.errors import Exit, PortError, SwitchyardError
 from delivery.release.port import ForwardingStack, StackPort
 from delivery.release.progress import OnProgress
 
@@ -123,6 +123,8 @@ class Holder:
 
 class LockHeld(SwitchyardError):
     """Another release holds the stack's lock; nothing was changed."""
+
+    exit_code = Exit.STOPPED
 
     def __init__(self, stack: str, holder: Holder, where: str) -> None:
         super().__init__(

@@ -19,7 +19,7 @@ from delivery.cutover.events import Outcome as CutoverOutcome
 from delivery.cutover.events import outcome_in
 from delivery.cutover.ports import Clock, Listener, TargetHealth
 from delivery.cutover.records import RollbackRecord
-from delivery.errors import PortError, SwitchyardError
+from delivery.errors import Exit, PortError, SwitchyardError
 from delivery.plans.schedule import Weights
 from delivery.release import budget as error_budget
 from delivery.release import checks, notify
@@ -48,12 +48,12 @@ from delivery.release.record import (
 )
 from delivery.release.scope import OutOfReleaseScope
 
-EXIT_CODES: Mapping[Outcome, int] = {
-    Outcome.PROMOTED: 0,
-    Outcome.FAILED: 1,
-    Outcome.ROLLED_BACK: 3,
-    Outcome.STOPPED: 4,
-    Outcome.ABORTED: 130,
+EXIT_CODES: Mapping[Outcome, Exit] = {
+    Outcome.PROMOTED: Exit.OK,
+    Outcome.FAILED: Exit.FAILED,
+    Outcome.ROLLED_BACK: Exit.ROLLED_BACK,
+    Outcome.STOPPED: Exit.STOPPED,
+    Outcome.ABORTED: Exit.INTERRUPTED,
 }
 ROLLBACK_OUTCOMES = (CutoverOutcome.ROLLED_BACK, CutoverOutcome.ROLLBACK_FAILED)
 HEALTH_WAIT_SECONDS = 600.0
@@ -168,12 +168,16 @@ class Release:
         except KeyboardInterrupt as interrupt:
             if not self._in_promote(record):
                 self._p.stack.cancel()
+                where = record.phases[-1].phase if record.phases else "the start"
+                # No outcome: the record stays open to be resumed, and says so (status shows it).
+                record.cause = (
+                    f"interrupted in {where}, before any traffic moved; run the same release "
+                    "again to resume it"
+                )
                 self._save(record)
                 lock = self._p.stack.left_lock()
-                where = record.phases[-1].phase if record.phases else "the start"
                 interrupt.add_note(
-                    f"release {record.id} interrupted in {where}, before any traffic moved; "
-                    "run the same release again to resume it" + (f" ({lock})" if lock else "")
+                    f"release {record.id} {record.cause}" + (f" ({lock})" if lock else "")
                 )
                 raise
             self._abort(record)
@@ -204,6 +208,7 @@ class Release:
             previous = None
         if previous is not None and previous.image == request.image:
             previous.runs += 1
+            previous.cause = ""  # this run resumes it
             self._p.say(
                 f"resuming release {previous.id} of {previous.image} (run {previous.runs}); "
                 f"passed before: {', '.join(p.phase for p in previous.phases) or 'nothing'}"

@@ -19,6 +19,7 @@ from pulumi.automation.events import EngineEvent, OpType
 
 from delivery.config.model import Colour, Settings
 from delivery.config.settings import load_settings
+from delivery.errors import Exit
 from delivery.plans.alarms import worst_case_fault_to_rollback
 from delivery.plans.schedule import expected_duration_seconds
 from delivery.release.automation import policy_line
@@ -481,7 +482,7 @@ def preview_command(args: argparse.Namespace) -> int:
     so, and replaces the last one (the workflows post it ``if: always()``), which would
     otherwise stand as the diff of code that no longer previews."""
     from delivery.config.stackfile import load_stack
-    from delivery.errors import ConfigError, SwitchyardError
+    from delivery.errors import SwitchyardError
 
     source = f"offline: {args.base} → working tree" if args.offline else "pulumi preview"
     try:
@@ -496,13 +497,13 @@ def preview_command(args: argparse.Namespace) -> int:
         _write(args.markdown, failure_comment(args.stack, source, exc))
         print(f"error: {exc}", file=sys.stderr)
         print(f"the failure is in {args.markdown}, to replace the last comment", file=sys.stderr)
-        return 2 if isinstance(exc, ConfigError) else 1
+        return exc.exit_code
     text = render(plan)
     _write(args.markdown, text)
     print(render(plan, limit=sys.maxsize))  # the whole of it, which the comment may cut
     counts = ", ".join(f"{op.value} {n}" for op, n in plan.counts.items()) or "no changes"
     print(f"preview of {plan.stack}: {counts}; {len(text):,} characters in {args.markdown}")
-    return 0
+    return Exit.OK
 
 
 FENCE: Final = "`" * 3

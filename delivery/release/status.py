@@ -67,7 +67,7 @@ def status_lines(
     mine = [r for r in records.load().records if r.stack == stack_name][-last:]
     lines.append(f"last {len(mine)} release(s):" if mine else "no releases recorded")
     for r in reversed(mine):
-        outcome = r.outcome.value if r.outcome else "in progress (or interrupted)"
+        outcome = r.outcome.value if r.outcome else (r.cause or "in progress (or interrupted)")
         lines.append(f"  {r.started_at:%Y-%m-%d %H:%M} {r.image} {r.source}->{r.target} {outcome}")
     return lines
 

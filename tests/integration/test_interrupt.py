@@ -18,6 +18,7 @@ from delivery.config.model import Colour
 from delivery.config.stackfile import load_stack
 from delivery.cutover.aws import AwsClients
 from delivery.cutover.events import Event, EventKind
+from delivery.errors import Exit
 from delivery.rehearsal.emulator import Emulator
 from delivery.rehearsal.faults import Fault, FaultInjector
 from delivery.rehearsal.run import run_scenario
@@ -55,7 +56,7 @@ def test_the_command_prints_one_line_and_exits_130(
         raise error
 
     monkeypatch.setattr(cli, "_rehearse", interrupted)
-    assert cli.main(["rehearse", "--stack", "dev"]) == cli.EXIT_INTERRUPTED
+    assert cli.main(["rehearse", "--stack", "dev"]) == Exit.INTERRUPTED
     err = capsys.readouterr().err
     assert err == "interrupted: blue=100% green=0% restored\n"
 
@@ -88,7 +89,7 @@ def test_a_second_ctrl_c_during_the_abort_does_not_stop_the_restore(
 ) -> None:
     interrupt_listener_writes(monkeypatch, from_call=2)  # during step 2, then the restore
     argv = ["rehearse", "--stack", "dev", "--scenario", "healthy", "--speed", "300", "--quiet"]
-    assert cli.main(argv) == cli.EXIT_INTERRUPTED
+    assert cli.main(argv) == Exit.INTERRUPTED
     err = capsys.readouterr().err
     assert "the emulator's listener carries blue=100% green=0%, as an abort leaves it" in err
     assert err.count("\n") == 1
@@ -134,7 +135,7 @@ def test_ctrl_c_while_the_command_line_loads_prints_one_line(
     monkeypatch.setattr(sys, "meta_path", [CtrlCDuringImport(), *sys.meta_path])
     with pytest.raises(SystemExit) as exited:
         runpy.run_module("delivery", run_name="__main__")
-    assert exited.value.code == cli.EXIT_INTERRUPTED
+    assert exited.value.code == Exit.INTERRUPTED
     assert capsys.readouterr().err == "interrupted\n"
 
 
@@ -162,7 +163,7 @@ def test_ctrl_c_mid_rehearsal_in_a_real_process_ends_in_one_line() -> None:
             break
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
-    assert process.returncode == cli.EXIT_INTERRUPTED
+    assert process.returncode == Exit.INTERRUPTED
     assert "Traceback" not in err
     assert err.startswith("interrupted") and err.count("\n") == 1
 
@@ -186,4 +187,4 @@ def test_sigterm_while_the_command_line_loads_prints_one_line() -> None:
         timeout=60,
         check=False,
     )
-    assert (done.returncode, done.stderr) == (cli.EXIT_INTERRUPTED, "interrupted\n")
+    assert (done.returncode, done.stderr) == (Exit.INTERRUPTED, "interrupted\n")

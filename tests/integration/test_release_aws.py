@@ -20,7 +20,7 @@ from delivery.config.model import Colour, SmokeCheck, Tier
 from delivery.cutover.aws import AwsClients, CloudWatchAlarms, ElbListener
 from delivery.cutover.clock import SystemClock
 from delivery.cutover.ports import AlarmValue
-from delivery.errors import PortError
+from delivery.errors import Exit, PortError
 from delivery.plans.schedule import Weights
 from delivery.rehearsal.emulator import (
     Emulator,
@@ -270,7 +270,7 @@ def test_a_stack_that_does_not_exist_is_named_with_the_way_out(
 
     code = main(["release", "--stack", "staging", "--image", "web:1.4.2"])
 
-    assert code == 1
+    assert code == Exit.UNAVAILABLE
     err = capsys.readouterr().err
     assert "stack 'staging' does not exist" in err and "pulumi stack init staging" in err
 

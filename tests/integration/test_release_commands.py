@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 
 from delivery.cli import main
 from delivery.config.stackfile import PROJECT_ROOT, load_stack
+from delivery.errors import Exit
 from delivery.release.offline import OfflinePreviewError, offline_plan
 from delivery.release.preview import COMMENT_LIMIT, render
 
@@ -226,13 +228,26 @@ def test_a_stack_without_a_stack_file_is_named_with_the_known_ones(
     assert "no stack file Pulumi.qa.yaml" in capsys.readouterr().err
 
 
-def test_a_real_release_without_the_pulumi_cli_says_how_to_get_it(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["release", "--stack", "staging", "--image", IMAGE],
+        ["status", "--stack", "staging"],
+        ["release-state", "--stack", "staging"],
+        ["preview", "--stack", "staging", "--markdown", "{tmp}/comment.md"],
+    ],
+    ids=lambda argv: argv[0],
+)
+def test_every_command_without_the_pulumi_cli_exits_alike_and_says_how_to_get_it(
+    argv: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))  # no `pulumi` anywhere
-    code = main(["release", "--stack", "staging", "--image", IMAGE])
+    code = main([a.format(tmp=tmp_path) for a in argv])
 
-    assert code == 1
+    assert code == Exit.UNAVAILABLE
     assert "the Pulumi CLI is not installed" in capsys.readouterr().err
 
 
@@ -352,3 +367,35 @@ def test_a_release_whose_commit_time_is_unknown_says_it_gets_no_lead_time(
     assert "gets no lead time: commit 0123abcd is not in this checkout" in err
     (stored,) = tmp_path.glob("staging/*.json")
     assert json.loads(stored.read_text())["commit_time"] is None
+
+
+@pytest.mark.parametrize("streams", ["stdout", "stdout and stderr"])
+def test_a_release_whose_reader_goes_away_still_ends_with_a_closed_record(
+    streams: str, tmp_path: Path
+) -> None:
+    """`release ... | head -1`: the pipe closes after the first line, and every later progress
+    line would raise BrokenPipeError in the middle of the release."""
+    records = tmp_path / "records"
+    argv = ["release", "--stack", "staging", "--image", IMAGE, "--rehearse"]
+    argv += ["--scenario", "alarm-at:50", "--records", str(records), "--commit-time", COMMIT_TIME]
+    both = streams == "stdout and stderr"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "delivery", *argv, "--commit", HEAD],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT if both else subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    process.stdout.readline()
+    process.stdout.close()  # the reader is gone
+    err = "" if both else process.communicate(timeout=300)[1]
+    code = process.wait(timeout=300)
+
+    assert code == Exit.ROLLED_BACK
+    assert "Traceback" not in err
+    if not both:
+        assert "note: stdout's reader has gone (a closed pipe)" in err
+    (record,) = [json.loads(p.read_text()) for p in (records / "staging").glob("*.json")]
+    assert record["outcome"] == "rolled-back"
+    assert all(p["detail"] != "in progress" for p in record["phases"])

@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from delivery.cli import EXIT_INTERRUPTED, main
+from delivery.cli import main
 from delivery.config.stackfile import load_stack
+from delivery.errors import Exit
 from delivery.plans.schedule import Weights
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("foreground_signals")]
@@ -57,7 +58,7 @@ def test_a_cancel_during_each_step_puts_all_traffic_back_and_records_the_abort(
     code, _, stored = cancelled(step, tmp_path)
     out = capsys.readouterr().out
 
-    assert code == EXIT_INTERRUPTED
+    assert code == Exit.INTERRUPTED
     assert f"runner cancel: sent SIGINT; listener {SAFE} " in out
     (record,) = stored
     assert record["outcome"] == "aborted"
@@ -75,12 +76,16 @@ def test_a_cancel_before_promote_moves_nothing_and_leaves_the_release_to_resume(
     code, _, stored = cancelled(phase, tmp_path)
     out, err = capsys.readouterr()
 
-    assert code == EXIT_INTERRUPTED
+    assert code == Exit.INTERRUPTED
     assert f"runner cancel: sent SIGINT; listener {SAFE} " in out
     (record,) = stored
     assert err.splitlines()[-1].startswith(f"interrupted: release {record['id']} interrupted in ")
     assert "before any traffic moved; run the same release again to resume it" in err
-    assert record["outcome"] is None
+    assert record["outcome"] is None  # open, to be resumed, and saying so
+    assert record["cause"].startswith("interrupted in ")
+    assert record["cause"].endswith(
+        "before any traffic moved; run the same release again to resume it"
+    )
     phases = {p["phase"]: p for p in record["phases"]}
     assert "promote" not in phases
     assert any(p["detail"] == "interrupted" for p in phases.values())

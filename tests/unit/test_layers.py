@@ -46,7 +46,7 @@ class Module:
     def rank(self) -> float:
         if self.name in ("delivery.__main__", "delivery.cli") or self.name.endswith(".command"):
             return COMMAND_LINE
-        if self.package in ("cli_args", "interrupts"):
+        if self.package in ("cli_args", "interrupts", "extras", "streams"):
             return COMMAND_LINE
         rank = PACKAGE_RANKS[self.package]
         if self.package == "cutover":
