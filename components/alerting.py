@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Final
 
 import pulumi
 import pulumi_aws as aws
@@ -35,6 +36,10 @@ class AlertTopicsArgs:
     publisher_role_names: Sequence[str]  # the CI roles (components/ci_roles.py names them)
     webhook_urls: Mapping[str, pulumi.Output[str]]  # secret Outputs keyed by secretValues key
     permissions_boundary: pulumi.Input[str] = field(kw_only=True)
+    # Tiers whose Incident Manager response plan notifies the tier's topic: Incident Manager
+    # publishes there itself (ssm-incidents.amazonaws.com, as AWS's security reference
+    # architecture's chatbot topics allow it), so its topic and the key must let it.
+    incident_tiers: frozenset[Tier] = field(default=frozenset(), kw_only=True)
 
 
 class AlertTopics(pulumi.ComponentResource):
@@ -51,7 +56,9 @@ class AlertTopics(pulumi.ComponentResource):
             f"{name}-key",
             f"Switchyard {prefix}: encrypts the alert topics and their delivery logs",
             args.key_rotation_days,
-            account.apply(lambda a: key_policy(a, _key_statements(a, prefix))),
+            account.apply(
+                lambda a: key_policy(a, _key_statements(a, prefix, bool(args.incident_tiers)))
+            ),
             self,
             f"{prefix}-alerting",
         )
@@ -92,7 +99,12 @@ class AlertTopics(pulumi.ComponentResource):
                 f"{name}-{tier}",
                 arn=topic.arn,
                 policy=pulumi.Output.all(account, topic.arn).apply(
-                    lambda at: _publishers(at[0], at[1], prefix, args.publisher_role_names)
+                    functools.partial(
+                        _topic_policy,
+                        prefix,
+                        args.publisher_role_names,
+                        tier in args.incident_tiers,
+                    )
                 ),
                 opts=child,
             )
@@ -123,18 +135,24 @@ def _status_group(topic_name: str, suffix: str, account: Account) -> str:
     return f"sns/{account.region}/{account.id}/{topic_name}{suffix}"
 
 
-def _key_statements(account: Account, prefix: str) -> list[dict[str, object]]:
-    # Alarms publish to encrypted topics only if CloudWatch may use the key; pinned to this
-    # account so no other account's alarms can make the key work for them.
-    cloudwatch = {
+INCIDENT_MANAGER: Final = "ssm-incidents.amazonaws.com"
+
+
+def _key_statements(
+    account: Account, prefix: str, incident_manager: bool = False
+) -> list[dict[str, object]]:
+    # Alarms (and Incident Manager, when it notifies) publish to encrypted topics only if the
+    # service may use the key; pinned to this account so no other account can use it so.
+    publishers = ["cloudwatch.amazonaws.com", *([INCIDENT_MANAGER] if incident_manager else [])]
+    services = {
         "Sid": "ThisAccountsAlarmsPublishToEncryptedTopics",
         "Effect": "Allow",
-        "Principal": {"Service": "cloudwatch.amazonaws.com"},
+        "Principal": {"Service": publishers if incident_manager else publishers[0]},
         "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
         "Resource": "*",
         "Condition": {"StringEquals": {"aws:SourceAccount": account.id}},
     }
-    return [cloudwatch, logs_statement(account, _status_group(f"{prefix}-*", "", account))]
+    return [services, logs_statement(account, _status_group(f"{prefix}-*", "", account))]
 
 
 def _status_writer(account: Account, prefix: str) -> str:
@@ -154,7 +172,20 @@ def _status_writer(account: Account, prefix: str) -> str:
     )
 
 
-def _publishers(account: Account, topic_arn: str, prefix: str, roles: Sequence[str]) -> str:
+def _topic_policy(
+    prefix: str, roles: Sequence[str], incident_manager: bool, account_and_arn: list[Any]
+) -> str:
+    account, topic_arn = account_and_arn
+    return _publishers(account, topic_arn, prefix, roles, incident_manager)
+
+
+def _publishers(
+    account: Account,
+    topic_arn: str,
+    prefix: str,
+    roles: Sequence[str],
+    incident_manager: bool = False,
+) -> str:
     statements: list[dict[str, object]] = [
         {
             "Sid": "ThisAccountsAlarmsPublish",
@@ -168,6 +199,17 @@ def _publishers(account: Account, topic_arn: str, prefix: str, roles: Sequence[s
             },
         }
     ]
+    if incident_manager:
+        statements.append(
+            {
+                "Sid": "ThisAccountsIncidentsNotify",
+                "Effect": "Allow",
+                "Principal": {"Service": INCIDENT_MANAGER},
+                "Action": "sns:Publish",
+                "Resource": topic_arn,
+                "Condition": {"StringEquals": {"aws:SourceAccount": account.id}},
+            }
+        )
     if roles:
         # Principal is the account (it always exists); the condition names the roles, which
         # may not exist yet when the policy is written.

@@ -37,6 +37,7 @@ class ErrorBudgetAlarmsArgs:
     live_target_group_suffix: pulumi.Input[str]
     topic_arns: Mapping[Tier, pulumi.Input[str]]
     response_plan_arns: Mapping[Tier, pulumi.Input[str]] = field(default_factory=dict)
+    min_requests: int = 1  # per window: fewer requests burn nothing (plans.budget)
 
 
 def budget_queries(
@@ -134,7 +135,7 @@ class ErrorBudgetAlarms(pulumi.ComponentResource):
                     id="burn",
                     label=f"burn rate over {span}",
                     return_data=True,
-                    expression=burn_rate_expression(args.slo),
+                    expression=burn_rate_expression(args.slo, args.min_requests),
                 ),
             ],
             opts=pulumi.ResourceOptions(parent=self),

@@ -1034,7 +1034,11 @@ def operations_policy(account: Account, prefix: str, environment: str) -> str:
             ["ssm-contacts:*Contact*", "ssm-contacts:*Tag*"],
             [
                 account.arn("ssm-contacts", f"contact/{named}"),
+                # The Service Authorization Reference spells the channel's ARN `contactchannel/`,
+                # the API returns `contact-channel/<alias>/<id>` (botocore ssm-contacts
+                # examples-1.json): both, so the grant holds whichever IAM matches.
                 account.arn("ssm-contacts", f"contactchannel/{named}"),
+                account.arn("ssm-contacts", f"contact-channel/{named}"),
             ],
         ),
         _allow(

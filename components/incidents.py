@@ -55,7 +55,9 @@ class IncidentResponse(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, protect=True),
             )
             after_set = pulumi.ResourceOptions(parent=self, depends_on=[self.replication_set])
-        people = {c.name: self._person(name, prefix, c, child) for c in settings.contacts}
+        # Contacts, like response plans, need the account's replication set first (pulumi-aws
+        # ssmcontacts.Contact docs: "depends_on" the replication set).
+        people = {c.name: self._person(name, prefix, c, after_set) for c in settings.contacts}
         self.escalations: dict[Tier, aws.ssmcontacts.Contact] = {}
         self.response_plans: dict[Tier, aws.ssmincidents.ResponsePlan] = {}
         for tier, stages in settings.escalations.items():
@@ -117,14 +119,15 @@ class IncidentResponse(pulumi.ComponentResource):
         )
 
     def _person(
-        self, name: str, prefix: str, contact: Contact, child: pulumi.ResourceOptions
+        self, name: str, prefix: str, contact: Contact, after_set: pulumi.ResourceOptions
     ) -> aws.ssmcontacts.Contact:
+        child = pulumi.ResourceOptions(parent=self)
         person = aws.ssmcontacts.Contact(
             f"{name}-contact-{contact.name}",
             alias=f"{prefix}-{contact.name}",
             display_name=contact.name,
             type="PERSONAL",
-            opts=child,
+            opts=after_set,
         )
         channels = [
             aws.ssmcontacts.ContactChannel(

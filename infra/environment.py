@@ -38,6 +38,7 @@ from components.workload import (
     ColourScaling,
     ColourScalingArgs,
 )
+from delivery.config.alarm_kinds import MIN_REQUESTS
 from delivery.config.model import Colour, Tier
 from delivery.cutover.records import rollback_record_path
 from delivery.plans.alarms import AlarmSpec, rollback_alarm_specs, worst_case_fault_to_rollback
@@ -92,6 +93,9 @@ def build_environment(
             ci_roles,
             {w.endpoint: stack.secret_values[w.endpoint] for w in settings.alerting.webhooks},
             permissions_boundary=boundary,
+            incident_tiers=frozenset(settings.incidents.escalations)
+            if settings.incidents.enabled
+            else frozenset(),
         ),
         on_aws,
     )
@@ -188,6 +192,7 @@ def build_environment(
             group_suffixes[settings.live_colour],
             topic_arns,
             incidents.plan_arns,
+            min_requests=settings.alarms[MIN_REQUESTS.name],
         ),
         on_aws,
     )

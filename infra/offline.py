@@ -68,11 +68,11 @@ class Node:
 class Options:
     """Resource options as the engine receives them (the mock runtime drops them otherwise)."""
 
-    ignore_changes: tuple[str, ...]
-    protect: bool
-    parent: str
-    update_timeout: str
-    depends_on: tuple[str, ...]  # the names of the resources it waits for
+    ignore_changes: tuple[str, ...] = ()
+    protect: bool = False
+    parent: str = ""
+    update_timeout: str = ""
+    depends_on: tuple[str, ...] = ()  # the names of the resources it waits for
     aliases: tuple[str, ...] = ()  # each alias as the engine receives it (its text form)
     retain_on_delete: bool = False
 
@@ -190,7 +190,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
     parameters: dict[str, str] = field(default_factory=dict)  # SSM parameters, by name
     clusters: dict[str, str] = field(default_factory=dict)  # EKS clusters there: name -> version
     resources: list[Registered] = field(default_factory=list)
-    options: dict[str, Options] = field(default_factory=dict)
+    options: dict[str, Options] = field(default_factory=dict)  # by name: the last of a name
+    # by "<type>::<name>", as a URN tells resources apart (a contact and its plan share a name)
+    typed_options: dict[str, Options] = field(default_factory=dict)
     nodes: list[Node] = field(default_factory=list)
     invoked: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # token, arguments
 
@@ -283,6 +285,10 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def of_type(self, type_: str) -> list[Registered]:
         return [r for r in self.resources if r.type == type_]
 
+    def option_of(self, resource: Registered) -> Options:
+        """The options ``resource`` was registered with (none recorded: the defaults)."""
+        return self.typed_options.get(f"{resource.type}::{resource.name}", Options())
+
 
 class RecordingMonitor(MockMonitor):
     def __init__(self, mocks: RecordingMocks) -> None:
@@ -290,7 +296,7 @@ class RecordingMonitor(MockMonitor):
         self._recording = mocks
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (the gRPC method's name)
-        self._recording.options[request.name] = Options(
+        options = Options(
             ignore_changes=tuple(request.ignoreChanges),
             protect=bool(request.protect),
             parent=request.parent,
@@ -299,6 +305,8 @@ class RecordingMonitor(MockMonitor):
             aliases=tuple(str(a).replace("\n", " ").strip() for a in request.aliases),
             retain_on_delete=bool(request.retainOnDelete),
         )
+        self._recording.options[request.name] = options
+        self._recording.typed_options[f"{request.type}::{request.name}"] = options
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         registered = self.resources.get(response.urn)
         if registered is not None:  # the stack itself is not recorded
@@ -420,10 +428,8 @@ def graph(stack: str, run: Evaluation) -> dict[str, Any]:
             "type": r.type,
             "name": r.name,
             "inputs": r.inputs,
-            "protect": r.name in run.mocks.options and run.mocks.options[r.name].protect,
-            "ignore_changes": list(
-                run.mocks.options[r.name].ignore_changes if r.name in run.mocks.options else ()
-            ),
+            "protect": run.mocks.option_of(r).protect,
+            "ignore_changes": list(run.mocks.option_of(r).ignore_changes),
             "dependencies": needs.get(f"{r.type}::{r.name}", []),
         }
         for r in run.mocks.resources

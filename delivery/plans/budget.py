@@ -136,11 +136,14 @@ REQUESTS: Final = "RequestCount"
 BUDGET_QUERIES: Final = (("target5xx", TARGET_5XX), ("elb5xx", ELB_5XX), ("requests", REQUESTS))
 
 
-def burn_rate_expression(slo: Slo) -> str:
-    """Metric math over one window: the rate the budget burns (no requests: nothing burns)."""
+def burn_rate_expression(slo: Slo, min_requests: int = 1) -> str:
+    """Metric math over one window: the rate the budget burns. A window with fewer than
+    ``min_requests`` requests burns nothing: on a quiet service two 5xx in a five-minute window
+    would otherwise page (the SRE workbook's "low-traffic services"); the rollback alarms'
+    ``minRequestCount`` (requests per minute) is the floor for every window."""
     return (
-        f"IF(requests > 0, (FILL(target5xx, 0) + FILL(elb5xx, 0)) / requests / "
-        f"{slo.error_budget:g}, 0)"
+        f"IF(requests >= {max(1, min_requests)}, (FILL(target5xx, 0) + FILL(elb5xx, 0)) / "
+        f"requests / {slo.error_budget:g}, 0)"
     )
 
 

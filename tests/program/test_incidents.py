@@ -110,10 +110,39 @@ def test_the_replication_set_is_created_once_per_account(
         (only,) = created
         assert only.inputs["regions"] == [{"name": settings.region}]
         assert run.mocks.options["incidents-replication-set"].protect
-        for plan in run.mocks.of_type(RESPONSE_PLAN):
-            assert "incidents-replication-set" in run.mocks.options[plan.name].depends_on
+        # the contacts too: pulumi-aws's ssmcontacts.Contact asks for it in depends_on
+        for needs_it in [*run.mocks.of_type(RESPONSE_PLAN), *run.mocks.of_type(CONTACT)]:
+            assert run.mocks.option_of(needs_it).waits_for("incidents-replication-set")
     else:
         assert created == []
+
+
+def test_incident_manager_may_notify_the_paging_topics_and_use_their_key(
+    stack: tuple[Settings, Evaluation],
+) -> None:
+    """A response plan's notification target is published to by Incident Manager itself."""
+    settings, run = stack
+    paging = set(settings.incidents.escalations) if settings.incidents.enabled else set()
+    for tier in Tier:
+        policy = json.loads(
+            run.mocks.named(f"alerting-{tier}", "aws:sns/topicPolicy:TopicPolicy").inputs["policy"]
+        )
+        allowed = [
+            s
+            for s in policy["Statement"]
+            if s["Principal"] == {"Service": "ssm-incidents.amazonaws.com"}
+        ]
+        assert len(allowed) == (tier in paging), tier
+        for statement in allowed:
+            assert statement["Action"] == "sns:Publish"
+            assert statement["Resource"] == topic_arn(run, tier)
+            assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+    key = json.loads(run.mocks.named("alerting-key", "aws:kms/key:Key").inputs["policy"])
+    (services,) = [
+        s for s in key["Statement"] if s["Sid"] == "ThisAccountsAlarmsPublishToEncryptedTopics"
+    ]
+    principals = services["Principal"]["Service"]
+    assert ("ssm-incidents.amazonaws.com" in principals) == bool(paging)
 
 
 def actions(resource: Registered) -> list[str]:
@@ -168,6 +197,9 @@ def test_burn_rate_alarms_pair_a_long_and_a_short_window(
             assert f"-{settings.live_colour}/" in live  # the live colour's target group
             assert "TargetGroup" not in queries["elb5xx"]["metric"]["dimensions"]
             assert f"/ {settings.slo.error_budget:g}" in queries["burn"]["expression"]
+            # a window quieter than the stack's minRequestCount burns nothing
+            floor = settings.alarms["minRequestCount"]
+            assert queries["burn"]["expression"].startswith(f"IF(requests >= {floor}, ")
 
 
 def _spans(*seconds: int) -> list[str]:

@@ -10,9 +10,12 @@ from delivery.plans.budget import (
     BURN_RATE_ALERTS,
     BudgetLeft,
     Severity,
+    budget_left_expression,
+    burn_rate_expression,
     evaluation_problem,
     window_name,
 )
+from tests.metric_math import evaluate
 
 THIRTY_DAYS = Slo(99.9, 30)
 
@@ -89,3 +92,39 @@ def test_every_allowed_period_burns_at_least_the_sustainable_rate() -> None:
     for days in range(key.low, key.high + 1):
         assert min(a.burn_rate(Slo(99.9, days)) for a in BURN_RATE_ALERTS) >= 1.0, days
     assert BURN_RATE_ALERTS[-1].burn_rate(Slo(99.9, key.low - 1)) < 1.0  # why 30 is the floor
+
+
+@pytest.mark.parametrize(
+    ("requests", "target5xx", "elb5xx", "burn"),
+    [
+        (1000, 10, 5, 15.0),  # 1.5% failed of a 0.1% budget: 15x, over the 1 h page's 14.4
+        (1000, 14, None, 14.0),  # no ALB 5xx datapoint: filled with 0; under 14.4
+        (1000, None, None, 0.0),  # no 5xx at all
+        (49, 49, 0, 0.0),  # under minRequestCount (50): a quiet window burns nothing
+        (50, 1, 0, 20.0),  # at it: judged
+        (None, None, None, None),  # no requests datapoint: missing, the alarm treats it
+    ],
+)
+def test_the_burn_rate_metric_math_known_answers(
+    requests: float | None, target5xx: float | None, elb5xx: float | None, burn: float | None
+) -> None:
+    expression = burn_rate_expression(THIRTY_DAYS, min_requests=50)
+    metrics = {"requests": requests, "target5xx": target5xx, "elb5xx": elb5xx}
+    got = evaluate(expression, metrics)
+    if burn is None:
+        assert got is None
+    else:
+        assert got == pytest.approx(burn)
+
+
+@pytest.mark.parametrize(
+    ("requests", "errors", "left"),
+    [(1_000_000, 500, 50.0), (1_000_000, 0, 100.0), (1_000_000, 2000, -100.0), (0, 0, 100.0)],
+)
+def test_the_budget_left_metric_math_agrees_with_budget_left(
+    requests: float, errors: float, left: float
+) -> None:
+    metrics = {"requests": requests, "target5xx": errors, "elb5xx": None}
+    shown = evaluate(budget_left_expression(THIRTY_DAYS), metrics)
+    assert shown == pytest.approx(left)
+    assert shown == pytest.approx(100 * BudgetLeft(THIRTY_DAYS, requests, errors).share_left)
