@@ -13,7 +13,11 @@ from typing import Any, Final
 from delivery import extras
 from delivery.cli_args import output_file, positive_speed
 from delivery.config.accounts import check_sibling_stacks
-from delivery.config.first_deploy import bootstrap_warnings, example_value_warnings
+from delivery.config.first_deploy import (
+    bootstrap_warnings,
+    example_value_warnings,
+    incident_manager_warnings,
+)
 from delivery.config.model import Settings
 from delivery.config.regions import unlisted_region_problem
 from delivery.config.settings import REGION_KEY
@@ -322,6 +326,7 @@ def _check(settings: Settings) -> int:
     warnings = [
         *secrets.warnings(),
         *bootstrap_warnings(settings),
+        *incident_manager_warnings(settings),
         *example_value_warnings(stack_config(settings.stack)),
     ]
     for warning in warnings:

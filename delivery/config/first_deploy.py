@@ -68,6 +68,25 @@ def example_value_warnings(config: Mapping[str, Any]) -> list[str]:
     return found
 
 
+def incident_manager_warnings(settings: Settings) -> list[str]:
+    """A stack that would create the account's Incident Manager replication set: since
+    2025-11-07 Incident Manager takes no new customers ("AWS Systems Manager Incident Manager
+    availability change", Incident Manager User Guide), so in an account that never used it the
+    first `pulumi up` fails at the replication set."""
+    incidents = settings.incidents
+    if not incidents.enabled or incidents.replication_set_arn is not None:
+        return []
+    return [
+        "this stack creates the account's Incident Manager replication set, and Incident "
+        "Manager has taken no new customers since 2025-11-07: in an account that has not used "
+        "it, `pulumi up` fails there. Check with `aws ssm-incidents list-replication-sets`; if "
+        "the account has one, set switchyard:incidentReplicationSetArn to it; if it has none "
+        "and cannot get one, remove switchyard:incidentContacts and the *Escalation keys and "
+        "page through switchyard:alertWebhooks (PagerDuty's CloudWatch integration URL on the "
+        "critical and emergency topics) (README, incidents)"
+    ]
+
+
 def bootstrap_warnings(settings: Settings) -> list[str]:
     address = settings.cluster.api.bootstrap_cidr
     if address is None:

@@ -402,6 +402,12 @@ def left_out(
     if not chosen:
         return [f"no releases of stack {args.stack!r} in {where}; its records name {stacks}"]
     said = []
+    if args.stack is None and len(stacks) > 1:
+        # DORA's metrics are production's: a busy staging would drown prod's failures.
+        said.append(
+            f"counted the releases of {len(stacks)} stacks together ({', '.join(stacks)}); "
+            "pass --stack <name> (production's: --stack prod) for one stack's metrics"
+        )
     others = len(everything) - len(chosen)
     if others:
         other_stacks = ", ".join(s for s in stacks if s != args.stack)

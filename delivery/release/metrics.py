@@ -53,6 +53,8 @@ class Metrics:
     targets: Targets
     unrestored: int = 0  # failures with no restore time: an incident still open
     untimed: int = 0  # restored failures whose failure moment is unknown
+    no_lead_time: int = 0  # promotions without a commit time (not in the lead time's median)
+    stacks: tuple[str, ...] = ()  # the stacks whose releases were counted
 
     @property
     def meets(self) -> dict[str, bool | None]:
@@ -90,6 +92,8 @@ class Metrics:
             "time_to_restore_minutes": _round(self.time_to_restore_minutes),
             "unrestored_failures": self.unrestored,
             "untimed_failures": self.untimed,
+            "promotions_without_lead_time": self.no_lead_time,
+            "stacks": list(self.stacks),
             "targets": {
                 "deployment_frequency_per_week": self.targets.deployments_per_week,
                 "lead_time_hours": self.targets.lead_time_hours,
@@ -119,7 +123,12 @@ class Metrics:
             f"deployment frequency  {self.deployment_frequency_per_week:.2f} per week "
             f"(target {t.deployments_per_week:g}+): {mark('deployment_frequency_per_week')}",
             f"lead time             {show(self.lead_time_hours, 'h')} median "
-            f"(target under {t.lead_time_hours:g} h): {mark('lead_time_hours')}",
+            f"(target under {t.lead_time_hours:g} h): {mark('lead_time_hours')}"
+            + (
+                f"; {self.no_lead_time} promotion(s) without a commit time (not in the median)"
+                if self.no_lead_time
+                else ""
+            ),
             f"change failure rate   {show(cfr, '%')} "
             f"(target under {100 * t.change_failure_rate:g}%): {mark('change_failure_rate')}",
             f"time to restore       {show(self.time_to_restore_minutes, 'min')} median "
@@ -152,9 +161,17 @@ def in_window(
     return [r for r in records if r.outcome is not None and since <= ended_at(r) <= until]
 
 
+def reached_production(record: ReleaseRecord) -> bool:
+    """A deployment: promoted, or all traffic on the new colour although the run then failed
+    elsewhere (its `pulumi up` failed on another resource: users are on the release)."""
+    return record.outcome is Outcome.PROMOTED or (
+        record.outcome is Outcome.FAILED and record.promoted_at is not None
+    )
+
+
 def failed_in_production(record: ReleaseRecord) -> bool:
     """It reached users and then did not stay: a change failure."""
-    if record.outcome not in ENDED_BADLY:
+    if record.outcome not in ENDED_BADLY or reached_production(record):
         return False
     if record.traffic_moved is None:  # an earlier record: a failure unless it says otherwise
         return record.outcome is not Outcome.FAILED or record.failed_at is not None
@@ -171,10 +188,11 @@ def compute(
         raise ValueError(f"the window must end after it starts: {since} .. {until}")
     window = in_window(records, since, until)
     counts = {o.value: sum(1 for r in window if r.outcome is o) for o in Outcome}
-    promoted = [r for r in window if r.outcome is Outcome.PROMOTED]
+    promoted = [r for r in window if reached_production(r)]
     failed = [r for r in window if failed_in_production(r)]
     reached_users = len(promoted) + len(failed)
-    lead = [s / 3600 for r in promoted if (s := r.lead_time_seconds) is not None]
+    firsts = first_promotions(records)
+    lead = [s / 3600 for r in promoted if r.id in firsts and (s := r.lead_time_seconds) is not None]
     restore = [s / 60 for r in failed if (s := r.time_to_restore_seconds) is not None]
     return Metrics(
         since=since,
@@ -186,8 +204,31 @@ def compute(
         time_to_restore_minutes=_median(restore),
         targets=targets,
         unrestored=sum(1 for r in failed if r.restored_at is None),
-        untimed=sum(1 for r in failed if r.restored_at is not None and r.failed_at is None),
+        untimed=sum(
+            1 for r in failed if r.restored_at is not None and r.time_to_restore_seconds is None
+        ),
+        no_lead_time=sum(1 for r in promoted if r.id in firsts and r.lead_time_seconds is None),
+        stacks=tuple(sorted({r.stack for r in window})),
     )
+
+
+def first_promotions(records: Sequence[ReleaseRecord]) -> set[str]:
+    """The ids of each commit's first promotion per stack: a commit's lead time ends when it
+    first runs in production; a later release of the same commit (staging re-releases its
+    image on every push to develop) is a deployment, not a longer lead time."""
+    first: dict[tuple[str, str], ReleaseRecord] = {}
+    unnamed = set()
+    for r in records:
+        if not reached_production(r):
+            continue
+        if r.commit is None:
+            unnamed.add(r.id)
+            continue
+        key = (r.stack, r.commit)
+        seen = first.get(key)
+        if seen is None or ended_at(r) < ended_at(seen):
+            first[key] = r
+    return unnamed | {r.id for r in first.values()}
 
 
 @dataclass(frozen=True)

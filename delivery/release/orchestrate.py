@@ -59,6 +59,10 @@ ROLLBACK_OUTCOMES = (CutoverOutcome.ROLLED_BACK, CutoverOutcome.ROLLBACK_FAILED)
 HEALTH_WAIT_SECONDS = 600.0
 HEALTH_POLL_SECONDS = 10.0
 NO_RELEASE = "0"  # candidateReplicas when no release is under way: no floor, no hold
+CLEANUP_INTERRUPTED = (
+    "its clean-up was interrupted, so the old colour may still run at full size: run `pulumi "
+    "up` (releaseStep cleanup) or let the next release's clean-up shrink it"
+)
 
 
 class Ended(SwitchyardError):
@@ -166,6 +170,12 @@ class Release:
             # scoped stack put the release's config back.
             self._finish(record, Outcome.STOPPED, str(exc))
         except KeyboardInterrupt as interrupt:
+            if record.promoted_at is not None and record.outcome is None:
+                # Promoted: users are on the release; only its best-effort clean-up stopped.
+                self._p.stack.cancel()
+                self._finish(record, Outcome.PROMOTED, CLEANUP_INTERRUPTED)
+                interrupt.add_note(f"release {record.id} was promoted; {CLEANUP_INTERRUPTED}")
+                raise
             if not self._in_promote(record):
                 self._p.stack.cancel()
                 where = record.phases[-1].phase if record.phases else "the start"
@@ -228,7 +238,12 @@ class Release:
                 "`pulumi up` to let the cutover restore the live colour; nothing was changed",
             )
             return record
-        if previous is not None:
+        if previous is not None and previous.promoted_at is not None:
+            # Killed in its clean-up: it went live, and stayed (the listener carries it).
+            previous.outcome, previous.ended_at = Outcome.PROMOTED, self._p.now()
+            previous.cause = CLEANUP_INTERRUPTED
+            self._p.records.save(previous)
+        elif previous is not None:
             previous.outcome, previous.ended_at = Outcome.FAILED, self._p.now()
             previous.cause = f"interrupted and not resumed: a release of {request.image} followed"
             self._p.records.save(previous)
@@ -258,7 +273,10 @@ class Release:
         safe = Weights.all_on(previous.source)
         self._p.listener.set_weights(safe)
         self._p.stack.set_config({LIVE_COLOUR: previous.source.value})
-        previous.failed_at = previous.failed_at or self._p.now()
+        # A killed run recorded no fault: the split began after its promote started, so the
+        # time to restore runs from there (an upper bound), not from now (a false zero).
+        promote = [p.started_at for p in previous.phases if p.phase is Phase.PROMOTE]
+        previous.failed_at = previous.failed_at or (promote[-1] if promote else previous.started_at)
         previous.restored_at = self._p.now()
         previous.traffic_moved = True  # it left the listener split
         previous.outcome, previous.ended_at = Outcome.ABORTED, self._p.now()
@@ -616,7 +634,12 @@ class Release:
                 self._times_from_rollback_record(record)
             return Ended(Outcome.ROLLED_BACK, error)
         record.traffic_moved = True  # the listener is not back on the old colour
-        if report is None:
+        if weights == Weights.all_on(target):
+            # The release went live and stays: users are on it, the update failed elsewhere.
+            # A deployment, not an incident (metrics.reached_production).
+            record.promoted_at = self._p.now()
+            record.failed_at = None
+        elif report is None:
             self._times_from_rollback_record(record)
         return SwitchyardError(
             f"pulumi up failed during promote with the listener at {weights}: {error}. "

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
@@ -48,6 +48,9 @@ class Result(StrEnum):
     FAILED = "failed"
     SKIPPED = "skipped"
     RESUMED = "resumed"  # passed in an earlier, interrupted run of the same release
+
+
+CLOCK_SKEW_SECONDS: Final = 60.0  # AWS's clock and a runner's, NTP-synchronised, agree within
 
 
 class RecordError(SwitchyardError):
@@ -143,9 +146,15 @@ class ReleaseRecord:
 
     @property
     def time_to_restore_seconds(self) -> float | None:
+        """Failure to restore. The failure's moment is CloudWatch's (the alarm's state change)
+        and the restore the runner's: a restore up to CLOCK_SKEW "before" the failure is the
+        two clocks apart and counts as 0; further apart, the duration is unknown (None)."""
         if self.failed_at is None or self.restored_at is None:
             return None
-        return max(0.0, (self.restored_at - self.failed_at).total_seconds())
+        seconds = (self.restored_at - self.failed_at).total_seconds()
+        if seconds < -CLOCK_SKEW_SECONDS:
+            return None
+        return max(0.0, seconds)
 
     @property
     def lead_time_seconds(self) -> float | None:

@@ -85,18 +85,141 @@ AWS_TYPES: Final[Mapping[str, tuple[str, Mapping[str, str]]]] = {
 }
 SCHEMA_REGION: Final = "us-east-1"  # every resource type's schema is published there
 
-# pulumi-kubernetes' forceNewProperties, for the kinds a stack declares (diff.go: `forceNew`).
+# pulumi-kubernetes' forceNewProperties (provider/pkg/provider/diff.go at 94977969): by API
+# group ("" and "core" alike), version and kind; every object adds .metadata.name and
+# .metadata.namespace. A Secret replaces on .type, .stringData and .data, a ConfigMap on .data
+# and .binaryData (the provider's enableSecretMutable and enableConfigMapMutable are false
+# unless set: this assumes the defaults).
 _METADATA: Final = (".metadata.name", ".metadata.namespace")
-_SELECTOR: Final = (".spec.selector",)
-KUBERNETES_KINDS: Final[Mapping[tuple[str, str], tuple[str, ...]]] = {
-    ("apps/v1", "Deployment"): _SELECTOR,
-    ("apps/v1", "DaemonSet"): _SELECTOR,
-    ("batch/v1", "Job"): (".spec.completions", ".spec.parallelism", *_SELECTOR, ".spec.template"),
-    ("rbac.authorization.k8s.io/v1", "RoleBinding"): (".roleRef",),
-    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): (".roleRef",),
-    ("v1", "Service"): (".spec.clusterIP",),
-    ("v1", "Secret"): (".type",),
+_SELECTOR: Final = (
+    ".spec.selector",
+    ".spec.selector.matchExpressions",
+    ".spec.selector.matchLabels",
+)
+_CONTAINER_FIELDS: Final = (
+    "args",
+    "command",
+    "env",
+    "image",
+    "imagePullPolicy",
+    "lifecycle",
+    "livenessProbe",
+    "ports",
+    "readinessProbe",
+    "resources",
+    "securityContext",
+    "stdin",
+    "stdinOnce",
+    "terminationMessagePath",
+    "terminationMessagePolicy",
+    "tty",
+    "volumeDevices",
+    "volumeMounts",
+    "workingDir",
+)
+_POD_FIELDS: Final = (
+    "affinity",
+    "automountServiceAccountToken",
+    "dnsConfig",
+    "dnsPolicy",
+    "enableServiceLinks",
+    "hostAliases",
+    "hostIPC",
+    "hostNetwork",
+    "hostPID",
+    "hostname",
+    "imagePullSecrets",
+    "nodeName",
+    "nodeSelector",
+    "overhead",
+    "preemptionPolicy",
+    "priority",
+    "priorityClassName",
+    "readinessGates",
+    "restartPolicy",
+    "runtimeClassName",
+    "schedulerName",
+    "securityContext",
+    "serviceAccount",
+    "serviceAccountName",
+    "shareProcessNamespace",
+    "subdomain",
+    "terminationGracePeriodSeconds",
+    "volumes",
+)
+_POD: Final = (
+    *(f".spec.{field}" for field in _POD_FIELDS),
+    *(f".spec.{c}[*].{f}" for c in ("containers", "initContainers") for f in _CONTAINER_FIELDS),
+)
+_PERSISTENT_VOLUME: Final = tuple(
+    f".spec.{source}"
+    for source in (
+        [
+            "awsElasticBlockStore",
+            "azureDisk",
+            "azureFile",
+            "cephfs",
+            "cinder",
+            "csi",
+            "fc",
+            "flexVolume",
+            "flocker",
+            "gcePersistentDisk",
+            "glusterfs",
+            "hostPath",
+            "iscsi",
+            "local",
+            "nfs",
+            "photonPersistentDisk",
+            "portworxVolume",
+            "quobyte",
+            "rbd",
+            "scaleIO",
+            "storageos",
+            "vsphereVolume",
+        ]
+    )
+)
+_STATEFUL_SET: Final = (
+    ".spec.podManagementPolicy",
+    ".spec.revisionHistoryLimit",
+    ".spec.serviceName",
+    ".spec.volumeClaimTemplates",
+    *_SELECTOR,
+)
+_JOB: Final = (".spec.completions", ".spec.parallelism", ".spec.template", *_SELECTOR)
+_ROLE_BINDING: Final = {"ClusterRoleBinding": (".roleRef",), "RoleBinding": (".roleRef",)}
+_APPS: Final = {"DaemonSet": _SELECTOR, "Deployment": _SELECTOR, "StatefulSet": _STATEFUL_SET}
+_CORE: Final = {
+    "v1": {
+        "PersistentVolume": _PERSISTENT_VOLUME,
+        "PersistentVolumeClaim": (
+            ".spec.accessModes",
+            ".spec.storageClassName",
+            ".spec.volumeName",
+            *_SELECTOR,
+        ),
+        "Pod": _POD,
+        "ResourceQuota": (".spec.scopes",),
+        "Secret": (".type",),
+        "Service": (".spec.clusterIP",),
+    }
 }
+KUBERNETES_FORCE_NEW: Final[Mapping[str, Mapping[str, Mapping[str, tuple[str, ...]]]]] = {
+    "apps": {
+        "v1beta1": {"StatefulSet": _STATEFUL_SET},
+        "v1beta2": _APPS,
+        "v1": _APPS,
+    },
+    "core": _CORE,
+    "": _CORE,
+    "policy": {"v1beta1": {"PodDisruptionBudget": (".spec",)}},
+    "rbac.authorization.k8s.io": dict.fromkeys(("v1alpha1", "v1beta1", "v1"), _ROLE_BINDING),
+    "storage.k8s.io": {"v1": {"StorageClass": (".parameters", ".provisioner")}},
+    "batch": {v: {"Job": _JOB} for v in ("v1beta1", "v1", "v2alpha1")},
+}
+_SECRET_DATA: Final = (".type", ".stringData", ".data")
+_CONFIG_MAP_DATA: Final = (".binaryData", ".data")
 _KUBERNETES_OBJECT: Final = "kubernetes:"
 _HELM: Final = "kubernetes:helm.sh/"  # a Helm release is no object: no rule
 
@@ -148,11 +271,28 @@ def _aws_replacing(type_: str, old: Mapping[str, Any], new: Mapping[str, Any]) -
     return tuple(".".join(path) for path in create_only(type_) if _at(old, path) != _at(new, path))
 
 
+def kubernetes_force_new(manifest: Mapping[str, Any]) -> tuple[str, ...]:
+    """The fields whose change replaces this object, as pulumi-kubernetes' forceNewProperties
+    lists them for its group, version and kind."""
+    group, _, version = str(manifest.get("apiVersion", "")).rpartition("/")
+    kind = str(manifest.get("kind", ""))
+    kinds = KUBERNETES_FORCE_NEW.get(group, {}).get(version)
+    if kinds is None:
+        return _METADATA
+    if kind == "Secret":
+        return (*_METADATA, *_SECRET_DATA)
+    if kind in kinds:
+        return (*_METADATA, *kinds[kind])
+    if kind == "ConfigMap":
+        return (*_METADATA, *_CONFIG_MAP_DATA)
+    return _METADATA
+
+
 def _kubernetes_replacing(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[str, ...]:
-    kind = (str(new.get("apiVersion", "")), str(new.get("kind", "")))
-    fields = (*_METADATA, *KUBERNETES_KINDS.get(kind, ()))
     return tuple(
-        field.lstrip(".") for field in fields if _at(old, _path(field)) != _at(new, _path(field))
+        field.lstrip(".")
+        for field in kubernetes_force_new(new)
+        if _at(old, _path(field)) != _at(new, _path(field))
     )
 
 
@@ -160,10 +300,16 @@ def _path(field: str) -> tuple[str, ...]:
     return tuple(field.lstrip(".").split("."))
 
 
-def _at(inputs: Mapping[str, Any], path: Sequence[str]) -> Any:
+def _at(inputs: Any, path: Sequence[str]) -> Any:
+    """The value at ``path``; a part ending in ``[*]`` is a list whose items' rest is taken."""
     value: Any = inputs
-    for part in path:
+    for index, part in enumerate(path):
         if not isinstance(value, Mapping):
             return value  # a list or a scalar: compared whole, one level up
+        if part.endswith("[*]"):
+            items = value.get(part[:-3])
+            if not isinstance(items, list):
+                return items
+            return tuple(_at(item, path[index + 1 :]) for item in items)
         value = value.get(part)
     return value

@@ -1281,3 +1281,78 @@ def test_a_preview_the_policy_pack_fails_stops_the_release_with_its_config_put_b
     assert "s3-bucket-tls-only on records-bucket" in record.cause
     assert rig.stack.ups == 0
     assert rig.stack.values == {**before, CANDIDATE_REPLICAS: before.get(CANDIDATE_REPLICAS, "0")}
+
+
+def _in_clean_up(rig: Rig, raised: BaseException) -> None:
+    real_up = rig.stack.up
+
+    def up(on_progress: OnProgress) -> None:
+        if rig.stack.values.get(RELEASE_STEP) == "cleanup":
+            raise raised
+        real_up(on_progress)
+
+    rig.stack.up = up  # type: ignore[method-assign]
+
+
+def test_ctrl_c_during_clean_up_closes_the_release_as_promoted(rig: Rig) -> None:
+    _in_clean_up(rig, KeyboardInterrupt())
+    with pytest.raises(KeyboardInterrupt) as interrupted:
+        rig.release()
+
+    (stored,) = rig.stored()
+    assert stored["outcome"] == "promoted" and stored["promoted_at"]
+    assert "clean-up was interrupted" in stored["cause"]
+    assert "was promoted" in interrupted.value.__notes__[0]
+    assert "before any traffic moved" not in interrupted.value.__notes__[0]
+    metrics = compute([ReleaseRecord.from_json(stored)], *_window(stored))
+    assert metrics.change_failure_rate == 0.0 and metrics.unrestored == 0
+
+
+def test_a_release_killed_in_its_clean_up_is_closed_as_promoted_by_the_next(rig: Rig) -> None:
+    _in_clean_up(rig, Crash("runner lost in clean-up"))
+    with pytest.raises(Crash):
+        rig.release()
+    del rig.stack.up  # the instance's stand-in: the class's up again
+
+    rig.release(image=NEXT_IMAGE)
+
+    first = next(r for r in rig.stored() if r["image"] == IMAGE)
+    assert first["outcome"] == "promoted" and "clean-up was interrupted" in first["cause"]
+
+
+def test_an_up_that_fails_elsewhere_after_the_shift_is_a_deployment_not_an_incident(
+    rig: Rig,
+) -> None:
+    real_up = rig.stack.up
+
+    def up(on_progress: OnProgress) -> None:
+        real_up(on_progress)
+        if (
+            rig.stack.values[LIVE_COLOUR] == "green"
+            and rig.stack.values.get(RELEASE_STEP) != "cleanup"
+        ):
+            raise UpFailed("aws:cloudwatch:Dashboard dashboard: updating failed: Throttling")
+
+    rig.stack.up = up  # type: ignore[method-assign]
+    record = rig.release()
+
+    assert rig.stack.world.weights == Weights.all_on(Colour.GREEN)
+    assert record.outcome is Outcome.FAILED and record.promoted_at is not None
+    assert record.failed_at is None and "carries all traffic" in record.cause
+    metrics = compute([record], *_window(record.as_json()))
+    assert metrics.deployment_frequency_per_week > 0
+    assert metrics.change_failure_rate == 0.0 and metrics.unrestored == 0
+
+
+def test_a_split_closed_by_the_next_release_is_timed_from_its_promote(rig: Rig) -> None:
+    _die_mid_promote(rig)
+    rig.release(image=NEXT_IMAGE)
+
+    closed = next(r for r in rig.stored() if r["image"] == IMAGE)
+    promote = next(p for p in closed["phases"] if p["phase"] == "promote")
+    assert closed["failed_at"] == promote["started_at"]  # not the closing run's "now"
+
+
+def _window(stored: dict[str, Any]) -> tuple[datetime, datetime]:
+    started = datetime.fromisoformat(stored["started_at"])
+    return started - timedelta(days=1), started + timedelta(days=1)

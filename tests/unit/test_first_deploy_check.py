@@ -51,3 +51,17 @@ def test_check_flags_the_bootstrap_address_until_it_is_removed(
     assert "switchyard:clusterBootstrapCidr admits 81.2.69.142/32" in warning
     assert "pulumi config rm switchyard:clusterBootstrapCidr --stack prod" in warning
     assert bootstrap_warnings(load_settings(stack_config("prod"), "prod")) == []
+
+
+@pytest.mark.parametrize(
+    ("stack", "warned"),
+    [("prod", True), ("staging", False), ("dev", False)],  # staging names prod's set
+)
+def test_check_warns_a_stack_that_would_create_the_incident_manager_replication_set(
+    stack: str, warned: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert delivery_main(["check", "--stack", stack]) == 0
+    err = capsys.readouterr().err
+    assert ("Incident Manager has taken no new customers since 2025-11-07" in err) == warned
+    if warned:
+        assert "aws ssm-incidents list-replication-sets" in err

@@ -251,3 +251,46 @@ def test_the_chart_draws_time_to_restore_and_says_no_data_where_there_is_none(
     empty = write_chart(tmp_path / "e.png", [], compute([], SINCE, UNTIL))
     assert empty == ["lead time of a promotion", "time to restore of a change failure"]
     assert (tmp_path / "e.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_release_live_on_the_new_colour_whose_up_failed_elsewhere_is_a_deployment() -> None:
+    elsewhere = release(2, Outcome.FAILED, lead_hours=2)  # promoted_at: all traffic moved
+    elsewhere.traffic_moved = True
+    metrics = compute([elsewhere, release(3, Outcome.PROMOTED, lead_hours=4)], SINCE, UNTIL)
+
+    assert metrics.deployment_frequency_per_week == pytest.approx(0.5)  # 2 in 4 weeks
+    assert metrics.change_failure_rate == 0.0
+    assert metrics.unrestored == 0 and metrics.meets["time_to_restore_minutes"] is None
+    assert metrics.lead_time_hours == pytest.approx(3.0)
+
+
+def test_a_commit_released_again_keeps_its_first_lead_time() -> None:
+    """Staging re-releases its image on every push to develop: the commit ran at its first."""
+    first = release(1, Outcome.PROMOTED, lead_hours=2)
+    again = release(5, Outcome.PROMOTED, lead_hours=98)  # the same commit, four days later
+    other = release(6, Outcome.PROMOTED, lead_hours=4)
+    first.commit = again.commit = "a" * 40
+    other.commit = "b" * 40
+    metrics = compute([first, again, other], SINCE, UNTIL)
+
+    assert metrics.lead_time_hours == pytest.approx(3.0)  # median of 2 and 4, not of 2, 4, 98
+    assert metrics.deployment_frequency_per_week == pytest.approx(0.75)  # all three deployed
+
+
+def test_promotions_without_a_commit_time_are_named() -> None:
+    metrics = compute(
+        [release(1, Outcome.PROMOTED), release(2, Outcome.PROMOTED, lead_hours=1)], SINCE, UNTIL
+    )
+    assert metrics.no_lead_time == 1
+    assert "1 promotion(s) without a commit time (not in the median)" in metrics.lines()[2]
+    assert metrics.as_json()["promotions_without_lead_time"] == 1
+
+
+def test_a_restore_far_before_the_failure_is_of_unknown_duration_not_zero() -> None:
+    skewed = release(1, Outcome.ROLLED_BACK, restore_minutes=-10)  # clocks ten minutes apart
+    near = release(2, Outcome.ROLLED_BACK, restore_minutes=-0.5)  # within the skew: 0
+    metrics = compute([skewed, near], SINCE, UNTIL)
+
+    assert skewed.time_to_restore_seconds is None and near.time_to_restore_seconds == 0.0
+    assert metrics.untimed == 1 and metrics.time_to_restore_minutes == 0.0
+    assert metrics.meets["time_to_restore_minutes"] is None  # one of unknown duration

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pulumi.automation.events import (
@@ -26,7 +27,7 @@ from delivery.release.preview import (
     render,
     value_changes,
 )
-from delivery.release.replacement import AWS_TYPES, cfn_properties
+from delivery.release.replacement import AWS_TYPES, cfn_properties, judge
 from tests.unit.test_workflows import NAMES, jobs
 
 URN = "urn:pulumi:prod::switchyard::{type}::{name}"
@@ -376,3 +377,41 @@ def test_every_mapped_type_and_renamed_property_is_in_the_cloudformation_schema(
     for cfn_type, renames in AWS_TYPES.values():
         properties = cfn_properties(cfn_type)  # raises for an unknown type
         assert set(renames.values()) <= properties, cfn_type
+
+
+@pytest.mark.parametrize(
+    ("api_version", "kind", "changed", "replaces"),
+    [
+        ("v1", "Secret", {"data": {"k": "bmV3"}}, True),  # enableSecretMutable is false
+        ("v1", "ConfigMap", {"data": {"k": "new"}}, True),  # enableConfigMapMutable is false
+        ("v1", "ConfigMap", {"metadata": {"name": "c", "labels": {"a": "b"}}}, False),
+        ("apps/v1", "StatefulSet", {"spec": {"serviceName": "other"}}, True),
+        ("apps/v1", "Deployment", {"spec": {"replicas": 9}}, False),
+        ("v1", "Pod", {"spec": {"containers": [{"name": "web", "image": "web:2"}]}}, True),
+        ("policy/v1beta1", "PodDisruptionBudget", {"spec": {"minAvailable": 2}}, True),
+        ("policy/v1", "PodDisruptionBudget", {"spec": {"minAvailable": 2}}, False),  # no rule
+        ("storage.k8s.io/v1", "StorageClass", {"provisioner": "ebs.csi.aws.com"}, True),
+    ],
+)
+def test_kubernetes_replacements_follow_pulumi_kubernetes_force_new_table(
+    api_version: str, kind: str, changed: dict[str, Any], replaces: bool
+) -> None:
+    """provider/pkg/provider/diff.go at 94977969: forceNew by group, version and kind."""
+    old: dict[str, Any] = {
+        "apiVersion": api_version,
+        "kind": kind,
+        "metadata": {"name": "c"},
+        "data": {"k": "b2xk"},
+        "provisioner": "kubernetes.io/aws-ebs",
+        "spec": {
+            "serviceName": "web",
+            "replicas": 2,
+            "minAvailable": 1,
+            "containers": [{"name": "web", "image": "web:1"}],
+        },
+    }
+    new = {**old, **{k: {**old[k], **v} for k, v in changed.items() if isinstance(v, dict)}}
+    new.update({k: v for k, v in changed.items() if not isinstance(v, dict)})
+    judged = judge(f"kubernetes:test:{kind}", old, new)
+    assert judged.judged
+    assert bool(judged.replacing) is replaces, judged.replacing

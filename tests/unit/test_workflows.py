@@ -271,3 +271,37 @@ def test_releases_pass_the_test_listeners_host_name() -> None:
     for workflow, step in steps:
         assert step["env"]["TEST_URL"] == "${{ vars.TEST_URL }}", workflow
         assert '${TEST_URL:+--test-url "$TEST_URL"}' in step["run"], workflow
+
+
+@pytest.mark.parametrize("job", ["offline-preview", "preview"])
+@pytest.mark.parametrize("written", [True, False], ids=["comment", "no-comment"])
+def test_a_preview_job_always_leaves_a_comment_even_when_an_earlier_step_failed(
+    job: str, written: bool, tmp_path: Path
+) -> None:
+    """The fallback step runs always() before the sticky comment: a missing comment (the
+    install, the credentials or the CLI failed, the job was cancelled) becomes one that says
+    so, since the comment action fails on an empty body and would leave the last one stale."""
+    steps = jobs(NAMES["ci"])[job]["steps"]
+    names = [s.get("name", s.get("uses", "")) for s in steps]
+    fallback = steps[names.index("The comment, or why there is none")]
+    sticky = next(s for s in steps if "sticky-pull-request-comment" in s.get("uses", ""))
+    assert steps.index(fallback) < steps.index(sticky)
+    assert fallback["if"] == "always()" and sticky["if"].startswith("always()")
+    comment = tmp_path / "out" / "preview.md"
+    if written:
+        comment.parent.mkdir()
+        comment.write_text("## Pulumi preview: `prod`\n")
+    summary = tmp_path / "summary.md"
+    env = {"STACK": "prod", "COMMENT": str(comment), "RUN": "https://ci/run/1"}
+    subprocess.run(
+        ["bash", "-e", "-c", fallback["run"]],
+        env={**env, "GITHUB_STEP_SUMMARY": str(summary), "PATH": "/usr/bin:/bin"},
+        check=True,
+    )
+    text = comment.read_text()
+    assert summary.read_text() == text
+    if written:
+        assert text == "## Pulumi preview: `prod`\n"
+    else:
+        assert "`prod` did not run" in text and "https://ci/run/1" in text
+    assert fallback["env"]["COMMENT"] == sticky["with"]["path"]
