@@ -294,3 +294,19 @@ def test_a_restore_far_before_the_failure_is_of_unknown_duration_not_zero() -> N
     assert skewed.time_to_restore_seconds is None and near.time_to_restore_seconds == 0.0
     assert metrics.untimed == 1 and metrics.time_to_restore_minutes == 0.0
     assert metrics.meets["time_to_restore_minutes"] is None  # one of unknown duration
+
+
+def test_report_says_when_it_counts_several_stacks_together() -> None:
+    import argparse
+
+    from delivery.release.command import left_out
+
+    records = [release(1, Outcome.PROMOTED, stack="staging"), release(2, Outcome.ROLLED_BACK)]
+    every = argparse.Namespace(stack=None, records=Path("records"), bucket=None)
+    (said,) = left_out(records, records, every, SINCE, UNTIL)
+    assert said.startswith("counted the releases of 2 stacks together (prod, staging)")
+    assert "--stack prod" in said
+    one = argparse.Namespace(stack="prod", records=Path("records"), bucket=None)
+    assert left_out(records, records[1:], one, SINCE, UNTIL) == [
+        "left out 1 release(s) of other stacks (staging)"
+    ]
