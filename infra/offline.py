@@ -423,6 +423,15 @@ def graph(stack: str, run: Evaluation) -> dict[str, Any]:
         )
         for node in run.mocks.nodes
     }
+    # per input, the resources its value comes from: a replaced one makes that input unknown
+    by_input = {
+        urn_key(node.urn): {
+            name: sorted({urn_key(urn) for urn in urns})
+            for name, urns in node.property_dependencies.items()
+            if urns
+        }
+        for node in run.mocks.nodes
+    }
     resources = {
         f"{r.type}::{r.name}": {
             "type": r.type,
@@ -431,6 +440,7 @@ def graph(stack: str, run: Evaluation) -> dict[str, Any]:
             "protect": run.mocks.option_of(r).protect,
             "ignore_changes": list(run.mocks.option_of(r).ignore_changes),
             "dependencies": needs.get(f"{r.type}::{r.name}", []),
+            "inputDependencies": by_input.get(f"{r.type}::{r.name}", {}),
         }
         for r in run.mocks.resources
     }

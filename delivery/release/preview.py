@@ -437,8 +437,85 @@ def plan_from_graphs(
                     values=value_changes(changed, old["inputs"], new["inputs"]),
                 )
             )
+    _cascade(plan, base, head)
     plan.unjudged = sorted(unjudged)
     return plan
+
+
+class _Unknown:
+    """A value a replacement makes unknown until it is created (a new id or ARN)."""
+
+    def __repr__(self) -> str:
+        return "<unknown>"
+
+
+def _cascade(
+    plan: PreviewPlan,
+    base: Mapping[str, Mapping[str, Any]],
+    head: Mapping[str, Mapping[str, Any]],
+) -> None:
+    """A replaced resource gets a new id and ARN, so each resource whose force-new input takes
+    its value from it is replaced too (a subnet of a replaced VPC), and so on: the engine sees
+    those inputs unknown, and the provider replaces on an unknown force-new input. The mocks
+    keep every id the same, so the first pass cannot see this."""
+    changes = {f"{c.type}::{c.name}": c for c in plan.changes}
+    replaced = {k for k, c in changes.items() if c.op is OpType.REPLACE}
+    held = _dependents(base, head)
+    grew = True
+    while grew:
+        grew = False
+        for key, node in head.items():
+            if key in replaced or key not in base or base[key].get("type") != node["type"]:
+                continue
+            causes = {
+                name: sorted(set(needed) & replaced)
+                for name, needed in (node.get("inputDependencies") or {}).items()
+                if set(needed) & replaced
+            }
+            if not causes:
+                continue
+            probe = {**node["inputs"], **{name: _Unknown() for name in causes}}
+            forced = [
+                path
+                for path in judge(node["type"], node["inputs"], probe).replacing
+                if path.split(".")[0] in causes
+            ]
+            before = changes.get(key)
+            if not forced:  # its inputs still change (a new ARN): an update
+                if before is None:
+                    updated = Change(
+                        OpType.UPDATE,
+                        node["type"],
+                        node["name"],
+                        tuple(sorted(causes)),
+                        protected=bool(node["protect"]),
+                        dependents=held.get(key, 0),
+                    )
+                    plan.unchanged -= 1
+                    plan.changes.append(updated)
+                    changes[key] = updated
+                continue
+            reasons = tuple(
+                f"{path} (from replaced {', '.join(causes[path.split('.')[0]])})" for path in forced
+            )
+            cascaded = Change(
+                OpType.REPLACE,
+                node["type"],
+                node["name"],
+                tuple(sorted({*(before.properties if before else ()), *causes})),
+                (*(before.replace_keys if before else ()), *reasons),
+                bool(node["protect"]),
+                dependents=held.get(key, 0),
+                values=before.values if before else (),
+            )
+            if before is None:
+                plan.unchanged -= 1
+                plan.changes.append(cascaded)
+            else:
+                plan.changes[plan.changes.index(before)] = cascaded
+            changes[key] = cascaded
+            replaced.add(key)
+            grew = True
 
 
 def _dependents(*graphs: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:

@@ -307,6 +307,8 @@ def graph_node(
 
 VPC = "aws:ec2/vpc:Vpc"
 ALB = "aws:lb/loadBalancer:LoadBalancer"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
 
 
 @pytest.mark.parametrize(
@@ -415,3 +417,50 @@ def test_kubernetes_replacements_follow_pulumi_kubernetes_force_new_table(
     judged = judge(f"kubernetes:test:{kind}", old, new)
     assert judged.judged
     assert bool(judged.replacing) is replaces, judged.replacing
+
+
+def test_a_replacement_cascades_to_what_takes_its_id_in_a_force_new_input() -> None:
+    """The mocks keep ids the same; a real replaced VPC gets a new id, so its subnet (vpcId is
+    create-only), and the subnet's route table association after it, are replaced too, while
+    an alarm naming a replaced topic in its actions is only updated."""
+    vpc_key, subnet_key = f"{VPC}::network-vpc", "aws:ec2/subnet:Subnet::network-private-0"
+    association = f"{ASSOCIATION}::network-private-0"
+    topic, alarm = "aws:sns/topic:Topic::alerting-critical", f"{ALARM}::alarms-5xx"
+
+    def graph(cidr: str, topic_name: str) -> dict[str, dict[str, Any]]:
+        return {
+            vpc_key: graph_node("network-vpc", VPC, cidrBlock=cidr),
+            subnet_key: {
+                **graph_node("network-private-0", "aws:ec2/subnet:Subnet", vpcId="vpc-1"),
+                "inputDependencies": {"vpcId": [vpc_key]},
+            },
+            association: {
+                **graph_node("network-private-0", ASSOCIATION, subnetId="subnet-1"),
+                "inputDependencies": {"subnetId": [subnet_key]},
+            },
+            topic: {
+                **graph_node("alerting-critical", "aws:sns/topic:Topic"),
+                "inputs": {"name": topic_name},
+            },
+            alarm: {
+                **graph_node("alarms-5xx", ALARM, alarmActions=["arn:topic"]),
+                "inputDependencies": {"alarmActions": [topic]},
+            },
+        }
+
+    plan = plan_from_graphs("prod", graph("10.0.0.0/16", "a"), graph("10.1.0.0/16", "b"), "offline")
+    ops = {(c.type.rsplit(":", 1)[-1], c.name): (c.op, c.replace_keys) for c in plan.changes}
+    assert ops == {
+        ("Vpc", "network-vpc"): (OpType.REPLACE, ("cidrBlock",)),
+        ("Topic", "alerting-critical"): (OpType.REPLACE, ("name",)),
+        ("Subnet", "network-private-0"): (
+            OpType.REPLACE,
+            (f"vpcId (from replaced {vpc_key})",),
+        ),
+        ("RouteTableAssociation", "network-private-0"): (
+            OpType.REPLACE,
+            (f"subnetId (from replaced {subnet_key})",),
+        ),
+        ("MetricAlarm", "alarms-5xx"): (OpType.UPDATE, ()),
+    }
+    assert plan.unchanged == 0
