@@ -57,6 +57,10 @@ class IncidentResponse(pulumi.ComponentResource):
             after_set = pulumi.ResourceOptions(parent=self, depends_on=[self.replication_set])
         # Contacts, like response plans, need the account's replication set first (pulumi-aws
         # ssmcontacts.Contact docs: "depends_on" the replication set).
+        # Each channel's ARN and activation: pulumi-aws creates channels with activation deferred
+        # (terraform-provider-aws contact_channel.go: DeferActivation true), so AWS sends no code
+        # until `aws ssm-contacts send-activation-code` asks, and engages none until activated.
+        self.channels: dict[str, aws.ssmcontacts.ContactChannel] = {}
         people = {c.name: self._person(name, prefix, c, after_set) for c in settings.contacts}
         self.escalations: dict[Tier, aws.ssmcontacts.Contact] = {}
         self.response_plans: dict[Tier, aws.ssmincidents.ResponsePlan] = {}
@@ -115,8 +119,17 @@ class IncidentResponse(pulumi.ComponentResource):
             {
                 "responsePlanArns": {t.value: arn for t, arn in self.plan_arns.items()},
                 "escalationArns": {t.value: c.arn for t, c in self.escalations.items()},
+                "contactChannels": self.channel_outputs,
             }
         )
+
+    @property
+    def channel_outputs(self) -> dict[str, dict[str, pulumi.Output[str]]]:
+        """Per channel, its ARN and whether AWS may engage it yet (ACTIVATED, NOT_ACTIVATED)."""
+        return {
+            name: {"arn": c.arn, "activationStatus": c.activation_status}
+            for name, c in self.channels.items()
+        }
 
     def _person(
         self, name: str, prefix: str, contact: Contact, after_set: pulumi.ResourceOptions
@@ -142,6 +155,8 @@ class IncidentResponse(pulumi.ComponentResource):
             )
             for index, channel in enumerate(contact.channels)
         ]
+        for index, (channel, made) in enumerate(zip(contact.channels, channels, strict=True)):
+            self.channels[f"{contact.name} {channel.type.lower()} {index}"] = made
         aws.ssmcontacts.Plan(
             f"{name}-contact-{contact.name}",
             contact_id=person.arn,

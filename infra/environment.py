@@ -312,6 +312,7 @@ def build_environment(
         "secretsReadPolicyArn": secrets.read_policy.arn,
         "alertTopicArns": {t.value: topic.arn for t, topic in alerting.topics.items()},
         "responsePlanArns": {t.value: arn for t, arn in incidents.plan_arns.items()},
+        "contactChannels": incidents.channel_outputs,
         "burnRateAlarms": {slug: c.alarm_name for slug, c in budget.composites.items()},
         "availabilitySlo": settings.slo.availability_percent,
         "ciRoleArns": {kind: role.arn for kind, role in ci.roles.items()},

@@ -173,6 +173,15 @@ def _outputs(type_: str, name: str, inputs: dict[str, Any], region: str) -> dict
         extra = {"arn": f"arn:aws:ssm-incidents::{ACCOUNT}:response-plan/{inputs.get('name')}"}
     elif type_ == "aws:ssmcontacts/contact:Contact":
         extra = {"arn": f"arn:aws:ssm-contacts:{region}:{ACCOUNT}:contact/{inputs.get('alias')}"}
+    elif type_ == "aws:ssmcontacts/contactChannel:ContactChannel":
+        # contact-channel/<contact alias>/<id> (botocore ssm-contacts examples-1.json); created
+        # with activation deferred (terraform-provider-aws contact_channel.go), so not activated.
+        alias = str(inputs.get("contactId", "")).rsplit("/", 1)[-1]
+        channel = f"contact-channel/{alias}/{_key_id(name)}"
+        extra = {
+            "arn": f"arn:aws:ssm-contacts:{region}:{ACCOUNT}:{channel}",
+            "activationStatus": "NOT_ACTIVATED",
+        }
     elif type_ == "aws:ec2/launchTemplate:LaunchTemplate":
         extra["latestVersion"] = 1
     elif type_ == "pulumi-python:dynamic:Resource":

@@ -222,3 +222,22 @@ def test_the_dashboard_shows_the_budget_left_over_the_slo_period(
     assert props["start"] == f"-P{settings.slo.period_days}D"
     expression = props["metrics"][-1][0]["expression"]
     assert f"/ {settings.slo.error_budget:g}" in expression
+
+
+def test_every_contact_channel_is_exported_with_its_activation_status(
+    stack: tuple[Settings, Evaluation],
+) -> None:
+    """pulumi-aws creates channels with activation deferred: the operator activates each one
+    (README), and the output says which still wait."""
+    settings, run = stack
+    exported = run.exports.get("contactChannels") or {}
+    expected = {
+        f"{person.name} {channel.type.lower()} {index}"
+        for person in (settings.incidents.contacts if settings.incidents.enabled else ())
+        for index, channel in enumerate(person.channels)
+    }
+    assert set(exported) == expected
+    for channel in exported.values():
+        assert channel["arn"].startswith(f"arn:aws:ssm-contacts:{settings.region}:")
+        assert ":contact-channel/" in channel["arn"]
+        assert channel["activationStatus"] == "NOT_ACTIVATED"  # until the operator activates
