@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from delivery.config.model import Colour, Settings
+from delivery.config.model import Colour, Settings, TrafficPolicy
 from delivery.cutover.aws import ApiCalls, AwsClients, aws_cutover
 from delivery.cutover.engine import Cutover
 from delivery.cutover.errors import ListenerDrift, RollbackFailed, RolledBack, ShiftRefused
@@ -121,6 +121,14 @@ def _rounded(value: float | None, digits: int) -> float | None:
     return None if value is None else round(value, digits)
 
 
+def fault_delay(scenario: Scenario, policy: TrafficPolicy) -> float:
+    """Policy seconds from the step to the fault: ``fault_at`` of the bake, moved to halfway
+    between two polls. A real fault falls anywhere between polls, half a poll before the next
+    on average; one on a poll's instant would show a best-case reaction of milliseconds."""
+    poll = policy.poll_seconds
+    return (scenario.fault_at * policy.bake_seconds // poll) * poll + poll / 2
+
+
 class _AlarmDriver:
     """Puts the scenario's alarm into its states on a timer, like CloudWatch would."""
 
@@ -230,7 +238,7 @@ def run_scenario(
         if event.kind is EventKind.ROLLED_BACK:
             rolled_back_at.append(time.perf_counter())
         if event.kind is EventKind.STEP_SET and event.step == scenario.fault_step:
-            driver.start(scenario.fault_at * policy.bake_seconds, scenario, policy.poll_seconds)
+            driver.start(fault_delay(scenario, policy), scenario, policy.poll_seconds)
         if on_event:
             on_event(event)
 

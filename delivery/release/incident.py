@@ -21,7 +21,7 @@ from delivery.cutover.events import CutoverReport, Event, EventKind
 from delivery.cutover.events import Outcome as CutoverOutcome
 from delivery.errors import PortError
 from delivery.plans import escalation
-from delivery.release.record import Outcome, RecordStore, ReleaseRecord
+from delivery.release.record import Outcome, Phase, RecordStore, ReleaseRecord
 
 BEFORE_FAULT: Final = timedelta(minutes=15)  # how much of the metric before the fault to show
 AFTER_RESTORE: Final = timedelta(minutes=5)
@@ -146,11 +146,30 @@ class PostIncident:
         return _report(self.record)
 
     def _when(self, event: Event) -> str:
-        """An engine event in seconds since the cutover began, on the engine's clock: a wall
-        time would be wrong in the rehearsal, whose clock compresses every bake."""
+        """An engine event in seconds since the cutover began, on the engine's clock, and the
+        moment that is on the record's clock (the rehearsal's is policy time, as the engine's)."""
         report = self.report
         start = report.events[0].at if report and report.events else 0.0
-        return f"cutover +{event.at - start:.3f} s"
+        since = f"cutover +{event.at - start:.3f} s"
+        moment = self._moment(event)
+        return since if moment is None else f"{_iso(moment)} ({since})"
+
+    def _moment(self, event: Event) -> datetime | None:
+        """The record's moment of an engine event: the rollback's listener write is the
+        restore, so the engine's clock is pinned there; without one, to the promote's start
+        (the cutover begins in it, within the first `up`'s own seconds)."""
+        report, record = self.report, self.record
+        if report is None or not report.events:
+            return None
+        written = [e for e in report.events if e.kind is EventKind.ROLLBACK_SET]
+        promote = [p.started_at for p in record.phases if p.phase is Phase.PROMOTE]
+        if written and record.restored_at is not None:
+            moment, at = record.restored_at, written[-1].at
+        elif promote:
+            moment, at = promote[-1], report.events[0].at
+        else:
+            return None
+        return moment + timedelta(seconds=event.at - at)
 
     @property
     def time_to_detect_seconds(self) -> float | None:
@@ -167,16 +186,26 @@ class PostIncident:
         return alarm.at - steps[-1].at
 
     def timeline(self) -> list[tuple[str, str]]:
+        """Every row on the record's clock, in order: each phase where it ended (its result
+        is known then), the engine's events pinned to the record's clock."""
         record = self.record
-        rows = [
+        rows: list[tuple[datetime | None, str, str]] = [
             (
+                record.started_at,
                 _iso(record.started_at),
                 f"release {record.id} started: {record.image} to {record.target}; "
                 f"{record.source} live",
             )
         ]
         for phase in record.phases:
-            rows.append((_iso(phase.started_at), f"{phase.phase} {phase.result}: {phase.detail}"))
+            took = (phase.ended_at - phase.started_at).total_seconds()
+            rows.append(
+                (
+                    phase.ended_at,
+                    _iso(phase.ended_at),
+                    f"{phase.phase} {phase.result} after {took:.1f} s: {phase.detail}",
+                )
+            )
         report = self.report
         for event in report.events if report else ():
             if event.kind is EventKind.POLL:
@@ -184,15 +213,19 @@ class PostIncident:
             what = f"{event.kind.value}: {event.weights}"
             if event.detail:
                 what += f" ({event.detail})"
-            rows.append((self._when(event), what))
+            rows.append((self._moment(event), self._when(event), what))
         if report and report.alarm:
-            rows.append((_iso(record.failed_at), f"fault seen: {report.alarm}"))
+            rows.append((record.failed_at, _iso(record.failed_at), f"fault seen: {report.alarm}"))
         elif record.failed_at:
-            rows.append((_iso(record.failed_at), f"fault seen: {record.cause}"))
+            rows.append((record.failed_at, _iso(record.failed_at), f"fault seen: {record.cause}"))
         if record.restored_at:
-            rows.append((_iso(record.restored_at), f"restored: 100% on {record.source}"))
-        rows.append((_iso(record.ended_at), f"page: {self.page}"))
-        return rows
+            rows.append(
+                (record.restored_at, _iso(record.restored_at), f"restored: 100% on {record.source}")
+            )
+        rows.append((record.ended_at, _iso(record.ended_at), f"page: {self.page}"))
+        last = max((m for m, _, _ in rows if m is not None), default=record.started_at)
+        ordered = sorted(rows, key=lambda row: row[0] or last)  # stable: ties keep their order
+        return [(when, what) for _, when, what in ordered]
 
     def open_questions(self) -> list[str]:
         record, report = self.record, self.report

@@ -64,7 +64,7 @@ def test_the_default_story_promotes_then_rolls_back(tmp_path: Path) -> None:
     (kept,) = tmp_path.glob("post-incident-dev-fail-at-50-*.md")
     text = kept.read_text()
     assert text.startswith("# Post-incident record: release dev-")
-    assert "| cutover +" in text and "rollback-set | 100 | 0 |" in text
+    assert "(cutover +" in text and "rollback-set | 100 | 0 |" in text
     assert "dev pages nobody for critical" in text
     # the emulator left no thread behind (a transient one from an earlier test may have ended)
     assert settled_thread_count(threads_before) <= threads_before

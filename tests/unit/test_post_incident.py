@@ -94,9 +94,10 @@ def test_it_gives_the_timings_the_timeline_and_the_weights() -> None:
         "- Time to detect (step to alarm seen): 45.000 s",
         "- Time to restore (fault seen to 100% on blue): 1.500 s",
         "- Engine reaction (poll to rollback written): 0.200 s",
-        "| cutover +0.500 s | weights-set | 90 | 10 |",  # 100.5 s, the gates at 100 s
-        "| cutover +601.000 s | weights-set | 50 | 50 |",
-        "| cutover +646.200 s | rollback-set | 100 | 0 |",
+        # the engine's clock pinned where the rollback's write restored 100% on blue
+        "| 2026-11-02 10:09:15.800Z (cutover +0.500 s) | weights-set | 90 | 10 |",
+        "| 2026-11-02 10:19:16.300Z (cutover +601.000 s) | weights-set | 50 | 50 |",
+        "| 2026-11-02 10:20:01.500Z (cutover +646.200 s) | rollback-set | 100 | 0 |",
         "| 2026-11-02 10:20:00.000Z | fault seen: alarm 'switchyard-prod-green-5xx-rate' is "
         "ALARM (5xx at 7%) |",
         "| 2026-11-02 10:20:01.500Z | restored: 100% on blue |",
@@ -105,6 +106,8 @@ def test_it_gives_the_timings_the_timeline_and_the_weights() -> None:
     ):
         assert expected in text, expected
     assert "no datapoints" not in text and "has no datapoints" not in text
+    moments = [when[:24] for when, _ in document.timeline() if when[:4] == "2026"]
+    assert moments == sorted(moments)  # one clock, in order: no "failed" before its fault
 
 
 def test_what_it_cannot_know_becomes_an_open_question() -> None:
