@@ -125,9 +125,48 @@ class AlertTopics(pulumi.ComponentResource):
                 endpoint=args.webhook_urls[hook.endpoint],
                 opts=child,
             )
+        self.chat_configurations = self._chats(name, args, account)
         self.register_outputs(
             {"topicArns": {t.value: topic.arn for t, topic in self.topics.items()}}
         )
+
+    def _chats(
+        self, name: str, args: AlertTopicsArgs, account: pulumi.Output[Account]
+    ) -> list[aws.chatbot.SlackChannelConfiguration]:
+        """A Slack channel per configuration, subscribed by AWS Chatbot to the topics of the
+        tiers it hears (an SNS HTTPS subscription to a Slack incoming webhook never confirms).
+        Chatbot's channel role has no permission of its own, and the channel's guardrail is
+        read-only: nobody in the channel can act through it (AdministratorAccess otherwise)."""
+        channels = args.settings.chat_channels()
+        if not channels:
+            return []
+        child = pulumi.ResourceOptions(parent=self)
+        role = aws.iam.Role(
+            f"{name}-chatbot",
+            name_prefix=f"{args.name_prefix}-chatbot-",
+            permissions_boundary=args.permissions_boundary,
+            # Pinned to this account as every service trust here (the baseline's confused-deputy
+            # rule). The role serves commands typed in the channel, which the guardrail refuses;
+            # notifications reach the channel through Chatbot's service-linked role.
+            assume_role_policy=account.apply(lambda a: service_trust(CHATBOT, a)),
+            opts=child,
+        )
+        made = []
+        for index, ((workspace, channel), tiers) in enumerate(sorted(channels.items())):
+            made.append(
+                aws.chatbot.SlackChannelConfiguration(
+                    f"{name}-chat-{index}",
+                    configuration_name=f"{args.name_prefix}-{'-'.join(tiers)}-{index}",
+                    iam_role_arn=role.arn,
+                    slack_team_id=workspace,
+                    slack_channel_id=channel,
+                    sns_topic_arns=[self.topics[t].arn for t in tiers],
+                    guardrail_policy_arns=[CHAT_GUARDRAIL],
+                    logging_level="ERROR",
+                    opts=child,
+                )
+            )
+        return made
 
 
 def _status_group(topic_name: str, suffix: str, account: Account) -> str:
@@ -136,6 +175,8 @@ def _status_group(topic_name: str, suffix: str, account: Account) -> str:
 
 
 INCIDENT_MANAGER: Final = "ssm-incidents.amazonaws.com"
+CHATBOT: Final = "chatbot.amazonaws.com"  # the channel role's trust (AWS Chatbot's admin guide)
+CHAT_GUARDRAIL: Final = "arn:aws:iam::aws:policy/CloudWatchReadOnlyAccess"
 
 
 def _key_statements(

@@ -963,6 +963,7 @@ OPERATIONS = "ci-operations"
 # guide, "Granting a user permissions to pass a role to an AWS service"; AWSCloudTrail_FullAccess
 # conditions its PassRole on cloudtrail.amazonaws.com).
 PASSED_TO: Final = (
+    "chatbot.amazonaws.com",
     "cloudtrail.amazonaws.com",
     "eks.amazonaws.com",
     "sns.amazonaws.com",
@@ -1054,6 +1055,28 @@ def operations_policy(account: Account, prefix: str, environment: str) -> str:
                 account.arn("ssm-incidents", "replication-set/*", region=False),
             ],
         ),
+        # AWS Chatbot: the environment's Slack channel configurations by name; creating one
+        # and reading them take no resource ARN (Service Authorization Reference, via cfn-lint's
+        # Policies.json: chat-configuration/<type>/<name>).
+        _allow(
+            "ManageThisEnvironmentsChatChannels",
+            [
+                "chatbot:UpdateSlackChannelConfiguration",
+                "chatbot:DeleteSlackChannelConfiguration",
+                "chatbot:TagResource",
+                "chatbot:UntagResource",
+            ],
+            account.arn("chatbot", f"chat-configuration/slack-channel/{named}", region=False),
+        ),
+        _allow(
+            "CreateAndReadChatChannels",
+            [
+                "chatbot:CreateSlackChannelConfiguration",
+                "chatbot:DescribeSlackChannelConfigurations",
+                "chatbot:ListTagsForResource",
+            ],
+            "*",
+        ),
         _allow(
             "CreateResponsePlansAndTheReplicationSet",
             [
@@ -1104,6 +1127,7 @@ LINKED_SERVICES: Final = (
     "elasticloadbalancing.amazonaws.com",
     "autoscaling.amazonaws.com",
     "ssm-incidents.amazonaws.com",
+    "management.chatbot.amazonaws.com",  # AWSServiceRoleForAWSChatbot, made at the first channel
 )
 GUARDED_KEYS: Final = ("audit", "alerting", "eks-logs", "flow-logs", "waf-logs")
 TAGGING: Final = ("ec2:CreateTags", "ec2:DeleteTags", "kms:TagResource", "kms:UntagResource")

@@ -34,6 +34,9 @@ class IncidentResponseArgs:
     name_prefix: str
     region: str
     topic_arns: Mapping[Tier, pulumi.Input[str]]
+    # Tiers whose topic AWS Chatbot posts to Slack: a response plan names it as its chat
+    # channel, so the incident's updates reach the channel too.
+    chat_tiers: frozenset[Tier] = frozenset()
 
 
 class IncidentResponse(pulumi.ComponentResource):
@@ -110,6 +113,7 @@ class IncidentResponse(pulumi.ComponentResource):
                     ],
                 ),
                 engagements=[escalation.arn],
+                chat_channels=[args.topic_arns[tier]] if tier in args.chat_tiers else None,
                 opts=after_set,
             )
         self.plan_arns: dict[Tier, pulumi.Output[str]] = {

@@ -102,7 +102,13 @@ def build_environment(
     topic_arns = {tier: topic.arn for tier, topic in alerting.topics.items()}
     incidents = IncidentResponse(
         "incidents",
-        IncidentResponseArgs(settings.incidents, prefix, settings.region, topic_arns),
+        IncidentResponseArgs(
+            settings.incidents,
+            prefix,
+            settings.region,
+            topic_arns,
+            frozenset(chat.tier for chat in settings.alerting.chats),
+        ),
         on_aws,
     )
     alb = WeightedAlb(

@@ -39,6 +39,9 @@ def _documentation_range(text: str) -> ipaddress.IPv4Network | None:
     return next((d for d in DOCUMENTATION_RANGES if net.overlaps(d)), None)
 
 
+EXAMPLE_SLACK_WORKSPACE: Final = "T0EXAMPLE1"  # the committed stack files' Slack workspace
+
+
 def example_value_warnings(config: Mapping[str, Any]) -> list[str]:
     """Each key of a stack file that still holds a committed example, with what to put there."""
     found = []
@@ -59,6 +62,12 @@ def example_value_warnings(config: Mapping[str, Any]) -> list[str]:
             found.append(
                 f"{key} lists documentation addresses ({', '.join(ranges)}, RFC 5737) that no "
                 "client connects from: list your runners' or VPN's real egress ranges"
+            )
+        if any(EXAMPLE_SLACK_WORKSPACE in t for t in texts):
+            found.append(
+                f"{key} names the example Slack workspace {EXAMPLE_SLACK_WORKSPACE}: put your "
+                "workspace's and channels' ids there (Slack shows them under the channel's "
+                "details; authorise the workspace in the AWS Chatbot console first)"
             )
         if any(_EXAMPLE_DOMAIN.search(t) for t in texts):
             found.append(

@@ -371,8 +371,18 @@ ALERTING: Final = (
     array(
         "alertWebhooks",
         "string",
-        "HTTPS (chat, paging) subscriptions as '<tier>:<key>', where <key> names the entry of "
-        "the secret `secretValues` that holds the URL, so the URL stays encrypted.",
+        "HTTPS subscriptions as '<tier>:<key>', where <key> names the entry of the secret "
+        "`secretValues` that holds the URL, so the URL stays encrypted. Only endpoints that "
+        "confirm an SNS subscription (PagerDuty's CloudWatch integration URL); a Slack "
+        "incoming webhook never does: use alertChatChannels.",
+        optional=True,
+    ),
+    array(
+        "alertChatChannels",
+        "string",
+        "Slack channels AWS Chatbot posts a tier's notices (and its incidents' updates) to, as "
+        "'<tier>:slack:<workspace id>/<channel id>'; the workspace is authorised with AWS "
+        "Chatbot once, in its console.",
         optional=True,
     ),
 )

@@ -212,9 +212,27 @@ class Subscription:
 
 
 @dataclass(frozen=True)
+class ChatChannel:
+    """A Slack channel that AWS Chatbot posts a tier's notices to (its workspace authorised
+    with Chatbot once, in the console)."""
+
+    tier: Tier
+    workspace: str  # the Slack workspace (team) id, T...
+    channel: str  # the Slack channel id, C... (public) or G... (private)
+
+
+@dataclass(frozen=True)
 class AlertingSettings:
     emails: tuple[Subscription, ...]
     webhooks: tuple[Subscription, ...]
+    chats: tuple[ChatChannel, ...] = ()
+
+    def chat_channels(self) -> dict[tuple[str, str], tuple[Tier, ...]]:
+        """Each Slack channel, with the tiers it hears, in tier order."""
+        heard: dict[tuple[str, str], list[Tier]] = {}
+        for chat in self.chats:
+            heard.setdefault((chat.workspace, chat.channel), []).append(chat.tier)
+        return {where: tuple(t for t in Tier if t in tiers) for where, tiers in heard.items()}
 
 
 class ChannelType(StrEnum):

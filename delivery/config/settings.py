@@ -40,6 +40,7 @@ from delivery.config.model import (
     AlbSettings,
     AlertingSettings,
     BaselineSource,
+    ChatChannel,
     Colour,
     Environment,
     HealthCheck,
@@ -381,6 +382,40 @@ def _read_subscriptions(reader: ConfigReader, name: str, email: bool) -> tuple[S
     return tuple(found)
 
 
+# Slack's ids: a workspace (team) T..., a channel C... (public) or G... (private), upper-case
+# letters and digits (AWS Chatbot's SlackTeamId and SlackChannelId: 1-256 characters, the ids
+# Slack shows under a channel's details).
+_SLACK_WORKSPACE = re.compile(r"T[A-Z0-9]{8,20}", re.ASCII)
+_SLACK_CHANNEL = re.compile(r"[CG][A-Z0-9]{8,20}", re.ASCII)
+
+
+def _read_chats(reader: ConfigReader) -> tuple[ChatChannel, ...]:
+    found = []
+    for item in reader.listing("alertChatChannels") or []:
+        tier_text, _, rest = str(item).partition(":")
+        kind, _, where = rest.partition(":")
+        workspace, _, channel = where.partition("/")
+        tiers = [t for t in Tier if t.value == tier_text]
+        if (
+            not tiers
+            or kind != "slack"
+            or not _SLACK_WORKSPACE.fullmatch(workspace)
+            or not _SLACK_CHANNEL.fullmatch(channel)
+        ):
+            reader.fail(
+                "alertChatChannels",
+                f"entries must be '<tier>:slack:<workspace id>/<channel id>' with tier one of "
+                f"{', '.join(Tier)}, the workspace id T... and the channel id C... or G... as "
+                f"Slack shows them (e.g. 'critical:slack:T0123ABCDE/C0456FGHIJ'), got "
+                f"{shown(item)}",
+            )
+            continue
+        found.append(ChatChannel(tiers[0], workspace, channel))
+    if len(set(found)) != len(found):
+        reader.fail("alertChatChannels", "must not repeat an entry")
+    return tuple(found)
+
+
 def _read_secrets(reader: ConfigReader, region: str | None) -> SecretsSettings | None:
     names = reader.listing("secretNames")
     if names is not None:
@@ -599,6 +634,7 @@ def load_settings(raw: Mapping[str, Any], stack: str) -> Settings:
     alerting = AlertingSettings(
         _read_subscriptions(reader, "alertEmails", email=True),
         _read_subscriptions(reader, "alertWebhooks", email=False),
+        _read_chats(reader),
     )
     incidents = read_incidents(reader, environment)
     slo = read_slo(reader)

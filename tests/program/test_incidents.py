@@ -241,3 +241,39 @@ def test_every_contact_channel_is_exported_with_its_activation_status(
         assert channel["arn"].startswith(f"arn:aws:ssm-contacts:{settings.region}:")
         assert ":contact-channel/" in channel["arn"]
         assert channel["activationStatus"] == "NOT_ACTIVATED"  # until the operator activates
+
+
+CHAT = "aws:chatbot/slackChannelConfiguration:SlackChannelConfiguration"
+
+
+def test_each_slack_channel_hears_its_tiers_through_chatbot_which_may_do_nothing(
+    stack: tuple[Settings, Evaluation],
+) -> None:
+    """An SNS HTTPS subscription to a Slack webhook never confirms: AWS Chatbot subscribes to
+    the tier topics instead, and a paging tier's response plan names its topic as the incident's
+    chat channel. The channel's guardrail is read-only (AdministratorAccess when unset)."""
+    settings, run = stack
+    configurations = run.mocks.of_type(CHAT)
+    channels = settings.alerting.chat_channels()
+    assert len(configurations) == len(channels)
+    for made in configurations:
+        inputs = made.inputs
+        tiers = channels[(inputs["slackTeamId"], inputs["slackChannelId"])]
+        assert inputs["snsTopicArns"] == [topic_arn(run, t) for t in tiers]
+        assert inputs["guardrailPolicyArns"] == ["arn:aws:iam::aws:policy/CloudWatchReadOnlyAccess"]
+        assert inputs["loggingLevel"] == "ERROR"
+    if configurations:
+        role = run.mocks.named("alerting-chatbot", "aws:iam/role:Role")
+        trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+        assert [s["Principal"] for s in trust] == [{"Service": "chatbot.amazonaws.com"}]
+        assert role.inputs["permissionsBoundary"]
+        assert not [
+            r
+            for r in run.mocks.of_type("aws:iam/rolePolicy:RolePolicy")
+            if r.inputs["role"] == role.outputs.get("id")
+        ]
+    chatting = {c.tier for c in settings.alerting.chats}
+    for plan in run.mocks.of_type(RESPONSE_PLAN):
+        tier = Tier(plan.inputs["name"].rsplit("-", 1)[1])
+        expected = [topic_arn(run, tier)] if tier in chatting else None
+        assert plan.inputs.get("chatChannels") == expected, tier

@@ -33,13 +33,13 @@ def test_a_bad_configuration_prints_its_message_only_and_registers_nothing() -> 
 
 
 def test_missing_secret_values_print_cleanly_with_the_command() -> None:
-    partial = {k: v for k, v in SECRET_VALUES.items() if k != "chat-webhook"}
-    run = run_as_language_host("staging", secrets=partial)
+    partial = {k: v for k, v in SECRET_VALUES.items() if k != "pager-webhook"}
+    run = run_as_language_host("prod", secrets=partial)
     (message,) = run.errors
     assert "Traceback" not in message
     assert (
-        "switchyard:secretValues.chat-webhook: is missing; set it with `pulumi config set "
-        "--secret --path 'switchyard:secretValues.chat-webhook' <value>`"
+        "switchyard:secretValues.pager-webhook: is missing; set it with `pulumi config set "
+        "--secret --path 'switchyard:secretValues.pager-webhook' <value>`"
     ) in message
     assert run.mocks.resources == []
 

@@ -166,8 +166,8 @@ def test_the_read_policy_limit_says_how_many_names_fit() -> None:
 
 
 def test_a_committed_stack_file_without_secret_values_lists_what_is_to_be_set() -> None:
-    judged = stack_secret_values("staging", load_stack("staging"))
-    assert judged.missing == ("database-password", "api-signing-key", "chat-webhook")
+    judged = stack_secret_values("prod", load_stack("prod"))
+    assert judged.missing == ("database-password", "api-signing-key", "pager-webhook")
     assert judged.warnings()[0] == (
         "switchyard:secretValues.database-password is still to be set: pulumi config set "
         "--secret --path 'switchyard:secretValues.database-password' <value>"
@@ -181,22 +181,22 @@ def test_check_warns_about_values_still_to_be_set(capsys: pytest.CaptureFixture[
 
 
 def test_a_plain_text_entry_beside_encrypted_ones_is_rejected_without_its_value() -> None:
-    settings = load_stack("staging")
+    settings = load_stack("prod")
     config = {
         **GOOD,
         "switchyard:secretValues": {
             "database-password": SECURE,
             "api-signing-key": SECURE,
-            "chat-webhook": "https://chat.example.com/hooks/T0/sEcReT",
+            "pager-webhook": "https://events.pagerduty.example.com/integration/sEcReT/enqueue",
         },
     }
     judged = judge_secret_values(config, settings)
     (problem,) = judged.problems
-    assert problem.key == "switchyard:secretValues.chat-webhook"
-    assert "pulumi config set --secret --path 'switchyard:secretValues.chat-webhook'" in (
+    assert problem.key == "switchyard:secretValues.pager-webhook"
+    assert "pulumi config set --secret --path 'switchyard:secretValues.pager-webhook'" in (
         problem.reason
     )
-    assert "sEcReT" not in str(problem) and "chat.example.com" not in str(problem)
+    assert "sEcReT" not in str(problem) and "pagerduty.example.com" not in str(problem)
     assert judged.missing == ()
 
 

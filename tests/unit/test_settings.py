@@ -13,6 +13,7 @@ from delivery.config.keys import DECLARED, schema
 from delivery.config.model import (
     PROJECT,
     BaselineSource,
+    ChatChannel,
     Colour,
     InsufficientData,
     NatLayout,
@@ -44,6 +45,7 @@ OPTIONAL = {
     "sloPeriodDays",
     "alertEmails",
     "alertWebhooks",
+    "alertChatChannels",
     "secretNames",
     "rotationLambdaArn",
     "clusterPublicAccessCidrs",
@@ -98,10 +100,9 @@ def test_a_good_mapping_becomes_frozen_typed_settings() -> None:
     assert settings.network.nat is NatLayout.PER_ZONE
     assert str(settings.network.cidr) == "10.20.0.0/16"
     assert settings.alb.deletion_protection is False
-    assert [(s.tier, s.endpoint) for s in settings.alerting.webhooks] == [
-        (Tier.CRITICAL, "chat-webhook")
-    ]
-    assert settings.secret_value_keys == ("database-password", "api-signing-key", "chat-webhook")
+    assert settings.alerting.webhooks == ()
+    assert settings.alerting.chats == (ChatChannel(Tier.CRITICAL, "T0EXAMPLE1", "C0STAGING1"),)
+    assert settings.secret_value_keys == ("database-password", "api-signing-key")
     assert settings.tags == {
         "environment": "staging",
         "project": "switchyard",
@@ -318,7 +319,7 @@ NEWLINE_SENSITIVE = (
     "switchyard:clusterAdminRoleArns",
     "switchyard:nodeInstanceTypes",
     "switchyard:alertEmails",
-    "switchyard:alertWebhooks",
+    "switchyard:alertChatChannels",
     "switchyard:secretNames",
     "switchyard:smokeChecks",
 )
