@@ -13,7 +13,7 @@ REHEARSE_STAMP := $(VENV)/.rehearse
 UV := $(BIN)/uv
 # uv (pinned in constraints.txt) installs the rest: it resolves, downloads and unpacks in parallel,
 # and shows its progress. `make rehearse` installs only what the rehearsal needs; `make test` the
-# extras for the offline preview and the development tools as well.
+# development tools as well.
 INSTALL := $(UV) pip install --python $(BIN)/python -c constraints.txt
 
 $(UV):
@@ -25,7 +25,7 @@ $(REHEARSE_STAMP): pyproject.toml constraints.txt | $(UV)
 	touch $(REHEARSE_STAMP)
 
 $(STAMP): pyproject.toml constraints.txt | $(UV)
-	$(INSTALL) -e '.[rehearse,preview,dev]'
+	$(INSTALL) -e '.[rehearse,dev]'
 	touch $(STAMP) $(REHEARSE_STAMP)
 
 help:  ## this list: each target and what it does
@@ -79,7 +79,7 @@ schema: $(STAMP)  ## rewrite Pulumi.yaml's config schema from the key declaratio
 
 lock:  ## re-resolve the newest allowed versions into constraints.txt
 	rm -rf $(VENV).lock && $(PYTHON) -m venv $(VENV).lock
-	$(VENV).lock/bin/pip install --quiet uv -e '.[rehearse,preview,dev]'
+	$(VENV).lock/bin/pip install --quiet uv -e '.[rehearse,dev]'
 	{ echo "# Exact versions for reproducible installs and derandomized property tests; refresh with 'make lock'."; \
 	  $(VENV).lock/bin/pip freeze --exclude-editable; } > constraints.txt
 	rm -rf $(VENV).lock

@@ -39,8 +39,8 @@ DESCRIPTION = """\
 Switchyard's delivery tools. They read the same stack files
 (Pulumi.<stack>.yaml) as `pulumi up`, through one validated configuration
 model. `rehearse`, `release --rehearse` and `report --chart` need the
-rehearse extra, `preview --offline` the preview extra; make rehearse installs
-the first: pip install -c constraints.txt -e '.[rehearse]'
+rehearse extra (make rehearse installs it):
+pip install -c constraints.txt -e '.[rehearse]'
 
   check     validate a stack file; print its cutover plan and reaction budgets
   rehearse  the real cutover engine against an embedded AWS emulator

@@ -20,7 +20,6 @@ from delivery.errors import Unavailable
 # [project.optional-dependencies]; tests/unit/test_packaging.py holds the two to each other).
 EXTRAS: Final[Mapping[str, frozenset[str]]] = {
     "rehearse": frozenset({"moto", "rich", "matplotlib"}),
-    "preview": frozenset({"cfnlint"}),
 }
 
 
@@ -35,8 +34,6 @@ def needed(args: argparse.Namespace) -> tuple[str, ...]:
         return ("rehearse",)
     if command == "report" and args.chart is not None:
         return ("rehearse",)  # the chart is matplotlib's
-    if command == "preview" and args.offline:
-        return ("preview",)
     return ()
 
 

@@ -367,11 +367,13 @@ def _offline_note(plan: PreviewPlan) -> list[str]:
     return [
         "> [!NOTE]",
         "> Offline: the program under Pulumi's mocks, without the provider. Replacements are "
-        "judged from the CloudFormation schemas' create-only properties (cfn-lint) and "
-        "pulumi-kubernetes' replace-on-change fields; pulumi-aws follows the Terraform "
-        "provider, which can differ. Not known offline: the live state (drift, changes made "
-        "by hand), values the provider computes (ids, ARNs are mocks here), and whether a "
-        f"change of these types replaces: {unjudged}. The real preview is authoritative.",
+        "judged from the Terraform AWS provider's ForceNew inputs (which pulumi-aws follows) "
+        "and pulumi-kubernetes' replace-on-change fields, and cascade to what takes a replaced "
+        "resource's id. Not known offline: the live state (drift, changes made by hand), "
+        "values the provider computes (ids, ARNs are mocks here), package upgrades (both "
+        "trees ran with this checkout's packages), fields the Kubernetes API server calls "
+        f"immutable, and whether a change of these types replaces: {unjudged}. The real "
+        "preview is authoritative.",
         "",
     ]
 

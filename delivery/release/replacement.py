@@ -1,9 +1,10 @@
 """Which changed inputs force a new resource, judged without a provider: the offline preview.
 
-AWS resources: the create-only properties of their CloudFormation resource schemas, as cfn-lint
-ships them (``cfnlint.schema``), under the CloudFormation type and property names that
-``AWS_TYPES`` maps the Pulumi ones to. pulumi-aws decides by the Terraform provider's ForceNew,
-which mostly agrees and sometimes does not: the real preview is authoritative.
+AWS resources: pulumi-aws bridges the Terraform AWS provider, which replaces a resource when an
+input marked ForceNew (or RequiresReplace) changes. ``terraform_force_new.json`` holds, per
+Pulumi type, every top-level input of the Terraform resource with whether it forces a new one,
+the nested inputs that do, and those that do only in some cases ("conditional", with why: a
+CustomizeDiff), read from hashicorp/terraform-provider-aws (its "source" names the commits).
 
 Kubernetes objects: the fields pulumi-kubernetes replaces on (``forceNewProperties`` in its
 provider/pkg/provider/diff.go): ``.metadata.name`` and ``.metadata.namespace`` of every object,
@@ -12,78 +13,23 @@ and per kind the fields below. A type with no rule is "not judged", never "an up
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
+from importlib import resources
 from typing import Any, Final
 
-# Pulumi type -> (CloudFormation type, {Pulumi input: CloudFormation property} where the
-# names are not the same words; the rest are the Pulumi name with its first letter raised).
-AWS_TYPES: Final[Mapping[str, tuple[str, Mapping[str, str]]]] = {
-    "aws:ec2/vpc:Vpc": ("AWS::EC2::VPC", {}),
-    "aws:ec2/subnet:Subnet": ("AWS::EC2::Subnet", {}),
-    "aws:ec2/eip:Eip": ("AWS::EC2::EIP", {}),
-    "aws:ec2/natGateway:NatGateway": ("AWS::EC2::NatGateway", {"privateIp": "PrivateIpAddress"}),
-    "aws:ec2/routeTable:RouteTable": ("AWS::EC2::RouteTable", {}),
-    "aws:ec2/route:Route": ("AWS::EC2::Route", {}),
-    "aws:ec2/routeTableAssociation:RouteTableAssociation": (
-        "AWS::EC2::SubnetRouteTableAssociation",
-        {},
-    ),
-    "aws:ec2/internetGateway:InternetGateway": ("AWS::EC2::InternetGateway", {}),
-    "aws:ec2/securityGroup:SecurityGroup": (
-        "AWS::EC2::SecurityGroup",
-        {"name": "GroupName", "description": "GroupDescription"},
-    ),
-    "aws:ec2/launchTemplate:LaunchTemplate": (
-        "AWS::EC2::LaunchTemplate",
-        {"name": "LaunchTemplateName"},
-    ),
-    "aws:ec2/flowLog:FlowLog": (
-        "AWS::EC2::FlowLog",
-        {"vpcId": "ResourceId", "iamRoleArn": "DeliverLogsPermissionArn"},
-    ),
-    "aws:eks/cluster:Cluster": ("AWS::EKS::Cluster", {}),
-    "aws:eks/nodeGroup:NodeGroup": (
-        "AWS::EKS::Nodegroup",
-        {"nodeGroupName": "NodegroupName", "nodeRoleArn": "NodeRole", "subnetIds": "Subnets"},
-    ),
-    "aws:eks/addon:Addon": ("AWS::EKS::Addon", {}),
-    "aws:eks/accessEntry:AccessEntry": ("AWS::EKS::AccessEntry", {}),
-    "aws:lb/loadBalancer:LoadBalancer": (
-        "AWS::ElasticLoadBalancingV2::LoadBalancer",
-        {"loadBalancerType": "Type", "internal": "Scheme"},
-    ),
-    "aws:lb/targetGroup:TargetGroup": ("AWS::ElasticLoadBalancingV2::TargetGroup", {}),
-    "aws:lb/listener:Listener": (
-        "AWS::ElasticLoadBalancingV2::Listener",
-        {"loadBalancerArn": "LoadBalancerArn"},
-    ),
-    "aws:s3/bucket:Bucket": (
-        "AWS::S3::Bucket",
-        {"bucket": "BucketName", "bucketPrefix": "BucketNamePrefix"},
-    ),
-    "aws:sns/topic:Topic": ("AWS::SNS::Topic", {"name": "TopicName"}),
-    "aws:sns/topicSubscription:TopicSubscription": (
-        "AWS::SNS::Subscription",
-        {"topic": "TopicArn"},
-    ),
-    "aws:cloudwatch/metricAlarm:MetricAlarm": ("AWS::CloudWatch::Alarm", {"name": "AlarmName"}),
-    "aws:cloudwatch/compositeAlarm:CompositeAlarm": ("AWS::CloudWatch::CompositeAlarm", {}),
-    "aws:cloudwatch/logGroup:LogGroup": ("AWS::Logs::LogGroup", {"name": "LogGroupName"}),
-    "aws:cloudwatch/dashboard:Dashboard": ("AWS::CloudWatch::Dashboard", {}),
-    "aws:kms/key:Key": ("AWS::KMS::Key", {}),
-    "aws:kms/alias:Alias": ("AWS::KMS::Alias", {"name": "AliasName"}),
-    "aws:iam/role:Role": ("AWS::IAM::Role", {"name": "RoleName"}),
-    "aws:iam/policy:Policy": ("AWS::IAM::ManagedPolicy", {"name": "ManagedPolicyName"}),
-    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": ("AWS::IAM::OIDCProvider", {}),
-    "aws:secretsmanager/secret:Secret": ("AWS::SecretsManager::Secret", {}),
-    "aws:cloudtrail/trail:Trail": ("AWS::CloudTrail::Trail", {"name": "TrailName"}),
-    "aws:wafv2/webAcl:WebAcl": ("AWS::WAFv2::WebACL", {}),
-    "aws:ssmcontacts/contact:Contact": ("AWS::SSMContacts::Contact", {}),
-    "aws:ssmincidents/responsePlan:ResponsePlan": ("AWS::SSMIncidents::ResponsePlan", {}),
-}
-SCHEMA_REGION: Final = "us-east-1"  # every resource type's schema is published there
+CONDITIONAL: Final = "conditional"
+
+
+@cache
+def terraform_rules() -> Mapping[str, Mapping[str, Any]]:
+    """Per Pulumi type, the Terraform resource's inputs and which force a new resource."""
+    text = (resources.files("delivery.release") / "terraform_force_new.json").read_text()
+    rules: Mapping[str, Mapping[str, Any]] = json.loads(text)["types"]
+    return rules
+
 
 # pulumi-kubernetes' forceNewProperties (provider/pkg/provider/diff.go at 94977969): by API
 # group ("" and "core" alike), version and kind; every object adds .metadata.name and
@@ -234,41 +180,44 @@ class Judgement:
 
 
 def judge(type_: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> Judgement:
-    if type_ in AWS_TYPES:
-        return Judgement(_aws_replacing(type_, old, new), True)
+    rule = terraform_rules().get(type_)
+    if rule is not None:
+        attributes = rule["attributes"]
+        # An input the table does not know (one pulumi-aws added since it was read): whether
+        # its change replaces is not known, and the type is listed as not judged.
+        known = all(
+            name in attributes or name.startswith("__") or old.get(name) == new.get(name)
+            for name in {*old, *new}
+        )
+        return Judgement(_aws_replacing(attributes, old, new), known)
     if type_.startswith(_KUBERNETES_OBJECT) and not type_.startswith(_HELM):
         return Judgement(_kubernetes_replacing(old, new), True)
     return Judgement((), False)
 
 
-def create_only(type_: str) -> tuple[tuple[str, ...], ...]:
-    """The Pulumi input paths of ``type_``'s create-only CloudFormation properties."""
-    cfn_type, renames = AWS_TYPES[type_]
-    back = {cfn: pulumi for pulumi, cfn in renames.items()}
-    paths = []
-    for pointer in _schema(cfn_type).get("createOnlyProperties", ()):
-        top, *rest = pointer.removeprefix("/properties/").split("/")
-        head = back.get(top, top[:1].lower() + top[1:])
-        paths.append((head, *(part[:1].lower() + part[1:] for part in rest)))
-    return tuple(paths)
-
-
-@cache
-def _schema(cfn_type: str) -> Mapping[str, Any]:
-    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
-
-    schema: Mapping[str, Any] = PROVIDER_SCHEMA_MANAGER.get_resource_schema(
-        SCHEMA_REGION, cfn_type
-    ).schema
-    return schema
-
-
-def cfn_properties(cfn_type: str) -> frozenset[str]:
-    return frozenset(_schema(cfn_type).get("properties", {}))
-
-
-def _aws_replacing(type_: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[str, ...]:
-    return tuple(".".join(path) for path in create_only(type_) if _at(old, path) != _at(new, path))
+def _aws_replacing(
+    attributes: Mapping[str, Mapping[str, Any]], old: Mapping[str, Any], new: Mapping[str, Any]
+) -> tuple[str, ...]:
+    """The changed inputs that force a new resource; one that may ("conditional": the provider
+    decides from both values) is named so, as offline cannot tell."""
+    replacing = []
+    for name, attribute in attributes.items():
+        if attribute.get("injected"):  # the provider's own `region`: the program never sets it
+            continue
+        changed = old.get(name) != new.get(name)
+        force = attribute.get("forceNew")
+        if changed and force is True:
+            replacing.append(name)
+        elif changed and force == CONDITIONAL:
+            replacing.append(f"{name} (may replace)")
+        for nested, may in (
+            *((n, False) for n in attribute.get("nestedForceNew", ())),
+            *((n, True) for n in attribute.get("nestedConditional", ())),
+        ):
+            path = tuple(nested.split("."))
+            if _at(old, path) != _at(new, path):
+                replacing.append(f"{nested} (may replace)" if may else nested)
+    return tuple(dict.fromkeys(replacing))
 
 
 def kubernetes_force_new(manifest: Mapping[str, Any]) -> tuple[str, ...]:

@@ -98,11 +98,6 @@ INSTALL = "pip install -c constraints.txt -e '.[{}]'"
             "matplotlib",
             "rehearse",
         ),
-        (
-            ["preview", "--stack", "dev", "--offline", "--markdown", "{tmp}/c.md"],
-            "cfnlint",
-            "preview",
-        ),
     ],
 )
 def test_a_missing_extra_is_refused_before_the_command_does_anything(

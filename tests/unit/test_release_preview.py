@@ -27,7 +27,7 @@ from delivery.release.preview import (
     render,
     value_changes,
 )
-from delivery.release.replacement import AWS_TYPES, cfn_properties, judge
+from delivery.release.replacement import judge
 from tests.unit.test_workflows import NAMES, jobs
 
 URN = "urn:pulumi:prod::switchyard::{type}::{name}"
@@ -374,11 +374,57 @@ def test_a_kubernetes_rename_replaces_and_a_replica_change_does_not() -> None:
     assert plan_from_graphs("p", base, scaled, "o").changes[0].op is OpType.UPDATE
 
 
-def test_every_mapped_type_and_renamed_property_is_in_the_cloudformation_schema() -> None:
-    """A typo in the table would silently judge nothing."""
-    for cfn_type, renames in AWS_TYPES.values():
-        properties = cfn_properties(cfn_type)  # raises for an unknown type
-        assert set(renames.values()) <= properties, cfn_type
+@pytest.mark.parametrize(
+    ("type_", "before", "after", "replacing"),
+    [
+        ("aws:kms/key:Key", {"multiRegion": False}, {"multiRegion": True}, ("multiRegion",)),
+        ("aws:kms/key:Key", {"description": "a"}, {"description": "b"}, ()),
+        (
+            "aws:s3/bucket:Bucket",
+            {"objectLockEnabled": False},
+            {"objectLockEnabled": True},
+            ("objectLockEnabled",),
+        ),
+        (
+            "aws:cloudwatch/logGroup:LogGroup",
+            {"logGroupClass": "STANDARD"},
+            {"logGroupClass": "INFREQUENT_ACCESS"},
+            ("logGroupClass",),
+        ),
+        (
+            "aws:eks/cluster:Cluster",
+            {"vpcConfig": {"subnetIds": ["a"]}},
+            {"vpcConfig": {"subnetIds": ["b"]}},
+            (),
+        ),
+        (
+            "aws:eks/cluster:Cluster",
+            {"accessConfig": {"bootstrapClusterCreatorAdminPermissions": True}},
+            {"accessConfig": {"bootstrapClusterCreatorAdminPermissions": False}},
+            ("accessConfig.bootstrapClusterCreatorAdminPermissions",),
+        ),
+        (
+            "aws:eks/cluster:Cluster",
+            {"encryptionConfig": {"resources": ["secrets"]}},
+            {},
+            ("encryptionConfig (may replace)",),
+        ),
+        (
+            "aws:lb/loadBalancer:LoadBalancer",
+            {"internal": False},
+            {"internal": True},
+            ("internal",),
+        ),
+    ],
+)
+def test_aws_replacements_follow_the_terraform_providers_force_new_inputs(
+    type_: str, before: dict[str, Any], after: dict[str, Any], replacing: tuple[str, ...]
+) -> None:
+    """pulumi-aws replaces where terraform-provider-aws marks an input ForceNew: a KMS key's
+    multiRegion (CloudFormation's schema lists no create-only property for a key at all), an
+    EKS cluster's access bootstrap, but not its subnets (updatable in place)."""
+    verdict = judge(type_, before, after)
+    assert verdict.judged and verdict.replacing == replacing
 
 
 @pytest.mark.parametrize(
