@@ -146,24 +146,30 @@ class AlertTopics(pulumi.ComponentResource):
             name_prefix=f"{args.name_prefix}-chatbot-",
             permissions_boundary=args.permissions_boundary,
             # Pinned to this account as every service trust here (the baseline's confused-deputy
-            # rule). The role serves commands typed in the channel, which the guardrail refuses;
-            # notifications reach the channel through Chatbot's service-linked role.
+            # rule); that Chatbot sends aws:SourceAccount when it assumes the role, no AWS page
+            # says. The role may do nothing: commands in the channel are refused, and alarm
+            # notifications come without the charts Chatbot would read with CloudWatch Get*.
             assume_role_policy=account.apply(lambda a: service_trust(CHATBOT, a)),
             opts=child,
         )
         made = []
-        for index, ((workspace, channel), tiers) in enumerate(sorted(channels.items())):
+        for (workspace, channel), tiers in sorted(channels.items()):
+            # Named after the channel, never its place in the list: UpdateSlackChannelConfiguration
+            # takes neither the name nor the workspace (botocore chatbot), so a change of either
+            # must replace the configuration, and a new channel must not rename another's.
             made.append(
                 aws.chatbot.SlackChannelConfiguration(
-                    f"{name}-chat-{index}",
-                    configuration_name=f"{args.name_prefix}-{'-'.join(tiers)}-{index}",
+                    f"{name}-chat-{channel.lower()}",
+                    configuration_name=f"{args.name_prefix}-{channel}",
                     iam_role_arn=role.arn,
                     slack_team_id=workspace,
                     slack_channel_id=channel,
                     sns_topic_arns=[self.topics[t].arn for t in tiers],
                     guardrail_policy_arns=[CHAT_GUARDRAIL],
                     logging_level="ERROR",
-                    opts=child,
+                    opts=pulumi.ResourceOptions(
+                        parent=self, replace_on_changes=["configurationName", "slackTeamId"]
+                    ),
                 )
             )
         return made

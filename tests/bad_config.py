@@ -131,6 +131,7 @@ BAD_VALUES: list[tuple[str, Any, str]] = [
     ("alertChatChannels", ["page:slack:T0EXAMPLE1/C0STAGING1"], "tier one of info"),
     ("alertChatChannels", ["critical:slack:t0example1/C0STAGING1"], "workspace id T..."),
     ("alertChatChannels", ["critical:slack:T0EXAMPLE1/#alerts"], "channel id C... or G..."),
+    ("alertChatChannels", ["critical:slack:T0EXAMPLE1/D0123456789"], "channel id C... or G..."),
     ("alertChatChannels", ["critical:slack:T0EXAMPLE1/C0STAGING1\n"], "channel id C..."),
     (
         "alertChatChannels",

@@ -24,8 +24,36 @@ class AlertMessage:
 
     def sns_message(self) -> str:
         """The ``Message`` for ``MessageStructure=json``: queues and functions get the JSON body,
-        every other protocol the text."""
-        return json.dumps({"default": self.text, "sqs": self.body, "lambda": self.body})
+        HTTPS subscribers (AWS Chatbot's) a Chatbot custom notification, the rest the text."""
+        return json.dumps(
+            {
+                "default": self.text,
+                "sqs": self.body,
+                "lambda": self.body,
+                "https": chat_notification(self.subject, self.text),
+            }
+        )
+
+
+# AWS Chatbot shows, of what an SNS topic carries, the events of the services it supports and
+# "custom notifications" of this shape (AWS Chatbot's guide, "Custom notifications"); a plain
+# text message it drops. Title and description within its limits (250 and 8,000 characters).
+CHAT_TITLE_LIMIT: Final = 250
+CHAT_DESCRIPTION_LIMIT: Final = 8000
+
+
+def chat_notification(subject: str, text: str) -> str:
+    return json.dumps(
+        {
+            "version": "1.0",
+            "source": "custom",
+            "content": {
+                "textType": "client-markdown",
+                "title": subject[:CHAT_TITLE_LIMIT],
+                "description": text[:CHAT_DESCRIPTION_LIMIT],
+            },
+        }
+    )
 
 
 def rollback_message(report: CutoverReport, stack: str, release: str) -> AlertMessage:

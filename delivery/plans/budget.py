@@ -136,20 +136,22 @@ REQUESTS: Final = "RequestCount"
 BUDGET_QUERIES: Final = (("target5xx", TARGET_5XX), ("elb5xx", ELB_5XX), ("requests", REQUESTS))
 
 
+# Users' requests in a window: those a target answered (the target group's RequestCount) and
+# the 5xx the load balancer answered itself (no healthy target), which never reached one.
+_ASKED: Final = "(FILL(requests, 0) + FILL(elb5xx, 0))"
+_FAILED: Final = "(FILL(target5xx, 0) + FILL(elb5xx, 0))"
+
+
 def burn_rate_expression(slo: Slo, min_requests: int = 1) -> str:
     """Metric math over one window: the rate the budget burns. A window with fewer than
     ``min_requests`` requests burns nothing: on a quiet service two 5xx in a five-minute window
-    would otherwise page (the SRE workbook's "low-traffic services"); the rollback alarms'
-    ``minRequestCount`` (requests per minute) is the floor for every window."""
-    return (
-        f"IF(requests >= {max(1, min_requests)}, (FILL(target5xx, 0) + FILL(elb5xx, 0)) / "
-        f"requests / {slo.error_budget:g}, 0)"
-    )
+    would otherwise page (the SRE workbook's "low-traffic services"). The rollback alarms'
+    ``minRequestCount`` is the floor of every window, unscaled: below a fifth of it per minute
+    the 5-minute window cannot confirm, and the 6 h / 30 min pair (critical) pages instead of
+    the 1 h / 5 min one."""
+    return f"IF({_ASKED} >= {max(1, min_requests)}, {_FAILED} / {_ASKED} / {slo.error_budget:g}, 0)"
 
 
 def budget_left_expression(slo: Slo) -> str:
     """Metric math over the SLO period: the percentage of the budget left."""
-    return (
-        f"IF(requests > 0, 100 * (1 - (FILL(target5xx, 0) + FILL(elb5xx, 0)) / requests / "
-        f"{slo.error_budget:g}), 100)"
-    )
+    return f"IF({_ASKED} > 0, 100 * (1 - {_FAILED} / {_ASKED} / {slo.error_budget:g}), 100)"

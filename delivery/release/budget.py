@@ -90,7 +90,11 @@ class CloudWatchErrorBudget:
             token = answer.get("NextToken")
             if not token:
                 break
-        return BudgetLeft(slo, sums["requests"], sums["target5xx"] + sums["elb5xx"])
+        # The load balancer's own 5xx (no healthy target: a 503) never reached a target, so the
+        # target group's RequestCount leaves them out: users asked them too.
+        return BudgetLeft(
+            slo, sums["requests"] + sums["elb5xx"], sums["target5xx"] + sums["elb5xx"]
+        )
 
 
 def gate(

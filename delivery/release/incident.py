@@ -152,12 +152,22 @@ class PostIncident:
         start = report.events[0].at if report and report.events else 0.0
         since = f"cutover +{event.at - start:.3f} s"
         moment = self._moment(event)
-        return since if moment is None else f"{_iso(moment)} ({since})"
+        if moment is None:
+            return since
+        return f"{'' if self._pinned_to_restore() else '≈ '}{_iso(moment)} ({since})"
+
+    def _pinned_to_restore(self) -> bool:
+        report = self.report
+        written = report is not None and any(
+            e.kind is EventKind.ROLLBACK_SET for e in report.events
+        )
+        return written and self.record.restored_at is not None
 
     def _moment(self, event: Event) -> datetime | None:
         """The record's moment of an engine event: the rollback's listener write is the
-        restore, so the engine's clock is pinned there; without one, to the promote's start
-        (the cutover begins in it, within the first `up`'s own seconds)."""
+        restore, so the engine's clock is pinned there; without one (a failed rollback), to the
+        promote's start, which the cutover begins after: those moments are shown as estimates
+        (≈), early by however long the `up` took to reach the cutover."""
         report, record = self.report, self.record
         if report is None or not report.events:
             return None

@@ -4,12 +4,13 @@ a link to the CI run."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from delivery.config.model import Tier
-from delivery.cutover.alerts import sns_subject
+from delivery.cutover.alerts import chat_notification, sns_subject
 from delivery.cutover.aws import call
 from delivery.release.record import Outcome, ReleaseRecord
 
@@ -74,7 +75,14 @@ class SnsNotifier:
         topic = self._topics.get(tier)
         if topic is None:
             return
-        call(self._sns.publish, TopicArn=topic, Subject=sns_subject(subject), Message=message)
+        subject = sns_subject(subject)
+        call(
+            self._sns.publish,
+            TopicArn=topic,
+            Subject=subject,
+            MessageStructure="json",  # AWS Chatbot shows only its custom notifications
+            Message=json.dumps({"default": message, "https": chat_notification(subject, message)}),
+        )
 
 
 class Silent:

@@ -827,6 +827,16 @@ def test_the_deploy_role_manages_this_environments_slack_channels_and_no_others(
         Request("chatbot:UpdateSlackChannelConfiguration", mine),
         Request("chatbot:DeleteSlackChannelConfiguration", mine),
         Request("iam:PassRole", chatbot_role, {"iam:PassedToService": "chatbot.amazonaws.com"}),
+        # AWSServiceRoleForAWSChatbot does not exist in a fresh account until the first channel
+        Request(
+            "iam:CreateServiceLinkedRole",
+            account.arn(
+                "iam",
+                "role/aws-service-role/management.chatbot.amazonaws.com/AWSServiceRoleForAWSChatbot",
+                region=False,
+            ),
+            {"iam:AWSServiceName": "management.chatbot.amazonaws.com"},
+        ),
     ]
     assert [str(r) for r in kept if not allows(infrastructure, r)] == []
     refused = [

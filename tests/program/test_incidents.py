@@ -199,7 +199,9 @@ def test_burn_rate_alarms_pair_a_long_and_a_short_window(
             assert f"/ {settings.slo.error_budget:g}" in queries["burn"]["expression"]
             # a window quieter than the stack's minRequestCount burns nothing
             floor = settings.alarms["minRequestCount"]
-            assert queries["burn"]["expression"].startswith(f"IF(requests >= {floor}, ")
+            assert queries["burn"]["expression"].startswith(
+                f"IF((FILL(requests, 0) + FILL(elb5xx, 0)) >= {floor}, "
+            )
 
 
 def _spans(*seconds: int) -> list[str]:

@@ -97,34 +97,40 @@ def test_every_allowed_period_burns_at_least_the_sustainable_rate() -> None:
 @pytest.mark.parametrize(
     ("requests", "target5xx", "elb5xx", "burn"),
     [
-        (1000, 10, 5, 15.0),  # 1.5% failed of a 0.1% budget: 15x, over the 1 h page's 14.4
+        # 15 failed of the 1,005 users asked (1,000 reached a target): 14.9x, over 14.4
+        (1000, 10, 5, 15 / 1005 / 0.001),
         (1000, 14, None, 14.0),  # no ALB 5xx datapoint: filled with 0; under 14.4
         (1000, None, None, 0.0),  # no 5xx at all
+        (None, None, 100, 1000.0),  # no healthy target: the ALB's own 503s, which pages
         (49, 49, 0, 0.0),  # under minRequestCount (50): a quiet window burns nothing
-        (50, 1, 0, 20.0),  # at it: judged
-        (None, None, None, None),  # no requests datapoint: missing, the alarm treats it
+        (25, 25, 0, 0.0),  # 5 per minute all failing: too quiet for 5 min; the 30 min pages
+        (50, 1, 0, 20.0),  # at the floor: judged
+        (None, None, None, 0.0),  # no data: nothing burns
     ],
 )
 def test_the_burn_rate_metric_math_known_answers(
-    requests: float | None, target5xx: float | None, elb5xx: float | None, burn: float | None
+    requests: float | None, target5xx: float | None, elb5xx: float | None, burn: float
 ) -> None:
     expression = burn_rate_expression(THIRTY_DAYS, min_requests=50)
     metrics = {"requests": requests, "target5xx": target5xx, "elb5xx": elb5xx}
-    got = evaluate(expression, metrics)
-    if burn is None:
-        assert got is None
-    else:
-        assert got == pytest.approx(burn)
+    assert evaluate(expression, metrics) == pytest.approx(burn)
 
 
 @pytest.mark.parametrize(
-    ("requests", "errors", "left"),
-    [(1_000_000, 500, 50.0), (1_000_000, 0, 100.0), (1_000_000, 2000, -100.0), (0, 0, 100.0)],
+    ("requests", "target5xx", "elb5xx", "left"),
+    [
+        (1_000_000, 500, None, 50.0),
+        (1_000_000, 0, None, 100.0),
+        (1_000_000, 2000, None, -100.0),
+        (0, 0, 0, 100.0),
+        (999_000, 0, 1000, 0.0),  # the ALB's own 503s count as asked and failed
+    ],
 )
 def test_the_budget_left_metric_math_agrees_with_budget_left(
-    requests: float, errors: float, left: float
+    requests: float, target5xx: float, elb5xx: float | None, left: float
 ) -> None:
-    metrics = {"requests": requests, "target5xx": errors, "elb5xx": None}
+    metrics = {"requests": requests, "target5xx": target5xx, "elb5xx": elb5xx}
     shown = evaluate(budget_left_expression(THIRTY_DAYS), metrics)
     assert shown == pytest.approx(left)
-    assert shown == pytest.approx(100 * BudgetLeft(THIRTY_DAYS, requests, errors).share_left)
+    asked, failed = requests + (elb5xx or 0), target5xx + (elb5xx or 0)
+    assert shown == pytest.approx(100 * BudgetLeft(THIRTY_DAYS, asked, failed).share_left)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -20,7 +21,7 @@ from delivery.release.incident import (
     needs_post_incident,
     page_description,
 )
-from delivery.release.record import Outcome, ReleaseRecord
+from delivery.release.record import Outcome, Phase, PhaseResult, ReleaseRecord, Result
 
 START = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 ALARM = Verdict("switchyard-prod-green-5xx-rate", AlarmValue.ALARM, "5xx at 7%")
@@ -140,3 +141,22 @@ def test_the_record_keeps_its_post_incident_and_budget_through_json() -> None:
     record.post_incident, record.error_budget = "here.md", "judged: 90% left"
     again = ReleaseRecord.from_json(record.as_json())
     assert (again.post_incident, again.error_budget) == ("here.md", "judged: 90% left")
+
+
+def test_without_a_restore_the_engines_moments_are_marked_as_estimates() -> None:
+    """A failed rollback has no restore to pin the engine's clock to: its events are placed
+    from the promote's start, which the cutover begins after, and say so (≈)."""
+    record = rolled_back(Outcome.FAILED)
+    record.restored_at = None
+    failed = report(CutoverOutcome.ROLLBACK_FAILED)
+    events = tuple(e for e in failed.events if e.kind is not EventKind.ROLLBACK_SET)
+    record.cutover = dataclasses.replace(failed, events=events).as_dict()
+    record.phases = [
+        PhaseResult(Phase.PROMOTE, Result.FAILED, START + timedelta(minutes=5), START, "x")
+    ]
+    rows = dict(PostIncident(record, "page").timeline())
+    engine = [when for when in rows if "(cutover +" in when]
+    assert engine and all(when.startswith("≈ ") for when in engine)
+    assert "≈ 2026-11-02 10:05:00.000Z (cutover +0.000 s)" in rows
+    pinned = PostIncident(rolled_back(), "page").timeline()
+    assert not any(when.startswith("≈") for when, _ in pinned)

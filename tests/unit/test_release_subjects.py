@@ -4,6 +4,7 @@ verb first so that the part a cut keeps is the part people read."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -55,3 +56,18 @@ def test_each_notice_subject_is_under_100_characters_with_stack_and_verb_first(
         assert subject.isascii() and subject.isprintable()
         assert subject.startswith(notice.subject[: notice.subject.index(":") + 1])
         assert subject.startswith(f"[{LONG_STACK}] release ")
+
+
+def test_a_notice_reaches_chatbot_as_a_custom_notification_and_people_as_text() -> None:
+    sns = Recorded()
+    (started, _) = notices(Outcome.PROMOTED)
+    SnsNotifier(sns, {Tier.INFO: "arn:aws:sns:eu-west-1:123456789012:info"}).publish(
+        started.tier, started.subject, started.message
+    )
+    (call,) = sns.calls
+    assert call["MessageStructure"] == "json"
+    message = json.loads(call["Message"])
+    assert message["default"] == started.message
+    chat = json.loads(message["https"])
+    assert chat["source"] == "custom" and chat["content"]["title"] == call["Subject"]
+    assert chat["content"]["description"] == started.message

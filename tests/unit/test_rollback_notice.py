@@ -41,6 +41,14 @@ def test_the_message_names_stack_colours_step_weights_alarm_and_reaction() -> No
     assert CutoverReport.from_dict(body["report"]) == REPORT
     structured = json.loads(message.sns_message())
     assert structured["default"] == message.text
+    # AWS Chatbot (an HTTPS subscriber) drops plain text: it gets a custom notification
+    chat = json.loads(structured["https"])
+    assert (chat["version"], chat["source"]) == ("1.0", "custom")
+    assert chat["content"] == {
+        "textType": "client-markdown",
+        "title": message.subject,
+        "description": message.text,
+    }
     assert structured["sqs"] == structured["lambda"] == message.body
 
 
