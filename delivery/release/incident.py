@@ -363,7 +363,14 @@ def post_incident(
 
 def page_description(settings: Settings, tier: Tier) -> str:
     """Who the rollback's notice and the alarm's incident reach, as the stack declares it."""
-    told = f"{tier} notice on SNS {settings.name_prefix}-{tier} (e-mail and webhook subscribers)"
+    alerting = settings.alerting
+    who = [
+        *(["e-mail"] if any(e.tier is tier for e in alerting.emails) else []),
+        *(["webhook"] if any(w.tier is tier for w in alerting.webhooks) else []),
+        *(["Slack"] if any(c.tier is tier for c in alerting.chats) else []),
+    ]
+    heard = f"{' and '.join(who)} subscribers" if who else "no subscriber"
+    told = f"{tier} notice on SNS {settings.name_prefix}-{tier} ({heard})"
     engaged = escalation.paged(settings.incidents, tier)
     if not engaged:
         return f"{told}; no incident: {settings.stack} pages nobody for {tier}"

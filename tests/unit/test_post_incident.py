@@ -160,3 +160,18 @@ def test_without_a_restore_the_engines_moments_are_marked_as_estimates() -> None
     assert "≈ 2026-11-02 10:05:00.000Z (cutover +0.000 s)" in rows
     pinned = PostIncident(rolled_back(), "page").timeline()
     assert not any(when.startswith("≈") for when, _ in pinned)
+
+
+@pytest.mark.parametrize(
+    ("stack", "tier", "heard"),
+    [
+        ("prod", Tier.EMERGENCY, "(e-mail and webhook and Slack subscribers)"),
+        ("prod", Tier.CRITICAL, "(e-mail and Slack subscribers)"),
+        ("staging", Tier.CRITICAL, "(e-mail and Slack subscribers)"),
+        ("dev", Tier.CRITICAL, "(e-mail subscribers)"),
+    ],
+)
+def test_the_page_names_who_hears_the_tier_as_the_stack_declares_it(
+    stack: str, tier: Tier, heard: str
+) -> None:
+    assert f"SNS switchyard-{stack}-{tier} {heard}" in page_description(load_stack(stack), tier)
