@@ -250,6 +250,8 @@ def _masked(value: Any) -> Any:
         return {k: _masked(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_masked(v) for v in value]
+    if value == UNKNOWN:
+        return "(known after apply)"
     return value
 
 

@@ -22,6 +22,11 @@ from delivery.config.model import Colour
 from delivery.config.stackfile import load_stack
 from delivery.release.preview import (
     COMMENT_LIMIT,
+    SECRET_MARK,
+    SECRET_SIG,
+    UNKNOWN,
+    Change,
+    PreviewPlan,
     plan_from_events,
     plan_from_graphs,
     render,
@@ -510,3 +515,36 @@ def test_a_replacement_cascades_to_what_takes_its_id_in_a_force_new_input() -> N
         ("MetricAlarm", "alarms-5xx"): (OpType.UPDATE, ()),
     }
     assert plan.unchanged == 0
+
+
+def test_secrets_stay_masked_at_any_depth_and_unknowns_read_as_known_after_apply() -> None:
+    def secret(text: str) -> dict[str, str]:
+        return {SECRET_SIG: SECRET_MARK, "value": text}
+
+    old = {"env": [{"name": "TOKEN", "value": secret("s3cr3t-old")}], "arn": "arn:old"}
+    new = {"env": [{"name": "TOKEN", "value": secret("s3cr3t-new")}], "arn": UNKNOWN}
+    (env, arn) = value_changes(["env", "arn"], old, new)
+    assert "s3cr3t" not in f"{env.old}{env.new}" and '"[secret]"' in env.new
+    assert (arn.old, arn.new) == ('"arn:old"', "(known after apply)")
+    nested = value_changes(["tags"], {"tags": {"a": "1"}}, {"tags": {"a": UNKNOWN}})
+    assert nested[0].new == '{"a": "(known after apply)"}'
+
+
+def test_policy_violations_are_kept_in_the_comment() -> None:
+    plan = PreviewPlan("prod", "pulumi preview")
+    plan.policy = ["mandatory policy violation: switchyard-baseline/s3-private on records: x"]
+    assert "mandatory policy violation: switchyard-baseline/s3-private on records" in render(plan)
+
+
+@pytest.mark.parametrize(
+    ("protected", "dependents", "warned"),
+    [(False, 0, False), (False, 2, True), (True, 0, True), (False, None, True)],
+)
+def test_a_replacement_warns_only_when_something_holds_it_or_it_is_protected(
+    protected: bool, dependents: int | None, warned: bool
+) -> None:
+    change = Change(
+        OpType.REPLACE, VPC, "network-vpc", ("cidrBlock",), ("cidrBlock",), protected, dependents
+    )
+    assert (change.warning is not None) is warned
+    assert Change(OpType.UPDATE, VPC, "network-vpc", ("tags",), (), True, 9).warning is None
