@@ -1,0 +1,118 @@
+"""``python -m policy report --stack <stack>``: the compliance report of a stack, from the
+policy pack's run over its offline graph and its release records (policy.compliance)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from delivery.cli_args import output_file
+from delivery.config.stackfile import load_stack
+from delivery.errors import BadRequest, Exit, SwitchyardError
+from infra.offline import evaluate, placeholder_secrets
+from policy.compliance import Report, judge
+from policy.offline import run_pack
+
+WORKFLOWS = Path(__file__).resolve().parents[1] / ".github" / "workflows"
+
+
+def change_management(stack: str, records: Any) -> dict[str, Any]:
+    """The releases of ``stack`` as evidence of CC8.1: each went through stage, smoke and load
+    before promote, from a CI run; prod's promote waits for the environment's approval."""
+    if records is None:
+        return {}
+    loaded = records.load()
+    mine = [r for r in loaded.records if r.stack == stack and r.outcome is not None]
+    outcomes = Counter(r.outcome.value for r in mine if r.outcome)
+    promoted = [r for r in mine if r.outcome is not None and r.outcome.value == "promoted"]
+    checked = [r for r in promoted if all(r.passed(p) for p in _phases("stage", "smoke", "load"))]
+    from_ci = [r for r in promoted if r.run_url]
+    gates = _approval_gates(stack)
+    return {
+        "records": len(mine),
+        "outcomes": dict(sorted(outcomes.items())),
+        "promoted with stage, smoke and load passed": f"{len(checked)} of {len(promoted)}",
+        "promoted from a CI run (run URL recorded)": f"{len(from_ci)} of {len(promoted)}",
+        "approval gates (GitHub environments with required reviewers)": ", ".join(gates)
+        or "none declared for this stack",
+        "unreadable records": len(loaded.unreadable),
+    }
+
+
+def _phases(*names: str) -> list[Any]:
+    from delivery.release.record import Phase
+
+    return [Phase(n) for n in names]
+
+
+def _approval_gates(stack: str) -> list[str]:
+    """The environments the stack's release workflow waits in (deploy-<stack>.yml's jobs)."""
+    import yaml
+
+    path = WORKFLOWS / f"deploy-{stack}.yml"
+    if not path.is_file():
+        return []
+    jobs = (yaml.safe_load(path.read_text()) or {}).get("jobs", {})
+    found = {str(job.get("environment")) for job in jobs.values() if job.get("environment")}
+    return sorted(found)
+
+
+def report(stack: str, records: Any) -> Report:
+    settings = load_stack(stack)
+    run = evaluate(settings.stack, secrets=placeholder_secrets(settings.stack))
+    violations = [(v.policy, v.mandatory, v.message) for v in run_pack(run.mocks.nodes)]
+    names: dict[str, list[str]] = {}
+    for resource in run.mocks.resources:
+        names.setdefault(resource.type, []).append(resource.name)
+    return judge(settings.stack, violations, names, change_management(settings.stack, records))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m policy report",
+        description="Map each rule of the security baseline to SOC 2 criteria and PCI DSS v4.0\n"
+        "requirements, judge them on the stack's offline graph, and take the release\n"
+        "records as the evidence of change management.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--records", type=Path, help="release records folder")
+    source.add_argument("--bucket", help="release records bucket in S3")
+    parser.add_argument(
+        "--markdown", type=output_file(".md"), default=None, help="write the report here"
+    )
+    parser.add_argument("--json", type=output_file(".json"), default=None, help="and as JSON")
+    args = parser.parse_args(argv)
+    try:
+        store = _records(args)
+        built = report(args.stack, store)
+    except SwitchyardError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    text = built.markdown()
+    print(text, end="")
+    for path, body in ((args.markdown, text), (args.json, built.json_text())):
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(body)
+    failed = any(c.result == "failed" for c in built.controls)
+    return Exit.FAILED if failed else Exit.OK
+
+
+def _records(args: argparse.Namespace) -> Any:
+    from delivery.release.record import LocalRecords, S3Records
+
+    if args.records is not None:
+        if not args.records.is_dir():
+            raise BadRequest(f"--records {args.records} is not a folder of release records")
+        return LocalRecords(args.records)
+    if args.bucket:
+        import boto3
+
+        return S3Records(boto3.session.Session().client("s3"), args.bucket)
+    return None
