@@ -225,6 +225,14 @@ def _release_parsers(commands: Any) -> None:
         "resumes and promotes (the production-stage approval gate)",
     )
     release.add_argument(
+        "--dast-report",
+        type=Path,
+        action="append",
+        metavar="ZAP_JSON",
+        help="repeatable: ZAP's JSON report of the staged colour (the DAST job's baseline and "
+        "API scans): a High finding stops the release before promote, Medium ones are recorded",
+    )
+    release.add_argument(
         "--override-error-budget",
         action="store_true",
         help="prod: release although the availability budget is spent (the fix for the outage "

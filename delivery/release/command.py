@@ -38,6 +38,7 @@ from delivery.release.budget import (
     load_balancer_suffix,
     target_group_suffix,
 )
+from delivery.release.dast import merged, read_report
 from delivery.release.incident import (
     CloudWatchAlarmMetrics,
     needs_post_incident,
@@ -230,6 +231,7 @@ def release(settings: Settings, args: argparse.Namespace) -> int:
         test_url=args.test_url,
         stage_only=args.stage_only,
         override_error_budget=args.override_error_budget,
+        dast=merged([read_report(p) for p in args.dast_report]) if args.dast_report else None,
     )
     if request.commit_time is None:
         print(f"warning: {_no_lead_time(args.commit)}", file=sys.stderr)

@@ -24,6 +24,7 @@ from delivery.plans.schedule import Weights
 from delivery.release import budget as error_budget
 from delivery.release import checks, notify
 from delivery.release.baseline import Baseline
+from delivery.release.dast import DastReport
 from delivery.release.incident import AlarmMetrics, write_post_incident
 from delivery.release.keys import (
     CANDIDATE_REPLICAS,
@@ -122,6 +123,7 @@ class Request:
     test_url: str | None = None  # default: the test listener on the ALB's DNS name
     stage_only: bool = False  # stop validated, before promote; the next run resumes
     override_error_budget: bool = False  # release in prod although the budget is spent
+    dast: DastReport | None = None  # the ZAP scan of the staged colour: its High ones stop it
 
 
 class Release:
@@ -341,6 +343,9 @@ class Release:
         base_url = request.test_url or self._test_url()
         self._phase(record, Phase.SMOKE, lambda: self._smoke(base_url))
         self._phase(record, Phase.LOAD, lambda: self._load(base_url))
+        dast = request.dast
+        if dast is not None:
+            self._phase(record, Phase.DAST, lambda: self._dast(dast))
         if not request.stage_only:
             self._phase(record, Phase.PROMOTE, lambda: self._promote(record))
 
@@ -548,6 +553,14 @@ class Release:
         if failed:
             raise Stop("smoke test failed: " + "; ".join(str(r) for r in failed))
         return f"{len(results)} critical path(s) answered as expected"
+
+    def _dast(self, report: DastReport) -> str:
+        """The scan of the staged colour (through the test listener) before any traffic: a High
+        finding stops the release, recorded, with the old colour untouched."""
+        passed, said = report.verdict()
+        if not passed:
+            raise Stop(f"{said}; fix them, or mark a false positive IGNORE in .zap/rules.tsv")
+        return said
 
     def _load(self, base_url: str) -> str:
         result = checks.load(base_url, self._settings.checks.smoke, self._settings.checks.load)

@@ -39,6 +39,7 @@ class Phase(StrEnum):
     HOOK = "hook"  # records of earlier versions only: the stage step now runs the Job
     SMOKE = "smoke"
     LOAD = "load"
+    DAST = "dast"  # the ZAP scan of the staged colour, when the release is given its report
     PROMOTE = "promote"
     CLEANUP = "cleanup"  # the old colour shrinks, after a promotion only
 

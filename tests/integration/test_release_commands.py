@@ -399,3 +399,40 @@ def test_a_release_whose_reader_goes_away_still_ends_with_a_closed_record(
     (record,) = [json.loads(p.read_text()) for p in (records / "staging").glob("*.json")]
     assert record["outcome"] == "rolled-back"
     assert all(p["detail"] != "in progress" for p in record["phases"])
+
+
+def test_a_rehearsed_release_with_a_high_dast_finding_stops_before_promote(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`release --dast-report` as the staging workflow's promote job runs it: the baseline's
+    and the API scan's reports judged together, before any traffic moves."""
+    zap = PROJECT_ROOT / "tests" / "fixtures" / "zap"
+    code, record = rehearse(
+        "clean",
+        tmp_path / "records",
+        tmp_path / "out.json",
+        "--dast-report",
+        str(zap / "report-medium.json"),
+        "--dast-report",
+        str(zap / "report-high.json"),
+    )
+    assert code == Exit.STOPPED
+    assert record["outcome"] == "stopped" and record["traffic_moved"] is False
+    (dast,) = [p for p in record["phases"] if p["phase"] == "dast"]
+    assert dast["result"] == "failed"
+    assert dast["detail"].startswith(
+        "ZAP (report-medium.json + report-high.json): 1 High, 2 Medium finding(s)"
+    )
+    assert "promote" not in [p["phase"] for p in record["phases"]]
+
+
+def test_a_dast_report_that_is_not_zaps_is_refused_before_anything_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = tmp_path / "report_json.json"
+    broken.write_text("<html>")
+    argv = ["release", "--stack", "staging", "--image", IMAGE, "--rehearse"]
+    argv += ["--records", str(tmp_path / "records"), "--dast-report", str(broken)]
+    assert main(argv) == Exit.BAD_INPUT
+    assert "not ZAP's JSON report" in capsys.readouterr().err
+    assert not (tmp_path / "records").exists()

@@ -26,6 +26,7 @@ from delivery.plans.schedule import Weights
 from delivery.rehearsal.servers import ColourServer, colour_servers
 from delivery.release.automation import StackUnavailable
 from delivery.release.budget import BudgetSpent
+from delivery.release.dast import DastReport, read_report
 from delivery.release.keys import (
     CANDIDATE_REPLICAS,
     HOOK_COMMAND,
@@ -133,7 +134,11 @@ class Rig:
     rollbacks: dict[Colour, RollbackRecord] | None = None  # the cutover's records in SSM
 
     def release(
-        self, image: str = IMAGE, stage_only: bool = False, override_budget: bool = False
+        self,
+        image: str = IMAGE,
+        stage_only: bool = False,
+        override_budget: bool = False,
+        dast: DastReport | None = None,
     ) -> ReleaseRecord:
         stack: StackPort = self.stack
         if self.truth is not None:  # as release_holding: pull, then release
@@ -163,6 +168,7 @@ class Rig:
                 run_url="https://ci/run/1",
                 stage_only=stage_only,
                 override_error_budget=override_budget,
+                dast=dast,
             )
         )
 
@@ -1356,3 +1362,32 @@ def test_a_split_closed_by_the_next_release_is_timed_from_its_promote(rig: Rig) 
 def _window(stored: dict[str, Any]) -> tuple[datetime, datetime]:
     started = datetime.fromisoformat(stored["started_at"])
     return started - timedelta(days=1), started + timedelta(days=1)
+
+
+ZAP = Path(__file__).resolve().parents[1] / "fixtures" / "zap"
+
+
+def test_a_high_dast_finding_stops_the_release_before_any_traffic_moves(rig: Rig) -> None:
+    record = rig.release(dast=read_report(ZAP / "report-high.json"))
+
+    assert record.outcome is Outcome.STOPPED and EXIT_CODES[record.outcome] == 4
+    assert phases(record) == {
+        "baseline": "passed",
+        "stage": "passed",
+        "smoke": "passed",
+        "load": "passed",
+        "dast": "failed",
+    }
+    assert "1 High" in record.cause and "Cross Site Scripting (Reflected) [40012]" in record.cause
+    assert record.traffic_moved is False
+    assert rig.stack.world.weights == Weights.all_on(Colour.BLUE)
+    assert rig.stored()[-1]["phases"][-1]["phase"] == "dast"
+
+
+def test_medium_dast_findings_are_recorded_and_the_release_is_promoted(rig: Rig) -> None:
+    record = rig.release(dast=read_report(ZAP / "report-medium.json"))
+
+    assert record.outcome is Outcome.PROMOTED
+    (dast,) = [p for p in record.phases if p.phase is Phase.DAST]
+    assert dast.result is Result.PASSED and "1 Medium finding(s) reported" in dast.detail
+    assert list(phases(record)).index("dast") == list(phases(record)).index("promote") - 1

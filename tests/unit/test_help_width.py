@@ -45,6 +45,7 @@ def test_the_exit_table_lists_every_code_once() -> None:
     [
         "delivery.rehearsal.bench",
         "delivery.rehearsal.release_bench",
+        "delivery.release.dast",
         "infra.bench",
         "infra.offline",
         "policy.offline",

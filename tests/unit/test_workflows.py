@@ -105,7 +105,9 @@ def test_permissions_are_empty_by_default_and_minimal_per_job(path: Path) -> Non
         granted = job["permissions"]
         assert isinstance(granted, dict), f"{name}: permissions must be listed, not {granted!r}"
         assert granted.get("contents") == "read", name
-        assert set(granted) <= {"contents", "id-token", "pull-requests"}, name
+        assert set(granted) <= {"contents", "id-token", "pull-requests", "security-events"}, name
+        sarif = "github/codeql-action/upload-sarif" in uses(job)
+        assert (granted.get("security-events") == "write") is sarif, f"{name}: SARIF upload only"
         aws = "aws-actions/configure-aws-credentials" in uses(job)
         assert (granted.get("id-token") == "write") is aws, f"{name}: id-token only for OIDC"
         comments = "marocchino/sticky-pull-request-comment" in uses(job)
@@ -174,7 +176,8 @@ def test_prod_stages_behind_one_approval_and_promotes_behind_another() -> None:
     promote_run = " ".join(str(s.get("run", "")) for s in prod["promote"]["steps"])
     assert "release --stack prod --stage-only" in stage_run
     assert "release --stack prod" in promote_run and "--stage-only" not in promote_run
-    assert jobs(NAMES["deploy-staging"])["release"]["environment"] == "staging"
+    staging = jobs(NAMES["deploy-staging"])
+    assert staging["stage"]["environment"] == staging["promote"]["environment"] == "staging"
 
 
 def prod_input(name: str) -> str:
@@ -199,7 +202,7 @@ def test_one_release_per_stack_at_a_time_never_cancelled(workflow: str, stack: s
         assert "concurrency" not in job  # the workflow's group covers every job
         runs = [str(s.get("run", "")) for s in job["steps"]]
         release = [r for r in runs if "delivery release" in r]
-        assert release and all(r.startswith("exec ") for r in release)  # gets the signal
+        assert all(r.startswith("exec ") for r in release)  # each release gets the signal
 
 
 def test_the_app_image_is_scanned_before_it_is_pushed_and_output_by_digest() -> None:
@@ -238,9 +241,11 @@ def test_every_release_gets_the_commits_time_which_travels_with_the_image() -> N
     for workflow, step in release_steps():
         assert '--commit-time "$COMMIT_TIME"' in step["run"], workflow
         assert "commit-time" in step["env"]["COMMIT_TIME"], workflow
-    (staging,) = [step for workflow, step in release_steps() if workflow == "deploy-staging"]
-    assert "vars.STAGING_COMMIT_TIME" in staging["env"]["COMMIT_TIME"]
-    assert "!inputs.image && vars.STAGING_COMMIT" in staging["env"]["COMMIT"]
+    staging = [step for workflow, step in release_steps() if workflow == "deploy-staging"]
+    assert len(staging) == 2  # the stage and the promote, with the same commit
+    for step in staging:
+        assert "vars.STAGING_COMMIT_TIME" in step["env"]["COMMIT_TIME"]
+        assert "!inputs.image && vars.STAGING_COMMIT" in step["env"]["COMMIT"]
     dispatch = load(NAMES["deploy-staging"])["on"]["workflow_dispatch"]["inputs"]
     assert dispatch["commit-time"]["type"] == "string"
 
@@ -267,7 +272,7 @@ def test_releases_pass_the_test_listeners_host_name() -> None:
     """With HTTPS the driver needs a host name the certificate covers (it refuses the load
     balancer's own DNS name, which no certificate names)."""
     steps = release_steps()
-    assert len(steps) == 3  # staging's release, prod's stage and promote
+    assert len(steps) == 4  # staging's and prod's stage and promote
     for workflow, step in steps:
         assert step["env"]["TEST_URL"] == "${{ vars.TEST_URL }}", workflow
         assert '${TEST_URL:+--test-url "$TEST_URL"}' in step["run"], workflow
@@ -305,3 +310,35 @@ def test_a_preview_job_always_leaves_a_comment_even_when_an_earlier_step_failed(
     else:
         assert "`prod` did not run" in text and "https://ci/run/1" in text
     assert fallback["env"]["COMMENT"] == sticky["with"]["path"]
+
+
+def test_staging_scans_the_staged_colour_before_promote_and_the_scan_decides_it() -> None:
+    """DAST on staging: stage, then OWASP ZAP's baseline scan (and the API scan when the app
+    publishes an OpenAPI document) through the test listener, then promote, which passes each
+    report to the driver: a High finding stops the release before any traffic moves."""
+    staging = jobs(NAMES["deploy-staging"])
+    assert staging["dast"]["needs"] == "stage" and staging["promote"]["needs"] == "dast"
+    steps = staging["dast"]["steps"]
+    actions = {str(s.get("uses", "")).split("@")[0]: s for s in steps if s.get("uses")}
+    baseline = actions["zaproxy/action-baseline"]
+    assert baseline["with"]["target"] == "${{ vars.TEST_URL }}"
+    assert baseline["with"]["rules_file_name"] == ".zap/rules.tsv"
+    assert baseline["with"]["fail_action"] is False  # the driver judges, not the action
+    assert baseline["with"]["allow_issue_writing"] is False  # no issues: write permission
+    api = actions["zaproxy/action-api-scan"]
+    assert api["if"] == "vars.STAGING_OPENAPI_URL != ''"
+    assert actions["github/codeql-action/upload-sarif"]["with"]["sarif_file"] == "out"
+    promote = " ".join(str(s.get("run", "")) for s in staging["promote"]["steps"])
+    assert "--dast-report" in promote and "out/zap-*.json" in promote
+    assert "--stage-only" in " ".join(str(s.get("run", "")) for s in staging["stage"]["steps"])
+
+
+def test_the_zap_rules_file_is_what_zap_reads() -> None:
+    """zap-baseline.py's -c file: one rule a line, tab-separated: the plugin id, one of
+    IGNORE, INFO, WARN or FAIL, and the rule's name in brackets (action-baseline's README)."""
+    lines = (ROOT / ".zap" / "rules.tsv").read_text().splitlines()
+    assert lines
+    for line in lines:
+        plugin, action, name = line.split("\t")
+        assert plugin.isdigit() and action in {"IGNORE", "INFO", "WARN", "FAIL"}, line
+        assert name.startswith("(") and name.endswith(")"), line

@@ -1,0 +1,78 @@
+"""The DAST gate's reading of ZAP's JSON report, its verdict (High stops, Medium reported), its
+SARIF form, and its bad inputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from delivery.errors import BadRequest
+from delivery.release.dast import main, read_report, sarif
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "zap"
+
+
+def test_a_high_finding_fails_and_names_itself() -> None:
+    report = read_report(FIXTURES / "report-high.json")
+    assert [(f.plugin, f.risk) for f in report.findings] == [
+        ("40012", 3),
+        ("10038", 2),
+        ("10036", 1),
+    ]
+    passed, said = report.verdict()
+    assert not passed
+    assert said.startswith("ZAP (report-high.json): 1 High, 1 Medium finding(s): ")
+    assert "Cross Site Scripting (Reflected) [40012] at https://staging-test" in said
+
+
+def test_medium_findings_are_reported_and_pass() -> None:
+    passed, said = read_report(FIXTURES / "report-medium.json").verdict()
+    assert passed
+    assert said == (
+        "ZAP (report-medium.json): 0 High, 1 Medium finding(s) reported: Content Security "
+        "Policy (CSP) Header Not Set [10038] at https://staging-test.example.com:8443/ (+1)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        ("not json", "not ZAP's JSON report"),
+        ('{"alerts": []}', "has no 'site' list"),
+        ('{"site": [{"alerts": [{"alert": "x"}]}]}', "an alert without a riskcode"),
+    ],
+)
+def test_a_report_that_is_not_zaps_is_refused(tmp_path: Path, body: str, said: str) -> None:
+    path = tmp_path / "report_json.json"
+    path.write_text(body)
+    with pytest.raises(BadRequest, match=said):
+        read_report(path)
+
+
+def test_a_missing_report_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(BadRequest, match=r"pass the report_json\.json"):
+        read_report(tmp_path / "absent.json")
+
+
+def test_the_sarif_has_a_rule_per_plugin_and_levels_by_risk(tmp_path: Path) -> None:
+    out = tmp_path / "zap.sarif"
+    assert main([str(FIXTURES / "report-high.json"), str(out)]) == 0
+    document = json.loads(out.read_text())
+    assert document["version"] == "2.1.0"
+    (run,) = document["runs"]
+    assert [r["id"] for r in run["tool"]["driver"]["rules"]] == ["10036", "10038", "40012"]
+    assert [(r["ruleId"], r["level"]) for r in run["results"]] == [
+        ("40012", "error"),
+        ("10038", "warning"),
+        ("10036", "note"),
+    ]
+    uris = [
+        loc["physicalLocation"]["artifactLocation"]["uri"] for loc in run["results"][1]["locations"]
+    ]
+    assert uris == [
+        "https://staging-test.example.com:8443/",
+        "https://staging-test.example.com:8443/healthz",
+    ]
+    assert document == sarif(read_report(FIXTURES / "report-high.json"))
