@@ -116,9 +116,10 @@ MAPPING: Final[Mapping[str, Criteria]] = {
 # Criteria no rule of the pack judges, with where they are met or why not (the report's gaps).
 UNJUDGED: Final[Mapping[str, str]] = {
     "CC8.1": "judged from the release records (below), not from the graph",
-    "PCI 11": "no regular security test is part of the release: DAST on staging is not built "
-    "yet; `make audit` (pip-audit, bandit, zizmor, IAM analysis, checkov) runs in CI on every "
-    "pull request",
+    "PCI 11": "no rule of the pack judges it; the tests are the pipeline's: OWASP ZAP scans "
+    "staging's staged colour before every promote (deploy-staging.yml; a High finding stops "
+    "the release) and `make audit` (pip-audit, bandit, zizmor, IAM analysis, checkov) runs on "
+    "every pull request; prod has no scan of its own",
     "PCI 8": "people's authentication (SSO, MFA) is the AWS organisation's and GitHub's, "
     "outside this program; the pack judges only workload identities",
 }
