@@ -79,7 +79,8 @@ def test_releases_assume_the_release_role_and_only_the_infrastructure_workflow_t
     assert {k: v for k, v in roles.items() if v == RELEASE_ROLE} == {
         ("deploy-prod", "promote"): RELEASE_ROLE,
         ("deploy-prod", "stage"): RELEASE_ROLE,
-        ("deploy-staging", "release"): RELEASE_ROLE,
+        ("deploy-staging", "promote"): RELEASE_ROLE,
+        ("deploy-staging", "stage"): RELEASE_ROLE,
     }
     assert [k for k, v in roles.items() if v == INFRASTRUCTURE_ROLE] == [
         ("deploy-infrastructure", "up")
@@ -104,7 +105,7 @@ def test_each_session_fits_its_roles_maximum_and_outlives_the_job(run: Evaluatio
         assert session <= maximum, f"{where} asks for {session} s; the role allows {maximum} s"
         assert session >= given["timeout"] * 60, f"{where} outlives its credentials"
         checked += 1
-    assert checked == 4
+    assert checked == 5  # prod's and staging's stage and promote, and the infrastructure up
 
 
 def trusted_subjects(run: Evaluation, role: str) -> list[str]:
