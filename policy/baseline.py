@@ -135,6 +135,9 @@ class Rule:
     stack_check: StackCheck | None = None
     level: EnforcementLevel = MANDATORY
     relaxed: Mapping[str, str] = field(default_factory=dict)
+    # The compliance criteria the rule serves, as pulumi-policy's tags ("soc2:CC6.1",
+    # "pci-dss-v4:4.2"): the engine reports them with each violation (policy/frameworks.py).
+    tags: tuple[str, ...] = ()
 
     def policies(self) -> list[Policy]:
         policies = [self._policy(self.name, self.level, lambda env: env not in self.relaxed)]
@@ -160,7 +163,9 @@ class Rule:
                     if applies(subject.environment):
                         report(self.message(subject, problem), subject.urn)
 
-            return StackValidationPolicy(name, description, validate_stack, level)
+            return StackValidationPolicy(
+                name, description, validate_stack, level, tags=list(self.tags) or None
+            )
         check = self.check
         assert check is not None, f"rule {self.name} has neither check nor stack_check"
 
@@ -173,7 +178,9 @@ class Rule:
             for problem in check(subject):
                 report(self.message(subject, problem), None)
 
-        return ResourceValidationPolicy(name, description, validate, level)
+        return ResourceValidationPolicy(
+            name, description, validate, level, tags=list(self.tags) or None
+        )
 
 
 def policies_of(rules: Sequence[Rule]) -> list[Policy]:

@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from pulumi_policy import Policy
 
 from policy import eks, elb, iam, keys, monitoring, network, s3, sns, tags
 from policy.baseline import Rule, policies_of
+from policy.frameworks import criteria_tags
 
 NAME = "switchyard-baseline"
-RULES: list[Rule] = [
+_RULES: list[Rule] = [
     *elb.RULES,
     *s3.RULES,
     *keys.RULES,
@@ -20,4 +23,6 @@ RULES: list[Rule] = [
     *eks.RULES,
     *tags.RULES,
 ]
+# Each rule tagged with the SOC 2 and PCI DSS criteria it serves (policy/frameworks.py).
+RULES: list[Rule] = [dataclasses.replace(r, tags=criteria_tags(r.name)) for r in _RULES]
 POLICIES: list[Policy] = policies_of(RULES)

@@ -20,7 +20,8 @@ from delivery.release.record import (
     ReleaseRecord,
     Result,
 )
-from policy.compliance import MAPPING, PCI, SOC2, judge
+from policy.compliance import judge
+from policy.frameworks import MAPPING, PCI, SOC2, criteria_tags
 from policy.pack import RULES
 from policy.report import main, report
 
@@ -139,3 +140,14 @@ def test_python_m_policy_report_runs_the_report_not_the_pack() -> None:
     )
     assert done.returncode == Exit.BAD_INPUT
     assert "no stack file Pulumi.qa.yaml" in done.stderr
+
+
+def test_the_pack_carries_each_rules_criteria_as_its_policies_tags() -> None:
+    """pulumi-policy's Policy ``tags``: the engine reports them with each violation."""
+    from policy.pack import POLICIES
+
+    by_rule = {r.name: r for r in RULES}
+    for policy in POLICIES:
+        rule = by_rule[policy.name.removesuffix("-relaxed")]
+        assert policy.tags == list(criteria_tags(rule.name)), policy.name
+    assert criteria_tags("elb-tls12-policy") == ("soc2:CC6.7", "pci-dss-v4:4.2")
