@@ -19,7 +19,8 @@ from policy.pack import RULES
 
 # Criteria no rule of the pack judges, with where they are met or why not (the report's gaps).
 UNJUDGED: Final[Mapping[str, str]] = {
-    "CC8.1": "judged from the release records (below), not from the graph",
+    "CC8.1": "judged from the release records (change management, below), not only from the "
+    "graph's rules",
     "PCI 11": "no rule of the pack judges it; the tests are the pipeline's: OWASP ZAP scans "
     "staging's staged colour before every promote (deploy-staging.yml; a High finding stops "
     "the release) and `make audit` (pip-audit, bandit, zizmor, IAM analysis, checkov) runs on "
@@ -57,13 +58,14 @@ class Report:
             for c in self.controls
             if c.result in ("failed", "advisory")
         ]
-        judged = self.by_criterion()
+        judged = {k: result_of(v) for k, v in self.by_criterion().items()}
         for criterion in [*SOC2, *(f"PCI {p}" for p in PCI)]:
             requirement = criterion.removeprefix("PCI ")
-            covered = criterion in judged or any(
-                k.startswith(f"PCI {requirement}.") for k in judged
+            # covered only by a rule that passed, not by one that judged nothing
+            covered = judged.get(criterion) == "passed" or any(
+                k.startswith(f"PCI {requirement}.") and r == "passed" for k, r in judged.items()
             )
-            if not covered:
+            if not covered or criterion in UNJUDGED:
                 gaps.append(f"{criterion}: {UNJUDGED.get(criterion, 'no rule judges it')}")
         if not self.releases.get("records"):
             gaps.append("CC8.1: no release records were given, so change management is unproven")
@@ -102,6 +104,12 @@ class Report:
             f"{len(self.controls)} rules of the baseline: "
             + ", ".join(f"{n} {r}" for r, n in sorted(counts.items())),
             "",
+            "Scope: the SOC 2 criteria and PCI DSS v4.0 requirements below, as far as the "
+            "platform's resources serve them; the others (SOC 2 CC1-CC5, CC9, most of A1 and "
+            "C1; PCI 5, 9 and the rest of 12) are the organisation's. The rules judge the stack "
+            "as declared (its graph under Pulumi's mocks): evidence of design, not of operation, "
+            "which the trail, the alarms and the release records show over time.",
+            "",
             "## By criterion",
             "",
             "| criterion | what it asks | rules | result |",
@@ -110,7 +118,7 @@ class Report:
         judged = self.by_criterion()
         for key in sorted(judged, key=_criterion_order):
             rules = judged[key]
-            worst = "failed" if any(c.result == "failed" for c in rules) else "passed"
+            worst = result_of(rules)
             asks = SOC2.get(key) or PCI.get(key.removeprefix("PCI ").split(".")[0], "")
             names = ", ".join(sorted({c.rule.name for c in rules}))
             lines.append(f"| {key} | {asks} | {names} | {worst} |")
@@ -126,6 +134,16 @@ class Report:
         lines += [f"- {k}: {v}" for k, v in self.releases.items() if k != "records"]
         lines += ["", "## Gaps", ""] + [f"- {g}" for g in self.gaps()]
         return "\n".join(lines) + "\n"
+
+
+def result_of(controls: Sequence[Control]) -> str:
+    """A criterion's result from its rules': failed, advisory, passed, or not applicable when
+    none of them judged anything."""
+    results = {c.result for c in controls}
+    for result in ("failed", "advisory", "passed"):
+        if result in results:
+            return result
+    return "not applicable"
 
 
 def _evidence(resources: Sequence[str], shown: int = 3) -> str:
@@ -163,8 +181,8 @@ def judge(
         resources = tuple(sorted(n for t in rule.types for n in types_present.get(t, ())))
         if found:
             result = "failed" if mandatory else "advisory"
-        elif rule.types and not resources and rule.stack_check is None:
-            result = "not applicable"
+        elif not types_present or (rule.types and not resources and rule.stack_check is None):
+            result = "not applicable"  # an empty graph: nothing was judged, nothing passed
         else:
             result = "passed"
         controls.append(Control(rule, mapping, result, found, resources))

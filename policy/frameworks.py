@@ -60,9 +60,9 @@ MAPPING: Final[Mapping[str, Criteria]] = {
     "elb-waf": _m("CC6.6", "6.4"),
     "s3-block-public-access": _m("CC6.1", "1.4 7.2"),
     "s3-no-public-policy": _m("CC6.1", "7.2"),
-    "s3-default-encryption": _m("CC6.1", "3.5"),
+    "s3-default-encryption": _m("CC6.1", "3.5"),  # were account data stored in a bucket
     "s3-tls-only": _m("CC6.7", "4.2"),
-    "s3-versioning": _m("A1.2", "10.3"),
+    "s3-versioning": _m("A1.2", "", NOT_PCI),
     "s3-acls-disabled": _m("CC6.1", "7.2"),
     "s3-lifecycle": _m("C1.2", "3.2"),
     "kms-key-rotation": _m("CC6.1", "3.7"),
@@ -70,8 +70,8 @@ MAPPING: Final[Mapping[str, Criteria]] = {
     "secrets-customer-key": _m("CC6.1", "3.6"),
     "secrets-rotation": _m("CC6.1", "8.6"),
     "secrets-rotation-interval": _m("CC6.1", "8.6"),
-    "sns-encrypted": _m("CC6.1", "3.5"),
-    "sns-delivery-status-logging": _m("CC7.2", "10.2"),
+    "sns-encrypted": _m("CC6.1", "", "alerts carry no account data, which PCI DSS 3 protects"),
+    "sns-delivery-status-logging": _m("CC7.2", "10.7"),  # failed alert delivery is detected
     "sns-topic-policy": _m("CC6.1", "7.2"),
     "sns-policy-not-public": _m("CC6.1", "7.2"),
     "sns-alarm-topics-subscribed": _m("CC7.3", "10.7"),
@@ -95,7 +95,7 @@ MAPPING: Final[Mapping[str, Criteria]] = {
     "cloudtrail-secret-reads-audited": _m("CC7.2", "10.2"),
     "waf-rules": _m("CC6.6", "6.4"),
     "waf-logging": _m("CC7.2", "10.2"),
-    "eks-secrets-encryption": _m("CC6.1", "3.5"),
+    "eks-secrets-encryption": _m("CC6.1", "8.3.2"),  # credentials unreadable in storage
     "eks-audit-logs": _m("CC7.2", "10.2"),
     "eks-endpoint-restricted": _m("CC6.6", "1.3"),
     "eks-version-supported": _m("CC7.1", "6.3"),
@@ -103,7 +103,7 @@ MAPPING: Final[Mapping[str, Criteria]] = {
     "eks-private-nodes": _m("CC6.6", "1.4"),
     "eks-node-imdsv2": _m("CC6.1", "2.2"),
     "pods-hardened": _m("CC6.8", "2.2"),
-    "pods-images-pinned": _m("CC8.1", "6.3"),
+    "pods-images-pinned": _m("CC8.1", "6.5"),  # what runs is the change that was reviewed
     "tags-required": _m("CC6.1", "12.5"),
 }
 

@@ -54,6 +54,10 @@ def pr_names(pr: int, name_prefix: str) -> PrNames:
     that share their start still give two names."""
     if isinstance(pr, bool) or not isinstance(pr, int) or pr < 1:
         raise PrEnvironmentError(f"a pull request's number is a positive integer, got {pr!r}")
+    if not is_label(name_prefix):
+        raise PrEnvironmentError(
+            f"dev's name prefix must be lowercase letters, digits and hyphens, got {name_prefix!r}"
+        )
     label = f"pr-{pr}"
     if len(label) > LABEL_LIMIT:
         raise PrEnvironmentError(f"PR {pr} gives a name over {LABEL_LIMIT} characters")
@@ -119,10 +123,12 @@ class SweepReason(StrEnum):
     EXPIRED = "older than the configured age"
 
 
-_PR_STACK: Final = re.compile(r"dev-pr-([1-9][0-9]*)", re.ASCII)
+_PR_STACK: Final = re.compile(r"(?:.+/)?dev-pr-([1-9][0-9]*)", re.ASCII)
 
 
 def pr_of(stack: str) -> int | None:
+    """The PR number of a PR environment's stack, also as the backend lists it qualified
+    (``<org>/<project>/dev-pr-<n>``); None for any other stack."""
     found = _PR_STACK.fullmatch(stack)
     return int(found[1]) if found else None
 
@@ -139,6 +145,17 @@ def to_sweep(
     prod, anything else in the backend) are never chosen, whatever their age."""
     if max_age <= timedelta(0):
         raise PrEnvironmentError(f"the sweep's age must be positive, got {max_age}")
+    moments = [now, *(s.created_at for s in stacks)]
+    if any(moment.tzinfo is None for moment in moments):
+        raise PrEnvironmentError("the sweep compares times with their zone: give aware ones")
+    environments = [s for s in stacks if pr_of(s.name) is not None]
+    if environments and not prs:
+        # An empty list of pull requests is a failed lookup far more often than a repository
+        # without any: destroying on it would take down every open PR's environment.
+        raise PrEnvironmentError(
+            f"no pull request states were given for {len(environments)} PR environment(s): "
+            "refusing to destroy any; check the GitHub API answer (a token, pagination)"
+        )
     chosen = []
     for stack in stacks:
         pr = pr_of(stack.name)

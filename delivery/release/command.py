@@ -38,7 +38,7 @@ from delivery.release.budget import (
     load_balancer_suffix,
     target_group_suffix,
 )
-from delivery.release.dast import merged, read_report
+from delivery.release.dast import RULES_FILE, DastReport, ZapRules, merged, read_report
 from delivery.release.incident import (
     CloudWatchAlarmMetrics,
     needs_post_incident,
@@ -231,7 +231,7 @@ def release(settings: Settings, args: argparse.Namespace) -> int:
         test_url=args.test_url,
         stage_only=args.stage_only,
         override_error_budget=args.override_error_budget,
-        dast=merged([read_report(p) for p in args.dast_report]) if args.dast_report else None,
+        dast=_dast(args.dast_report),
     )
     if request.commit_time is None:
         print(f"warning: {_no_lead_time(args.commit)}", file=sys.stderr)
@@ -240,6 +240,14 @@ def release(settings: Settings, args: argparse.Namespace) -> int:
     if args.rehearse and record.post_incident:
         print(f"\n{Path(record.post_incident).read_text()}", end="")
     return code
+
+
+def _dast(reports: list[Path] | None) -> DastReport | None:
+    """The scans' reports as one verdict, with the repository's ZAP rules file applied."""
+    if not reports:
+        return None
+    rules = ZapRules.read(RULES_FILE)
+    return merged([read_report(path, rules) for path in reports])
 
 
 def _rehearse(settings: Settings, args: argparse.Namespace, request: Request) -> ReleaseRecord:

@@ -20,6 +20,7 @@ from typing import Any, Final
 
 from delivery.errors import BadRequest
 
+RULES_FILE: Final = Path(__file__).resolve().parents[2] / ".zap" / "rules.tsv"
 HIGH: Final = 3
 MEDIUM: Final = 2
 RISKS: Final = {0: "informational", 1: "low", 2: "medium", 3: "high"}
@@ -57,9 +58,45 @@ class DastReport:
         return True, said
 
 
-def read_report(path: Path) -> DastReport:
-    """ZAP's JSON report; a missing or malformed one is refused (the release does not pass a
-    scan that did not report)."""
+@dataclass(frozen=True)
+class ZapRules:
+    """``.zap/rules.tsv`` as the gate reads it: ZAP's JSON report holds every alert whatever
+    the rules file says (zap-baseline.py writes ``-J`` from all of them; the file changes only
+    its own pass/fail counts), so the gate applies it: an IGNORE rule's alerts are dropped, a
+    FAIL rule's stop the release whatever their risk."""
+
+    ignore: frozenset[str] = frozenset()
+    fail: frozenset[str] = frozenset()
+
+    @classmethod
+    def read(cls, path: Path) -> ZapRules:
+        if not path.is_file():
+            return cls()
+        ignore: set[str] = set()
+        fail: set[str] = set()
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if not line.strip() or line.startswith("#"):
+                continue
+            parts = line.split("\t")
+            if len(parts) < 2 or not parts[0].isdigit():
+                raise BadRequest(
+                    f"{path}:{number}: a rule is '<plugin id><TAB><IGNORE|INFO|WARN|FAIL><TAB>"
+                    f"(<name>)', got {line!r}"
+                )
+            action = parts[1].strip()
+            if action not in {"IGNORE", "INFO", "WARN", "FAIL"}:
+                raise BadRequest(f"{path}:{number}: unknown action {action!r}")
+            (ignore if action == "IGNORE" else fail if action == "FAIL" else set()).add(parts[0])
+        return cls(frozenset(ignore), frozenset(fail))
+
+
+FALSE_POSITIVE: Final = 0  # ZAP's confidence 0: a user marked the alert a false positive
+
+
+def read_report(path: Path, rules: ZapRules | None = None) -> DastReport:
+    """ZAP's JSON report, with ``rules`` applied; a missing or malformed one is refused (the
+    release does not pass a scan that did not report)."""
+    rules = rules or ZapRules()
     try:
         data = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -79,9 +116,14 @@ def read_report(path: Path) -> DastReport:
                 raise BadRequest(
                     f"--dast-report {path}: an alert without a riskcode ({exc})"
                 ) from exc
+            plugin = str(alert.get("pluginid", "?"))
+            if plugin in rules.ignore or str(alert.get("confidence")) == str(FALSE_POSITIVE):
+                continue
+            if plugin in rules.fail:
+                risk = HIGH  # the rules file makes it stop the release
             uris = tuple(str(i.get("uri", "")) for i in alert.get("instances", []) if i)
             name = str(alert.get("alert") or alert.get("name") or "unnamed alert")
-            findings.append(Finding(str(alert.get("pluginid", "?")), name, risk, uris))
+            findings.append(Finding(plugin, name, risk, uris))
     return DastReport(path.name, tuple(findings))
 
 
@@ -135,13 +177,17 @@ def sarif(report: DastReport) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m delivery.release.dast",
-        description="Turn ZAP's JSON report into SARIF for GitHub's code scanning.",
+        description="Turn ZAP's JSON reports into one SARIF file (one run: code scanning\n"
+        "refuses two runs of one tool under one category) for GitHub's code scanning.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("report", type=Path, help="ZAP's report_json.json")
-    parser.add_argument("sarif", type=Path, help="where to write the SARIF file")
+    parser.add_argument("reports", type=Path, nargs="+", help="ZAP's report_json.json files")
+    parser.add_argument("--sarif", type=Path, required=True, help="the SARIF file to write")
+    parser.add_argument("--rules", type=Path, default=RULES_FILE, help="ZAP's rules file")
     args = parser.parse_args(argv)
     try:
-        report = read_report(args.report)
+        rules = ZapRules.read(args.rules)
+        report = merged([read_report(path, rules) for path in args.reports])
     except BadRequest as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -151,3 +151,22 @@ def test_the_pack_carries_each_rules_criteria_as_its_policies_tags() -> None:
         rule = by_rule[policy.name.removesuffix("-relaxed")]
         assert policy.tags == list(criteria_tags(rule.name)), policy.name
     assert criteria_tags("elb-tls12-policy") == ("soc2:CC6.7", "pci-dss-v4:4.2")
+
+
+def test_a_graph_with_nothing_in_it_passes_nothing() -> None:
+    built = judge("empty", [], {}, {})
+    assert {c.result for c in built.controls} == {"not applicable"}
+    assert "| passed |" not in built.markdown()
+    gaps = "\n".join(built.gaps())
+    assert "CC6.6: no rule judges it" in gaps and "PCI 1: no rule judges it" in gaps
+
+
+def test_an_advisory_violation_shows_on_its_criterion() -> None:
+    (rule,) = [r for r in RULES if r.name == "elb-waf"]
+    present = {t: ["traffic-alb"] for t in rule.types}
+    built = judge("dev", [("elb-waf-relaxed", False, "no WAF in dev")], present, {"records": 1})
+    assert "| CC6.6 | the system boundary is protected against threats from outside it |" in (
+        built.markdown()
+    )
+    row = next(line for line in built.markdown().splitlines() if line.startswith("| CC6.6 |"))
+    assert row.endswith("| advisory |")

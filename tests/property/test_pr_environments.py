@@ -109,7 +109,7 @@ def test_the_sweep_destroys_closed_unknown_and_expired_and_nothing_else() -> Non
         st.tuples(st.sampled_from(["dev", "staging", "prod", "dev-pr"]), prs, st.integers(0, 60)),
         max_size=30,
     ),
-    st.dictionaries(prs, st.sampled_from(list(PrState)), max_size=30),
+    st.dictionaries(prs, st.sampled_from(list(PrState)), min_size=1, max_size=30),
 )
 def test_the_sweep_never_touches_a_stack_that_is_not_a_pr_environment(
     listed: list[tuple[str, int, int]], states: dict[int, PrState]
@@ -120,6 +120,25 @@ def test_the_sweep_never_touches_a_stack_that_is_not_a_pr_environment(
     ]
     for stack, _ in to_sweep(stacks, states, NOW, 14 * DAY):
         assert stack.name.startswith("dev-pr-")
+
+
+def test_the_sweep_refuses_naive_times_and_an_empty_pr_list() -> None:
+    with pytest.raises(PrEnvironmentError, match="aware ones"):
+        to_sweep([PrStack("dev-pr-1", datetime(2026, 12, 1))], {1: PrState.OPEN}, NOW, DAY)
+    with pytest.raises(PrEnvironmentError, match="refusing to destroy any"):
+        to_sweep([PrStack("dev-pr-1", NOW)], {}, NOW, DAY)
+    assert to_sweep([PrStack("prod", NOW)], {}, NOW, DAY) == []  # nothing to protect
+
+
+def test_a_qualified_stack_name_is_a_pr_environment_too() -> None:
+    chosen = to_sweep([PrStack("acme/switchyard/dev-pr-9", NOW)], {9: PrState.CLOSED}, NOW, DAY)
+    assert [(s.name, r) for s, r in chosen] == [("acme/switchyard/dev-pr-9", SweepReason.CLOSED)]
+
+
+@pytest.mark.parametrize("prefix", ["", "Switchyard_Dev", "-dev", "dev-"])
+def test_a_bad_prefix_is_refused(prefix: str) -> None:
+    with pytest.raises(PrEnvironmentError, match="name prefix"):
+        pr_names(5, prefix)
 
 
 def test_a_non_positive_age_is_refused() -> None:

@@ -105,9 +105,11 @@ def test_permissions_are_empty_by_default_and_minimal_per_job(path: Path) -> Non
         granted = job["permissions"]
         assert isinstance(granted, dict), f"{name}: permissions must be listed, not {granted!r}"
         assert granted.get("contents") == "read", name
-        assert set(granted) <= {"contents", "id-token", "pull-requests", "security-events"}, name
+        allowed = {"contents", "id-token", "pull-requests", "security-events", "actions"}
+        assert set(granted) <= allowed, name
         sarif = "github/codeql-action/upload-sarif" in uses(job)
         assert (granted.get("security-events") == "write") is sarif, f"{name}: SARIF upload only"
+        assert (granted.get("actions") == "read") is sarif, f"{name}: upload-sarif's analysis key"
         aws = "aws-actions/configure-aws-credentials" in uses(job)
         assert (granted.get("id-token") == "write") is aws, f"{name}: id-token only for OIDC"
         comments = "marocchino/sticky-pull-request-comment" in uses(job)
@@ -327,7 +329,10 @@ def test_staging_scans_the_staged_colour_before_promote_and_the_scan_decides_it(
     assert baseline["with"]["allow_issue_writing"] is False  # no issues: write permission
     api = actions["zaproxy/action-api-scan"]
     assert api["if"] == "vars.STAGING_OPENAPI_URL != ''"
-    assert actions["github/codeql-action/upload-sarif"]["with"]["sarif_file"] == "out"
+    # one SARIF file, one run: code scanning refuses two runs of one tool under one category
+    assert actions["github/codeql-action/upload-sarif"]["with"]["sarif_file"] == "out/zap.sarif"
+    assert api["with"]["cmd_options"] == "-O ${{ vars.TEST_URL }}"  # the staged colour only
+    assert staging["dast"]["environment"] == "staging"
     promote = " ".join(str(s.get("run", "")) for s in staging["promote"]["steps"])
     assert "--dast-report" in promote and "out/zap-*.json" in promote
     assert "--stage-only" in " ".join(str(s.get("run", "")) for s in staging["stage"]["steps"])
