@@ -10,17 +10,21 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from delivery.cli_args import output_file
 from delivery.config.stackfile import load_stack
 from delivery.errors import BadRequest, Exit, SwitchyardError
+from delivery.release.record import LocalRecords, Outcome, Phase, RecordStore, S3Records
 from infra.offline import evaluate, placeholder_secrets
 from policy.compliance import Report, judge
 from policy.offline import run_pack
 
 WORKFLOWS = Path(__file__).resolve().parents[1] / ".github" / "workflows"
+CHECKED_BEFORE_PROMOTE = (Phase.STAGE, Phase.SMOKE, Phase.LOAD)
 
 
-def change_management(stack: str, records: Any) -> dict[str, Any]:
+def change_management(stack: str, records: RecordStore | None) -> dict[str, Any]:
     """The releases of ``stack`` as evidence of CC8.1: each went through stage, smoke and load
     before promote, from a CI run; prod's promote waits for the environment's approval."""
     if records is None:
@@ -28,8 +32,8 @@ def change_management(stack: str, records: Any) -> dict[str, Any]:
     loaded = records.load()
     mine = [r for r in loaded.records if r.stack == stack and r.outcome is not None]
     outcomes = Counter(r.outcome.value for r in mine if r.outcome)
-    promoted = [r for r in mine if r.outcome is not None and r.outcome.value == "promoted"]
-    checked = [r for r in promoted if all(r.passed(p) for p in _phases("stage", "smoke", "load"))]
+    promoted = [r for r in mine if r.outcome is Outcome.PROMOTED]
+    checked = [r for r in promoted if all(r.passed(p) for p in CHECKED_BEFORE_PROMOTE)]
     from_ci = [r for r in promoted if r.run_url]
     gates = _approval_gates(stack)
     return {
@@ -43,16 +47,8 @@ def change_management(stack: str, records: Any) -> dict[str, Any]:
     }
 
 
-def _phases(*names: str) -> list[Any]:
-    from delivery.release.record import Phase
-
-    return [Phase(n) for n in names]
-
-
 def _approval_gates(stack: str) -> list[str]:
     """The environments the stack's release workflow waits in (deploy-<stack>.yml's jobs)."""
-    import yaml
-
     path = WORKFLOWS / f"deploy-{stack}.yml"
     if not path.is_file():
         return []
@@ -61,7 +57,7 @@ def _approval_gates(stack: str) -> list[str]:
     return sorted(found)
 
 
-def report(stack: str, records: Any) -> Report:
+def report(stack: str, records: RecordStore | None) -> Report:
     settings = load_stack(stack)
     run = evaluate(settings.stack, secrets=placeholder_secrets(settings.stack))
     violations = [(v.policy, v.mandatory, v.message) for v in run_pack(run.mocks.nodes)]
@@ -104,9 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return Exit.FAILED if failed else Exit.OK
 
 
-def _records(args: argparse.Namespace) -> Any:
-    from delivery.release.record import LocalRecords, S3Records
-
+def _records(args: argparse.Namespace) -> RecordStore | None:
     if args.records is not None:
         if not args.records.is_dir():
             raise BadRequest(f"--records {args.records} is not a folder of release records")

@@ -26,12 +26,7 @@ class AlertMessage:
         """The ``Message`` for ``MessageStructure=json``: queues and functions get the JSON body,
         HTTPS subscribers (AWS Chatbot's) a Chatbot custom notification, the rest the text."""
         return json.dumps(
-            {
-                "default": self.text,
-                "sqs": self.body,
-                "lambda": self.body,
-                "https": chat_notification(self.subject, self.text),
-            }
+            {**for_people(self.subject, self.text), "sqs": self.body, "lambda": self.body}
         )
 
 
@@ -40,6 +35,12 @@ class AlertMessage:
 # text message it drops. Title and description within its limits (250 and 8,000 characters).
 CHAT_TITLE_LIMIT: Final = 250
 CHAT_DESCRIPTION_LIMIT: Final = 8000
+
+
+def for_people(subject: str, text: str) -> dict[str, str]:
+    """A ``MessageStructure=json`` message's parts for people: the text, and for HTTPS
+    subscribers (AWS Chatbot's) the same as a Chatbot custom notification."""
+    return {"default": text, "https": chat_notification(subject, text)}
 
 
 def chat_notification(subject: str, text: str) -> str:

@@ -53,7 +53,6 @@ from delivery.release.orchestrate import EXIT_CODES, NO_RELEASE, Ports, Release,
 from delivery.release.preview import planned_changes
 from delivery.release.record import (
     LocalRecords,
-    Outcome,
     RecordStore,
     ReleaseRecord,
     S3Records,
@@ -62,8 +61,6 @@ from delivery.release.record import (
 from delivery.release.scope import ScopedStack
 from delivery.release.status import WatchedStack, status_lines, watch
 from delivery.release.truth import SsmReleaseState, TruthfulStack, compare, push
-
-EXIT_FAILED = EXIT_CODES[Outcome.FAILED]
 
 
 def check_image(image: str, settings: Settings) -> str:

@@ -86,7 +86,10 @@ class ZapRules:
             action = parts[1].strip()
             if action not in {"IGNORE", "INFO", "WARN", "FAIL"}:
                 raise BadRequest(f"{path}:{number}: unknown action {action!r}")
-            (ignore if action == "IGNORE" else fail if action == "FAIL" else set()).add(parts[0])
+            if action == "IGNORE":
+                ignore.add(parts[0])
+            elif action == "FAIL":
+                fail.add(parts[0])
         return cls(frozenset(ignore), frozenset(fail))
 
 

@@ -151,34 +151,34 @@ class PostIncident:
         report = self.report
         start = report.events[0].at if report and report.events else 0.0
         since = f"cutover +{event.at - start:.3f} s"
-        moment = self._moment(event)
-        if moment is None:
+        anchor = self._anchor()
+        if anchor is None:
             return since
-        return f"{'' if self._pinned_to_restore() else '≈ '}{_iso(moment)} ({since})"
+        estimate = "" if anchor[2] else "≈ "
+        return f"{estimate}{_iso(self._moment(event))} ({since})"
 
-    def _pinned_to_restore(self) -> bool:
-        report = self.report
-        written = report is not None and any(
-            e.kind is EventKind.ROLLBACK_SET for e in report.events
-        )
-        return written and self.record.restored_at is not None
-
-    def _moment(self, event: Event) -> datetime | None:
-        """The record's moment of an engine event: the rollback's listener write is the
-        restore, so the engine's clock is pinned there; without one (a failed rollback), to the
-        promote's start, which the cutover begins after: those moments are shown as estimates
-        (≈), early by however long the `up` took to reach the cutover."""
+    def _anchor(self) -> tuple[datetime, float, bool] | None:
+        """Where the engine's clock meets the record's: (moment, engine time, exact). The
+        rollback's listener write is the restore, so the engine's clock is pinned there, exactly;
+        without one (a failed rollback), to the promote's start, which the cutover begins after:
+        an estimate (≈), early by however long the `up` took to reach the cutover."""
         report, record = self.report, self.record
         if report is None or not report.events:
             return None
         written = [e for e in report.events if e.kind is EventKind.ROLLBACK_SET]
         promote = [p.started_at for p in record.phases if p.phase is Phase.PROMOTE]
         if written and record.restored_at is not None:
-            moment, at = record.restored_at, written[-1].at
-        elif promote:
-            moment, at = promote[-1], report.events[0].at
-        else:
+            return record.restored_at, written[-1].at, True
+        if promote:
+            return promote[-1], report.events[0].at, False
+        return None
+
+    def _moment(self, event: Event) -> datetime | None:
+        """The record's moment of an engine event (see ``_anchor``)."""
+        anchor = self._anchor()
+        if anchor is None:
             return None
+        moment, at, _ = anchor
         return moment + timedelta(seconds=event.at - at)
 
     @property

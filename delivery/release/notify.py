@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from delivery.config.model import Tier
-from delivery.cutover.alerts import chat_notification, sns_subject
+from delivery.cutover.alerts import for_people, sns_subject
 from delivery.cutover.aws import call
 from delivery.release.record import Outcome, ReleaseRecord
 
@@ -81,7 +81,7 @@ class SnsNotifier:
             TopicArn=topic,
             Subject=subject,
             MessageStructure="json",  # AWS Chatbot shows only its custom notifications
-            Message=json.dumps({"default": message, "https": chat_notification(subject, message)}),
+            Message=json.dumps(for_people(subject, message)),
         )
 
 

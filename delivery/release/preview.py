@@ -441,7 +441,7 @@ def plan_from_graphs(
                     values=value_changes(changed, old["inputs"], new["inputs"]),
                 )
             )
-    _cascade(plan, base, head)
+    _cascade(plan, base, head, held)
     plan.unjudged = sorted(unjudged)
     return plan
 
@@ -457,6 +457,7 @@ def _cascade(
     plan: PreviewPlan,
     base: Mapping[str, Mapping[str, Any]],
     head: Mapping[str, Mapping[str, Any]],
+    held: Mapping[str, int],
 ) -> None:
     """A replaced resource gets a new id and ARN, so each resource whose force-new input takes
     its value from it is replaced too (a subnet of a replaced VPC), and so on: the engine sees
@@ -464,7 +465,6 @@ def _cascade(
     keep every id the same, so the first pass cannot see this."""
     changes = {f"{c.type}::{c.name}": c for c in plan.changes}
     replaced = {k for k, c in changes.items() if c.op is OpType.REPLACE}
-    held = _dependents(base, head)
     grew = True
     while grew:
         grew = False
