@@ -36,6 +36,15 @@ GITHUB = "token.actions.githubusercontent.com"
 AUDIENCE = "sts.amazonaws.com"
 RELEASE = "release"
 INFRASTRUCTURE = "infrastructure"
+# dev's PR environments' role and boundary (components/pr_base.py): an administrator's
+# `pulumi up` manages them, as it does the other CI roles.
+PR_ENVIRONMENTS = "pr-environments"
+
+
+def pr_boundary_name(prefix: str) -> str:
+    return f"{prefix}-pr-boundary"
+
+
 # STS refuses a web-identity session longer than the role's MaxSessionDuration, and credentials
 # that expire mid-job leave a cutover and its rollback without AWS access. Each deploy job asks
 # for its own timeout; the longest is deploy-prod's promote (150 minutes).
@@ -319,6 +328,7 @@ class CiRoles(pulumi.ComponentResource):
                 client_id_lists=[AUDIENCE],
                 opts=child,
             ).arn
+        self.github_provider_arn = pulumi.Output.from_input(provider_arn)
         trusted = {
             RELEASE: settings.github_environments,
             INFRASTRUCTURE: (settings.github_infrastructure_environment,),
@@ -1233,7 +1243,7 @@ def guardrails_policy(
     the infrastructure policy needs nearly all of them."""
     protected_roles = [
         account.arn("iam", f"role/{role_name(prefix, kind)}", region=False)
-        for kind in (RELEASE, INFRASTRUCTURE)
+        for kind in (RELEASE, INFRASTRUCTURE, PR_ENVIRONMENTS)
     ]
     # The trail's own delivery role: changing its policy or trust blinds the log group.
     protected_roles.append(account.arn("iam", f"role/{prefix}-trail-logs-*", region=False))
@@ -1382,6 +1392,7 @@ def guardrails_policy(
             ],
             "Resource": [
                 boundary_arn,
+                account.arn("iam", f"policy/{pr_boundary_name(prefix)}", region=False),
                 guardrails_arn(account, prefix),
                 operations_arn(account, prefix),
                 account.arn("iam", "role/*", region=False),

@@ -300,7 +300,7 @@ class EksCluster(pulumi.ComponentResource):
 
         self.kubeconfig = pulumi.Output.all(
             self.cluster.name, self.cluster.endpoint, self.cluster.certificate_authority.data
-        ).apply(lambda v: _kubeconfig(v[0], v[1], v[2], args.region))
+        ).apply(lambda v: kubeconfig(v[0], v[1], v[2], args.region))
         self.provider = k8s.Provider(
             f"{name}-k8s",
             kubeconfig=self.kubeconfig,
@@ -672,7 +672,7 @@ def _aws_managed(partition: str, name: str) -> str:
     return AWS_MANAGED.format(partition=partition, name=name)
 
 
-def _kubeconfig(name: str, endpoint: str, ca_data: str, region: str) -> str:
+def kubeconfig(name: str, endpoint: str, ca_data: str, region: str) -> str:
     """A kubeconfig that authenticates with `aws eks get-token` as whoever runs Pulumi."""
     return json.dumps(
         {

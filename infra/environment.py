@@ -28,6 +28,7 @@ from components.cutover import BlueGreenCutover, BlueGreenCutoverArgs
 from components.dashboard import EnvironmentDashboard, EnvironmentDashboardArgs
 from components.incidents import IncidentResponse, IncidentResponseArgs
 from components.network import MultiAzNetwork, MultiAzNetworkArgs
+from components.pr_base import PrEnvironmentBase, PrEnvironmentBaseArgs
 from components.records import ReleaseRecords, ReleaseRecordsArgs
 from components.secrets import EnvironmentSecrets, EnvironmentSecretsArgs
 from components.traffic import TestListener, TestListenerArgs, WeightedAlb, WeightedAlbArgs
@@ -299,7 +300,33 @@ def build_environment(
     for kind, groups in ((INFRASTRUCTURE, ()), (RELEASE, (RELEASE_GROUP,))):
         if not cluster.admits_role(role_name(prefix, kind)):
             cluster.admit(role_name(prefix, kind), ci.roles[kind].arn, groups)
-    return {
+    exports: dict[str, Any] = {}
+    if settings.pr_environments is not None:
+        base = PrEnvironmentBase(
+            "pr-environments",
+            PrEnvironmentBaseArgs(
+                settings.pr_environments,
+                prefix,
+                settings.region,
+                settings.security.github_repository,
+                ci.github_provider_arn,
+                alb.load_balancer,
+                alb.production_listener,
+                settings.alb.certificate_arn is not None,
+                network.vpc.id,
+                settings.alb.target_port,
+                settings.alb.health_check.path,
+                cluster,
+                workload.cluster_name,
+                workload.service_name,
+                settings.secrets.names,
+                settings.service,
+            ),
+            on_aws,
+        )
+        exports["prEnvironmentBase"] = base.output
+        exports["prEnvironmentRoleArn"] = base.role.arn
+    return exports | {
         "albDnsName": alb.load_balancer.dns_name,
         "loadBalancerArn": alb.load_balancer.arn,
         "releaseRecordsBucket": records.bucket.bucket,

@@ -539,6 +539,29 @@ SECURITY: Final = (
     ),
 )
 
+PR_ENVIRONMENTS: Final = (
+    text(
+        "prDomain",
+        "Dev only: the DNS domain under which each labelled pull request gets an environment "
+        "at pr-<number>.<prDomain> on dev's load balancer, e.g. pr.dev.example.com. Empty: no "
+        "PR environments.",
+        optional=True,
+    ),
+    text(
+        "prHostedZoneId",
+        "Route 53 public hosted zone that holds prDomain (its own zone or its parent's); the "
+        "stack adds the wildcard record *.<prDomain> for dev's load balancer. Required with "
+        "prDomain.",
+        optional=True,
+    ),
+    text(
+        "prGithubEnvironment",
+        "The GitHub environment whose jobs alone may assume the PR environments' CI role. "
+        "Empty: pr-environments. Never one of githubEnvironments or the infrastructure one.",
+        optional=True,
+    ),
+)
+
 DECLARED: Final[tuple[Key, ...]] = (
     *STACK,
     *TRAFFIC,
@@ -554,6 +577,7 @@ DECLARED: Final[tuple[Key, ...]] = (
     *SECRETS,
     *RELEASE_CHECKS,
     *SECURITY,
+    *PR_ENVIRONMENTS,
 )
 BY_FULL_NAME: Final[Mapping[str, Key]] = {k.full: k for k in DECLARED}
 assert len(BY_FULL_NAME) == len(DECLARED), "a key is declared twice"

@@ -292,6 +292,15 @@ class Slo:
 
 
 @dataclass(frozen=True)
+class PrEnvironmentSettings:
+    """Dev's environments per pull request: where they are reached, and who may make them."""
+
+    domain: str  # each PR at pr-<n>.<domain>
+    hosted_zone_id: str  # the public zone that gets *.<domain>
+    github_environment: str  # the GitHub environment whose jobs get the PR CI role
+
+
+@dataclass(frozen=True)
 class SecretsSettings:
     names: tuple[str, ...]
     rotation_days: int
@@ -484,6 +493,7 @@ class Settings:
     retry_rollback: str = ""  # a rollback record's id: shift that rolled-back release again
     incidents: IncidentSettings = IncidentSettings()
     slo: Slo = Slo(99.9, 30)
+    pr_environments: PrEnvironmentSettings | None = None  # None: no PR environments
 
     @property
     def name_prefix(self) -> str:

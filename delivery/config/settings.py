@@ -61,6 +61,7 @@ from delivery.config.model import (
     public_subnet_prefix,
 )
 from delivery.config.nodes import check_node_fit
+from delivery.config.pr_environments import read_pr_environments
 from delivery.config.reader import ConfigReader, shown
 from delivery.config.regions import region_problem, zone_count_problem, zone_names
 from delivery.config.workloads import check_capacity, read_cluster, read_release, read_service
@@ -645,6 +646,7 @@ def load_settings(raw: Mapping[str, Any], stack: str) -> Settings:
     service = read_service(reader, environment)
     release = read_release(reader, environment)
     security = _read_security(reader, environment, stack)
+    pr_environments = read_pr_environments(reader, environment, security)
     _check_log_retention(reader, environment, network)
     _check_bake_covers_alarms(reader, traffic, alarms)
     check_capacity(reader, traffic, service, release)
@@ -679,4 +681,5 @@ def load_settings(raw: Mapping[str, Any], stack: str) -> Settings:
         retry_rollback or "",
         incidents,
         slo,
+        pr_environments,
     )

@@ -22,12 +22,16 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Final
 
+from delivery.config.pr_environments import GITHUB_MAX_PR
+
 TARGET_GROUP_LIMIT: Final = 32
 LABEL_LIMIT: Final = 63
 MAX_PRIORITY: Final = 50_000
 # dev's own rules keep 1..999; PR environments take the band above, one slot per PR.
 PR_PRIORITY_BASE: Final = 1000
 PR_PRIORITY_SLOTS: Final = MAX_PRIORITY - PR_PRIORITY_BASE + 1
+# ``<head>-pr<n>`` within the target group's 32 for every PR number.
+HEAD_LIMIT: Final = TARGET_GROUP_LIMIT - len("-pr") - len(str(GITHUB_MAX_PR))
 _LABEL: Final = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", re.ASCII)
 _TARGET_GROUP: Final = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?", re.ASCII)
 
@@ -41,45 +45,46 @@ class PrNames:
     """What one pull request's environment is called, everywhere it exists."""
 
     pr: int
-    stack: str  # the Pulumi stack: dev's project, its own state
+    stack: str  # the Pulumi stack, in the PR project (pr/Pulumi.yaml)
     namespace: str  # its Kubernetes namespace in dev's cluster
     target_group: str  # its target group on dev's ALB
-    host_label: str  # the first label of its host name: <label>.<dev's domain>
-    secret_prefix: str  # its secrets' path: nothing of one PR is under another's
+    host_label: str  # the first label of its host name: <label>.<dev's PR domain>
+    secret_prefix: str  # its Secrets Manager names: nothing of one PR is under another's
+    app_role: str  # the IAM role its pods assume (IRSA), in the PR role pattern
 
 
-def pr_names(pr: int, name_prefix: str) -> PrNames:
-    """The names of PR ``pr``'s environment, from dev's name prefix (``switchyard-dev``).
-    A prefix too long for a limit is cut and given a short hash of itself, so two prefixes
-    that share their start still give two names."""
-    if isinstance(pr, bool) or not isinstance(pr, int) or pr < 1:
-        raise PrEnvironmentError(f"a pull request's number is a positive integer, got {pr!r}")
+def pr_head(name_prefix: str) -> str:
+    """What every AWS name of every PR environment starts with: dev's prefix, or when it leaves
+    no room for ``-pr<n>`` of the largest PR number its start and a short hash of it, so two
+    prefixes that share their start still give two heads. The IAM patterns of the PR CI role
+    and boundary are written with it (``<head>-pr*``)."""
     if not is_label(name_prefix):
         raise PrEnvironmentError(
             f"dev's name prefix must be lowercase letters, digits and hyphens, got {name_prefix!r}"
         )
+    if len(name_prefix) <= HEAD_LIMIT:
+        return name_prefix
+    digest = hashlib.sha256(name_prefix.encode()).hexdigest()[:6]
+    return f"{name_prefix[: HEAD_LIMIT - len(digest) - 1].rstrip('-')}-{digest}"
+
+
+def pr_names(pr: int, name_prefix: str) -> PrNames:
+    """The names of PR ``pr``'s environment, from dev's name prefix (``switchyard-dev``)."""
+    if isinstance(pr, bool) or not isinstance(pr, int) or not 1 <= pr <= GITHUB_MAX_PR:
+        raise PrEnvironmentError(
+            f"a pull request's number is an integer in 1..{GITHUB_MAX_PR}, got {pr!r}"
+        )
+    head = pr_head(name_prefix)
     label = f"pr-{pr}"
-    if len(label) > LABEL_LIMIT:
-        raise PrEnvironmentError(f"PR {pr} gives a name over {LABEL_LIMIT} characters")
     return PrNames(
         pr=pr,
         stack=f"dev-pr-{pr}",
         namespace=label,
-        target_group=_fitted(f"{name_prefix}-pr{pr}", f"pr{pr}", TARGET_GROUP_LIMIT),
+        target_group=f"{head}-pr{pr}",
         host_label=label,
-        secret_prefix=f"/switchyard/dev/pr-{pr}/",
+        secret_prefix=f"{head}-pr{pr}/",
+        app_role=f"{head}-pr{pr}-app",
     )
-
-
-def _fitted(name: str, keep: str, limit: int) -> str:
-    """``name``, or when it is longer than ``limit`` its start, a hash of the whole and ``keep``
-    (the part that tells PRs apart), within ``limit``."""
-    if len(name) <= limit:
-        return name
-    digest = hashlib.sha256(name.encode()).hexdigest()[:6]
-    room = limit - len(keep) - len(digest) - 2
-    head = name[: max(room, 0)].strip("-")
-    return "-".join(p for p in (head, digest, keep) if p)[:limit].strip("-")
 
 
 def is_label(text: str) -> bool:
@@ -169,3 +174,99 @@ def to_sweep(
         elif now - stack.created_at > max_age:
             chosen.append((stack, SweepReason.EXPIRED))
     return chosen
+
+
+# What dev's stack exports for its PR environments (components/pr_base.py), and the PR
+# program reads through a StackReference: one object, so a missing key is named, not a KeyError.
+BASE_OUTPUT: Final = "prEnvironmentBase"
+BASE_KEYS: Final = (
+    "namePrefix",
+    "region",
+    "domain",
+    "scheme",
+    "listenerArn",
+    "vpcId",
+    "targetPort",
+    "healthCheckPath",
+    "clusterName",
+    "clusterEndpoint",
+    "clusterCertificateAuthority",
+    "oidcProviderArn",
+    "oidcIssuer",
+    "boundaryArn",
+    "serviceName",
+    "secretNames",
+    "cpuRequestMillicores",
+    "memoryRequestMiB",
+)
+
+
+@dataclass(frozen=True)
+class PrBase:
+    """Dev's shared pieces a PR environment is built on."""
+
+    name_prefix: str
+    region: str
+    domain: str
+    scheme: str  # http in dev without a certificate, https with one
+    listener_arn: str
+    vpc_id: str
+    target_port: int
+    health_check_path: str
+    cluster_name: str
+    cluster_endpoint: str
+    cluster_certificate_authority: str
+    oidc_provider_arn: str
+    oidc_issuer: str  # without https://
+    boundary_arn: str
+    service_name: str
+    secret_names: tuple[str, ...]
+    cpu_request_millicores: int
+    memory_request_mib: int
+
+    def url(self, names: PrNames) -> str:
+        return f"{self.scheme}://{names.host_label}.{self.domain}"
+
+    def host(self, names: PrNames) -> str:
+        return f"{names.host_label}.{self.domain}"
+
+
+def read_base(outputs: Mapping[str, object], dev_stack: str) -> PrBase:
+    """Dev's ``prEnvironmentBase`` output as a PrBase; a clear error when dev has none (PR
+    environments are off there, or dev was never deployed with them) or it lacks a key."""
+    found = outputs.get(BASE_OUTPUT)
+    if not isinstance(found, Mapping):
+        raise PrEnvironmentError(
+            f"stack {dev_stack} exports no {BASE_OUTPUT}: set prDomain and prHostedZoneId in "
+            f"Pulumi.dev.yaml and run `pulumi up --stack dev` first (README, PR environments)"
+        )
+    missing = [key for key in BASE_KEYS if found.get(key) in (None, "")]
+    if missing:
+        raise PrEnvironmentError(
+            f"stack {dev_stack}'s {BASE_OUTPUT} lacks {', '.join(missing)}: it was exported by an "
+            "older program; run `pulumi up --stack dev` with this one"
+        )
+    return PrBase(
+        name_prefix=str(found["namePrefix"]),
+        region=str(found["region"]),
+        domain=str(found["domain"]),
+        scheme=str(found["scheme"]),
+        listener_arn=str(found["listenerArn"]),
+        vpc_id=str(found["vpcId"]),
+        target_port=int(str(found["targetPort"])),
+        health_check_path=str(found["healthCheckPath"]),
+        cluster_name=str(found["clusterName"]),
+        cluster_endpoint=str(found["clusterEndpoint"]),
+        cluster_certificate_authority=str(found["clusterCertificateAuthority"]),
+        oidc_provider_arn=str(found["oidcProviderArn"]),
+        oidc_issuer=str(found["oidcIssuer"]),
+        boundary_arn=str(found["boundaryArn"]),
+        service_name=str(found["serviceName"]),
+        secret_names=tuple(str(n) for n in _listed(found["secretNames"])),
+        cpu_request_millicores=int(str(found["cpuRequestMillicores"])),
+        memory_request_mib=int(str(found["memoryRequestMiB"])),
+    )
+
+
+def _listed(value: object) -> list[object]:
+    return list(value) if isinstance(value, list | tuple) else [value]

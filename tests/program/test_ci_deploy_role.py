@@ -166,7 +166,11 @@ def test_the_infrastructure_roles_access_entry_waits_for_the_role(run: Evaluatio
 # -- what `pulumi up` of the stack asks of the deploy role --------------------------------------
 
 ROLE = "aws:iam/role:Role"
-CI_ROLES = {"ci-release", "ci-infrastructure"}  # an administrator's `pulumi up` manages these
+CI_ROLES = {
+    "ci-release",
+    "ci-infrastructure",
+    "pr-environments-ci",
+}  # an administrator's `pulumi up` manages these
 
 
 def aws_name(resource: Registered) -> str:
@@ -895,9 +899,11 @@ def needed_by_the_environments_roles(run: Evaluation) -> dict[str, set[str]]:
         for r in run.mocks.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
     }
     assert set(sources) <= attached | {"AmazonEKSClusterPolicy"}
+    # the CI roles' own, and the PR environments' (their role and boundary are another's)
     ci = {"ci-release", "ci-infrastructure", "ci-guardrails", "ci-operations"}
+    pr = {"pr-environments-ci", "pr-environments-boundary"}
     for resource in run.mocks.resources:
-        if resource.type in IDENTITY_POLICIES and resource.name not in ci | {
+        if resource.type in IDENTITY_POLICIES and resource.name not in ci | pr | {
             "permissions-boundary"
         }:
             sources[resource.name] = json.loads(resource.inputs["policy"])["Statement"]

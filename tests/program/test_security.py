@@ -156,12 +156,13 @@ def test_the_infrastructure_role_is_scoped_and_cannot_rewrite_itself(
     assert len(json.dumps(document(guardrails), separators=(",", ":"))) < IAM_MANAGED_LIMIT
     deny = statements(guardrails)["NeverChangeTheCiRolesOrRolesItDidNotCreate"]
     assert deny["Effect"] == "Deny"
-    assert deny["Resource"][:3] == [
+    assert deny["Resource"][:4] == [
         f"arn:aws:iam::{ACCOUNT}:role/{prefix}-release",
         f"arn:aws:iam::{ACCOUNT}:role/{prefix}-infrastructure",
+        f"arn:aws:iam::{ACCOUNT}:role/{prefix}-pr-environments",
         f"arn:aws:iam::{ACCOUNT}:role/{prefix}-trail-logs-*",
     ]
-    assert set(deny["Resource"][3:]) == {
+    assert set(deny["Resource"][4:]) == {
         *settings.cluster.admin_role_arns,
         *filter(None, [settings.cluster.deploy_role_arn]),
     }

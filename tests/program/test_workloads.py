@@ -112,7 +112,9 @@ def test_access_is_granted_only_to_the_configured_roles_and_the_ci_roles(
         run.exports["ciRoleArns"]["infrastructure"],
     }
     release = run.exports["ciRoleArns"]["release"]
-    assert {e.inputs["principalArn"] for e in entries} == {*administrators, release}
+    # dev's PR environments' role: in its group only (tests/program/test_pr_environments.py)
+    pr = [run.exports["prEnvironmentRoleArn"]] if "prEnvironmentRoleArn" in run.exports else []
+    assert {e.inputs["principalArn"] for e in entries} == {*administrators, release, *pr}
     associations = run.mocks.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
     # the release role has no access policy: its group's Role (tests/program/test_release_role.py)
     assert {a.inputs["principalArn"] for a in associations} == administrators

@@ -9,7 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from delivery.config.pr_environments import GITHUB_MAX_PR
 from delivery.plans.pr_environments import (
+    HEAD_LIMIT,
     MAX_PRIORITY,
     PR_PRIORITY_BASE,
     PR_PRIORITY_SLOTS,
@@ -20,11 +22,12 @@ from delivery.plans.pr_environments import (
     is_label,
     is_target_group_name,
     listener_priority,
+    pr_head,
     pr_names,
     to_sweep,
 )
 
-GITHUB_MAX_PR = 2**31 - 1  # GitHub's issue numbers are 32-bit signed integers
+IAM_ROLE_LIMIT = 64  # an IAM role's name (IAM API reference, CreateRole RoleName)
 prs = st.integers(1, GITHUB_MAX_PR)
 prefixes = st.from_regex(r"[a-z][a-z0-9]{0,10}(-[a-z0-9]{1,10}){0,3}", fullmatch=True)
 
@@ -34,7 +37,12 @@ def test_every_name_is_within_its_limit_for_any_pr(pr: int, prefix: str) -> None
     names = pr_names(pr, prefix)
     assert is_target_group_name(names.target_group), names.target_group
     assert is_label(names.namespace) and is_label(names.host_label)
-    assert names.secret_prefix.endswith(f"/pr-{pr}/")
+    assert names.secret_prefix.endswith(f"-pr{pr}/")
+    # every AWS name starts with the head the PR CI role's IAM patterns are written with
+    head = pr_head(prefix)
+    for name in (names.target_group, names.secret_prefix, names.app_role):
+        assert name.startswith(f"{head}-pr"), name
+    assert len(names.app_role) <= IAM_ROLE_LIMIT and names.app_role.endswith("-app")
 
 
 @given(prs, prs, prefixes)
@@ -42,7 +50,7 @@ def test_two_prs_never_share_a_name(a: int, b: int, prefix: str) -> None:
     if a == b:
         return
     first, second = pr_names(a, prefix), pr_names(b, prefix)
-    for field in ("stack", "namespace", "target_group", "host_label", "secret_prefix"):
+    for field in ("stack", "namespace", "target_group", "host_label", "secret_prefix", "app_role"):
         assert getattr(first, field) != getattr(second, field), field
     # no PR's secrets path lies under another's
     assert not second.secret_prefix.startswith(first.secret_prefix)
@@ -55,13 +63,21 @@ def test_dev_names_known_answer() -> None:
         "pr-1234",
         "switchyard-dev-pr1234",
     )
+    assert names.secret_prefix == "switchyard-dev-pr1234/"
+    assert names.app_role == "switchyard-dev-pr1234-app"
     longest = pr_names(GITHUB_MAX_PR, "switchyard-development-sandbox")
     assert len(longest.target_group) == 32 and longest.target_group.endswith("pr2147483647")
+    assert longest.target_group.startswith("switchyard-d")
 
 
-@pytest.mark.parametrize("bad", [0, -1, True, 1.5, "12"])
-def test_a_bad_pr_number_is_refused(bad: object) -> None:
-    with pytest.raises(PrEnvironmentError, match="positive integer"):
+def test_two_long_prefixes_with_one_start_get_two_heads() -> None:
+    first, second = pr_head("switchyard-development-a"), pr_head("switchyard-development-b")
+    assert first != second and len(first) == len(second) == HEAD_LIMIT
+
+
+@pytest.mark.parametrize("bad", [0, -1, GITHUB_MAX_PR + 1, True, 1.5, "12"])
+def test_a_pr_number_outside_githubs_range_is_refused(bad: object) -> None:
+    with pytest.raises(PrEnvironmentError, match=r"integer in 1\.\.2147483647"):
         pr_names(bad, "switchyard-dev")  # type: ignore[arg-type]
 
 

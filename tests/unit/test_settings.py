@@ -36,6 +36,9 @@ from tests.bad_config import BAD_VALUES
 
 GOOD: dict[str, Any] = stack_config("staging")
 OPTIONAL = {
+    "prDomain",
+    "prHostedZoneId",
+    "prGithubEnvironment",
     "certificateArn",
     "testClientCidrs",
     "incidentContacts",

@@ -1,0 +1,236 @@
+"""PrEnvironmentBase: what dev declares once so that each labelled pull request can have an
+environment of its own in dev's cluster and on dev's load balancer (the PR program,
+infra/pr_environment.py, builds one per PR on top of it).
+
+- ``*.<prDomain>``: one wildcard alias record for dev's ALB, so a PR's host name resolves the
+  moment its listener rule exists (no DNS change per PR).
+- The PR boundary and the PR CI role (delivery.plans.pr_iam), trusted only by the GitHub
+  environment ``prGithubEnvironment``.
+- In the cluster, the role's access entry names the group ``switchyard:pr-environments``. A
+  ClusterRole gives that group what a PR environment's `pulumi up` does. Kubernetes RBAC
+  cannot name namespaces by pattern, so a ValidatingAdmissionPolicy (admissionregistration.k8s.io
+  v1, GA since Kubernetes 1.30; the cluster runs 1.33 or later) refuses the group's every write
+  outside ``pr-*`` namespaces, and on namespaces other than ``pr-*`` themselves.
+- The output ``prEnvironmentBase`` (delivery.plans.pr_environments.BASE_KEYS).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from components.ci_roles import (
+    MAX_SESSION_SECONDS,
+    PR_ENVIRONMENTS,
+    github_trust,
+    pr_boundary_name,
+    role_name,
+)
+from components.cluster import EksCluster
+from components.keys import account_output
+from components.workload import RBAC
+from delivery.config.model import PrEnvironmentSettings, ServiceSettings
+from delivery.plans.pr_environments import pr_head
+from delivery.plans.pr_iam import pr_boundary_policy, pr_ci_policy
+
+PR_GROUP: Final = "switchyard:pr-environments"
+NAMESPACE_PREFIX: Final = "pr-"
+_READ: Final = ["get", "list", "watch"]
+_WRITE: Final = [*_READ, "create", "delete", "patch", "update"]
+# A PR environment's objects, and what pulumi-kubernetes' await logic watches for them
+# (provider/pkg/await: a Deployment's ReplicaSets and Pods, a Service's Endpoints and
+# EndpointSlices).
+PR_RULES: Final[tuple[dict[str, list[str]], ...]] = (
+    {
+        "apiGroups": [""],
+        "resources": ["namespaces", "serviceaccounts", "services"],
+        "verbs": _WRITE,
+    },
+    {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": _WRITE},
+    {"apiGroups": ["elbv2.k8s.aws"], "resources": ["targetgroupbindings"], "verbs": _WRITE},
+    {"apiGroups": ["apps"], "resources": ["replicasets"], "verbs": _READ},
+    {"apiGroups": [""], "resources": ["pods", "endpoints", "events"], "verbs": _READ},
+    {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": _READ},
+)
+# CEL over the admission request (Kubernetes "Validating Admission Policy": the ``request``
+# variable is the AdmissionRequest; a namespace is cluster-scoped, so its own name is judged).
+ONLY_PR_NAMESPACES: Final = (
+    "request.resource.resource == 'namespaces' ? request.name.startsWith('pr-') "
+    ": request.namespace.startsWith('pr-')"
+)
+
+
+@dataclass(frozen=True)
+class PrEnvironmentBaseArgs:
+    settings: PrEnvironmentSettings
+    name_prefix: str
+    region: str
+    github_repository: str
+    github_provider_arn: pulumi.Input[str]
+    load_balancer: aws.lb.LoadBalancer
+    listener: aws.lb.Listener
+    https: bool
+    vpc_id: pulumi.Input[str]
+    target_port: int
+    health_check_path: str
+    cluster: EksCluster
+    cluster_name: str
+    service_name: str
+    secret_names: tuple[str, ...]
+    service: ServiceSettings
+
+
+class PrEnvironmentBase(pulumi.ComponentResource):
+    def __init__(
+        self, name: str, args: PrEnvironmentBaseArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("switchyard:pr:PrEnvironmentBase", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        settings, head = args.settings, pr_head(args.name_prefix)
+        aws.route53.Record(
+            f"{name}-wildcard",
+            zone_id=settings.hosted_zone_id,
+            name=f"*.{settings.domain}",
+            type="A",
+            aliases=[
+                aws.route53.RecordAliasArgs(
+                    name=args.load_balancer.dns_name,
+                    zone_id=args.load_balancer.zone_id,
+                    evaluate_target_health=False,
+                )
+            ],
+            opts=child,
+        )
+        account = account_output(self, args.region)
+        self.boundary = aws.iam.Policy(
+            f"{name}-boundary",
+            name=pr_boundary_name(args.name_prefix),
+            description=f"Switchyard {args.name_prefix}: the most a PR environment's app may do",
+            policy=account.apply(lambda a: pr_boundary_policy(a.partition, a.region, a.id, head)),
+            opts=child,
+        )
+        self.role = aws.iam.Role(
+            f"{name}-ci",
+            name=role_name(args.name_prefix, PR_ENVIRONMENTS),
+            description=f"Switchyard {args.name_prefix}: creates and destroys PR environments",
+            max_session_duration=MAX_SESSION_SECONDS,
+            assume_role_policy=pulumi.Output.from_input(args.github_provider_arn).apply(
+                lambda arn: github_trust(arn, args.github_repository, [settings.github_environment])
+            ),
+            opts=child,
+        )
+        cluster = args.cluster
+        aws.iam.RolePolicy(
+            f"{name}-ci",
+            role=self.role.id,
+            policy=pulumi.Output.all(account, args.listener.arn, self.boundary.arn).apply(
+                lambda v: pr_ci_policy(
+                    v[0].partition,
+                    v[0].region,
+                    v[0].id,
+                    head,
+                    v[1],
+                    args.cluster_name,
+                    v[2],
+                )
+            ),
+            opts=child,
+        )
+        self._kubernetes_access(name, cluster)
+        self.output: pulumi.Output[dict[str, Any]] = pulumi.Output.all(
+            args.listener.arn,
+            args.vpc_id,
+            cluster.cluster.endpoint,
+            cluster.cluster.certificate_authority.data,
+            cluster.oidc_provider.arn,
+            cluster.oidc_issuer,
+            self.boundary.arn,
+        ).apply(
+            lambda v: {
+                "namePrefix": args.name_prefix,
+                "region": args.region,
+                "domain": settings.domain,
+                "scheme": "https" if args.https else "http",
+                "listenerArn": v[0],
+                "vpcId": v[1],
+                "targetPort": args.target_port,
+                "healthCheckPath": args.health_check_path,
+                "clusterName": args.cluster_name,
+                "clusterEndpoint": v[2],
+                "clusterCertificateAuthority": v[3],
+                "oidcProviderArn": v[4],
+                "oidcIssuer": str(v[5]).removeprefix("https://"),
+                "boundaryArn": v[6],
+                "serviceName": args.service_name,
+                "secretNames": list(args.secret_names),
+                "cpuRequestMillicores": args.service.cpu_request_millicores,
+                "memoryRequestMiB": args.service.memory_request_mib,
+            }
+        )
+        self.register_outputs({"roleArn": self.role.arn, "boundaryArn": self.boundary.arn})
+
+    def _kubernetes_access(self, name: str, cluster: EksCluster) -> None:
+        cluster.admit(PR_ENVIRONMENTS, self.role.arn, (PR_GROUP,))
+        on_cluster = pulumi.ResourceOptions(parent=self, provider=cluster.provider)
+        k8s_name = "switchyard-pr-environments"
+        role = k8s.rbac.v1.ClusterRole(
+            f"{name}-cluster-role",
+            metadata={"name": k8s_name},
+            rules=[
+                k8s.rbac.v1.PolicyRuleArgs(
+                    api_groups=r["apiGroups"], resources=r["resources"], verbs=r["verbs"]
+                )
+                for r in PR_RULES
+            ],
+            opts=on_cluster,
+        )
+        k8s.rbac.v1.ClusterRoleBinding(
+            f"{name}-cluster-role-binding",
+            metadata={"name": k8s_name},
+            role_ref=k8s.rbac.v1.RoleRefArgs(api_group=RBAC, kind="ClusterRole", name=k8s_name),
+            subjects=[k8s.rbac.v1.SubjectArgs(api_group=RBAC, kind="Group", name=PR_GROUP)],
+            opts=pulumi.ResourceOptions.merge(
+                on_cluster, pulumi.ResourceOptions(depends_on=[role])
+            ),
+        )
+        spec: Any = {
+            "failurePolicy": "Fail",
+            "matchConstraints": {
+                "resourceRules": [
+                    {
+                        "apiGroups": ["*"],
+                        "apiVersions": ["*"],
+                        "resources": ["*"],
+                        "operations": ["CREATE", "UPDATE", "DELETE"],
+                    }
+                ]
+            },
+            "matchConditions": [
+                {
+                    "name": "pr-environments-group",
+                    "expression": f"'{PR_GROUP}' in request.userInfo.groups",
+                }
+            ],
+            "validations": [
+                {
+                    "expression": ONLY_PR_NAMESPACES,
+                    "message": f"PR environments write only in namespaces {NAMESPACE_PREFIX}*",
+                }
+            ],
+        }
+        policy = k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
+            f"{name}-only-pr-namespaces", metadata={"name": k8s_name}, spec=spec, opts=on_cluster
+        )
+        binding: Any = {"policyName": k8s_name, "validationActions": ["Deny"]}
+        k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
+            f"{name}-only-pr-namespaces",
+            metadata={"name": k8s_name},
+            spec=binding,
+            opts=pulumi.ResourceOptions.merge(
+                on_cluster, pulumi.ResourceOptions(depends_on=[policy])
+            ),
+        )
