@@ -16,6 +16,7 @@ infra/pr_environment.py, builds one per PR on top of it).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -31,7 +32,7 @@ from components.ci_roles import (
     role_name,
 )
 from components.cluster import EksCluster
-from components.keys import account_output
+from components.keys import account_output, customer_key, key_policy
 from components.workload import RBAC
 from delivery.config.model import PrEnvironmentSettings, ServiceSettings
 from delivery.plans.pr_environments import pr_head
@@ -82,6 +83,8 @@ class PrEnvironmentBaseArgs:
     service_name: str
     secret_names: tuple[str, ...]
     service: ServiceSettings
+    tags: Mapping[str, str]
+    key_rotation_days: int
 
 
 class PrEnvironmentBase(pulumi.ComponentResource):
@@ -106,11 +109,23 @@ class PrEnvironmentBase(pulumi.ComponentResource):
             opts=child,
         )
         account = account_output(self, args.region)
+        # One key for every PR's secrets (a key per PR would cost $1 a month each, AWS KMS
+        # pricing): IAM grants its use, each app role only for its own PR's secrets.
+        self.key = customer_key(
+            f"{name}-key",
+            f"Switchyard {args.name_prefix}: encrypts the PR environments' secrets",
+            args.key_rotation_days,
+            account.apply(lambda a: key_policy(a, [])),
+            self,
+            f"{args.name_prefix}-pr-secrets",
+        )
         self.boundary = aws.iam.Policy(
             f"{name}-boundary",
             name=pr_boundary_name(args.name_prefix),
             description=f"Switchyard {args.name_prefix}: the most a PR environment's app may do",
-            policy=account.apply(lambda a: pr_boundary_policy(a.partition, a.region, a.id, head)),
+            policy=pulumi.Output.all(account, self.key.arn).apply(
+                lambda v: pr_boundary_policy(v[0].partition, v[0].region, v[0].id, head, v[1])
+            ),
             opts=child,
         )
         self.role = aws.iam.Role(
@@ -127,7 +142,9 @@ class PrEnvironmentBase(pulumi.ComponentResource):
         aws.iam.RolePolicy(
             f"{name}-ci",
             role=self.role.id,
-            policy=pulumi.Output.all(account, args.listener.arn, self.boundary.arn).apply(
+            policy=pulumi.Output.all(
+                account, args.listener.arn, self.boundary.arn, self.key.arn
+            ).apply(
                 lambda v: pr_ci_policy(
                     v[0].partition,
                     v[0].region,
@@ -136,6 +153,7 @@ class PrEnvironmentBase(pulumi.ComponentResource):
                     v[1],
                     args.cluster_name,
                     v[2],
+                    v[3],
                 )
             ),
             opts=child,
@@ -149,6 +167,7 @@ class PrEnvironmentBase(pulumi.ComponentResource):
             cluster.oidc_provider.arn,
             cluster.oidc_issuer,
             self.boundary.arn,
+            self.key.arn,
         ).apply(
             lambda v: {
                 "namePrefix": args.name_prefix,
@@ -165,6 +184,8 @@ class PrEnvironmentBase(pulumi.ComponentResource):
                 "oidcProviderArn": v[4],
                 "oidcIssuer": str(v[5]).removeprefix("https://"),
                 "boundaryArn": v[6],
+                "keyArn": v[7],
+                "tags": dict(args.tags),
                 "serviceName": args.service_name,
                 "secretNames": list(args.secret_names),
                 "cpuRequestMillicores": args.service.cpu_request_millicores,

@@ -321,6 +321,8 @@ def build_environment(
                 workload.service_name,
                 settings.secrets.names,
                 settings.service,
+                settings.tags,
+                key_rotation,
             ),
             on_aws,
         )

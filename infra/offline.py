@@ -14,7 +14,7 @@ import hashlib
 import json
 import sys
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any
@@ -165,6 +165,11 @@ def _outputs(type_: str, name: str, inputs: dict[str, Any], region: str) -> dict
             "identities": [{"oidcs": [{"issuer": issuer}]}],
             "vpcConfig": {**inputs.get("vpcConfig", {}), "clusterSecurityGroupId": "sg-cluster"},
         }
+    elif type_ == "random:index/randomPassword:RandomPassword":
+        extra = {"result": f"generated-{_hex(name)}"}
+    elif type_ == "aws:lb/listenerRule:ListenerRule":
+        under = str(inputs.get("listenerArn", "")).replace(":listener/", ":listener-rule/", 1)
+        extra = {"arn": f"{under}/{_hex(name + 'r')}"}
     elif type_ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
         host = str(inputs.get("url", "")).removeprefix("https://")
         extra = {"arn": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{host}"}
@@ -401,6 +406,30 @@ def evaluate(
     @pulumi.runtime.test  # type: ignore[untyped-decorator]  # the SDK leaves it untyped
     def run() -> pulumi.Output[Any]:
         exports = build_environment(read_stack_config(), alarm_specs)
+        return pulumi.Output.from_input(exports).apply(evaluation.exports.update)
+
+    run()
+    return evaluation
+
+
+def evaluate_pr(config: Mapping[str, str], mocks: RecordingMocks | None = None) -> Evaluation:
+    """Run the PR program (pr/Pulumi.yaml) on ``config`` (its keys without the project's
+    namespace: pr, image, base, priority, createdAt) for stack dev-pr-<pr>."""
+    from infra.pr_environment import PROJECT, build_pr_environment, read_pr_config
+
+    evaluation = Evaluation(mocks if mocks is not None else RecordingMocks())
+    pulumi.runtime.set_mocks(
+        evaluation.mocks,
+        project=PROJECT,
+        stack=f"dev-pr-{config.get('pr', '')}",
+        preview=False,
+        monitor=RecordingMonitor(evaluation.mocks),
+    )
+    pulumi.runtime.set_all_config({f"{PROJECT}:{k}": v for k, v in config.items()}, [])
+
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]  # the SDK leaves it untyped
+    def run() -> pulumi.Output[Any]:
+        exports = build_pr_environment(read_pr_config())
         return pulumi.Output.from_input(exports).apply(evaluation.exports.update)
 
     run()

@@ -23,6 +23,7 @@ from enum import StrEnum
 from typing import Final
 
 from delivery.config.pr_environments import GITHUB_MAX_PR
+from delivery.errors import BadRequest
 
 TARGET_GROUP_LIMIT: Final = 32
 LABEL_LIMIT: Final = 63
@@ -36,8 +37,9 @@ _LABEL: Final = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", re.ASCII)
 _TARGET_GROUP: Final = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?", re.ASCII)
 
 
-class PrEnvironmentError(ValueError):
-    """A PR environment cannot be planned as asked (a bad PR number, no free priority)."""
+class PrEnvironmentError(BadRequest):
+    """A PR environment cannot be planned as asked (a bad PR number, no free priority, no
+    base exported by dev); nothing was changed."""
 
 
 @dataclass(frozen=True)
@@ -194,6 +196,8 @@ BASE_KEYS: Final = (
     "oidcProviderArn",
     "oidcIssuer",
     "boundaryArn",
+    "keyArn",
+    "tags",
     "serviceName",
     "secretNames",
     "cpuRequestMillicores",
@@ -219,6 +223,8 @@ class PrBase:
     oidc_provider_arn: str
     oidc_issuer: str  # without https://
     boundary_arn: str
+    key_arn: str  # the PR secrets' customer key
+    tags: Mapping[str, str]  # dev's own tags (owner, cost centre), on every PR resource too
     service_name: str
     secret_names: tuple[str, ...]
     cpu_request_millicores: int
@@ -261,6 +267,8 @@ def read_base(outputs: Mapping[str, object], dev_stack: str) -> PrBase:
         oidc_provider_arn=str(found["oidcProviderArn"]),
         oidc_issuer=str(found["oidcIssuer"]),
         boundary_arn=str(found["boundaryArn"]),
+        key_arn=str(found["keyArn"]),
+        tags=_tags(found["tags"]),
         service_name=str(found["serviceName"]),
         secret_names=tuple(str(n) for n in _listed(found["secretNames"])),
         cpu_request_millicores=int(str(found["cpuRequestMillicores"])),
@@ -270,3 +278,9 @@ def read_base(outputs: Mapping[str, object], dev_stack: str) -> PrBase:
 
 def _listed(value: object) -> list[object]:
     return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _tags(value: object) -> dict[str, str]:
+    if not isinstance(value, Mapping):
+        raise PrEnvironmentError(f"dev's {BASE_OUTPUT}.tags must be an object, got {value!r}")
+    return {str(k): str(v) for k, v in value.items()}

@@ -51,24 +51,46 @@ def pr_secret_arns(partition: str, region: str, account: str, head: str) -> str:
     return _arn(partition, "secretsmanager", region, account, f"secret:{head}-pr*")
 
 
-def pr_boundary_policy(partition: str, region: str, account: str, head: str) -> str:
+def _through_secrets_manager(region: str) -> dict[str, Any]:
+    return {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}}
+
+
+def pr_boundary_policy(partition: str, region: str, account: str, head: str, key_arn: str) -> str:
     return _document(
         _allow(
             "ReadPrSecretsOnly",
             ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
             pr_secret_arns(partition, region, account, head),
-        )
+        ),
+        _allow(
+            "DecryptThemThroughSecretsManager",
+            ["kms:Decrypt"],
+            key_arn,
+            **_through_secrets_manager(region),
+        ),
     )
 
 
-def pr_app_policy(partition: str, region: str, account: str, secret_prefix: str) -> str:
-    """One PR's pods: that PR's secrets (``<head>-pr<n>/<name>-XXXXXX``) and nothing else."""
+def pr_app_policy(
+    partition: str, region: str, account: str, secret_prefix: str, key_arn: str
+) -> str:
+    """One PR's pods: that PR's secrets (``<head>-pr<n>/<name>-XXXXXX``) and nothing else;
+    the PR key only for them (Secrets Manager's encryption context names the secret's ARN:
+    "How Secrets Manager uses AWS KMS", kms:EncryptionContext:SecretARN)."""
+    secrets = _arn(partition, "secretsmanager", region, account, f"secret:{secret_prefix}*")
     return _document(
         _allow(
             "ReadThisPullRequestsSecrets",
             ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
-            _arn(partition, "secretsmanager", region, account, f"secret:{secret_prefix}*"),
-        )
+            secrets,
+        ),
+        _allow(
+            "DecryptOnlyThem",
+            ["kms:Decrypt"],
+            key_arn,
+            **_through_secrets_manager(region),
+            StringLike={"kms:EncryptionContext:SecretARN": secrets},
+        ),
     )
 
 
@@ -80,6 +102,7 @@ def pr_ci_policy(
     listener_arn: str,
     cluster_name: str,
     boundary_arn: str,
+    key_arn: str,
 ) -> str:
     """What a PR environment's `pulumi up` and `destroy` do in dev's account."""
     target_groups = _arn(
@@ -179,6 +202,14 @@ def pr_ci_policy(
                 "secretsmanager:UpdateSecret",
             ],
             secrets,
+        ),
+        # Secrets Manager encrypts a value with GenerateDataKey and reads it with Decrypt, as
+        # the caller ("How Secrets Manager uses AWS KMS"): only through Secrets Manager.
+        _allow(
+            "ThePrKeyThroughSecretsManager",
+            ["kms:Decrypt", "kms:GenerateDataKey"],
+            key_arn,
+            **_through_secrets_manager(region),
         ),
         _allow(
             "DevsClusterEndpoint",

@@ -1,0 +1,309 @@
+"""PR environments under the mock runtime: what dev declares for them (components/pr_base.py)
+and one PR's graph (pr/Pulumi.yaml, components/pr_environment.py), with their IAM documents
+judged by the evaluator and their Kubernetes objects by the schemas."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from delivery.config.stackfile import load_stack
+from delivery.errors import SwitchyardError
+from delivery.plans.pr_environments import BASE_KEYS, BASE_OUTPUT, pr_names, read_base
+from delivery.plans.pr_iam import PR_TAG
+from infra.offline import ACCOUNT, Evaluation, RecordingMocks, evaluate_pr
+from policy.manifests import kubernetes_objects, render
+from policy.offline import run_pack
+from tests.program.harness import evaluate
+from tests.program.iam_eval import Request, allows, allows_under
+from tests.program.manifests import validation_errors
+
+DIGEST = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web@sha256:" + "ab" * 32
+REGION = "eu-west-1"
+CREATED = "2026-12-07T09:00:00+00:00"
+
+
+@pytest.fixture(scope="module")
+def dev() -> Evaluation:
+    return evaluate("dev")
+
+
+@pytest.fixture(scope="module")
+def base(dev: Evaluation) -> dict[str, Any]:
+    found: dict[str, Any] = dev.exports[BASE_OUTPUT]
+    return found
+
+
+def config(
+    dev_base: dict[str, Any], pr: int = 12, changes: dict[str, str] | None = None
+) -> dict[str, str]:
+    return {
+        "pr": str(pr),
+        "image": DIGEST,
+        "base": json.dumps(dev_base),
+        "priority": "1011",
+        "createdAt": CREATED,
+        **(changes or {}),
+    }
+
+
+@pytest.fixture(scope="module")
+def run(base: dict[str, Any]) -> Evaluation:
+    return evaluate_pr(config(base))
+
+
+def policy_of(run: Evaluation, name: str, type_: str = "aws:iam/rolePolicy:RolePolicy") -> Any:
+    return json.loads(run.mocks.named(name, type_).inputs["policy"])
+
+
+# -- dev's base ---------------------------------------------------------------------------------
+
+
+def test_dev_exports_every_key_the_pr_program_reads(base: dict[str, Any]) -> None:
+    assert set(base) == set(BASE_KEYS)
+    read = read_base({BASE_OUTPUT: base}, "dev")
+    assert read.domain == "pr.dev.example.com" and read.scheme == "http"
+    assert read.tags["owner"] == "platform-team"
+
+
+def test_only_dev_declares_the_base() -> None:
+    for stack in ("staging", "prod"):
+        assert BASE_OUTPUT not in evaluate(stack).exports
+    assert load_stack("dev").pr_environments is not None
+
+
+def test_a_wildcard_record_sends_every_pr_host_to_devs_alb(dev: Evaluation) -> None:
+    record = dev.mocks.named("pr-environments-wildcard", "aws:route53/record:Record").inputs
+    assert record["name"] == "*.pr.dev.example.com" and record["type"] == "A"
+    assert record["zoneId"] == "Z0123456789ABCDEFGHIJ"
+    alb = dev.mocks.named("traffic-alb", "aws:lb/loadBalancer:LoadBalancer").outputs
+    assert record["aliases"][0]["name"] == alb["dnsName"]
+
+
+def test_only_the_pr_github_environment_may_assume_the_pr_role(dev: Evaluation) -> None:
+    role = dev.mocks.named("pr-environments-ci", "aws:iam/role:Role").inputs
+    trust = json.loads(role["assumeRolePolicy"])["Statement"][0]
+    subjects = trust["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"]
+    assert subjects == ["repo:example-org/switchyard:environment:pr-environments"]
+
+
+def ci_policy(dev: Evaluation) -> Any:
+    return policy_of(dev, "pr-environments-ci")
+
+
+ELB = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}"
+SECRET = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret"
+
+
+def test_the_pr_role_writes_only_pr_names_and_pr_rules(
+    dev: Evaluation, base: dict[str, Any]
+) -> None:
+    policy = ci_policy(dev)
+    listener, boundary = base["listenerArn"], base["boundaryArn"]
+    rule = listener.replace(":listener/", ":listener-rule/") + "/0123456789abcdef"
+    tagged = {f"aws:ResourceTag/{PR_TAG}": "12"}
+    pr_group, blue = (
+        f"{ELB}:targetgroup/switchyard-dev-pr12/1",
+        f"{ELB}:targetgroup/switchyard-dev-blue/1",
+    )
+    assert allows(policy, Request("elasticloadbalancing:CreateTargetGroup", pr_group))
+    assert not allows(policy, Request("elasticloadbalancing:DeleteTargetGroup", blue))
+    assert not allows(policy, Request("elasticloadbalancing:ModifyTargetGroup", blue))
+    creating = {f"aws:RequestTag/{PR_TAG}": "12"}
+    assert allows(policy, Request("elasticloadbalancing:CreateRule", listener, creating))
+    assert not allows(policy, Request("elasticloadbalancing:CreateRule", listener))
+    assert allows(policy, Request("elasticloadbalancing:DeleteRule", rule, tagged))
+    # dev's own rules (no PR tag), and the listener's default action (the cutover's)
+    assert not allows(policy, Request("elasticloadbalancing:ModifyRule", rule))
+    assert not allows(policy, Request("elasticloadbalancing:ModifyListener", listener))
+    app = f"arn:aws:iam::{ACCOUNT}:role/switchyard-dev-pr12-app"
+    bounded = {"iam:PermissionsBoundary": boundary}
+    assert allows(policy, Request("iam:CreateRole", app, bounded))
+    assert not allows(policy, Request("iam:CreateRole", app))
+    other = {"iam:PermissionsBoundary": f"arn:aws:iam::{ACCOUNT}:policy/switchyard-dev-boundary"}
+    assert not allows(policy, Request("iam:CreateRole", app, other))
+    for own in ("switchyard-dev-pr-environments", "switchyard-dev-release"):
+        arn = f"arn:aws:iam::{ACCOUNT}:role/{own}"
+        assert not allows(policy, Request("iam:PutRolePolicy", arn, bounded)), own
+    assert not allows(policy, Request("iam:DeleteRolePermissionsBoundary", app))
+    assert allows(policy, Request("secretsmanager:CreateSecret", f"{SECRET}:switchyard-dev-pr12/x"))
+    for devs in ("switchyard-dev/database-password-AbC123", "switchyard-dev-other/x"):
+        assert not allows(policy, Request("secretsmanager:GetSecretValue", f"{SECRET}:{devs}"))
+
+
+def test_a_pr_app_role_can_do_no_more_than_read_pr_secrets(dev: Evaluation) -> None:
+    boundary = policy_of(dev, "pr-environments-boundary", "aws:iam/policy:Policy")
+    granted = {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    assert allows_under(
+        granted,
+        boundary,
+        Request("secretsmanager:GetSecretValue", f"{SECRET}:switchyard-dev-pr7/a"),
+    )
+    for action, resource in (
+        ("secretsmanager:GetSecretValue", f"{SECRET}:switchyard-dev/database-password-AbC123"),
+        ("iam:CreateRole", "*"),
+        ("s3:GetObject", "*"),
+        ("sts:AssumeRole", "*"),
+    ):
+        assert not allows_under(granted, boundary, Request(action, resource)), action
+
+
+def test_the_pr_groups_writes_are_held_to_pr_namespaces(dev: Evaluation) -> None:
+    policy = dev.mocks.named(
+        "pr-environments-only-pr-namespaces",
+        "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy",
+    ).inputs["spec"]
+    assert policy["failurePolicy"] == "Fail"
+    assert policy["matchConditions"][0]["expression"] == (
+        "'switchyard:pr-environments' in request.userInfo.groups"
+    )
+    (validation,) = policy["validations"]
+    assert "request.namespace.startsWith('pr-')" in validation["expression"]
+    assert "request.name.startsWith('pr-')" in validation["expression"]
+    binding = dev.mocks.named(
+        "pr-environments-only-pr-namespaces",
+        "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding",
+    ).inputs["spec"]
+    assert binding == {"policyName": policy_name(dev), "validationActions": ["Deny"]}
+    role = dev.mocks.named(
+        "pr-environments-cluster-role", "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"
+    ).inputs
+    resources = {r for rule in role["rules"] for r in rule["resources"]}
+    assert not resources & {"secrets", "roles", "rolebindings", "clusterroles", "pods/exec"}
+
+
+def policy_name(dev: Evaluation) -> str:
+    return str(
+        dev.mocks.named(
+            "pr-environments-only-pr-namespaces",
+            "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy",
+        ).inputs["metadata"]["name"]
+    )
+
+
+# -- one PR's environment ------------------------------------------------------------------------
+
+
+def test_a_pr_gets_its_namespace_target_group_rule_and_url(
+    run: Evaluation, base: dict[str, Any]
+) -> None:
+    assert run.exports["url"] == "http://pr-12.pr.dev.example.com"
+    namespace = run.mocks.named("pr-namespace", "kubernetes:core/v1:Namespace").inputs
+    assert namespace["metadata"]["name"] == "pr-12"
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    group = run.mocks.named("pr-target-group", "aws:lb/targetGroup:TargetGroup").inputs
+    assert group["name"] == "switchyard-dev-pr12" and group["vpcId"] == base["vpcId"]
+    assert group["targetType"] == "ip" and group["port"] == base["targetPort"]
+    rule = run.mocks.named("pr-host-rule", "aws:lb/listenerRule:ListenerRule").inputs
+    assert rule["listenerArn"] == base["listenerArn"] and rule["priority"] == 1011
+    assert rule["conditions"] == [{"hostHeader": {"values": ["pr-12.pr.dev.example.com"]}}]
+    assert rule["actions"][0]["targetGroupArn"] == run.exports["targetGroupArn"]
+    binding = run.mocks.named(
+        "pr-binding", "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding"
+    ).inputs
+    assert binding["metadata"]["namespace"] == "pr-12"
+    assert binding["spec"]["targetGroupARN"] == run.exports["targetGroupArn"]
+
+
+def test_every_aws_resource_carries_devs_tags_and_the_pr_tag(run: Evaluation) -> None:
+    (provider,) = run.mocks.of_type("pulumi:providers:aws")
+    tags = (
+        json.loads(provider.inputs["defaultTags"])["tags"]
+        if isinstance(provider.inputs["defaultTags"], str)
+        else provider.inputs["defaultTags"]["tags"]
+    )
+    assert tags[PR_TAG] == "12" and tags["owner"] == "platform-team"
+    assert tags["created-at"] == CREATED
+    aws = [r for r in run.mocks.resources if r.type.startswith("aws:")]
+    assert aws and all(r.provider and "pr-aws" in r.provider for r in aws)
+
+
+def test_one_prs_pods_read_only_that_prs_secrets(run: Evaluation, base: dict[str, Any]) -> None:
+    role = run.mocks.named("pr-app", "aws:iam/role:Role").inputs
+    assert role["name"] == "switchyard-dev-pr12-app"
+    assert role["permissionsBoundary"] == base["boundaryArn"]
+    trust = json.loads(role["assumeRolePolicy"])["Statement"][0]["Condition"]["StringEquals"]
+    assert f"{base['oidcIssuer']}:sub" in trust
+    assert trust[f"{base['oidcIssuer']}:sub"] == "system:serviceaccount:pr-12:web"
+    policy = policy_of(run, "pr-app")
+    own = f"{SECRET}:switchyard-dev-pr12/database-password-AbC123"
+    assert allows(policy, Request("secretsmanager:GetSecretValue", own))
+    for other in (
+        "switchyard-dev-pr1/database-password-AbC123",
+        "switchyard-dev-pr120/database-password-AbC123",
+        "switchyard-dev/database-password-AbC123",
+    ):
+        assert not allows(policy, Request("secretsmanager:GetSecretValue", f"{SECRET}:{other}"))
+    via = {"kms:ViaService": f"secretsmanager.{REGION}.amazonaws.com"}
+    mine = {**via, "kms:EncryptionContext:SecretARN": own}
+    theirs = {**via, "kms:EncryptionContext:SecretARN": f"{SECRET}:switchyard-dev-pr13/x-AbC123"}
+    assert allows(policy, Request("kms:Decrypt", base["keyArn"], mine))
+    assert not allows(policy, Request("kms:Decrypt", base["keyArn"], theirs))
+
+
+def test_each_secret_is_the_prs_own_generated_value(run: Evaluation, base: dict[str, Any]) -> None:
+    secrets = run.mocks.of_type("aws:secretsmanager/secret:Secret")
+    assert sorted(s.inputs["name"] for s in secrets) == sorted(
+        f"switchyard-dev-pr12/{n}" for n in base["secretNames"]
+    )
+    assert all(s.inputs["kmsKeyId"] == base["keyArn"] for s in secrets)
+    assert all(s.inputs["recoveryWindowInDays"] == 0 for s in secrets)
+    generated = run.mocks.of_type("random:index/randomPassword:RandomPassword")
+    assert len(generated) == len(secrets) and all(g.inputs["length"] >= 32 for g in generated)
+
+
+def test_the_kubernetes_objects_are_valid_for_devs_cluster(run: Evaluation) -> None:
+    version = load_stack("dev").cluster.kubernetes_version
+    objects = kubernetes_objects(run)
+    assert len(objects) == 5
+    for resource in objects:
+        errors = validation_errors(render(resource), version)
+        assert errors == [], f"{resource.name}: {errors}"
+
+
+def test_the_baseline_passes_but_for_devs_trail(run: Evaluation) -> None:
+    """The PR stack's secret reads are recorded by dev's trail (every management event of the
+    account), which lives in dev's stack: that stack-wide rule cannot see it from here."""
+    mandatory = {v.policy for v in run_pack(run.mocks.nodes) if v.mandatory}
+    assert mandatory == {"cloudtrail-secret-reads-audited"}
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"image": "registry.example.com/web:pr-12"}, "image: the pull request's image by digest"),
+        ({"priority": "999"}, "priority: must be in 1000..50000"),
+        ({"priority": "many"}, "priority: must be a whole number"),
+        ({"createdAt": "2026-12-07T09:00:00"}, "createdAt: must be an ISO 8601 time with its zone"),
+        ({"base": "{not json"}, "base: must be dev's output prEnvironmentBase as JSON"),
+        ({"pr": "0"}, "integer in 1..2147483647"),
+    ],
+)
+def test_a_bad_pr_config_is_refused_before_anything_is_registered(
+    base: dict[str, Any], changes: dict[str, str], reason: str
+) -> None:
+    mocks = RecordingMocks()
+    with pytest.raises(SwitchyardError) as raised:
+        evaluate_pr(config(base, changes=changes), mocks)
+    assert reason in str(raised.value)
+    assert [r.type for r in mocks.resources] == []
+
+
+def test_a_base_without_a_key_names_it(base: dict[str, Any]) -> None:
+    partial = {k: v for k, v in base.items() if k != "keyArn"}
+    with pytest.raises(SwitchyardError, match="lacks keyArn"):
+        evaluate_pr(config(partial))
+    with pytest.raises(SwitchyardError, match="exports no prEnvironmentBase"):
+        read_base({}, "dev")
+
+
+def test_the_names_of_the_largest_pr_fit_every_limit(base: dict[str, Any]) -> None:
+    largest = 2**31 - 1
+    run = evaluate_pr(config(base, pr=largest))
+    names = pr_names(largest, "switchyard-dev")
+    group = run.mocks.named("pr-target-group", "aws:lb/targetGroup:TargetGroup").inputs
+    assert group["name"] == names.target_group and len(names.target_group) <= 32
+    rule = run.mocks.named("pr-host-rule", "aws:lb/listenerRule:ListenerRule").inputs
+    assert len(rule["conditions"][0]["hostHeader"]["values"][0]) <= 128
