@@ -55,6 +55,7 @@ pip install -c constraints.txt -e '.[rehearse]'
             --offline: the program under mocks at a base ref and the tree)
   report    delivery metrics from the release records, with a chart
   incident  the post-incident record of a release that rolled back, as Markdown
+  pr-env    environments per pull request: up, destroy, sweep
 """
 
 
@@ -111,6 +112,10 @@ def _extra_needed(command: str) -> Iterator[None]:
 def _run(args: argparse.Namespace) -> int:
     if args.command in ("report", "incident"):
         return _release_command(args.command, None, args)
+    if args.command == "pr-env":
+        from delivery.release.pr_command import run
+
+        return run(args)
     if args.command == "preview":  # reads the stack itself: a failure still writes a comment
         from delivery.release.preview import preview_command
 
@@ -176,6 +181,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     rehearse.add_argument("--quiet", action="store_true", help="no progress display")
     _release_parsers(commands)
+    from delivery.release.pr_command import add_parser
+
+    add_parser(commands, EXIT_CODES)
     return parser
 
 

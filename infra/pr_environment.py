@@ -11,7 +11,6 @@ would be missing from every preview.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,12 +24,12 @@ from delivery.plans.pr_environments import (
     PrBase,
     PrEnvironmentError,
     PrNames,
+    image_problem,
     pr_names,
     read_base,
 )
 
 PROJECT = "switchyard-pr"
-DIGEST = re.compile(r"^[^@\s]+@sha256:[0-9a-f]{64}\Z")
 
 
 @dataclass(frozen=True)
@@ -50,11 +49,8 @@ def read_pr_config(config: pulumi.Config | None = None) -> PrConfig:
     image = config.get("image") or ""
     created_at = config.get("createdAt") or ""
     base_text = config.get("base") or ""
-    if not DIGEST.search(image) or any(c.isspace() for c in image):
-        problems.append(
-            "image: the pull request's image by digest, <registry>/<name>@sha256:<64 hex>, "
-            f"as its build pushed it (what runs is what was built), got {image!r}"
-        )
+    if image_problem(image):
+        problems.append(f"image: {image_problem(image)}")
     if priority is not None and not PR_PRIORITY_BASE <= priority <= MAX_PRIORITY:
         problems.append(f"priority: must be in {PR_PRIORITY_BASE}..{MAX_PRIORITY}, got {priority}")
     if not _utc_moment(created_at):

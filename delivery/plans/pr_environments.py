@@ -33,6 +33,8 @@ PR_PRIORITY_BASE: Final = 1000
 PR_PRIORITY_SLOTS: Final = MAX_PRIORITY - PR_PRIORITY_BASE + 1
 # ``<head>-pr<n>`` within the target group's 32 for every PR number.
 HEAD_LIMIT: Final = TARGET_GROUP_LIMIT - len("-pr") - len(str(GITHUB_MAX_PR))
+# An image by digest: what runs in a PR environment is exactly what its build pushed.
+DIGEST: Final = re.compile(r"^[^@\s]+@sha256:[0-9a-f]{64}\Z", re.ASCII)
 _LABEL: Final = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", re.ASCII)
 _TARGET_GROUP: Final = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?", re.ASCII)
 
@@ -284,3 +286,12 @@ def _tags(value: object) -> dict[str, str]:
     if not isinstance(value, Mapping):
         raise PrEnvironmentError(f"dev's {BASE_OUTPUT}.tags must be an object, got {value!r}")
     return {str(k): str(v) for k, v in value.items()}
+
+
+def image_problem(image: str) -> str | None:
+    if DIGEST.match(image):
+        return None
+    return (
+        "the pull request's image by digest, <registry>/<name>@sha256:<64 hex>, as its build "
+        f"pushed it (what runs is what was built), got {image!r}"
+    )

@@ -1,0 +1,132 @@
+"""``python -m delivery pr-env``: create or update, destroy, and sweep PR environments."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from delivery.errors import BadRequest, Exit
+from delivery.release import pr_environments as pr_env
+
+DEFAULT_MAX_AGE_HOURS = 72
+DESCRIPTION = """\
+Environments per pull request in dev's cluster and on dev's load balancer
+(pr/Pulumi.yaml, one stack dev-pr-<n> each), through the Automation API:
+  up       create or update PR <n>'s environment with an image; prints its URL
+  destroy  destroy it and remove its stack (nothing there is not an error)
+  sweep    destroy every environment whose PR is closed or unknown, or that is
+           older than --max-age-hours
+"""
+
+
+def add_parser(commands: Any, epilog: str) -> None:
+    formatter = argparse.RawDescriptionHelpFormatter
+    parser = commands.add_parser(
+        "pr-env",
+        help="create, update, destroy and sweep environments per pull request",
+        description=DESCRIPTION,
+        epilog=epilog,
+        formatter_class=formatter,
+    )
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--dev-stack", default="dev", help="dev's stack as the backend names it (default: dev)"
+    )
+    common.add_argument(
+        "--secrets-provider",
+        default=os.environ.get("SWITCHYARD_PR_SECRETS_PROVIDER"),
+        help="secrets provider of new PR stacks, e.g. awskms://alias/switchyard-dev-state "
+        "(default: $SWITCHYARD_PR_SECRETS_PROVIDER)",
+    )
+    up = actions.add_parser(
+        "up",
+        parents=[common],
+        help="create or update a PR's environment",
+        epilog=epilog,
+        formatter_class=formatter,
+    )
+    up.add_argument("--pr", type=_pr, required=True, help="the pull request's number")
+    up.add_argument("--image", required=True, help="its image by digest: <name>@sha256:<hex>")
+    up.add_argument("--url-file", type=Path, help="also write the URL to this file")
+    destroy = actions.add_parser(
+        "destroy",
+        parents=[common],
+        help="destroy a PR's environment",
+        epilog=epilog,
+        formatter_class=formatter,
+    )
+    destroy.add_argument("--pr", type=_pr, required=True, help="the pull request's number")
+    sweep = actions.add_parser(
+        "sweep",
+        parents=[common],
+        help="destroy closed, unknown and expired ones",
+        epilog=epilog,
+        formatter_class=formatter,
+    )
+    sweep.add_argument(
+        "--pull-requests",
+        type=Path,
+        required=True,
+        help="JSON of `gh pr list --state all --limit 1000 --json number,state`",
+    )
+    sweep.add_argument(
+        "--max-age-hours",
+        type=_hours,
+        default=DEFAULT_MAX_AGE_HOURS,
+        help=f"destroy environments older than this (default: {DEFAULT_MAX_AGE_HOURS})",
+    )
+
+
+def _pr(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"a pull request's number, such as 42; got {text!r}")
+    return int(text)
+
+
+def _hours(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"a whole number of hours, at least 1; got {text!r}")
+    return int(text)
+
+
+def run(args: argparse.Namespace, stacks: pr_env.PrStacks | None = None) -> int:
+    stacks = stacks or _automation_stacks(args)
+    if args.action == "up":
+        done = pr_env.up(
+            args.pr, args.image, stacks, _listener_rules(stacks), dev_stack=args.dev_stack
+        )
+        verb = "created" if done.created else "updated"
+        print(f"{verb} PR {args.pr}'s environment (stack {done.stack}): {done.url}")
+        if args.url_file:
+            args.url_file.write_text(done.url + "\n")
+        return int(Exit.OK)
+    if args.action == "destroy":
+        pr_env.destroy(args.pr, stacks)
+        return int(Exit.OK)
+    try:
+        text = args.pull_requests.read_text()
+    except OSError as exc:
+        raise BadRequest(f"cannot read --pull-requests {args.pull_requests}: {exc}") from exc
+    prs = pr_env.read_pull_requests(text)
+    chosen = pr_env.sweep(stacks, prs, timedelta(hours=args.max_age_hours), datetime.now(UTC))
+    print(f"swept {len(chosen)} PR environment(s)")
+    return int(Exit.OK)
+
+
+def _automation_stacks(args: argparse.Namespace) -> pr_env.PrStacks:
+    from delivery.release.pr_stacks import AutomationPrStacks
+
+    return AutomationPrStacks(args.dev_stack, args.secrets_provider)
+
+
+def _listener_rules(stacks: pr_env.PrStacks) -> pr_env.ListenerRules:
+    import boto3
+
+    from delivery.plans.pr_environments import read_base
+
+    region = read_base(stacks.dev_outputs(), "dev").region
+    return pr_env.ElbListenerRules(boto3.client("elbv2", region_name=region))

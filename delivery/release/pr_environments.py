@@ -1,0 +1,202 @@
+"""Creating, updating and destroying PR environments, and the scheduled sweep, over two ports:
+the PR project's stacks (the Automation API, delivery.release.pr_stacks) and the rules on dev's
+listener (ELBv2, ``ListenerRules``). What to name, which priority and what to sweep is planned
+in delivery.plans.pr_environments; this module only sequences it.
+
+- ``up``: dev's ``prEnvironmentBase`` is read first, so a dev without PR environments stops
+  before anything is created. A PR that already has a stack keeps its priority and its
+  creation time (the sweep's age); a new one takes a free priority from the live listener.
+- ``destroy``: destroys the stack's resources, then removes the stack; a PR without a stack is
+  already gone (a second close, a re-run job), which is not an error.
+- ``sweep``: destroys each environment ``to_sweep`` chooses, goes on past one that fails, and
+  reports every failure at the end, so one stuck stack never shields the others.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from delivery.errors import SwitchyardError
+from delivery.plans.pr_environments import (
+    BASE_OUTPUT,
+    PrEnvironmentError,
+    PrStack,
+    PrState,
+    SweepReason,
+    image_problem,
+    listener_priority,
+    pr_names,
+    pr_of,
+    read_base,
+    to_sweep,
+)
+
+Say = Callable[[str], None]
+
+
+class PrStacks(Protocol):
+    def dev_outputs(self) -> Mapping[str, Any]: ...
+
+    def outputs(self, stack: str) -> Mapping[str, Any] | None:
+        """The stack's outputs; None when the PR project has no such stack."""
+
+    def up(self, stack: str, config: Mapping[str, str]) -> Mapping[str, Any]:
+        """Create the stack when it is missing, set its whole config, `pulumi up`; outputs."""
+
+    def destroy(self, stack: str) -> None:
+        """`pulumi destroy`, then `pulumi stack rm`."""
+
+    def names(self) -> Sequence[str]: ...
+
+
+class ListenerRules(Protocol):
+    def priorities(self, listener_arn: str) -> set[int]: ...
+
+
+class SweepFailed(SwitchyardError):
+    """The sweep destroyed what it could; these environments are left."""
+
+
+@dataclass(frozen=True)
+class PrUp:
+    stack: str
+    url: str
+    priority: int
+    created_at: str
+    created: bool  # False: an existing environment was updated
+
+
+def up(
+    pr: int,
+    image: str,
+    stacks: PrStacks,
+    rules: ListenerRules,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    dev_stack: str = "dev",
+) -> PrUp:
+    problem = image_problem(image)
+    if problem:
+        raise PrEnvironmentError(f"--image: {problem}")
+    dev_outputs = stacks.dev_outputs()
+    base = read_base(dev_outputs, dev_stack)
+    names = pr_names(pr, base.name_prefix)
+    existing = stacks.outputs(names.stack)
+    if existing and existing.get("priority") and existing.get("createdAt"):
+        priority, created_at = int(existing["priority"]), str(existing["createdAt"])
+    else:
+        priority = listener_priority(pr, rules.priorities(base.listener_arn))
+        created_at = now().isoformat(timespec="seconds")
+    config = {
+        "aws:region": base.region,
+        "switchyard-pr:pr": str(pr),
+        "switchyard-pr:image": image,
+        "switchyard-pr:base": json.dumps(dev_outputs[BASE_OUTPUT], sort_keys=True),
+        "switchyard-pr:priority": str(priority),
+        "switchyard-pr:createdAt": created_at,
+    }
+    outputs = stacks.up(names.stack, config)
+    return PrUp(
+        names.stack, str(outputs.get("url", base.url(names))), priority, created_at, not existing
+    )
+
+
+def destroy(pr: int, stacks: PrStacks, say: Say = print) -> bool:
+    """Whether there was an environment to destroy."""
+    if isinstance(pr, bool) or pr < 1:
+        raise PrEnvironmentError(f"a pull request's number is a positive integer, got {pr}")
+    stack = f"dev-pr-{pr}"
+    if stacks.outputs(stack) is None:
+        say(f"PR {pr} has no environment (stack {stack}): nothing to destroy")
+        return False
+    stacks.destroy(stack)
+    say(f"destroyed PR {pr}'s environment and removed stack {stack}")
+    return True
+
+
+def sweep(
+    stacks: PrStacks,
+    prs: Mapping[int, PrState],
+    max_age: timedelta,
+    now: datetime,
+    say: Say = print,
+) -> list[tuple[PrStack, SweepReason]]:
+    found = []
+    for name in stacks.names():
+        if pr_of(name) is None:
+            continue
+        outputs = stacks.outputs(name) or {}
+        found.append(PrStack(name, _created(outputs.get("createdAt"), now)))
+    chosen = to_sweep(found, prs, now, max_age)
+    failed: list[str] = []
+    for stack, reason in chosen:
+        try:
+            stacks.destroy(stack.name)
+            say(f"destroyed {stack.name}: {reason}")
+        except SwitchyardError as exc:
+            failed.append(f"{stack.name} ({exc})")
+    if failed:
+        raise SweepFailed(
+            f"the sweep could not destroy {len(failed)} of {len(chosen)}: "
+            + "; ".join(failed)
+            + "; run `python -m delivery pr-env destroy --pr <n>` for each once the cause is fixed"
+        )
+    return chosen
+
+
+def _created(value: object, now: datetime) -> datetime:
+    """A stack's creation time from its output; an environment without one (its first `up`
+    failed before the outputs were written) counts as created long ago, so the sweep takes
+    it once it is past the age."""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
+    return moment if moment.tzinfo else datetime.min.replace(tzinfo=UTC)
+
+
+def read_pull_requests(text: str) -> dict[int, PrState]:
+    """`gh pr list --state all --json number,state` (OPEN, CLOSED, MERGED) as PR states."""
+    try:
+        listed = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PrEnvironmentError(f"the pull request list is not JSON ({exc})") from exc
+    if not isinstance(listed, list):
+        raise PrEnvironmentError("the pull request list must be a JSON list of {number, state}")
+    states: dict[int, PrState] = {}
+    for item in listed:
+        number = item.get("number") if isinstance(item, dict) else None
+        state = str(item.get("state", "")).upper() if isinstance(item, dict) else ""
+        if isinstance(number, bool) or not isinstance(number, int) or state not in _STATES:
+            raise PrEnvironmentError(
+                f"each pull request must be {{number, state}} with state one of "
+                f"{', '.join(_STATES)}, got {item!r}"
+            )
+        states[number] = _STATES[state]
+    return states
+
+
+_STATES = {"OPEN": PrState.OPEN, "CLOSED": PrState.CLOSED, "MERGED": PrState.CLOSED}
+
+
+class ElbListenerRules:
+    """ListenerRules over ELBv2: every rule's priority on the listener (DescribeRules pages
+    with Marker/NextMarker; the default rule's priority is ``default``)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def priorities(self, listener_arn: str) -> set[int]:
+        taken: set[int] = set()
+        marker: str | None = None
+        while True:
+            page = self._client.describe_rules(
+                ListenerArn=listener_arn, **({"Marker": marker} if marker else {})
+            )
+            taken |= {int(r["Priority"]) for r in page["Rules"] if r["Priority"] != "default"}
+            marker = page.get("NextMarker")
+            if not marker:
+                return taken

@@ -1,0 +1,100 @@
+"""The PR project's stacks (pr/Pulumi.yaml) over the Automation API: the PrStacks port.
+
+Each run sets the stack's whole config before `up`, so a runner that never saw the stack
+(its Pulumi.dev-pr-<n>.yaml exists only on the runner that wrote it) still deploys it
+correctly, and `destroy` needs no config at all (every key of pr/Pulumi.yaml has a default;
+pulumi refuses a stack that lacks a key without one: pkg/workspace/config_project_test.go,
+"Stack 'dev' is missing configuration value"). Needs the Pulumi CLI and a backend login, as
+delivery.release.automation does; tested over the port instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Final
+
+from delivery.config.stackfile import PROJECT_ROOT
+from delivery.release.automation import PULUMI_INSTALL, StackUnavailable, cli_failure, open_stack
+from delivery.release.pulumi_cli import CancellableCommand
+
+PR_PROJECT: Final = PROJECT_ROOT / "pr"
+
+
+def _automation() -> Any:
+    from pulumi import automation
+
+    return automation
+
+
+class AutomationPrStacks:
+    def __init__(
+        self,
+        dev_stack: str = "dev",
+        secrets_provider: str | None = None,
+        say: Callable[[str], None] = print,
+        work_dir: Path = PR_PROJECT,
+    ) -> None:
+        self._dev_stack = dev_stack
+        self._secrets_provider = secrets_provider
+        self._say = say
+        self._work_dir = work_dir
+
+    def _options(self) -> Any:
+        auto = _automation()
+        return auto.LocalWorkspaceOptions(
+            pulumi_command=CancellableCommand(), secrets_provider=self._secrets_provider
+        )
+
+    def dev_outputs(self) -> Mapping[str, Any]:
+        dev = open_stack(self._dev_stack)
+        with cli_failure("stack output", self._dev_stack):
+            return {k: v.value for k, v in dev.outputs().items()}
+
+    def outputs(self, stack: str) -> Mapping[str, Any] | None:
+        auto = _automation()
+        try:
+            selected = auto.select_stack(
+                stack_name=stack, work_dir=str(self._work_dir), opts=self._options()
+            )
+        except auto.errors.StackNotFoundError:
+            return None
+        except FileNotFoundError as exc:
+            raise StackUnavailable(
+                f"the Pulumi CLI is not on PATH ({exc}); {PULUMI_INSTALL}"
+            ) from exc
+        with cli_failure("stack output", stack):
+            return {k: v.value for k, v in selected.outputs().items()}
+
+    def up(self, stack: str, config: Mapping[str, str]) -> Mapping[str, Any]:
+        auto = _automation()
+        with cli_failure("stack select --create", stack):
+            selected = auto.create_or_select_stack(
+                stack_name=stack, work_dir=str(self._work_dir), opts=self._options()
+            )
+        with cli_failure("config set-all", stack):
+            selected.set_all_config({k: auto.ConfigValue(value=v) for k, v in config.items()})
+        with cli_failure("up", stack):
+            result = selected.up(on_output=self._say)
+        return {k: v.value for k, v in result.outputs.items()}
+
+    def destroy(self, stack: str) -> None:
+        auto = _automation()
+        with cli_failure("stack select", stack):
+            selected = auto.select_stack(
+                stack_name=stack, work_dir=str(self._work_dir), opts=self._options()
+            )
+        with cli_failure("destroy", stack):
+            selected.destroy(on_output=self._say)
+        with cli_failure("stack rm", stack):
+            selected.workspace.remove_stack(stack)
+
+    def names(self) -> Sequence[str]:
+        auto = _automation()
+        workspace = auto.LocalWorkspace(work_dir=str(self._work_dir), **_command_only())
+        with cli_failure("stack ls", "(all)"):
+            return [summary.name for summary in workspace.list_stacks()]
+
+
+def _command_only() -> dict[str, Any]:
+    return {"pulumi_command": CancellableCommand()}

@@ -1,0 +1,32 @@
+"""The priorities a new PR environment must avoid, read from the listener over real HTTP
+(moto's server): every rule's priority, the default rule's ``default`` left out, and the
+priority the plan then picks around them."""
+
+from __future__ import annotations
+
+from delivery.config.model import Colour
+from delivery.plans.pr_environments import listener_priority
+from delivery.rehearsal.emulator import AwsClients, TrafficPlane
+from delivery.release.pr_environments import ElbListenerRules
+
+
+def add_rule(operator: AwsClients, plane: TrafficPlane, priority: int, host: str) -> None:
+    operator.elbv2.create_rule(
+        ListenerArn=plane.listener_arn,
+        Priority=priority,
+        Conditions=[{"Field": "host-header", "HostHeaderConfig": {"Values": [host]}}],
+        Actions=[{"Type": "forward", "TargetGroupArn": plane.target_groups[Colour.BLUE]}],
+    )
+
+
+def test_the_taken_priorities_are_the_listeners_rules(
+    operator: AwsClients, plane: TrafficPlane
+) -> None:
+    rules = ElbListenerRules(operator.elbv2)
+    assert rules.priorities(plane.listener_arn) == set()
+    add_rule(operator, plane, 5, "ops.example.com")
+    add_rule(operator, plane, 1006, "pr-7.pr.dev.example.com")
+    taken = rules.priorities(plane.listener_arn)
+    assert taken == {5, 1006}
+    # PR 7's own slot is taken by another (a PR number past the band): the next one is free
+    assert listener_priority(7, taken) == 1007

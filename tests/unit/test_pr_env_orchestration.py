@@ -1,0 +1,239 @@
+"""PR environments' orchestration over its ports (delivery.release.pr_environments): a fake
+stack port in memory, as the Automation API's would answer (outputs of an existing stack, none
+for a missing one), and the command line's bad input."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from delivery.cli import main
+from delivery.errors import Exit, SwitchyardError
+from delivery.plans.pr_environments import (
+    BASE_KEYS,
+    BASE_OUTPUT,
+    PrEnvironmentError,
+    PrState,
+    SweepReason,
+)
+from delivery.release import pr_command
+from delivery.release import pr_environments as pr_env
+
+LISTENER = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/switchyard-dev/1/2"
+DIGEST = "registry.example.com/web@sha256:" + "0" * 64
+NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+BASE = {key: f"<{key}>" for key in BASE_KEYS} | {
+    "namePrefix": "switchyard-dev",
+    "region": "eu-west-1",
+    "domain": "pr.dev.example.com",
+    "scheme": "http",
+    "listenerArn": LISTENER,
+    "targetPort": 8080,
+    "secretNames": ["database-password"],
+    "cpuRequestMillicores": 250,
+    "memoryRequestMiB": 256,
+    "tags": {"owner": "platform-team"},
+}
+
+
+@dataclass
+class FakeStacks:
+    """What the PR project holds: stack name -> outputs (the program's exports)."""
+
+    dev: Mapping[str, Any] = field(default_factory=lambda: {BASE_OUTPUT: BASE})
+    stacks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    configs: dict[str, Mapping[str, str]] = field(default_factory=dict)
+    failing: set[str] = field(default_factory=set)
+    calls: list[str] = field(default_factory=list)
+
+    def dev_outputs(self) -> Mapping[str, Any]:
+        return self.dev
+
+    def outputs(self, stack: str) -> Mapping[str, Any] | None:
+        return self.stacks.get(stack)
+
+    def up(self, stack: str, config: Mapping[str, str]) -> Mapping[str, Any]:
+        self.calls.append(f"up {stack}")
+        self.configs[stack] = dict(config)
+        pr = config["switchyard-pr:pr"]
+        self.stacks[stack] = {
+            "url": f"http://pr-{pr}.pr.dev.example.com",
+            "priority": int(config["switchyard-pr:priority"]),
+            "createdAt": config["switchyard-pr:createdAt"],
+        }
+        return self.stacks[stack]
+
+    def destroy(self, stack: str) -> None:
+        self.calls.append(f"destroy {stack}")
+        if stack in self.failing:
+            raise SwitchyardError(f"`pulumi destroy` on stack {stack} failed: a lock")
+        del self.stacks[stack]
+
+    def names(self) -> Sequence[str]:
+        return [*self.stacks, "dev", "staging"]
+
+
+@dataclass
+class FakeRules:
+    taken: set[int] = field(default_factory=set)
+    asked: list[str] = field(default_factory=list)
+
+    def priorities(self, listener_arn: str) -> set[int]:
+        self.asked.append(listener_arn)
+        return set(self.taken)
+
+
+def test_a_new_pr_gets_a_free_priority_and_its_creation_time() -> None:
+    stacks, rules = FakeStacks(), FakeRules(taken={1010})
+    done = pr_env.up(11, DIGEST, stacks, rules, now=lambda: NOW)
+    assert (done.stack, done.url, done.created) == (
+        "dev-pr-11",
+        "http://pr-11.pr.dev.example.com",
+        True,
+    )
+    assert done.priority == 1011 and rules.asked == [LISTENER]
+    config = stacks.configs["dev-pr-11"]
+    assert config["aws:region"] == "eu-west-1"
+    assert config["switchyard-pr:createdAt"] == "2026-12-07T09:00:00+00:00"
+    assert json.loads(config["switchyard-pr:base"]) == BASE
+
+
+def test_a_push_keeps_the_prs_priority_and_age() -> None:
+    stacks, rules = FakeStacks(), FakeRules()
+    pr_env.up(7, DIGEST, stacks, rules, now=lambda: NOW)
+    later = pr_env.up(
+        7,
+        DIGEST.replace("0" * 64, "1" * 64),
+        stacks,
+        FakeRules(taken={1006}),
+        now=lambda: NOW + timedelta(hours=5),
+    )
+    assert later.created is False and later.priority == 1006
+    assert later.created_at == "2026-12-07T09:00:00+00:00"
+    assert stacks.configs["dev-pr-7"]["switchyard-pr:image"].endswith("1" * 64)
+
+
+@pytest.mark.parametrize("image", ["registry.example.com/web:pr-7", "web@sha256:abc", ""])
+def test_an_image_not_by_digest_changes_nothing(image: str) -> None:
+    stacks, rules = FakeStacks(), FakeRules()
+    with pytest.raises(PrEnvironmentError, match="--image: the pull request's image by digest"):
+        pr_env.up(7, image, stacks, rules)
+    assert stacks.calls == [] and rules.asked == []
+
+
+def test_a_dev_without_pr_environments_stops_before_anything() -> None:
+    stacks, rules = FakeStacks(dev={"albDnsName": "x"}), FakeRules()
+    with pytest.raises(PrEnvironmentError, match="exports no prEnvironmentBase: set prDomain"):
+        pr_env.up(7, DIGEST, stacks, rules)
+    assert stacks.calls == [] and rules.asked == []
+
+
+def test_destroying_twice_is_not_an_error() -> None:
+    stacks, said = FakeStacks(), list[str]()
+    pr_env.up(3, DIGEST, stacks, FakeRules())
+    assert pr_env.destroy(3, stacks, said.append) is True
+    assert pr_env.destroy(3, stacks, said.append) is False
+    assert stacks.calls == ["up dev-pr-3", "destroy dev-pr-3"]
+    assert "nothing to destroy" in said[-1]
+
+
+def test_the_sweep_destroys_closed_unknown_and_expired_and_reports_what_it_left() -> None:
+    stacks = FakeStacks()
+    for pr, age in ((1, 1), (2, 1), (3, 100), (4, 1), (5, 1)):
+        created = NOW - timedelta(hours=age)
+        pr_env.up(pr, DIGEST, stacks, FakeRules(), now=functools.partial(lambda c: c, created))
+    stacks.failing = {"dev-pr-4"}
+    prs = {1: PrState.OPEN, 2: PrState.CLOSED, 3: PrState.OPEN, 4: PrState.CLOSED}
+    with pytest.raises(pr_env.SweepFailed, match="could not destroy 1 of 4: dev-pr-4"):
+        pr_env.sweep(stacks, prs, timedelta(hours=72), NOW, print)
+    # 2 closed, 3 expired, 5 unknown destroyed; 4 left; 1 (open, young), dev and staging untouched
+    assert set(stacks.stacks) == {"dev-pr-1", "dev-pr-4"}
+    assert [c for c in stacks.calls if c.startswith("destroy")] == [
+        "destroy dev-pr-2",
+        "destroy dev-pr-3",
+        "destroy dev-pr-4",
+        "destroy dev-pr-5",
+    ]
+
+
+def test_an_environment_without_a_creation_time_is_swept_as_old() -> None:
+    stacks = FakeStacks(stacks={"dev-pr-9": {}})
+    chosen = pr_env.sweep(stacks, {9: PrState.OPEN}, timedelta(hours=72), NOW, print)
+    assert [(s.name, r) for s, r in chosen] == [("dev-pr-9", SweepReason.EXPIRED)]
+
+
+def test_githubs_pull_request_list_is_read_strictly() -> None:
+    text = json.dumps(
+        [
+            {"number": 1, "state": "OPEN"},
+            {"number": 2, "state": "MERGED"},
+            {"number": 3, "state": "CLOSED"},
+        ]
+    )
+    assert pr_env.read_pull_requests(text) == {
+        1: PrState.OPEN,
+        2: PrState.CLOSED,
+        3: PrState.CLOSED,
+    }
+    for bad in (
+        "{",
+        '{"number": 1}',
+        '[{"number": "1", "state": "OPEN"}]',
+        '[{"number": 1, "state": "DRAFT"}]',
+    ):
+        with pytest.raises(PrEnvironmentError):
+            pr_env.read_pull_requests(bad)
+
+
+def test_the_command_prints_the_url_and_writes_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import argparse
+
+    stacks = FakeStacks()
+    url_file = tmp_path / "url"
+    args = argparse.Namespace(action="up", pr=5, image=DIGEST, url_file=url_file, dev_stack="dev")
+    pr_command._listener_rules = lambda _stacks: FakeRules()  # type: ignore[assignment]
+    try:
+        assert pr_command.run(args, stacks) == Exit.OK
+    finally:
+        del pr_command._listener_rules
+    assert url_file.read_text() == "http://pr-5.pr.dev.example.com\n"
+    assert "created PR 5's environment" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["pr-env", "up", "--pr", "0", "--image", DIGEST], "a pull request's number"),
+        (["pr-env", "up", "--pr", "7"], "--image"),
+        (["pr-env", "sweep", "--pull-requests", "x.json", "--max-age-hours", "0"], "at least 1"),
+        (["pr-env", "teleport"], "invalid choice"),
+    ],
+)
+def test_bad_options_exit_2_and_say_why(
+    argv: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == Exit.BAD_INPUT
+    assert said in capsys.readouterr().err
+
+
+def test_an_unreadable_pull_request_list_is_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import argparse
+
+    args = argparse.Namespace(
+        action="sweep", pull_requests=tmp_path / "missing.json", max_age_hours=72, dev_stack="dev"
+    )
+    with pytest.raises(SwitchyardError, match="cannot read --pull-requests"):
+        pr_command.run(args, FakeStacks())
