@@ -5,8 +5,9 @@ priority the plan then picks around them."""
 from __future__ import annotations
 
 from delivery.config.model import Colour
+from delivery.cutover.aws import AwsClients
 from delivery.plans.pr_environments import listener_priority
-from delivery.rehearsal.emulator import AwsClients, TrafficPlane
+from delivery.rehearsal.emulator import TrafficPlane
 from delivery.release.pr_environments import ElbListenerRules
 
 
