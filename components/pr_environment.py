@@ -19,7 +19,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components.cluster import kubeconfig
-from components.workload import PORT_NAME, RUN_AS, TGB_API
+from components.workload import CONTAINER_SECURITY, POD_SECURITY, PORT_NAME, TGB_API
 from delivery.config.model import DEREGISTRATION_DELAY_SECONDS
 from delivery.plans.iam import service_account_trust_policy
 from delivery.plans.pr_environments import PrBase, PrNames
@@ -238,12 +238,7 @@ def _deployment_spec(args: PrEnvironmentArgs, labels: dict[str, str]) -> Any:
         ],
         "resources": {"requests": resources, "limits": resources},
         "readinessProbe": {**probe, "periodSeconds": 5, "failureThreshold": 2},
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "runAsNonRoot": True,
-            "capabilities": {"drop": ["ALL"]},
-        },
+        "securityContext": CONTAINER_SECURITY,
         "volumeMounts": [
             {"name": "tmp", "mountPath": "/tmp"}  # nosec B108 - an emptyDir, not a host path
         ],
@@ -256,13 +251,7 @@ def _deployment_spec(args: PrEnvironmentArgs, labels: dict[str, str]) -> Any:
             "spec": {
                 "serviceAccountName": base.service_name,
                 "automountServiceAccountToken": False,
-                "securityContext": {
-                    "runAsNonRoot": True,
-                    "runAsUser": RUN_AS,
-                    "runAsGroup": RUN_AS,
-                    "fsGroup": RUN_AS,
-                    "seccompProfile": {"type": "RuntimeDefault"},
-                },
+                "securityContext": POD_SECURITY,
                 "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
                 "containers": [container],
             },

@@ -35,6 +35,20 @@ HOOK_DEADLINE_SECONDS: Final = 900
 SAFE_TO_EVICT: Final = "cluster-autoscaler.kubernetes.io/safe-to-evict"
 RUN_AS: Final = 10001
 PORT_NAME: Final = "http"
+# The restricted Pod Security Standard, which every namespace of ours enforces.
+POD_SECURITY: Final = {
+    "runAsNonRoot": True,
+    "runAsUser": RUN_AS,
+    "runAsGroup": RUN_AS,
+    "fsGroup": RUN_AS,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+CONTAINER_SECURITY: Final = {
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "runAsNonRoot": True,
+    "capabilities": {"drop": ["ALL"]},
+}
 # An autoscaler without `behavior` scales down to minReplicas once its 300 s stabilisation
 # window has passed (autoscaling/v2 HorizontalPodAutoscalerBehavior, scaleDown: "If not set,
 # the default value is to allow to scale down to minReplicas pods, with a 300 second
@@ -264,13 +278,7 @@ class BlueGreenWorkload(pulumi.ComponentResource):
         return {
             "serviceAccountName": self._args.workload.service_name,
             "automountServiceAccountToken": False,  # IRSA mounts its own token
-            "securityContext": {
-                "runAsNonRoot": True,
-                "runAsUser": RUN_AS,
-                "runAsGroup": RUN_AS,
-                "fsGroup": RUN_AS,
-                "seccompProfile": {"type": "RuntimeDefault"},
-            },
+            "securityContext": POD_SECURITY,
             "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
         }
 
@@ -331,12 +339,7 @@ class BlueGreenWorkload(pulumi.ComponentResource):
                     "memory": f"{service.memory_limit_mib}Mi",
                 },
             },
-            "securityContext": {
-                "allowPrivilegeEscalation": False,
-                "readOnlyRootFilesystem": True,
-                "runAsNonRoot": True,
-                "capabilities": {"drop": ["ALL"]},
-            },
+            "securityContext": CONTAINER_SECURITY,
             # The container's own emptyDir at /tmp: its root filesystem is read-only.
             "volumeMounts": [
                 {"name": "tmp", "mountPath": "/tmp"}  # nosec B108 - an emptyDir, not a host path

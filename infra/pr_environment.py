@@ -49,8 +49,9 @@ def read_pr_config(config: pulumi.Config | None = None) -> PrConfig:
     image = config.get("image") or ""
     created_at = config.get("createdAt") or ""
     base_text = config.get("base") or ""
-    if image_problem(image):
-        problems.append(f"image: {image_problem(image)}")
+    bad_image = image_problem(image)
+    if bad_image:
+        problems.append(f"image: {bad_image}")
     if priority is not None and not PR_PRIORITY_BASE <= priority <= MAX_PRIORITY:
         problems.append(f"priority: must be in {PR_PRIORITY_BASE}..{MAX_PRIORITY}, got {priority}")
     if not _utc_moment(created_at):

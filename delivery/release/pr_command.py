@@ -96,9 +96,7 @@ def _hours(text: str) -> int:
 def run(args: argparse.Namespace, stacks: pr_env.PrStacks | None = None) -> int:
     stacks = stacks or _automation_stacks(args)
     if args.action == "up":
-        done = pr_env.up(
-            args.pr, args.image, stacks, _listener_rules(stacks), dev_stack=args.dev_stack
-        )
+        done = pr_env.up(args.pr, args.image, stacks, _listener_rules(), dev_stack=args.dev_stack)
         verb = "created" if done.created else "updated"
         print(f"{verb} PR {args.pr}'s environment (stack {done.stack}): {done.url}")
         if args.url_file:
@@ -123,10 +121,16 @@ def _automation_stacks(args: argparse.Namespace) -> pr_env.PrStacks:
     return AutomationPrStacks(args.dev_stack, args.secrets_provider)
 
 
-def _listener_rules(stacks: pr_env.PrStacks) -> pr_env.ListenerRules:
-    import boto3
+class _RulesInTheListenersRegion:
+    """ELBv2 in the listener's own region (an ARN's fourth field), so the stack port's dev
+    outputs are read once, by ``up``."""
 
-    from delivery.plans.pr_environments import read_base
+    def priorities(self, listener_arn: str) -> set[int]:
+        import boto3
 
-    region = read_base(stacks.dev_outputs(), "dev").region
-    return pr_env.ElbListenerRules(boto3.client("elbv2", region_name=region))
+        client = boto3.client("elbv2", region_name=listener_arn.split(":")[3])
+        return pr_env.ElbListenerRules(client).priorities(listener_arn)
+
+
+def _listener_rules() -> pr_env.ListenerRules:
+    return _RulesInTheListenersRegion()

@@ -15,16 +15,16 @@ from pathlib import Path
 from typing import Any, Final
 
 from delivery.config.stackfile import PROJECT_ROOT
-from delivery.release.automation import PULUMI_INSTALL, StackUnavailable, cli_failure, open_stack
+from delivery.release.automation import (
+    PULUMI_INSTALL,
+    StackUnavailable,
+    _automation,
+    cli_failure,
+    open_stack,
+)
 from delivery.release.pulumi_cli import CancellableCommand
 
 PR_PROJECT: Final = PROJECT_ROOT / "pr"
-
-
-def _automation() -> Any:
-    from pulumi import automation
-
-    return automation
 
 
 class AutomationPrStacks:
@@ -91,10 +91,8 @@ class AutomationPrStacks:
 
     def names(self) -> Sequence[str]:
         auto = _automation()
-        workspace = auto.LocalWorkspace(work_dir=str(self._work_dir), **_command_only())
+        workspace = auto.LocalWorkspace(
+            work_dir=str(self._work_dir), pulumi_command=CancellableCommand()
+        )
         with cli_failure("stack ls", "(all)"):
             return [summary.name for summary in workspace.list_stacks()]
-
-
-def _command_only() -> dict[str, Any]:
-    return {"pulumi_command": CancellableCommand()}

@@ -200,7 +200,7 @@ def test_the_command_prints_the_url_and_writes_it(
     stacks = FakeStacks()
     url_file = tmp_path / "url"
     args = argparse.Namespace(action="up", pr=5, image=DIGEST, url_file=url_file, dev_stack="dev")
-    pr_command._listener_rules = lambda _stacks: FakeRules()  # type: ignore[assignment]
+    pr_command._listener_rules = FakeRules
     try:
         assert pr_command.run(args, stacks) == Exit.OK
     finally:
