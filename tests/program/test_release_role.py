@@ -22,6 +22,7 @@ from tests.unit.test_workflows import NAMES, jobs, load
 RELEASE_ROLE = "${{ vars.AWS_RELEASE_ROLE_ARN }}"
 INFRASTRUCTURE_ROLE = "${{ vars.AWS_INFRASTRUCTURE_ROLE_ARN }}"
 ROLE_OF = {RELEASE_ROLE: "ci-release", INFRASTRUCTURE_ROLE: "ci-infrastructure"}
+PR_ROLE = "${{ vars.AWS_PR_ENVIRONMENTS_ROLE_ARN }}"  # dev's only (components/pr_base.py)
 DEFAULT_SESSION_SECONDS = 3600  # configure-aws-credentials' default role-duration-seconds
 ACCESS_ENTRY = "aws:eks/accessEntry:AccessEntry"
 ACCESS_POLICY = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
@@ -85,7 +86,9 @@ def test_releases_assume_the_release_role_and_only_the_infrastructure_workflow_t
     assert [k for k, v in roles.items() if v == INFRASTRUCTURE_ROLE] == [
         ("deploy-infrastructure", "up")
     ]
-    others = sorted({role for _, _, role, _ in assuming()} - set(ROLE_OF))
+    pr_jobs = sorted((w, j) for w, j, role, _ in assuming() if role == PR_ROLE)
+    assert pr_jobs == [("pr-environment", j) for j in ("destroy", "sweep", "up")]
+    others = sorted({role for _, _, role, _ in assuming()} - set(ROLE_OF) - {PR_ROLE})
     # the preview role (read-only, not the program's) and the image push role (an input)
     assert others == ["${{ inputs.role-to-assume }}", "${{ vars.AWS_PREVIEW_ROLE_ARN }}"]
 
@@ -106,6 +109,17 @@ def test_each_session_fits_its_roles_maximum_and_outlives_the_job(run: Evaluatio
         assert session >= given["timeout"] * 60, f"{where} outlives its credentials"
         checked += 1
     assert checked == 5  # prod's and staging's stage and promote, and the infrastructure up
+
+
+def test_each_pr_environment_session_fits_devs_pr_role_and_outlives_the_job() -> None:
+    dev = evaluate("dev")
+    (role,) = [r for r in dev.mocks.of_type("aws:iam/role:Role") if r.name == "pr-environments-ci"]
+    maximum = int(role.inputs["maxSessionDuration"])
+    sessions = [(j, given) for w, j, role_arn, given in assuming() if role_arn == PR_ROLE]
+    assert len(sessions) == 3
+    for job, given in sessions:
+        session = int(given.get("role-duration-seconds", DEFAULT_SESSION_SECONDS))
+        assert given["timeout"] * 60 <= session <= maximum, job
 
 
 def trusted_subjects(run: Evaluation, role: str) -> list[str]:

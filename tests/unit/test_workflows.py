@@ -61,8 +61,9 @@ def check_jsonschema(schema: str, *paths: Path) -> subprocess.CompletedProcess[s
     )
 
 
-def test_the_five_workflows_exist() -> None:
+def test_the_six_workflows_exist() -> None:
     workflows = {"ci", "deploy-staging", "deploy-prod", "deploy-infrastructure", "app-image"}
+    workflows.add("pr-environment")
     assert set(NAMES) == workflows
 
 
