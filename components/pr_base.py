@@ -11,11 +11,13 @@ infra/pr_environment.py, builds one per PR on top of it).
   cannot name namespaces by pattern, so a ValidatingAdmissionPolicy (admissionregistration.k8s.io
   v1, GA since Kubernetes 1.30; the cluster runs 1.33 or later) refuses the group's every write
   outside ``pr-*`` namespaces, and on namespaces other than ``pr-*`` themselves.
-- The output ``prEnvironmentBase`` (delivery.plans.pr_environments.BASE_KEYS).
+- The output ``prEnvironmentBase`` (delivery.plans.pr_environments.BASE_KEYS), and the same
+  object in the SSM parameter ``/<prefix>/pr-environment-base``, which `pr-env up` reads.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -35,7 +37,7 @@ from components.cluster import EksCluster
 from components.keys import account_output, customer_key, key_policy
 from components.workload import RBAC
 from delivery.config.model import PrEnvironmentSettings, ServiceSettings
-from delivery.plans.pr_environments import pr_head
+from delivery.plans.pr_environments import base_parameter, pr_head
 from delivery.plans.pr_iam import pr_boundary_policy, pr_ci_policy
 
 PR_GROUP: Final = "switchyard:pr-environments"
@@ -154,6 +156,7 @@ class PrEnvironmentBase(pulumi.ComponentResource):
                     args.cluster_name,
                     v[2],
                     v[3],
+                    base_parameter(args.name_prefix),
                 )
             ),
             opts=child,
@@ -191,6 +194,17 @@ class PrEnvironmentBase(pulumi.ComponentResource):
                 "cpuRequestMillicores": args.service.cpu_request_millicores,
                 "memoryRequestMiB": args.service.memory_request_mib,
             }
+        )
+        aws.ssm.Parameter(
+            f"{name}-base",
+            name=base_parameter(args.name_prefix),
+            description=f"Switchyard {args.name_prefix}: what each PR environment is built on",
+            type="String",
+            tier="Intelligent-Tiering",
+            # names and ARNs, no secret: `insecure_value` shows in previews (pulumi-aws marks
+            # `value` secret whatever it holds)
+            insecure_value=self.output.apply(lambda base: json.dumps(base, sort_keys=True)),
+            opts=child,
         )
         self.register_outputs({"roleArn": self.role.arn, "boundaryArn": self.boundary.arn})
 

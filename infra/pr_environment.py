@@ -68,7 +68,7 @@ def read_pr_config(config: pulumi.Config | None = None) -> PrConfig:
             + " (`python -m delivery pr-env up` sets them all)"
         )
     assert pr is not None and priority is not None
-    base = read_base({"prEnvironmentBase": base_value}, "dev")
+    base = read_base(base_value, "config switchyard-pr:base")
     return PrConfig(pr_names(pr, base.name_prefix), base, image, priority, created_at)
 
 

@@ -180,9 +180,25 @@ def to_sweep(
     return chosen
 
 
-# What dev's stack exports for its PR environments (components/pr_base.py), and the PR
-# program reads through a StackReference: one object, so a missing key is named, not a KeyError.
+# What dev declares for its PR environments (components/pr_base.py): one object, exported as
+# a stack output for people and written to an SSM parameter for `pr-env up`, which copies it
+# into the PR stack's config. Reading dev's stack instead would need dev's state and its
+# secrets provider's key (the DIY backend decrypts a deployment's secrets to read its outputs:
+# pulumi/pulumi pkg/resource/stack/deployment.go, DeserializeStackOutputs), which would put
+# dev's own secrets within reach of the pull request's code.
 BASE_OUTPUT: Final = "prEnvironmentBase"
+# An SSM parameter's value: at most 4 KB in the standard tier, 8 KB in the advanced
+# (botocore ssm 2014-11-06 ``PutParameter``: ``Tier``); Intelligent-Tiering takes the standard
+# tier while the value fits it (the CA certificate is most of it).
+BASE_PARAMETER_LIMIT: Final = 8192
+
+
+def base_parameter(name_prefix: str) -> str:
+    """The SSM parameter holding dev's base (a name of letters, digits and ``/-_.``)."""
+    return f"/{name_prefix}/pr-environment-base"
+
+
+DEFAULT_BASE_PARAMETER: Final = base_parameter("switchyard-dev")
 BASE_KEYS: Final = (
     "namePrefix",
     "region",
@@ -239,20 +255,21 @@ class PrBase:
         return f"{names.host_label}.{self.domain}"
 
 
-def read_base(outputs: Mapping[str, object], dev_stack: str) -> PrBase:
-    """Dev's ``prEnvironmentBase`` output as a PrBase; a clear error when dev has none (PR
-    environments are off there, or dev was never deployed with them) or it lacks a key."""
-    found = outputs.get(BASE_OUTPUT)
+def read_base(found: object, where: str) -> PrBase:
+    """Dev's base (``where`` names where it was read) as a PrBase; a clear error when dev has
+    none (PR environments are off there, or dev was never deployed with them) or it lacks a
+    key."""
     if not isinstance(found, Mapping):
         raise PrEnvironmentError(
-            f"stack {dev_stack} exports no {BASE_OUTPUT}: set prDomain and prHostedZoneId in "
-            f"Pulumi.dev.yaml and run `pulumi up --stack dev` first (README, PR environments)"
+            f"{where} holds no PR environment base (an object with {BASE_KEYS[0]}, ...): set "
+            "prDomain and prHostedZoneId in Pulumi.dev.yaml and run `pulumi up --stack dev` "
+            "first (README, PR environments)"
         )
     missing = [key for key in BASE_KEYS if found.get(key) in (None, "")]
     if missing:
         raise PrEnvironmentError(
-            f"stack {dev_stack}'s {BASE_OUTPUT} lacks {', '.join(missing)}: it was exported by an "
-            "older program; run `pulumi up --stack dev` with this one"
+            f"{where} lacks {', '.join(missing)}: dev was deployed by an older program; run "
+            "`pulumi up --stack dev` with this one"
         )
     return PrBase(
         name_prefix=str(found["namePrefix"]),

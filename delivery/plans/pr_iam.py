@@ -103,8 +103,10 @@ def pr_ci_policy(
     cluster_name: str,
     boundary_arn: str,
     key_arn: str,
+    base_parameter: str,
 ) -> str:
-    """What a PR environment's `pulumi up` and `destroy` do in dev's account."""
+    """What a PR environment's `pulumi up` and `destroy` do in dev's account, and reading
+    dev's base (the SSM parameter ``base_parameter``, which starts with ``/``)."""
     target_groups = _arn(
         partition, "elasticloadbalancing", region, account, f"targetgroup/{head}-pr*/*"
     )
@@ -210,6 +212,11 @@ def pr_ci_policy(
             ["kms:Decrypt", "kms:GenerateDataKey"],
             key_arn,
             **_through_secrets_manager(region),
+        ),
+        _allow(
+            "DevsBase",
+            ["ssm:GetParameter"],
+            _arn(partition, "ssm", region, account, f"parameter{base_parameter}"),
         ),
         _allow(
             "DevsClusterEndpoint",

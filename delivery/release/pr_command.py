@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from delivery.errors import BadRequest, Exit
+from delivery.plans.pr_environments import DEFAULT_BASE_PARAMETER
 from delivery.release import pr_environments as pr_env
 
 DEFAULT_MAX_AGE_HOURS = 72
@@ -34,9 +36,6 @@ def add_parser(commands: Any, epilog: str) -> None:
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
-        "--dev-stack", default="dev", help="dev's stack as the backend names it (default: dev)"
-    )
-    common.add_argument(
         "--secrets-provider",
         default=os.environ.get("SWITCHYARD_PR_SECRETS_PROVIDER"),
         help="secrets provider of new PR stacks, e.g. awskms://alias/switchyard-dev-state "
@@ -52,6 +51,16 @@ def add_parser(commands: Any, epilog: str) -> None:
     up.add_argument("--pr", type=_pr, required=True, help="the pull request's number")
     up.add_argument("--image", required=True, help="its image by digest: <name>@sha256:<hex>")
     up.add_argument("--url-file", type=Path, help="also write the URL to this file")
+    up.add_argument(
+        "--base-parameter",
+        default=DEFAULT_BASE_PARAMETER,
+        help=f"the SSM parameter dev writes its base to (default: {DEFAULT_BASE_PARAMETER})",
+    )
+    up.add_argument(
+        "--region",
+        default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
+        help="dev's region (default: $AWS_REGION, as configure-aws-credentials sets it)",
+    )
     destroy = actions.add_parser(
         "destroy",
         parents=[common],
@@ -93,10 +102,19 @@ def _hours(text: str) -> int:
     return int(text)
 
 
-def run(args: argparse.Namespace, stacks: pr_env.PrStacks | None = None) -> int:
-    stacks = stacks or _automation_stacks(args)
+@dataclass(frozen=True)
+class Ports:
+    stacks: pr_env.PrStacks
+    rules: pr_env.ListenerRules
+    base: pr_env.PrBaseSource | None = None  # `up` only
+
+
+def run(args: argparse.Namespace, ports: Ports | None = None) -> int:
+    ports = ports or _aws_ports(args)
+    stacks = ports.stacks
     if args.action == "up":
-        done = pr_env.up(args.pr, args.image, stacks, _listener_rules(), dev_stack=args.dev_stack)
+        assert ports.base is not None
+        done = pr_env.up(args.pr, args.image, stacks, ports.rules, ports.base)
         verb = "created" if done.created else "updated"
         print(f"{verb} PR {args.pr}'s environment (stack {done.stack}): {done.url}")
         if args.url_file:
@@ -115,22 +133,25 @@ def run(args: argparse.Namespace, stacks: pr_env.PrStacks | None = None) -> int:
     return int(Exit.OK)
 
 
-def _automation_stacks(args: argparse.Namespace) -> pr_env.PrStacks:
+def _aws_ports(args: argparse.Namespace) -> Ports:
     from delivery.release.pr_stacks import AutomationPrStacks
 
-    return AutomationPrStacks(args.dev_stack, args.secrets_provider)
+    base = None
+    if args.action == "up":
+        if not args.region:
+            raise BadRequest("pr-env up needs dev's region: give --region or set AWS_REGION")
+        import boto3
+
+        ssm = boto3.client("ssm", region_name=args.region)
+        base = pr_env.SsmPrBase(ssm, args.base_parameter)
+    return Ports(AutomationPrStacks(args.secrets_provider), _RulesInTheListenersRegion(), base)
 
 
 class _RulesInTheListenersRegion:
-    """ELBv2 in the listener's own region (an ARN's fourth field), so the stack port's dev
-    outputs are read once, by ``up``."""
+    """ELBv2 in the listener's own region (an ARN's fourth field)."""
 
     def priorities(self, listener_arn: str) -> set[int]:
         import boto3
 
         client = boto3.client("elbv2", region_name=listener_arn.split(":")[3])
         return pr_env.ElbListenerRules(client).priorities(listener_arn)
-
-
-def _listener_rules() -> pr_env.ListenerRules:
-    return _RulesInTheListenersRegion()

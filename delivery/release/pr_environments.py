@@ -3,9 +3,10 @@ the PR project's stacks (the Automation API, delivery.release.pr_stacks) and the
 listener (ELBv2, ``ListenerRules``). What to name, which priority and what to sweep is planned
 in delivery.plans.pr_environments; this module only sequences it.
 
-- ``up``: dev's ``prEnvironmentBase`` is read first, so a dev without PR environments stops
-  before anything is created. A PR that already has a stack keeps its priority and its
-  creation time (the sweep's age); a new one takes a free priority from the live listener.
+- ``up``: dev's base is read first (the SSM parameter dev writes, never dev's state), so a
+  dev without PR environments stops before anything is created. A PR that already has a
+  stack keeps its priority and its creation time (the sweep's age); a new one takes a free
+  priority from the live listener.
 - ``destroy``: destroys the stack's resources, then removes the stack; a PR without a stack is
   already gone (a second close, a re-run job), which is not an error.
 - ``sweep``: destroys each environment ``to_sweep`` chooses, goes on past one that fails, and
@@ -20,9 +21,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from delivery.errors import SwitchyardError
+from delivery.cutover.aws import parameter_value
+from delivery.errors import PortError, SwitchyardError, Unavailable
 from delivery.plans.pr_environments import (
-    BASE_OUTPUT,
     PrEnvironmentError,
     PrStack,
     PrState,
@@ -39,8 +40,6 @@ Say = Callable[[str], None]
 
 
 class PrStacks(Protocol):
-    def dev_outputs(self) -> Mapping[str, Any]: ...
-
     def outputs(self, stack: str) -> Mapping[str, Any] | None:
         """The stack's outputs; None when the PR project has no such stack."""
 
@@ -55,6 +54,13 @@ class PrStacks(Protocol):
 
 class ListenerRules(Protocol):
     def priorities(self, listener_arn: str) -> set[int]: ...
+
+
+class PrBaseSource(Protocol):
+    where: str  # what an error names: "SSM parameter /switchyard-dev/pr-environment-base"
+
+    def read(self) -> object:
+        """Dev's base as written; None when there is none."""
 
 
 class SweepFailed(SwitchyardError):
@@ -75,14 +81,14 @@ def up(
     image: str,
     stacks: PrStacks,
     rules: ListenerRules,
+    source: PrBaseSource,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
-    dev_stack: str = "dev",
 ) -> PrUp:
     problem = image_problem(image)
     if problem:
         raise PrEnvironmentError(f"--image: {problem}")
-    dev_outputs = stacks.dev_outputs()
-    base = read_base(dev_outputs, dev_stack)
+    found = source.read()
+    base = read_base(found, source.where)
     names = pr_names(pr, base.name_prefix)
     existing = stacks.outputs(names.stack)
     if existing and existing.get("priority") and existing.get("createdAt"):
@@ -94,7 +100,7 @@ def up(
         "aws:region": base.region,
         "switchyard-pr:pr": str(pr),
         "switchyard-pr:image": image,
-        "switchyard-pr:base": json.dumps(dev_outputs[BASE_OUTPUT], sort_keys=True),
+        "switchyard-pr:base": json.dumps(found, sort_keys=True),
         "switchyard-pr:priority": str(priority),
         "switchyard-pr:createdAt": created_at,
     }
@@ -200,3 +206,26 @@ class ElbListenerRules:
             marker = page.get("NextMarker")
             if not marker:
                 return taken
+
+
+class SsmPrBase:
+    """PrBaseSource over SSM: the parameter dev writes (components/pr_base.py), read with
+    GetParameter (botocore ssm 2014-11-06: a missing one is ``ParameterNotFound``)."""
+
+    def __init__(self, client: Any, name: str) -> None:
+        self._client, self._name = client, name
+        self.where = f"SSM parameter {name}"
+
+    def read(self) -> object:
+        try:
+            text = parameter_value(self._client, self._name)
+        except PortError as exc:
+            raise Unavailable(f"cannot read {self.where}: {exc}") from exc
+        if text is None:
+            return None
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise PrEnvironmentError(
+                f"{self.where} is not JSON ({exc}): run `pulumi up --stack dev` to rewrite it"
+            ) from exc

@@ -20,7 +20,6 @@ from delivery.release.automation import (
     StackUnavailable,
     _automation,
     cli_failure,
-    open_stack,
 )
 from delivery.release.pulumi_cli import CancellableCommand
 
@@ -30,12 +29,10 @@ PR_PROJECT: Final = PROJECT_ROOT / "pr"
 class AutomationPrStacks:
     def __init__(
         self,
-        dev_stack: str = "dev",
         secrets_provider: str | None = None,
         say: Callable[[str], None] = print,
         work_dir: Path = PR_PROJECT,
     ) -> None:
-        self._dev_stack = dev_stack
         self._secrets_provider = secrets_provider
         self._say = say
         self._work_dir = work_dir
@@ -45,11 +42,6 @@ class AutomationPrStacks:
         return auto.LocalWorkspaceOptions(
             pulumi_command=CancellableCommand(), secrets_provider=self._secrets_provider
         )
-
-    def dev_outputs(self) -> Mapping[str, Any]:
-        dev = open_stack(self._dev_stack)
-        with cli_failure("stack output", self._dev_stack):
-            return {k: v.value for k, v in dev.outputs().items()}
 
     def outputs(self, stack: str) -> Mapping[str, Any] | None:
         auto = _automation()

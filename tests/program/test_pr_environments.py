@@ -11,7 +11,15 @@ import pytest
 
 from delivery.config.stackfile import load_stack
 from delivery.errors import SwitchyardError
-from delivery.plans.pr_environments import BASE_KEYS, BASE_OUTPUT, pr_names, read_base
+from delivery.plans.pr_environments import (
+    BASE_KEYS,
+    BASE_OUTPUT,
+    BASE_PARAMETER_LIMIT,
+    DEFAULT_BASE_PARAMETER,
+    base_parameter,
+    pr_names,
+    read_base,
+)
 from delivery.plans.pr_iam import PR_TAG
 from infra.offline import ACCOUNT, Evaluation, RecordingMocks, evaluate_pr
 from policy.manifests import kubernetes_objects, render
@@ -63,9 +71,26 @@ def policy_of(run: Evaluation, name: str, type_: str = "aws:iam/rolePolicy:RoleP
 
 def test_dev_exports_every_key_the_pr_program_reads(base: dict[str, Any]) -> None:
     assert set(base) == set(BASE_KEYS)
-    read = read_base({BASE_OUTPUT: base}, "dev")
+    read = read_base(base, "dev")
     assert read.domain == "pr.dev.example.com" and read.scheme == "http"
     assert read.tags["owner"] == "platform-team"
+
+
+def test_dev_writes_the_base_where_only_the_pr_role_reads_it(
+    dev: Evaluation, base: dict[str, Any]
+) -> None:
+    """`pr-env up` reads the base from SSM, never from dev's state: reading a stack's outputs
+    decrypts its secrets, which the pull request's code must not reach."""
+    parameter = dev.mocks.named("pr-environments-base", "aws:ssm/parameter:Parameter").inputs
+    assert parameter["name"] == base_parameter("switchyard-dev") == DEFAULT_BASE_PARAMETER
+    value = parameter["insecureValue"]
+    assert parameter["type"] == "String" and json.loads(value) == base
+    assert len(value.encode()) <= BASE_PARAMETER_LIMIT
+    arn = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{DEFAULT_BASE_PARAMETER}"
+    assert allows(ci_policy(dev), Request("ssm:GetParameter", arn))
+    rollback = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/switchyard/dev/rollback"
+    assert not allows(ci_policy(dev), Request("ssm:GetParameter", rollback))
+    assert not allows(ci_policy(dev), Request("ssm:PutParameter", arn))
 
 
 def test_only_dev_declares_the_base() -> None:
@@ -295,8 +320,8 @@ def test_a_base_without_a_key_names_it(base: dict[str, Any]) -> None:
     partial = {k: v for k, v in base.items() if k != "keyArn"}
     with pytest.raises(SwitchyardError, match="lacks keyArn"):
         evaluate_pr(config(partial))
-    with pytest.raises(SwitchyardError, match="exports no prEnvironmentBase"):
-        read_base({}, "dev")
+    with pytest.raises(SwitchyardError, match="parameter /x holds no PR environment base"):
+        read_base(None, "parameter /x")
 
 
 def test_the_names_of_the_largest_pr_fit_every_limit(base: dict[str, Any]) -> None:

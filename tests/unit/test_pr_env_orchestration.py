@@ -18,7 +18,6 @@ from delivery.cli import main
 from delivery.errors import Exit, SwitchyardError
 from delivery.plans.pr_environments import (
     BASE_KEYS,
-    BASE_OUTPUT,
     PrEnvironmentError,
     PrState,
     SweepReason,
@@ -47,14 +46,10 @@ BASE = {key: f"<{key}>" for key in BASE_KEYS} | {
 class FakeStacks:
     """What the PR project holds: stack name -> outputs (the program's exports)."""
 
-    dev: Mapping[str, Any] = field(default_factory=lambda: {BASE_OUTPUT: BASE})
     stacks: dict[str, dict[str, Any]] = field(default_factory=dict)
     configs: dict[str, Mapping[str, str]] = field(default_factory=dict)
     failing: set[str] = field(default_factory=set)
     calls: list[str] = field(default_factory=list)
-
-    def dev_outputs(self) -> Mapping[str, Any]:
-        return self.dev
 
     def outputs(self, stack: str) -> Mapping[str, Any] | None:
         return self.stacks.get(stack)
@@ -81,6 +76,17 @@ class FakeStacks:
 
 
 @dataclass
+class FakeBase:
+    """Dev's base as the SSM parameter holds it (None: no such parameter)."""
+
+    found: object = field(default_factory=lambda: dict(BASE))
+    where: str = "SSM parameter /switchyard-dev/pr-environment-base"
+
+    def read(self) -> object:
+        return self.found
+
+
+@dataclass
 class FakeRules:
     taken: set[int] = field(default_factory=set)
     asked: list[str] = field(default_factory=list)
@@ -92,7 +98,7 @@ class FakeRules:
 
 def test_a_new_pr_gets_a_free_priority_and_its_creation_time() -> None:
     stacks, rules = FakeStacks(), FakeRules(taken={1010})
-    done = pr_env.up(11, DIGEST, stacks, rules, now=lambda: NOW)
+    done = pr_env.up(11, DIGEST, stacks, rules, FakeBase(), now=lambda: NOW)
     assert (done.stack, done.url, done.created) == (
         "dev-pr-11",
         "http://pr-11.pr.dev.example.com",
@@ -107,12 +113,13 @@ def test_a_new_pr_gets_a_free_priority_and_its_creation_time() -> None:
 
 def test_a_push_keeps_the_prs_priority_and_age() -> None:
     stacks, rules = FakeStacks(), FakeRules()
-    pr_env.up(7, DIGEST, stacks, rules, now=lambda: NOW)
+    pr_env.up(7, DIGEST, stacks, rules, FakeBase(), now=lambda: NOW)
     later = pr_env.up(
         7,
         DIGEST.replace("0" * 64, "1" * 64),
         stacks,
         FakeRules(taken={1006}),
+        FakeBase(),
         now=lambda: NOW + timedelta(hours=5),
     )
     assert later.created is False and later.priority == 1006
@@ -124,20 +131,22 @@ def test_a_push_keeps_the_prs_priority_and_age() -> None:
 def test_an_image_not_by_digest_changes_nothing(image: str) -> None:
     stacks, rules = FakeStacks(), FakeRules()
     with pytest.raises(PrEnvironmentError, match="--image: the pull request's image by digest"):
-        pr_env.up(7, image, stacks, rules)
+        pr_env.up(7, image, stacks, rules, FakeBase())
     assert stacks.calls == [] and rules.asked == []
 
 
-def test_a_dev_without_pr_environments_stops_before_anything() -> None:
-    stacks, rules = FakeStacks(dev={"albDnsName": "x"}), FakeRules()
-    with pytest.raises(PrEnvironmentError, match="exports no prEnvironmentBase: set prDomain"):
-        pr_env.up(7, DIGEST, stacks, rules)
+@pytest.mark.parametrize("found", [None, ["not", "an", "object"]], ids=["missing", "a-list"])
+def test_a_dev_without_pr_environments_stops_before_anything(found: object) -> None:
+    stacks, rules = FakeStacks(), FakeRules()
+    said = "SSM parameter /switchyard-dev/pr-environment-base holds no PR environment base"
+    with pytest.raises(PrEnvironmentError, match=f"{said}.*set prDomain"):
+        pr_env.up(7, DIGEST, stacks, rules, FakeBase(found))
     assert stacks.calls == [] and rules.asked == []
 
 
 def test_destroying_twice_is_not_an_error() -> None:
     stacks, said = FakeStacks(), list[str]()
-    pr_env.up(3, DIGEST, stacks, FakeRules())
+    pr_env.up(3, DIGEST, stacks, FakeRules(), FakeBase())
     assert pr_env.destroy(3, stacks, said.append) is True
     assert pr_env.destroy(3, stacks, said.append) is False
     assert stacks.calls == ["up dev-pr-3", "destroy dev-pr-3"]
@@ -148,7 +157,9 @@ def test_the_sweep_destroys_closed_unknown_and_expired_and_reports_what_it_left(
     stacks = FakeStacks()
     for pr, age in ((1, 1), (2, 1), (3, 100), (4, 1), (5, 1)):
         created = NOW - timedelta(hours=age)
-        pr_env.up(pr, DIGEST, stacks, FakeRules(), now=functools.partial(lambda c: c, created))
+        pr_env.up(
+            pr, DIGEST, stacks, FakeRules(), FakeBase(), now=functools.partial(lambda c: c, created)
+        )
     stacks.failing = {"dev-pr-4"}
     prs = {1: PrState.OPEN, 2: PrState.CLOSED, 3: PrState.OPEN, 4: PrState.CLOSED}
     with pytest.raises(pr_env.SweepFailed, match="could not destroy 1 of 4: dev-pr-4"):
@@ -199,12 +210,8 @@ def test_the_command_prints_the_url_and_writes_it(
 
     stacks = FakeStacks()
     url_file = tmp_path / "url"
-    args = argparse.Namespace(action="up", pr=5, image=DIGEST, url_file=url_file, dev_stack="dev")
-    pr_command._listener_rules = FakeRules
-    try:
-        assert pr_command.run(args, stacks) == Exit.OK
-    finally:
-        del pr_command._listener_rules
+    args = argparse.Namespace(action="up", pr=5, image=DIGEST, url_file=url_file)
+    assert pr_command.run(args, pr_command.Ports(stacks, FakeRules(), FakeBase())) == Exit.OK
     assert url_file.read_text() == "http://pr-5.pr.dev.example.com\n"
     assert "created PR 5's environment" in capsys.readouterr().out
 
@@ -227,13 +234,22 @@ def test_bad_options_exit_2_and_say_why(
     assert said in capsys.readouterr().err
 
 
+def test_up_without_a_region_is_bad_input_and_calls_nothing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    assert main(["pr-env", "up", "--pr", "7", "--image", DIGEST]) == Exit.BAD_INPUT
+    assert "give --region or set AWS_REGION" in capsys.readouterr().err
+
+
 def test_an_unreadable_pull_request_list_is_bad_input(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import argparse
 
     args = argparse.Namespace(
-        action="sweep", pull_requests=tmp_path / "missing.json", max_age_hours=72, dev_stack="dev"
+        action="sweep", pull_requests=tmp_path / "missing.json", max_age_hours=72
     )
     with pytest.raises(SwitchyardError, match="cannot read --pull-requests"):
-        pr_command.run(args, FakeStacks())
+        pr_command.run(args, pr_command.Ports(FakeStacks(), FakeRules()))

@@ -40,6 +40,16 @@ def test_the_readme_grants_exactly_the_paths_the_backend_writes() -> None:
     assert ".pulumi/locks/switchyard/" not in README
 
 
+def test_the_readme_gives_the_pr_role_exactly_the_pr_stacks_paths() -> None:
+    """The PR stacks (project switchyard-pr, stacks dev-pr-<n>) and nothing of dev's."""
+    section = README[README.index("### PR environments") :]
+    section = section[: section.index("\n### ")]
+    paths = state_paths("dev-pr-*", "switchyard-pr")
+    for path in (*paths.read_write, *paths.read_only, paths.list_prefixes[0]):
+        assert f"`{path}`" in section, path
+    assert ".pulumi/stacks/switchyard/" not in section
+
+
 def steps(path: Path) -> list[dict[str, Any]]:
     document = yaml.safe_load(path.read_text())
     return [s for job in document["jobs"].values() for s in job.get("steps", [])]
