@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Final
 
 import pulumi
 import pulumi_aws as aws
@@ -31,6 +31,7 @@ from components.audit import (
 )
 from components.keys import Account, Statement, account_output, document
 from delivery.config.model import PROJECT, SecuritySettings, Tier
+from delivery.plans.iam import allow as _allow
 
 GITHUB = "token.actions.githubusercontent.com"
 AUDIENCE = "sts.amazonaws.com"
@@ -443,18 +444,6 @@ def github_trust(provider_arn: str, repository: str, environments: Sequence[str]
             },
         }
     )
-
-
-def _allow(sid: str, actions: Sequence[str], resources: Any, **condition: Any) -> Statement:
-    statement: Statement = {
-        "Sid": sid,
-        "Effect": "Allow",
-        "Action": sorted(actions),
-        "Resource": resources,
-    }
-    if condition:
-        statement["Condition"] = condition
-    return statement
 
 
 @dataclass(frozen=True)

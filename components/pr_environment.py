@@ -19,7 +19,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components.cluster import kubeconfig
-from components.workload import CONTAINER_SECURITY, POD_SECURITY, PORT_NAME, TGB_API
+from components.workload import CONTAINER_SECURITY, POD_SECURITY, PORT_NAME, service_in_target_group
 from delivery.config.model import DEREGISTRATION_DELAY_SECONDS
 from delivery.plans.iam import service_account_trust_policy
 from delivery.plans.pr_environments import PrBase, PrNames
@@ -185,22 +185,8 @@ class PrEnvironment(pulumi.ComponentResource):
             automount_service_account_token=False,
             opts=pulumi.ResourceOptions.merge(inside, pulumi.ResourceOptions(depends_on=[reads])),
         )
-        ports = [{"name": PORT_NAME, "port": base.target_port, "targetPort": PORT_NAME}]
-        service_spec: Any = {"type": "ClusterIP", "selector": labels, "ports": ports}
-        service = k8s.core.v1.Service(
-            f"{name}-service", metadata=metadata, spec=service_spec, opts=inside
-        )
-        binding = k8s.apiextensions.CustomResource(
-            f"{name}-binding",
-            api_version=TGB_API,
-            kind="TargetGroupBinding",
-            metadata=metadata,
-            spec={
-                "serviceRef": {"name": base.service_name, "port": base.target_port},
-                "targetGroupARN": self.target_group.arn,
-                "targetType": "ip",
-            },
-            opts=pulumi.ResourceOptions.merge(inside, pulumi.ResourceOptions(depends_on=[service])),
+        binding = service_in_target_group(
+            name, metadata, labels, base.target_port, self.target_group.arn, inside
         )
         k8s.apps.v1.Deployment(
             f"{name}-deployment",

@@ -82,6 +82,40 @@ RELEASE_RULES: Final[tuple[dict[str, list[str]], ...]] = (
 )
 
 
+def service_in_target_group(
+    name: str,
+    metadata: Any,
+    labels: dict[str, str],
+    port: int,
+    target_group_arn: pulumi.Input[str],
+    opts: pulumi.ResourceOptions,
+    after: Sequence[pulumi.Resource] = (),
+) -> k8s.apiextensions.CustomResource:
+    """A ClusterIP Service over the pods' named port, and the TargetGroupBinding that registers
+    its endpoints' IPs in the target group; the pods should depend on the binding returned:
+    the binding exists before the pods, so the controller's webhook gives each new pod its
+    target-health readiness gate."""
+    ports = [{"name": PORT_NAME, "port": port, "targetPort": PORT_NAME}]
+    service_spec: Any = {"type": "ClusterIP", "selector": labels, "ports": ports}
+    service = k8s.core.v1.Service(
+        f"{name}-service", metadata=metadata, spec=service_spec, opts=opts
+    )
+    return k8s.apiextensions.CustomResource(
+        f"{name}-binding",
+        api_version=TGB_API,
+        kind="TargetGroupBinding",
+        metadata=metadata,
+        spec={
+            "serviceRef": {"name": metadata["name"], "port": port},
+            "targetGroupARN": target_group_arn,
+            "targetType": "ip",
+        },
+        opts=pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(depends_on=[*after, service])
+        ),
+    )
+
+
 @dataclass(frozen=True)
 class BlueGreenWorkloadArgs:
     workload: Workload
@@ -174,26 +208,14 @@ class BlueGreenWorkload(pulumi.ComponentResource):
         args, name = self._args, f"{self._args.workload.service_name}-{colour}"
         labels = {"app.kubernetes.io/name": args.workload.service_name, "switchyard/colour": colour}
         metadata: Any = {"name": name, "namespace": args.workload.namespace, "labels": labels}
-        ports = [{"name": PORT_NAME, "port": args.target_port, "targetPort": PORT_NAME}]
-        service_spec: Any = {"type": "ClusterIP", "selector": labels, "ports": ports}
-        service = k8s.core.v1.Service(
-            f"{self._name}-{colour}-service", metadata=metadata, spec=service_spec, opts=opts
-        )
-        # The binding exists before the pods, so the controller's webhook gives each new pod
-        # its target-health readiness gate.
-        binding = k8s.apiextensions.CustomResource(
-            f"{self._name}-{colour}-binding",
-            api_version=TGB_API,
-            kind="TargetGroupBinding",
-            metadata=metadata,
-            spec={
-                "serviceRef": {"name": name, "port": args.target_port},
-                "targetGroupARN": args.target_group_arns[colour],
-                "targetType": "ip",
-            },
-            opts=pulumi.ResourceOptions.merge(
-                opts, pulumi.ResourceOptions(depends_on=[args.controller, service])
-            ),
+        binding = service_in_target_group(
+            f"{self._name}-{colour}",
+            metadata,
+            labels,
+            args.target_port,
+            args.target_group_arns[colour],
+            opts,
+            after=[args.controller],
         )
         budget: Any = {"maxUnavailable": 1, "selector": {"matchLabels": labels}}
         k8s.policy.v1.PodDisruptionBudget(

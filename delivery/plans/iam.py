@@ -3,10 +3,24 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any, Final
 
 STS_AUDIENCE: Final = "sts.amazonaws.com"
 AWS_MANAGED: Final = "arn:{partition}:iam::aws:policy/{name}"
+
+
+def allow(sid: str, actions: Sequence[str], resources: Any, **condition: Any) -> dict[str, Any]:
+    """One Allow statement, its actions sorted; ``condition`` as IAM's operator -> key map."""
+    statement: dict[str, Any] = {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": sorted(actions),
+        "Resource": resources,
+    }
+    if condition:
+        statement["Condition"] = condition
+    return statement
 
 
 def service_trust_policy(service: str, *, tag_session: bool = False) -> str:

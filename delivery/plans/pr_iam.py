@@ -23,6 +23,8 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
+from delivery.plans.iam import allow as _allow
+
 PR_TAG: Final = "switchyard-pr"  # every listener rule a PR environment creates carries it
 
 
@@ -32,18 +34,6 @@ def _arn(partition: str, service: str, region: str, account: str, resource: str)
 
 def _document(*statements: dict[str, Any]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)}, indent=2)
-
-
-def _allow(sid: str, actions: list[str], resources: list[str] | str, **condition: Any) -> Any:
-    statement: dict[str, Any] = {
-        "Sid": sid,
-        "Effect": "Allow",
-        "Action": sorted(actions),
-        "Resource": resources,
-    }
-    if condition:
-        statement["Condition"] = condition
-    return statement
 
 
 def pr_secret_arns(partition: str, region: str, account: str, head: str) -> str:

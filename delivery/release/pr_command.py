@@ -41,13 +41,14 @@ def add_parser(commands: Any, epilog: str) -> None:
         help="secrets provider of new PR stacks, e.g. awskms://alias/switchyard-dev-state "
         "(default: $SWITCHYARD_PR_SECRETS_PROVIDER)",
     )
-    up = actions.add_parser(
-        "up",
-        parents=[common],
-        help="create or update a PR's environment",
-        epilog=epilog,
-        formatter_class=formatter,
-    )
+
+    def action(name: str, summary: str) -> argparse.ArgumentParser:
+        found: argparse.ArgumentParser = actions.add_parser(
+            name, parents=[common], help=summary, epilog=epilog, formatter_class=formatter
+        )
+        return found
+
+    up = action("up", "create or update a PR's environment")
     up.add_argument("--pr", type=_pr, required=True, help="the pull request's number")
     up.add_argument("--image", required=True, help="its image by digest: <name>@sha256:<hex>")
     up.add_argument("--url-file", type=Path, help="also write the URL to this file")
@@ -61,21 +62,9 @@ def add_parser(commands: Any, epilog: str) -> None:
         default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
         help="dev's region (default: $AWS_REGION, as configure-aws-credentials sets it)",
     )
-    destroy = actions.add_parser(
-        "destroy",
-        parents=[common],
-        help="destroy a PR's environment",
-        epilog=epilog,
-        formatter_class=formatter,
-    )
+    destroy = action("destroy", "destroy a PR's environment")
     destroy.add_argument("--pr", type=_pr, required=True, help="the pull request's number")
-    sweep = actions.add_parser(
-        "sweep",
-        parents=[common],
-        help="destroy closed, unknown and expired ones",
-        epilog=epilog,
-        formatter_class=formatter,
-    )
+    sweep = action("sweep", "destroy closed, unknown and expired ones")
     sweep.add_argument(
         "--pull-requests",
         type=Path,
