@@ -199,6 +199,55 @@ def test_the_pr_groups_writes_are_held_to_pr_namespaces(dev: Evaluation) -> None
     assert not resources & {"secrets", "roles", "rolebindings", "clusterroles", "pods/exec"}
 
 
+def admitted(spec: dict[str, Any], request: dict[str, Any]) -> bool:
+    """The policy's verdict on one admission request, its CEL run by cel-python: it applies
+    when every matchCondition holds, and then admits only when every validation holds
+    (Kubernetes "Validating Admission Policy"; ``request`` is the AdmissionRequest, whose
+    ``namespace`` is empty for a cluster-scoped object)."""
+    import celpy
+    from celpy.adapter import json_to_cel
+
+    environment = celpy.Environment()
+    activation: Any = {"request": json_to_cel(request)}
+
+    def holds(expression: str) -> bool:
+        return bool(environment.program(environment.compile(expression)).evaluate(activation))
+
+    if not all(holds(c["expression"]) for c in spec["matchConditions"]):
+        return True
+    return all(holds(v["expression"]) for v in spec["validations"])
+
+
+@pytest.mark.parametrize(
+    ("groups", "resource", "namespace", "name", "verdict"),
+    [
+        (["switchyard:pr-environments"], "deployments", "pr-12", "web", True),
+        (["switchyard:pr-environments"], "namespaces", "", "pr-12", True),
+        (["switchyard:pr-environments"], "deployments", "switchyard", "web-blue", False),
+        (["switchyard:pr-environments"], "services", "kube-system", "kube-dns", False),
+        (["switchyard:pr-environments"], "namespaces", "", "switchyard", False),
+        (["switchyard:pr-environments"], "namespaces", "", "", False),  # generateName
+        (["switchyard:pr-environments"], "clusterrolebindings", "", "pr-12", False),
+        (["switchyard:release"], "deployments", "switchyard", "web-blue", True),  # not judged
+    ],
+)
+def test_the_admission_policy_admits_the_pr_group_only_inside_pr_namespaces(
+    dev: Evaluation, groups: list[str], resource: str, namespace: str, name: str, verdict: bool
+) -> None:
+    spec = dev.mocks.named(
+        "pr-environments-only-pr-namespaces",
+        "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy",
+    ).inputs["spec"]
+    request = {
+        "userInfo": {"username": "arn:aws:sts::1:assumed-role/x/y", "groups": groups},
+        "resource": {"group": "", "version": "v1", "resource": resource},
+        "namespace": namespace,
+        "name": name,
+        "operation": "CREATE",
+    }
+    assert admitted(spec, request) is verdict
+
+
 def policy_name(dev: Evaluation) -> str:
     return str(
         dev.mocks.named(
