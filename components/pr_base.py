@@ -45,7 +45,8 @@ NAMESPACE_PREFIX: Final = "pr-"
 _READ: Final = ["get", "list", "watch"]
 _WRITE: Final = [*_READ, "create", "delete", "patch", "update"]
 # A PR environment's objects, and what pulumi-kubernetes' await logic watches for them
-# (provider/pkg/await: a Deployment's ReplicaSets and Pods, a Service's Endpoints and
+# (provider/pkg/await: a Deployment's ReplicaSets, Pods and PersistentVolumeClaims, whose
+# informer must sync before the wait's timeout even starts; a Service's Endpoints and
 # EndpointSlices).
 PR_RULES: Final[tuple[dict[str, list[str]], ...]] = (
     {
@@ -56,15 +57,78 @@ PR_RULES: Final[tuple[dict[str, list[str]], ...]] = (
     {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": _WRITE},
     {"apiGroups": ["elbv2.k8s.aws"], "resources": ["targetgroupbindings"], "verbs": _WRITE},
     {"apiGroups": ["apps"], "resources": ["replicasets"], "verbs": _READ},
-    {"apiGroups": [""], "resources": ["pods", "endpoints", "events"], "verbs": _READ},
+    {
+        "apiGroups": [""],
+        "resources": ["pods", "persistentvolumeclaims", "endpoints", "events"],
+        "verbs": _READ,
+    },
     {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": _READ},
 )
-# CEL over the admission request (Kubernetes "Validating Admission Policy": the ``request``
-# variable is the AdmissionRequest; a namespace is cluster-scoped, so its own name is judged).
+# CEL over the admission request (Kubernetes "Validating Admission Policy": ``request`` is the
+# AdmissionRequest, ``object`` the object after the mutating webhooks, null on DELETE). A
+# namespace is cluster-scoped, so its own name is judged.
 ONLY_PR_NAMESPACES: Final = (
     "request.resource.resource == 'namespaces' ? request.name.startsWith('pr-') "
     ": request.namespace.startsWith('pr-')"
 )
+PSA_ENFORCE: Final = "pod-security.kubernetes.io/enforce"
+
+
+def _on_write(resource: str, holds: str) -> str:
+    return (
+        f"request.resource.resource != '{resource}' || request.operation == 'DELETE' || ({holds})"
+    )
+
+
+def pr_validations(head: str) -> list[dict[str, str]]:
+    """What the PR group may write, beyond where: EKS enforces no Pod Security level on a
+    namespace without the label, so an unlabelled or relabelled ``pr-*`` namespace would admit
+    privileged, host-network pods; a Service other than ClusterIP (or with externalIPs)
+    would reach outside the cluster; a TargetGroupBinding could register pods in dev's own
+    target groups or have the controller open security groups (``networking``) or assume a
+    role. The controller's mutating webhook fills ``vpcID``, ``ipAddressType`` and
+    ``targetGroupProtocol`` (and the ARN from ``targetGroupName``) before these run
+    (aws-load-balancer-controller webhooks/elbv2/targetgroupbinding_mutator.go), so those stay
+    allowed."""
+    target_group = (
+        "^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:targetgroup/"
+        f"{head}-pr[0-9]+/[0-9a-f]+$"
+    )
+    spec = "object.spec"
+    return [
+        {
+            "expression": ONLY_PR_NAMESPACES,
+            "message": f"PR environments write only in namespaces {NAMESPACE_PREFIX}*",
+        },
+        {
+            "expression": _on_write(
+                "namespaces",
+                f"has(object.metadata.labels) && '{PSA_ENFORCE}' in object.metadata.labels "
+                f"&& object.metadata.labels['{PSA_ENFORCE}'] == 'restricted'",
+            ),
+            "message": f"a PR namespace enforces the restricted Pod Security level ({PSA_ENFORCE})",
+        },
+        {
+            "expression": _on_write(
+                "services",
+                f"(!has({spec}.type) || {spec}.type == 'ClusterIP') && !has({spec}.externalIPs)",
+            ),
+            "message": "a PR environment's Services are ClusterIP, without externalIPs",
+        },
+        {
+            "expression": _on_write(
+                "targetgroupbindings",
+                f"has({spec}.targetGroupARN) && {spec}.targetGroupARN.matches('{target_group}')"
+                f" && !has({spec}.networking) && !has({spec}.iamRoleArnToAssume)"
+                f" && !has({spec}.assumeRoleExternalId)"
+                f" && !(has({spec}.multiClusterTargetGroup) && {spec}.multiClusterTargetGroup)",
+            ),
+            "message": (
+                f"a PR TargetGroupBinding binds a {head}-pr<n> target group, with no networking, "
+                "no role to assume and no multi-cluster sharing"
+            ),
+        },
+    ]
 
 
 @dataclass(frozen=True)
@@ -161,7 +225,7 @@ class PrEnvironmentBase(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        self._kubernetes_access(name, cluster)
+        self._kubernetes_access(name, cluster, head)
         self.output: pulumi.Output[dict[str, Any]] = pulumi.Output.all(
             args.listener.arn,
             args.vpc_id,
@@ -208,7 +272,7 @@ class PrEnvironmentBase(pulumi.ComponentResource):
         )
         self.register_outputs({"roleArn": self.role.arn, "boundaryArn": self.boundary.arn})
 
-    def _kubernetes_access(self, name: str, cluster: EksCluster) -> None:
+    def _kubernetes_access(self, name: str, cluster: EksCluster, head: str) -> None:
         cluster.admit(PR_ENVIRONMENTS, self.role.arn, (PR_GROUP,))
         on_cluster = pulumi.ResourceOptions(parent=self, provider=cluster.provider)
         k8s_name = "switchyard-pr-environments"
@@ -250,12 +314,7 @@ class PrEnvironmentBase(pulumi.ComponentResource):
                     "expression": f"'{PR_GROUP}' in request.userInfo.groups",
                 }
             ],
-            "validations": [
-                {
-                    "expression": ONLY_PR_NAMESPACES,
-                    "message": f"PR environments write only in namespaces {NAMESPACE_PREFIX}*",
-                }
-            ],
+            "validations": pr_validations(head),
         }
         policy = k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
             f"{name}-only-pr-namespaces", metadata={"name": k8s_name}, spec=spec, opts=on_cluster
