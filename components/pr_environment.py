@@ -63,6 +63,9 @@ class PrEnvironment(pulumi.ComponentResource):
                 base.cluster_certificate_authority,
                 base.region,
             ),
+            # dev destroyed first: its PR stacks can still be destroyed (pulumi-kubernetes
+            # drops what an unreachable cluster held from the state instead of failing)
+            delete_unreachable=True,
             opts=self._child,
         )
         on_cluster = pulumi.ResourceOptions(parent=self, provider=cluster)

@@ -123,12 +123,12 @@ class PrStack:
     """A PR environment's stack as the backend lists it."""
 
     name: str
-    created_at: datetime
+    created_at: datetime | None  # None: its first `up` has not finished (or failed)
 
 
 class SweepReason(StrEnum):
     CLOSED = "its pull request is closed"
-    UNKNOWN = "no pull request has its number (deleted, or another repository's)"
+    UNKNOWN = "its pull request is not among the open ones (closed, or deleted)"
     EXPIRED = "older than the configured age"
 
 
@@ -149,22 +149,18 @@ def to_sweep(
     max_age: timedelta,
 ) -> list[tuple[PrStack, SweepReason]]:
     """The PR environments the scheduled sweep destroys, each with its reason: a closed PR's,
-    one whose PR no longer exists, and one older than ``max_age`` (an open PR that wants one
-    again gets it back on its next push). Stacks that are not PR environments (dev, staging,
-    prod, anything else in the backend) are never chosen, whatever their age."""
+    one whose PR is not in ``prs`` (the open ones, as the workflow lists them, so a closed PR
+    of any age is gone from it), and one older than ``max_age`` (an open PR that wants one
+    again gets it back on its next push). One without a creation time (its first `up` is
+    still running, or failed before writing it) is never too old: it goes when its PR does.
+    Stacks that are not PR environments (dev, staging, prod, anything else in the backend)
+    are never chosen, whatever their age. An empty ``prs`` is no open pull request: the
+    lookup's own failure fails the workflow's step before the sweep runs."""
     if max_age <= timedelta(0):
         raise PrEnvironmentError(f"the sweep's age must be positive, got {max_age}")
-    moments = [now, *(s.created_at for s in stacks)]
+    moments = [now, *(s.created_at for s in stacks if s.created_at is not None)]
     if any(moment.tzinfo is None for moment in moments):
         raise PrEnvironmentError("the sweep compares times with their zone: give aware ones")
-    environments = [s for s in stacks if pr_of(s.name) is not None]
-    if environments and not prs:
-        # An empty list of pull requests is a failed lookup far more often than a repository
-        # without any: destroying on it would take down every open PR's environment.
-        raise PrEnvironmentError(
-            f"no pull request states were given for {len(environments)} PR environment(s): "
-            "refusing to destroy any; check the GitHub API answer (a token, pagination)"
-        )
     chosen = []
     for stack in stacks:
         pr = pr_of(stack.name)
@@ -175,7 +171,7 @@ def to_sweep(
             chosen.append((stack, SweepReason.CLOSED))
         elif state is None:
             chosen.append((stack, SweepReason.UNKNOWN))
-        elif now - stack.created_at > max_age:
+        elif stack.created_at is not None and now - stack.created_at > max_age:
             chosen.append((stack, SweepReason.EXPIRED))
     return chosen
 
@@ -303,6 +299,17 @@ def _tags(value: object) -> dict[str, str]:
     if not isinstance(value, Mapping):
         raise PrEnvironmentError(f"dev's {BASE_OUTPUT}.tags must be an object, got {value!r}")
     return {str(k): str(v) for k, v in value.items()}
+
+
+# A pull request names its image on a line of its description; nothing else of it is read.
+IMAGE_LINE: Final = re.compile(r"^[ \t]*pr-environment-image:(?P<image>.*)$", re.I | re.M)
+
+
+def image_named_in(description: str) -> str | None:
+    """The image a pull request's description names (its last ``pr-environment-image:``
+    line), or None; the caller checks it by ``image_problem``."""
+    found = IMAGE_LINE.findall(description)
+    return str(found[-1]).strip() if found else None
 
 
 def image_problem(image: str) -> str | None:

@@ -10,7 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from delivery.errors import BadRequest, Exit
-from delivery.plans.pr_environments import DEFAULT_BASE_PARAMETER
+from delivery.plans.pr_environments import (
+    DEFAULT_BASE_PARAMETER,
+    image_named_in,
+    image_problem,
+)
 from delivery.release import pr_environments as pr_env
 
 DEFAULT_MAX_AGE_HOURS = 72
@@ -19,8 +23,8 @@ Environments per pull request in dev's cluster and on dev's load balancer
 (pr/Pulumi.yaml, one stack dev-pr-<n> each), through the Automation API:
   up       create or update PR <n>'s environment with an image; prints its URL
   destroy  destroy it and remove its stack (nothing there is not an error)
-  sweep    destroy every environment whose PR is closed or unknown, or that is
-           older than --max-age-hours
+  sweep    destroy every environment whose PR is not open, or that is older
+           than --max-age-hours
 """
 
 
@@ -38,7 +42,8 @@ def add_parser(commands: Any, epilog: str) -> None:
     common.add_argument(
         "--secrets-provider",
         default=os.environ.get("SWITCHYARD_PR_SECRETS_PROVIDER"),
-        help="secrets provider of new PR stacks, e.g. awskms://alias/switchyard-dev-state "
+        help="secrets provider of new PR stacks, a key of their own (never dev's), e.g. "
+        "awskms://alias/switchyard-dev-pr-state "
         "(default: $SWITCHYARD_PR_SECRETS_PROVIDER)",
     )
 
@@ -52,6 +57,12 @@ def add_parser(commands: Any, epilog: str) -> None:
     up.add_argument("--pr", type=_pr, required=True, help="the pull request's number")
     up.add_argument("--image", required=True, help="its image by digest: <name>@sha256:<hex>")
     up.add_argument("--url-file", type=Path, help="also write the URL to this file")
+    up.add_argument(
+        "--description-file",
+        type=Path,
+        help="the pull request's description: a line `pr-environment-image: <image by digest>` "
+        "there replaces --image",
+    )
     up.add_argument(
         "--base-parameter",
         default=DEFAULT_BASE_PARAMETER,
@@ -69,7 +80,8 @@ def add_parser(commands: Any, epilog: str) -> None:
         "--pull-requests",
         type=Path,
         required=True,
-        help="JSON of `gh pr list --state all --limit 1000 --json number,state`",
+        help="the open pull requests: JSON of "
+        "`gh pr list --state open --limit 10000 --json number,state`",
     )
     sweep.add_argument(
         "--max-age-hours",
@@ -103,7 +115,8 @@ def run(args: argparse.Namespace, ports: Ports | None = None) -> int:
     stacks = ports.stacks
     if args.action == "up":
         assert ports.base is not None
-        done = pr_env.up(args.pr, args.image, stacks, ports.rules, ports.base)
+        image = _image(args.image, args.description_file)
+        done = pr_env.up(args.pr, image, stacks, ports.rules, ports.base)
         verb = "created" if done.created else "updated"
         print(f"{verb} PR {args.pr}'s environment (stack {done.stack}): {done.url}")
         if args.url_file:
@@ -120,6 +133,24 @@ def run(args: argparse.Namespace, ports: Ports | None = None) -> int:
     chosen = pr_env.sweep(stacks, prs, timedelta(hours=args.max_age_hours), datetime.now(UTC))
     print(f"swept {len(chosen)} PR environment(s)")
     return int(Exit.OK)
+
+
+def _image(default: str, description_file: Path | None) -> str:
+    if description_file is None:
+        return default
+    try:
+        named = image_named_in(description_file.read_text())
+    except OSError as exc:
+        raise BadRequest(f"cannot read --description-file {description_file}: {exc}") from exc
+    if named is None:
+        return default
+    problem = image_problem(named)
+    if problem:
+        raise BadRequest(
+            f"the pull request's description names an image on its `pr-environment-image:` "
+            f"line: {problem}; fix that line or remove it"
+        )
+    return named
 
 
 def _aws_ports(args: argparse.Namespace) -> Ports:

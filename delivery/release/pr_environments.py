@@ -135,7 +135,7 @@ def sweep(
         if pr_of(name) is None:
             continue
         outputs = stacks.outputs(name) or {}
-        found.append(PrStack(name, _created(outputs.get("createdAt"), now)))
+        found.append(PrStack(name, _created(outputs.get("createdAt"))))
     chosen = to_sweep(found, prs, now, max_age)
     failed: list[str] = []
     for stack, reason in chosen:
@@ -153,19 +153,19 @@ def sweep(
     return chosen
 
 
-def _created(value: object, now: datetime) -> datetime:
-    """A stack's creation time from its output; an environment without one (its first `up`
-    failed before the outputs were written) counts as created long ago, so the sweep takes
-    it once it is past the age."""
+def _created(value: object) -> datetime | None:
+    """A stack's creation time from its output: None when it has none yet (its first `up`
+    is running, or failed before the outputs were written) or it is not a zoned time."""
     try:
         moment = datetime.fromisoformat(str(value))
     except ValueError:
-        return datetime.min.replace(tzinfo=UTC)
-    return moment if moment.tzinfo else datetime.min.replace(tzinfo=UTC)
+        return None
+    return moment if moment.tzinfo else None
 
 
 def read_pull_requests(text: str) -> dict[int, PrState]:
-    """`gh pr list --state all --json number,state` (OPEN, CLOSED, MERGED) as PR states."""
+    """`gh pr list --state open --json number,state` (OPEN; CLOSED and MERGED are read too)
+    as PR states."""
     try:
         listed = json.loads(text)
     except json.JSONDecodeError as exc:

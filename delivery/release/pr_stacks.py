@@ -40,7 +40,7 @@ class AutomationPrStacks:
     def _options(self) -> Any:
         auto = _automation()
         return auto.LocalWorkspaceOptions(
-            pulumi_command=CancellableCommand(), secrets_provider=self._secrets_provider
+            pulumi_command=_cli(), secrets_provider=self._secrets_provider
         )
 
     def outputs(self, stack: str) -> Mapping[str, Any] | None:
@@ -51,10 +51,6 @@ class AutomationPrStacks:
             )
         except auto.errors.StackNotFoundError:
             return None
-        except FileNotFoundError as exc:
-            raise StackUnavailable(
-                f"the Pulumi CLI is not on PATH ({exc}); {PULUMI_INSTALL}"
-            ) from exc
         with cli_failure("stack output", stack):
             return {k: v.value for k, v in selected.outputs().items()}
 
@@ -67,7 +63,8 @@ class AutomationPrStacks:
         with cli_failure("config set-all", stack):
             selected.set_all_config({k: auto.ConfigValue(value=v) for k, v in config.items()})
         with cli_failure("up", stack):
-            result = selected.up(on_output=self._say)
+            # refresh: a rule or target group deleted by hand is found missing and made again
+            result = selected.up(on_output=self._say, refresh=True)
         return {k: v.value for k, v in result.outputs.items()}
 
     def destroy(self, stack: str) -> None:
@@ -83,8 +80,13 @@ class AutomationPrStacks:
 
     def names(self) -> Sequence[str]:
         auto = _automation()
-        workspace = auto.LocalWorkspace(
-            work_dir=str(self._work_dir), pulumi_command=CancellableCommand()
-        )
+        workspace = auto.LocalWorkspace(work_dir=str(self._work_dir), pulumi_command=_cli())
         with cli_failure("stack ls", "(all)"):
             return [summary.name for summary in workspace.list_stacks()]
+
+
+def _cli() -> CancellableCommand:
+    try:
+        return CancellableCommand()  # runs `pulumi version`
+    except FileNotFoundError as exc:
+        raise StackUnavailable(f"the Pulumi CLI is not on PATH ({exc}); {PULUMI_INSTALL}") from exc

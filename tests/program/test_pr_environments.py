@@ -374,6 +374,13 @@ def test_a_pr_gets_its_namespace_target_group_rule_and_url(
     assert binding["spec"]["targetGroupARN"] == run.exports["targetGroupArn"]
 
 
+def test_a_pr_stack_outlives_devs_cluster(run: Evaluation) -> None:
+    """Dev destroyed before its PR environments: their Kubernetes objects went with the
+    cluster, and the provider drops them from the state instead of failing the destroy."""
+    (provider,) = run.mocks.of_type("pulumi:providers:kubernetes")
+    assert provider.inputs["deleteUnreachable"] == "true"
+
+
 def test_every_aws_resource_carries_devs_tags_and_the_pr_tag(run: Evaluation) -> None:
     (provider,) = run.mocks.of_type("pulumi:providers:aws")
     tags = (

@@ -138,12 +138,25 @@ def test_the_sweep_never_touches_a_stack_that_is_not_a_pr_environment(
         assert stack.name.startswith("dev-pr-")
 
 
-def test_the_sweep_refuses_naive_times_and_an_empty_pr_list() -> None:
+def test_the_sweep_refuses_naive_times_and_takes_every_environment_when_none_is_open() -> None:
     with pytest.raises(PrEnvironmentError, match="aware ones"):
         to_sweep([PrStack("dev-pr-1", datetime(2026, 12, 1))], {1: PrState.OPEN}, NOW, DAY)
-    with pytest.raises(PrEnvironmentError, match="refusing to destroy any"):
-        to_sweep([PrStack("dev-pr-1", NOW)], {}, NOW, DAY)
-    assert to_sweep([PrStack("prod", NOW)], {}, NOW, DAY) == []  # nothing to protect
+    chosen = to_sweep([PrStack("dev-pr-1", NOW), PrStack("prod", NOW)], {}, NOW, DAY)
+    assert [(s.name, r) for s, r in chosen] == [("dev-pr-1", SweepReason.UNKNOWN)]
+
+
+def test_the_age_is_strictly_past_the_limit_and_an_unfinished_first_up_has_none() -> None:
+    open_ = {1: PrState.OPEN, 2: PrState.OPEN, 3: PrState.OPEN, 4: PrState.CLOSED}
+    stacks = [
+        PrStack("dev-pr-1", NOW - DAY),  # exactly the age: kept
+        PrStack("dev-pr-2", NOW - DAY - timedelta(seconds=1)),
+        PrStack("dev-pr-3", None),  # its first `up` is running: kept while its PR is open
+        PrStack("dev-pr-4", None),  # ... and goes with it
+    ]
+    assert [(s.name, r) for s, r in to_sweep(stacks, open_, NOW, DAY)] == [
+        ("dev-pr-2", SweepReason.EXPIRED),
+        ("dev-pr-4", SweepReason.CLOSED),
+    ]
 
 
 def test_a_qualified_stack_name_is_a_pr_environment_too() -> None:

@@ -20,7 +20,6 @@ from delivery.plans.pr_environments import (
     BASE_KEYS,
     PrEnvironmentError,
     PrState,
-    SweepReason,
 )
 from delivery.release import pr_command
 from delivery.release import pr_environments as pr_env
@@ -174,10 +173,14 @@ def test_the_sweep_destroys_closed_unknown_and_expired_and_reports_what_it_left(
     ]
 
 
-def test_an_environment_without_a_creation_time_is_swept_as_old() -> None:
-    stacks = FakeStacks(stacks={"dev-pr-9": {}})
-    chosen = pr_env.sweep(stacks, {9: PrState.OPEN}, timedelta(hours=72), NOW, print)
-    assert [(s.name, r) for s, r in chosen] == [("dev-pr-9", SweepReason.EXPIRED)]
+def test_an_environment_without_a_creation_time_goes_with_its_pr_not_by_age() -> None:
+    """A first `up` still running has no outputs yet: the sweep must not destroy it under the
+    job that is creating it, and a naive time is no creation time either."""
+    stacks = FakeStacks(stacks={"dev-pr-9": {}, "dev-pr-8": {"createdAt": "2020-01-01T00:00"}})
+    kept = pr_env.sweep(stacks, {9: PrState.OPEN, 8: PrState.OPEN}, timedelta(hours=72), NOW)
+    assert kept == [] and set(stacks.stacks) == {"dev-pr-9", "dev-pr-8"}
+    chosen = pr_env.sweep(stacks, {}, timedelta(hours=72), NOW, print)
+    assert sorted(s.name for s, _ in chosen) == ["dev-pr-8", "dev-pr-9"]
 
 
 def test_githubs_pull_request_list_is_read_strictly() -> None:
@@ -210,7 +213,9 @@ def test_the_command_prints_the_url_and_writes_it(
 
     stacks = FakeStacks()
     url_file = tmp_path / "url"
-    args = argparse.Namespace(action="up", pr=5, image=DIGEST, url_file=url_file)
+    args = argparse.Namespace(
+        action="up", pr=5, image=DIGEST, url_file=url_file, description_file=None
+    )
     assert pr_command.run(args, pr_command.Ports(stacks, FakeRules(), FakeBase())) == Exit.OK
     assert url_file.read_text() == "http://pr-5.pr.dev.example.com\n"
     assert "created PR 5's environment" in capsys.readouterr().out
@@ -232,6 +237,55 @@ def test_bad_options_exit_2_and_say_why(
         main(argv)
     assert exited.value.code == Exit.BAD_INPUT
     assert said in capsys.readouterr().err
+
+
+OTHER = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web@sha256:" + "a" * 64
+
+
+@pytest.mark.parametrize(
+    ("description", "image"),
+    [
+        ("Fixes the login.\n", DIGEST),
+        (f"Fixes the login.\r\n\r\nPR-Environment-Image: {OTHER}\r\n", OTHER),
+        (f"pr-environment-image: {DIGEST}\n  pr-environment-image:   {OTHER}  \n", OTHER),
+        (f"see `pr-environment-image: {OTHER}` below\n", DIGEST),  # not a line of its own
+    ],
+    ids=["none", "named", "last-wins", "inline"],
+)
+def test_the_description_may_name_the_image(description: str, image: str, tmp_path: Path) -> None:
+    import argparse
+
+    text = tmp_path / "description.txt"
+    text.write_text(description)
+    stacks = FakeStacks()
+    args = argparse.Namespace(action="up", pr=5, image=DIGEST, url_file=None, description_file=text)
+    pr_command.run(args, pr_command.Ports(stacks, FakeRules(), FakeBase()))
+    assert stacks.configs["dev-pr-5"]["switchyard-pr:image"] == image
+
+
+@pytest.mark.parametrize("named", ["web:latest", "web@sha256:abc; rm -rf /", ""])
+def test_a_bad_image_in_the_description_is_refused_naming_the_line(
+    named: str, tmp_path: Path
+) -> None:
+    import argparse
+
+    text = tmp_path / "description.txt"
+    text.write_text(f"pr-environment-image: {named}\n")
+    stacks, rules = FakeStacks(), FakeRules()
+    args = argparse.Namespace(action="up", pr=5, image=DIGEST, url_file=None, description_file=text)
+    with pytest.raises(SwitchyardError, match="`pr-environment-image:` line"):
+        pr_command.run(args, pr_command.Ports(stacks, rules, FakeBase()))
+    assert stacks.calls == [] and rules.asked == []
+
+
+def test_the_sweep_without_the_pulumi_cli_says_how_to_install_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no `pulumi` there
+    prs = tmp_path / "prs.json"
+    prs.write_text("[]")
+    assert main(["pr-env", "sweep", "--pull-requests", str(prs)]) == Exit.UNAVAILABLE
+    assert "the Pulumi CLI is not on PATH" in capsys.readouterr().err
 
 
 def test_up_without_a_region_is_bad_input_and_calls_nothing(

@@ -32,7 +32,7 @@ def pull_request(
 ) -> dict[str, Any]:
     head = "someone/switchyard" if fork else REPOSITORY
     return {
-        "event_name": "pull_request",
+        "event_name": "pull_request_target",
         "repository": REPOSITORY,
         "event": {
             "action": action,
@@ -67,6 +67,7 @@ def ran(github: dict[str, Any]) -> set[str]:
         (pull_request("labeled", [LABEL], label={"name": LABEL}), {"up"}),
         (pull_request("synchronize", ["bug", LABEL]), {"up"}),
         (pull_request("reopened", [LABEL]), {"up"}),
+        (pull_request("edited", [LABEL]), {"up"}),  # the description may name another image
         (pull_request("labeled", ["bug"], label={"name": "bug"}), set()),
         (pull_request("synchronize", []), set()),
         # GitHub compares strings ignoring case, label names included
@@ -84,6 +85,7 @@ def ran(github: dict[str, Any]) -> set[str]:
         "labelled",
         "push",
         "reopened",
+        "edited",
         "another-label",
         "push-unlabelled",
         "label-case",
@@ -102,10 +104,14 @@ def test_each_event_runs_exactly_its_jobs(github: dict[str, Any], expected: set[
 
 
 def test_the_triggers_are_the_pull_requests_life_and_an_hourly_sweep() -> None:
+    """pull_request_target: the base branch's copy of this file runs, never the pull
+    request's; a pull_request run (the PR's own workflow file) could be edited to do anything
+    with the role, and so gets no job here."""
     on = load(WORKFLOW)["on"]
-    types = {"labeled", "unlabeled", "synchronize", "reopened", "closed"}
-    assert set(on["pull_request"]["types"]) == types
-    assert "branches" not in on["pull_request"]  # a PR to any branch may have one
+    assert "pull_request" not in on
+    types = {"labeled", "unlabeled", "synchronize", "reopened", "closed", "edited"}
+    assert set(on["pull_request_target"]["types"]) == types
+    assert "branches" not in on["pull_request_target"]  # a PR to any branch may have one
     (cron,) = [entry["cron"] for entry in on["schedule"]]
     minute, hour, *rest = cron.split()
     assert minute.isdigit() and hour == "*" and rest == ["*", "*", "*"]
@@ -133,18 +139,27 @@ def run_of(job: str, command: str) -> dict[str, Any]:
     return found
 
 
-def test_up_runs_the_pull_requests_code_and_destroy_the_base_branchs() -> None:
-    checkout = {
-        name: next(s for s in jobs(WORKFLOW)[name]["steps"] if "actions/checkout" in s["uses"])
-        for name in ("up", "destroy", "sweep")
-    }
-    assert "ref" not in checkout["up"]["with"]  # the pull request's merge commit
-    assert checkout["destroy"]["with"]["ref"] == "${{ github.event.pull_request.base.ref }}"
-    assert "ref" not in checkout["sweep"]["with"]  # the default branch, on a schedule
+def test_no_job_runs_the_pull_requests_code_only_its_description_as_data(tmp_path: Path) -> None:
+    """Each job checks out what the event names, which for pull_request_target is the base
+    branch: no `ref` (the PR's head or merge commit) anywhere, and no step runs what the
+    pull request wrote; its description reaches `up` through a file, read for one line."""
+    for name, job in jobs(WORKFLOW).items():
+        for step in job["steps"]:
+            if "actions/checkout" in step.get("uses", ""):
+                assert "ref" not in step.get("with", {}), name
     up = run_of("up", "pr-env up")
     assert '--pr "$PR"' in up["run"] and '--image "$IMAGE"' in up["run"]
     assert up["env"]["PR"] == "${{ github.event.pull_request.number }}"
     assert up["env"]["IMAGE"] == "${{ vars.STAGING_IMAGE }}"
+    assert up["env"]["DESCRIPTION"] == "${{ github.event.pull_request.body }}"
+    assert "--description-file out/description.txt" in up["run"]
+    # the script writes the description as it is, whatever it holds, and runs nothing of it
+    hostile = "$(touch pwned) `touch pwned` ; touch pwned\npr-environment-image: x"
+    written = up["run"].split("exec ")[0]
+    env = {"DESCRIPTION": hostile, "PATH": os.environ["PATH"]}
+    subprocess.run(["bash", "-e", "-c", written], env=env, cwd=tmp_path, check=True)
+    assert (tmp_path / "out" / "description.txt").read_text() == hostile + "\n"
+    assert not (tmp_path / "pwned").exists()
     assert "exec .venv/bin/python -m delivery pr-env up" in up["run"]
     destroy = run_of("destroy", "pr-env destroy")
     assert destroy["run"].startswith("exec ") and '--pr "$PR"' in destroy["run"]
@@ -178,10 +193,10 @@ def test_the_sweep_gets_every_pull_requests_state_in_the_form_it_reads(tmp_path:
     # indented (gh indents JSON for a terminal, not in a pipe; either is read)
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    listed = [{"number": 7, "state": "OPEN"}, {"number": 3, "state": "MERGED"}]
+    listed = [{"number": 7, "state": "OPEN"}, {"number": 3, "state": "OPEN"}]
     (bin_dir / "gh").write_text(
         "#!/bin/sh\n"
-        f'[ "$*" = "pr list --repo {REPOSITORY} --state all --limit 1000 --json number,state" ] '
+        f'[ "$*" = "pr list --repo {REPOSITORY} --state open --limit 10000 --json number,state" ] '
         "|| exit 9\n"
         f"cat <<'EOF'\n{json.dumps(listed, indent=2)}\nEOF\n"
     )
