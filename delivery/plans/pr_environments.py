@@ -99,6 +99,42 @@ def is_target_group_name(text: str) -> bool:
     return len(text) <= TARGET_GROUP_LIMIT and _TARGET_GROUP.fullmatch(text) is not None
 
 
+# Quotas for your Application Load Balancers (Elastic Load Balancing user guide): rules per
+# load balancer, default rules not counted, 100 by default and adjustable; target groups per
+# load balancer, 100 and not adjustable. DescribeAccountLimits answers the account's own
+# (``rules-per-application-load-balancer``, ``target-groups-per-application-load-balancer``).
+RULES_PER_LOAD_BALANCER: Final = 100
+TARGET_GROUPS_PER_LOAD_BALANCER: Final = 100
+
+
+@dataclass(frozen=True)
+class Room:
+    """What dev's load balancer holds and may hold: one more PR takes a rule and a target
+    group."""
+
+    rules: int
+    max_rules: int
+    target_groups: int
+    max_target_groups: int
+
+    def problem(self) -> str | None:
+        full = [
+            f"{used} of {most} {what}"
+            for used, most, what in (
+                (self.rules, self.max_rules, "rules"),
+                (self.target_groups, self.max_target_groups, "target groups"),
+            )
+            if used >= most
+        ]
+        if not full:
+            return None
+        return (
+            f"dev's load balancer has {' and '.join(full)} it may have (Elastic Load Balancing "
+            "quotas): destroy old PR environments (`python -m delivery pr-env destroy --pr "
+            "<n>`), or raise the rules quota in Service Quotas"
+        )
+
+
 def listener_priority(pr: int, taken: Collection[int]) -> int:
     """The priority of PR ``pr``'s rule: its own slot in the PR band, or the next free one
     when another PR holds it (PR numbers outgrow the band); refused when the band is full."""

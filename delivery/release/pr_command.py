@@ -12,6 +12,7 @@ from typing import Any
 from delivery.errors import BadRequest, Exit
 from delivery.plans.pr_environments import (
     DEFAULT_BASE_PARAMETER,
+    Room,
     image_named_in,
     image_problem,
 )
@@ -171,7 +172,15 @@ class _RulesInTheListenersRegion:
     """ELBv2 in the listener's own region (an ARN's fourth field)."""
 
     def priorities(self, listener_arn: str) -> set[int]:
+        return self._rules(listener_arn).priorities(listener_arn)
+
+    def room(self, listener_arn: str) -> Room:
+        return self._rules(listener_arn).room(listener_arn)
+
+    @staticmethod
+    def _rules(listener_arn: str) -> pr_env.ElbListenerRules:
         import boto3
 
-        client = boto3.client("elbv2", region_name=listener_arn.split(":")[3])
-        return pr_env.ElbListenerRules(client).priorities(listener_arn)
+        return pr_env.ElbListenerRules(
+            boto3.client("elbv2", region_name=listener_arn.split(":")[3])
+        )

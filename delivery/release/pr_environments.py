@@ -24,9 +24,12 @@ from typing import Any, Protocol
 from delivery.cutover.aws import parameter_value
 from delivery.errors import PortError, SwitchyardError, Unavailable
 from delivery.plans.pr_environments import (
+    RULES_PER_LOAD_BALANCER,
+    TARGET_GROUPS_PER_LOAD_BALANCER,
     PrEnvironmentError,
     PrStack,
     PrState,
+    Room,
     SweepReason,
     image_problem,
     listener_priority,
@@ -54,6 +57,9 @@ class PrStacks(Protocol):
 
 class ListenerRules(Protocol):
     def priorities(self, listener_arn: str) -> set[int]: ...
+
+    def room(self, listener_arn: str) -> Room:
+        """The rules and target groups of the listener's load balancer, and the quotas."""
 
 
 class PrBaseSource(Protocol):
@@ -94,6 +100,10 @@ def up(
     if existing and existing.get("priority") and existing.get("createdAt"):
         priority, created_at = int(existing["priority"]), str(existing["createdAt"])
     else:
+        # a new PR takes a rule and a target group: refused before anything is created
+        problem = rules.room(base.listener_arn).problem()
+        if problem:
+            raise PrEnvironmentError(f"PR {pr} cannot have an environment now: {problem}")
         priority = listener_priority(pr, rules.priorities(base.listener_arn))
         created_at = now().isoformat(timespec="seconds")
     config = {
@@ -190,22 +200,50 @@ _STATES = {"OPEN": PrState.OPEN, "CLOSED": PrState.CLOSED, "MERGED": PrState.CLO
 
 class ElbListenerRules:
     """ListenerRules over ELBv2: every rule's priority on the listener (DescribeRules pages
-    with Marker/NextMarker; the default rule's priority is ``default``)."""
+    with Marker/NextMarker; the default rule's priority is ``default``), and the load
+    balancer's rules (on all its listeners) and target groups against the account's limits
+    (DescribeAccountLimits; a limit it does not answer is the documented default)."""
 
     def __init__(self, client: Any) -> None:
         self._client = client
 
     def priorities(self, listener_arn: str) -> set[int]:
-        taken: set[int] = set()
+        return {
+            int(r["Priority"])
+            for r in self._pages("describe_rules", "Rules", ListenerArn=listener_arn)
+            if r["Priority"] != "default"
+        }
+
+    def room(self, listener_arn: str) -> Room:
+        (listener,) = self._client.describe_listeners(ListenerArns=[listener_arn])["Listeners"]
+        balancer = listener["LoadBalancerArn"]
+        listeners = self._pages("describe_listeners", "Listeners", LoadBalancerArn=balancer)
+        rules = sum(len(self.priorities(each["ListenerArn"])) for each in listeners)
+        groups = self._pages("describe_target_groups", "TargetGroups", LoadBalancerArn=balancer)
+        limits = {
+            limit["Name"]: int(limit["Max"])
+            for limit in self._client.describe_account_limits()["Limits"]
+        }
+        return Room(
+            rules,
+            limits.get("rules-per-application-load-balancer", RULES_PER_LOAD_BALANCER),
+            len(groups),
+            limits.get(
+                "target-groups-per-application-load-balancer", TARGET_GROUPS_PER_LOAD_BALANCER
+            ),
+        )
+
+    def _pages(self, operation: str, key: str, **given: Any) -> list[Any]:
+        found: list[Any] = []
         marker: str | None = None
         while True:
-            page = self._client.describe_rules(
-                ListenerArn=listener_arn, **({"Marker": marker} if marker else {})
+            page = getattr(self._client, operation)(
+                **given, **({"Marker": marker} if marker else {})
             )
-            taken |= {int(r["Priority"]) for r in page["Rules"] if r["Priority"] != "default"}
+            found += page[key]
             marker = page.get("NextMarker")
             if not marker:
-                return taken
+                return found
 
 
 class SsmPrBase:

@@ -31,3 +31,18 @@ def test_the_taken_priorities_are_the_listeners_rules(
     assert taken == {5, 1006}
     # PR 7's own slot is taken by another (a PR number past the band): the next one is free
     assert listener_priority(7, taken) == 1007
+
+
+def test_the_room_counts_every_listeners_rules_and_the_target_groups(
+    operator: AwsClients, plane: TrafficPlane
+) -> None:
+    rules = ElbListenerRules(operator.elbv2)
+    before = rules.room(plane.listener_arn)
+    add_rule(operator, plane, 5, "ops.example.com")
+    add_rule(operator, plane, 1006, "pr-7.pr.dev.example.com")
+    after = rules.room(plane.listener_arn)
+    assert after.rules == before.rules + 2
+    # moto answers the rules quota; the target groups' comes from the documented default
+    assert (after.max_rules, after.max_target_groups) == (100, 100)
+    assert after.target_groups == before.target_groups >= 2  # blue and green
+    assert after.problem() is None

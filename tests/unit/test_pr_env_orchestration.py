@@ -20,6 +20,7 @@ from delivery.plans.pr_environments import (
     BASE_KEYS,
     PrEnvironmentError,
     PrState,
+    Room,
 )
 from delivery.release import pr_command
 from delivery.release import pr_environments as pr_env
@@ -89,10 +90,15 @@ class FakeBase:
 class FakeRules:
     taken: set[int] = field(default_factory=set)
     asked: list[str] = field(default_factory=list)
+    held: Room = field(default_factory=lambda: Room(1, 100, 2, 100))
 
     def priorities(self, listener_arn: str) -> set[int]:
         self.asked.append(listener_arn)
         return set(self.taken)
+
+    def room(self, listener_arn: str) -> Room:
+        self.asked.append(f"room {listener_arn}")
+        return self.held
 
 
 def test_a_new_pr_gets_a_free_priority_and_its_creation_time() -> None:
@@ -103,7 +109,7 @@ def test_a_new_pr_gets_a_free_priority_and_its_creation_time() -> None:
         "http://pr-11.pr.dev.example.com",
         True,
     )
-    assert done.priority == 1011 and rules.asked == [LISTENER]
+    assert done.priority == 1011 and rules.asked == [f"room {LISTENER}", LISTENER]
     config = stacks.configs["dev-pr-11"]
     assert config["aws:region"] == "eu-west-1"
     assert config["switchyard-pr:createdAt"] == "2026-12-07T09:00:00+00:00"
@@ -141,6 +147,25 @@ def test_a_dev_without_pr_environments_stops_before_anything(found: object) -> N
     with pytest.raises(PrEnvironmentError, match=f"{said}.*set prDomain"):
         pr_env.up(7, DIGEST, stacks, rules, FakeBase(found))
     assert stacks.calls == [] and rules.asked == []
+
+
+@pytest.mark.parametrize(
+    ("held", "said"),
+    [
+        (Room(100, 100, 40, 100), "100 of 100 rules"),
+        (Room(60, 100, 100, 100), "100 of 100 target groups"),
+    ],
+)
+def test_a_full_load_balancer_refuses_a_new_pr_but_keeps_updating_old_ones(
+    held: Room, said: str
+) -> None:
+    stacks = FakeStacks()
+    pr_env.up(3, DIGEST, stacks, FakeRules(), FakeBase())
+    full = FakeRules(held=held)
+    with pytest.raises(PrEnvironmentError, match=f"PR 4 cannot have an environment now.*{said}"):
+        pr_env.up(4, DIGEST, stacks, full, FakeBase())
+    assert "dev-pr-4" not in stacks.stacks
+    assert pr_env.up(3, DIGEST, stacks, full, FakeBase()).created is False
 
 
 def test_destroying_twice_is_not_an_error() -> None:
