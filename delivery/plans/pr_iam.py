@@ -109,6 +109,7 @@ def pr_ci_policy(
         _allow(
             "ReadWhatThePrProgramLooksUp",
             [
+                "elasticloadbalancing:DescribeAccountLimits",  # pr-env up: the load balancer's room
                 "elasticloadbalancing:DescribeListeners",
                 "elasticloadbalancing:DescribeRules",
                 "elasticloadbalancing:DescribeTags",

@@ -136,6 +136,8 @@ def test_the_pr_role_writes_only_pr_names_and_pr_rules(
         f"{ELB}:targetgroup/switchyard-dev-blue/1",
     )
     assert allows(policy, Request("elasticloadbalancing:CreateTargetGroup", pr_group))
+    for lookup in ("DescribeAccountLimits", "DescribeListeners", "DescribeRules"):
+        assert allows(policy, Request(f"elasticloadbalancing:{lookup}", "*")), lookup
     assert not allows(policy, Request("elasticloadbalancing:DeleteTargetGroup", blue))
     assert not allows(policy, Request("elasticloadbalancing:ModifyTargetGroup", blue))
     creating = {f"aws:RequestTag/{PR_TAG}": "12"}
