@@ -174,6 +174,14 @@ class PrEnvironmentBase(pulumi.ComponentResource):
             ],
             opts=child,
         )
+        if settings.certificate_arn:
+            # HTTPS: the listener presents this one for pr-<n>.<prDomain> by SNI
+            aws.lb.ListenerCertificate(
+                f"{name}-certificate",
+                listener_arn=args.listener.arn,
+                certificate_arn=settings.certificate_arn,
+                opts=child,
+            )
         account = account_output(self, args.region)
         # One key for every PR's secrets (a key per PR would cost $1 a month each, AWS KMS
         # pricing): IAM grants its use, each app role only for its own PR's secrets.

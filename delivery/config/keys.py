@@ -555,6 +555,12 @@ PR_ENVIRONMENTS: Final = (
         optional=True,
     ),
     text(
+        "prCertificateArn",
+        "ACM certificate for *.<prDomain> in dev's region; required with prDomain when dev's "
+        "load balancer serves HTTPS (certificateArn), which then presents it for PR hosts.",
+        optional=True,
+    ),
+    text(
         "prGithubEnvironment",
         "The GitHub environment whose jobs alone may assume the PR environments' CI role. "
         "Empty: pr-environments. Never one of githubEnvironments or the infrastructure one.",

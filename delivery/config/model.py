@@ -298,6 +298,7 @@ class PrEnvironmentSettings:
     domain: str  # each PR at pr-<n>.<domain>
     hosted_zone_id: str  # the public zone that gets *.<domain>
     github_environment: str  # the GitHub environment whose jobs get the PR CI role
+    certificate_arn: str | None = None  # *.<domain>, when dev's load balancer serves HTTPS
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Reads dev's PR environment keys (prDomain, prHostedZoneId, prGithubEnvironment).
+"""Reads dev's PR environment keys (prDomain, prHostedZoneId, prGithubEnvironment,
+prCertificateArn).
 
 Limits, read where they are defined:
 - a host-header condition value: at most 128 characters (ELBv2 API reference,
@@ -11,9 +12,15 @@ Limits, read where they are defined:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Final
 
-from delivery.config.model import Environment, PrEnvironmentSettings, SecuritySettings
+from delivery.config.model import (
+    AlbSettings,
+    Environment,
+    PrEnvironmentSettings,
+    SecuritySettings,
+)
 from delivery.config.reader import ConfigReader, shown
 
 # GitHub's issue and pull request numbers are 32-bit signed integers (the REST API's
@@ -47,10 +54,15 @@ def domain_problem(domain: str) -> str | None:
 
 
 def read_pr_environments(
-    reader: ConfigReader, environment: Environment | None, security: SecuritySettings | None
+    reader: ConfigReader,
+    environment: Environment | None,
+    security: SecuritySettings | None,
+    alb: AlbSettings | None,
+    certificate_problem: Callable[[str], str | None],
 ) -> PrEnvironmentSettings | None:
     domain = reader.text("prDomain", domain_problem)
     zone = reader.text("prHostedZoneId")
+    certificate = reader.text("prCertificateArn", certificate_problem)
     github = reader.matching(
         "prGithubEnvironment",
         _GITHUB_ENVIRONMENT,
@@ -59,7 +71,12 @@ def read_pr_environments(
     if reader.has_problem("prDomain"):
         return None
     if domain is None:
-        for name, value in (("prHostedZoneId", zone), ("prGithubEnvironment", github)):
+        others = (
+            ("prHostedZoneId", zone),
+            ("prGithubEnvironment", github),
+            ("prCertificateArn", certificate),
+        )
+        for name, value in others:
             if value is not None:
                 reader.fail(name, "is set without prDomain: set prDomain too, or remove it")
         return None
@@ -98,6 +115,23 @@ def read_pr_environments(
                 "their own",
             )
             return None
-    if reader.has_problem("prGithubEnvironment"):
+    if reader.has_problem("prGithubEnvironment") or reader.has_problem("prCertificateArn"):
         return None
-    return PrEnvironmentSettings(domain, zone, github)
+    https = alb is not None and alb.certificate_arn is not None
+    if https and certificate is None:
+        # dev's production listener is HTTPS with dev's own certificate, which names no
+        # pr-<n>.<prDomain>: the listener presents one that does by SNI (a listener certificate)
+        reader.fail(
+            "prCertificateArn",
+            f"is required with prDomain when dev's load balancer serves HTTPS (certificateArn "
+            f"is set): an ACM certificate for *.{domain} in dev's region",
+        )
+        return None
+    if not https and certificate is not None:
+        reader.fail(
+            "prCertificateArn",
+            "is set but dev's load balancer serves HTTP only (no certificateArn): remove it, "
+            "or set certificateArn too",
+        )
+        return None
+    return PrEnvironmentSettings(domain, zone, github, certificate)

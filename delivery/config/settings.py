@@ -646,7 +646,9 @@ def load_settings(raw: Mapping[str, Any], stack: str) -> Settings:
     service = read_service(reader, environment)
     release = read_release(reader, environment)
     security = _read_security(reader, environment, stack)
-    pr_environments = read_pr_environments(reader, environment, security)
+    pr_environments = read_pr_environments(
+        reader, environment, security, alb, functools.partial(_certificate_problem, region)
+    )
     _check_log_retention(reader, environment, network)
     _check_bake_covers_alarms(reader, traffic, alarms)
     check_capacity(reader, traffic, service, release)

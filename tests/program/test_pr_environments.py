@@ -94,6 +94,18 @@ def test_dev_writes_the_base_where_only_the_pr_role_reads_it(
     assert not allows(ci_policy(dev), Request("ssm:PutParameter", arn))
 
 
+def test_an_https_dev_presents_the_pr_certificate_for_pr_hosts() -> None:
+    certificate = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/0f0e0d0c-0b0a-0908-0706-050403020100"
+    run = evaluate(
+        "dev",
+        {"switchyard:certificateArn": certificate, "switchyard:prCertificateArn": certificate},
+    )
+    (attached,) = run.mocks.of_type("aws:lb/listenerCertificate:ListenerCertificate")
+    assert attached.inputs["certificateArn"] == certificate
+    assert attached.inputs["listenerArn"] == run.exports[BASE_OUTPUT]["listenerArn"]
+    assert run.exports[BASE_OUTPUT]["scheme"] == "https"
+
+
 def test_only_dev_declares_the_base() -> None:
     for stack in ("staging", "prod"):
         assert BASE_OUTPUT not in evaluate(stack).exports

@@ -39,6 +39,7 @@ OPTIONAL = {
     "prDomain",
     "prHostedZoneId",
     "prGithubEnvironment",
+    "prCertificateArn",
     "certificateArn",
     "testClientCidrs",
     "incidentContacts",
