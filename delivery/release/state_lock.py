@@ -19,12 +19,14 @@ import json
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from delivery.config.model import PROJECT
 from delivery.cutover.aws import failure_of
 from delivery.errors import PortError
 from delivery.plans.state_backend import lock_prefix
@@ -36,6 +38,7 @@ class LockFile:
     pid: int | None
     hostname: str | None
     username: str | None
+    taken_at: datetime | None = None  # lockContent.Timestamp (Go time.Time, RFC 3339)
 
     def made_by(self, pid: int, hostname: str) -> bool:
         return self.pid == pid and self.hostname == hostname
@@ -52,18 +55,20 @@ class StateLocks:
         backend_url: str,
         stack: str,
         s3_client: Callable[[str | None], Any],
+        project: str = PROJECT,
     ) -> None:
         parsed = urlparse(backend_url)
         self._scheme = parsed.scheme
         self._bucket = parsed.netloc
         base = parsed.path.strip("/")
-        self._prefix = f"{base}/{lock_prefix(stack)}" if base else lock_prefix(stack)
+        prefix = lock_prefix(stack, project)
+        self._prefix = f"{base}/{prefix}" if base else prefix
         regions = parse_qs(parsed.query).get("region")
         self._region = regions[0] if regions else None
         self._s3_client = s3_client
-        self._dir = Path(parsed.path).expanduser() / lock_prefix(stack)
+        self._dir = Path(parsed.path).expanduser() / prefix
         if self._scheme == "file" and parsed.netloc == "~":  # file://~/state
-            self._dir = Path.home() / parsed.path.lstrip("/") / lock_prefix(stack)
+            self._dir = Path.home() / parsed.path.lstrip("/") / prefix
 
     @property
     def supported(self) -> bool:
@@ -109,9 +114,30 @@ class StateLocks:
                 pid if isinstance(pid, int) else None,
                 str(data.get("hostname")) if data.get("hostname") else None,
                 str(data.get("username")) if data.get("username") else None,
+                _moment(data.get("timestamp")),
             )
         except (ValueError, AttributeError):
             return LockFile(where, None, None, None)
+
+
+def _moment(value: object) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(str(value))  # 3.11 reads Go's nanoseconds and "Z"
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else None
+
+
+def clear_stale_locks(
+    locks: StateLocks, now: datetime, older_than: timedelta
+) -> tuple[list[LockFile], list[LockFile]]:
+    """Delete the locks taken longer ago than any update that takes them runs; (deleted,
+    kept). A lock without a readable time is kept: nothing says its update is over."""
+    found = locks.list()
+    stale = [lock for lock in found if lock.taken_at and now - lock.taken_at > older_than]
+    for lock in stale:
+        locks.delete(lock)
+    return stale, [lock for lock in found if lock not in stale]
 
 
 def clear_child_lock(locks: StateLocks, stack: str, pid: int, hostname: str | None = None) -> str:
