@@ -30,6 +30,11 @@ UNJUDGED: Final[Mapping[str, str]] = {
 }
 
 
+# The criteria change management answers: the release records decide them as much as the
+# rules do.
+CHANGE_CRITERIA: Final = ("CC8.1",)
+
+
 @dataclass(frozen=True)
 class Control:
     rule: Rule
@@ -69,7 +74,26 @@ class Report:
                 gaps.append(f"{criterion}: {UNJUDGED.get(criterion, 'no rule judges it')}")
         if not self.releases.get("records"):
             gaps.append("CC8.1: no release records were given, so change management is unproven")
+        elif self.change_result() == "unproven":
+            gaps.append("CC8.1: no release in the records was promoted, so none shows the gates")
+        elif self.change_result() == "failed":
+            gaps.append("CC8.1: a release was promoted without stage, smoke and load all passed")
         return gaps
+
+    def change_result(self) -> str:
+        """Change management's own result, from the release records: without them it is
+        unproven, whatever the rules say of the pipeline's design."""
+        return str(self.releases.get("result", "unproven"))
+
+    def result_for(self, criterion: str, controls: Sequence[Control]) -> str:
+        worst = result_of(controls)
+        if criterion in CHANGE_CRITERIA or criterion.startswith("PCI 6.5"):
+            change = self.change_result()
+            if worst == "failed" or change == "failed":
+                return "failed"
+            if change == "unproven":
+                return "unproven (no release records)"
+        return worst
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -88,6 +112,9 @@ class Report:
                 for c in self.controls
             ],
             "change_management": self.releases,
+            "criteria": {
+                key: self.result_for(key, rules) for key, rules in self.by_criterion().items()
+            },
             "gaps": self.gaps(),
         }
 
@@ -118,7 +145,7 @@ class Report:
         judged = self.by_criterion()
         for key in sorted(judged, key=_criterion_order):
             rules = judged[key]
-            worst = result_of(rules)
+            worst = self.result_for(key, rules)
             asks = SOC2.get(key) or PCI.get(key.removeprefix("PCI ").split(".")[0], "")
             names = ", ".join(sorted({c.rule.name for c in rules}))
             lines.append(f"| {key} | {asks} | {names} | {worst} |")
@@ -131,7 +158,8 @@ class Report:
                 f"{c.result} ({_evidence(c.resources)}) |"
             )
         lines += ["", "## Change management (CC8.1, PCI 6.5)", ""]
-        lines += [f"- {k}: {v}" for k, v in self.releases.items() if k != "records"]
+        lines.append(f"- result: {self.change_result()}")
+        lines += [f"- {k}: {v}" for k, v in self.releases.items() if k not in ("records", "result")]
         lines += ["", "## Gaps", ""] + [f"- {g}" for g in self.gaps()]
         return "\n".join(lines) + "\n"
 

@@ -36,13 +36,20 @@ def change_management(stack: str, records: RecordStore | None) -> dict[str, Any]
     checked = [r for r in promoted if all(r.passed(p) for p in CHECKED_BEFORE_PROMOTE)]
     from_ci = [r for r in promoted if r.run_url]
     gates = _approval_gates(stack)
+    if not promoted:
+        verdict = "unproven"  # nothing reached users through the pipeline in these records
+    elif len(checked) < len(promoted):
+        verdict = "failed"  # a promote without stage, smoke and load passed
+    else:
+        verdict = "passed"
     return {
+        "result": verdict,
         "records": len(mine),
         "outcomes": dict(sorted(outcomes.items())),
         "promoted with stage, smoke and load passed": f"{len(checked)} of {len(promoted)}",
         "promoted from a CI run (run URL recorded)": f"{len(from_ci)} of {len(promoted)}",
-        "approval gates (GitHub environments with required reviewers)": ", ".join(gates)
-        or "none declared for this stack",
+        "environments the release jobs wait in (set their required reviewers in GitHub; "
+        "not read here)": ", ".join(gates) or "none declared for this stack",
         "unreadable records": len(loaded.unreadable),
     }
 

@@ -81,11 +81,26 @@ def test_each_stacks_report(stack: str, tmp_path: Path) -> None:
         assert evidence["outcomes"] == {"promoted": 2, "rolled-back": 1}
         assert evidence["promoted with stage, smoke and load passed"] == "2 of 2"
         assert evidence["promoted from a CI run (run URL recorded)"] == "1 of 2"
-        assert (
-            "production" in evidence["approval gates (GitHub environments with required reviewers)"]
-        )
+        gates = "environments the release jobs wait in (set their required reviewers in GitHub; "
+        assert "production" in evidence[gates + "not read here)"]
+        assert evidence["result"] == "passed" and body["criteria"]["CC8.1"] == "passed"
     else:
         assert any("no release records were given" in g for g in built.gaps())
+        # the pipeline's design alone proves no change management
+        assert body["criteria"]["CC8.1"] == "unproven (no release records)"
+        assert "| CC8.1 |" in text and "unproven (no release records) |" in text
+
+
+def test_a_release_promoted_without_its_checks_fails_change_management(tmp_path: Path) -> None:
+    store = _records(tmp_path)
+    loaded = store.load().records
+    promoted = next(r for r in loaded if r.outcome and r.outcome.value == "promoted")
+    promoted.phases = [p for p in promoted.phases if p.phase is not Phase.LOAD]
+    store.save(promoted)
+    built = report("prod", store)
+    assert built.releases["result"] == "failed"
+    assert built.as_json()["criteria"]["CC8.1"] == "failed"
+    assert any("promoted without stage, smoke and load" in g for g in built.gaps())
 
 
 def test_a_failed_mandatory_rule_fails_its_criteria_and_is_a_gap() -> None:
