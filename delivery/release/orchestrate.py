@@ -346,6 +346,14 @@ class Release:
         dast = request.dast
         if dast is not None:
             self._phase(record, Phase.DAST, lambda: self._dast(dast))
+        elif not request.stage_only and not record.passed(Phase.DAST):
+            # on record: this promote had no scan of the staged colour (staging's workflow
+            # always passes one; a release by hand may not)
+            now = self._p.now()
+            why = "no --dast-report was given: promoted without a DAST scan of the staged colour"
+            entry = PhaseResult(Phase.DAST, Result.SKIPPED, now, now, why)
+            record.phases = [p for p in record.phases if p.phase is not Phase.DAST] + [entry]
+            self._p.say(f"{Phase.DAST}: skipped ({why})")
         if not request.stage_only:
             self._phase(record, Phase.PROMOTE, lambda: self._promote(record))
 

@@ -202,8 +202,11 @@ def test_a_clean_release_is_promoted_and_recorded(rig: Rig) -> None:
     assert rig.stack.world.weights == Weights.all_on(Colour.GREEN)
     assert rig.stack.values[LIVE_COLOUR] == "green"
     assert rig.stack.values[image_key(Colour.GREEN)] == IMAGE
-    # every phase but the old hook's and the DAST gate's (it judges a report, when given one)
-    assert phases(record) == {p.value: "passed" for p in Phase if p not in (Phase.HOOK, Phase.DAST)}
+    # every phase but the old hook's; no DAST report was given, and the record says so
+    passed = {p.value: "passed" for p in Phase if p not in (Phase.HOOK, Phase.DAST)}
+    assert phases(record) == passed | {"dast": "skipped"}
+    (dast,) = [p for p in record.phases if p.phase is Phase.DAST]
+    assert "promoted without a DAST scan" in dast.detail
     assert rig.stack.values[RELEASE_STEP] == "cleanup" and rig.stack.cleaned is Colour.BLUE
     assert record.promoted_at is not None
     assert record.lead_time_seconds == (record.promoted_at - COMMIT_TIME).total_seconds()
@@ -434,6 +437,7 @@ def test_a_crash_between_stage_and_promote_is_resumed_by_the_next_run(rig: Rig) 
         "stage",
         "smoke",
         "load",
+        "dast",  # skipped: no report given
         "promote",
     ]
 
@@ -523,7 +527,15 @@ def test_the_pre_traffic_job_runs_in_the_stage_step_and_never_again(rig: Rig) ->
     record = rig.release()
 
     assert record.outcome is Outcome.PROMOTED
-    assert list(phases(record)) == ["baseline", "stage", "smoke", "load", "promote", "cleanup"]
+    assert list(phases(record)) == [
+        "baseline",
+        "stage",
+        "smoke",
+        "load",
+        "dast",  # skipped: no report given
+        "promote",
+        "cleanup",
+    ]
     assert record.phases[1].detail.endswith("its pre-traffic Job succeeded first")
     assert rig.stack.ups == 3  # stage (its Job, then its pods), promote, clean-up
 
