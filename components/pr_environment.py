@@ -63,9 +63,10 @@ class PrEnvironment(pulumi.ComponentResource):
                 base.cluster_certificate_authority,
                 base.region,
             ),
-            # dev destroyed first: its PR stacks can still be destroyed (pulumi-kubernetes
-            # drops what an unreachable cluster held from the state instead of failing)
-            delete_unreachable=True,
+            # Not deleteUnreachable: with `up --refresh`, any failed discovery (a blip, a
+            # token error) would drop every Kubernetes object from the state (provider.go's
+            # Read on an unreachable cluster). With dev destroyed first, destroy a PR stack
+            # with PULUMI_K8S_DELETE_UNREACHABLE=true (README).
             opts=self._child,
         )
         on_cluster = pulumi.ResourceOptions(parent=self, provider=cluster)

@@ -104,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(body)
     failed = any(c.result == "failed" for c in built.controls)
-    return Exit.FAILED if failed else Exit.OK
+    return Exit.FAILED if failed or built.change_result() == "failed" else Exit.OK
 
 
 def _records(args: argparse.Namespace) -> RecordStore | None:

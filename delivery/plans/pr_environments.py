@@ -163,7 +163,7 @@ class PrStack:
 
 
 class SweepReason(StrEnum):
-    CLOSED = "its pull request is closed"
+    CLOSED = "its pull request is closed, or no longer labelled"
     UNKNOWN = "its pull request is not among the open ones (closed, or deleted)"
     EXPIRED = "older than the configured age"
 
@@ -183,18 +183,22 @@ def to_sweep(
     prs: Mapping[int, PrState],
     now: datetime,
     max_age: timedelta,
+    listed_at: datetime | None = None,
 ) -> list[tuple[PrStack, SweepReason]]:
     """The PR environments the scheduled sweep destroys, each with its reason: a closed PR's,
     one whose PR is not in ``prs`` (the open ones, as the workflow lists them, so a closed PR
     of any age is gone from it), and one older than ``max_age`` (an open PR that wants one
     again gets it back on its next push). One without a creation time (its first `up` is
     still running, or failed before writing it) is never too old: it goes when its PR does.
-    Stacks that are not PR environments (dev, staging, prod, anything else in the backend)
-    are never chosen, whatever their age. An empty ``prs`` is no open pull request: the
-    lookup's own failure fails the workflow's step before the sweep runs."""
+    A PR missing from ``prs`` whose environment was created after the list was taken
+    (``listed_at``, default ``now``) may have been opened since: it is kept. Stacks that are
+    not PR environments (dev, staging, prod, anything else in the backend) are never chosen,
+    whatever their age. An empty ``prs`` is no open pull request: the lookup's own failure
+    fails the workflow's step before the sweep runs."""
+    listed_at = listed_at or now
     if max_age <= timedelta(0):
         raise PrEnvironmentError(f"the sweep's age must be positive, got {max_age}")
-    moments = [now, *(s.created_at for s in stacks if s.created_at is not None)]
+    moments = [now, listed_at, *(s.created_at for s in stacks if s.created_at is not None)]
     if any(moment.tzinfo is None for moment in moments):
         raise PrEnvironmentError("the sweep compares times with their zone: give aware ones")
     chosen = []
@@ -206,7 +210,8 @@ def to_sweep(
         if state is PrState.CLOSED:
             chosen.append((stack, SweepReason.CLOSED))
         elif state is None:
-            chosen.append((stack, SweepReason.UNKNOWN))
+            if stack.created_at is not None and stack.created_at < listed_at:
+                chosen.append((stack, SweepReason.UNKNOWN))
         elif stack.created_at is not None and now - stack.created_at > max_age:
             chosen.append((stack, SweepReason.EXPIRED))
     return chosen

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from delivery.config.model import BaselineSource, Colour, ReleaseStep, Settings
+from delivery.config.model import BaselineSource, Colour, Environment, ReleaseStep, Settings
 from delivery.cutover.errors import ListenerDrift
 from delivery.cutover.events import Outcome as CutoverOutcome
 from delivery.cutover.events import outcome_in
@@ -346,9 +346,13 @@ class Release:
         dast = request.dast
         if dast is not None:
             self._phase(record, Phase.DAST, lambda: self._dast(dast))
-        elif not request.stage_only and not record.passed(Phase.DAST):
-            # on record: this promote had no scan of the staged colour (staging's workflow
-            # always passes one; a release by hand may not)
+        elif (
+            not request.stage_only
+            and self._settings.environment is Environment.STAGING
+            and not any(p.phase is Phase.DAST for p in record.phases)
+        ):
+            # on record: this promote of staging (the stack DAST scans) had no scan of the
+            # staged colour; deploy-staging.yml always passes one, a release by hand may not
             now = self._p.now()
             why = "no --dast-report was given: promoted without a DAST scan of the staged colour"
             entry = PhaseResult(Phase.DAST, Result.SKIPPED, now, now, why)

@@ -82,7 +82,17 @@ def add_parser(commands: Any, epilog: str) -> None:
         type=Path,
         required=True,
         help="the open pull requests: JSON of "
-        "`gh pr list --state open --limit 10000 --json number,state`",
+        "`gh pr list --state open --limit 10000 --json number,state,labels`",
+    )
+    sweep.add_argument(
+        "--listed-at",
+        type=_moment,
+        help="when the list was taken, ISO 8601 with its zone (default: now): an environment "
+        "created since may belong to a PR opened since, and is kept",
+    )
+    sweep.add_argument(
+        "--label",
+        help="an open PR without this label counts as closed (the list then needs labels)",
     )
     sweep.add_argument(
         "--max-age-hours",
@@ -96,6 +106,18 @@ def _pr(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"a pull request's number, such as 42; got {text!r}")
     return int(text)
+
+
+def _moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(
+            f"a time with its zone, such as 2026-12-07T12:00:00Z; got {text!r}"
+        )
+    return moment
 
 
 def _hours(text: str) -> int:
@@ -130,8 +152,14 @@ def run(args: argparse.Namespace, ports: Ports | None = None) -> int:
         text = args.pull_requests.read_text()
     except OSError as exc:
         raise BadRequest(f"cannot read --pull-requests {args.pull_requests}: {exc}") from exc
-    prs = pr_env.read_pull_requests(text)
-    chosen = pr_env.sweep(stacks, prs, timedelta(hours=args.max_age_hours), datetime.now(UTC))
+    prs = pr_env.read_pull_requests(text, args.label)
+    chosen = pr_env.sweep(
+        stacks,
+        prs,
+        timedelta(hours=args.max_age_hours),
+        datetime.now(UTC),
+        listed_at=args.listed_at,
+    )
     print(f"swept {len(chosen)} PR environment(s)")
     return int(Exit.OK)
 
@@ -146,6 +174,11 @@ def _image(default: str, description_file: Path | None) -> str:
     if named is None:
         return default
     problem = image_problem(named)
+    repository, default_repository = named.partition("@")[0], default.partition("@")[0]
+    if not problem and repository != default_repository:
+        # the description picks code that runs in dev's VPC: only builds of the app's own
+        # repository (its pipeline's scanned pushes), never an image from anywhere
+        problem = f"must be an image of {default_repository}, got one of {repository}"
     if problem:
         raise BadRequest(
             f"the pull request's description names an image on its `pr-environment-image:` "

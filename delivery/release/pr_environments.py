@@ -139,6 +139,7 @@ def sweep(
     max_age: timedelta,
     now: datetime,
     say: Say = print,
+    listed_at: datetime | None = None,
 ) -> list[tuple[PrStack, SweepReason]]:
     found = []
     for name in stacks.names():
@@ -146,7 +147,7 @@ def sweep(
             continue
         outputs = stacks.outputs(name) or {}
         found.append(PrStack(name, _created(outputs.get("createdAt"))))
-    chosen = to_sweep(found, prs, now, max_age)
+    chosen = to_sweep(found, prs, now, max_age, listed_at)
     failed: list[str] = []
     for stack, reason in chosen:
         try:
@@ -173,9 +174,9 @@ def _created(value: object) -> datetime | None:
     return moment if moment.tzinfo else None
 
 
-def read_pull_requests(text: str) -> dict[int, PrState]:
-    """`gh pr list --state open --json number,state` (OPEN; CLOSED and MERGED are read too)
-    as PR states."""
+def read_pull_requests(text: str, label: str | None = None) -> dict[int, PrState]:
+    """`gh pr list --state open --json number,state[,labels]` (OPEN; CLOSED and MERGED are
+    read too) as PR states; with ``label``, an open PR without it counts as closed."""
     try:
         listed = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -192,6 +193,16 @@ def read_pull_requests(text: str) -> dict[int, PrState]:
                 f"{', '.join(_STATES)}, got {item!r}"
             )
         states[number] = _STATES[state]
+        if label is not None:
+            labels = item.get("labels")
+            if not isinstance(labels, list):
+                raise PrEnvironmentError(
+                    f"with a label to keep, each pull request needs its labels (gh pr list "
+                    f"--json number,state,labels), got {item!r}"
+                )
+            names = {str(x.get("name", "")).casefold() for x in labels if isinstance(x, dict)}
+            if label.casefold() not in names:
+                states[number] = PrState.CLOSED
     return states
 
 

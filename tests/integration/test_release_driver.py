@@ -523,6 +523,25 @@ def test_a_failed_clean_up_leaves_the_release_promoted_and_says_so(rig: Rig) -> 
     assert rig.stored()[0]["phases"][-1]["detail"].startswith("clean-up failed")
 
 
+def test_a_stack_dast_does_not_scan_records_no_dast_phase(
+    settings: Settings, servers: dict[Colour, ColourServer], tmp_path: Path
+) -> None:
+    """Only staging's releases are scanned (deploy-staging.yml): a prod promote's record
+    does not say it skipped a scan it never has."""
+    prod_like = dataclasses.replace(settings, environment=Environment.PROD)
+    rig = Rig(
+        world_stack(prod_like, servers),
+        LocalRecords(tmp_path / "records"),
+        Sent(),
+        FixedBaseline(180.0),
+        prod_like,
+        [],
+    )
+    record = rig.release()
+    assert record.outcome is Outcome.PROMOTED
+    assert "dast" not in phases(record)
+
+
 def test_the_pre_traffic_job_runs_in_the_stage_step_and_never_again(rig: Rig) -> None:
     record = rig.release()
 

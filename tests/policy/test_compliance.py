@@ -98,6 +98,7 @@ def test_a_release_promoted_without_its_checks_fails_change_management(tmp_path:
     promoted.phases = [p for p in promoted.phases if p.phase is not Phase.LOAD]
     store.save(promoted)
     built = report("prod", store)
+    assert main(["--stack", "prod", "--records", str(tmp_path)]) == Exit.FAILED
     assert built.releases["result"] == "failed"
     assert built.as_json()["criteria"]["CC8.1"] == "failed"
     assert any("promoted without stage, smoke and load" in g for g in built.gaps())

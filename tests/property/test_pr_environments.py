@@ -141,7 +141,8 @@ def test_the_sweep_never_touches_a_stack_that_is_not_a_pr_environment(
 def test_the_sweep_refuses_naive_times_and_takes_every_environment_when_none_is_open() -> None:
     with pytest.raises(PrEnvironmentError, match="aware ones"):
         to_sweep([PrStack("dev-pr-1", datetime(2026, 12, 1))], {1: PrState.OPEN}, NOW, DAY)
-    chosen = to_sweep([PrStack("dev-pr-1", NOW), PrStack("prod", NOW)], {}, NOW, DAY)
+    hour_ago = NOW - timedelta(hours=1)
+    chosen = to_sweep([PrStack("dev-pr-1", hour_ago), PrStack("prod", hour_ago)], {}, NOW, DAY)
     assert [(s.name, r) for s, r in chosen] == [("dev-pr-1", SweepReason.UNKNOWN)]
 
 

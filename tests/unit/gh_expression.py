@@ -6,7 +6,8 @@ workflows-and-actions/expressions): string literals in single quotes (``''`` esc
 ``!``, ``== !=``, ``&&``, ``||``; ``&&`` and ``||`` return an operand, not a boolean; falsy
 values are ``false, 0, -0, '', null``; strings compare ignoring case; ``contains(search,
 item)`` is a case-insensitive substring test on a string and membership in an array; ``.*``
-is an object filter (``labels.*.name``: every label's name). A missing property is null.
+is an object filter (``labels.*.name``: every label's name), and a name on an array is null.
+A missing property is null.
 Relational operators and the other functions are not used by the workflows and not read here.
 """
 
@@ -152,10 +153,12 @@ class _Parser:
 
 
 def _property(value: Any, name: Any) -> Any:
+    # an array takes an index only; a name on it is null (actions/languageservices
+    # expressions/src/funcs/index.ts, handleArray): `labels.name` is null, `labels.*.name` not
     if isinstance(value, list):
         if isinstance(name, int) and 0 <= name < len(value):
             return value[name]
-        return [_property(element, name) for element in value]
+        return None
     if isinstance(value, Mapping):
         wanted = str(name).casefold()
         return next((v for k, v in value.items() if str(k).casefold() == wanted), None)

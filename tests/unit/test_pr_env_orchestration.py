@@ -21,6 +21,7 @@ from delivery.plans.pr_environments import (
     PrEnvironmentError,
     PrState,
     Room,
+    SweepReason,
 )
 from delivery.release import pr_command
 from delivery.release import pr_environments as pr_env
@@ -204,8 +205,40 @@ def test_an_environment_without_a_creation_time_goes_with_its_pr_not_by_age() ->
     stacks = FakeStacks(stacks={"dev-pr-9": {}, "dev-pr-8": {"createdAt": "2020-01-01T00:00"}})
     kept = pr_env.sweep(stacks, {9: PrState.OPEN, 8: PrState.OPEN}, timedelta(hours=72), NOW)
     assert kept == [] and set(stacks.stacks) == {"dev-pr-9", "dev-pr-8"}
-    chosen = pr_env.sweep(stacks, {}, timedelta(hours=72), NOW, print)
+    # missing from the open list: maybe opened since; only an explicit close takes them
+    assert pr_env.sweep(stacks, {}, timedelta(hours=72), NOW) == []
+    closed = {9: PrState.CLOSED, 8: PrState.CLOSED}
+    chosen = pr_env.sweep(stacks, closed, timedelta(hours=72), NOW, print)
     assert sorted(s.name for s, _ in chosen) == ["dev-pr-8", "dev-pr-9"]
+
+
+def test_an_environment_created_after_the_list_was_taken_is_kept() -> None:
+    """The sweep's list comes from an earlier job: a PR opened since is not in it, and its
+    environment, created since, is not swept as not open."""
+    listed = NOW - timedelta(minutes=20)
+    stacks = FakeStacks(
+        stacks={
+            "dev-pr-8": {"createdAt": (NOW - timedelta(minutes=5)).isoformat()},
+            "dev-pr-7": {"createdAt": (NOW - timedelta(hours=2)).isoformat()},
+        }
+    )
+    chosen = pr_env.sweep(stacks, {}, timedelta(hours=72), NOW, listed_at=listed)
+    assert [(s.name, r) for s, r in chosen] == [("dev-pr-7", SweepReason.UNKNOWN)]
+
+
+def test_an_open_pr_without_the_label_counts_as_closed() -> None:
+    text = json.dumps(
+        [
+            {"number": 1, "state": "OPEN", "labels": [{"name": "PR-Environment"}]},
+            {"number": 2, "state": "OPEN", "labels": [{"name": "bug"}]},
+        ]
+    )
+    assert pr_env.read_pull_requests(text, "pr-environment") == {
+        1: PrState.OPEN,
+        2: PrState.CLOSED,
+    }
+    with pytest.raises(PrEnvironmentError, match="needs its labels"):
+        pr_env.read_pull_requests('[{"number": 1, "state": "OPEN"}]', "pr-environment")
 
 
 def test_githubs_pull_request_list_is_read_strictly() -> None:
@@ -253,6 +286,7 @@ def test_the_command_prints_the_url_and_writes_it(
         (["pr-env", "up", "--pr", "7"], "--image"),
         (["pr-env", "sweep", "--pull-requests", "x.json", "--max-age-hours", "0"], "at least 1"),
         (["pr-env", "teleport"], "invalid choice"),
+        (["pr-env", "sweep", "--pull-requests", "x.json", "--listed-at", "12:00"], "its zone"),
     ],
 )
 def test_bad_options_exit_2_and_say_why(
@@ -264,7 +298,7 @@ def test_bad_options_exit_2_and_say_why(
     assert said in capsys.readouterr().err
 
 
-OTHER = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web@sha256:" + "a" * 64
+OTHER = "registry.example.com/web@sha256:" + "a" * 64  # another build of the same repository
 
 
 @pytest.mark.parametrize(
@@ -288,7 +322,15 @@ def test_the_description_may_name_the_image(description: str, image: str, tmp_pa
     assert stacks.configs["dev-pr-5"]["switchyard-pr:image"] == image
 
 
-@pytest.mark.parametrize("named", ["web:latest", "web@sha256:abc; rm -rf /", ""])
+@pytest.mark.parametrize(
+    "named",
+    [
+        "web:latest",
+        "web@sha256:abc; rm -rf /",
+        "",
+        "evil.example.com/web@sha256:" + "b" * 64,  # a digest, but of another repository
+    ],
+)
 def test_a_bad_image_in_the_description_is_refused_naming_the_line(
     named: str, tmp_path: Path
 ) -> None:
@@ -328,7 +370,47 @@ def test_an_unreadable_pull_request_list_is_bad_input(
     import argparse
 
     args = argparse.Namespace(
-        action="sweep", pull_requests=tmp_path / "missing.json", max_age_hours=72
+        action="sweep",
+        pull_requests=tmp_path / "missing.json",
+        max_age_hours=72,
+        label=None,
+        listed_at=None,
     )
     with pytest.raises(SwitchyardError, match="cannot read --pull-requests"):
         pr_command.run(args, pr_command.Ports(FakeStacks(), FakeRules()))
+
+
+class AnsweringElb:
+    """An ELBv2 client's answers for one load balancer, as DescribeListeners, DescribeRules,
+    DescribeTargetGroups and DescribeAccountLimits give them (the limits' names as the API
+    reference's Limit lists them: rules-per-application-load-balancer,
+    target-groups-per-application-load-balancer)."""
+
+    def __init__(self, limits: dict[str, int]) -> None:
+        self.limits = limits
+
+    def describe_listeners(self, **given: Any) -> dict[str, Any]:
+        balancer = "arn:aws:elasticloadbalancing:eu-west-1:1:loadbalancer/app/dev/1"
+        return {"Listeners": [{"ListenerArn": LISTENER, "LoadBalancerArn": balancer}]}
+
+    def describe_rules(self, **given: Any) -> dict[str, Any]:
+        rules = [{"Priority": str(p)} for p in range(1, 121)] + [{"Priority": "default"}]
+        return {"Rules": rules}
+
+    def describe_target_groups(self, **given: Any) -> dict[str, Any]:
+        return {"TargetGroups": [{"TargetGroupArn": f"tg/{i}"} for i in range(40)]}
+
+    def describe_account_limits(self) -> dict[str, Any]:
+        return {"Limits": [{"Name": k, "Max": str(v)} for k, v in self.limits.items()]}
+
+
+def test_a_raised_rules_quota_is_the_accounts_not_the_default() -> None:
+    raised = {
+        "rules-per-application-load-balancer": 200,
+        "target-groups-per-application-load-balancer": 100,
+    }
+    room = pr_env.ElbListenerRules(AnsweringElb(raised)).room(LISTENER)
+    assert room == Room(rules=120, max_rules=200, target_groups=40, max_target_groups=100)
+    assert room.problem() is None
+    defaults = pr_env.ElbListenerRules(AnsweringElb({})).room(LISTENER)
+    assert defaults.max_rules == 100 and "120 of 100 rules" in str(defaults.problem())

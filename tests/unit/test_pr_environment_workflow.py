@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from delivery.config.stackfile import load_stack
+from delivery.plans.pr_environments import PrState
 from delivery.release.pr_environments import read_pull_requests
 from tests.unit.gh_expression import ExpressionError, evaluate, truthy
 from tests.unit.test_workflows import NAMES, jobs, load
@@ -28,9 +29,10 @@ def scheduled(event_name: str) -> dict[str, Any]:
 
 
 def pull_request(
-    action: str, labels: list[str], *, fork: bool = False, **event: Any
+    action: str, labels: list[str], *, fork: bool = False, state: str = "", **event: Any
 ) -> dict[str, Any]:
     head = "someone/switchyard" if fork else REPOSITORY
+    state = state or ("closed" if action == "closed" else "open")
     return {
         "event_name": "pull_request_target",
         "repository": REPOSITORY,
@@ -38,6 +40,7 @@ def pull_request(
             "action": action,
             "pull_request": {
                 "number": 42,
+                "state": state,
                 "labels": [{"name": name} for name in labels],
                 "head": {"repo": {"full_name": head}, "sha": "0" * 40},
                 "base": {"ref": "develop"},
@@ -78,6 +81,9 @@ def ran(github: dict[str, Any]) -> set[str]:
         (pull_request("closed", [LABEL], fork=True), set()),
         (pull_request("unlabeled", ["bug"], label={"name": LABEL}), {"destroy"}),
         (pull_request("unlabeled", [LABEL], label={"name": "bug"}), {"up"}),
+        # a closed pull request's label or description changes recreate nothing
+        (pull_request("edited", [LABEL], state="closed"), set()),
+        (pull_request("labeled", [LABEL], state="closed", label={"name": LABEL}), set()),
         (scheduled("schedule"), {"pull-requests", "sweep"}),
         (scheduled("workflow_dispatch"), {"pull-requests", "sweep"}),
     ],
@@ -95,6 +101,8 @@ def ran(github: dict[str, Any]) -> set[str]:
         "closed-fork",
         "label-removed",
         "another-label-removed",
+        "edited-closed",
+        "labelled-closed",
         "schedule",
         "by-hand",
     ],
@@ -131,6 +139,22 @@ def test_every_job_that_touches_aws_runs_as_devs_pr_role_in_its_environment() ->
     listing = jobs(WORKFLOW)["pull-requests"]
     assert listing["permissions"] == {"contents": "read", "pull-requests": "read"}
     assert not str(listing["runs-on"]).startswith("[self-hosted")
+
+
+def test_each_pull_request_has_one_update_at_a_time_never_cancelled() -> None:
+    """Per job: a workflow-level group would let a run whose jobs all skip take the pending
+    place and cancel a pending destroy (GitHub cancels a pending job or run when another
+    joins its group, "Control the concurrency of workflows and jobs")."""
+    assert "concurrency" not in load(WORKFLOW)
+    group = {"group": "pr-environment-${{ github.event.pull_request.number }}"}
+    for name in ("up", "destroy"):
+        assert jobs(WORKFLOW)[name]["concurrency"] == group | {"cancel-in-progress": False}
+    sweep = jobs(WORKFLOW)["sweep"]["concurrency"]
+    assert sweep == {"group": "pr-environment-sweep", "cancel-in-progress": False}
+    for name, job in jobs(WORKFLOW).items():
+        for step in job["steps"]:
+            if "actions/checkout" in step.get("uses", ""):
+                assert step["with"]["persist-credentials"] is False, name
 
 
 def run_of(job: str, command: str) -> dict[str, Any]:
@@ -193,10 +217,14 @@ def test_the_sweep_gets_every_pull_requests_state_in_the_form_it_reads(tmp_path:
     # indented (gh indents JSON for a terminal, not in a pipe; either is read)
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    listed = [{"number": 7, "state": "OPEN"}, {"number": 3, "state": "OPEN"}]
+    listed = [
+        {"number": 7, "state": "OPEN", "labels": [{"name": LABEL, "color": "ededed"}]},
+        {"number": 3, "state": "OPEN", "labels": []},
+    ]
     (bin_dir / "gh").write_text(
         "#!/bin/sh\n"
-        f'[ "$*" = "pr list --repo {REPOSITORY} --state open --limit 10000 --json number,state" ] '
+        f'[ "$*" = "pr list --repo {REPOSITORY} --state open --limit 10000 '
+        f'--json number,state,labels" ] '
         "|| exit 9\n"
         f"cat <<'EOF'\n{json.dumps(listed, indent=2)}\nEOF\n"
     )
@@ -218,7 +246,11 @@ def test_the_sweep_gets_every_pull_requests_state_in_the_form_it_reads(tmp_path:
     )
     text = (tmp_path / "out" / "pull-requests.json").read_text()
     assert "--pull-requests out/pull-requests.json" in sweep["run"]
-    assert read_pull_requests(text) == read_pull_requests(json.dumps(listed))
+    assert read_pull_requests(text, LABEL) == read_pull_requests(json.dumps(listed), LABEL)
+    assert read_pull_requests(text, LABEL) == {7: PrState.OPEN, 3: PrState.CLOSED}  # unlabelled
+    assert "--label pr-environment" in sweep["run"] and '--listed-at "$LISTED_AT"' in sweep["run"]
+    assert outputs["listed-at"].endswith("Z")
+    assert job["outputs"]["listed-at"] == "${{ steps.list.outputs.listed-at }}"
     assert sweep["env"]["MAX_AGE_HOURS"] == "${{ vars.PR_ENVIRONMENT_MAX_AGE_HOURS || '72' }}"
 
 
@@ -261,6 +293,7 @@ def test_the_pull_request_always_gets_a_comment_with_its_url_or_the_failure(
         ("'Closed' == 'closed'", True),
         ("contains(github.labels.*.name, 'X')", True),
         ("contains(github.labels.*.name, 'y')", False),
+        ("contains(github.labels.name, 'x')", False),  # a name on an array is null
         ("github.missing.deeper == null", True),
         ("github.empty || '72'", "72"),
         ("!(github.one == 1) && 'no'", False),
