@@ -97,11 +97,13 @@ def test_a_release_promoted_without_its_checks_fails_change_management(tmp_path:
     promoted = next(r for r in loaded if r.outcome and r.outcome.value == "promoted")
     promoted.phases = [p for p in promoted.phases if p.phase is not Phase.LOAD]
     store.save(promoted)
-    built = report("prod", store)
-    assert main(["--stack", "prod", "--records", str(tmp_path)]) == Exit.FAILED
-    assert built.releases["result"] == "failed"
-    assert built.as_json()["criteria"]["CC8.1"] == "failed"
-    assert any("promoted without stage, smoke and load" in g for g in built.gaps())
+    written = tmp_path / "out" / "report.json"
+    argv = ["--stack", "prod", "--records", str(tmp_path), "--json", str(written)]
+    assert main(argv) == Exit.FAILED
+    body = json.loads(written.read_text())
+    assert body["change_management"]["result"] == "failed"
+    assert body["criteria"]["CC8.1"] == "failed"
+    assert any("promoted without stage, smoke and load" in g for g in body["gaps"])
 
 
 def test_a_failed_mandatory_rule_fails_its_criteria_and_is_a_gap() -> None:
