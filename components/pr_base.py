@@ -119,12 +119,16 @@ def pr_validations(head: str) -> list[dict[str, str]]:
             "expression": _on_write(
                 "targetgroupbindings",
                 f"has({spec}.targetGroupARN) && {spec}.targetGroupARN.matches('{target_group}')"
+                # its own PR's: namespace pr-<n> binds <head>-pr<n> (``substring`` is
+                # cel-go's strings extension, which Kubernetes' CEL environment includes)
+                f" && {spec}.targetGroupARN.contains(':targetgroup/{head}-pr' + "
+                "request.namespace.substring(3) + '/')"
                 f" && !has({spec}.networking) && !has({spec}.iamRoleArnToAssume)"
                 f" && !has({spec}.assumeRoleExternalId)"
                 f" && !(has({spec}.multiClusterTargetGroup) && {spec}.multiClusterTargetGroup)",
             ),
             "message": (
-                f"a PR TargetGroupBinding binds a {head}-pr<n> target group, with no networking, "
+                f"a PR TargetGroupBinding in pr-<n> binds {head}-pr<n>, with no networking, "
                 "no role to assume and no multi-cluster sharing"
             ),
         },

@@ -225,13 +225,20 @@ def admitted(spec: dict[str, Any], request: dict[str, Any], obj: Any = None) -> 
     (Kubernetes "Validating Admission Policy": ``request`` is the AdmissionRequest, whose
     ``namespace`` is empty for a cluster-scoped object; ``object`` is null on DELETE)."""
     import celpy
+    from celpy import celtypes
     from celpy.adapter import json_to_cel
+
+    def substring(text: str, start: int, end: int | None = None) -> celtypes.StringType:
+        # cel-go ext strings (in Kubernetes' CEL): code points from start, to end if given
+        return celtypes.StringType(text[int(start) :] if end is None else text[int(start) : end])
 
     environment = celpy.Environment()
     activation: Any = {"request": json_to_cel(request), "object": json_to_cel(obj)}
+    functions: Any = {"substring": substring}
 
     def holds(expression: str) -> bool:
-        return bool(environment.program(environment.compile(expression)).evaluate(activation))
+        program = environment.program(environment.compile(expression), functions=functions)
+        return bool(program.evaluate(activation))
 
     if not all(holds(c["expression"]) for c in spec["matchConditions"]):
         return True
@@ -306,6 +313,17 @@ def binding(**spec: Any) -> dict[str, Any]:
         (
             request_for("targetgroupbindings", "pr-12", "web"),
             binding(targetGroupARN=PR_TARGET_GROUP, networking={"ingress": []}),
+            False,
+        ),
+        # another PR's target group, even one whose number starts the same
+        (
+            request_for("targetgroupbindings", "pr-1", "web"),
+            binding(targetGroupARN=PR_TARGET_GROUP),
+            False,
+        ),
+        (
+            request_for("targetgroupbindings", "pr-13", "web"),
+            binding(targetGroupARN=PR_TARGET_GROUP),
             False,
         ),
         (
