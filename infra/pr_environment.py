@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import pulumi
 
 from components.pr_environment import PrEnvironment, PrEnvironmentArgs
+from delivery.plans.moments import aware_moment
 from delivery.plans.pr_environments import (
     MAX_PRIORITY,
     PR_PRIORITY_BASE,
@@ -81,10 +81,7 @@ def _integer(config: pulumi.Config, key: str, problems: list[str]) -> int | None
 
 
 def _utc_moment(text: str) -> bool:
-    try:
-        return datetime.fromisoformat(text).tzinfo is not None
-    except ValueError:
-        return False
+    return aware_moment(text) is not None
 
 
 def build_pr_environment(config: PrConfig) -> dict[str, Any]:

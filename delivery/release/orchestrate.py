@@ -355,8 +355,7 @@ class Release:
             # staged colour; deploy-staging.yml always passes one, a release by hand may not
             now = self._p.now()
             why = "no --dast-report was given: promoted without a DAST scan of the staged colour"
-            entry = PhaseResult(Phase.DAST, Result.SKIPPED, now, now, why)
-            record.phases = [p for p in record.phases if p.phase is not Phase.DAST] + [entry]
+            record.phases.append(PhaseResult(Phase.DAST, Result.SKIPPED, now, now, why))
             self._p.say(f"{Phase.DAST}: skipped ({why})")
         if not request.stage_only:
             self._phase(record, Phase.PROMOTE, lambda: self._promote(record))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from delivery.errors import BadRequest, Exit
+from delivery.plans.moments import aware_moment
 from delivery.plans.pr_environments import (
     DEFAULT_BASE_PARAMETER,
     Room,
@@ -76,7 +78,7 @@ def add_parser(commands: Any, epilog: str) -> None:
     )
     destroy = action("destroy", "destroy a PR's environment")
     destroy.add_argument("--pr", type=_pr, required=True, help="the pull request's number")
-    sweep = action("sweep", "destroy closed, unknown and expired ones")
+    sweep = action("sweep", "destroy those whose PR is not open or labelled, or too old")
     sweep.add_argument(
         "--pull-requests",
         type=Path,
@@ -109,11 +111,8 @@ def _pr(text: str) -> int:
 
 
 def _moment(text: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
+    moment = aware_moment(text)
+    if moment is None:
         raise argparse.ArgumentTypeError(
             f"a time with its zone, such as 2026-12-07T12:00:00Z; got {text!r}"
         )
@@ -212,8 +211,12 @@ class _RulesInTheListenersRegion:
 
     @staticmethod
     def _rules(listener_arn: str) -> pr_env.ElbListenerRules:
-        import boto3
+        return pr_env.ElbListenerRules(_elbv2(listener_arn.split(":")[3]))
 
-        return pr_env.ElbListenerRules(
-            boto3.client("elbv2", region_name=listener_arn.split(":")[3])
-        )
+
+@functools.cache
+def _elbv2(region: str) -> Any:
+    """One client per region: `up` asks for the room, then the priorities."""
+    import boto3
+
+    return boto3.client("elbv2", region_name=region)

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from delivery.cutover.aws import parameter_value
 from delivery.errors import PortError, SwitchyardError, Unavailable
+from delivery.plans.moments import aware_moment
 from delivery.plans.pr_environments import (
     RULES_PER_LOAD_BALANCER,
     TARGET_GROUPS_PER_LOAD_BALANCER,
@@ -146,7 +147,8 @@ def sweep(
         if pr_of(name) is None:
             continue
         outputs = stacks.outputs(name) or {}
-        found.append(PrStack(name, _created(outputs.get("createdAt"))))
+        # none yet (its first `up` is running, or failed before writing it), or not zoned
+        found.append(PrStack(name, aware_moment(outputs.get("createdAt"))))
     chosen = to_sweep(found, prs, now, max_age, listed_at)
     failed: list[str] = []
     for stack, reason in chosen:
@@ -162,16 +164,6 @@ def sweep(
             + "; run `python -m delivery pr-env destroy --pr <n>` for each once the cause is fixed"
         )
     return chosen
-
-
-def _created(value: object) -> datetime | None:
-    """A stack's creation time from its output: None when it has none yet (its first `up`
-    is running, or failed before the outputs were written) or it is not a zoned time."""
-    try:
-        moment = datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else None
 
 
 def read_pull_requests(text: str, label: str | None = None) -> dict[int, PrState]:

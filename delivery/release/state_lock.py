@@ -29,6 +29,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from delivery.config.model import PROJECT
 from delivery.cutover.aws import failure_of
 from delivery.errors import PortError
+from delivery.plans.moments import aware_moment
 from delivery.plans.state_backend import lock_prefix
 
 
@@ -114,18 +115,10 @@ class StateLocks:
                 pid if isinstance(pid, int) else None,
                 str(data.get("hostname")) if data.get("hostname") else None,
                 str(data.get("username")) if data.get("username") else None,
-                _moment(data.get("timestamp")),
+                aware_moment(data.get("timestamp")),
             )
         except (ValueError, AttributeError):
             return LockFile(where, None, None, None)
-
-
-def _moment(value: object) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(str(value))  # 3.11 reads Go's nanoseconds and "Z"
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else None
 
 
 def clear_stale_locks(
